@@ -1,0 +1,329 @@
+//! `app.yaml`: the application configuration, every section with its documented default.
+//!
+//! Defaults follow the Python Rackscope's code defaults (not its `app.yaml.reference`, which
+//! disagrees with them in places); ARCHITECTURE.md lists where we differ and why.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::severity::Severity;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppConfig {
+    pub app: AppSection,
+    pub paths: Paths,
+    pub refresh: Refresh,
+    pub cache: Cache,
+    pub telemetry: Telemetry,
+    pub planner: Planner,
+    pub features: Features,
+    pub auth: Auth,
+    pub map: MapConfig,
+    pub playlist: Playlist,
+    /// Free-form per-plugin settings; only `enabled` means anything at this level.
+    pub plugins: BTreeMap<String, serde_json::Value>,
+    /// Legacy top-level plugin blocks of old configurations, kept so they load.
+    pub simulator: Option<serde_json::Value>,
+    pub slurm: Option<serde_json::Value>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            app: AppSection::default(),
+            paths: Paths::default(),
+            refresh: Refresh::default(),
+            cache: Cache::default(),
+            telemetry: Telemetry::default(),
+            planner: Planner::default(),
+            features: Features::default(),
+            auth: Auth::default(),
+            map: MapConfig::default(),
+            playlist: Playlist::default(),
+            plugins: BTreeMap::new(),
+            simulator: None,
+            slurm: None,
+        }
+    }
+}
+
+impl AppConfig {
+    pub fn plugin_enabled(&self, id: &str) -> bool {
+        self.plugins.get(id).and_then(|v| v.get("enabled")).and_then(serde_json::Value::as_bool).unwrap_or(false)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppSection {
+    pub name: String,
+    pub description: String,
+}
+
+impl Default for AppSection {
+    fn default() -> Self {
+        AppSection { name: "Rackscope".into(), description: "Datacenter Overview".into() }
+    }
+}
+
+/// Where the other configuration files live. Relative paths are resolved against the
+/// directory of app.yaml first, then against the working directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Paths {
+    pub topology: PathBuf,
+    pub templates: PathBuf,
+    pub checks: PathBuf,
+    pub metrics: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            topology: "topology".into(),
+            templates: "templates".into(),
+            checks: "checks/library".into(),
+            metrics: "metrics/library".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Refresh {
+    pub room_state_seconds: u32,
+    pub rack_state_seconds: u32,
+}
+
+impl Default for Refresh {
+    fn default() -> Self {
+        Refresh { room_state_seconds: 30, rack_state_seconds: 30 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cache {
+    pub ttl_seconds: u32,
+    pub health_checks_ttl_seconds: u32,
+    pub metrics_ttl_seconds: u32,
+    pub service_ttl_seconds: u32,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache { ttl_seconds: 30, health_checks_ttl_seconds: 30, metrics_ttl_seconds: 120, service_ttl_seconds: 5 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Telemetry {
+    /// `None` falls back to `http://127.0.0.1:9090`; `""` counts as unset.
+    pub prometheus_url: Option<String>,
+    /// Read timeout of one Prometheus request.
+    pub prometheus_timeout_seconds: f64,
+    pub prometheus_connect_timeout_seconds: f64,
+    pub identity_label: String,
+    pub rack_label: String,
+    pub chassis_label: String,
+    /// Substituted for `$jobs`.
+    pub job_regex: String,
+    pub prometheus_heartbeat_seconds: u32,
+    /// How many recent queries the rolling latency average covers.
+    pub prometheus_latency_window: u32,
+    pub debug_stats: bool,
+    pub basic_auth_user: Option<String>,
+    pub basic_auth_password: Option<String>,
+    pub tls_verify: bool,
+    pub tls_ca_file: Option<PathBuf>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+}
+
+pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            prometheus_url: None,
+            prometheus_timeout_seconds: 5.0,
+            prometheus_connect_timeout_seconds: 2.0,
+            identity_label: "instance".into(),
+            rack_label: "rack_id".into(),
+            chassis_label: "chassis_id".into(),
+            job_regex: ".*".into(),
+            prometheus_heartbeat_seconds: 30,
+            prometheus_latency_window: 20,
+            debug_stats: false,
+            basic_auth_user: None,
+            basic_auth_password: None,
+            tls_verify: true,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+        }
+    }
+}
+
+impl Telemetry {
+    pub fn url(&self) -> &str {
+        match self.prometheus_url.as_deref() {
+            Some(u) if !u.trim().is_empty() => u.trim(),
+            _ => DEFAULT_PROMETHEUS_URL,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Planner {
+    /// The state of a target for which Prometheus returned no series.
+    pub unknown_state: Severity,
+    /// How often the background loop refreshes the health snapshot.
+    pub cache_ttl_seconds: u32,
+    pub max_ids_per_query: u32,
+    /// How many queries may be in flight at once (the Python version sends one at a time).
+    pub max_concurrent_queries: u32,
+    /// How long the last good snapshot is served, marked stale, while Prometheus fails;
+    /// after that every state turns UNKNOWN with the reason.
+    pub stale_after_seconds: u32,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Planner {
+            unknown_state: Severity::Unknown,
+            cache_ttl_seconds: 30,
+            max_ids_per_query: 200,
+            max_concurrent_queries: 8,
+            stale_after_seconds: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Features {
+    pub notifications: bool,
+    pub notifications_max_visible: u32,
+    pub playlist: bool,
+    pub offline: bool,
+    pub wizard: bool,
+    pub worldmap: bool,
+    pub show_logs: bool,
+    pub dev_tools: bool,
+    pub maintenances: bool,
+    // Keys the Python front end reads; accepted so that configurations load quietly.
+    pub toast_duration_seconds: Option<u32>,
+    pub toast_position: Option<String>,
+    pub toast_stack_threshold: Option<u32>,
+    pub aisle_dashboard: Option<bool>,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            notifications: true,
+            notifications_max_visible: 10,
+            playlist: false,
+            offline: false,
+            wizard: true,
+            worldmap: true,
+            show_logs: true,
+            dev_tools: false,
+            maintenances: true,
+            toast_duration_seconds: None,
+            toast_position: None,
+            toast_stack_threshold: None,
+            aisle_dashboard: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Auth {
+    pub enabled: bool,
+    pub username: String,
+    pub password_hash: String,
+    pub secret_key: String,
+    pub session_duration: String,
+    pub policy: PasswordPolicy,
+    pub trusted_networks: Vec<String>,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            enabled: false,
+            username: "admin".into(),
+            password_hash: String::new(),
+            secret_key: String::new(),
+            session_duration: "24h".into(),
+            policy: PasswordPolicy::default(),
+            trusted_networks: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordPolicy {
+    pub min_length: u32,
+    pub max_length: u32,
+    pub require_digit: bool,
+    pub require_symbol: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy { min_length: 6, max_length: 128, require_digit: false, require_symbol: false }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MapConfig {
+    pub default_view: String,
+    pub default_zoom: Option<u32>,
+    pub min_zoom: u32,
+    pub max_zoom: u32,
+    pub zoom_controls: bool,
+    pub center: LatLon,
+}
+
+impl Default for MapConfig {
+    fn default() -> Self {
+        MapConfig {
+            default_view: "world".into(),
+            default_zoom: None,
+            min_zoom: 2,
+            max_zoom: 7,
+            zoom_controls: true,
+            center: LatLon { lat: 20.0, lon: 0.0 },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct LatLon {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Playlist {
+    pub interval_seconds: u32,
+    pub views: Vec<String>,
+}
+
+impl Default for Playlist {
+    fn default() -> Self {
+        Playlist { interval_seconds: 30, views: vec!["/".into(), "/views/worldmap".into()] }
+    }
+}

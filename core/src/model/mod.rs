@@ -1,0 +1,7 @@
+//! The configuration files as written, one module per kind of file.
+
+pub mod app;
+pub mod catalog;
+pub mod checks;
+pub mod metrics;
+pub mod topology;
