@@ -39,7 +39,10 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: &Arc<Path>, pos: Pos) -> Span {
-        Span { file: Arc::clone(file), pos }
+        Span {
+            file: Arc::clone(file),
+            pos,
+        }
     }
     pub fn file_only(file: &Arc<Path>) -> Span {
         Span::new(file, Pos::FILE)
@@ -51,7 +54,13 @@ impl fmt::Display for Span {
         if self.pos.line == 0 {
             write!(f, "{}", self.file.display())
         } else {
-            write!(f, "{}:{}:{}", self.file.display(), self.pos.line, self.pos.col)
+            write!(
+                f,
+                "{}:{}:{}",
+                self.file.display(),
+                self.pos.line,
+                self.pos.col
+            )
         }
     }
 }
@@ -88,10 +97,20 @@ impl Diagnostics {
         self.items.push(d);
     }
     pub fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) {
-        self.push(Diagnostic { level: Level::Error, code, span, message: message.into() });
+        self.push(Diagnostic {
+            level: Level::Error,
+            code,
+            span,
+            message: message.into(),
+        });
     }
     pub fn warning(&mut self, code: &'static str, span: Span, message: impl Into<String>) {
-        self.push(Diagnostic { level: Level::Warning, code, span, message: message.into() });
+        self.push(Diagnostic {
+            level: Level::Warning,
+            code,
+            span,
+            message: message.into(),
+        });
     }
     pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
         self.items.extend(other);
@@ -117,7 +136,12 @@ impl Diagnostics {
     /// Files first, then positions: the order a reader walks the configuration in.
     pub fn sort(&mut self) {
         self.items.sort_by(|a, b| {
-            (&a.span.file, a.span.pos, a.level, &a.message).cmp(&(&b.span.file, b.span.pos, b.level, &b.message))
+            (&a.span.file, a.span.pos, a.level, &a.message).cmp(&(
+                &b.span.file,
+                b.span.pos,
+                b.level,
+                &b.message,
+            ))
         });
         self.items.dedup();
     }
@@ -130,7 +154,12 @@ impl Diagnostics {
 /// with a caret under the column. `source` is the text of the diagnostic's file, when known.
 pub fn render(d: &Diagnostic, source: Option<&str>, base: Option<&Path>) -> String {
     let shown: PathBuf = match base {
-        Some(b) => d.span.file.strip_prefix(b).map(Path::to_path_buf).unwrap_or_else(|_| d.span.file.to_path_buf()),
+        Some(b) => d
+            .span
+            .file
+            .strip_prefix(b)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| d.span.file.to_path_buf()),
         None => d.span.file.to_path_buf(),
     };
     let level = match d.level {
@@ -140,14 +169,27 @@ pub fn render(d: &Diagnostic, source: Option<&str>, base: Option<&Path>) -> Stri
     let mut out = if d.span.pos.line == 0 {
         format!("{}: {level}[{}]: {}\n", shown.display(), d.code, d.message)
     } else {
-        format!("{}:{}:{}: {level}[{}]: {}\n", shown.display(), d.span.pos.line, d.span.pos.col, d.code, d.message)
+        format!(
+            "{}:{}:{}: {level}[{}]: {}\n",
+            shown.display(),
+            d.span.pos.line,
+            d.span.pos.col,
+            d.code,
+            d.message
+        )
     };
     if let (Some(src), true) = (source, d.span.pos.line > 0) {
         if let Some(text) = src.lines().nth(d.span.pos.line as usize - 1) {
             let gutter = d.span.pos.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let caret_at = text.chars().take(d.span.pos.col.saturating_sub(1) as usize).map(|c| if c == '\t' { '\t' } else { ' ' }).collect::<String>();
-            out.push_str(&format!("{pad} |\n{gutter} | {text}\n{pad} | {caret_at}^\n"));
+            let caret_at = text
+                .chars()
+                .take(d.span.pos.col.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect::<String>();
+            out.push_str(&format!(
+                "{pad} |\n{gutter} | {text}\n{pad} | {caret_at}^\n"
+            ));
         }
     }
     out

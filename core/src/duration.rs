@@ -12,7 +12,11 @@ pub struct Duration {
 impl Duration {
     pub fn parse(s: &str) -> Result<Duration, String> {
         let t = s.trim();
-        let bad = || format!("invalid duration `{s}`: expected a number followed by s, m, h, d, w or y (for example 30s, 5m, 1h)");
+        let bad = || {
+            format!(
+                "invalid duration `{s}`: expected a number followed by s, m, h, d, w or y (for example 30s, 5m, 1h)"
+            )
+        };
         if t.is_empty() {
             return Err(bad());
         }
@@ -34,7 +38,9 @@ impl Duration {
                 _ => return Err(bad()),
             };
             let n: u64 = digits.parse().map_err(|_| bad())?;
-            total = total.checked_add(n.checked_mul(unit).ok_or_else(bad)?).ok_or_else(bad)?;
+            total = total
+                .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+                .ok_or_else(bad)?;
             digits.clear();
             saw_unit = true;
         }
@@ -79,7 +85,14 @@ mod tests {
 
     #[test]
     fn parses_the_documented_forms() {
-        for (s, secs) in [("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86_400), ("1h30m", 5400), ("0s", 0)] {
+        for (s, secs) in [
+            ("30s", 30),
+            ("5m", 300),
+            ("1h", 3600),
+            ("1d", 86_400),
+            ("1h30m", 5400),
+            ("0s", 0),
+        ] {
             assert_eq!(Duration::parse(s).map(|d| d.seconds), Ok(secs), "{s}");
         }
     }

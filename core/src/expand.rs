@@ -55,14 +55,25 @@ impl Item<'_> {
 fn parse_item(s: &str) -> Option<Item<'_>> {
     let s = s.trim();
     if let Some((a, b)) = s.split_once('-') {
-        if !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()) {
+        if !a.is_empty()
+            && !b.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.bytes().all(|c| c.is_ascii_digit())
+        {
             let start = a.parse().ok()?;
             let end = b.parse().ok()?;
-            return Some(Item::Range { start, end, width: a.len() });
+            return Some(Item::Range {
+                start,
+                end,
+                width: a.len(),
+            });
         }
         return None;
     }
-    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.') {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+    {
         return Some(Item::Word(s));
     }
     None
@@ -81,7 +92,8 @@ fn parse(pattern: &str) -> Vec<Part<'_>> {
                 let inner = &pattern[i + 1..i + 1 + close];
                 let items: Option<Vec<Item>> = inner.split(',').map(parse_item).collect();
                 if let Some(items) = items {
-                    let is_pattern = items.len() > 1 || items.iter().any(|it| matches!(it, Item::Range { .. }));
+                    let is_pattern =
+                        items.len() > 1 || items.iter().any(|it| matches!(it, Item::Range { .. }));
                     if is_pattern {
                         if lit_start < i {
                             parts.push(Part::Lit(&pattern[lit_start..i]));
@@ -116,7 +128,9 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, ExpandError> {
             for it in items {
                 if let Item::Range { start, end, .. } = it {
                     if start > end {
-                        return Err(err(format!("range `{start}-{end}` in `{pattern}` runs backwards; write the smaller number first")));
+                        return Err(err(format!(
+                            "range `{start}-{end}` in `{pattern}` runs backwards; write the smaller number first"
+                        )));
                     }
                 }
             }
@@ -125,14 +139,17 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, ExpandError> {
         }
     }
     if total > MAX_EXPANSION {
-        return Err(err(format!("`{pattern}` expands to {total} names, more than the limit of {MAX_EXPANSION}")));
+        return Err(err(format!(
+            "`{pattern}` expands to {total} names, more than the limit of {MAX_EXPANSION}"
+        )));
     }
     let mut out = vec![String::new()];
     for p in &parts {
         match p {
             Part::Lit(l) => out.iter_mut().for_each(|s| s.push_str(l)),
             Part::Group(items) => {
-                let mut next = Vec::with_capacity(out.len() * items.iter().map(Item::len).sum::<usize>());
+                let mut next =
+                    Vec::with_capacity(out.len() * items.iter().map(Item::len).sum::<usize>());
                 for prefix in &out {
                     for it in items {
                         match it {
@@ -203,7 +220,10 @@ pub fn fold(names: &[String]) -> Vec<String> {
 /// The last run of digits of a name, with what stands before and after it.
 fn split_number(name: &str) -> Option<(&str, &str, &str)> {
     let end = name.rfind(|c: char| c.is_ascii_digit())? + 1;
-    let start = name[..end].rfind(|c: char| !c.is_ascii_digit()).map(|i| i + 1).unwrap_or(0);
+    let start = name[..end]
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map(|i| i + 1)
+        .unwrap_or(0);
     if name[..start].contains(['[', ']']) || name[end..].contains(['[', ']']) {
         return None;
     }
@@ -221,7 +241,10 @@ mod tests {
 
     #[test]
     fn documented_examples() {
-        assert_eq!(ex("compute[001-004]"), ["compute001", "compute002", "compute003", "compute004"]);
+        assert_eq!(
+            ex("compute[001-004]"),
+            ["compute001", "compute002", "compute003", "compute004"]
+        );
         assert_eq!(ex("n[01-03,07]"), ["n01", "n02", "n03", "n07"]);
         assert_eq!(ex("r[1-2]n[01-02]"), ["r1n01", "r1n02", "r2n01", "r2n02"]);
         assert_eq!(ex("c[8-10]"), ["c8", "c9", "c10"]);
@@ -243,7 +266,12 @@ mod tests {
     #[test]
     fn mistakes_are_errors() {
         assert!(expand("c[10-1]").unwrap_err().message.contains("backwards"));
-        assert!(expand("n[1-3,2]").unwrap_err().message.contains("more than once"));
+        assert!(
+            expand("n[1-3,2]")
+                .unwrap_err()
+                .message
+                .contains("more than once")
+        );
         assert!(expand("n[0-999999]").unwrap_err().message.contains("limit"));
     }
 
@@ -256,7 +284,8 @@ mod tests {
     }
 
     fn name_strategy() -> impl Strategy<Value = String> {
-        ("[a-z]{1,4}", 0u64..2000, 1usize..5, "(-[a-z]{1,3})?").prop_map(|(p, n, w, s)| format!("{p}{n:0w$}{s}"))
+        ("[a-z]{1,4}", 0u64..2000, 1usize..5, "(-[a-z]{1,3})?")
+            .prop_map(|(p, n, w, s)| format!("{p}{n:0w$}{s}"))
     }
 
     proptest! {

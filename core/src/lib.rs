@@ -3,9 +3,19 @@
 //! This crate knows nothing of HTTP or HTML; the server and the UI live in the binary.
 
 pub mod diag;
-pub mod util;
-pub mod yaml;
 pub mod duration;
+pub mod env;
 pub mod expand;
+pub mod load;
 pub mod model;
+pub mod promql;
 pub mod severity;
+pub mod topology;
+pub mod util;
+pub mod validate;
+pub mod yaml;
+
+pub use diag::{Diagnostic, Diagnostics, Level};
+pub use load::{Config, Loaded, load, load_with_env};
+pub use severity::Severity;
+pub mod generate;

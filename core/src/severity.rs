@@ -17,7 +17,12 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::Ok, Severity::Unknown, Severity::Warn, Severity::Crit];
+    pub const ALL: [Severity; 4] = [
+        Severity::Ok,
+        Severity::Unknown,
+        Severity::Warn,
+        Severity::Crit,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,7 +57,9 @@ impl FromStr for Severity {
             "UNKNOWN" => Ok(Severity::Unknown),
             "WARN" | "WARNING" => Ok(Severity::Warn),
             "CRIT" | "CRITICAL" => Ok(Severity::Crit),
-            _ => Err(format!("unknown severity `{s}`, expected one of OK, WARN, CRIT, UNKNOWN")),
+            _ => Err(format!(
+                "unknown severity `{s}`, expected one of OK, WARN, CRIT, UNKNOWN"
+            )),
         }
     }
 }

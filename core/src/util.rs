@@ -2,7 +2,8 @@
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
+    // Short words tolerate one edit, longer ones two: beyond that a suggestion misleads.
+    let limit = (word.chars().count() / 5).clamp(1, 2);
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))
@@ -30,7 +31,10 @@ fn levenshtein(a: &str, b: &str) -> usize {
 mod tests {
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(super::closest("templte_id", ["template_id", "name"]), Some("template_id"));
+        assert_eq!(
+            super::closest("templte_id", ["template_id", "name"]),
+            Some("template_id")
+        );
         assert_eq!(super::closest("zzz", ["template_id", "name"]), None);
     }
 }

@@ -40,11 +40,18 @@ pub enum Kind {
 
 impl Node {
     pub fn null() -> Node {
-        Node { kind: Kind::Null, pos: Pos::FILE, raw: None }
+        Node {
+            kind: Kind::Null,
+            pos: Pos::FILE,
+            raw: None,
+        }
     }
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            Kind::Map(entries) => entries.iter().find(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == key)).map(|(_, v)| v),
+            Kind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -87,7 +94,11 @@ impl<'de> Deserialize<'de> for Node {
             _ => None,
         };
         let pos = Pos::new(s.referenced.line() as u32, s.referenced.column() as u32);
-        Ok(Node { kind: s.value, pos, raw })
+        Ok(Node {
+            kind: s.value,
+            pos,
+            raw,
+        })
     }
 }
 
@@ -114,13 +125,19 @@ impl<'de> Visitor<'de> for KindVisitor {
         Ok(Kind::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Kind, E> {
-        Ok(i64::try_from(v).map(Kind::Int).unwrap_or(Kind::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Kind::Int)
+            .unwrap_or(Kind::Float(v as f64)))
     }
     fn visit_i128<E>(self, v: i128) -> Result<Kind, E> {
-        Ok(i64::try_from(v).map(Kind::Int).unwrap_or(Kind::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Kind::Int)
+            .unwrap_or(Kind::Float(v as f64)))
     }
     fn visit_u128<E>(self, v: u128) -> Result<Kind, E> {
-        Ok(i64::try_from(v).map(Kind::Int).unwrap_or(Kind::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Kind::Int)
+            .unwrap_or(Kind::Float(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Kind, E> {
         Ok(Kind::Float(v))
@@ -177,8 +194,14 @@ pub fn parse(src: &str) -> Result<Node, SyntaxError> {
     opts.strict_booleans = true;
     opts.with_snippet = false;
     serde_saphyr::from_str_with_options::<Node>(src, opts).map_err(|e| {
-        let pos = e.location().map(|l| Pos::new(l.line() as u32, l.column() as u32)).unwrap_or(Pos::new(1, 1));
-        SyntaxError { pos, message: clean_message(&e.to_string()) }
+        let pos = e
+            .location()
+            .map(|l| Pos::new(l.line() as u32, l.column() as u32))
+            .unwrap_or(Pos::new(1, 1));
+        SyntaxError {
+            pos,
+            message: clean_message(&e.to_string()),
+        }
     })
 }
 
@@ -212,7 +235,11 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(src: &'a str, file: &'a Arc<Path>) -> Ctx<'a> {
-        Ctx { src, file, warnings: RefCell::new(Vec::new()) }
+        Ctx {
+            src,
+            file,
+            warnings: RefCell::new(Vec::new()),
+        }
     }
     pub fn take_warnings(&self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.warnings.borrow_mut())
@@ -240,7 +267,10 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError { message: msg.to_string(), pos: None }
+        DeError {
+            message: msg.to_string(),
+            pos: None,
+        }
     }
 }
 
@@ -252,7 +282,12 @@ impl DeError {
         self
     }
     pub fn into_diagnostic(self, file: &Arc<Path>, fallback: Pos) -> Diagnostic {
-        Diagnostic { level: Level::Error, code: "type", span: Span::new(file, self.pos.unwrap_or(fallback)), message: self.message }
+        Diagnostic {
+            level: Level::Error,
+            code: "type",
+            span: Span::new(file, self.pos.unwrap_or(fallback)),
+            message: self.message,
+        }
     }
 }
 
@@ -292,14 +327,29 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
                 f.write_str("a located value")
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Located<T>, A::Error> {
-                let line: u32 = a.next_element()?.ok_or_else(|| de::Error::custom("missing line"))?;
-                let col: u32 = a.next_element()?.ok_or_else(|| de::Error::custom("missing column"))?;
-                let value: T = a.next_element()?.ok_or_else(|| de::Error::custom("missing value"))?;
-                Ok(Located { value, pos: Pos::new(line, col) })
+                let line: u32 = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("missing line"))?;
+                let col: u32 = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("missing column"))?;
+                let value: T = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("missing value"))?;
+                Ok(Located {
+                    value,
+                    pos: Pos::new(line, col),
+                })
             }
             // Other deserializers (figment's, for environment overrides) have no positions.
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Located<T>, D::Error> {
-                Ok(Located { value: T::deserialize(d)?, pos: Pos::FILE })
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Located<T>, D::Error> {
+                Ok(Located {
+                    value: T::deserialize(d)?,
+                    pos: Pos::FILE,
+                })
             }
         }
         d.deserialize_newtype_struct(LOCATED, V(std::marker::PhantomData))
@@ -324,18 +374,42 @@ impl<'a, 'c> NodeDe<'a, 'c> {
             Kind::Int(i) => format!("integer {i}"),
             Kind::Float(f) => format!("number {f}"),
             Kind::Bool(b) => format!("boolean {b}"),
-            other => Node { kind: other.clone(), pos: Pos::FILE, raw: None }.describe().to_string(),
+            other => Node {
+                kind: other.clone(),
+                pos: Pos::FILE,
+                raw: None,
+            }
+            .describe()
+            .to_string(),
         };
-        DeError { message: format!("expected {expected}, found {found}"), pos: Some(self.node.pos) }
+        DeError {
+            message: format!("expected {expected}, found {found}"),
+            pos: Some(self.node.pos),
+        }
     }
 
     /// The text of a scalar, whatever YAML resolved it to: `id: 007` is the string "007".
     fn scalar_text(&self) -> Option<std::borrow::Cow<'a, str>> {
         match &self.node.kind {
             Kind::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
-            Kind::Int(i) => Some(self.ctx.raw(self.node).map(std::borrow::Cow::Borrowed).unwrap_or_else(|| i.to_string().into())),
-            Kind::Float(f) => Some(self.ctx.raw(self.node).map(std::borrow::Cow::Borrowed).unwrap_or_else(|| f.to_string().into())),
-            Kind::Bool(b) => Some(self.ctx.raw(self.node).map(std::borrow::Cow::Borrowed).unwrap_or_else(|| b.to_string().into())),
+            Kind::Int(i) => Some(
+                self.ctx
+                    .raw(self.node)
+                    .map(std::borrow::Cow::Borrowed)
+                    .unwrap_or_else(|| i.to_string().into()),
+            ),
+            Kind::Float(f) => Some(
+                self.ctx
+                    .raw(self.node)
+                    .map(std::borrow::Cow::Borrowed)
+                    .unwrap_or_else(|| f.to_string().into()),
+            ),
+            Kind::Bool(b) => Some(
+                self.ctx
+                    .raw(self.node)
+                    .map(std::borrow::Cow::Borrowed)
+                    .unwrap_or_else(|| b.to_string().into()),
+            ),
             _ => None,
         }
     }
@@ -359,7 +433,9 @@ impl<'a, 'c> NodeDe<'a, 'c> {
     }
 
     fn warn_unknown_keys(&self, fields: &'static [&'static str]) {
-        let Kind::Map(entries) = &self.node.kind else { return };
+        let Kind::Map(entries) = &self.node.kind else {
+            return;
+        };
         for (k, _) in entries {
             let Kind::Str(key) = &k.kind else { continue };
             if fields.contains(&key.as_str()) {
@@ -380,7 +456,11 @@ impl<'a, 'c> NodeDe<'a, 'c> {
 }
 
 fn truncate(s: &str) -> String {
-    if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.to_string() }
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
+    }
 }
 
 macro_rules! int_methods {
@@ -407,8 +487,15 @@ impl<'de, 'a, 'c> Deserializer<'de> for NodeDe<'a, 'c> {
             Kind::Int(i) => v.visit_i64::<DeError>(*i),
             Kind::Float(f) => v.visit_f64::<DeError>(*f),
             Kind::Str(s) => v.visit_str::<DeError>(s),
-            Kind::Seq(items) => v.visit_seq(SeqDe { items: items.iter(), ctx: self.ctx }),
-            Kind::Map(entries) => v.visit_map(MapDe { entries: entries.iter(), value: None, ctx: self.ctx }),
+            Kind::Seq(items) => v.visit_seq(SeqDe {
+                items: items.iter(),
+                ctx: self.ctx,
+            }),
+            Kind::Map(entries) => v.visit_map(MapDe {
+                entries: entries.iter(),
+                value: None,
+                ctx: self.ctx,
+            }),
         };
         r.map_err(|e| e.at(pos))
     }
@@ -464,39 +551,77 @@ impl<'de, 'a, 'c> Deserializer<'de> for NodeDe<'a, 'c> {
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         self.deserialize_any(v)
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _n: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _n: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_any(v)
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         if name == LOCATED {
-            return v.visit_seq(LocatedSeq { node: self.node, ctx: self.ctx, step: 0 });
+            return v.visit_seq(LocatedSeq {
+                node: self.node,
+                ctx: self.ctx,
+                step: 0,
+            });
         }
         v.visit_newtype_struct(self)
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         match &self.node.kind {
-            Kind::Seq(items) => v.visit_seq(SeqDe { items: items.iter(), ctx: self.ctx }).map_err(|e| e.at(self.node.pos)),
+            Kind::Seq(items) => v
+                .visit_seq(SeqDe {
+                    items: items.iter(),
+                    ctx: self.ctx,
+                })
+                .map_err(|e| e.at(self.node.pos)),
             // `checks:` with nothing after it is an empty list, not a type error.
-            Kind::Null => v.visit_seq(SeqDe { items: [].iter(), ctx: self.ctx }),
+            Kind::Null => v.visit_seq(SeqDe {
+                items: [].iter(),
+                ctx: self.ctx,
+            }),
             _ => Err(self.invalid("a list")),
         }
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, v: V) -> Result<V::Value, DeError> {
         self.deserialize_seq(v)
     }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _n: &'static str, _len: usize, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _n: &'static str,
+        _len: usize,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(v)
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         match &self.node.kind {
-            Kind::Map(entries) => {
-                v.visit_map(MapDe { entries: entries.iter(), value: None, ctx: self.ctx }).map_err(|e| e.at(self.node.pos))
-            }
-            Kind::Null => v.visit_map(MapDe { entries: [].iter(), value: None, ctx: self.ctx }),
+            Kind::Map(entries) => v
+                .visit_map(MapDe {
+                    entries: entries.iter(),
+                    value: None,
+                    ctx: self.ctx,
+                })
+                .map_err(|e| e.at(self.node.pos)),
+            Kind::Null => v.visit_map(MapDe {
+                entries: [].iter(),
+                value: None,
+                ctx: self.ctx,
+            }),
             _ => Err(self.invalid("a mapping")),
         }
     }
-    fn deserialize_struct<V: Visitor<'de>>(self, _n: &'static str, fields: &'static [&'static str], v: V) -> Result<V::Value, DeError> {
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _n: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, DeError> {
         match &self.node.kind {
             Kind::Map(_) | Kind::Null => {
                 self.warn_unknown_keys(fields);
@@ -505,7 +630,12 @@ impl<'de, 'a, 'c> Deserializer<'de> for NodeDe<'a, 'c> {
             _ => Err(self.invalid("a mapping")),
         }
     }
-    fn deserialize_enum<V: Visitor<'de>>(self, _n: &'static str, _variants: &'static [&'static str], v: V) -> Result<V::Value, DeError> {
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _n: &'static str,
+        _variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, DeError> {
         match self.scalar_text() {
             Some(s) => {
                 let d: de::value::StrDeserializer<'_, DeError> = s.as_ref().into_deserializer();
@@ -529,9 +659,18 @@ struct SeqDe<'a, 'c> {
 
 impl<'de, 'a, 'c> de::SeqAccess<'de> for SeqDe<'a, 'c> {
     type Error = DeError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
-            Some(node) => seed.deserialize(NodeDe { node, ctx: self.ctx }).map(Some).map_err(|e| e.at(node.pos)),
+            Some(node) => seed
+                .deserialize(NodeDe {
+                    node,
+                    ctx: self.ctx,
+                })
+                .map(Some)
+                .map_err(|e| e.at(node.pos)),
             None => Ok(None),
         }
     }
@@ -548,18 +687,33 @@ struct MapDe<'a, 'c> {
 
 impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
     type Error = DeError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                seed.deserialize(NodeDe { node: k, ctx: self.ctx }).map(Some).map_err(|e| e.at(k.pos))
+                seed.deserialize(NodeDe {
+                    node: k,
+                    ctx: self.ctx,
+                })
+                .map(Some)
+                .map_err(|e| e.at(k.pos))
             }
             None => Ok(None),
         }
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let node = self.value.take().ok_or_else(|| <DeError as de::Error>::custom("value requested before key"))?;
-        seed.deserialize(NodeDe { node, ctx: self.ctx }).map_err(|e| e.at(node.pos))
+        let node = self
+            .value
+            .take()
+            .ok_or_else(|| <DeError as de::Error>::custom("value requested before key"))?;
+        seed.deserialize(NodeDe {
+            node,
+            ctx: self.ctx,
+        })
+        .map_err(|e| e.at(node.pos))
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.entries.len())
@@ -575,12 +729,24 @@ struct LocatedSeq<'a, 'c> {
 
 impl<'de, 'a, 'c> de::SeqAccess<'de> for LocatedSeq<'a, 'c> {
     type Error = DeError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         self.step += 1;
         match self.step {
-            1 => seed.deserialize(self.node.pos.line.into_deserializer()).map(Some),
-            2 => seed.deserialize(self.node.pos.col.into_deserializer()).map(Some),
-            3 => seed.deserialize(NodeDe { node: self.node, ctx: self.ctx }).map(Some),
+            1 => seed
+                .deserialize(self.node.pos.line.into_deserializer())
+                .map(Some),
+            2 => seed
+                .deserialize(self.node.pos.col.into_deserializer())
+                .map(Some),
+            3 => seed
+                .deserialize(NodeDe {
+                    node: self.node,
+                    ctx: self.ctx,
+                })
+                .map(Some),
             _ => Ok(None),
         }
     }

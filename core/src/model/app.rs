@@ -52,7 +52,11 @@ impl Default for AppConfig {
 
 impl AppConfig {
     pub fn plugin_enabled(&self, id: &str) -> bool {
-        self.plugins.get(id).and_then(|v| v.get("enabled")).and_then(serde_json::Value::as_bool).unwrap_or(false)
+        self.plugins
+            .get(id)
+            .and_then(|v| v.get("enabled"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
     }
 }
 
@@ -65,7 +69,10 @@ pub struct AppSection {
 
 impl Default for AppSection {
     fn default() -> Self {
-        AppSection { name: "Rackscope".into(), description: "Datacenter Overview".into() }
+        AppSection {
+            name: "Rackscope".into(),
+            description: "Datacenter Overview".into(),
+        }
     }
 }
 
@@ -100,7 +107,10 @@ pub struct Refresh {
 
 impl Default for Refresh {
     fn default() -> Self {
-        Refresh { room_state_seconds: 30, rack_state_seconds: 30 }
+        Refresh {
+            room_state_seconds: 30,
+            rack_state_seconds: 30,
+        }
     }
 }
 
@@ -115,7 +125,12 @@ pub struct Cache {
 
 impl Default for Cache {
     fn default() -> Self {
-        Cache { ttl_seconds: 30, health_checks_ttl_seconds: 30, metrics_ttl_seconds: 120, service_ttl_seconds: 5 }
+        Cache {
+            ttl_seconds: 30,
+            health_checks_ttl_seconds: 30,
+            metrics_ttl_seconds: 120,
+            service_ttl_seconds: 5,
+        }
     }
 }
 
@@ -281,7 +296,12 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy { min_length: 6, max_length: 128, require_digit: false, require_symbol: false }
+        PasswordPolicy {
+            min_length: 6,
+            max_length: 128,
+            require_digit: false,
+            require_symbol: false,
+        }
     }
 }
 
@@ -304,7 +324,10 @@ impl Default for MapConfig {
             min_zoom: 2,
             max_zoom: 7,
             zoom_controls: true,
-            center: LatLon { lat: 20.0, lon: 0.0 },
+            center: LatLon {
+                lat: 20.0,
+                lon: 0.0,
+            },
         }
     }
 }
@@ -324,6 +347,9 @@ pub struct Playlist {
 
 impl Default for Playlist {
     fn default() -> Self {
-        Playlist { interval_seconds: 30, views: vec!["/".into(), "/views/worldmap".into()] }
+        Playlist {
+            interval_seconds: 30,
+            views: vec!["/".into(), "/views/worldmap".into()],
+        }
     }
 }

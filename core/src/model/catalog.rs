@@ -72,7 +72,11 @@ fn one() -> u32 {
 impl Layout {
     /// The slot numbers drawn in the grid, in reading order, empty cells left out.
     pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
-        self.matrix.iter().flatten().filter(|c| **c > 0).map(|c| *c as u32)
+        self.matrix
+            .iter()
+            .flatten()
+            .filter(|c| **c > 0)
+            .map(|c| *c as u32)
     }
 }
 

@@ -138,6 +138,8 @@ impl RuleValue {
 impl Rule {
     /// Whether a sample matches this rule. A threshold that is not a number never matches.
     pub fn matches(&self, sample: f64) -> bool {
-        self.value.as_number().is_some_and(|t| self.op.test(sample, t))
+        self.value
+            .as_number()
+            .is_some_and(|t| self.op.test(sample, t))
     }
 }

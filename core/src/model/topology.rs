@@ -72,7 +72,6 @@ pub struct RoomDef {
     pub standalone_racks: Option<Vec<Skip>>,
 }
 
-
 /// An aisle as listed in `room.yaml`; inline racks make it a full definition.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AisleEntry {
@@ -115,7 +114,6 @@ pub struct RackDef {
     #[serde(default)]
     pub devices: Option<Vec<Skip>>,
 }
-
 
 /// A device in a rack.
 #[derive(Debug, Clone, Deserialize)]
@@ -179,7 +177,9 @@ impl<'de> Deserialize<'de> for InstanceSpec {
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<InstanceSpec, A::Error> {
                 let mut v = Vec::new();
                 while let Some(k) = a.next_key::<ScalarString>()? {
-                    let slot: u32 = k.0.trim().parse().map_err(|_| de::Error::custom(format!("slot `{}` is not a positive whole number", k.0)))?;
+                    let slot: u32 = k.0.trim().parse().map_err(|_| {
+                        de::Error::custom(format!("slot `{}` is not a positive whole number", k.0))
+                    })?;
                     let name: ScalarString = a.next_value()?;
                     v.push((slot, name.0));
                 }
@@ -231,7 +231,10 @@ pub struct LayoutSize {
 
 impl Default for LayoutSize {
     fn default() -> Self {
-        LayoutSize { width: 24, height: 16 }
+        LayoutSize {
+            width: 24,
+            height: 16,
+        }
     }
 }
 
@@ -265,7 +268,10 @@ pub struct LayoutGrid {
 
 impl Default for LayoutGrid {
     fn default() -> Self {
-        LayoutGrid { enabled: false, cell: 32 }
+        LayoutGrid {
+            enabled: false,
+            cell: 32,
+        }
     }
 }
 
@@ -279,7 +285,11 @@ pub struct Door {
 
 impl Default for Door {
     fn default() -> Self {
-        Door { side: Compass::West, label: "Entrance".into(), position: 0.2 }
+        Door {
+            side: Compass::West,
+            label: "Entrance".into(),
+            position: 0.2,
+        }
     }
 }
 

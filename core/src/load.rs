@@ -1,0 +1,1255 @@
+//! Loading a configuration directory: app.yaml, the topology, templates, checks, metrics.
+//!
+//! Loading never stops at the first problem. Every file is read, every list item decoded on
+//! its own, and each problem lands in `Diagnostics` with its position; what could be read is
+//! assembled into a `Config` anyway, so `rackscope check` can report everything at once.
+//! Whether the result is usable is the caller's decision (`Loaded::is_usable`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::diag::{Diagnostics, Pos, Span};
+use crate::expand;
+use crate::model::app::AppConfig;
+use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
+use crate::model::checks::{CheckDef, ChecksFile};
+use crate::model::metrics::MetricDef;
+use crate::model::topology::{
+    AisleEntry, AisleFile, DeviceDef, InstanceSpec, Location, RackDef, RoomDef, SiteDef, SitesFile,
+};
+use crate::topology::{Aisle, Device, Instance, Rack, Room, RoomIx, Site, Topology};
+use crate::yaml::{self, Ctx, Kind, Located, Node};
+
+/// A definition together with the file it came from.
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    pub def: T,
+    pub file: Arc<Path>,
+}
+
+impl<T> Sourced<T> {
+    pub fn span(&self, pos: Pos) -> Span {
+        Span::new(&self.file, pos)
+    }
+}
+
+/// A library of definitions addressed by id, in load order.
+#[derive(Debug, Clone)]
+pub struct Library<T> {
+    pub items: Vec<Sourced<T>>,
+    by_id: HashMap<String, usize>,
+}
+
+impl<T> Default for Library<T> {
+    fn default() -> Self {
+        Library {
+            items: Vec::new(),
+            by_id: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Library<T> {
+    pub fn get(&self, id: &str) -> Option<&Sourced<T>> {
+        self.by_id.get(id).map(|&i| &self.items[i])
+    }
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Sourced<T>> {
+        self.items.iter()
+    }
+    /// Adds a definition; a second one with the same id is refused and reported.
+    fn insert(
+        &mut self,
+        id: &Located<String>,
+        item: Sourced<T>,
+        what: &str,
+        diags: &mut Diagnostics,
+    ) {
+        if let Some(&first) = self.by_id.get(&id.value) {
+            let prev = &self.items[first].file;
+            diags.error(
+                "duplicate-id",
+                item.span(id.pos),
+                format!(
+                    "{what} id `{}` is already defined in {}; ids must be unique",
+                    id.value,
+                    prev.display()
+                ),
+            );
+            return;
+        }
+        self.by_id.insert(id.value.clone(), self.items.len());
+        self.items.push(item);
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub devices: Library<DeviceTemplate>,
+    pub racks: Library<RackTemplate>,
+    pub components: Library<RackComponentTemplate>,
+}
+
+/// The paths of app.yaml, resolved.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedPaths {
+    pub topology: PathBuf,
+    pub templates: PathBuf,
+    pub checks: PathBuf,
+    pub metrics: PathBuf,
+}
+
+/// A loaded configuration: everything the engine needs, resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub app_file: PathBuf,
+    pub base_dir: PathBuf,
+    pub app: AppConfig,
+    pub paths: ResolvedPaths,
+    pub topology: Topology,
+    pub catalog: Catalog,
+    pub checks: Library<CheckDef>,
+    /// The kind of each check, from its own `kind:` or from the `kinds:` group it sits in.
+    pub check_kinds: HashMap<String, String>,
+    pub metrics: Library<MetricDef>,
+}
+
+/// The result of loading: the configuration as far as it could be read, and every problem.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub diagnostics: Diagnostics,
+}
+
+impl Loaded {
+    /// Errors make a configuration unusable; warnings do not.
+    pub fn is_usable(&self) -> bool {
+        !self.diagnostics.has_errors()
+    }
+}
+
+/// Loads the configuration named by `app_file`, with `RACKSCOPE_*` environment overrides.
+pub fn load(app_file: &Path) -> Loaded {
+    load_with_env(app_file, std::env::vars())
+}
+
+/// Loads with an explicit set of environment variables (tests pass their own).
+pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
+    let mut diags = Diagnostics::default();
+    let mut config = Config {
+        app_file: app_file.to_path_buf(),
+        ..Config::default()
+    };
+    let app_arc: Arc<Path> = Arc::from(app_file);
+    let base_dir = app_file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
+    config.base_dir = base_dir.clone();
+
+    let (app, app_node) = match read_file(app_file, &mut diags) {
+        Some((file, src, node)) => (
+            decode_one::<AppConfig>(&node, &src, &file, &mut diags).unwrap_or_default(),
+            node,
+        ),
+        None => {
+            crate::validate::finish(&mut config, &mut diags);
+            return Loaded {
+                config,
+                diagnostics: diags,
+            };
+        }
+    };
+    config.app = match crate::env::apply(&app, env) {
+        Ok(app) => app,
+        Err(e) => {
+            diags.error("env", Span::file_only(&app_arc), e);
+            app
+        }
+    };
+    crate::validate::app(&config.app, &app_node, &app_arc, &mut diags);
+
+    let p = &config.app.paths;
+    config.paths = ResolvedPaths {
+        topology: resolve_path(&base_dir, &p.topology),
+        templates: resolve_path(&base_dir, &p.templates),
+        checks: resolve_path(&base_dir, &p.checks),
+        metrics: resolve_path(&base_dir, &p.metrics),
+    };
+
+    config.catalog = load_templates(&config.paths.templates, &app_arc, &mut diags);
+    let (checks, kinds) = load_checks(&config.paths.checks, &app_arc, &mut diags);
+    config.checks = checks;
+    config.check_kinds = kinds;
+    config.metrics = load_metrics(&config.paths.metrics, &mut diags);
+    config.topology = TopologyLoader::new(&mut diags).load(&config.paths.topology, &app_arc);
+    crate::validate::finish(&mut config, &mut diags);
+    diags.sort();
+    Loaded {
+        config,
+        diagnostics: diags,
+    }
+}
+
+/// Relative paths: against app.yaml's directory first, then the working directory (the
+/// Python version's configurations often say `config/topology`, relative to where the
+/// server runs). When neither exists, the app.yaml-relative path is reported as missing.
+pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let from_base = base.join(p);
+    if from_base.exists() {
+        return from_base;
+    }
+    if p.exists() {
+        return p.to_path_buf();
+    }
+    from_base
+}
+
+type Parsed = Result<(Arc<Path>, String, Node), crate::diag::Diagnostic>;
+
+fn parse_file(path: &Path) -> Parsed {
+    let file: Arc<Path> = Arc::from(path);
+    let src = std::fs::read_to_string(path).map_err(|e| crate::diag::Diagnostic {
+        level: crate::diag::Level::Error,
+        code: "io",
+        span: Span::file_only(&file),
+        message: format!("cannot read file: {e}"),
+    })?;
+    match yaml::parse(&src) {
+        Ok(node) => Ok((file, src, node)),
+        Err(e) => Err(crate::diag::Diagnostic {
+            level: crate::diag::Level::Error,
+            code: "syntax",
+            span: Span::new(&file, e.pos),
+            message: format!("YAML syntax: {}", e.message),
+        }),
+    }
+}
+
+/// Reads and parses one YAML file; problems become diagnostics.
+fn read_file(path: &Path, diags: &mut Diagnostics) -> Option<(Arc<Path>, String, Node)> {
+    parse_file(path).map_err(|d| diags.push(d)).ok()
+}
+
+/// Parses every YAML file under `dir` on all cores. Parsing is most of the load time of a
+/// large topology and files are independent; the loader then takes them in its own order.
+fn prefetch(dir: &Path) -> HashMap<PathBuf, Parsed> {
+    let files = yaml_files(dir, true);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if workers <= 1 || files.len() < 8 {
+        return HashMap::new();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Vec<(PathBuf, Parsed)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(p) = files.get(i) else { break };
+                        out.push((p.clone(), parse_file(p)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    results.into_iter().flatten().collect()
+}
+
+/// Decodes a node; a failure is reported and gives `None`, unknown keys become warnings.
+fn decode_one<T: DeserializeOwned>(
+    node: &Node,
+    src: &str,
+    file: &Arc<Path>,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    let ctx = Ctx::new(src, file);
+    let r = yaml::decode::<T>(node, &ctx);
+    diags.extend(ctx.take_warnings());
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(e.into_diagnostic(file, node.pos));
+            None
+        }
+    }
+}
+
+/// Every `*.yaml`/`*.yml` file under `dir`, sorted, optionally recursive.
+fn yaml_files(dir: &Path, recursive: bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if recursive {
+                    stack.push(p);
+                }
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A list under `key`: its items, or a type error when it is not a list.
+fn list<'n>(node: &'n Node, key: &str, file: &Arc<Path>, diags: &mut Diagnostics) -> &'n [Node] {
+    match node.get(key) {
+        None => &[],
+        Some(n) => match n.seq() {
+            Some(items) => items,
+            None => {
+                diags.error(
+                    "type",
+                    Span::new(file, n.pos),
+                    format!("`{key}` must be a list, found {}", n.describe()),
+                );
+                &[]
+            }
+        },
+    }
+}
+
+fn load_templates(dir: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> Catalog {
+    let mut cat = Catalog::default();
+    if !dir.is_dir() {
+        diags.error(
+            "missing-path",
+            Span::file_only(app),
+            format!(
+                "paths.templates: directory {} does not exist",
+                dir.display()
+            ),
+        );
+        return cat;
+    }
+    for path in yaml_files(dir, true) {
+        let Some((file, src, node)) = read_file(&path, diags) else {
+            continue;
+        };
+        if node.is_null() {
+            continue;
+        }
+        if decode_one::<TemplatesFile>(&node, &src, &file, diags).is_none() {
+            continue;
+        }
+        for item in list(&node, "templates", &file, diags) {
+            if let Some(t) = decode_one::<DeviceTemplate>(item, &src, &file, diags) {
+                let id = t.id.clone();
+                cat.devices.insert(
+                    &id,
+                    Sourced {
+                        def: t,
+                        file: file.clone(),
+                    },
+                    "device template",
+                    diags,
+                );
+            }
+        }
+        for item in list(&node, "rack_templates", &file, diags) {
+            if let Some(t) = decode_one::<RackTemplate>(item, &src, &file, diags) {
+                let id = t.id.clone();
+                cat.racks.insert(
+                    &id,
+                    Sourced {
+                        def: t,
+                        file: file.clone(),
+                    },
+                    "rack template",
+                    diags,
+                );
+            }
+        }
+        for item in list(&node, "rack_component_templates", &file, diags) {
+            if let Some(t) = decode_one::<RackComponentTemplate>(item, &src, &file, diags) {
+                let id = t.id.clone();
+                cat.components.insert(
+                    &id,
+                    Sourced {
+                        def: t,
+                        file: file.clone(),
+                    },
+                    "rack component template",
+                    diags,
+                );
+            }
+        }
+    }
+    cat
+}
+
+fn load_checks(
+    path: &Path,
+    app: &Arc<Path>,
+    diags: &mut Diagnostics,
+) -> (Library<CheckDef>, HashMap<String, String>) {
+    let mut lib = Library::default();
+    let mut kinds = HashMap::new();
+    let files = if path.is_file() {
+        vec![path.to_path_buf()]
+    } else if path.is_dir() {
+        yaml_files(path, false)
+    } else {
+        diags.error(
+            "missing-path",
+            Span::file_only(app),
+            format!("paths.checks: {} does not exist", path.display()),
+        );
+        return (lib, kinds);
+    };
+    for path in files {
+        let Some((file, src, node)) = read_file(&path, diags) else {
+            continue;
+        };
+        if node.is_null() || decode_one::<ChecksFile>(&node, &src, &file, diags).is_none() {
+            continue;
+        }
+        let mut items: Vec<(&Node, Option<String>)> = list(&node, "checks", &file, diags)
+            .iter()
+            .map(|n| (n, None))
+            .collect();
+        if let Some(Node {
+            kind: Kind::Map(groups),
+            ..
+        }) = node.get("kinds")
+        {
+            for (k, v) in groups {
+                let kind = k.as_str().map(str::to_owned);
+                match v.seq() {
+                    Some(checks) => items.extend(checks.iter().map(|n| (n, kind.clone()))),
+                    None => diags.error(
+                        "type",
+                        Span::new(&file, v.pos),
+                        format!(
+                            "a `kinds:` group must be a list of checks, found {}",
+                            v.describe()
+                        ),
+                    ),
+                }
+            }
+        }
+        for (item, group_kind) in items {
+            if let Some(mut c) = decode_one::<CheckDef>(item, &src, &file, diags) {
+                if c.kind.is_none() {
+                    c.kind = group_kind;
+                }
+                if let Some(k) = &c.kind {
+                    kinds.insert(c.id.value.clone(), k.clone());
+                }
+                let id = c.id.clone();
+                lib.insert(
+                    &id,
+                    Sourced {
+                        def: c,
+                        file: file.clone(),
+                    },
+                    "check",
+                    diags,
+                );
+            }
+        }
+    }
+    (lib, kinds)
+}
+
+fn load_metrics(dir: &Path, diags: &mut Diagnostics) -> Library<MetricDef> {
+    let mut lib = Library::default();
+    // The metrics library is optional: charts are a convenience, health does not need it.
+    if !dir.exists() {
+        return lib;
+    }
+    let files = if dir.is_file() {
+        vec![dir.to_path_buf()]
+    } else {
+        yaml_files(dir, true)
+    };
+    for path in files {
+        let Some((file, src, node)) = read_file(&path, diags) else {
+            continue;
+        };
+        if node.is_null() {
+            continue;
+        }
+        let items: Vec<&Node> = if node.get("metrics").is_some() {
+            if let Some(Node {
+                kind: Kind::Map(entries),
+                ..
+            }) = Some(&node)
+            {
+                for (k, _) in entries {
+                    if k.as_str() != Some("metrics") {
+                        diags.warning(
+                            "unknown-key",
+                            Span::new(&file, k.pos),
+                            format!(
+                                "unknown key `{}` is ignored; known keys: metrics",
+                                k.as_str().unwrap_or("?")
+                            ),
+                        );
+                    }
+                }
+            }
+            list(&node, "metrics", &file, diags).iter().collect()
+        } else if node.get("id").is_some() {
+            vec![&node]
+        } else {
+            diags.warning(
+                "empty-file",
+                Span::file_only(&file),
+                "neither a `metrics:` list nor a single metric with an `id`; file ignored",
+            );
+            continue;
+        };
+        for item in items {
+            if let Some(m) = decode_one::<MetricDef>(item, &src, &file, diags) {
+                let id = m.id.clone();
+                lib.insert(
+                    &id,
+                    Sourced {
+                        def: m,
+                        file: file.clone(),
+                    },
+                    "metric",
+                    diags,
+                );
+            }
+        }
+    }
+    lib
+}
+
+/// Walks the topology files and fills the arenas.
+struct TopologyLoader<'d> {
+    diags: &'d mut Diagnostics,
+    /// Files parsed ahead of time, taken out as the walk reaches them.
+    parsed: HashMap<PathBuf, Parsed>,
+    topo: Topology,
+    /// Where each id was first defined, to report duplicates with both places.
+    seen_sites: HashMap<String, Span>,
+    seen_rooms: HashMap<String, Span>,
+    seen_racks: HashMap<String, Span>,
+    seen_devices: HashMap<String, Span>,
+    seen_instances: HashMap<String, Span>,
+}
+
+impl<'d> TopologyLoader<'d> {
+    fn new(diags: &'d mut Diagnostics) -> Self {
+        TopologyLoader {
+            diags,
+            parsed: HashMap::new(),
+            topo: Topology::default(),
+            seen_sites: HashMap::new(),
+            seen_rooms: HashMap::new(),
+            seen_racks: HashMap::new(),
+            seen_devices: HashMap::new(),
+            seen_instances: HashMap::new(),
+        }
+    }
+
+    fn load(mut self, path: &Path, app: &Arc<Path>) -> Topology {
+        if path.is_file() {
+            if let Some((file, src, node)) = read_file(path, self.diags) {
+                self.sites(&node, &src, &file, None);
+            }
+        } else if path.is_dir() {
+            self.parsed = prefetch(path);
+            let sites = path.join("sites.yaml");
+            if let Some((file, src, node)) = self.read(&sites) {
+                self.sites(&node, &src, &file, Some(path));
+            }
+        } else {
+            self.diags.error(
+                "missing-path",
+                Span::file_only(app),
+                format!("paths.topology: {} does not exist", path.display()),
+            );
+        }
+        self.topo.reindex();
+        self.topo
+    }
+
+    fn read(&mut self, path: &Path) -> Option<(Arc<Path>, String, Node)> {
+        match self.parsed.remove(path) {
+            Some(parsed) => parsed.map_err(|d| self.diags.push(d)).ok(),
+            None => read_file(path, self.diags),
+        }
+    }
+
+    fn first_seen(map: &mut HashMap<String, Span>, id: &str, span: &Span) -> Option<Span> {
+        match map.get(id) {
+            Some(prev) => Some(prev.clone()),
+            None => {
+                map.insert(id.to_owned(), span.clone());
+                None
+            }
+        }
+    }
+
+    /// `sites.yaml` (segmented, `dir` set) or the single topology file (monolithic).
+    fn sites(&mut self, node: &Node, src: &str, file: &Arc<Path>, dir: Option<&Path>) {
+        if node.is_null() {
+            self.diags.warning(
+                "empty-topology",
+                Span::file_only(file),
+                "the topology defines no sites",
+            );
+            return;
+        }
+        if decode_one::<SitesFile>(node, src, file, self.diags).is_none() {
+            return;
+        }
+        for item in list(node, "sites", file, self.diags) {
+            let Some(def) = decode_one::<SiteDef>(item, src, file, self.diags) else {
+                continue;
+            };
+            let span = Span::new(file, def.id.pos);
+            if let Some(prev) = Self::first_seen(&mut self.seen_sites, &def.id, &span) {
+                self.diags.error(
+                    "duplicate-id",
+                    span,
+                    format!("site id `{}` is already used at {prev}", def.id.value),
+                );
+                continue;
+            }
+            let location = match (&def.location, def.lat, def.lon) {
+                (Some(l), None, None) => Some(l.clone()),
+                (Some(l), Some(_), _) | (Some(l), _, Some(_)) => {
+                    self.diags.warning(
+                        "ambiguous-location",
+                        span.clone(),
+                        "site has both `location:` and flat `lat`/`lon`; `location:` is used",
+                    );
+                    Some(l.clone())
+                }
+                (None, Some(lat), Some(lon)) => Some(Location {
+                    lat,
+                    lon,
+                    address: None,
+                }),
+                (None, None, None) => None,
+                (None, _, _) => {
+                    self.diags.error(
+                        "incomplete-location",
+                        span.clone(),
+                        "a site with flat coordinates needs both `lat` and `lon`",
+                    );
+                    None
+                }
+            };
+            if let Some(l) = &location {
+                if !(-90.0..=90.0).contains(&l.lat) || !(-180.0..=180.0).contains(&l.lon) {
+                    self.diags.error("bad-location", span.clone(), format!("coordinates ({}, {}) are outside latitude -90..90 / longitude -180..180", l.lat, l.lon));
+                }
+            }
+            let site_ix = self.topo.sites.len() as u32;
+            self.topo.sites.push(Site {
+                id: def.id.value.clone(),
+                name: def.name.clone().unwrap_or_else(|| def.id.value.clone()),
+                description: def.description.clone(),
+                location,
+                timezone: def.timezone.clone(),
+                rooms: Vec::new(),
+                span,
+            });
+            let rooms_dir = dir.map(|d| match &def.rooms_path {
+                Some(p) => d.join(p),
+                None => d.join("datacenters").join(&def.id.value).join("rooms"),
+            });
+            let listed = list(item, "rooms", file, self.diags);
+            if listed.is_empty() {
+                if let Some(rooms_dir) = &rooms_dir {
+                    self.discover_rooms(site_ix, rooms_dir);
+                }
+                continue;
+            }
+            for r in listed {
+                self.room_entry(site_ix, r, src, file, rooms_dir.as_deref());
+            }
+        }
+    }
+
+    fn discover_rooms(&mut self, site: u32, rooms_dir: &Path) {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(rooms_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        for d in dirs {
+            let id = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let room_file = d.join("room.yaml");
+            if !room_file.exists() {
+                let file: Arc<Path> = Arc::from(d.as_path());
+                self.diags.warning(
+                    "missing-file",
+                    Span::file_only(&file),
+                    "room directory without room.yaml; skipped",
+                );
+                continue;
+            }
+            if let Some((file, src, node)) = self.read(&room_file) {
+                self.room(site, &node, &src, &file, Some(&d), &id, None);
+            }
+        }
+    }
+
+    /// A site's `rooms:` item: `id`, `{id}`/`{id, name}` naming a room directory, or an
+    /// inline room.
+    fn room_entry(
+        &mut self,
+        site: u32,
+        item: &Node,
+        src: &str,
+        file: &Arc<Path>,
+        rooms_dir: Option<&Path>,
+    ) {
+        let (id, is_ref) = match &item.kind {
+            Kind::Str(_) | Kind::Int(_) => {
+                match decode_one::<String>(item, src, file, self.diags) {
+                    Some(id) => (id, true),
+                    None => return,
+                }
+            }
+            Kind::Map(entries) => {
+                let Some(id) = item
+                    .get("id")
+                    .and_then(|n| decode_one::<String>(n, src, file, self.diags))
+                else {
+                    self.diags.error(
+                        "type",
+                        Span::new(file, item.pos),
+                        "a room entry needs an `id`",
+                    );
+                    return;
+                };
+                let only_names = entries
+                    .iter()
+                    .all(|(k, _)| matches!(k.as_str(), Some("id" | "name")));
+                (id, only_names && rooms_dir.is_some())
+            }
+            _ => {
+                self.diags.error(
+                    "type",
+                    Span::new(file, item.pos),
+                    format!(
+                        "a room entry must be an id or a mapping, found {}",
+                        item.describe()
+                    ),
+                );
+                return;
+            }
+        };
+        if !is_ref {
+            self.room(site, item, src, file, None, &id, None);
+            return;
+        }
+        let Some(rooms_dir) = rooms_dir else {
+            self.diags.error(
+                "inline-required",
+                Span::new(file, item.pos),
+                format!("room `{id}` must be defined inline in a single-file topology"),
+            );
+            return;
+        };
+        let room_dir = rooms_dir.join(&id);
+        let room_file = room_dir.join("room.yaml");
+        if !room_file.exists() {
+            self.diags.error(
+                "missing-file",
+                Span::new(file, item.pos),
+                format!(
+                    "room `{id}` is listed but {} does not exist",
+                    room_file.display()
+                ),
+            );
+            return;
+        }
+        if let Some((rfile, rsrc, rnode)) = self.read(&room_file) {
+            self.room(
+                site,
+                &rnode,
+                &rsrc,
+                &rfile,
+                Some(&room_dir),
+                &id,
+                Some(Span::new(file, item.pos)),
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn room(
+        &mut self,
+        site: u32,
+        node: &Node,
+        src: &str,
+        file: &Arc<Path>,
+        dir: Option<&Path>,
+        listed_id: &str,
+        listed_at: Option<Span>,
+    ) {
+        let Some(def) = decode_one::<RoomDef>(node, src, file, self.diags) else {
+            return;
+        };
+        let id = def
+            .id
+            .as_ref()
+            .map(|l| l.value.clone())
+            .unwrap_or_else(|| listed_id.to_owned());
+        let pos = def.id.as_ref().map(|l| l.pos).unwrap_or(node.pos);
+        let span = Span::new(file, pos);
+        if id != listed_id {
+            if let Some(at) = &listed_at {
+                self.diags.warning("id-mismatch", span.clone(), format!("room is listed as `{listed_id}` at {at} but its file says `{id}`; `{id}` is used"));
+            }
+        }
+        let site_id = self.topo.sites[site as usize].id.clone();
+        if let Some(sid) = &def.site_id {
+            if sid.value != site_id {
+                self.diags.warning(
+                    "id-mismatch",
+                    Span::new(file, sid.pos),
+                    format!(
+                        "`site_id: {}` but the room belongs to site `{site_id}`",
+                        sid.value
+                    ),
+                );
+            }
+        }
+        if let Some(prev) = Self::first_seen(&mut self.seen_rooms, &id, &span) {
+            self.diags.error(
+                "duplicate-id",
+                span,
+                format!("room id `{id}` is already used at {prev}"),
+            );
+            return;
+        }
+        let room_ix: RoomIx = self.topo.rooms.len() as u32;
+        self.topo.rooms.push(Room {
+            id: id.clone(),
+            name: def.name.clone().unwrap_or_else(|| id.clone()),
+            description: def.description.clone(),
+            layout: def.layout.clone(),
+            site,
+            aisles: Vec::new(),
+            standalone_racks: Vec::new(),
+            span,
+        });
+        self.topo.sites[site as usize].rooms.push(room_ix);
+
+        let mut aisle_ids = HashSet::new();
+        for a in list(node, "aisles", file, self.diags) {
+            let Some(entry) = decode_one::<AisleEntry>(a, src, file, self.diags) else {
+                continue;
+            };
+            if !aisle_ids.insert(entry.id.value.clone()) {
+                self.diags.error(
+                    "duplicate-id",
+                    Span::new(file, entry.id.pos),
+                    format!("aisle id `{}` appears twice in room `{id}`", entry.id.value),
+                );
+                continue;
+            }
+            self.aisle(room_ix, &entry, a, src, file, dir);
+        }
+        if let Some(dir) = dir {
+            let aisles_dir = dir.join("aisles");
+            let mut extra: Vec<String> = std::fs::read_dir(&aisles_dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !aisle_ids.contains(n))
+                .collect();
+            extra.sort();
+            for name in extra {
+                self.diags.warning(
+                    "unlisted-aisle",
+                    Span::file_only(file),
+                    format!(
+                        "aisle directory `aisles/{name}` is not listed in `aisles:` and is ignored"
+                    ),
+                );
+            }
+        }
+        let standalone_dir = dir.map(|d| d.join("standalone_racks"));
+        for r in list(node, "standalone_racks", file, self.diags) {
+            if let Some(rack) =
+                self.rack_ref(r, src, file, standalone_dir.as_deref(), room_ix, None)
+            {
+                self.topo.rooms[room_ix as usize]
+                    .standalone_racks
+                    .push(rack);
+            }
+        }
+    }
+
+    fn aisle(
+        &mut self,
+        room: RoomIx,
+        entry: &AisleEntry,
+        node: &Node,
+        src: &str,
+        file: &Arc<Path>,
+        room_dir: Option<&Path>,
+    ) {
+        let aisle_ix = self.topo.aisles.len() as u32;
+        let mut name = entry.name.clone();
+        self.topo.aisles.push(Aisle {
+            id: entry.id.value.clone(),
+            name: String::new(),
+            room,
+            racks: Vec::new(),
+            span: Span::new(file, entry.id.pos),
+        });
+        self.topo.rooms[room as usize].aisles.push(aisle_ix);
+        if entry.racks.is_some() || room_dir.is_none() {
+            // Racks listed in room.yaml itself (or a single-file topology).
+            for r in list(node, "racks", file, self.diags) {
+                if let Some(rack) = self.rack_ref(
+                    r,
+                    src,
+                    file,
+                    room_dir
+                        .map(|d| d.join("aisles").join(&entry.id.value).join("racks"))
+                        .as_deref(),
+                    room,
+                    Some(aisle_ix),
+                ) {
+                    self.topo.aisles[aisle_ix as usize].racks.push(rack);
+                }
+            }
+        } else if let Some(room_dir) = room_dir {
+            let aisle_dir = room_dir.join("aisles").join(&entry.id.value);
+            let aisle_file = aisle_dir.join("aisle.yaml");
+            if !aisle_file.exists() {
+                self.diags.error(
+                    "missing-file",
+                    Span::new(file, entry.id.pos),
+                    format!(
+                        "aisle `{}` is listed but {} does not exist",
+                        entry.id.value,
+                        aisle_file.display()
+                    ),
+                );
+            } else if let Some((afile, asrc, anode)) = self.read(&aisle_file) {
+                if let Some(def) = decode_one::<AisleFile>(&anode, &asrc, &afile, self.diags) {
+                    if let Some(aid) = &def.id {
+                        if aid.value != entry.id.value {
+                            self.diags.warning(
+                                "id-mismatch",
+                                Span::new(&afile, aid.pos),
+                                format!(
+                                    "aisle file says `{}` but room.yaml lists `{}`; `{}` is used",
+                                    aid.value, entry.id.value, entry.id.value
+                                ),
+                            );
+                        }
+                    }
+                    if name.is_none() {
+                        name = def.name.clone();
+                    }
+                    let racks_dir = aisle_dir.join("racks");
+                    for r in list(&anode, "racks", &afile, self.diags) {
+                        if let Some(rack) =
+                            self.rack_ref(r, &asrc, &afile, Some(&racks_dir), room, Some(aisle_ix))
+                        {
+                            self.topo.aisles[aisle_ix as usize].racks.push(rack);
+                        }
+                    }
+                }
+            }
+        }
+        self.topo.aisles[aisle_ix as usize].name = name.unwrap_or_else(|| entry.id.value.clone());
+    }
+
+    /// A rack reference: a plain id or `{id: x}` naming `<racks_dir>/x.yaml`, or an inline rack.
+    fn rack_ref(
+        &mut self,
+        item: &Node,
+        src: &str,
+        file: &Arc<Path>,
+        racks_dir: Option<&Path>,
+        room: RoomIx,
+        aisle: Option<u32>,
+    ) -> Option<u32> {
+        let id = match &item.kind {
+            Kind::Str(_) | Kind::Int(_) | Kind::Float(_) => {
+                decode_one::<String>(item, src, file, self.diags)?
+            }
+            Kind::Map(entries) if entries.len() == 1 && entries[0].0.as_str() == Some("id") => {
+                decode_one::<String>(&entries[0].1, src, file, self.diags)?
+            }
+            Kind::Map(_) => return self.rack(item, src, file, room, aisle),
+            _ => {
+                self.diags.error(
+                    "type",
+                    Span::new(file, item.pos),
+                    format!(
+                        "a rack entry must be an id or a rack mapping, found {}",
+                        item.describe()
+                    ),
+                );
+                return None;
+            }
+        };
+        let Some(racks_dir) = racks_dir else {
+            self.diags.error(
+                "inline-required",
+                Span::new(file, item.pos),
+                format!("rack `{id}` must be defined inline in a single-file topology"),
+            );
+            return None;
+        };
+        let rack_file = racks_dir.join(format!("{id}.yaml"));
+        let rack_file = if rack_file.exists() {
+            rack_file
+        } else {
+            racks_dir.join(format!("{id}.yml"))
+        };
+        if !rack_file.exists() {
+            self.diags.error(
+                "missing-file",
+                Span::new(file, item.pos),
+                format!(
+                    "rack `{id}` is listed but {} does not exist",
+                    racks_dir.join(format!("{id}.yaml")).display()
+                ),
+            );
+            return None;
+        }
+        let (rfile, rsrc, rnode) = self.read(&rack_file)?;
+        if let Some(own) = rnode.get("id").and_then(Node::as_str) {
+            if own != id {
+                self.diags.warning(
+                    "id-mismatch",
+                    Span::new(&rfile, rnode.get("id").map(|n| n.pos).unwrap_or_default()),
+                    format!("rack file says `{own}` but it is listed as `{id}`; `{own}` is used"),
+                );
+            }
+        }
+        self.rack(&rnode, &rsrc, &rfile, room, aisle)
+    }
+
+    fn rack(
+        &mut self,
+        node: &Node,
+        src: &str,
+        file: &Arc<Path>,
+        room: RoomIx,
+        aisle: Option<u32>,
+    ) -> Option<u32> {
+        let def = decode_one::<RackDef>(node, src, file, self.diags)?;
+        let span = Span::new(file, def.id.pos);
+        if let Some(prev) = Self::first_seen(&mut self.seen_racks, &def.id, &span) {
+            self.diags.error(
+                "duplicate-id",
+                span,
+                format!("rack id `{}` is already used at {prev}", def.id.value),
+            );
+            return None;
+        }
+        let rack_ix = self.topo.racks.len() as u32;
+        self.topo.racks.push(Rack {
+            id: def.id.value.clone(),
+            name: def.name.clone().unwrap_or_else(|| def.id.value.clone()),
+            // Resolved against the rack template in validation, once templates are known.
+            u_height: def.u_height.as_ref().map(|h| h.value).unwrap_or(0),
+            template_id: def.template_id.as_ref().map(|t| t.value.clone()),
+            template_pos: def
+                .template_id
+                .as_ref()
+                .map(|t| t.pos)
+                .unwrap_or(def.id.pos),
+            room,
+            aisle,
+            devices: Vec::new(),
+            span,
+        });
+        let mut in_rack: HashMap<String, Span> = HashMap::new();
+        for d in list(node, "devices", file, self.diags) {
+            let Some(dev) = decode_one::<DeviceDef>(d, src, file, self.diags) else {
+                continue;
+            };
+            let dspan = Span::new(file, dev.id.pos);
+            if let Some(prev) = in_rack.get(&dev.id.value) {
+                self.diags.error(
+                    "duplicate-id",
+                    dspan,
+                    format!(
+                        "device id `{}` is already used in this rack at {prev}",
+                        dev.id.value
+                    ),
+                );
+                continue;
+            }
+            in_rack.insert(dev.id.value.clone(), dspan.clone());
+            if let Some(prev) = Self::first_seen(&mut self.seen_devices, &dev.id, &dspan) {
+                self.diags.warning(
+                    "duplicate-id",
+                    dspan.clone(),
+                    format!(
+                        "device id `{}` is also used at {prev}; address it by rack and device id",
+                        dev.id.value
+                    ),
+                );
+            }
+            self.device(rack_ix, dev, file, dspan);
+        }
+        Some(rack_ix)
+    }
+
+    fn device(&mut self, rack: u32, dev: DeviceDef, file: &Arc<Path>, span: Span) {
+        let device_ix = self.topo.devices.len() as u32;
+        let spec = match (dev.instance, dev.nodes) {
+            (Some(i), None) => Some(i),
+            (None, Some(n)) => {
+                self.diags.warning(
+                    "deprecated",
+                    Span::new(file, n.pos),
+                    "`nodes:` is deprecated; rename it to `instance:` (it is honoured for now)",
+                );
+                Some(n)
+            }
+            (Some(i), Some(n)) => {
+                self.diags.warning(
+                    "deprecated",
+                    Span::new(file, n.pos),
+                    "`nodes:` is deprecated and ignored because `instance:` is also set",
+                );
+                Some(i)
+            }
+            (None, None) => None,
+        };
+        let start = self.topo.instances.len() as u32;
+        let instance_pos = spec.as_ref().map(|s| s.pos).unwrap_or(dev.id.pos);
+        if let Some(spec) = spec {
+            match expand_instances(&spec.value) {
+                Ok(list) => {
+                    for (slot, name) in list {
+                        let ispan = Span::new(file, spec.pos);
+                        if let Some(prev) =
+                            Self::first_seen(&mut self.seen_instances, &name, &ispan)
+                        {
+                            self.diags.error("duplicate-instance", ispan, format!("instance `{name}` is already claimed by another device at {prev}"));
+                            continue;
+                        }
+                        self.topo.instances.push(Instance {
+                            name,
+                            slot,
+                            device: device_ix,
+                        });
+                    }
+                }
+                Err(e) => self.diags.error("instance", Span::new(file, spec.pos), e),
+            }
+        }
+        let end = self.topo.instances.len() as u32;
+        self.topo.devices.push(Device {
+            id: dev.id.value.clone(),
+            name: dev.name.unwrap_or_else(|| dev.id.value.clone()),
+            template_id: dev.template_id.value.clone(),
+            u_position: dev.u_position.value,
+            template_pos: dev.template_id.pos,
+            u_pos: dev.u_position.pos,
+            instance_pos,
+            face: dev.face.unwrap_or_default(),
+            rack,
+            instances: start..end,
+            labels: dev.labels,
+            span,
+        });
+        self.topo.racks[rack as usize].devices.push(device_ix);
+    }
+}
+
+/// Expands a device's `instance:` into (slot, name) pairs, slots 1-based.
+///
+/// A name or pattern fills slots 1, 2, …; a list does the same item after item (items may be
+/// patterns); in a slot map each value fills its slot and, when it is a pattern, the slots
+/// after it.
+pub fn expand_instances(spec: &InstanceSpec) -> Result<Vec<(u32, String)>, String> {
+    let mut out = Vec::new();
+    match spec {
+        InstanceSpec::One(p) => {
+            if p.trim().is_empty() {
+                return Ok(out);
+            }
+            for (i, n) in expand::expand(p)
+                .map_err(|e| e.message)?
+                .into_iter()
+                .enumerate()
+            {
+                out.push((i as u32 + 1, n));
+            }
+        }
+        InstanceSpec::List(items) => {
+            for p in items {
+                for n in expand::expand(p).map_err(|e| e.message)? {
+                    out.push((out.len() as u32 + 1, n));
+                }
+            }
+        }
+        InstanceSpec::Slots(map) => {
+            let mut slots: BTreeMap<u32, String> = BTreeMap::new();
+            for (slot, p) in map {
+                if *slot == 0 {
+                    return Err("slot numbers start at 1".into());
+                }
+                for (k, n) in expand::expand(p)
+                    .map_err(|e| e.message)?
+                    .into_iter()
+                    .enumerate()
+                {
+                    let s = slot + k as u32;
+                    if let Some(prev) = slots.insert(s, n.clone()) {
+                        return Err(format!("slot {s} is given twice (`{prev}` and `{n}`)"));
+                    }
+                }
+            }
+            out.extend(slots);
+        }
+    }
+    let mut seen = HashSet::with_capacity(out.len());
+    for (_, n) in &out {
+        if !seen.insert(n.as_str()) {
+            return Err(format!("instance `{n}` appears twice in this device"));
+        }
+    }
+    Ok(out)
+}

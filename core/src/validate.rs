@@ -1,0 +1,726 @@
+//! Semantic validation: everything that parses but is still wrong. Cross-references between
+//! files, device placement, PromQL, rule order, unbound checks, app.yaml value ranges.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostics, Pos, Span};
+use crate::load::Config;
+use crate::model::app::AppConfig;
+use crate::model::catalog::default_rack_height;
+use crate::model::checks::{CheckDef, Op, Rule, Scope};
+use crate::model::topology::Face;
+use crate::promql;
+use crate::topology::Counts;
+use crate::util::closest;
+use crate::yaml::{Located, Node};
+
+/// Racks taller than this are surely a typo.
+pub const MAX_RACK_UNITS: u32 = 100;
+
+/// Position of a dotted key in app.yaml, or the file when it is not written there.
+fn key_pos(node: &Node, path: &[&str]) -> Pos {
+    let mut n = node;
+    for k in path {
+        match n.get(k) {
+            Some(c) => n = c,
+            None => return Pos::FILE,
+        }
+    }
+    n.pos
+}
+
+/// Value ranges and combinations of app.yaml.
+pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let at = |path: &[&str]| Span::new(file, key_pos(node, path));
+    let t = &app.telemetry;
+    let url = t.url();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        diags.error(
+            "bad-value",
+            at(&["telemetry", "prometheus_url"]),
+            format!("prometheus_url `{url}` must start with http:// or https://"),
+        );
+    } else if url
+        .split("://")
+        .nth(1)
+        .is_some_and(|rest| rest.split('/').next().is_some_and(|h| h.contains('@')))
+    {
+        diags.error(
+            "bad-value",
+            at(&["telemetry", "prometheus_url"]),
+            "put credentials in basic_auth_user/basic_auth_password, not in prometheus_url",
+        );
+    }
+    if t.basic_auth_password
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+        && t.basic_auth_user.as_deref().is_none_or(str::is_empty)
+    {
+        diags.error(
+            "bad-value",
+            at(&["telemetry", "basic_auth_password"]),
+            "basic_auth_password is set but basic_auth_user is not",
+        );
+    }
+    if t.tls_key_file.is_some() && t.tls_cert_file.is_none() {
+        diags.error(
+            "bad-value",
+            at(&["telemetry", "tls_key_file"]),
+            "tls_key_file needs tls_cert_file",
+        );
+    }
+    if !(t.prometheus_timeout_seconds > 0.0 && t.prometheus_timeout_seconds <= 300.0) {
+        diags.error(
+            "bad-value",
+            at(&["telemetry", "prometheus_timeout_seconds"]),
+            "prometheus_timeout_seconds must be above 0 and at most 300",
+        );
+    }
+    if let Err(e) = regex::Regex::new(&t.job_regex) {
+        diags.error(
+            "bad-value",
+            at(&["telemetry", "job_regex"]),
+            format!("job_regex is not a valid regular expression: {e}"),
+        );
+    }
+    for (label, path) in [
+        (&t.identity_label, "identity_label"),
+        (&t.rack_label, "rack_label"),
+        (&t.chassis_label, "chassis_label"),
+    ] {
+        if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            diags.error(
+                "bad-value",
+                at(&["telemetry", path]),
+                format!("{path} `{label}` is not a valid Prometheus label name"),
+            );
+        }
+    }
+    let p = &app.planner;
+    if p.max_ids_per_query == 0 {
+        diags.error(
+            "bad-value",
+            at(&["planner", "max_ids_per_query"]),
+            "max_ids_per_query must be at least 1",
+        );
+    }
+    if p.cache_ttl_seconds == 0 {
+        diags.error(
+            "bad-value",
+            at(&["planner", "cache_ttl_seconds"]),
+            "cache_ttl_seconds must be at least 1",
+        );
+    }
+    if p.max_concurrent_queries == 0 {
+        diags.error(
+            "bad-value",
+            at(&["planner", "max_concurrent_queries"]),
+            "max_concurrent_queries must be at least 1",
+        );
+    }
+    if app.playlist.interval_seconds < 5 {
+        diags.error(
+            "bad-value",
+            at(&["playlist", "interval_seconds"]),
+            "playlist.interval_seconds must be at least 5",
+        );
+    }
+    if t.prometheus_heartbeat_seconds < 10 {
+        diags.warning(
+            "bad-value",
+            at(&["telemetry", "prometheus_heartbeat_seconds"]),
+            "prometheus_heartbeat_seconds below 10 is raised to 10",
+        );
+    }
+    if app.map.min_zoom > app.map.max_zoom {
+        diags.error(
+            "bad-value",
+            at(&["map", "min_zoom"]),
+            "map.min_zoom is greater than map.max_zoom",
+        );
+    }
+}
+
+/// Cross-file validation, run once everything is loaded. Also settles rack heights.
+pub fn finish(config: &mut Config, diags: &mut Diagnostics) {
+    placement(config, diags);
+    references(config, diags);
+    for c in config.checks.iter() {
+        check(&c.def, &c.file, diags);
+    }
+    for m in config.metrics.iter() {
+        if let Some(q) = m.def.query() {
+            if let Err(e) = promql::parse(&promql::with_sample_metric_values(q)) {
+                diags.warning(
+                    "promql",
+                    m.span(q.pos),
+                    format!(
+                        "metric `{}`: expression does not parse as PromQL: {e}",
+                        m.def.id.value
+                    ),
+                );
+            }
+        } else {
+            diags.warning(
+                "missing-field",
+                m.span(m.def.id.pos),
+                format!(
+                    "metric `{}` has no `metric:` (or `expr:`) query",
+                    m.def.id.value
+                ),
+            );
+        }
+    }
+    unbound(config, diags);
+}
+
+/// Rack heights, device templates, U range and overlaps.
+fn placement(config: &mut Config, diags: &mut Diagnostics) {
+    let cat = &config.catalog;
+    let topo = &mut config.topology;
+    let rack_ids: Vec<&str> = cat.racks.iter().map(|t| t.def.id.value.as_str()).collect();
+    let device_ids: Vec<&str> = cat
+        .devices
+        .iter()
+        .map(|t| t.def.id.value.as_str())
+        .collect();
+    for rack in topo.racks.iter_mut() {
+        let mut template_height = None;
+        if let Some(t) = &rack.template_id {
+            match cat.racks.get(t) {
+                Some(rt) => template_height = Some(rt.def.u_height),
+                None => diags.error(
+                    "unknown-template",
+                    Span::new(&rack.span.file, rack.template_pos),
+                    unknown("rack template", t, &rack_ids),
+                ),
+            }
+        }
+        if rack.u_height == 0 {
+            rack.u_height = template_height.unwrap_or_else(default_rack_height);
+        }
+        if rack.u_height == 0 || rack.u_height > MAX_RACK_UNITS {
+            diags.error(
+                "bad-value",
+                rack.span.clone(),
+                format!(
+                    "rack `{}` is {} U high; a rack has between 1 and {MAX_RACK_UNITS} U",
+                    rack.id, rack.u_height
+                ),
+            );
+        }
+    }
+    for rack in &topo.racks {
+        let mut occupied: Vec<(u32, u32, Face, &str, Pos)> = Vec::new();
+        for &d in &rack.devices {
+            let dev = &topo.devices[d as usize];
+            let file = &dev.span.file;
+            let Some(t) = cat.devices.get(&dev.template_id) else {
+                diags.error(
+                    "unknown-template",
+                    Span::new(file, dev.template_pos),
+                    unknown("device template", &dev.template_id, &device_ids),
+                );
+                continue;
+            };
+            let height = t.def.u_height.value.max(1);
+            let top = dev.u_position.saturating_add(height - 1);
+            if dev.u_position == 0 || top > rack.u_height {
+                diags.error(
+                    "out-of-rack",
+                    Span::new(file, dev.u_pos),
+                    format!(
+                        "device `{}` occupies U{}–U{} but rack `{}` has U1–U{}",
+                        dev.id, dev.u_position, top, rack.id, rack.u_height
+                    ),
+                );
+                continue;
+            }
+            for (lo, hi, face, other, _) in &occupied {
+                if *face == dev.face && dev.u_position <= *hi && top >= *lo {
+                    diags.error(
+                        "overlap",
+                        Span::new(file, dev.u_pos),
+                        format!("device `{}` (U{}–U{}) overlaps device `{other}` (U{lo}–U{hi}) on the {} of rack `{}`", dev.id, dev.u_position, top, face_name(dev.face), rack.id),
+                    );
+                }
+            }
+            occupied.push((dev.u_position, top, dev.face, &dev.id, dev.u_pos));
+            let slots: BTreeSet<u32> = t
+                .def
+                .disk_layout
+                .as_ref()
+                .or(t.def.layout.as_ref())
+                .map(|l| l.slots().collect())
+                .unwrap_or_default();
+            if !slots.is_empty() && t.def.disk_layout.is_none() {
+                for inst in topo.device_instances(dev) {
+                    if !slots.contains(&inst.slot) {
+                        diags.warning(
+                            "slot",
+                            Span::new(file, dev.instance_pos),
+                            format!("instance `{}` is in slot {}, which the layout of template `{}` does not draw", inst.name, inst.slot, t.def.id.value),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn face_name(f: Face) -> &'static str {
+    match f {
+        Face::Front => "front",
+        Face::Rear => "rear",
+    }
+}
+
+fn unknown(what: &str, id: &str, known: &[&str]) -> String {
+    match closest(id, known.iter().copied()) {
+        Some(c) => format!("unknown {what} `{id}`; did you mean `{c}`?"),
+        None => format!("unknown {what} `{id}`"),
+    }
+}
+
+/// Template → check, metric and component references.
+fn references(config: &Config, diags: &mut Diagnostics) {
+    let check_ids: Vec<&str> = config
+        .checks
+        .iter()
+        .map(|c| c.def.id.value.as_str())
+        .collect();
+    let metric_ids: Vec<&str> = config
+        .metrics
+        .iter()
+        .map(|m| m.def.id.value.as_str())
+        .collect();
+    let comp_ids: Vec<&str> = config
+        .catalog
+        .components
+        .iter()
+        .map(|c| c.def.id.value.as_str())
+        .collect();
+    // The Python version ignores unknown check ids silently, so a typo leaves a whole rack
+    // UNKNOWN; we say so, as a warning, since real configurations carry such leftovers.
+    let mut refs = |ids: &[Located<String>], file: &Arc<Path>, owner: &str| {
+        for id in ids {
+            if !config.checks.contains(id) {
+                let msg = format!(
+                    "{owner} lists check `{}`, which is not in the checks library, so it never runs",
+                    id.value
+                );
+                let msg = match closest(id, check_ids.iter().copied()) {
+                    Some(c) => format!("{msg}; did you mean `{c}`?"),
+                    None => msg,
+                };
+                diags.warning("unknown-check", Span::new(file, id.pos), msg);
+            }
+        }
+    };
+    for t in config.catalog.devices.iter() {
+        let owner = format!("device template `{}`", t.def.id.value);
+        refs(&t.def.checks, &t.file, &owner);
+        for rc in &t.def.rear_components {
+            refs(&rc.checks, &t.file, &owner);
+        }
+    }
+    for t in config.catalog.racks.iter() {
+        refs(
+            &t.def.checks,
+            &t.file,
+            &format!("rack template `{}`", t.def.id.value),
+        );
+    }
+    for t in config.catalog.components.iter() {
+        refs(
+            &t.def.checks,
+            &t.file,
+            &format!("rack component template `{}`", t.def.id.value),
+        );
+    }
+    let mut metric_refs = |ids: &[Located<String>], file: &Arc<Path>, owner: &str| {
+        for id in ids {
+            if !config.metrics.contains(id) && !metric_ids.is_empty() {
+                let msg = format!(
+                    "{owner} lists metric `{}`, which is not in the metrics library",
+                    id.value
+                );
+                let msg = match closest(id, metric_ids.iter().copied()) {
+                    Some(c) => format!("{msg}; did you mean `{c}`?"),
+                    None => msg,
+                };
+                diags.warning("unknown-metric", Span::new(file, id.pos), msg);
+            }
+        }
+    };
+    for t in config.catalog.devices.iter() {
+        metric_refs(
+            &t.def.metrics,
+            &t.file,
+            &format!("device template `{}`", t.def.id.value),
+        );
+    }
+    for t in config.catalog.racks.iter() {
+        metric_refs(
+            &t.def.metrics,
+            &t.file,
+            &format!("rack template `{}`", t.def.id.value),
+        );
+    }
+    for t in config.catalog.components.iter() {
+        metric_refs(
+            &t.def.metrics,
+            &t.file,
+            &format!("rack component template `{}`", t.def.id.value),
+        );
+    }
+    for t in config.catalog.racks.iter() {
+        for r in &t.def.infrastructure.rack_components {
+            if !config.catalog.components.contains(&r.template_id) {
+                diags.error(
+                    "unknown-template",
+                    t.span(r.template_id.pos),
+                    unknown("rack component template", &r.template_id, &comp_ids),
+                );
+            }
+        }
+    }
+}
+
+/// One check: its PromQL, placeholders, expansion fields and rule order.
+pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let id = &c.id.value;
+    let span = |pos: Pos| Span::new(file, pos);
+    for (expr, what) in std::iter::once((&c.expr, "expr")).chain(
+        c.expand_discovery_expr
+            .as_ref()
+            .map(|e| (e, "expand_discovery_expr")),
+    ) {
+        if let Err(e) = promql::parse(&promql::with_sample_ids(expr)) {
+            diags.error("promql", span(expr.pos), format!("check `{id}`: {what} does not parse as PromQL once placeholders are filled in: {e}"));
+        }
+        for p in promql::unknown_placeholders(expr) {
+            let hint = closest(&p, promql::CHECK_PLACEHOLDERS)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            diags.warning("placeholder", span(expr.pos), format!("check `{id}`: `{p}` is not a placeholder and is sent to Prometheus as written{hint}"));
+        }
+    }
+    let foreign = match c.scope {
+        Scope::Node => ["$racks", "$chassis"],
+        Scope::Chassis => ["$racks", "$instances"],
+        Scope::Rack => ["$instances", "$chassis"],
+    };
+    for f in foreign {
+        if c.expr.contains(f) {
+            diags.warning(
+                "placeholder",
+                span(c.expr.pos),
+                format!("check `{id}` has scope {} but uses `{f}`; only the placeholder of its own scope is filled with ids", c.scope.as_str()),
+            );
+        }
+    }
+    if c.expand_by_label.is_some() && c.scope != Scope::Node {
+        diags.error(
+            "expand",
+            span(c.id.pos),
+            format!("check `{id}`: expand_by_label only works with scope node"),
+        );
+    }
+    if c.expand_by_label.is_none()
+        && (c.expand_discovery_expr.is_some()
+            || c.expand_absent_state.is_some()
+            || c.expand_crit_threshold.is_some())
+    {
+        diags.warning(
+            "expand",
+            span(c.id.pos),
+            format!("check `{id}`: expand_* fields have no effect without expand_by_label"),
+        );
+    }
+    if c.expand_crit_threshold == Some(0) {
+        diags.warning(
+            "expand",
+            span(c.id.pos),
+            format!("check `{id}`: expand_crit_threshold 0 behaves like 1"),
+        );
+    }
+    if c.rules.is_empty() {
+        diags.warning(
+            "no-rules",
+            span(c.id.pos),
+            format!("check `{id}` has no rules, so every series it returns is OK"),
+        );
+    }
+    for r in &c.rules {
+        if r.value.value.as_number().is_none() {
+            diags.warning(
+                "rule",
+                span(r.pos),
+                format!(
+                    "check `{id}`: rule threshold {:?} is not a number, so the rule never matches",
+                    r.value.value
+                ),
+            );
+        }
+    }
+    for (j, shadow) in unreachable_rules(&c.rules) {
+        let r = &c.rules[j];
+        let what = match shadow {
+            Some(i) => format!(
+                "rule {} ({}) already matches every value it would",
+                i + 1,
+                describe(&c.rules[i])
+            ),
+            None => "the rules before it already match every value it would".to_owned(),
+        };
+        diags.warning(
+            "unreachable-rule",
+            span(r.pos),
+            format!(
+                "check `{id}`: rule {} ({}) can never match: {what}, and the first matching rule wins; list the most severe threshold first",
+                j + 1,
+                describe(r)
+            ),
+        );
+    }
+}
+
+fn describe(r: &Rule) -> String {
+    let v = match &r.value {
+        crate::model::checks::RuleValue::Number(n) => n.to_string(),
+        crate::model::checks::RuleValue::Text(t) => format!("{t:?}"),
+    };
+    format!("{} {v} → {}", r.op.as_str(), r.severity)
+}
+
+/// Rules that no value can reach because earlier rules match everything they match.
+/// Returns the rule index and, when a single earlier rule covers it, that rule's index.
+///
+/// Every rule's match set is a union of intervals whose ends are thresholds, so testing
+/// each threshold and one point inside every gap between thresholds is exact.
+pub fn unreachable_rules(rules: &[Located<Rule>]) -> Vec<(usize, Option<usize>)> {
+    let numeric: Vec<Option<(Op, f64)>> = rules
+        .iter()
+        .map(|r| r.value.value.as_number().map(|v| (r.value.op, v)))
+        .collect();
+    let mut points: Vec<f64> = numeric
+        .iter()
+        .flatten()
+        .map(|(_, v)| *v)
+        .filter(|v| v.is_finite())
+        .collect();
+    points.sort_by(f64::total_cmp);
+    points.dedup();
+    let mut probes = Vec::with_capacity(points.len() * 2 + 2);
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        probes.push(first - 1.0);
+        probes.push(last + 1.0);
+    }
+    for w in points.windows(2) {
+        probes.push((w[0] + w[1]) / 2.0);
+    }
+    probes.extend(points.iter().copied());
+    let mut out = Vec::new();
+    for (j, rj) in numeric.iter().enumerate() {
+        let Some((op, t)) = rj else { continue };
+        let hits: Vec<f64> = probes.iter().copied().filter(|p| op.test(*p, *t)).collect();
+        if hits.is_empty() {
+            continue;
+        }
+        let covered = |p: f64| numeric[..j].iter().flatten().any(|(o, v)| o.test(p, *v));
+        if hits.iter().all(|p| covered(*p)) {
+            let single = (0..j)
+                .find(|&i| numeric[i].is_some_and(|(o, v)| hits.iter().all(|p| o.test(*p, v))));
+            out.push((j, single));
+        }
+    }
+    out
+}
+
+/// Check ids referenced by a template, and by a template that the topology uses.
+pub fn bound_checks(config: &Config) -> (HashSet<&str>, HashSet<&str>) {
+    let mut any = HashSet::new();
+    let mut used = HashSet::new();
+    let used_devices: HashSet<&str> = config
+        .topology
+        .devices
+        .iter()
+        .map(|d| d.template_id.as_str())
+        .collect();
+    let used_racks: HashSet<&str> = config
+        .topology
+        .racks
+        .iter()
+        .filter_map(|r| r.template_id.as_deref())
+        .collect();
+    let mut used_components = HashSet::new();
+    for t in config.catalog.racks.iter() {
+        if used_racks.contains(t.def.id.value.as_str()) {
+            used_components.extend(
+                t.def
+                    .infrastructure
+                    .rack_components
+                    .iter()
+                    .map(|r| r.template_id.value.as_str()),
+            );
+        }
+    }
+    for t in config.catalog.devices.iter() {
+        let in_use = used_devices.contains(t.def.id.value.as_str());
+        for id in t
+            .def
+            .checks
+            .iter()
+            .chain(t.def.rear_components.iter().flat_map(|r| r.checks.iter()))
+        {
+            any.insert(id.value.as_str());
+            if in_use {
+                used.insert(id.value.as_str());
+            }
+        }
+    }
+    for t in config.catalog.racks.iter() {
+        let in_use = used_racks.contains(t.def.id.value.as_str());
+        for id in &t.def.checks {
+            any.insert(id.value.as_str());
+            if in_use {
+                used.insert(id.value.as_str());
+            }
+        }
+    }
+    for t in config.catalog.components.iter() {
+        let in_use = used_components.contains(t.def.id.value.as_str());
+        for id in &t.def.checks {
+            any.insert(id.value.as_str());
+            if in_use {
+                used.insert(id.value.as_str());
+            }
+        }
+    }
+    any.retain(|id| config.checks.contains(id));
+    used.retain(|id| config.checks.contains(id));
+    (any, used)
+}
+
+fn unbound(config: &Config, diags: &mut Diagnostics) {
+    let (any, _) = bound_checks(config);
+    for c in config.checks.iter() {
+        if !any.contains(c.def.id.value.as_str()) {
+            diags.warning(
+                "unbound-check",
+                c.span(c.def.id.pos),
+                format!(
+                    "check `{}` is not listed by any template, so it never runs",
+                    c.def.id.value
+                ),
+            );
+        }
+    }
+}
+
+/// What `rackscope check` prints after the diagnostics.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub checks: usize,
+    /// Checks that will run: listed by a template that the topology uses.
+    pub checks_bound: usize,
+    pub device_templates: usize,
+    pub rack_templates: usize,
+    pub rack_component_templates: usize,
+    pub metrics: usize,
+}
+
+pub fn summary(config: &Config) -> Summary {
+    let (_, used) = bound_checks(config);
+    Summary {
+        counts: config.topology.counts(),
+        checks: config.checks.len(),
+        checks_bound: used.len(),
+        device_templates: config.catalog.devices.len(),
+        rack_templates: config.catalog.racks.len(),
+        rack_component_templates: config.catalog.components.len(),
+        metrics: config.metrics.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::checks::RuleValue;
+    use crate::severity::Severity;
+
+    fn rule(op: Op, v: f64, s: Severity) -> Located<Rule> {
+        Located::new(
+            Rule {
+                op,
+                value: RuleValue::Number(v),
+                severity: s,
+            },
+            Pos::FILE,
+        )
+    }
+
+    #[test]
+    fn warn_before_crit_shadows_crit() {
+        let r = [
+            rule(Op::Gt, 75.0, Severity::Warn),
+            rule(Op::Gt, 90.0, Severity::Crit),
+        ];
+        assert_eq!(unreachable_rules(&r), vec![(1, Some(0))]);
+        let r = [
+            rule(Op::Gt, 90.0, Severity::Crit),
+            rule(Op::Gt, 75.0, Severity::Warn),
+        ];
+        assert!(unreachable_rules(&r).is_empty());
+    }
+
+    #[test]
+    fn union_of_earlier_rules_can_shadow() {
+        let r = [
+            rule(Op::Lt, 10.0, Severity::Warn),
+            rule(Op::Ge, 10.0, Severity::Crit),
+            rule(Op::Eq, 3.0, Severity::Crit),
+        ];
+        assert_eq!(unreachable_rules(&r), vec![(2, Some(0))]);
+        let r = [
+            rule(Op::Lt, 10.0, Severity::Warn),
+            rule(Op::Gt, 10.0, Severity::Warn),
+            rule(Op::Ne, 5.0, Severity::Crit),
+        ];
+        // `!= 5` still matches exactly 10, which neither earlier rule does.
+        assert!(unreachable_rules(&r).is_empty());
+        let r = [
+            rule(Op::Le, 10.0, Severity::Warn),
+            rule(Op::Gt, 10.0, Severity::Warn),
+            rule(Op::Ne, 5.0, Severity::Crit),
+        ];
+        assert_eq!(unreachable_rules(&r), vec![(2, None)]);
+    }
+
+    #[test]
+    fn equal_thresholds_with_different_ops() {
+        let r = [
+            rule(Op::Ge, 1.0, Severity::Warn),
+            rule(Op::Gt, 1.0, Severity::Crit),
+        ];
+        assert_eq!(unreachable_rules(&r), vec![(1, Some(0))]);
+        let r = [
+            rule(Op::Gt, 0.0, Severity::Warn),
+            rule(Op::Gt, 1.0, Severity::Crit),
+        ];
+        assert_eq!(unreachable_rules(&r), vec![(1, Some(0))]);
+        let r = [
+            rule(Op::Eq, 1.0, Severity::Warn),
+            rule(Op::Eq, 2.0, Severity::Crit),
+        ];
+        assert!(unreachable_rules(&r).is_empty());
+    }
+}

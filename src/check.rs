@@ -1,0 +1,110 @@
+//! `rackscope check`: diagnostics printed like a compiler's, a summary, and an exit code.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use rackscope_core::{Level, diag};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The configuration's app.yaml.
+    app: PathBuf,
+    /// Output format: human-readable text, or JSON for CI.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Print only errors, not warnings.
+    #[arg(long)]
+    quiet: bool,
+    /// Print how long loading took and the peak memory of the process (to stderr).
+    #[arg(long)]
+    timings: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let loaded = rackscope_core::load(&args.app);
+    let elapsed = started.elapsed();
+    let summary = rackscope_core::validate::summary(&loaded.config);
+    let usable = loaded.is_usable();
+    let errors = loaded.diagnostics.errors().count();
+    let warnings = loaded.diagnostics.warnings().count();
+    match args.format {
+        Format::Json => {
+            let diagnostics: Vec<_> = loaded
+                .diagnostics
+                .iter()
+                .filter(|d| !args.quiet || d.level == Level::Error)
+                .collect();
+            let out = serde_json::json!({
+                "usable": usable,
+                "errors": errors,
+                "warnings": warnings,
+                "summary": summary,
+                "diagnostics": diagnostics,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Format::Text => {
+            let mut sources: HashMap<&Path, Option<String>> = HashMap::new();
+            for d in loaded.diagnostics.iter() {
+                if args.quiet && d.level != Level::Error {
+                    continue;
+                }
+                let src = sources
+                    .entry(&d.span.file)
+                    .or_insert_with(|| std::fs::read_to_string(&d.span.file).ok());
+                print!("{}", diag::render(d, src.as_deref(), None));
+            }
+            let c = summary.counts;
+            println!(
+                "summary: {} sites, {} rooms, {} aisles, {} racks, {} devices, {} instances; {} checks ({} bound); {} device templates, {} rack templates, {} rack component templates; {} metrics",
+                c.sites,
+                c.rooms,
+                c.aisles,
+                c.racks,
+                c.devices,
+                c.instances,
+                summary.checks,
+                summary.checks_bound,
+                summary.device_templates,
+                summary.rack_templates,
+                summary.rack_component_templates,
+                summary.metrics
+            );
+            if usable {
+                println!("result: usable ({errors} errors, {warnings} warnings)");
+            } else {
+                println!("result: NOT usable ({errors} errors, {warnings} warnings)");
+            }
+        }
+    }
+    if args.timings {
+        let peak = peak_memory_kib()
+            .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!(
+            "timings: loaded in {:.1} ms; peak memory {peak}",
+            elapsed.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(if usable {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The process's peak resident memory (VmHWM), on Linux.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
