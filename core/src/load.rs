@@ -833,7 +833,7 @@ impl<'d> TopologyLoader<'d> {
         let pos = def.id.as_ref().map(|l| l.pos).unwrap_or(node.pos);
         let span = Span::new(file, pos);
         if id != listed_id {
-            if let Some(at) = &listed_at {
+            if let Some(at) = listed_at.as_ref() {
                 self.diags.warning("id-mismatch", span.clone(), format!("room is listed as `{listed_id}` at {at} but its file says `{id}`; `{id}` is used"));
             }
         }
@@ -851,11 +851,19 @@ impl<'d> TopologyLoader<'d> {
             }
         }
         if let Some(prev) = Self::first_seen(&mut self.seen_rooms, &id, &span) {
-            self.diags.error(
-                "duplicate-id",
-                span,
-                format!("room id `{id}` is already used at {prev}"),
-            );
+            match listed_at.clone() {
+                Some(at) if prev == span => self.diags.error(
+                    "duplicate-id",
+                    at,
+                    format!("room `{id}` is listed more than once"),
+                ),
+
+                _ => self.diags.error(
+                    "duplicate-id",
+                    span,
+                    format!("room id `{id}` is already used at {prev}"),
+                ),
+            }
             return;
         }
         let room_ix: RoomIx = self.topo.rooms.len() as u32;
@@ -1015,7 +1023,7 @@ impl<'d> TopologyLoader<'d> {
             Kind::Map(entries) if entries.len() == 1 && entries[0].0.as_str() == Some("id") => {
                 decode_one::<String>(&entries[0].1, src, file, self.diags)?
             }
-            Kind::Map(_) => return self.rack(item, src, file, room, aisle),
+            Kind::Map(_) => return self.rack(item, src, file, room, aisle, None),
             _ => {
                 self.diags.error(
                     "type",
@@ -1063,9 +1071,17 @@ impl<'d> TopologyLoader<'d> {
                 );
             }
         }
-        self.rack(&rnode, &rsrc, &rfile, room, aisle)
+        self.rack(
+            &rnode,
+            &rsrc,
+            &rfile,
+            room,
+            aisle,
+            Some(Span::new(file, item.pos)),
+        )
     }
 
+    /// `listed_at`: where the rack was referenced, when it lives in a file of its own.
     fn rack(
         &mut self,
         node: &Node,
@@ -1073,15 +1089,24 @@ impl<'d> TopologyLoader<'d> {
         file: &Arc<Path>,
         room: RoomIx,
         aisle: Option<u32>,
+        listed_at: Option<Span>,
     ) -> Option<u32> {
         let def = decode_one::<RackDef>(node, src, file, self.diags)?;
         let span = Span::new(file, def.id.pos);
         if let Some(prev) = Self::first_seen(&mut self.seen_racks, &def.id, &span) {
-            self.diags.error(
-                "duplicate-id",
-                span,
-                format!("rack id `{}` is already used at {prev}", def.id.value),
-            );
+            match listed_at {
+                Some(at) if prev == span => self.diags.error(
+                    "duplicate-id",
+                    at,
+                    format!("rack `{}` is listed more than once", def.id.value),
+                ),
+
+                _ => self.diags.error(
+                    "duplicate-id",
+                    span,
+                    format!("rack id `{}` is already used at {prev}", def.id.value),
+                ),
+            }
             return None;
         }
         let rack_ix = self.topo.racks.len() as u32;

@@ -219,6 +219,11 @@ fn clean_message(msg: &str) -> String {
     }
     let m = m.lines().next().unwrap_or(m);
     let m = m.split(", set DuplicateKeyPolicy").next().unwrap_or(m);
+    // The position is printed by the caller; drop the copy inside the message.
+    let m = match m.rfind(" at line ") {
+        Some(i) if m[i..].contains("column") => &m[..i],
+        _ => m,
+    };
     m.to_string()
 }
 

@@ -1,0 +1,47 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/fixtures/<rel>`, or `None` with a message when `../shared` is absent, so that
+/// the suite passes anywhere.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = root().join("../shared/fixtures").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "skipping: {} is not present (the shared fixtures live beside the repository)",
+            p.display()
+        );
+        None
+    }
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Loads a configuration with no environment overrides, whatever the test runner's env is.
+pub fn load(app: &Path) -> rackscope_core::Loaded {
+    rackscope_core::load_with_env(app, std::iter::empty())
+}
+
+/// The `rackscope` binary built for these tests.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rackscope"))
+}
