@@ -19,3 +19,4 @@ pub use diag::{Diagnostic, Diagnostics, Level};
 pub use load::{Config, Loaded, load, load_with_env};
 pub use severity::Severity;
 pub mod generate;
+pub mod fuzzing;

@@ -1,0 +1,109 @@
+//! The entry points of the fuzz targets in `fuzz/`, kept here so that ordinary tests can
+//! replay seed inputs through exactly the same code on a stable toolchain.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diag::Diagnostics;
+use crate::model::app::AppConfig;
+use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate};
+use crate::model::checks::CheckDef;
+use crate::model::metrics::MetricDef;
+use crate::model::topology::{AisleFile, DeviceDef, RackDef, RoomDef, SiteDef};
+use crate::yaml::{self, Ctx, Node};
+
+/// Parses arbitrary bytes as a configuration file and decodes the tree as every kind of
+/// configuration object. Must never panic, whatever the input.
+pub fn config_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(node) = yaml::parse(text) else { return };
+    let file: Arc<Path> = Arc::from(Path::new("fuzz.yaml"));
+    let ctx = Ctx::new(text, &file);
+    decode_everything(&node, &ctx, &file);
+    if let Some(items) = node.get("devices").and_then(Node::seq) {
+        for item in items {
+            decode_everything(item, &ctx, &file);
+        }
+    }
+}
+
+fn decode_everything(node: &Node, ctx: &Ctx<'_>, file: &Arc<Path>) {
+    let _ = yaml::decode::<AppConfig>(node, ctx);
+    let _ = yaml::decode::<SiteDef>(node, ctx);
+    let _ = yaml::decode::<RoomDef>(node, ctx);
+    let _ = yaml::decode::<AisleFile>(node, ctx);
+    let _ = yaml::decode::<RackDef>(node, ctx);
+    if let Ok(d) = yaml::decode::<DeviceDef>(node, ctx) {
+        if let Some(spec) = d.instance {
+            let _ = crate::load::expand_instances(&spec.value);
+        }
+    }
+    let _ = yaml::decode::<DeviceTemplate>(node, ctx);
+    let _ = yaml::decode::<RackTemplate>(node, ctx);
+    let _ = yaml::decode::<RackComponentTemplate>(node, ctx);
+    let _ = yaml::decode::<MetricDef>(node, ctx);
+    if let Ok(c) = yaml::decode::<CheckDef>(node, ctx) {
+        let mut diags = Diagnostics::default();
+        crate::validate::check(&c, file, &mut diags);
+    }
+    let _ = ctx.take_warnings();
+}
+
+/// Expands arbitrary text as an instance pattern; when it expands, folding the names and
+/// expanding again must give the same names. Returns the violated property, if any.
+pub fn expansion(data: &[u8]) -> Result<(), String> {
+    let Ok(text) = std::str::from_utf8(data) else { return Ok(()) };
+    let Ok(names) = crate::expand::expand(text) else { return Ok(()) };
+    let mut again = Vec::with_capacity(names.len());
+    for p in crate::expand::fold(&names) {
+        again.extend(crate::expand::expand(&p).map_err(|e| format!("folded pattern `{p}` does not expand: {e}"))?);
+    }
+    if again != names {
+        return Err(format!("`{text}` folds to patterns that expand differently"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hostile and edge-case inputs, plus every real example file when they are present.
+    #[test]
+    fn seeds_never_panic() {
+        let seeds: &[&[u8]] = &[
+            b"",
+            b"\xff\xfe",
+            b"a: &x [*x]",
+            b"a: &a [*a, *a, *a]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b, *b]",
+            b"- - - - - - - - - - - - - - - - - -",
+            b"id: [1, {a: b}]\nexpr: 'sum('\nrules: [{op: '>', value: x, severity: CRIT}]\nscope: node\nname: x",
+            b"id: x\nname: y\nscope: node\nexpr: up\nrules: [{op: '<', value: 1e308, severity: WARN}, {op: '>', value: -1e308, severity: CRIT}]",
+            b"devices:\n- id: a\n  template_id: t\n  u_position: 99999999999999999999\n  instance: {0: x, 4294967295: y[1-9]}",
+            b"{? [a, b] : c}",
+            b"u_height: -1\nid: 7\nname: ~",
+        ];
+        for s in seeds {
+            config_file(s);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/upstream-examples");
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(bytes) = std::fs::read(&p) {
+                    config_file(&bytes);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn expansion_seeds_hold_the_round_trip() {
+        for s in ["n[1-3]", "a[01-10,12]b[1-2]", "x[abc]1", "[fe80::1]:9100", "a[1-", "z[9-10]", "q[0-0]", "n[1-3,2]"] {
+            assert_eq!(expansion(s.as_bytes()), Ok(()), "{s}");
+        }
+    }
+}
