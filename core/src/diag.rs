@@ -178,19 +178,19 @@ pub fn render(d: &Diagnostic, source: Option<&str>, base: Option<&Path>) -> Stri
             d.message
         )
     };
-    if let (Some(src), true) = (source, d.span.pos.line > 0) {
-        if let Some(text) = src.lines().nth(d.span.pos.line as usize - 1) {
-            let gutter = d.span.pos.line.to_string();
-            let pad = " ".repeat(gutter.len());
-            let caret_at = text
-                .chars()
-                .take(d.span.pos.col.saturating_sub(1) as usize)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect::<String>();
-            out.push_str(&format!(
-                "{pad} |\n{gutter} | {text}\n{pad} | {caret_at}^\n"
-            ));
-        }
+    if let (Some(src), true) = (source, d.span.pos.line > 0)
+        && let Some(text) = src.lines().nth(d.span.pos.line as usize - 1)
+    {
+        let gutter = d.span.pos.line.to_string();
+        let pad = " ".repeat(gutter.len());
+        let caret_at = text
+            .chars()
+            .take(d.span.pos.col.saturating_sub(1) as usize)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect::<String>();
+        out.push_str(&format!(
+            "{pad} |\n{gutter} | {text}\n{pad} | {caret_at}^\n"
+        ));
     }
     out
 }

@@ -11,7 +11,8 @@
 //!   r2n1, r2n2.
 //! - A bracket whose content is not a range list stays literal text, so IPv6 targets such
 //!   as `[fe80::1]:9100` are names, not patterns. So does a group of one plain word.
-//! - A pattern that produces the same name twice is an error, never silently de-duplicated.
+//! - A pattern that produces the same name twice is an error, never silently de-duplicated,
+//!   and so is one that produces a name which would itself read as a pattern.
 
 use std::fmt;
 
@@ -87,22 +88,22 @@ fn parse(pattern: &str) -> Vec<Part<'_>> {
     let mut i = 0;
     let bytes = pattern.as_bytes();
     while i < bytes.len() {
-        if bytes[i] == b'[' {
-            if let Some(close) = pattern[i + 1..].find(']') {
-                let inner = &pattern[i + 1..i + 1 + close];
-                let items: Option<Vec<Item>> = inner.split(',').map(parse_item).collect();
-                if let Some(items) = items {
-                    let is_pattern =
-                        items.len() > 1 || items.iter().any(|it| matches!(it, Item::Range { .. }));
-                    if is_pattern {
-                        if lit_start < i {
-                            parts.push(Part::Lit(&pattern[lit_start..i]));
-                        }
-                        parts.push(Part::Group(items));
-                        i += close + 2;
-                        lit_start = i;
-                        continue;
+        if bytes[i] == b'['
+            && let Some(close) = pattern[i + 1..].find(']')
+        {
+            let inner = &pattern[i + 1..i + 1 + close];
+            let items: Option<Vec<Item>> = inner.split(',').map(parse_item).collect();
+            if let Some(items) = items {
+                let is_pattern =
+                    items.len() > 1 || items.iter().any(|it| matches!(it, Item::Range { .. }));
+                if is_pattern {
+                    if lit_start < i {
+                        parts.push(Part::Lit(&pattern[lit_start..i]));
                     }
+                    parts.push(Part::Group(items));
+                    i += close + 2;
+                    lit_start = i;
+                    continue;
                 }
             }
         }
@@ -126,12 +127,12 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, ExpandError> {
     for p in &parts {
         if let Part::Group(items) = p {
             for it in items {
-                if let Item::Range { start, end, .. } = it {
-                    if start > end {
-                        return Err(err(format!(
-                            "range `{start}-{end}` in `{pattern}` runs backwards; write the smaller number first"
-                        )));
-                    }
+                if let Item::Range { start, end, .. } = it
+                    && start > end
+                {
+                    return Err(err(format!(
+                        "range `{start}-{end}` in `{pattern}` runs backwards; write the smaller number first"
+                    )));
                 }
             }
             let n: usize = items.iter().map(Item::len).sum();
@@ -177,6 +178,15 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, ExpandError> {
     if out.iter().any(String::is_empty) {
         return Err(err("an instance name is empty".into()));
     }
+    // A name must mean itself wherever it is written again (a list, a slot map, a search),
+    // so a pattern may not produce a name that would itself expand.
+    if (total > 1 || parts.iter().any(|p| matches!(p, Part::Group(_))))
+        && let Some(name) = out.iter().find(|n| n.contains('[') && is_pattern(n))
+    {
+        return Err(err(format!(
+            "`{pattern}` produces `{name}`, which would itself be read as a pattern"
+        )));
+    }
     Ok(out)
 }
 
@@ -220,9 +230,12 @@ pub fn fold(names: &[String]) -> Vec<String> {
 /// The last run of digits of a name, with what stands before and after it.
 fn split_number(name: &str) -> Option<(&str, &str, &str)> {
     let end = name.rfind(|c: char| c.is_ascii_digit())? + 1;
+    // Char-aware: the character before the digits may be several bytes long.
     let start = name[..end]
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map(|i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     if name[..start].contains(['[', ']']) || name[end..].contains(['[', ']']) {
         return None;
@@ -273,6 +286,13 @@ mod tests {
                 .contains("more than once")
         );
         assert!(expand("n[0-999999]").unwrap_err().message.contains("limit"));
+        // Found by the expansion fuzzer: the names would re-expand.
+        assert!(
+            expand("r[1R[2,[1-24445]n]")
+                .unwrap_err()
+                .message
+                .contains("itself be read as a pattern")
+        );
     }
 
     #[test]
@@ -314,6 +334,16 @@ mod tests {
         #[test]
         fn expansion_never_panics(s in "\\PC{0,30}") {
             let _ = expand(&s);
+        }
+
+        #[test]
+        fn fold_never_panics_and_round_trips_plain_names(names in proptest::collection::vec("[a-zé0-9ˑ_.-]{1,8}", 0..20)) {
+            let folded = fold(&names);
+            let mut again = Vec::new();
+            for p in &folded {
+                again.extend(expand(p).unwrap());
+            }
+            prop_assert_eq!(again, names);
         }
 
         #[test]

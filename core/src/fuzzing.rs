@@ -15,7 +15,9 @@ use crate::yaml::{self, Ctx, Node};
 /// Parses arbitrary bytes as a configuration file and decodes the tree as every kind of
 /// configuration object. Must never panic, whatever the input.
 pub fn config_file(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let Ok(node) = yaml::parse(text) else { return };
     let file: Arc<Path> = Arc::from(Path::new("fuzz.yaml"));
     let ctx = Ctx::new(text, &file);
@@ -33,10 +35,10 @@ fn decode_everything(node: &Node, ctx: &Ctx<'_>, file: &Arc<Path>) {
     let _ = yaml::decode::<RoomDef>(node, ctx);
     let _ = yaml::decode::<AisleFile>(node, ctx);
     let _ = yaml::decode::<RackDef>(node, ctx);
-    if let Ok(d) = yaml::decode::<DeviceDef>(node, ctx) {
-        if let Some(spec) = d.instance {
-            let _ = crate::load::expand_instances(&spec.value);
-        }
+    if let Ok(d) = yaml::decode::<DeviceDef>(node, ctx)
+        && let Some(spec) = d.instance
+    {
+        let _ = crate::load::expand_instances(&spec.value);
     }
     let _ = yaml::decode::<DeviceTemplate>(node, ctx);
     let _ = yaml::decode::<RackTemplate>(node, ctx);
@@ -52,14 +54,23 @@ fn decode_everything(node: &Node, ctx: &Ctx<'_>, file: &Arc<Path>) {
 /// Expands arbitrary text as an instance pattern; when it expands, folding the names and
 /// expanding again must give the same names. Returns the violated property, if any.
 pub fn expansion(data: &[u8]) -> Result<(), String> {
-    let Ok(text) = std::str::from_utf8(data) else { return Ok(()) };
-    let Ok(names) = crate::expand::expand(text) else { return Ok(()) };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Ok(());
+    };
+    let Ok(names) = crate::expand::expand(text) else {
+        return Ok(());
+    };
     let mut again = Vec::with_capacity(names.len());
     for p in crate::expand::fold(&names) {
-        again.extend(crate::expand::expand(&p).map_err(|e| format!("folded pattern `{p}` does not expand: {e}"))?);
+        again.extend(
+            crate::expand::expand(&p)
+                .map_err(|e| format!("folded pattern `{p}` does not expand: {e}"))?,
+        );
     }
     if again != names {
-        return Err(format!("`{text}` folds to patterns that expand differently"));
+        return Err(format!(
+            "`{text}` folds to patterns that expand differently"
+        ));
     }
     Ok(())
 }
@@ -86,7 +97,8 @@ mod tests {
         for s in seeds {
             config_file(s);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/upstream-examples");
+        let root =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/upstream-examples");
         let mut stack = vec![root];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
@@ -102,7 +114,19 @@ mod tests {
 
     #[test]
     fn expansion_seeds_hold_the_round_trip() {
-        for s in ["n[1-3]", "a[01-10,12]b[1-2]", "x[abc]1", "[fe80::1]:9100", "a[1-", "z[9-10]", "q[0-0]", "n[1-3,2]"] {
+        for s in [
+            "n[1-3]",
+            "a[01-10,12]b[1-2]",
+            "x[abc]1",
+            "[fe80::1]:9100",
+            "a[1-",
+            "z[9-10]",
+            "q[0-0]",
+            "n[1-3,2]",
+            "r[1R[2,[1-24445]n]",
+            "1ˑ0ˑ",
+            "é[1-3]ü",
+        ] {
             assert_eq!(expansion(s.as_bytes()), Ok(()), "{s}");
         }
     }

@@ -18,5 +18,5 @@ pub mod yaml;
 pub use diag::{Diagnostic, Diagnostics, Level};
 pub use load::{Config, Loaded, load, load_with_env};
 pub use severity::Severity;
-pub mod generate;
 pub mod fuzzing;
+pub mod generate;

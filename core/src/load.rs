@@ -665,10 +665,17 @@ impl<'d> TopologyLoader<'d> {
                     None
                 }
             };
-            if let Some(l) = &location {
-                if !(-90.0..=90.0).contains(&l.lat) || !(-180.0..=180.0).contains(&l.lon) {
-                    self.diags.error("bad-location", span.clone(), format!("coordinates ({}, {}) are outside latitude -90..90 / longitude -180..180", l.lat, l.lon));
-                }
+            if let Some(l) = &location
+                && (!(-90.0..=90.0).contains(&l.lat) || !(-180.0..=180.0).contains(&l.lon))
+            {
+                self.diags.error(
+                    "bad-location",
+                    span.clone(),
+                    format!(
+                        "coordinates ({}, {}) are outside latitude -90..90 / longitude -180..180",
+                        l.lat, l.lon
+                    ),
+                );
             }
             let site_ix = self.topo.sites.len() as u32;
             self.topo.sites.push(Site {
@@ -832,23 +839,23 @@ impl<'d> TopologyLoader<'d> {
             .unwrap_or_else(|| listed_id.to_owned());
         let pos = def.id.as_ref().map(|l| l.pos).unwrap_or(node.pos);
         let span = Span::new(file, pos);
-        if id != listed_id {
-            if let Some(at) = listed_at.as_ref() {
-                self.diags.warning("id-mismatch", span.clone(), format!("room is listed as `{listed_id}` at {at} but its file says `{id}`; `{id}` is used"));
-            }
+        if id != listed_id
+            && let Some(at) = listed_at.as_ref()
+        {
+            self.diags.warning("id-mismatch", span.clone(), format!("room is listed as `{listed_id}` at {at} but its file says `{id}`; `{id}` is used"));
         }
         let site_id = self.topo.sites[site as usize].id.clone();
-        if let Some(sid) = &def.site_id {
-            if sid.value != site_id {
-                self.diags.warning(
-                    "id-mismatch",
-                    Span::new(file, sid.pos),
-                    format!(
-                        "`site_id: {}` but the room belongs to site `{site_id}`",
-                        sid.value
-                    ),
-                );
-            }
+        if let Some(sid) = &def.site_id
+            && sid.value != site_id
+        {
+            self.diags.warning(
+                "id-mismatch",
+                Span::new(file, sid.pos),
+                format!(
+                    "`site_id: {}` but the room belongs to site `{site_id}`",
+                    sid.value
+                ),
+            );
         }
         if let Some(prev) = Self::first_seen(&mut self.seen_rooms, &id, &span) {
             match listed_at.clone() {
@@ -975,30 +982,30 @@ impl<'d> TopologyLoader<'d> {
                         aisle_file.display()
                     ),
                 );
-            } else if let Some((afile, asrc, anode)) = self.read(&aisle_file) {
-                if let Some(def) = decode_one::<AisleFile>(&anode, &asrc, &afile, self.diags) {
-                    if let Some(aid) = &def.id {
-                        if aid.value != entry.id.value {
-                            self.diags.warning(
-                                "id-mismatch",
-                                Span::new(&afile, aid.pos),
-                                format!(
-                                    "aisle file says `{}` but room.yaml lists `{}`; `{}` is used",
-                                    aid.value, entry.id.value, entry.id.value
-                                ),
-                            );
-                        }
-                    }
-                    if name.is_none() {
-                        name = def.name.clone();
-                    }
-                    let racks_dir = aisle_dir.join("racks");
-                    for r in list(&anode, "racks", &afile, self.diags) {
-                        if let Some(rack) =
-                            self.rack_ref(r, &asrc, &afile, Some(&racks_dir), room, Some(aisle_ix))
-                        {
-                            self.topo.aisles[aisle_ix as usize].racks.push(rack);
-                        }
+            } else if let Some((afile, asrc, anode)) = self.read(&aisle_file)
+                && let Some(def) = decode_one::<AisleFile>(&anode, &asrc, &afile, self.diags)
+            {
+                if let Some(aid) = &def.id
+                    && aid.value != entry.id.value
+                {
+                    self.diags.warning(
+                        "id-mismatch",
+                        Span::new(&afile, aid.pos),
+                        format!(
+                            "aisle file says `{}` but room.yaml lists `{}`; `{}` is used",
+                            aid.value, entry.id.value, entry.id.value
+                        ),
+                    );
+                }
+                if name.is_none() {
+                    name = def.name.clone();
+                }
+                let racks_dir = aisle_dir.join("racks");
+                for r in list(&anode, "racks", &afile, self.diags) {
+                    if let Some(rack) =
+                        self.rack_ref(r, &asrc, &afile, Some(&racks_dir), room, Some(aisle_ix))
+                    {
+                        self.topo.aisles[aisle_ix as usize].racks.push(rack);
                     }
                 }
             }
@@ -1062,14 +1069,14 @@ impl<'d> TopologyLoader<'d> {
             return None;
         }
         let (rfile, rsrc, rnode) = self.read(&rack_file)?;
-        if let Some(own) = rnode.get("id").and_then(Node::as_str) {
-            if own != id {
-                self.diags.warning(
-                    "id-mismatch",
-                    Span::new(&rfile, rnode.get("id").map(|n| n.pos).unwrap_or_default()),
-                    format!("rack file says `{own}` but it is listed as `{id}`; `{own}` is used"),
-                );
-            }
+        if let Some(own) = rnode.get("id").and_then(Node::as_str)
+            && own != id
+        {
+            self.diags.warning(
+                "id-mismatch",
+                Span::new(&rfile, rnode.get("id").map(|n| n.pos).unwrap_or_default()),
+                format!("rack file says `{own}` but it is listed as `{id}`; `{own}` is used"),
+            );
         }
         self.rack(
             &rnode,

@@ -64,18 +64,18 @@ pub fn with_sample_metric_values(expr: &str) -> String {
                 continue;
             }
         }
-        if b[i] == b'{' {
-            if let Some(close) = expr[i + 1..].find('}') {
-                let inner = &expr[i + 1..i + 1 + close];
-                if !inner.is_empty()
-                    && inner
-                        .bytes()
-                        .all(|c| c.is_ascii_alphanumeric() || c == b'_')
-                {
-                    out.push_str("sample");
-                    i += close + 2;
-                    continue;
-                }
+        if b[i] == b'{'
+            && let Some(close) = expr[i + 1..].find('}')
+        {
+            let inner = &expr[i + 1..i + 1 + close];
+            if !inner.is_empty()
+                && inner
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                out.push_str("sample");
+                i += close + 2;
+                continue;
             }
         }
         let ch = expr[i..].chars().next().unwrap_or(' ');

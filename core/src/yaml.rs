@@ -212,10 +212,10 @@ fn clean_message(msg: &str) -> String {
     if let Some(rest) = m.strip_prefix("error: ") {
         m = rest;
     }
-    if m.starts_with("line ") {
-        if let Some(i) = m.find(": ") {
-            m = &m[i + 2..];
-        }
+    if m.starts_with("line ")
+        && let Some(i) = m.find(": ")
+    {
+        m = &m[i + 2..];
     }
     let m = m.lines().next().unwrap_or(m);
     let m = m.split(", set DuplicateKeyPolicy").next().unwrap_or(m);

@@ -18,11 +18,11 @@ fn parse_case(text: &str) -> Case {
     let mut expect = Vec::new();
     let mut files: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
-        if let Some(e) = line.strip_prefix("# expect: ") {
-            if files.is_empty() {
-                expect.push(e.trim().to_owned());
-                continue;
-            }
+        if let Some(e) = line.strip_prefix("# expect: ")
+            && files.is_empty()
+        {
+            expect.push(e.trim().to_owned());
+            continue;
         }
         if let Some(f) = line.strip_prefix("### file: ") {
             files.push((f.trim().to_owned(), String::new()));

@@ -142,3 +142,34 @@ fn generated_topologies_load_with_the_requested_size() {
     assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
     assert_eq!(loaded.config.topology.counts().instances, 2_000);
 }
+
+#[test]
+fn a_single_file_topology_loads() {
+    let loaded = support::load(&support::root().join("tests/fixtures/monolithic/app.yaml"));
+    let d: Vec<_> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert!(d.is_empty(), "{d:#?}");
+    let topo = &loaded.config.topology;
+    let c = topo.counts();
+    assert_eq!(
+        [c.sites, c.rooms, c.aisles, c.racks, c.devices, c.instances],
+        [1, 1, 1, 2, 3, 5]
+    );
+    assert_eq!(
+        topo.site("lab")
+            .unwrap()
+            .location
+            .as_ref()
+            .map(|l| (l.lat, l.lon)),
+        Some((45.19, 5.72))
+    );
+    let standalone = topo.rack("lab-r2").unwrap();
+    assert_eq!((standalone.u_height, standalone.aisle), (24, None));
+    let slots: Vec<_> = topo
+        .device_instances(topo.device("q1").unwrap())
+        .iter()
+        .map(|i| (i.slot, i.name.as_str()))
+        .collect();
+    assert_eq!(slots, [(1, "lab002"), (2, "lab003"), (3, "lab004")]);
+    let p = topo.locate_instance("lab005").unwrap();
+    assert_eq!(topo.rooms[p.room as usize].id, "lab-room");
+}

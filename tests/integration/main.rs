@@ -1,5 +1,8 @@
 //! Rackscope's integration tests: one binary, one module per area (ripgrep's layout).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod bad_configs;
 mod cli;
 mod examples;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::severity::Severity;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct AppConfig {
     pub app: AppSection,
@@ -28,26 +28,6 @@ pub struct AppConfig {
     /// Legacy top-level plugin blocks of old configurations, kept so they load.
     pub simulator: Option<serde_json::Value>,
     pub slurm: Option<serde_json::Value>,
-}
-
-impl Default for AppConfig {
-    fn default() -> Self {
-        AppConfig {
-            app: AppSection::default(),
-            paths: Paths::default(),
-            refresh: Refresh::default(),
-            cache: Cache::default(),
-            telemetry: Telemetry::default(),
-            planner: Planner::default(),
-            features: Features::default(),
-            auth: Auth::default(),
-            map: MapConfig::default(),
-            playlist: Playlist::default(),
-            plugins: BTreeMap::new(),
-            simulator: None,
-            slurm: None,
-        }
-    }
 }
 
 impl AppConfig {
