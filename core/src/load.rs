@@ -297,6 +297,34 @@ fn decode_one<T: DeserializeOwned>(
     }
 }
 
+/// Decodes every item of the list under `key` into `lib`, each on its own.
+#[allow(clippy::too_many_arguments)]
+fn load_list<T: DeserializeOwned>(
+    node: &Node,
+    key: &str,
+    src: &str,
+    file: &Arc<Path>,
+    lib: &mut Library<T>,
+    what: &str,
+    id: impl Fn(&T) -> &Located<String>,
+    diags: &mut Diagnostics,
+) {
+    for item in list(node, key, file, diags) {
+        if let Some(t) = decode_one::<T>(item, src, file, diags) {
+            let tid = id(&t).clone();
+            lib.insert(
+                &tid,
+                Sourced {
+                    def: t,
+                    file: file.clone(),
+                },
+                what,
+                diags,
+            );
+        }
+    }
+}
+
 /// Every `*.yaml`/`*.yml` file under `dir`, sorted, optionally recursive.
 fn yaml_files(dir: &Path, recursive: bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -361,48 +389,36 @@ fn load_templates(dir: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> Catal
         if decode_one::<TemplatesFile>(&node, &src, &file, diags).is_none() {
             continue;
         }
-        for item in list(&node, "templates", &file, diags) {
-            if let Some(t) = decode_one::<DeviceTemplate>(item, &src, &file, diags) {
-                let id = t.id.clone();
-                cat.devices.insert(
-                    &id,
-                    Sourced {
-                        def: t,
-                        file: file.clone(),
-                    },
-                    "device template",
-                    diags,
-                );
-            }
-        }
-        for item in list(&node, "rack_templates", &file, diags) {
-            if let Some(t) = decode_one::<RackTemplate>(item, &src, &file, diags) {
-                let id = t.id.clone();
-                cat.racks.insert(
-                    &id,
-                    Sourced {
-                        def: t,
-                        file: file.clone(),
-                    },
-                    "rack template",
-                    diags,
-                );
-            }
-        }
-        for item in list(&node, "rack_component_templates", &file, diags) {
-            if let Some(t) = decode_one::<RackComponentTemplate>(item, &src, &file, diags) {
-                let id = t.id.clone();
-                cat.components.insert(
-                    &id,
-                    Sourced {
-                        def: t,
-                        file: file.clone(),
-                    },
-                    "rack component template",
-                    diags,
-                );
-            }
-        }
+        load_list(
+            &node,
+            "templates",
+            &src,
+            &file,
+            &mut cat.devices,
+            "device template",
+            |t: &DeviceTemplate| &t.id,
+            diags,
+        );
+        load_list(
+            &node,
+            "rack_templates",
+            &src,
+            &file,
+            &mut cat.racks,
+            "rack template",
+            |t: &RackTemplate| &t.id,
+            diags,
+        );
+        load_list(
+            &node,
+            "rack_component_templates",
+            &src,
+            &file,
+            &mut cat.components,
+            "rack component template",
+            |t: &RackComponentTemplate| &t.id,
+            diags,
+        );
     }
     cat
 }

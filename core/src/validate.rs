@@ -287,6 +287,88 @@ fn unknown(what: &str, id: &str, known: &[&str]) -> String {
     }
 }
 
+/// What one template refers to, and whether the topology uses the template.
+struct TemplateRefs<'c> {
+    owner: String,
+    file: &'c Arc<Path>,
+    checks: Vec<&'c Located<String>>,
+    metrics: &'c [Located<String>],
+    in_use: bool,
+}
+
+/// Every template's references, device templates (with their rear components) first.
+fn template_refs(config: &Config) -> Vec<TemplateRefs<'_>> {
+    let topo = &config.topology;
+    let used_devices: HashSet<&str> = topo
+        .devices
+        .iter()
+        .map(|d| d.template_id.as_str())
+        .collect();
+    let used_racks: HashSet<&str> = topo
+        .racks
+        .iter()
+        .filter_map(|r| r.template_id.as_deref())
+        .collect();
+    let mut used_components = HashSet::new();
+    for t in config.catalog.racks.iter() {
+        if used_racks.contains(t.def.id.value.as_str()) {
+            used_components.extend(
+                t.def
+                    .infrastructure
+                    .rack_components
+                    .iter()
+                    .map(|r| r.template_id.value.as_str()),
+            );
+        }
+    }
+    let mut out = Vec::new();
+    for t in config.catalog.devices.iter() {
+        out.push(TemplateRefs {
+            owner: format!("device template `{}`", t.def.id.value),
+            file: &t.file,
+            checks: t
+                .def
+                .checks
+                .iter()
+                .chain(t.def.rear_components.iter().flat_map(|r| r.checks.iter()))
+                .collect(),
+            metrics: &t.def.metrics,
+            in_use: used_devices.contains(t.def.id.value.as_str()),
+        });
+    }
+    for t in config.catalog.racks.iter() {
+        out.push(TemplateRefs {
+            owner: format!("rack template `{}`", t.def.id.value),
+            file: &t.file,
+            checks: t.def.checks.iter().collect(),
+            metrics: &t.def.metrics,
+            in_use: used_racks.contains(t.def.id.value.as_str()),
+        });
+    }
+    for t in config.catalog.components.iter() {
+        out.push(TemplateRefs {
+            owner: format!("rack component template `{}`", t.def.id.value),
+            file: &t.file,
+            checks: t.def.checks.iter().collect(),
+            metrics: &t.def.metrics,
+            in_use: used_components.contains(t.def.id.value.as_str()),
+        });
+    }
+    out
+}
+
+/// A reference to an id that a library lacks, with a suggestion when it looks like a typo.
+fn missing(owner: &str, what: &str, id: &Located<String>, library: &str, known: &[&str]) -> String {
+    let msg = format!(
+        "{owner} lists {what} `{}`, which is not in the {library}",
+        id.value
+    );
+    match closest(id, known.iter().copied()) {
+        Some(c) => format!("{msg}; did you mean `{c}`?"),
+        None => msg,
+    }
+}
+
 /// Template → check, metric and component references.
 fn references(config: &Config, diags: &mut Diagnostics) {
     let check_ids: Vec<&str> = config
@@ -305,79 +387,26 @@ fn references(config: &Config, diags: &mut Diagnostics) {
         .iter()
         .map(|c| c.def.id.value.as_str())
         .collect();
-    // The Python version ignores unknown check ids silently, so a typo leaves a whole rack
-    // UNKNOWN; we say so, as a warning, since real configurations carry such leftovers.
-    let mut refs = |ids: &[Located<String>], file: &Arc<Path>, owner: &str| {
-        for id in ids {
-            if !config.checks.contains(id) {
-                let msg = format!(
-                    "{owner} lists check `{}`, which is not in the checks library, so it never runs",
-                    id.value
+    for t in template_refs(config) {
+        // The Python version ignores unknown check ids silently, so a typo leaves a whole
+        // rack UNKNOWN; we say so, as a warning, since real configurations carry leftovers.
+        for id in t.checks.iter().filter(|id| !config.checks.contains(id)) {
+            let msg = format!(
+                "{}, so it never runs",
+                missing(&t.owner, "check", id, "checks library", &check_ids)
+            );
+            diags.warning("unknown-check", Span::new(t.file, id.pos), msg);
+        }
+        // Without a metrics library at all, metric ids cannot be checked.
+        if !metric_ids.is_empty() {
+            for id in t.metrics.iter().filter(|id| !config.metrics.contains(id)) {
+                diags.warning(
+                    "unknown-metric",
+                    Span::new(t.file, id.pos),
+                    missing(&t.owner, "metric", id, "metrics library", &metric_ids),
                 );
-                let msg = match closest(id, check_ids.iter().copied()) {
-                    Some(c) => format!("{msg}; did you mean `{c}`?"),
-                    None => msg,
-                };
-                diags.warning("unknown-check", Span::new(file, id.pos), msg);
             }
         }
-    };
-    for t in config.catalog.devices.iter() {
-        let owner = format!("device template `{}`", t.def.id.value);
-        refs(&t.def.checks, &t.file, &owner);
-        for rc in &t.def.rear_components {
-            refs(&rc.checks, &t.file, &owner);
-        }
-    }
-    for t in config.catalog.racks.iter() {
-        refs(
-            &t.def.checks,
-            &t.file,
-            &format!("rack template `{}`", t.def.id.value),
-        );
-    }
-    for t in config.catalog.components.iter() {
-        refs(
-            &t.def.checks,
-            &t.file,
-            &format!("rack component template `{}`", t.def.id.value),
-        );
-    }
-    let mut metric_refs = |ids: &[Located<String>], file: &Arc<Path>, owner: &str| {
-        for id in ids {
-            if !config.metrics.contains(id) && !metric_ids.is_empty() {
-                let msg = format!(
-                    "{owner} lists metric `{}`, which is not in the metrics library",
-                    id.value
-                );
-                let msg = match closest(id, metric_ids.iter().copied()) {
-                    Some(c) => format!("{msg}; did you mean `{c}`?"),
-                    None => msg,
-                };
-                diags.warning("unknown-metric", Span::new(file, id.pos), msg);
-            }
-        }
-    };
-    for t in config.catalog.devices.iter() {
-        metric_refs(
-            &t.def.metrics,
-            &t.file,
-            &format!("device template `{}`", t.def.id.value),
-        );
-    }
-    for t in config.catalog.racks.iter() {
-        metric_refs(
-            &t.def.metrics,
-            &t.file,
-            &format!("rack template `{}`", t.def.id.value),
-        );
-    }
-    for t in config.catalog.components.iter() {
-        metric_refs(
-            &t.def.metrics,
-            &t.file,
-            &format!("rack component template `{}`", t.def.id.value),
-        );
     }
     for t in config.catalog.racks.iter() {
         for r in &t.def.infrastructure.rack_components {
@@ -547,64 +576,14 @@ pub fn unreachable_rules(rules: &[Located<Rule>]) -> Vec<(usize, Option<usize>)>
 pub fn bound_checks(config: &Config) -> (HashSet<&str>, HashSet<&str>) {
     let mut any = HashSet::new();
     let mut used = HashSet::new();
-    let used_devices: HashSet<&str> = config
-        .topology
-        .devices
-        .iter()
-        .map(|d| d.template_id.as_str())
-        .collect();
-    let used_racks: HashSet<&str> = config
-        .topology
-        .racks
-        .iter()
-        .filter_map(|r| r.template_id.as_deref())
-        .collect();
-    let mut used_components = HashSet::new();
-    for t in config.catalog.racks.iter() {
-        if used_racks.contains(t.def.id.value.as_str()) {
-            used_components.extend(
-                t.def
-                    .infrastructure
-                    .rack_components
-                    .iter()
-                    .map(|r| r.template_id.value.as_str()),
-            );
-        }
-    }
-    for t in config.catalog.devices.iter() {
-        let in_use = used_devices.contains(t.def.id.value.as_str());
-        for id in t
-            .def
-            .checks
-            .iter()
-            .chain(t.def.rear_components.iter().flat_map(|r| r.checks.iter()))
-        {
+    for t in template_refs(config) {
+        for id in t.checks.into_iter().filter(|id| config.checks.contains(id)) {
             any.insert(id.value.as_str());
-            if in_use {
+            if t.in_use {
                 used.insert(id.value.as_str());
             }
         }
     }
-    for t in config.catalog.racks.iter() {
-        let in_use = used_racks.contains(t.def.id.value.as_str());
-        for id in &t.def.checks {
-            any.insert(id.value.as_str());
-            if in_use {
-                used.insert(id.value.as_str());
-            }
-        }
-    }
-    for t in config.catalog.components.iter() {
-        let in_use = used_components.contains(t.def.id.value.as_str());
-        for id in &t.def.checks {
-            any.insert(id.value.as_str());
-            if in_use {
-                used.insert(id.value.as_str());
-            }
-        }
-    }
-    any.retain(|id| config.checks.contains(id));
-    used.retain(|id| config.checks.contains(id));
     (any, used)
 }
 
