@@ -67,7 +67,7 @@ pub struct RoomDef {
     #[serde(default)]
     pub layout: Option<RoomLayout>,
     #[serde(default)]
-    pub aisles: Option<Vec<AisleEntry>>,
+    pub aisles: Option<Vec<Skip>>,
     #[serde(default)]
     pub standalone_racks: Option<Vec<Skip>>,
 }
