@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 let src = sources
                     .entry(&d.span.file)
                     .or_insert_with(|| std::fs::read_to_string(&d.span.file).ok());
-                print!("{}", diag::render(d, src.as_deref(), None));
+                print!("{}", diag::render(d, src.as_deref()));
             }
             let c = summary.counts;
             println!(

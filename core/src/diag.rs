@@ -4,7 +4,7 @@
 //! `rackscope check` can report everything at once, the way a compiler does.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// How bad a diagnostic is. Errors make a configuration unusable; warnings do not.
@@ -152,32 +152,8 @@ impl Diagnostics {
 
 /// Renders a diagnostic like a compiler: the header line, then the offending source line
 /// with a caret under the column. `source` is the text of the diagnostic's file, when known.
-pub fn render(d: &Diagnostic, source: Option<&str>, base: Option<&Path>) -> String {
-    let shown: PathBuf = match base {
-        Some(b) => d
-            .span
-            .file
-            .strip_prefix(b)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| d.span.file.to_path_buf()),
-        None => d.span.file.to_path_buf(),
-    };
-    let level = match d.level {
-        Level::Error => "error",
-        Level::Warning => "warning",
-    };
-    let mut out = if d.span.pos.line == 0 {
-        format!("{}: {level}[{}]: {}\n", shown.display(), d.code, d.message)
-    } else {
-        format!(
-            "{}:{}:{}: {level}[{}]: {}\n",
-            shown.display(),
-            d.span.pos.line,
-            d.span.pos.col,
-            d.code,
-            d.message
-        )
-    };
+pub fn render(d: &Diagnostic, source: Option<&str>) -> String {
+    let mut out = format!("{d}\n");
     if let (Some(src), true) = (source, d.span.pos.line > 0)
         && let Some(text) = src.lines().nth(d.span.pos.line as usize - 1)
     {

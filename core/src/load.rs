@@ -16,7 +16,7 @@ use crate::expand;
 use crate::model::app::AppConfig;
 use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
 use crate::model::checks::{CheckDef, ChecksFile};
-use crate::model::metrics::MetricDef;
+use crate::model::metrics::{MetricDef, MetricsFile};
 use crate::model::topology::{
     AisleEntry, AisleFile, DeviceDef, InstanceSpec, Location, RackDef, RoomDef, SiteDef, SitesFile,
 };
@@ -516,23 +516,8 @@ fn load_metrics(dir: &Path, diags: &mut Diagnostics) -> Library<MetricDef> {
             continue;
         }
         let items: Vec<&Node> = if node.get("metrics").is_some() {
-            if let Some(Node {
-                kind: Kind::Map(entries),
-                ..
-            }) = Some(&node)
-            {
-                for (k, _) in entries {
-                    if k.as_str() != Some("metrics") {
-                        diags.warning(
-                            "unknown-key",
-                            Span::new(&file, k.pos),
-                            format!(
-                                "unknown key `{}` is ignored; known keys: metrics",
-                                k.as_str().unwrap_or("?")
-                            ),
-                        );
-                    }
-                }
+            if decode_one::<MetricsFile>(&node, &src, &file, diags).is_none() {
+                continue;
             }
             list(&node, "metrics", &file, diags).iter().collect()
         } else if node.get("id").is_some() {

@@ -73,7 +73,13 @@ impl Node {
         }
     }
     pub fn describe(&self) -> &'static str {
-        match self.kind {
+        self.kind.describe()
+    }
+}
+
+impl Kind {
+    pub fn describe(&self) -> &'static str {
+        match self {
             Kind::Null => "null",
             Kind::Bool(_) => "a boolean",
             Kind::Int(_) => "an integer",
@@ -379,13 +385,7 @@ impl<'a, 'c> NodeDe<'a, 'c> {
             Kind::Int(i) => format!("integer {i}"),
             Kind::Float(f) => format!("number {f}"),
             Kind::Bool(b) => format!("boolean {b}"),
-            other => Node {
-                kind: other.clone(),
-                pos: Pos::FILE,
-                raw: None,
-            }
-            .describe()
-            .to_string(),
+            other => other.describe().to_string(),
         };
         DeError {
             message: format!("expected {expected}, found {found}"),

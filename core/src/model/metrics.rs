@@ -5,7 +5,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::catalog::Thresholds;
+use crate::model::topology::Skip;
 use crate::yaml::Located;
+
+/// A metrics file that holds a `metrics:` list (the other form is one metric per file).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct MetricsFile {
+    pub metrics: Option<Vec<Skip>>,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricDef {
