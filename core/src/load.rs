@@ -558,8 +558,6 @@ struct TopologyLoader<'d> {
     seen_sites: HashMap<String, Span>,
     seen_rooms: HashMap<String, Span>,
     seen_racks: HashMap<String, Span>,
-    seen_devices: HashMap<String, Span>,
-    seen_instances: HashMap<String, Span>,
 }
 
 impl<'d> TopologyLoader<'d> {
@@ -571,8 +569,6 @@ impl<'d> TopologyLoader<'d> {
             seen_sites: HashMap::new(),
             seen_rooms: HashMap::new(),
             seen_racks: HashMap::new(),
-            seen_devices: HashMap::new(),
-            seen_instances: HashMap::new(),
         }
     }
 
@@ -594,8 +590,39 @@ impl<'d> TopologyLoader<'d> {
                 format!("paths.topology: {} does not exist", path.display()),
             );
         }
-        self.topo.reindex();
+        let dups = self.topo.reindex();
+        self.report(dups);
         self.topo
+    }
+
+    /// Device ids used in two racks and instance names claimed twice, found by the index
+    /// build (which hashes every name anyway); each is reported at the later definition.
+    fn report(&mut self, dups: crate::topology::Duplicates) {
+        let topo = &self.topo;
+        for (dup, first) in dups.devices {
+            let (d, f) = (&topo.devices[dup as usize], &topo.devices[first as usize]);
+            self.diags.warning(
+                "duplicate-id",
+                d.span.clone(),
+                format!(
+                    "device id `{}` is also used at {}; address it by rack and device id",
+                    d.id, f.span
+                ),
+            );
+        }
+        for (dup, first) in dups.instances {
+            let name = &topo.instances[dup as usize].name;
+            let d = &topo.devices[topo.instances[dup as usize].device as usize];
+            let f = &topo.devices[topo.instances[first as usize].device as usize];
+            self.diags.error(
+                "duplicate-instance",
+                Span::new(&d.span.file, d.instance_pos),
+                format!(
+                    "instance `{name}` is already claimed by another device at {}",
+                    Span::new(&f.span.file, f.instance_pos)
+                ),
+            );
+        }
     }
 
     fn read(&mut self, path: &Path) -> Option<(Arc<Path>, String, Node)> {
@@ -1152,16 +1179,6 @@ impl<'d> TopologyLoader<'d> {
                 continue;
             }
             in_rack.insert(dev.id.value.clone(), dspan.clone());
-            if let Some(prev) = Self::first_seen(&mut self.seen_devices, &dev.id, &dspan) {
-                self.diags.warning(
-                    "duplicate-id",
-                    dspan.clone(),
-                    format!(
-                        "device id `{}` is also used at {prev}; address it by rack and device id",
-                        dev.id.value
-                    ),
-                );
-            }
             self.device(rack_ix, dev, file, dspan);
         }
         Some(rack_ix)
@@ -1195,13 +1212,6 @@ impl<'d> TopologyLoader<'d> {
             match expand_instances(&spec.value) {
                 Ok(list) => {
                     for (slot, name) in list {
-                        let ispan = Span::new(file, spec.pos);
-                        if let Some(prev) =
-                            Self::first_seen(&mut self.seen_instances, &name, &ispan)
-                        {
-                            self.diags.error("duplicate-instance", ispan, format!("instance `{name}` is already claimed by another device at {prev}"));
-                            continue;
-                        }
                         self.topo.instances.push(Instance {
                             name,
                             slot,

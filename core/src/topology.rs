@@ -5,6 +5,7 @@
 //! planner can walk ids without chasing pointers. Built once per configuration load and
 //! never mutated afterwards.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -125,6 +126,13 @@ struct Index {
     instances: HashMap<String, InstanceIx>,
 }
 
+/// Definitions that the index found a second time: (later index, first index).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Duplicates {
+    pub devices: Vec<(DeviceIx, DeviceIx)>,
+    pub instances: Vec<(InstanceIx, InstanceIx)>,
+}
+
 /// Counts shown by `rackscope check` and the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub struct Counts {
@@ -137,9 +145,10 @@ pub struct Counts {
 }
 
 impl Topology {
-    /// Builds the lookup tables. The first definition of an id wins; the loader has already
-    /// reported duplicates.
-    pub fn reindex(&mut self) {
+    /// Builds the lookup tables. The first definition of an id wins; device ids and instance
+    /// names defined again are returned (later, first) for the loader to report.
+    pub fn reindex(&mut self) -> Duplicates {
+        let mut dups = Duplicates::default();
         let mut ix = Index::default();
         for (i, s) in self.sites.iter().enumerate() {
             ix.sites.entry(s.id.clone()).or_insert(i as u32);
@@ -156,16 +165,27 @@ impl Topology {
         ix.devices.reserve(self.devices.len());
         ix.rack_devices.reserve(self.devices.len());
         for (i, d) in self.devices.iter().enumerate() {
-            ix.devices.entry(d.id.clone()).or_insert(i as u32);
+            match ix.devices.entry(d.id.clone()) {
+                Entry::Occupied(e) => dups.devices.push((i as u32, *e.get())),
+                Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
+            }
             ix.rack_devices
                 .entry((d.rack, d.id.clone()))
                 .or_insert(i as u32);
         }
         ix.instances.reserve(self.instances.len());
         for (i, inst) in self.instances.iter().enumerate() {
-            ix.instances.entry(inst.name.clone()).or_insert(i as u32);
+            match ix.instances.entry(inst.name.clone()) {
+                Entry::Occupied(e) => dups.instances.push((i as u32, *e.get())),
+                Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
+            }
         }
         self.index = ix;
+        dups
     }
 
     pub fn counts(&self) -> Counts {
