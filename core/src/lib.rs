@@ -10,6 +10,7 @@ pub mod load;
 pub mod model;
 pub mod promql;
 pub mod severity;
+pub mod telemetry;
 pub mod topology;
 pub mod util;
 pub mod validate;

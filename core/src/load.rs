@@ -36,6 +36,17 @@ impl<T> Sourced<T> {
     }
 }
 
+/// Definitions that carry their own id.
+pub trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for CheckDef {
+    fn id(&self) -> &str {
+        &self.id.value
+    }
+}
+
 /// A library of definitions addressed by id, in load order.
 #[derive(Debug, Clone)]
 pub struct Library<T> {
@@ -58,6 +69,21 @@ impl<T> Library<T> {
     }
     pub fn contains(&self, id: &str) -> bool {
         self.by_id.contains_key(id)
+    }
+    /// A library of the given definitions; of two with one id, the first wins.
+    pub fn from_items(items: Vec<Sourced<T>>) -> Library<T>
+    where
+        T: HasId,
+    {
+        let mut by_id = HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            by_id.entry(it.def.id().to_owned()).or_insert(i);
+        }
+        Library { items, by_id }
+    }
+    /// The position of a definition in `items`, a stable handle for the engine's tables.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
     }
     pub fn len(&self) -> usize {
         self.items.len()

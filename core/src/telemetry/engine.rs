@@ -1,0 +1,478 @@
+//! The snapshot lifecycle: a background loop runs the plan's queries concurrently,
+//! evaluates the answers and publishes an immutable snapshot atomically. Readers take the
+//! current snapshot and never wait on Prometheus.
+//!
+//! When Prometheus is unreachable the last snapshot stays, marked stale with its age; once
+//! it is older than `planner.stale_after_seconds`, every state turns UNKNOWN with the reason.
+//! The first refresh that gets answers again recovers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use futures_util::StreamExt;
+
+use crate::load::Config;
+use crate::telemetry::eval::{Answer, ForMemory, Health, evaluate};
+use crate::telemetry::plan::{Plan, plan};
+use crate::telemetry::source::{
+    InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
+};
+use crate::telemetry::stats::{BatchInfo, Stats, StatsView};
+
+/// A query of a refresh that got no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryError {
+    pub query: String,
+    /// The checks whose targets it served.
+    pub checks: Vec<Arc<str>>,
+    pub error: SourceError,
+}
+
+/// Why a snapshot is not fresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stale {
+    /// When Prometheus stopped answering.
+    pub since: SystemTime,
+    pub reason: String,
+    /// Past `planner.stale_after_seconds`: the states shown are UNKNOWN, not the last ones.
+    pub expired: bool,
+}
+
+/// One published view of the world: the configuration it was computed for, and the health
+/// found. Immutable; a refresh publishes a new one.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Increases by one with every publication.
+    pub seq: u64,
+    pub config: Arc<Config>,
+    pub plan: Arc<Plan>,
+    pub health: Arc<Health>,
+    /// The evaluation time of the health data.
+    pub taken_at: SystemTime,
+    /// When this snapshot was published (later than `taken_at` when re-published stale).
+    pub published_at: SystemTime,
+    /// Wall time the refresh that produced `health` took.
+    pub duration: Duration,
+    pub query_count: usize,
+    pub errors: Vec<QueryError>,
+    pub stale: Option<Stale>,
+}
+
+impl Snapshot {
+    /// How old the health data is at `now`.
+    pub fn age(&self, now: SystemTime) -> Duration {
+        now.duration_since(self.taken_at).unwrap_or_default()
+    }
+}
+
+struct Inner {
+    config: Arc<Config>,
+    plan: Arc<Plan>,
+    memory: ForMemory,
+    seq: u64,
+    down_since: Option<SystemTime>,
+}
+
+struct CacheEntry {
+    at: Instant,
+    result: Arc<InstantResult>,
+}
+
+/// The health engine. Cheap to share (`Arc<Engine>`); all methods take `&self`.
+pub struct Engine {
+    source: Arc<dyn MetricsSource>,
+    stats: Stats,
+    current: ArcSwapOption<Snapshot>,
+    inner: tokio::sync::Mutex<Inner>,
+    /// The configuration the next refresh uses, readable without waiting on a refresh.
+    config: arc_swap::ArcSwap<Config>,
+    cache: Mutex<HashMap<String, CacheEntry>>,
+}
+
+/// Above this many entries, expired ones are swept on insert.
+const CACHE_SWEEP_AT: usize = 1024;
+
+impl Engine {
+    pub fn new(config: Arc<Config>, source: Arc<dyn MetricsSource>) -> Engine {
+        let t = &config.app.telemetry;
+        let stats = Stats::new(
+            t.prometheus_latency_window,
+            heartbeat_interval(&config).as_secs(),
+        );
+        let plan = Arc::new(plan(&config));
+        Engine {
+            source,
+            stats,
+            current: ArcSwapOption::empty(),
+            inner: tokio::sync::Mutex::new(Inner {
+                config: config.clone(),
+                plan,
+                memory: ForMemory::default(),
+                seq: 0,
+                down_since: None,
+            }),
+            config: arc_swap::ArcSwap::new(config),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The current snapshot; `None` until the first refresh finished.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.current.load_full()
+    }
+
+    /// The configuration in force (the next refresh's).
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    pub fn stats(&self) -> StatsView {
+        self.stats.view()
+    }
+
+    pub fn source(&self) -> &dyn MetricsSource {
+        &*self.source
+    }
+
+    /// Switches to a new configuration. `for:` timers of checks whose definition did not
+    /// change carry over; the current snapshot stays until the next refresh replaces it.
+    pub async fn reload(&self, config: Arc<Config>) {
+        let plan = Arc::new(plan(&config));
+        let mut inner = self.inner.lock().await;
+        inner.memory.retain_unchanged(&config, &plan);
+        inner.plan = plan;
+        inner.config = config.clone();
+        let t = &config.app.telemetry;
+        self.stats.configure(
+            t.prometheus_latency_window,
+            heartbeat_interval(&config).as_secs(),
+        );
+        self.config.store(config);
+        if let Ok(mut c) = self.cache.lock() {
+            c.clear();
+        }
+    }
+
+    /// Refreshes now.
+    pub async fn refresh(&self) -> Arc<Snapshot> {
+        self.refresh_at(SystemTime::now()).await
+    }
+
+    /// Refreshes with every query evaluated at `at` (Prometheus's `time` parameter) and `at`
+    /// as the clock for `for:` and staleness. Tests and benchmarks pass fixed times.
+    pub async fn refresh_at(&self, at: SystemTime) -> Arc<Snapshot> {
+        let mut inner = self.inner.lock().await;
+        let started = Instant::now();
+        let config = inner.config.clone();
+        let plan = inner.plan.clone();
+        let answers = self.run_queries(&config, &plan, at).await;
+        let duration = started.elapsed();
+        let query_count = answers.len();
+        self.stats.set_batch(BatchInfo {
+            total_ids: plan.total_ids,
+            query_count,
+            max_ids_per_query: plan.max_ids_per_query,
+            ts: unix_seconds(at) * 1000.0,
+        });
+        let errors = query_errors(&plan, &answers);
+        let unavailable = answers
+            .iter()
+            .find_map(|a| a.as_ref().err().filter(|e| e.is_unavailable()));
+        let all_down =
+            !answers.is_empty() && answers.iter().all(|a| a.is_err()) && unavailable.is_some();
+        inner.seq += 1;
+        let seq = inner.seq;
+
+        if all_down {
+            let err = unavailable.map(ToString::to_string).unwrap_or_default();
+            let since = *inner.down_since.get_or_insert(at);
+            let window = Duration::from_secs(u64::from(config.app.planner.stale_after_seconds));
+            let previous = self.current.load_full().filter(|p| {
+                Arc::ptr_eq(&p.config, &config) && p.stale.as_ref().is_none_or(|s| !s.expired)
+            });
+            if let Some(prev) = previous
+                && prev.age(at) <= window
+            {
+                let snap = Arc::new(Snapshot {
+                    seq,
+                    published_at: at,
+                    errors,
+                    stale: Some(Stale {
+                        since,
+                        reason: err,
+                        expired: false,
+                    }),
+                    ..(*prev).clone()
+                });
+                tracing::warn!(
+                    age_s = prev.age(at).as_secs(),
+                    "Prometheus unavailable; serving the last snapshot, marked stale"
+                );
+                self.current.store(Some(snap.clone()));
+                return snap;
+            }
+            let down_for = at.duration_since(since).unwrap_or_default().as_secs();
+            let reason: Arc<str> =
+                Arc::from(format!("Prometheus unavailable for {down_for} s: {err}"));
+            let failed: Vec<Answer<'_>> = answers.iter().map(|_| Answer::Failed(&reason)).collect();
+            let health = evaluate(&config, &plan, &failed, at, &mut inner.memory);
+            tracing::warn!(%reason, "no usable snapshot; every state is UNKNOWN");
+            let snap = Arc::new(Snapshot {
+                seq,
+                config,
+                plan,
+                health: Arc::new(health),
+                taken_at: at,
+                published_at: at,
+                duration,
+                query_count,
+                errors,
+                stale: Some(Stale {
+                    since,
+                    reason: reason.to_string(),
+                    expired: true,
+                }),
+            });
+            self.current.store(Some(snap.clone()));
+            return snap;
+        }
+
+        if inner.down_since.take().is_some() {
+            tracing::info!("Prometheus answers again; states recovered");
+        }
+        let reasons: Vec<Option<Arc<str>>> = answers
+            .iter()
+            .map(|a| {
+                a.as_ref()
+                    .err()
+                    .map(|e| Arc::from(format!("query failed: {e}")))
+            })
+            .collect();
+        let view: Vec<Answer<'_>> = answers
+            .iter()
+            .zip(&reasons)
+            .map(|(a, r)| match (a, r) {
+                (Ok(res), _) => Answer::Ok(res),
+                (Err(_), Some(r)) => Answer::Failed(r),
+                (Err(_), None) => unreachable_answer(),
+            })
+            .collect();
+        let health = evaluate(&config, &plan, &view, at, &mut inner.memory);
+        for e in &errors {
+            tracing::warn!(query = %e.query, error = %e.error, "query failed");
+        }
+        let snap = Arc::new(Snapshot {
+            seq,
+            config,
+            plan,
+            health: Arc::new(health),
+            taken_at: at,
+            published_at: at,
+            duration,
+            query_count,
+            errors,
+            stale: None,
+        });
+        self.current.store(Some(snap.clone()));
+        snap
+    }
+
+    async fn run_queries(
+        &self,
+        config: &Config,
+        plan: &Plan,
+        at: SystemTime,
+    ) -> Vec<Result<InstantResult, SourceError>> {
+        let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
+        let timeout = query_timeout(config);
+        let mut out: Vec<Option<Result<InstantResult, SourceError>>> =
+            (0..plan.queries.len()).map(|_| None).collect();
+        // Built eagerly rather than in a `map` closure: a closure returning a borrowing
+        // future makes the whole refresh future not `Send` for every lifetime, and the
+        // server must be able to spawn it.
+        let futures: Vec<_> = plan
+            .queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| self.indexed(i, &q.expr, at, timeout))
+            .collect();
+        let mut stream = futures_util::stream::iter(futures).buffer_unordered(limit);
+        while let Some((i, r)) = stream.next().await {
+            out[i] = Some(r);
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(SourceError::Decode("query not run".into()))))
+            .collect()
+    }
+
+    async fn indexed(
+        &self,
+        i: usize,
+        query: &str,
+        at: SystemTime,
+        timeout: Duration,
+    ) -> (usize, Result<InstantResult, SourceError>) {
+        (i, self.timed_instant(query, at, timeout).await)
+    }
+
+    async fn timed_instant(
+        &self,
+        query: &str,
+        at: SystemTime,
+        timeout: Duration,
+    ) -> Result<InstantResult, SourceError> {
+        let _guard = self.stats.start_query();
+        let t = Instant::now();
+        let r = match tokio::time::timeout(timeout, self.source.instant(query, at)).await {
+            Ok(r) => r,
+            Err(_) => Err(SourceError::Timeout {
+                url: self.source.describe(),
+                seconds: timeout.as_secs_f64(),
+            }),
+        };
+        match &r {
+            Ok(_) => self.stats.record_success(t.elapsed(), SystemTime::now()),
+            Err(_) => self.stats.record_error(),
+        }
+        r
+    }
+
+    /// An instant query at the current time through the short cache (metrics views, check
+    /// tests): identical queries within `ttl` are answered from memory.
+    pub async fn instant_cached(
+        &self,
+        query: &str,
+        ttl: Duration,
+    ) -> Result<Arc<InstantResult>, SourceError> {
+        if let Ok(c) = self.cache.lock()
+            && let Some(e) = c.get(query)
+            && e.at.elapsed() < ttl
+        {
+            self.stats.cache_hit();
+            return Ok(e.result.clone());
+        }
+        self.stats.cache_miss();
+        let config = self.config();
+        let r = Arc::new(
+            self.timed_instant(query, SystemTime::now(), query_timeout(&config))
+                .await?,
+        );
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= CACHE_SWEEP_AT {
+                c.retain(|_, e| e.at.elapsed() < ttl);
+            }
+            c.insert(
+                query.to_owned(),
+                CacheEntry {
+                    at: Instant::now(),
+                    result: r.clone(),
+                },
+            );
+        }
+        Ok(r)
+    }
+
+    /// A range query (charts), with the same accounting and timeout as the others.
+    pub async fn range(&self, query: &str, range: RangeSpec) -> Result<RangeResult, SourceError> {
+        let config = self.config();
+        let timeout = query_timeout(&config);
+        let _guard = self.stats.start_query();
+        let t = Instant::now();
+        let r = match tokio::time::timeout(timeout, self.source.range(query, range)).await {
+            Ok(r) => r,
+            Err(_) => Err(SourceError::Timeout {
+                url: self.source.describe(),
+                seconds: timeout.as_secs_f64(),
+            }),
+        };
+        match &r {
+            Ok(_) => self.stats.record_success(t.elapsed(), SystemTime::now()),
+            Err(_) => self.stats.record_error(),
+        }
+        r
+    }
+
+    /// One heartbeat: `vector(1)`, for the latency display and the "Prometheus is down"
+    /// banner between refreshes.
+    pub async fn heartbeat(&self) {
+        let config = self.config();
+        let r = self
+            .timed_instant("vector(1)", SystemTime::now(), query_timeout(&config))
+            .await;
+        let next = SystemTime::now() + heartbeat_interval(&config);
+        self.stats
+            .heartbeat_done(r.map(|_| ()).map_err(|e| e.to_string()), next);
+    }
+
+    /// Refreshes every `planner.cache_ttl_seconds` and sends heartbeats until `shutdown`
+    /// resolves. A refresh in progress is abandoned at shutdown.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let refresh_loop = async {
+            loop {
+                let started = Instant::now();
+                self.refresh().await;
+                let ttl = Duration::from_secs(u64::from(
+                    self.config().app.planner.cache_ttl_seconds.max(1),
+                ));
+                tokio::time::sleep(ttl.saturating_sub(started.elapsed())).await;
+            }
+        };
+        let heartbeat_loop = async {
+            loop {
+                self.heartbeat().await;
+                tokio::time::sleep(heartbeat_interval(&self.config())).await;
+            }
+        };
+        tokio::select! {
+            _ = shutdown => {}
+            _ = futures_util::future::join(refresh_loop, heartbeat_loop) => {}
+        }
+    }
+}
+
+/// Never built: a failed answer always has a reason. Kept total rather than panicking.
+fn unreachable_answer() -> Answer<'static> {
+    static REASON: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    Answer::Failed(REASON.get_or_init(|| Arc::from("query failed")))
+}
+
+fn query_timeout(config: &Config) -> Duration {
+    let t = &config.app.telemetry;
+    // The client enforces its own connect and read timeouts; this outer bound also covers
+    // sources that do not, with a second of slack so the client's clearer error wins.
+    Duration::from_secs_f64(
+        (t.prometheus_timeout_seconds + t.prometheus_connect_timeout_seconds).max(0.1) + 1.0,
+    )
+}
+
+fn heartbeat_interval(config: &Config) -> Duration {
+    Duration::from_secs(u64::from(
+        config.app.telemetry.prometheus_heartbeat_seconds.max(10),
+    ))
+}
+
+fn query_errors(plan: &Plan, answers: &[Result<InstantResult, SourceError>]) -> Vec<QueryError> {
+    let mut out = Vec::new();
+    for (i, a) in answers.iter().enumerate() {
+        let Err(e) = a else { continue };
+        let mut checks: Vec<Arc<str>> = plan
+            .checks
+            .iter()
+            .filter(|c| {
+                c.chunks
+                    .iter()
+                    .any(|ch| ch.query as usize == i || ch.discovery == Some(i as u32))
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        checks.dedup();
+        out.push(QueryError {
+            query: plan.queries[i].expr.clone(),
+            checks,
+            error: e.clone(),
+        });
+    }
+    out
+}

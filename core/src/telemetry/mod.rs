@@ -1,0 +1,23 @@
+//! Telemetry: the planner, the evaluation of answers, the health snapshot lifecycle and the
+//! statistics, with Prometheus behind the `MetricsSource` trait.
+//!
+//! Data flow: `plan(config)` (pure) → `Engine::refresh` sends the plan's queries through a
+//! `MetricsSource` → `evaluate` (pure apart from `for:` memory) → an immutable `Snapshot`.
+
+pub mod engine;
+pub mod eval;
+pub mod fake;
+pub mod plan;
+pub mod source;
+pub mod stats;
+
+pub use engine::{Engine, QueryError, Snapshot, Stale};
+pub use eval::{Alert, AlertCheck, AlertTarget, CheckResult, Health, Pending, TargetHealth};
+pub use plan::{Plan, plan};
+pub use source::{
+    InstantResult, Labels, MetricsSource, RangeResult, RangeSpec, Sample, SourceError,
+};
+pub use stats::StatsView;
+
+#[cfg(test)]
+mod tests;
