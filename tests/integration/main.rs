@@ -6,4 +6,6 @@
 mod bad_configs;
 mod cli;
 mod examples;
+mod health;
+mod prom;
 mod support;

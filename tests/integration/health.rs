@@ -1,0 +1,405 @@
+//! The health engine against a real Prometheus, on the health fixture: every state comes
+//! from series backfilled with promtool and queried at fixed times, so the outcome does not
+//! depend on the clock.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rackscope_core::Severity::{self, *};
+use rackscope_core::telemetry::{AlertTarget, Engine, Snapshot, TargetHealth};
+use rackscope_prometheus::PrometheusClient;
+
+use crate::prom::{OpenMetrics, Prometheus};
+use crate::support;
+
+/// Evaluation time of the first refresh. Data spans T0-600 … T0+300.
+const T0: u64 = 1_700_000_000;
+
+fn at(offset: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(T0 + offset)
+}
+
+/// The fixture's world: all healthy except the incidents each case looks for.
+fn data() -> String {
+    let config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
+    let (from, to) = (T0 - 600, T0 + 300);
+    let mut om = OpenMetrics::default();
+    for i in &config.topology.instances {
+        let n = i.name.as_str();
+        let up = if n == "node.1" { 0.0 } else { 1.0 };
+        om.constant("up", &[("instance", n), ("job", "node")], from, to, up);
+        let temp = match n {
+            "n03" => 40.0,
+            "n04" => 50.0,
+            _ => 30.0,
+        };
+        if n != "n16" {
+            om.constant(
+                "node_temperature_celsius",
+                &[("instance", n)],
+                from,
+                to,
+                temp,
+            );
+        }
+        if n == "n05" {
+            // The fan fails at T0 and stays failed: pending, then firing after 1m.
+            om.step(
+                "node_fan_state",
+                &[("instance", n)],
+                (from, T0, to),
+                0.0,
+                2.0,
+            );
+        } else {
+            om.constant("node_fan_state", &[("instance", n)], from, to, 0.0);
+        }
+    }
+    om.constant(
+        "up",
+        &[("instance", "sw-1"), ("job", "snmp")],
+        from,
+        to,
+        1.0,
+    );
+    // Decoys an unescaped `node.1` or `a+b` regex would pick up instead of the real ones.
+    om.constant(
+        "up",
+        &[("instance", "nodeX1"), ("job", "node")],
+        from,
+        to,
+        1.0,
+    );
+    om.constant("up", &[("instance", "aab"), ("job", "node")], from, to, 0.0);
+    for d in ["chassis-1", "chassis-2", "chassis-3", "chassis-4"] {
+        let v = if d == "chassis-2" { 1.0 } else { 0.0 };
+        om.constant("chassis_psu_state", &[("chassis_id", d)], from, to, v);
+    }
+    for (rack, amps) in [("r01", 4.0), ("r02", 7.0), ("r03", 10.0), ("r10", 30.0)] {
+        for inlet in ["I1", "I2"] {
+            om.constant(
+                "raritan_pdu_current_ampere",
+                &[("rack_id", rack), ("pduid", "1"), ("inletid", inlet)],
+                from,
+                to,
+                amps,
+            );
+        }
+    }
+    for slot in 1..=6u32 {
+        let s = slot.to_string();
+        let l = |status| {
+            [
+                ("instance", "da01-c1"),
+                ("slot", s.as_str()),
+                ("status", status),
+            ]
+        };
+        match slot {
+            3 => om.constant("eseries_drive_status", &l("failed"), from, to, 1.0),
+            // Slot 5 fails at T0+100.
+            5 => {
+                om.constant("eseries_drive_status", &l("optimal"), from, T0 + 99, 0.0);
+                om.constant("eseries_drive_status", &l("failed"), T0 + 100, to, 1.0);
+            }
+            _ => om.constant("eseries_drive_status", &l("optimal"), from, to, 0.0),
+        }
+    }
+    om.finish()
+}
+
+fn engine(prom: &Prometheus) -> Arc<Engine> {
+    let mut loaded = support::load(&support::root().join("tests/fixtures/health/app.yaml"));
+    loaded.config.app.telemetry.prometheus_url = Some(prom.url());
+    let client =
+        PrometheusClient::from_config(&loaded.config.app.telemetry, Path::new(".")).unwrap();
+    Arc::new(Engine::new(Arc::new(loaded.config), Arc::new(client)))
+}
+
+fn node(s: &Snapshot, name: &str) -> TargetHealth {
+    let i = s.config.topology.instance_ix(name).unwrap();
+    s.health.nodes[i as usize].clone()
+}
+
+fn rack(s: &Snapshot, id: &str) -> Option<Severity> {
+    s.health.racks[s.config.topology.rack_ix(id).unwrap() as usize].state
+}
+
+fn check(s: &Snapshot, th: &TargetHealth, id: &str) -> rackscope_core::telemetry::CheckResult {
+    th.checks
+        .iter()
+        .find(|c| &*s.plan.checks[c.check as usize].id == id)
+        .cloned()
+        .unwrap()
+}
+
+/// Where an alert sits: site/room/aisle/rack/device ids.
+fn location(s: &Snapshot, target: AlertTarget) -> String {
+    let topo = &s.config.topology;
+    let device = match target {
+        AlertTarget::Node(n) => Some(s.plan.targets.node_device(topo, n)),
+        AlertTarget::Device(d) => Some(d),
+        AlertTarget::Rack(_) => None,
+    };
+    let rack = match target {
+        AlertTarget::Rack(r) => r,
+        _ => topo.devices[device.unwrap() as usize].rack,
+    };
+    let r = &topo.racks[rack as usize];
+    let room = &topo.rooms[r.room as usize];
+    let mut path = vec![
+        topo.sites[room.site as usize].id.clone(),
+        room.id.clone(),
+        r.aisle
+            .map(|a| topo.aisles[a as usize].id.clone())
+            .unwrap_or_default(),
+        r.id.clone(),
+    ];
+    if let Some(d) = device {
+        path.push(topo.devices[d as usize].id.clone());
+    }
+    path.join("/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_from_a_real_prometheus() {
+    let Some(mut prom) = Prometheus::start(&data()) else {
+        return;
+    };
+    let engine = engine(&prom);
+    let s = engine.refresh_at(at(0)).await;
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert!(s.stale.is_none());
+    // max_ids_per_query is 3: every check is split, and identical chunks are sent once.
+    assert_eq!(s.query_count, s.plan.queries.len());
+    assert!(s.query_count > s.plan.checks.len() * 2, "{}", s.query_count);
+    assert!(s.plan.queries.iter().all(|q| q.ids <= 3));
+
+    // A node down is CRIT at every level, and alerted with its full location.
+    assert_eq!(node(&s, "node.1").state, Some(Crit));
+    assert_eq!(rack(&s, "r01"), Some(Crit));
+    let topo = &s.config.topology;
+    assert_eq!(s.health.aisles[0], Some(Crit));
+    assert_eq!(
+        s.health.rooms[topo.room_ix("room-a").unwrap() as usize],
+        Some(Crit)
+    );
+    assert_eq!(
+        s.health.sites[topo.site_ix("dc1").unwrap() as usize],
+        Some(Crit)
+    );
+    assert_eq!(s.health.global, Some(Crit));
+    let down = s
+        .health
+        .alerts
+        .iter()
+        .find(|a| a.target == AlertTarget::Node(topo.instance_ix("node.1").unwrap()))
+        .unwrap();
+    assert_eq!(
+        location(&s, down.target),
+        "dc1/room-a/aisle-1/r01/chassis-1"
+    );
+    assert_eq!(&*s.plan.checks[down.checks[0].check as usize].id, "node_up");
+
+    // Ids with regex metacharacters match their own series, not the decoys.
+    assert_eq!(check(&s, &node(&s, "a+b"), "node_up").severity, Ok);
+    assert_eq!(check(&s, &node(&s, "a+b"), "node_up").value, Some(1.0));
+
+    // Temperature thresholds.
+    assert_eq!(node(&s, "n03").state, Some(Warn));
+    assert_eq!(node(&s, "n04").state, Some(Crit));
+    assert_eq!(
+        check(&s, &node(&s, "n04"), "node_temperature").value,
+        Some(50.0)
+    );
+    // No series: UNKNOWN with the reason.
+    let n16 = check(&s, &node(&s, "n16"), "node_temperature");
+    assert_eq!(n16.severity, Unknown);
+    assert!(n16.reason.unwrap().contains("no data"));
+
+    // Rack-scope PDU check: sum over inlets (r02: 14 A WARN, r03: 20 A CRIT); r10 has no
+    // PDU in its template, so its 60 A is never asked for.
+    let r02 = s.config.topology.rack_ix("r02").unwrap() as usize;
+    assert_eq!(
+        check(&s, &s.health.racks[r02], "pdu_current").severity,
+        Warn
+    );
+    assert_eq!(
+        check(&s, &s.health.racks[r02], "pdu_current").value,
+        Some(14.0)
+    );
+    assert_eq!(rack(&s, "r03"), Some(Crit));
+    assert_eq!(rack(&s, "r10"), Some(Unknown), "n16 has no temperature");
+    // Chassis scope rolls into device and rack.
+    assert!(
+        s.health
+            .alerts
+            .iter()
+            .any(|a| matches!(a.target, AlertTarget::Device(d)
+        if s.config.topology.devices[d as usize].id == "chassis-2"))
+    );
+
+    // One failed disk, below expand_crit_threshold 2: WARN, alerted with its slot.
+    let da = node(&s, "da01-c1");
+    assert_eq!(da.state, Some(Warn));
+    let disk = s
+        .health
+        .alerts
+        .iter()
+        .find(|a| a.target == AlertTarget::Node(topo.instance_ix("da01-c1").unwrap()))
+        .unwrap();
+    assert_eq!(disk.checks.len(), 1);
+    assert_eq!(disk.checks[0].slot.as_deref(), Some("3"));
+    assert_eq!(location(&s, disk.target), "dc1/room-a/aisle-1/r01/da01");
+
+    // for: 1m: pending at T0, still pending at T0+30, firing at T0+61.
+    let fan = check(&s, &node(&s, "n05"), "node_fan");
+    assert_eq!(fan.severity, Ok);
+    assert_eq!(fan.pending.unwrap().severity, Crit);
+    let s = engine.refresh_at(at(30)).await;
+    assert!(check(&s, &node(&s, "n05"), "node_fan").pending.is_some());
+    let s = engine.refresh_at(at(61)).await;
+    let fan = check(&s, &node(&s, "n05"), "node_fan");
+    assert_eq!((fan.severity, fan.pending), (Crit, None));
+
+    // The second disk fails at T0+100: the threshold is reached.
+    let s = engine.refresh_at(at(120)).await;
+    assert_eq!(node(&s, "da01-c1").state, Some(Crit));
+    let before = s.health.clone();
+
+    // Prometheus killed: the last snapshot stays, marked stale…
+    prom.kill();
+    let s = engine.refresh_at(at(130)).await;
+    let stale = s.stale.clone().expect("stale");
+    assert!(!stale.expired);
+    assert!(stale.reason.contains("unreachable"), "{}", stale.reason);
+    assert!(Arc::ptr_eq(&s.health, &before));
+    assert_eq!(node(&s, "node.1").state, Some(Crit));
+    // …then, past stale_after_seconds (60), everything is UNKNOWN with the reason…
+    let s = engine.refresh_at(at(200)).await;
+    assert!(s.stale.as_ref().unwrap().expired);
+    let r = check(&s, &node(&s, "node.1"), "node_up");
+    assert_eq!(r.severity, Unknown);
+    assert!(
+        r.reason
+            .unwrap()
+            .contains("Prometheus unavailable for 70 s")
+    );
+    assert_eq!(s.health.global, Some(Unknown));
+    // …and when it is back, states recover on the next refresh.
+    prom.restart();
+    let s = engine.refresh_at(at(210)).await;
+    assert!(s.stale.is_none(), "{:?}", s.stale);
+    assert_eq!(node(&s, "node.1").state, Some(Crit));
+    assert_eq!(node(&s, "n09").state, Some(Ok));
+    let stats = engine.stats();
+    assert!(stats.query_errors > 0);
+    assert!(stats.avg_ms.is_some() && stats.last_ts.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_surfaces_errors_and_runs_range_queries() {
+    let mut om = OpenMetrics::default();
+    om.constant("x", &[("instance", "a")], T0 - 60, T0, 5.0);
+    let Some(prom) = Prometheus::start(&om.finish()) else {
+        return;
+    };
+    let t = rackscope_core::model::app::Telemetry {
+        prometheus_url: Some(prom.url()),
+        ..Default::default()
+    };
+    let c = PrometheusClient::from_config(&t, Path::new(".")).unwrap();
+    use rackscope_core::telemetry::{MetricsSource, RangeSpec, SourceError};
+    let e = c.instant("sum(", at(0)).await.unwrap_err();
+    match &e {
+        SourceError::Api {
+            status, error_type, ..
+        } => assert_eq!((*status, error_type.as_str()), (400, "bad_data")),
+        other => panic!("{other:?}"),
+    }
+    assert!(!e.is_unavailable());
+    let r = c
+        .range(
+            "x",
+            RangeSpec {
+                start: at(0) - Duration::from_secs(60),
+                end: at(0),
+                step: Duration::from_secs(30),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.series[0].points.len(), 3);
+    assert_eq!(r.series[0].points[2], ((T0) as f64, 5.0));
+    let v = c.instant("x", at(0)).await.unwrap();
+    assert_eq!(v.samples[0].labels.get("instance"), Some("a"));
+}
+
+/// TLS with a private CA, a required client certificate, and basic auth, all checked by
+/// Prometheus itself (`--web.config.file`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_speaks_tls_client_certificates_and_basic_auth() {
+    let tls = support::root().join("tests/fixtures/tls");
+    let web = format!(
+        "tls_server_config:\n  cert_file: {0}/server.pem\n  key_file: {0}/server-key.pem\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {0}/ca.pem\nbasic_auth_users:\n  rackscope: '$2b$10$hoHYJw5kfvbXh0Jvho9fzuIs4CkNfTrn7nhuhUbvrV9.ZAYQGgtUu'\n",
+        tls.display()
+    );
+    let mut om = OpenMetrics::default();
+    om.constant("x", &[("instance", "a")], T0 - 60, T0, 5.0);
+    let Some(prom) = Prometheus::start_with(&om.finish(), Some(&web)) else {
+        return;
+    };
+    let good = rackscope_core::model::app::Telemetry {
+        prometheus_url: Some(prom.url()),
+        basic_auth_user: Some("rackscope".into()),
+        basic_auth_password: Some("rackscope-test".into()),
+        tls_ca_file: Some("ca.pem".into()),
+        tls_cert_file: Some("client.pem".into()),
+        tls_key_file: Some("client-key.pem".into()),
+        ..Default::default()
+    };
+    use rackscope_core::telemetry::{MetricsSource, SourceError};
+    let q = |t: &rackscope_core::model::app::Telemetry| {
+        let c = PrometheusClient::from_config(t, &tls).unwrap();
+        async move { c.instant("x", at(0)).await }
+    };
+    assert_eq!(q(&good).await.unwrap().samples[0].value, 5.0);
+
+    // Without the CA the server certificate is refused, unless verification is off.
+    let no_ca = rackscope_core::model::app::Telemetry {
+        tls_ca_file: None,
+        ..good.clone()
+    };
+    let e = q(&no_ca).await.unwrap_err();
+    assert!(
+        e.is_unavailable() && e.to_string().to_lowercase().contains("certificate"),
+        "{e}"
+    );
+    let insecure = rackscope_core::model::app::Telemetry {
+        tls_verify: false,
+        ..no_ca
+    };
+    assert!(q(&insecure).await.is_ok());
+
+    // Without the client certificate the handshake fails.
+    let no_cert = rackscope_core::model::app::Telemetry {
+        tls_cert_file: None,
+        tls_key_file: None,
+        ..good.clone()
+    };
+    assert!(q(&no_cert).await.unwrap_err().is_unavailable());
+
+    // A wrong password is refused with a message that says what to fix.
+    let wrong = rackscope_core::model::app::Telemetry {
+        basic_auth_password: Some("nope".into()),
+        ..good
+    };
+    match q(&wrong).await.unwrap_err() {
+        SourceError::Http { status, body } => {
+            assert_eq!(status, 401);
+            assert!(body.contains("basic_auth_user"), "{body}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
