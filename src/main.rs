@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod health;
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +23,10 @@ struct Cli {
 enum Command {
     /// Validate a configuration and report every problem with its file, line and column.
     Check(check::Args),
+    /// Print the batched PromQL queries a configuration sends on every refresh.
+    Plan(health::PlanArgs),
+    /// Run one refresh against Prometheus and print the health tree and the alerts.
+    Health(health::HealthArgs),
     /// Write a synthetic topology of any size (for benchmarks and load tests).
     Generate {
         /// Directory to write the configuration into (created if missing).
@@ -44,6 +49,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Plan(args) => health::plan_cmd(&args),
+        Command::Health(args) => health::health_cmd(&args),
         Command::Generate { out, instances } => generate(&out, instances),
     };
     match result {

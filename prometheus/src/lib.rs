@@ -150,15 +150,20 @@ impl PrometheusClient {
                 seconds: self.read_timeout,
             };
         }
-        // reqwest's top-level message is generic ("error sending request"); the cause chain
-        // says what happened (connection refused, certificate unknown…).
-        let mut reason = e.to_string();
+        // reqwest's top-level message is generic ("error sending request for url …", and
+        // the URL is already in ours); the cause chain says what happened (connection
+        // refused, certificate unknown…).
+        let mut causes = Vec::new();
         let mut src = std::error::Error::source(&e);
         while let Some(s) = src {
-            reason.push_str(": ");
-            reason.push_str(&s.to_string());
+            causes.push(s.to_string());
             src = s.source();
         }
+        let reason = if causes.is_empty() {
+            e.to_string()
+        } else {
+            causes.join(": ")
+        };
         SourceError::Unreachable {
             url: self.base.clone(),
             reason,

@@ -403,3 +403,34 @@ async fn client_speaks_tls_client_certificates_and_basic_auth() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `rackscope health`: one refresh printed as the tree and the alerts with their location.
+#[test]
+fn health_command_prints_the_tree_and_alerts() {
+    let Some(prom) = Prometheus::start(&data()) else {
+        return;
+    };
+    let app = support::root().join("tests/fixtures/health/app.yaml");
+    let out = support::bin()
+        .arg("health")
+        .arg(&app)
+        .args(["--prometheus", &prom.url(), "--at", &T0.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("global: CRIT"), "{stdout}");
+    assert!(
+        stdout.contains("CRIT dc1/room-a/aisle-1/r01/chassis-1 node.1: node_up=0 CRIT"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("WARN dc1/room-a/aisle-1/r01/da01 da01-c1: eseries_drive_status[3]=1 CRIT"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("site dc2 UNKNOWN"), "{stdout}");
+}

@@ -7,5 +7,6 @@ mod bad_configs;
 mod cli;
 mod examples;
 mod health;
+mod plans;
 mod prom;
 mod support;

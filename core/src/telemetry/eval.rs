@@ -552,7 +552,14 @@ fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
             }),
         }
     }
-    let state = checks.iter().map(|c| c.severity).max()?;
+    // The target's own verdict, not its worst slot: one failed disk below
+    // `expand_crit_threshold` is a WARN array with a CRIT disk.
+    let state = th
+        .checks
+        .iter()
+        .map(|c| c.severity)
+        .filter(|s| s.is_alert())
+        .max()?;
     Some(Alert {
         target,
         state,

@@ -260,7 +260,8 @@ impl Plan {
 
     /// A stable text rendering, one query per line under its check, for snapshot tests
     /// and `rackscope plan`.
-    pub fn describe(&self, config: &Config) -> String {
+    pub fn describe(&self, config: &Config, full: bool) -> String {
+        let show = |e: &str| if full { e.to_owned() } else { elide(e) };
         use std::fmt::Write as _;
         let mut out = String::new();
         let _ = writeln!(
@@ -282,10 +283,10 @@ impl Plan {
             );
             for ch in &c.chunks {
                 let q = &self.queries[ch.query as usize];
-                let _ = writeln!(out, "  q{} [{} ids] {}", ch.query, q.ids, q.expr);
+                let _ = writeln!(out, "  q{} [{} ids] {}", ch.query, q.ids, show(&q.expr));
                 if let Some(d) = ch.discovery {
                     let q = &self.queries[d as usize];
-                    let _ = writeln!(out, "  discovery q{d} [{} ids] {}", q.ids, q.expr);
+                    let _ = writeln!(out, "  discovery q{d} [{} ids] {}", q.ids, show(&q.expr));
                 }
             }
         }
@@ -645,10 +646,48 @@ pub fn alternation(ids: &[&str]) -> String {
         if i > 0 {
             s.push('|');
         }
-        s.push_str(&regex::escape(id));
+        escape_regex(id, &mut s);
     }
     s.push_str(")$");
     s
+}
+
+/// Escapes the characters that mean something outside a character class, in RE2 (which
+/// Prometheus uses) and the regex crate alike. Unlike `regex::escape` it leaves `-`, `#`, `&`
+/// and `~` alone: they are literal there, and ids are full of dashes.
+fn escape_regex(id: &str, out: &mut String) {
+    for c in id.chars() {
+        if matches!(
+            c,
+            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Shortens every alternation longer than 6 ids to its first three, a count and its last
+/// two, so that plans of large topologies stay readable.
+pub fn elide(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len().min(512));
+    let mut rest = expr;
+    while let Some(start) = rest.find("^(?:") {
+        out.push_str(&rest[..start + 4]);
+        rest = &rest[start + 4..];
+        let end = rest.find(")$").unwrap_or(rest.len());
+        let ids: Vec<&str> = rest[..end].split('|').collect();
+        if ids.len() > 6 {
+            out.push_str(&ids[..3].join("|"));
+            out.push_str(&format!("|…{} more…|", ids.len() - 5));
+            out.push_str(&ids[ids.len() - 2..].join("|"));
+        } else {
+            out.push_str(&rest[..end]);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces `$word` placeholders in a PromQL expression, escaping each replacement for the
@@ -716,6 +755,18 @@ mod tests {
     #[test]
     fn alternations_escape_metacharacters() {
         assert_eq!(alternation(&["node.1", "a+b"]), r"^(?:node\.1|a\+b)$");
+    }
+
+    #[test]
+    fn dashes_stay_and_long_alternations_elide() {
+        assert_eq!(alternation(&["rack-01"]), "^(?:rack-01)$");
+        let ids: Vec<String> = (1..=9).map(|i| format!("n{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let q = format!("up{{instance=~\"{}\"}}", alternation(&ids));
+        assert_eq!(
+            elide(&q),
+            r#"up{instance=~"^(?:n1|n2|n3|…4 more…|n8|n9)$"}"#
+        );
     }
 
     #[test]

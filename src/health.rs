@@ -1,0 +1,198 @@
+//! `rackscope plan` and `rackscope health`: the queries a configuration sends, and one
+//! refresh against Prometheus printed as the physical tree with its alerts.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use rackscope_core::Severity;
+use rackscope_core::telemetry::{AlertTarget, Engine, Snapshot, plan};
+use rackscope_prometheus::PrometheusClient;
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The configuration's app.yaml.
+    app: PathBuf,
+    /// Shorten long id alternations (`a|b|c|…197 more…|y|z`).
+    #[arg(long)]
+    short: bool,
+}
+
+#[derive(clap::Args)]
+pub struct HealthArgs {
+    /// The configuration's app.yaml.
+    app: PathBuf,
+    /// Prometheus URL, overriding telemetry.prometheus_url.
+    #[arg(long)]
+    prometheus: Option<String>,
+    /// Evaluate at this Unix time instead of now.
+    #[arg(long)]
+    at: Option<f64>,
+    /// Print every rack, not only those that are not OK.
+    #[arg(long)]
+    all: bool,
+}
+
+fn load(app: &std::path::Path) -> anyhow::Result<rackscope_core::Config> {
+    let loaded = rackscope_core::load(app);
+    if !loaded.is_usable() {
+        anyhow::bail!(
+            "{} has {} errors; `rackscope check {}` lists them",
+            app.display(),
+            loaded.diagnostics.errors().count(),
+            app.display()
+        );
+    }
+    Ok(loaded.config)
+}
+
+pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args.app)?;
+    print!("{}", plan(&config).describe(&config, !args.short));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn state(s: Option<Severity>) -> &'static str {
+    s.map_or("-", Severity::as_str)
+}
+
+pub fn health_cmd(args: &HealthArgs) -> anyhow::Result<ExitCode> {
+    let mut config = load(&args.app)?;
+    if let Some(url) = &args.prometheus {
+        config.app.telemetry.prometheus_url = Some(url.clone());
+    }
+    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)?;
+    let engine = Engine::new(Arc::new(config), Arc::new(client));
+    let at = match args.at {
+        Some(t) => UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)),
+        None => SystemTime::now(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let snap = rt.block_on(engine.refresh_at(at));
+    print!("{}", render(&snap, args.all));
+    Ok(if snap.stale.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn render(s: &Snapshot, all: bool) -> String {
+    let mut out = String::new();
+    let topo = &s.config.topology;
+    let h = &s.health;
+    let _ = writeln!(
+        out,
+        "refresh: {} queries in {:.0} ms, {} failed",
+        s.query_count,
+        s.duration.as_secs_f64() * 1000.0,
+        s.errors.len()
+    );
+    if let Some(st) = &s.stale {
+        let _ = writeln!(out, "PROMETHEUS UNAVAILABLE: {}", st.reason);
+    }
+    // One line per distinct error: when Prometheus is down every query fails the same way.
+    let mut by_error: Vec<(String, usize, Vec<&str>)> = Vec::new();
+    for e in &s.errors {
+        let text = e.error.to_string();
+        let i = match by_error.iter().position(|(t, _, _)| *t == text) {
+            Some(i) => i,
+            None => {
+                by_error.push((text, 0, Vec::new()));
+                by_error.len() - 1
+            }
+        };
+        by_error[i].1 += 1;
+        for c in &e.checks {
+            if !by_error[i].2.contains(&&**c) {
+                by_error[i].2.push(c);
+            }
+        }
+    }
+    for (text, n, checks) in &by_error {
+        let _ = writeln!(out, "{n} queries failed ({}): {text}", checks.join(", "));
+    }
+    let _ = writeln!(out, "global: {}", state(h.global));
+    for (si, site) in topo.sites.iter().enumerate() {
+        let _ = writeln!(out, "site {} {}", site.id, state(h.sites[si]));
+        for &r in &site.rooms {
+            let room = &topo.rooms[r as usize];
+            let _ = writeln!(out, "  room {} {}", room.id, state(h.rooms[r as usize]));
+            for rk in topo.room_racks(r) {
+                let rs = &h.racks[rk as usize];
+                if !all && rs.state.is_none_or(|x| x == Severity::Ok) {
+                    continue;
+                }
+                let rack = &topo.racks[rk as usize];
+                let aisle = rack
+                    .aisle
+                    .map_or("(standalone)", |a| topo.aisles[a as usize].id.as_str());
+                let _ = writeln!(
+                    out,
+                    "    {aisle} rack {} {}{}",
+                    rack.id,
+                    state(rs.state),
+                    if rs.pending { " (pending)" } else { "" }
+                );
+            }
+        }
+    }
+    let _ = writeln!(out, "alerts: {}", h.alerts.len());
+    for a in &h.alerts {
+        let (rack, device, name) = match a.target {
+            AlertTarget::Node(n) => {
+                let d = s.plan.targets.node_device(topo, n);
+                let name = s
+                    .plan
+                    .targets
+                    .key(topo, rackscope_core::model::checks::Scope::Node, n);
+                (topo.devices[d as usize].rack, Some(d), name)
+            }
+            AlertTarget::Device(d) => (
+                topo.devices[d as usize].rack,
+                Some(d),
+                topo.devices[d as usize].id.as_str(),
+            ),
+            AlertTarget::Rack(r) => (r, None, topo.racks[r as usize].id.as_str()),
+        };
+        let rk = &topo.racks[rack as usize];
+        let room = &topo.rooms[rk.room as usize];
+        let mut path = vec![topo.sites[room.site as usize].id.as_str(), room.id.as_str()];
+        if let Some(a) = rk.aisle {
+            path.push(&topo.aisles[a as usize].id);
+        }
+        path.push(&rk.id);
+        if let Some(d) = device {
+            path.push(&topo.devices[d as usize].id);
+        }
+        let checks: Vec<String> = a
+            .checks
+            .iter()
+            .map(|c| {
+                let id = &s.plan.checks[c.check as usize].id;
+                let slot = c
+                    .slot
+                    .as_deref()
+                    .map(|x| format!("[{x}]"))
+                    .unwrap_or_default();
+                let value = c.value.map(|v| format!("={v}")).unwrap_or_default();
+                format!("{id}{slot}{value} {}", c.severity)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}",
+            a.state,
+            path.join("/"),
+            name,
+            checks.join(", ")
+        );
+    }
+    out
+}
