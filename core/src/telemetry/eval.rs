@@ -590,6 +590,6 @@ fn alerts(h: &Health) -> Vec<Alert> {
             out.push(a);
         }
     }
-    out.sort_by(|a, b| b.state.cmp(&a.state));
+    out.sort_by_key(|a| std::cmp::Reverse(a.state));
     out
 }

@@ -1,0 +1,323 @@
+//! Refresh benchmarks (issue #3), printing figures rather than asserting them:
+//! 1. plan and evaluate a generated 100,000-instance topology against a fake source that
+//!    answers one series per id: CPU time of one full refresh (target: under 200 ms);
+//! 2. hpc-cluster against a real Prometheus holding synthetic series for every planned
+//!    query: refresh wall time against the floor, the sum of Prometheus's own query times
+//!    divided by the concurrency (target: within 1.2×).
+//!
+//! Run: `cargo bench --bench refresh` (release build). Part 2 needs `prometheus`/`promtool`
+//! and `../shared`; it is skipped with a message otherwise.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+// The test harness's Prometheus launcher; the bench uses only part of it.
+#[allow(dead_code)]
+#[path = "../tests/integration/prom.rs"]
+mod prom;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use rackscope_core::telemetry::fake::{FakeSource, ids_in, sample};
+use rackscope_core::telemetry::{Engine, InstantResult, plan};
+
+/// On-CPU time of the calling thread, in nanoseconds (scheduler statistics).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    fake_100k(&rt);
+    real_hpc(&rt);
+}
+
+fn fake_100k(rt: &tokio::runtime::Runtime) {
+    let dir = tempfile::tempdir().unwrap();
+    let shape = rackscope_core::generate::Shape::for_instances(100_000);
+    rackscope_core::generate::write(dir.path(), shape).unwrap();
+    let loaded = rackscope_core::load_with_env(&dir.path().join("app.yaml"), std::iter::empty());
+    assert!(loaded.is_usable());
+    let config = Arc::new(loaded.config);
+
+    let c0 = thread_cpu_ns();
+    let p = plan(&config);
+    let plan_ns = thread_cpu_ns() - c0;
+
+    // One series per id for every planned query, built before timing.
+    let mut answers: HashMap<String, InstantResult> = HashMap::new();
+    for c in &p.checks {
+        for ch in &c.chunks {
+            let q = &p.queries[ch.query as usize].expr;
+            let samples = ids_in(q, &c.key_label)
+                .iter()
+                .map(|id| sample(&[(c.key_label.as_str(), id.as_str())], 1.0))
+                .collect();
+            answers.insert(
+                q.clone(),
+                InstantResult {
+                    samples,
+                    warnings: vec![],
+                },
+            );
+        }
+    }
+    let series: usize = answers.values().map(|a| a.samples.len()).sum();
+    let answers = Arc::new(answers);
+    let a2 = answers.clone();
+    let source = Arc::new(FakeSource::new(move |q, _| {
+        Ok(a2.get(q).cloned().unwrap_or_default())
+    }));
+    let engine = Engine::new(config.clone(), source);
+    let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    // Warm-up, then measured refreshes.
+    rt.block_on(engine.refresh_at(at));
+    let runs = 10;
+    let mut cpu = Vec::new();
+    let mut wall = Vec::new();
+    for i in 0..runs {
+        let c = thread_cpu_ns();
+        let t = Instant::now();
+        let s = rt.block_on(engine.refresh_at(at + Duration::from_secs(30 * (i + 1))));
+        wall.push(t.elapsed().as_secs_f64() * 1000.0);
+        cpu.push(ms(thread_cpu_ns() - c));
+        assert!(s.errors.is_empty());
+        // Every target got its series (value 1 is WARN for the IPMI state check).
+        assert_eq!(s.health.global, Some(rackscope_core::Severity::Warn));
+    }
+    cpu.sort_by(f64::total_cmp);
+    wall.sort_by(f64::total_cmp);
+    println!("== fake source, generated topology ==");
+    println!(
+        "instances {}  checks bound {}  queries {}  series per refresh {}",
+        config.topology.instances.len(),
+        p.checks.len(),
+        p.queries.len(),
+        series
+    );
+    println!(
+        "plan (once per configuration load): {:.1} ms CPU",
+        ms(plan_ns)
+    );
+    println!(
+        "refresh (execute + evaluate + publish), {runs} runs: CPU best {:.1} ms, median {:.1} ms; wall median {:.1} ms  [target: < 200 ms CPU]",
+        cpu[0],
+        cpu[runs as usize / 2],
+        wall[runs as usize / 2]
+    );
+}
+
+/// Labels that make a series match one selector of a planned query for one id.
+fn synth_series(expr: &str, out: &mut BTreeSet<String>, ts: &[u64]) {
+    use promql_parser::label::MatchOp;
+    use promql_parser::parser::{Expr, parse};
+    use promql_parser::util::{ExprVisitor, walk_expr};
+    struct V(Vec<(String, Vec<(String, String)>)>);
+    impl ExprVisitor for V {
+        type Error = ();
+        fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
+            if let Expr::VectorSelector(vs) = e {
+                let mut fixed = Vec::new();
+                let mut name = vs.name.clone().unwrap_or_default();
+                for m in &vs.matchers.matchers {
+                    match &m.op {
+                        MatchOp::Equal if m.name == "__name__" => name = m.value.clone(),
+                        MatchOp::Equal => fixed.push((m.name.clone(), m.value.clone())),
+                        MatchOp::Re(_) if m.value.starts_with("^(?:") => {
+                            // A planner alternation: one series per id, added below.
+                            fixed.push((m.name.clone(), String::new()));
+                        }
+                        MatchOp::Re(_) => {
+                            let first = m.value.split('|').next().unwrap_or("");
+                            if !first.contains('*') && !first.is_empty() {
+                                fixed.push((m.name.clone(), first.trim_matches(['(', ')']).into()));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.0.push((name, fixed));
+            }
+            Ok(true)
+        }
+    }
+    let Ok(parsed) = parse(expr) else { return };
+    let mut v = V(Vec::new());
+    let _ = walk_expr(&mut v, &parsed);
+    for (name, fixed) in v.0 {
+        if name.is_empty() {
+            continue;
+        }
+        for (label, _) in fixed.iter().filter(|(_, v)| v.is_empty()) {
+            for id in ids_in(expr, label) {
+                let labels: Vec<String> = fixed
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = if v.is_empty() { &id } else { v };
+                        format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+                    })
+                    .collect();
+                for t in ts {
+                    out.insert(format!("{name}{{{}}} 0 {t}", labels.join(",")));
+                }
+            }
+        }
+    }
+}
+
+fn real_hpc(rt: &tokio::runtime::Runtime) {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/upstream-examples/hpc-cluster/app.yaml");
+    if !app.exists() {
+        println!("== real Prometheus: skipped ({} absent) ==", app.display());
+        return;
+    }
+    if !prom::available() {
+        println!("== real Prometheus: skipped (prometheus not installed) ==");
+        return;
+    }
+    let loaded = rackscope_core::load_with_env(&app, std::iter::empty());
+    let p = plan(&loaded.config);
+    let t0: u64 = 1_700_000_000;
+    let ts: Vec<u64> = (t0 - 120..=t0).step_by(15).collect();
+    let mut lines = BTreeSet::new();
+    for c in &p.checks {
+        for ch in &c.chunks {
+            synth_series(&p.queries[ch.query as usize].expr, &mut lines, &ts);
+            if let Some(d) = ch.discovery {
+                synth_series(&p.queries[d as usize].expr, &mut lines, &ts);
+            }
+        }
+    }
+    // promtool wants each series' samples together and in time order: sort by series.
+    let mut by_series: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for l in &lines {
+        let (series, rest) = l.rsplit_once(" 0 ").unwrap();
+        by_series.entry(series).or_default().push(rest);
+    }
+    let mut om = String::new();
+    for (series, times) in &by_series {
+        let mut times = times.clone();
+        times.sort();
+        for t in times {
+            om.push_str(&format!("{series} 0 {t}\n"));
+        }
+    }
+    om.push_str("# EOF\n");
+    let series = by_series.len();
+    let prom = prom::Prometheus::start(&om).unwrap();
+    let at = UNIX_EPOCH + Duration::from_secs(t0);
+
+    // The floor: Prometheus's own execution time of every planned query, one at a time.
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/query", prom.url());
+    let own_ms = |q: String| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let body = http
+                .post(&url)
+                .form(&[
+                    ("query", q.as_str()),
+                    ("time", &t0.to_string()),
+                    ("stats", "all"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            v["data"]["stats"]["timings"]["execTotalTime"]
+                .as_f64()
+                .unwrap_or(0.0)
+                * 1000.0
+        }
+    };
+    // A second floor: the full HTTP round trip of every planned query sent one by one
+    // with a bare client (what Prometheus's API layer costs beyond its engine: parsing,
+    // JSON encoding). Our own overhead is what a refresh adds on top of this.
+    let raw_ms = |q: String| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let t = Instant::now();
+            let r = http
+                .post(&url)
+                .form(&[("query", q.as_str()), ("time", &t0.to_string())])
+                .send()
+                .await
+                .unwrap();
+            let _ = r.bytes().await.unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        }
+    };
+    let mut raw = Vec::new();
+    for _ in 0..5 {
+        let mut sum = 0.0;
+        for q in &p.queries {
+            sum += rt.block_on(raw_ms(q.expr.clone()));
+        }
+        raw.push(sum);
+    }
+    raw.sort_by(f64::total_cmp);
+    let raw = raw[2];
+    for conc in [1u32, 2, 8] {
+        let mut config = loaded.config.clone();
+        config.app.telemetry.prometheus_url = Some(prom.url());
+        config.app.planner.max_concurrent_queries = conc;
+        let client = rackscope_prometheus::PrometheusClient::from_config(
+            &config.app.telemetry,
+            Path::new("."),
+        )
+        .unwrap();
+        let engine = Engine::new(Arc::new(config), Arc::new(client));
+        rt.block_on(engine.refresh_at(at));
+        let mut walls = Vec::new();
+        let mut floors = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let s = rt.block_on(engine.refresh_at(at));
+            walls.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert!(s.errors.is_empty(), "{:?}", s.errors.first());
+            let mut sum = 0.0;
+            for q in &p.queries {
+                sum += rt.block_on(own_ms(q.expr.clone()));
+            }
+            floors.push(sum / f64::from(conc));
+        }
+        walls.sort_by(f64::total_cmp);
+        floors.sort_by(f64::total_cmp);
+        let (w, f) = (walls[2], floors[2]);
+        if conc == 1 {
+            println!("== real Prometheus 2.x, hpc-cluster ==");
+            println!(
+                "instances {}  queries per refresh {}  synthetic series {}",
+                loaded.config.topology.instances.len(),
+                p.queries.len(),
+                series
+            );
+        }
+        let cores =
+            f64::from(conc.min(std::thread::available_parallelism().map_or(1, |n| n.get() as u32)));
+        println!(
+            "concurrency {conc}: refresh wall median {w:.1} ms; floor (sum of Prometheus execTotalTime / {conc}) {f:.1} ms, ratio {:.2} [target: <= 1.2]; raw HTTP round trips {raw:.1} ms / {cores} usable cores = {:.1} ms, ratio {:.2}",
+            w / f.max(0.001),
+            raw / cores,
+            w / (raw / cores).max(0.001)
+        );
+    }
+}
