@@ -635,3 +635,38 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn selectors_name_the_label_that_identifies_targets() {
+    let mut config = fixture();
+    let i = config.checks.index_of("node_temperature").unwrap();
+    config.checks.items[i].def.selectors = vec!["host".into()];
+    let src = Arc::new(FakeSource::new(|q, _| {
+        let samples = if q.starts_with("node_temperature") {
+            ids_in(q, "instance")
+                .iter()
+                .map(|id| {
+                    let v = if id == "n07" { 50.0 } else { 30.0 };
+                    // The identity is in `host`; `instance` names the exporter.
+                    sample(&[("host", id), ("instance", "exporter:9100")], v)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Result::Ok(InstantResult {
+            samples,
+            warnings: vec![],
+        })
+    }));
+    let engine = Engine::new(Arc::new(config), src);
+    let s = engine.refresh_at(t0()).await;
+    assert_eq!(
+        check_state(&s, &node(&s, "n07"), "node_temperature").severity,
+        Crit
+    );
+    assert_eq!(
+        check_state(&s, &node(&s, "n06"), "node_temperature").severity,
+        Ok
+    );
+}
