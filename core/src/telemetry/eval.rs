@@ -241,9 +241,9 @@ const EMPTY: Cell = Cell {
     failed: None,
 };
 
-/// Per target of an expand check: slot name → (worst main state and its value, seen by
-/// discovery).
-type Slots = BTreeMap<Box<str>, (Option<(Severity, f64)>, bool)>;
+/// Per target of an expand check: slot name → the worst state the main query gave it and
+/// that sample's value; `None` for a slot only the discovery query returned.
+type Slots = BTreeMap<Box<str>, Option<(Severity, f64)>>;
 
 /// Evaluates one refresh. `answers` is indexed like `plan.queries`.
 pub fn evaluate(
@@ -290,13 +290,11 @@ pub fn evaluate(
                             let Some(l) = check.local(g) else { continue };
                             match slot_name {
                                 Some(name) => {
-                                    let e = slots[l].entry(name.into()).or_insert((None, false));
-                                    if discovery {
-                                        e.1 = true;
-                                    } else {
+                                    let e = slots[l].entry(name.into()).or_insert(None);
+                                    if !discovery {
                                         let sev = check.classify(s.value);
-                                        if e.0.is_none_or(|(w, _)| sev > w) {
-                                            e.0 = Some((sev, s.value));
+                                        if e.is_none_or(|(w, _)| sev > w) {
+                                            *e = Some((sev, s.value));
                                         }
                                     }
                                 }
@@ -361,7 +359,7 @@ pub fn evaluate(
                     .as_mut()
                     .and_then(|m| m.targets.remove(key))
                     .unwrap_or_default();
-                for (name, (main, _seen)) in std::mem::take(&mut slots[l]) {
+                for (name, main) in std::mem::take(&mut slots[l]) {
                     let (raw, value) = match main {
                         Some((s, v)) => (s, Some(v)),
                         None => (expand.absent_state, None),
