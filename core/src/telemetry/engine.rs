@@ -323,9 +323,18 @@ impl Engine {
         at: SystemTime,
         timeout: Duration,
     ) -> Result<InstantResult, SourceError> {
+        self.timed(self.source.instant(query, at), timeout).await
+    }
+
+    /// Runs one query under the outer timeout, counted in the statistics.
+    async fn timed<T>(
+        &self,
+        query: impl std::future::Future<Output = Result<T, SourceError>>,
+        timeout: Duration,
+    ) -> Result<T, SourceError> {
         let _guard = self.stats.start_query();
         let t = Instant::now();
-        let r = match tokio::time::timeout(timeout, self.source.instant(query, at)).await {
+        let r = match tokio::time::timeout(timeout, query).await {
             Ok(r) => r,
             Err(_) => Err(SourceError::Timeout {
                 url: self.source.describe(),
@@ -376,22 +385,8 @@ impl Engine {
 
     /// A range query (charts), with the same accounting and timeout as the others.
     pub async fn range(&self, query: &str, range: RangeSpec) -> Result<RangeResult, SourceError> {
-        let config = self.config();
-        let timeout = query_timeout(&config);
-        let _guard = self.stats.start_query();
-        let t = Instant::now();
-        let r = match tokio::time::timeout(timeout, self.source.range(query, range)).await {
-            Ok(r) => r,
-            Err(_) => Err(SourceError::Timeout {
-                url: self.source.describe(),
-                seconds: timeout.as_secs_f64(),
-            }),
-        };
-        match &r {
-            Ok(_) => self.stats.record_success(t.elapsed(), SystemTime::now()),
-            Err(_) => self.stats.record_error(),
-        }
-        r
+        let timeout = query_timeout(&self.config());
+        self.timed(self.source.range(query, range), timeout).await
     }
 
     /// One heartbeat: `vector(1)`, for the latency display and the "Prometheus is down"
