@@ -119,8 +119,9 @@ fn fake_100k(rt: &tokio::runtime::Runtime) {
     );
 }
 
-/// Labels that make a series match one selector of a planned query for one id.
-fn synth_series(expr: &str, out: &mut BTreeSet<String>, ts: &[u64]) {
+/// The series (`name{labels}`) that make every selector of a planned query match each of
+/// its ids.
+fn synth_series(expr: &str, out: &mut BTreeSet<String>) {
     use promql_parser::label::MatchOp;
     use promql_parser::parser::{Expr, parse};
     use promql_parser::util::{ExprVisitor, walk_expr};
@@ -169,9 +170,7 @@ fn synth_series(expr: &str, out: &mut BTreeSet<String>, ts: &[u64]) {
                         format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
                     })
                     .collect();
-                for t in ts {
-                    out.insert(format!("{name}{{{}}} 0 {t}", labels.join(",")));
-                }
+                out.insert(format!("{name}{{{}}}", labels.join(",")));
             }
         }
     }
@@ -192,31 +191,19 @@ fn real_hpc(rt: &tokio::runtime::Runtime) {
     let p = plan(&loaded.config);
     let t0: u64 = 1_700_000_000;
     let ts: Vec<u64> = (t0 - 120..=t0).step_by(15).collect();
-    let mut lines = BTreeSet::new();
-    for c in &p.checks {
-        for ch in &c.chunks {
-            synth_series(&p.queries[ch.query as usize].expr, &mut lines, &ts);
-            if let Some(d) = ch.discovery {
-                synth_series(&p.queries[d as usize].expr, &mut lines, &ts);
-            }
-        }
+    let mut all = BTreeSet::new();
+    for q in &p.queries {
+        synth_series(&q.expr, &mut all);
     }
-    // promtool wants each series' samples together and in time order: sort by series.
-    let mut by_series: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for l in &lines {
-        let (series, rest) = l.rsplit_once(" 0 ").unwrap();
-        by_series.entry(series).or_default().push(rest);
-    }
+    // promtool wants each series' samples together and in time order.
     let mut om = String::new();
-    for (series, times) in &by_series {
-        let mut times = times.clone();
-        times.sort();
-        for t in times {
-            om.push_str(&format!("{series} 0 {t}\n"));
+    for s in &all {
+        for t in &ts {
+            om.push_str(&format!("{s} 0 {t}\n"));
         }
     }
     om.push_str("# EOF\n");
-    let series = by_series.len();
+    let series = all.len();
     let prom = prom::Prometheus::start(&om).unwrap();
     let at = UNIX_EPOCH + Duration::from_secs(t0);
 

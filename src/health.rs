@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use rackscope_core::Severity;
-use rackscope_core::telemetry::{AlertTarget, Engine, Snapshot, plan};
+use rackscope_core::telemetry::{Engine, Snapshot, plan};
 use rackscope_prometheus::PrometheusClient;
 
 #[derive(clap::Args)]
@@ -145,32 +145,8 @@ fn render(s: &Snapshot, all: bool) -> String {
     }
     let _ = writeln!(out, "alerts: {}", h.alerts.len());
     for a in &h.alerts {
-        let (rack, device, name) = match a.target {
-            AlertTarget::Node(n) => {
-                let d = s.plan.targets.node_device(topo, n);
-                let name = s
-                    .plan
-                    .targets
-                    .key(topo, rackscope_core::model::checks::Scope::Node, n);
-                (topo.devices[d as usize].rack, Some(d), name)
-            }
-            AlertTarget::Device(d) => (
-                topo.devices[d as usize].rack,
-                Some(d),
-                topo.devices[d as usize].id.as_str(),
-            ),
-            AlertTarget::Rack(r) => (r, None, topo.racks[r as usize].id.as_str()),
-        };
-        let rk = &topo.racks[rack as usize];
-        let room = &topo.rooms[rk.room as usize];
-        let mut path = vec![topo.sites[room.site as usize].id.as_str(), room.id.as_str()];
-        if let Some(a) = rk.aisle {
-            path.push(&topo.aisles[a as usize].id);
-        }
-        path.push(&rk.id);
-        if let Some(d) = device {
-            path.push(&topo.devices[d as usize].id);
-        }
+        let (rack, device, name) = s.locate(a.target);
+        let path = topo.path(rack, device);
         let checks: Vec<String> = a
             .checks
             .iter()

@@ -265,6 +265,22 @@ impl Topology {
         Some(self.placement_of_device(inst.device))
     }
 
+    /// The ids from the site down to a rack, or to a device of it: `dc1/room-a/aisle-1/r01/
+    /// chassis-1`. A standalone rack has no aisle in its path.
+    pub fn path(&self, rack: RackIx, device: Option<DeviceIx>) -> Vec<&str> {
+        let r = &self.racks[rack as usize];
+        let room = &self.rooms[r.room as usize];
+        let mut path = vec![self.sites[room.site as usize].id.as_str(), room.id.as_str()];
+        if let Some(a) = r.aisle {
+            path.push(&self.aisles[a as usize].id);
+        }
+        path.push(&r.id);
+        if let Some(d) = device {
+            path.push(&self.devices[d as usize].id);
+        }
+        path
+    }
+
     /// Every rack of a room: aisle racks in aisle order, then standalone racks.
     pub fn room_racks(&self, room: RoomIx) -> impl Iterator<Item = RackIx> + '_ {
         let r = &self.rooms[room as usize];

@@ -136,30 +136,8 @@ fn check(s: &Snapshot, th: &TargetHealth, id: &str) -> rackscope_core::telemetry
 
 /// Where an alert sits: site/room/aisle/rack/device ids.
 fn location(s: &Snapshot, target: AlertTarget) -> String {
-    let topo = &s.config.topology;
-    let device = match target {
-        AlertTarget::Node(n) => Some(s.plan.targets.node_device(topo, n)),
-        AlertTarget::Device(d) => Some(d),
-        AlertTarget::Rack(_) => None,
-    };
-    let rack = match target {
-        AlertTarget::Rack(r) => r,
-        _ => topo.devices[device.unwrap() as usize].rack,
-    };
-    let r = &topo.racks[rack as usize];
-    let room = &topo.rooms[r.room as usize];
-    let mut path = vec![
-        topo.sites[room.site as usize].id.clone(),
-        room.id.clone(),
-        r.aisle
-            .map(|a| topo.aisles[a as usize].id.clone())
-            .unwrap_or_default(),
-        r.id.clone(),
-    ];
-    if let Some(d) = device {
-        path.push(topo.devices[d as usize].id.clone());
-    }
-    path.join("/")
+    let (rack, device, _) = s.locate(target);
+    s.config.topology.path(rack, device).join("/")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,12 +14,14 @@ use arc_swap::ArcSwapOption;
 use futures_util::StreamExt;
 
 use crate::load::Config;
-use crate::telemetry::eval::{Answer, ForMemory, Health, evaluate};
+use crate::model::checks::Scope;
+use crate::telemetry::eval::{AlertTarget, Answer, ForMemory, Health, evaluate};
 use crate::telemetry::plan::{Plan, plan};
 use crate::telemetry::source::{
     InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
 };
 use crate::telemetry::stats::{BatchInfo, Stats, StatsView};
+use crate::topology::{DeviceIx, RackIx};
 
 /// A query of a refresh that got no answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,24 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The rack and device an alert is about (no device for a rack alert), and the id it
+    /// is raised under: the instance, device or rack id.
+    pub fn locate(&self, target: AlertTarget) -> (RackIx, Option<DeviceIx>, &str) {
+        let topo = &self.config.topology;
+        match target {
+            AlertTarget::Node(n) => {
+                let d = self.plan.targets.node_device(topo, n);
+                let name = self.plan.targets.key(topo, Scope::Node, n);
+                (topo.devices[d as usize].rack, Some(d), name)
+            }
+            AlertTarget::Device(d) => {
+                let dev = &topo.devices[d as usize];
+                (dev.rack, Some(d), dev.id.as_str())
+            }
+            AlertTarget::Rack(r) => (r, None, topo.racks[r as usize].id.as_str()),
+        }
+    }
+
     /// How old the health data is at `now`.
     pub fn age(&self, now: SystemTime) -> Duration {
         now.duration_since(self.taken_at).unwrap_or_default()
@@ -68,7 +88,7 @@ impl Snapshot {
 }
 
 struct Inner {
-    config: Arc<Config>,
+    /// The plan of `Engine::config`; both change together, under this lock.
     plan: Arc<Plan>,
     memory: ForMemory,
     seq: u64,
@@ -107,7 +127,6 @@ impl Engine {
             stats,
             current: ArcSwapOption::empty(),
             inner: tokio::sync::Mutex::new(Inner {
-                config: config.clone(),
                 plan,
                 memory: ForMemory::default(),
                 seq: 0,
@@ -132,10 +151,6 @@ impl Engine {
         self.stats.view()
     }
 
-    pub fn source(&self) -> &dyn MetricsSource {
-        &*self.source
-    }
-
     /// Switches to a new configuration. `for:` timers of checks whose definition did not
     /// change carry over; the current snapshot stays until the next refresh replaces it.
     pub async fn reload(&self, config: Arc<Config>) {
@@ -143,7 +158,6 @@ impl Engine {
         let mut inner = self.inner.lock().await;
         inner.memory.retain_unchanged(&config, &plan);
         inner.plan = plan;
-        inner.config = config.clone();
         let t = &config.app.telemetry;
         self.stats.configure(
             t.prometheus_latency_window,
@@ -165,7 +179,7 @@ impl Engine {
     pub async fn refresh_at(&self, at: SystemTime) -> Arc<Snapshot> {
         let mut inner = self.inner.lock().await;
         let started = Instant::now();
-        let config = inner.config.clone();
+        let config = self.config();
         let plan = inner.plan.clone();
         let answers = self.run_queries(&config, &plan, at).await;
         let duration = started.elapsed();
@@ -185,7 +199,7 @@ impl Engine {
         inner.seq += 1;
         let seq = inner.seq;
 
-        if all_down {
+        let (health, stale) = if all_down {
             let err = unavailable.map(ToString::to_string).unwrap_or_default();
             let since = *inner.down_since.get_or_insert(at);
             let window = Duration::from_secs(u64::from(config.app.planner.stale_after_seconds));
@@ -195,7 +209,11 @@ impl Engine {
             if let Some(prev) = previous
                 && prev.age(at) <= window
             {
-                let snap = Arc::new(Snapshot {
+                tracing::warn!(
+                    age_s = prev.age(at).as_secs(),
+                    "Prometheus unavailable; serving the last snapshot, marked stale"
+                );
+                return self.publish(Snapshot {
                     seq,
                     published_at: at,
                     errors,
@@ -206,64 +224,41 @@ impl Engine {
                     }),
                     ..(*prev).clone()
                 });
-                tracing::warn!(
-                    age_s = prev.age(at).as_secs(),
-                    "Prometheus unavailable; serving the last snapshot, marked stale"
-                );
-                self.current.store(Some(snap.clone()));
-                return snap;
             }
             let down_for = at.duration_since(since).unwrap_or_default().as_secs();
             let reason: Arc<str> =
                 Arc::from(format!("Prometheus unavailable for {down_for} s: {err}"));
-            let failed: Vec<Answer<'_>> = answers.iter().map(|_| Answer::Failed(&reason)).collect();
-            let health = evaluate(&config, &plan, &failed, at, &mut inner.memory);
             tracing::warn!(%reason, "no usable snapshot; every state is UNKNOWN");
-            let snap = Arc::new(Snapshot {
-                seq,
-                config,
-                plan,
-                health: Arc::new(health),
-                taken_at: at,
-                published_at: at,
-                duration,
-                query_count,
-                errors,
-                stale: Some(Stale {
-                    since,
-                    reason: reason.to_string(),
-                    expired: true,
-                }),
-            });
-            self.current.store(Some(snap.clone()));
-            return snap;
-        }
-
-        if inner.down_since.take().is_some() {
-            tracing::info!("Prometheus answers again; states recovered");
-        }
-        let reasons: Vec<Option<Arc<str>>> = answers
-            .iter()
-            .map(|a| {
-                a.as_ref()
-                    .err()
-                    .map(|e| Arc::from(format!("query failed: {e}")))
-            })
-            .collect();
-        let view: Vec<Answer<'_>> = answers
-            .iter()
-            .zip(&reasons)
-            .map(|(a, r)| match (a, r) {
-                (Ok(res), _) => Answer::Ok(res),
-                (Err(_), Some(r)) => Answer::Failed(r),
-                (Err(_), None) => unreachable_answer(),
-            })
-            .collect();
-        let health = evaluate(&config, &plan, &view, at, &mut inner.memory);
-        for e in &errors {
-            tracing::warn!(query = %e.query, error = %e.error, "query failed");
-        }
-        let snap = Arc::new(Snapshot {
+            let failed: Vec<Answer<'_>> = answers
+                .iter()
+                .map(|_| Answer::Failed(reason.clone()))
+                .collect();
+            let stale = Stale {
+                since,
+                reason: reason.to_string(),
+                expired: true,
+            };
+            (
+                evaluate(&config, &plan, &failed, at, &mut inner.memory),
+                Some(stale),
+            )
+        } else {
+            if inner.down_since.take().is_some() {
+                tracing::info!("Prometheus answers again; states recovered");
+            }
+            for e in &errors {
+                tracing::warn!(query = %e.query, error = %e.error, "query failed");
+            }
+            let view: Vec<Answer<'_>> = answers
+                .iter()
+                .map(|a| match a {
+                    Ok(res) => Answer::Ok(res),
+                    Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
+                })
+                .collect();
+            (evaluate(&config, &plan, &view, at, &mut inner.memory), None)
+        };
+        self.publish(Snapshot {
             seq,
             config,
             plan,
@@ -273,8 +268,12 @@ impl Engine {
             duration,
             query_count,
             errors,
-            stale: None,
-        });
+            stale,
+        })
+    }
+
+    fn publish(&self, snapshot: Snapshot) -> Arc<Snapshot> {
+        let snap = Arc::new(snapshot);
         self.current.store(Some(snap.clone()));
         snap
     }
@@ -427,12 +426,6 @@ impl Engine {
     }
 }
 
-/// Never built: a failed answer always has a reason. Kept total rather than panicking.
-fn unreachable_answer() -> Answer<'static> {
-    static REASON: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-    Answer::Failed(REASON.get_or_init(|| Arc::from("query failed")))
-}
-
 fn query_timeout(config: &Config) -> Duration {
     let t = &config.app.telemetry;
     // The client enforces its own connect and read timeouts; this outer bound also covers
@@ -449,25 +442,33 @@ fn heartbeat_interval(config: &Config) -> Duration {
 }
 
 fn query_errors(plan: &Plan, answers: &[Result<InstantResult, SourceError>]) -> Vec<QueryError> {
-    let mut out = Vec::new();
-    for (i, a) in answers.iter().enumerate() {
-        let Err(e) = a else { continue };
-        let mut checks: Vec<Arc<str>> = plan
-            .checks
-            .iter()
-            .filter(|c| {
-                c.chunks
-                    .iter()
-                    .any(|ch| ch.query as usize == i || ch.discovery == Some(i as u32))
-            })
-            .map(|c| c.id.clone())
-            .collect();
-        checks.dedup();
-        out.push(QueryError {
-            query: plan.queries[i].expr.clone(),
-            checks,
-            error: e.clone(),
-        });
+    if answers.iter().all(Result::is_ok) {
+        return Vec::new();
     }
-    out
+    // Which checks each failed query served, in one pass over the plan.
+    let mut users: Vec<Vec<Arc<str>>> = vec![Vec::new(); answers.len()];
+    for c in &plan.checks {
+        for ch in &c.chunks {
+            for q in std::iter::once(ch.query).chain(ch.discovery) {
+                let q = q as usize;
+                if answers.get(q).is_some_and(Result::is_err)
+                    && users[q].last().is_none_or(|last| *last != c.id)
+                {
+                    users[q].push(c.id.clone());
+                }
+            }
+        }
+    }
+    answers
+        .iter()
+        .zip(users)
+        .enumerate()
+        .filter_map(|(i, (a, checks))| {
+            a.as_ref().err().map(|e| QueryError {
+                query: plan.queries[i].expr.clone(),
+                checks,
+                error: e.clone(),
+            })
+        })
+        .collect()
 }

@@ -15,11 +15,11 @@ use crate::telemetry::plan::{BoundCheck, Plan};
 use crate::telemetry::source::InstantResult;
 
 /// The answer to one planned query, as evaluation sees it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Answer<'a> {
     Ok(&'a InstantResult),
     /// The query failed; its targets turn UNKNOWN with this reason.
-    Failed(&'a Arc<str>),
+    Failed(Arc<str>),
 }
 
 /// A failing state waiting out its `for:` duration.
@@ -73,12 +73,6 @@ pub struct TargetHealth {
     pub slots: Vec<SlotGroup>,
 }
 
-impl TargetHealth {
-    pub fn is_monitored(&self) -> bool {
-        self.state.is_some()
-    }
-}
-
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertTarget {
@@ -121,12 +115,6 @@ pub struct Health {
     pub global: Option<Severity>,
     /// Worst first, then in topology order.
     pub alerts: Vec<Alert>,
-}
-
-impl Health {
-    pub fn node(&self, t: u32) -> Option<&TargetHealth> {
-        self.nodes.get(t as usize)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,18 +161,6 @@ impl ForMemory {
             .collect();
         self.checks
             .retain(|id, m| now.get(&**id).is_some_and(|f| *f == m.fingerprint));
-    }
-
-    /// How many targets currently hold a pending state, for statistics and tests.
-    pub fn pending_count(&self) -> usize {
-        self.checks
-            .values()
-            .flat_map(|c| c.targets.values())
-            .map(|t| {
-                usize::from(t.whole.is_some_and(|e| e.pending.is_some()))
-                    + t.slots.values().filter(|e| e.pending.is_some()).count()
-            })
-            .sum()
     }
 }
 
@@ -336,7 +312,7 @@ pub fn evaluate(
         for (l, &g) in check.targets.iter().enumerate() {
             let cell = cells[l];
             let failed = cell.failed.and_then(|q| match answers.get(q as usize) {
-                Some(Answer::Failed(r)) => Some((*r).clone()),
+                Some(Answer::Failed(r)) => Some(r.clone()),
                 _ => None,
             });
             let key = t.key(topo, check.scope, g);

@@ -75,29 +75,14 @@ pub fn ids_in(query: &str, label: &str) -> Vec<String> {
     let Some(end) = rest.find(")$") else {
         return Vec::new();
     };
+    // Two escaping levels: the PromQL string literal's, then the regex's.
+    let regex = rest[..end].replace("\\\\", "\\").replace("\\\"", "\"");
     let mut out = Vec::new();
     let mut cur = String::new();
-    let mut chars = rest[..end].chars();
+    let mut chars = regex.chars();
     while let Some(c) = chars.next() {
         match c {
-            // One escaping level for the PromQL string literal, one for the regex.
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    if n == '\\' {
-                        if let Some(m) = chars.next() {
-                            if m == '\\' {
-                                if let Some(x) = chars.next() {
-                                    cur.push(x);
-                                }
-                            } else {
-                                cur.push(m);
-                            }
-                        }
-                    } else {
-                        cur.push(n);
-                    }
-                }
-            }
+            '\\' => cur.extend(chars.next()),
             '|' => out.push(std::mem::take(&mut cur)),
             _ => cur.push(c),
         }

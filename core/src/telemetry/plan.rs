@@ -553,7 +553,7 @@ fn chunk(
     let mut sets: [HashSet<&str>; 3] = Default::default();
     let mut order: [Vec<&str>; 3] = Default::default();
     let mut start = 0usize;
-    let mut buf = Vec::new();
+    let mut bufs: [Vec<&str>; 3] = Default::default();
     let flush = |start: usize,
                  end: usize,
                  order: &mut [Vec<&str>; 3],
@@ -597,14 +597,16 @@ fn chunk(
         while j < list.len() && targets.key(topo, scope, list[j]) == key {
             j += 1;
         }
-        // Would the group push a placeholder over the limit?
-        let mut over = false;
+        // The group's ids per placeholder, computed once.
         for &w in &used {
-            buf.clear();
+            bufs[w].clear();
             for &t in &list[i..j] {
-                related(topo, targets, scope, t, w, &mut buf);
+                related(topo, targets, scope, t, w, &mut bufs[w]);
             }
-            let fresh = match buf.as_slice() {
+        }
+        // Would the group push a placeholder over the limit?
+        let over = used.iter().any(|&w| {
+            let fresh = match bufs[w].as_slice() {
                 [one] => usize::from(!sets[w].contains(one)),
                 many => many
                     .iter()
@@ -612,20 +614,14 @@ fn chunk(
                     .collect::<HashSet<_>>()
                     .len(),
             };
-            if sets[w].len() + fresh > max_ids {
-                over = true;
-            }
-        }
+            sets[w].len() + fresh > max_ids
+        });
         if over && i > start {
             flush(start, i, &mut order, &mut sets, &mut out);
             start = i;
         }
         for &w in &used {
-            buf.clear();
-            for &t in &list[i..j] {
-                related(topo, targets, scope, t, w, &mut buf);
-            }
-            for &k in &buf {
+            for &k in &bufs[w] {
                 if sets[w].insert(k) {
                     order[w].push(k);
                 }

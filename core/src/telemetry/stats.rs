@@ -82,8 +82,7 @@ fn unix_ms(t: SystemTime) -> u64 {
 impl Stats {
     pub fn new(latency_window: u32, heartbeat_seconds: u64) -> Stats {
         let s = Stats::default();
-        lock(&s.latency).capacity = latency_window.max(1) as usize;
-        lock(&s.heartbeat).seconds = heartbeat_seconds;
+        s.configure(latency_window, heartbeat_seconds);
         s
     }
 
