@@ -268,6 +268,20 @@ fn parse_file(path: &Path) -> Parsed {
     }
 }
 
+/// Reads one YAML file outside the configuration tree proper (the simulator's plugin files,
+/// importer settings) into `T`. A syntax or type error is one diagnostic with its
+/// file:line:column; warnings such as unknown keys come back beside the value.
+pub fn read_yaml<T: DeserializeOwned>(
+    path: &Path,
+) -> Result<(T, Vec<crate::diag::Diagnostic>), crate::diag::Diagnostic> {
+    let (file, src, node) = parse_file(path)?;
+    let ctx = Ctx::new(&src, &file);
+    let r = yaml::decode::<T>(&node, &ctx);
+    let warnings = ctx.take_warnings();
+    r.map(|v| (v, warnings))
+        .map_err(|e| e.into_diagnostic(&file, node.pos))
+}
+
 /// Reads and parses one YAML file; problems become diagnostics.
 fn read_file(path: &Path, diags: &mut Diagnostics) -> Option<(Arc<Path>, String, Node)> {
     parse_file(path).map_err(|d| diags.push(d)).ok()

@@ -1,0 +1,601 @@
+//! The exposition: every family of the catalog, for every target it applies to, encoded
+//! with prometheus-client as OpenMetrics text at scrape time (nothing is kept between
+//! scrapes, so memory stays flat however large the topology).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, LabelSetEncoder, MetricEncoder, NoLabelSet,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::catalog::{Catalog, Family, Gen, LabelValue, Scope, Token};
+use crate::sim::{EPOCH, Frame, hash, unit};
+use crate::world::{Class, World};
+
+/// Content type of the exposition.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+const SLURM_PARTITIONS: [&str; 2] = ["all", "cpu"];
+const IB_STATES: [&str; 4] = ["active", "down", "init", "armed"];
+
+/// Renders one scrape.
+pub fn render(world: &Arc<World>, catalog: &Arc<Catalog>, frame: Arc<Frame>) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Scrape {
+        world: world.clone(),
+        catalog: catalog.clone(),
+        frame,
+    }));
+    // Roughly what a scrape weighs, so the buffer grows once or twice rather than ~25 times.
+    let mut out = String::with_capacity(world.nodes.len() * 1200 + 4096);
+    if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+        // Writing into a String cannot fail; keep what was written.
+        tracing::warn!("exposition encoding stopped early");
+    }
+    out
+}
+
+#[derive(Debug)]
+struct Scrape {
+    world: Arc<World>,
+    catalog: Arc<Catalog>,
+    frame: Arc<Frame>,
+}
+
+/// Per-sample label values (`$token`s); "" leaves the label out.
+#[derive(Default, Clone, Copy)]
+struct Tokens<'a> {
+    node: &'a str,
+    rack: &'a str,
+    site: &'a str,
+    room: &'a str,
+    chassis: &'a str,
+    port: &'a str,
+    state: &'a str,
+    status: &'a str,
+    drive_id: &'a str,
+    slot: &'a str,
+    tray: &'a str,
+    partition: &'a str,
+    sensor: &'a str,
+    cpu: &'a str,
+    pduid: &'a str,
+    pduname: &'a str,
+    inletid: &'a str,
+    inletname: &'a str,
+    outletid: &'a str,
+    outletname: &'a str,
+    psu: &'a str,
+}
+
+impl<'a> Tokens<'a> {
+    fn get(&self, t: Token) -> &'a str {
+        match t {
+            Token::NodeId => self.node,
+            Token::RackId => self.rack,
+            Token::SiteId => self.site,
+            Token::RoomId => self.room,
+            Token::ChassisId => self.chassis,
+            Token::Port => self.port,
+            Token::State => self.state,
+            Token::Status => self.status,
+            Token::DriveId => self.drive_id,
+            Token::Slot => self.slot,
+            Token::Tray => self.tray,
+            Token::Partition => self.partition,
+            Token::Sensor => self.sensor,
+            Token::Cpu => self.cpu,
+            Token::PduId => self.pduid,
+            Token::PduName => self.pduname,
+            Token::InletId => self.inletid,
+            Token::InletName => self.inletname,
+            Token::OutletId => self.outletid,
+            Token::OutletName => self.outletname,
+            Token::Psu => self.psu,
+        }
+    }
+}
+
+struct Labels<'a> {
+    base: &'a [(&'a str, &'a str)],
+    family: &'a [(String, LabelValue)],
+    tokens: &'a Tokens<'a>,
+}
+
+impl EncodeLabelSet for Labels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        let mut put = |k: &str, v: &str| -> Result<(), std::fmt::Error> {
+            if v.is_empty() {
+                return Ok(());
+            }
+            let mut label = encoder.encode_label();
+            let mut key = label.encode_label_key()?;
+            key.write_str(k)?;
+            let mut value = key.encode_label_value()?;
+            value.write_str(v)?;
+            value.finish()
+        };
+        for (k, v) in self.base {
+            // A catalog label of the same name wins (`job: sequana3`).
+            if !self.family.iter().any(|(fk, _)| fk == k) {
+                put(k, v)?;
+            }
+        }
+        for (k, v) in self.family {
+            let v = match v {
+                LabelValue::Literal(s) => s.as_str(),
+                LabelValue::Token(t) => self.tokens.get(*t),
+                LabelValue::Empty => "",
+            };
+            put(k, v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the samples of one family.
+struct Out<'e, 'm, 'a> {
+    enc: &'e mut MetricEncoder<'m>,
+    counter: bool,
+    base: &'a [(&'a str, &'a str)],
+    family: &'a Family,
+    forced: Option<f64>,
+}
+
+impl Out<'_, '_, '_> {
+    fn put(&mut self, tokens: &Tokens<'_>, v: f64) -> Result<(), std::fmt::Error> {
+        let v = self.forced.unwrap_or(v);
+        let labels = Labels {
+            base: self.base,
+            family: &self.family.labels,
+            tokens,
+        };
+        let mut m = self.enc.encode_family(&labels)?;
+        if self.counter {
+            m.encode_counter::<NoLabelSet, f64, f64>(&v, None)
+        } else {
+            m.encode_gauge(&v)
+        }
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let world = &*self.world;
+        let topo = &world.config.topology;
+        let frame = &*self.frame;
+        let max_slot = world
+            .nodes
+            .iter()
+            .flat_map(|n| n.slots.iter().copied())
+            .max()
+            .unwrap_or(0)
+            .max(16);
+        let nums: Vec<String> = (0..=max_slot).map(|i| i.to_string()).collect();
+
+        for fam in &self.catalog.families {
+            // OpenMetrics counters are declared without `_total`, which the encoder adds.
+            let counter = fam.name.ends_with("_total");
+            let name = if counter {
+                fam.name.trim_end_matches("_total")
+            } else {
+                fam.name.as_str()
+            };
+            let kind = if counter {
+                MetricType::Counter
+            } else {
+                MetricType::Gauge
+            };
+            let mut enc = encoder.encode_descriptor(name, &fam.help, None, kind)?;
+            match fam.scope {
+                Scope::Node => {
+                    for (i, node) in world.nodes.iter().enumerate() {
+                        if !applies(fam.fgen, node.class, !node.slots.is_empty())
+                            || !fam.applies(&node.name)
+                        {
+                            continue;
+                        }
+                        let dev = &topo.devices[node.device as usize];
+                        let rack = &topo.racks[node.rack as usize];
+                        let room = &topo.rooms[rack.room as usize];
+                        let site = &topo.sites[room.site as usize];
+                        let base_all = [
+                            ("site_id", site.id.as_str()),
+                            ("room_id", room.id.as_str()),
+                            ("rack_id", rack.id.as_str()),
+                            ("chassis_id", dev.id.as_str()),
+                            ("node_id", node.name.as_str()),
+                            ("instance", node.name.as_str()),
+                            ("job", "node"),
+                        ];
+                        let tokens = Tokens {
+                            node: &node.name,
+                            rack: &rack.id,
+                            site: &site.id,
+                            room: &room.id,
+                            chassis: &dev.id,
+                            ..Tokens::default()
+                        };
+                        let mut out = Out {
+                            enc: &mut enc,
+                            counter,
+                            base: if fam.base_labels { &base_all } else { &[] },
+                            family: fam,
+                            forced: frame.forced.node_value(i as u32, &fam.name),
+                        };
+                        node_samples(fam.fgen, i, world, frame, &tokens, &nums, &mut out)?;
+                    }
+                }
+                Scope::Rack => {
+                    for (r, rack) in topo.racks.iter().enumerate() {
+                        if !fam.applies(&rack.id) {
+                            continue;
+                        }
+                        let room = &topo.rooms[rack.room as usize];
+                        let site = &topo.sites[room.site as usize];
+                        let [pdu, sequana, rack_inst] = &world.rack_instances[r];
+                        let (instance, job) = match fam.fgen {
+                            Gen::SequanaState
+                            | Gen::SequanaPressure
+                            | Gen::SequanaFlow
+                            | Gen::SequanaLeak
+                            | Gen::SequanaPcbTemp
+                            | Gen::SequanaPmcWatt
+                            | Gen::PmcTotalPower
+                            | Gen::HmcCoolantTemp => (sequana.as_str(), "sequana3"),
+                            Gen::RackFanState | Gen::RackPsuStatus => (rack_inst.as_str(), "rack"),
+                            _ => (pdu.as_str(), "pdu"),
+                        };
+                        let base_all = [
+                            ("site_id", site.id.as_str()),
+                            ("room_id", room.id.as_str()),
+                            ("rack_id", rack.id.as_str()),
+                            ("instance", instance),
+                            ("job", job),
+                        ];
+                        let tokens = Tokens {
+                            rack: &rack.id,
+                            site: &site.id,
+                            room: &room.id,
+                            ..Tokens::default()
+                        };
+                        let mut out = Out {
+                            enc: &mut enc,
+                            counter,
+                            base: if fam.base_labels { &base_all } else { &[] },
+                            family: fam,
+                            forced: frame.forced.rack_value(r as u32, &fam.name),
+                        };
+                        rack_samples(fam.fgen, r, frame, &tokens, &mut out)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which families a node of this class exports, like the real exporters it imitates.
+fn applies(fgen: Gen, class: Class, has_drives: bool) -> bool {
+    use Gen::*;
+    let server = matches!(class, Class::Compute | Class::Gpu | Class::Service);
+    match fgen {
+        Up | Temperature | Power | Load | HealthStatus | BootTime => true,
+        IpmiUp | IpmiState(_) | IpmiTemperatureCelsius | IpmiPowerWatts => server,
+        SwitchPortOper | SwitchPortIn | SwitchPortOut | IfErrors(_) | InfinibandPortState => {
+            class == Class::Network
+        }
+        EseriesCollectError | EseriesSystemStatus | EseriesDriveStatus => has_drives,
+        SlurmNodeStatus => matches!(class, Class::Compute | Class::Gpu),
+        CpuSeconds | MemTotal | MemAvailable | FsSize | FsAvail | DiskBytes(_) | NetBytes(_) => {
+            server
+        }
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn node_samples<'a>(
+    fgen: Gen,
+    i: usize,
+    world: &World,
+    frame: &Frame,
+    base: &Tokens<'a>,
+    nums: &'a [String],
+    out: &mut Out<'_, '_, '_>,
+) -> Result<(), std::fmt::Error> {
+    use Gen::*;
+    let num = |i: u32| nums.get(i as usize).map_or("", String::as_str);
+    let s = &frame.nodes[i];
+    let node = &world.nodes[i];
+    let t = frame.t;
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    let since_epoch = (t - EPOCH).max(0.0);
+    let salt = |k: u64| unit(hash(i as u64, k, 0x5eed));
+    match fgen {
+        Up => out.put(base, flag(s.up)),
+        Temperature => out.put(base, round2(s.temp)),
+        Power => out.put(base, round2(s.power)),
+        Load => out.put(base, round2(s.load)),
+        HealthStatus => out.put(base, s.health as f64),
+        BootTime => out.put(base, s.boot.floor()),
+        IpmiUp => out.put(base, flag(s.ipmi_up)),
+        IpmiState(k) => out.put(base, s.ipmi[k] as f64),
+        IpmiTemperatureCelsius => {
+            for (c, sensor) in ["CPU1", "CPU2"].iter().enumerate() {
+                let tk = Tokens { sensor, ..*base };
+                out.put(&tk, round2(s.temp + 8.0 + c as f64))?;
+            }
+            Ok(())
+        }
+        IpmiPowerWatts => out.put(base, round2(s.power)),
+        SwitchPortOper | SwitchPortIn | SwitchPortOut | IfErrors(_) => {
+            for p in 1..=8u32 {
+                let tk = Tokens {
+                    port: num(p),
+                    ..*base
+                };
+                let v = match fgen {
+                    SwitchPortOper => {
+                        if s.up {
+                            1.0
+                        } else {
+                            2.0
+                        }
+                    }
+                    // Constant per-port rates: counters that only grow.
+                    SwitchPortIn => (since_epoch * 1.0e6 * (1.0 + salt(p as u64))).floor(),
+                    SwitchPortOut => (since_epoch * 0.8e6 * (1.0 + salt(100 + p as u64))).floor(),
+                    _ => {
+                        let burst = if s.port_errors && p == 1 {
+                            (t % 3600.0) * 25.0
+                        } else {
+                            0.0
+                        };
+                        (since_epoch * 0.001 + burst).floor()
+                    }
+                };
+                out.put(&tk, v)?;
+            }
+            Ok(())
+        }
+        InfinibandPortState => {
+            for p in 1..=4u32 {
+                let current = if !s.up || (s.port_errors && p == 1) {
+                    "down"
+                } else {
+                    "active"
+                };
+                for state in IB_STATES {
+                    let tk = Tokens {
+                        port: num(p),
+                        state,
+                        ..*base
+                    };
+                    out.put(&tk, flag(state == current))?;
+                }
+            }
+            Ok(())
+        }
+        EseriesCollectError => out.put(base, 0.0),
+        EseriesSystemStatus => {
+            let any_failed = node
+                .slots
+                .iter()
+                .any(|sl| frame.failed_disks.contains(&(i as u32, *sl)));
+            let current = if !s.up {
+                "failed"
+            } else if any_failed {
+                "degraded"
+            } else {
+                "optimal"
+            };
+            for status in ["optimal", "degraded", "failed"] {
+                let tk = Tokens { status, ..*base };
+                out.put(&tk, flag(status == current))?;
+            }
+            Ok(())
+        }
+        EseriesDriveStatus => {
+            let tray = node.tray.to_string();
+            for &slot in &node.slots {
+                let failed = frame.failed_disks.contains(&(i as u32, slot));
+                let drive_id = format!("{}{:02}", node.tray, slot);
+                for status in ["optimal", "failed"] {
+                    let tk = Tokens {
+                        status,
+                        slot: num(slot),
+                        tray: &tray,
+                        drive_id: &drive_id,
+                        ..*base
+                    };
+                    out.put(&tk, flag((status == "failed") == failed))?;
+                }
+            }
+            Ok(())
+        }
+        SlurmNodeStatus => {
+            let parts: &[&str] = if node.class == Class::Gpu {
+                &["all", "gpu"]
+            } else {
+                &SLURM_PARTITIONS
+            };
+            for partition in parts {
+                let tk = Tokens {
+                    partition,
+                    status: s.slurm,
+                    ..*base
+                };
+                out.put(&tk, 1.0)?;
+            }
+            Ok(())
+        }
+        CpuSeconds => {
+            let tk = Tokens {
+                cpu: num(0),
+                ..*base
+            };
+            out.put(&tk, ((t - s.boot).max(0.0) * 0.5).floor())
+        }
+        MemTotal | MemAvailable => {
+            let gib = match node.class {
+                Class::Gpu => 512.0,
+                Class::Compute => 256.0,
+                _ => 64.0,
+            } * 1024.0
+                * 1024.0
+                * 1024.0;
+            let v = if fgen == MemTotal {
+                gib
+            } else {
+                gib * (1.0 - s.load / 100.0 * 0.8)
+            };
+            out.put(base, v.floor())
+        }
+        FsSize => out.put(base, 500.0e9),
+        FsAvail => out.put(base, (300.0e9 - 50.0e9 * salt(7)).floor()),
+        DiskBytes(read) => {
+            let rate = if read { 2.0e6 } else { 1.0e6 } * (1.0 + salt(8));
+            out.put(base, ((t - s.boot).max(0.0) * rate).floor())
+        }
+        NetBytes(rx) => {
+            let rate = if rx { 5.0e6 } else { 3.0e6 } * (1.0 + salt(9));
+            out.put(base, ((t - s.boot).max(0.0) * rate).floor())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn rack_samples(
+    fgen: Gen,
+    r: usize,
+    frame: &Frame,
+    base: &Tokens<'_>,
+    out: &mut Out<'_, '_, '_>,
+) -> Result<(), std::fmt::Error> {
+    use Gen::*;
+    let s = &frame.racks[r];
+    let jitter = |k: u64| unit(hash(r as u64, frame.tick, k)) - 0.5;
+    let since_epoch = (frame.t - EPOCH).max(0.0);
+    match fgen {
+        PduActivePower | PduApparentPower | PduCurrent | PduInletRating | PduVoltage => {
+            for p in 1..=2u32 {
+                let pduid = p.to_string();
+                let pduname = format!("pdu{p}-{}", base.rack);
+                let tk = Tokens {
+                    pduid: &pduid,
+                    pduname: &pduname,
+                    inletid: "I1",
+                    inletname: "Inlet 1",
+                    ..*base
+                };
+                let active = s.power / 2.0 + jitter(p as u64) * 10.0;
+                let volts = 230.0 + jitter(10 + p as u64) * 2.0;
+                let v = match fgen {
+                    PduActivePower => active,
+                    PduApparentPower => active / 0.95,
+                    PduCurrent => active / 230.0,
+                    PduInletRating => 32.0,
+                    _ => volts,
+                };
+                out.put(&tk, round2(v))?;
+            }
+            Ok(())
+        }
+        PduEnergy => {
+            for p in 1..=2u32 {
+                for o in 1..=3u32 {
+                    let pduid = p.to_string();
+                    let pduname = format!("pdu{p}-{}", base.rack);
+                    let outletid = o.to_string();
+                    let outletname = format!("Outlet {o}");
+                    let tk = Tokens {
+                        pduid: &pduid,
+                        pduname: &pduname,
+                        outletid: &outletid,
+                        outletname: &outletname,
+                        ..*base
+                    };
+                    // A constant mean draw, so the counter only grows.
+                    out.put(&tk, (since_epoch / 3600.0 * 400.0).floor())?;
+                }
+            }
+            Ok(())
+        }
+        RackFanState => out.put(base, if s.hot { 1.0 } else { 0.0 }),
+        RackPsuStatus => {
+            for psu in ["1", "2"] {
+                let tk = Tokens { psu, ..*base };
+                out.put(&tk, if s.down { 1.0 } else { 0.0 })?;
+            }
+            Ok(())
+        }
+        PduTotalLoad => out.put(base, round2(s.power)),
+        PduOutletCurrent => {
+            for o in 1..=3u32 {
+                let outletid = o.to_string();
+                let tk = Tokens {
+                    outletid: &outletid,
+                    ..*base
+                };
+                out.put(&tk, round2(s.power / 6.0 / 230.0))?;
+            }
+            Ok(())
+        }
+        SequanaState => {
+            let state = if s.down { "stopped" } else { "running" };
+            let tk = Tokens { state, ..*base };
+            out.put(&tk, 1.0)
+        }
+        SequanaPressure => out.put(
+            base,
+            round2(if s.down {
+                160.0
+            } else if s.hot {
+                175.0
+            } else {
+                200.0 + jitter(20) * 4.0
+            }),
+        ),
+        SequanaFlow => out.put(
+            base,
+            round2(if s.down {
+                0.0
+            } else if s.hot {
+                4.2
+            } else {
+                12.0 + jitter(21)
+            }),
+        ),
+        SequanaLeak => out.put(base, if s.down { 1.0 } else { 0.0 }),
+        SequanaPcbTemp => out.put(
+            base,
+            round2(if s.hot {
+                40.0
+            } else {
+                30.0 + 4.0 * s.avg_load / 100.0
+            }),
+        ),
+        SequanaPmcWatt | PmcTotalPower => out.put(
+            base,
+            round2(if s.down {
+                0.0
+            } else {
+                4000.0 + 8000.0 * s.avg_load / 100.0 * s.up_fraction
+            }),
+        ),
+        HmcCoolantTemp => out.put(
+            base,
+            round2(18.0 + 6.0 * s.avg_load / 100.0 + if s.hot { 8.0 } else { 0.0 }),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}

@@ -1,0 +1,314 @@
+//! Forced values: the overrides YAML file (`overrides: [{id, instance | rack_id, metric,
+//! value, slot?, expires_at?}]`, the Python simulator's format plus `slot`) and the
+//! operations of the control API on it. Every change is written back atomically.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use rackscope_core::Diagnostic;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Gen, Scope};
+use crate::world::World;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rack_id: Option<String>,
+    pub metric: String,
+    pub value: f64,
+    /// The drive slot, for `eseries_drive_status` (1 failed, 0 optimal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// Unix seconds after which the override no longer applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<f64>,
+}
+
+impl Override {
+    pub fn expired(&self, now: f64) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct OverridesFile {
+    #[serde(default)]
+    overrides: Vec<Override>,
+}
+
+/// Why an override was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Invalid {
+    #[error("give exactly one of `instance` and `rack_id`")]
+    Target,
+    #[error("unknown instance `{0}`")]
+    UnknownInstance(String),
+    #[error("unknown rack `{0}`")]
+    UnknownRack(String),
+    #[error("`{0}` is not a metric the simulator emits for this target")]
+    Metric(String),
+    #[error("`{metric}` takes {expected}; got {value}")]
+    Value {
+        metric: String,
+        expected: &'static str,
+        value: f64,
+    },
+    #[error("`eseries_drive_status` needs the `slot` of a drive of `{0}`")]
+    Slot(String),
+}
+
+/// Checks an override against the simulated world.
+pub fn validate(o: &Override, world: &World) -> Result<(), Invalid> {
+    let value_in = |expected: &'static str, ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(Invalid::Value {
+                metric: o.metric.clone(),
+                expected,
+                value: o.value,
+            })
+        }
+    };
+    if !o.value.is_finite() {
+        return value_in("a finite number", false);
+    }
+    match (&o.instance, &o.rack_id) {
+        (Some(i), None) => {
+            let Some(&n) = world.by_name.get(i) else {
+                return Err(Invalid::UnknownInstance(i.clone()));
+            };
+            match o.metric.as_str() {
+                "up" | "ipmi_up" => value_in("0 or 1", o.value == 0.0 || o.value == 1.0),
+                "node_health_status" => value_in("0, 1 or 2", matches!(o.value, 0.0 | 1.0 | 2.0)),
+                "eseries_drive_status" => {
+                    let node = &world.nodes[n as usize];
+                    let slot_ok = o
+                        .slot
+                        .as_deref()
+                        .and_then(|s| s.parse::<u32>().ok())
+                        .is_some_and(|s| node.slots.contains(&s));
+                    if !slot_ok {
+                        return Err(Invalid::Slot(i.clone()));
+                    }
+                    value_in(
+                        "1 (failed) or 0 (optimal)",
+                        o.value == 0.0 || o.value == 1.0,
+                    )
+                }
+                m => match Gen::of(m) {
+                    Some((_, Scope::Node)) => Ok(()),
+                    _ => Err(Invalid::Metric(m.to_string())),
+                },
+            }
+        }
+        (None, Some(r)) => {
+            if world.rack_ix(r).is_none() {
+                return Err(Invalid::UnknownRack(r.clone()));
+            }
+            match o.metric.as_str() {
+                "rack_down" => Ok(()),
+                m => match Gen::of(m) {
+                    Some((_, Scope::Rack)) => Ok(()),
+                    _ => Err(Invalid::Metric(m.to_string())),
+                },
+            }
+        }
+        _ => Err(Invalid::Target),
+    }
+}
+
+/// The overrides in force, file-backed when a file is configured. The file is read again
+/// whenever it changes on disk, so hand edits apply at the next scrape.
+#[derive(Debug)]
+pub struct Store {
+    file: Option<PathBuf>,
+    list: Vec<Override>,
+    seen: Option<SystemTime>,
+    next: u64,
+}
+
+impl Store {
+    pub fn new(file: Option<PathBuf>) -> Store {
+        Store {
+            file,
+            list: Vec::new(),
+            seen: None,
+            next: 1,
+        }
+    }
+
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Re-reads the file if it changed. A broken file keeps the previous overrides and
+    /// returns its error (with position) for the caller to log.
+    pub fn sync(&mut self) -> Result<(), Diagnostic> {
+        let Some(f) = &self.file else { return Ok(()) };
+        let mtime = std::fs::metadata(f).and_then(|m| m.modified()).ok();
+        if mtime.is_none() || mtime == self.seen {
+            return Ok(());
+        }
+        self.seen = mtime;
+        let (file, _warnings) = rackscope_core::load::read_yaml::<Option<OverridesFile>>(f)?;
+        let mut list = file.map(|f| f.overrides).unwrap_or_default();
+        for o in &mut list {
+            if o.id.is_empty() {
+                o.id = format!("ovr-{}", self.next);
+                self.next += 1;
+            }
+        }
+        self.list = list;
+        Ok(())
+    }
+
+    /// Overrides that have not expired at `now` (Unix seconds).
+    pub fn active(&self, now: f64) -> impl Iterator<Item = &Override> {
+        self.list.iter().filter(move |o| !o.expired(now))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Adds (or replaces, by id, or by target and metric) an override and saves.
+    pub fn add(&mut self, mut o: Override, now: f64) -> std::io::Result<Override> {
+        if o.id.is_empty() {
+            o.id = loop {
+                let id = format!("ovr-{}", self.next);
+                self.next += 1;
+                if !self.list.iter().any(|x| x.id == id) {
+                    break id;
+                }
+            };
+        }
+        self.list.retain(|x| {
+            x.id != o.id
+                && !(x.instance == o.instance
+                    && x.rack_id == o.rack_id
+                    && x.metric == o.metric
+                    && x.slot == o.slot)
+        });
+        self.list.retain(|x| !x.expired(now));
+        self.list.push(o.clone());
+        self.save()?;
+        Ok(o)
+    }
+
+    pub fn remove(&mut self, id: &str) -> std::io::Result<bool> {
+        let before = self.list.len();
+        self.list.retain(|x| x.id != id);
+        let removed = self.list.len() != before;
+        if removed {
+            self.save()?;
+        }
+        Ok(removed)
+    }
+
+    pub fn clear(&mut self) -> std::io::Result<()> {
+        self.list.clear();
+        self.save()
+    }
+
+    pub fn list(&self) -> &[Override] {
+        &self.list
+    }
+
+    fn save(&mut self) -> std::io::Result<()> {
+        let Some(f) = &self.file else { return Ok(()) };
+        let body = OverridesFile {
+            overrides: self.list.clone(),
+        };
+        let yaml = serde_saphyr::to_string(&body).map_err(std::io::Error::other)?;
+        let text = format!(
+            "# Simulator overrides, managed by the control API (hand edits apply at the next scrape).\n{yaml}"
+        );
+        write_atomic(f, text.as_bytes())?;
+        self.seen = std::fs::metadata(f).and_then(|m| m.modified()).ok();
+        Ok(())
+    }
+}
+
+/// Writes through a temporary file in the same directory and a rename, so a crash never
+/// leaves a half-written file behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Active overrides indexed for rendering.
+#[derive(Debug, Default)]
+pub struct Forced {
+    pub node: HashMap<u32, Vec<(String, f64)>>,
+    pub rack: HashMap<u32, Vec<(String, f64)>>,
+    pub disks: HashMap<(u32, u32), f64>,
+}
+
+impl Forced {
+    pub fn build<'a>(world: &World, active: impl Iterator<Item = &'a Override>) -> Forced {
+        let mut f = Forced::default();
+        for o in active {
+            if let Some(i) = &o.instance
+                && let Some(&n) = world.by_name.get(i)
+            {
+                if o.metric == "eseries_drive_status" {
+                    if let Some(s) = o.slot.as_deref().and_then(|s| s.parse().ok()) {
+                        f.disks.insert((n, s), o.value);
+                    }
+                } else {
+                    f.node
+                        .entry(n)
+                        .or_default()
+                        .push((o.metric.clone(), o.value));
+                }
+            } else if let Some(r) = &o.rack_id
+                && let Some(r) = world.rack_ix(r)
+            {
+                f.rack
+                    .entry(r)
+                    .or_default()
+                    .push((o.metric.clone(), o.value));
+            }
+        }
+        f
+    }
+
+    pub fn node_value(&self, n: u32, metric: &str) -> Option<f64> {
+        self.node
+            .get(&n)?
+            .iter()
+            .find(|(m, _)| m == metric)
+            .map(|(_, v)| *v)
+    }
+
+    pub fn rack_value(&self, r: u32, metric: &str) -> Option<f64> {
+        self.rack
+            .get(&r)?
+            .iter()
+            .find(|(m, _)| m == metric)
+            .map(|(_, v)| *v)
+    }
+
+    /// A rack override of a metric ending in `_current_ampere` (the Python simulator's rule).
+    pub fn rack_current(&self, r: u32) -> Option<f64> {
+        self.rack
+            .get(&r)?
+            .iter()
+            .find(|(m, _)| m.ends_with("_current_ampere"))
+            .map(|(_, v)| *v)
+    }
+}

@@ -1,0 +1,443 @@
+//! What the hardware is doing at a given instant: incidents drawn per cycle and values per
+//! node and rack, all pure functions of (seed, time, overrides) so that a run is
+//! reproducible and two scrapes at the same instant agree.
+
+use std::f64::consts::TAU;
+
+use crate::catalog::IPMI_STATES;
+use crate::overrides::Forced;
+use crate::settings::{IncidentMode, Settings};
+use crate::world::{Class, World};
+
+/// A fixed past instant (2025-10-09) from which counters count and boot times are drawn,
+/// so that counters only grow, whenever the simulator is (re)started.
+pub const EPOCH: f64 = 1_760_000_000.0;
+
+pub fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+pub fn hash(a: u64, b: u64, c: u64) -> u64 {
+    mix(a ^ mix(b ^ mix(c)))
+}
+
+/// A number in [0, 1) from a hash.
+pub fn unit(x: u64) -> f64 {
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(1);
+        mix(self.0)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+    fn between(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+    /// `k` distinct indices of `0..n` (partial Fisher–Yates).
+    fn pick(&mut self, n: usize, k: usize) -> Vec<u32> {
+        let k = k.min(n);
+        let mut v: Vec<u32> = (0..n as u32).collect();
+        for i in 0..k {
+            let j = i + self.below(n - i);
+            v.swap(i, j);
+        }
+        v.truncate(k);
+        v.sort_unstable();
+        v
+    }
+}
+
+/// The incidents of one cycle (`3600 / changes_per_hour` seconds).
+#[derive(Debug, Clone, Default)]
+pub struct Incidents {
+    pub cycle: u64,
+    pub crit: Vec<bool>,
+    pub warn: Vec<bool>,
+    pub racks_down: Vec<bool>,
+    pub hot_aisles: Vec<bool>,
+    /// (node, slot) of failed drives.
+    pub failed_disks: Vec<(u32, u32)>,
+    /// Slurm statuses forced on random eligible nodes (`slurm_random_statuses`).
+    pub slurm: Vec<(u32, &'static str)>,
+}
+
+impl Incidents {
+    pub fn draw(world: &World, settings: &Settings, seed: u64, cycle: u64) -> Incidents {
+        let n = world.nodes.len();
+        let racks = world.rack_nodes.len();
+        let aisles = world.config.topology.aisles.len();
+        let mut rng = Rng(hash(seed, cycle, 0x1dc));
+        let pct = |p: f64, of: usize| ((of as f64) * p).round() as usize;
+        let (crit, warn, rdown, hot) = match settings.mode {
+            IncidentMode::FullOk => (0, 0, 0, 0),
+            IncidentMode::Light => (rng.between(1, 3), rng.between(1, 5), 0, 0),
+            IncidentMode::Medium => (rng.between(1, 3), rng.between(5, 10), 1, 0),
+            IncidentMode::Heavy => (rng.between(5, 10), rng.between(10, 20), 2, 1),
+            IncidentMode::Chaos => (
+                pct(0.15, n),
+                pct(0.25, n),
+                pct(0.20, racks),
+                pct(0.25, aisles),
+            ),
+            IncidentMode::Custom => (
+                settings.custom.devices_crit,
+                settings.custom.devices_warn,
+                settings.custom.racks_crit,
+                settings.custom.aisles_hot,
+            ),
+        };
+        // CRIT and WARN never overlap: one draw, split.
+        let chosen = rng.pick(n, crit + warn);
+        let mut inc = Incidents {
+            cycle,
+            crit: vec![false; n],
+            warn: vec![false; n],
+            racks_down: vec![false; racks],
+            hot_aisles: vec![false; aisles],
+            failed_disks: Vec::new(),
+            slurm: Vec::new(),
+        };
+        // Shuffle the chosen set so CRIT is not always the lowest indices.
+        let mut order: Vec<u32> = chosen;
+        for i in (1..order.len()).rev() {
+            let j = rng.below(i + 1);
+            order.swap(i, j);
+        }
+        for (k, i) in order.iter().enumerate() {
+            if k < crit {
+                inc.crit[*i as usize] = true;
+            } else {
+                inc.warn[*i as usize] = true;
+            }
+        }
+        for r in rng.pick(racks, rdown) {
+            inc.racks_down[r as usize] = true;
+        }
+        for a in rng.pick(aisles, hot) {
+            inc.hot_aisles[a as usize] = true;
+        }
+        if settings.mode != IncidentMode::FullOk {
+            for (i, node) in world.nodes.iter().enumerate() {
+                for &s in &node.slots {
+                    if unit(hash(seed ^ 0xd15c, cycle, ((i as u64) << 16) | s as u64)) < 0.01 {
+                        inc.failed_disks.push((i as u32, s));
+                    }
+                }
+            }
+            let eligible: Vec<u32> = (0..n as u32)
+                .filter(|&i| {
+                    let name = &world.nodes[i as usize].name;
+                    settings
+                        .slurm_random_match
+                        .iter()
+                        .any(|p| crate::catalog::Pattern::new(p).matches(name))
+                })
+                .collect();
+            let r = settings.slurm_random;
+            let picks = rng.pick(eligible.len(), r.drain + r.down + r.maint);
+            for (k, p) in picks.iter().enumerate() {
+                let status = if k < r.drain {
+                    "drain"
+                } else if k < r.drain + r.down {
+                    "down"
+                } else {
+                    "maint"
+                };
+                inc.slurm.push((eligible[*p as usize], status));
+            }
+        }
+        inc
+    }
+
+    pub fn crit_nodes(&self) -> impl Iterator<Item = u32> + '_ {
+        flags(&self.crit)
+    }
+    pub fn warn_nodes(&self) -> impl Iterator<Item = u32> + '_ {
+        flags(&self.warn)
+    }
+    pub fn down_racks(&self) -> impl Iterator<Item = u32> + '_ {
+        flags(&self.racks_down)
+    }
+    pub fn hot(&self) -> impl Iterator<Item = u32> + '_ {
+        flags(&self.hot_aisles)
+    }
+}
+
+fn flags(v: &[bool]) -> impl Iterator<Item = u32> + '_ {
+    v.iter()
+        .enumerate()
+        .filter(|(_, b)| **b)
+        .map(|(i, _)| i as u32)
+}
+
+/// One node at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeState {
+    pub up: bool,
+    pub ipmi_up: bool,
+    pub load: f64,
+    pub temp: f64,
+    pub power: f64,
+    /// 0 OK, 1 WARN, 2 CRIT.
+    pub health: u8,
+    /// In the order of `catalog::IPMI_STATES`.
+    pub ipmi: [u8; 5],
+    pub boot: f64,
+    pub slurm: &'static str,
+    /// A WARN incident on a network device shows as port errors.
+    pub port_errors: bool,
+}
+
+/// One rack at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RackState {
+    pub down: bool,
+    pub hot: bool,
+    pub avg_load: f64,
+    pub up_fraction: f64,
+    /// Total active power through the rack's PDUs, in watts.
+    pub power: f64,
+}
+
+/// Everything a scrape at time `t` shows.
+#[derive(Debug)]
+pub struct Frame {
+    pub t: f64,
+    pub tick: u64,
+    pub nodes: Vec<NodeState>,
+    pub racks: Vec<RackState>,
+    pub failed_disks: std::collections::HashSet<(u32, u32)>,
+    pub forced: Forced,
+}
+
+impl Frame {
+    pub fn compute(
+        world: &World,
+        settings: &Settings,
+        seed: u64,
+        t: f64,
+        now: &Incidents,
+        before: &Incidents,
+        forced: Forced,
+    ) -> Frame {
+        let interval = settings.update_interval_seconds.max(1);
+        let tick = (t.max(0.0) as u64) / interval;
+        let cycle_start = (now.cycle * settings.cycle_seconds()) as f64;
+        let topo = &world.config.topology;
+        let racks_down: Vec<bool> = (0..world.rack_nodes.len())
+            .map(|r| {
+                now.racks_down[r]
+                    || forced
+                        .rack_value(r as u32, "rack_down")
+                        .is_some_and(|v| v > 0.0)
+            })
+            .collect();
+        let hot_rack = |r: usize| {
+            topo.racks[r]
+                .aisle
+                .is_some_and(|a| now.hot_aisles.get(a as usize).copied().unwrap_or(false))
+        };
+        let mut slurm_forced = std::collections::HashMap::new();
+        for (n, s) in &now.slurm {
+            slurm_forced.insert(*n, *s);
+        }
+        let mut slurm_rank = 0usize;
+        let slurm_total = world
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.class, Class::Compute | Class::Gpu))
+            .count();
+        let allocated = slurm_total * settings.slurm_alloc_percent as usize / 100;
+
+        let mut nodes = Vec::with_capacity(world.nodes.len());
+        for (i, node) in world.nodes.iter().enumerate() {
+            let id = i as u64;
+            let p = world.profile(node.class);
+            let noise = |salt: u64| unit(hash(seed ^ salt, id, tick)) - 0.5;
+            let mut load = match node.class {
+                Class::Compute => {
+                    let phase = unit(hash(seed, id, 1)) * TAU;
+                    let mid = (p.load_min + p.load_max) / 2.0;
+                    let amp = (p.load_max - p.load_min) / 2.0;
+                    mid + amp * (TAU * t / 1800.0 + phase).sin() + noise(2) * 6.0
+                }
+                Class::Gpu => {
+                    // Jobs of ten minutes: busy or nearly idle.
+                    let job = (t.max(0.0) as u64) / 600;
+                    if unit(hash(seed, id, job ^ 0x6a0b)) < 0.6 {
+                        p.load_max - 8.0 * unit(hash(seed, id, tick ^ 3))
+                    } else {
+                        p.load_min + 15.0 * unit(hash(seed, id, tick ^ 3))
+                    }
+                }
+                _ => p.load_min + (p.load_max - p.load_min) * unit(hash(seed, id, tick ^ 4)),
+            }
+            .clamp(0.0, 100.0);
+            let hot = hot_rack(node.rack as usize);
+            let mut temp = p.base_temp
+                + load / 100.0 * p.temp_range
+                + noise(5) * 0.6
+                + if hot { 12.0 } else { 0.0 };
+            let mut ipmi = [0u8; 5];
+            let warn = now.warn[i];
+            let mut port_errors = false;
+            if warn {
+                match hash(seed, id, now.cycle ^ 0x3a) % 3 {
+                    0 => {
+                        temp = temp.max(39.0 + 3.0 * unit(hash(seed, id, 7)));
+                        ipmi[3] = 1;
+                    }
+                    1 => ipmi[0] = 1,
+                    _ => ipmi[1] = 1,
+                }
+                port_errors = node.class == Class::Network;
+            }
+            let mut up = !(now.crit[i] || racks_down[node.rack as usize]);
+            if let Some(v) = forced.node_value(i as u32, "up") {
+                up = v > 0.0;
+            }
+            let mut power = p.base_power + load / 100.0 * p.power_var;
+            if !up {
+                load = 0.0;
+                temp = p.base_temp - 3.0;
+                power = 12.0;
+            }
+            if let Some(v) = forced.node_value(i as u32, "node_load_percent") {
+                load = v;
+            }
+            if let Some(v) = forced.node_value(i as u32, "node_temperature_celsius") {
+                temp = v;
+            }
+            if let Some(v) = forced.node_value(i as u32, "node_power_watts") {
+                power = v;
+            }
+            if temp > 45.0 {
+                ipmi[3] = 2;
+            } else if temp > 38.0 {
+                ipmi[3] = ipmi[3].max(1);
+            }
+            for (k, name) in IPMI_STATES.iter().enumerate() {
+                if let Some(v) = forced.node_value(i as u32, name) {
+                    ipmi[k] = v.clamp(0.0, 2.0) as u8;
+                }
+            }
+            let mut health = if !up || temp > 45.0 || ipmi.contains(&2) {
+                2
+            } else if warn || temp > 38.0 || ipmi.contains(&1) {
+                1
+            } else {
+                0
+            };
+            if let Some(v) = forced.node_value(i as u32, "node_health_status") {
+                health = v.clamp(0.0, 2.0) as u8;
+            }
+            let ipmi_up = forced
+                .node_value(i as u32, "ipmi_up")
+                .map_or(!racks_down[node.rack as usize], |v| v > 0.0);
+            // Back from a CRIT incident of the previous cycle: rebooted as this one began.
+            let boot = if before.crit.get(i).copied().unwrap_or(false) && up && !now.crit[i] {
+                cycle_start + 90.0
+            } else {
+                EPOCH - unit(hash(seed, id, 0xb007)) * 90.0 * 86400.0
+            };
+            let slurm = if let Some(s) = slurm_forced.get(&(i as u32)) {
+                s
+            } else if !up || health == 2 {
+                "down"
+            } else if health == 1 {
+                "drain"
+            } else if matches!(node.class, Class::Compute | Class::Gpu) {
+                slurm_rank += 1;
+                if slurm_rank <= allocated {
+                    "allocated"
+                } else {
+                    "idle"
+                }
+            } else {
+                "idle"
+            };
+            nodes.push(NodeState {
+                up,
+                ipmi_up,
+                load,
+                temp,
+                power,
+                health,
+                ipmi,
+                boot,
+                slurm,
+                port_errors,
+            });
+        }
+
+        let racks = world
+            .rack_nodes
+            .iter()
+            .enumerate()
+            .map(|(r, members)| {
+                let (mut sum, mut up) = (0.0, 0usize);
+                for &n in members {
+                    let s = &nodes[n as usize];
+                    if s.up {
+                        sum += s.load;
+                        up += 1;
+                    }
+                }
+                let avg_load = if up > 0 { sum / up as f64 } else { 0.0 };
+                let up_fraction = if members.is_empty() {
+                    1.0
+                } else {
+                    up as f64 / members.len() as f64
+                };
+                let down = racks_down[r];
+                // Scaled to a 3.6 kW rack so that the example thresholds (5–8 kW) hold in
+                // normal operation whatever the rack holds.
+                let mut power = if down {
+                    150.0
+                } else {
+                    1200.0 + 2400.0 * avg_load / 100.0 * up_fraction
+                };
+                if let Some(a) = forced.rack_current(r as u32) {
+                    power = a * 230.0 * 2.0;
+                }
+                RackState {
+                    down,
+                    hot: hot_rack(r),
+                    avg_load,
+                    up_fraction,
+                    power,
+                }
+            })
+            .collect();
+        let mut failed_disks: std::collections::HashSet<(u32, u32)> =
+            now.failed_disks.iter().copied().collect();
+        for (&(n, s), &v) in &forced.disks {
+            if v > 0.0 {
+                failed_disks.insert((n, s));
+            } else {
+                failed_disks.remove(&(n, s));
+            }
+        }
+        Frame {
+            t,
+            tick,
+            nodes,
+            racks,
+            failed_disks,
+            forced,
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! `rackscope serve` and `rackscope demo`: the server over a loaded configuration, and the
+//! one-command demo that runs the simulator, a real Prometheus scraping it, and the server,
+//! all on 127.0.0.1, and stops all three on Ctrl-C.
+
+use std::future::Future;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use rackscope_core::Config;
+use rackscope_core::telemetry::Engine;
+use rackscope_prometheus::PrometheusClient;
+use rackscope_simulator::{IncidentMode, Simulator};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::server::{self, AppState};
+
+/// Loads a configuration (a directory holding app.yaml, or the file) or says why not.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    let app = if path.is_dir() {
+        path.join("app.yaml")
+    } else {
+        path.to_path_buf()
+    };
+    if !app.exists() {
+        bail!("{} not found", app.display());
+    }
+    let loaded = rackscope_core::load(&app);
+    if !loaded.is_usable() {
+        let mut msg = format!("{} cannot be used:", app.display());
+        for d in loaded.diagnostics.errors().take(5) {
+            msg.push_str(&format!("\n  {d}"));
+        }
+        msg.push_str(&format!(
+            "\n`rackscope check {}` lists every problem",
+            app.display()
+        ));
+        bail!(msg);
+    }
+    Ok(loaded.config)
+}
+
+/// Binds a loopback port, turning "in use" into an error that names it and says what to do.
+pub async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "port {} ({what}) is already in use on {}: stop what holds it (`ss -ltnp 'sport = :{}'` shows it) or choose another port with {flag}",
+                addr.port(),
+                addr.ip(),
+                addr.port()
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {addr} ({what}): {e}")
+        }
+    })
+}
+
+/// Runs the engine's refresh loop and the HTTP server until `shutdown`.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)
+        .context("telemetry settings of app.yaml")?;
+    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(client)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let refresh = {
+        let engine = engine.clone();
+        let mut rx = stop_rx.clone();
+        tokio::spawn(async move {
+            engine
+                .run(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await;
+        })
+    };
+    let result = server::run(listener, AppState { engine }, shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = refresh.await;
+    result.context("HTTP server")
+}
+
+pub struct DemoOptions {
+    /// A configuration directory (or its app.yaml).
+    pub config: PathBuf,
+    pub state_dir: Option<PathBuf>,
+    pub port: u16,
+    pub prometheus_port: u16,
+    pub simulator_port: u16,
+    pub scrape_interval_seconds: u64,
+    pub prometheus_bin: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub incident_mode: Option<IncidentMode>,
+    /// Print a line per refresh (the demo's own status output).
+    pub verbose: bool,
+}
+
+/// The default state directory: `$XDG_STATE_HOME/rackscope/<name>` (or ~/.local/state).
+pub fn default_state_dir(config: &Path) -> PathBuf {
+    let name = config
+        .canonicalize()
+        .ok()
+        .and_then(|p| {
+            let p = if p.is_file() {
+                p.parent().map(Path::to_path_buf)?
+            } else {
+                p
+            };
+            p.file_name().map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "demo".into());
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from(".rackscope-state"));
+    base.join("rackscope").join(format!("demo-{name}"))
+}
+
+/// Runs the demo until `shutdown` completes or a part of it fails.
+pub async fn demo(
+    opts: DemoOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut config = load_config(&opts.config)?;
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| default_state_dir(&opts.config));
+    std::fs::create_dir_all(state_dir.join("data"))
+        .with_context(|| format!("creating the state directory {}", state_dir.display()))?;
+
+    let lo = [127, 0, 0, 1];
+    let web = bind(SocketAddr::from((lo, opts.port)), "Rackscope", "--port").await?;
+    let sim_listener = bind(
+        SocketAddr::from((lo, opts.simulator_port)),
+        "simulator",
+        "--simulator-port",
+    )
+    .await?;
+    let sim_addr = sim_listener.local_addr()?;
+    // Prometheus binds its port itself; check it is free first so the error is ours.
+    let prom_port = {
+        let probe = bind(
+            SocketAddr::from((lo, opts.prometheus_port)),
+            "Prometheus",
+            "--prometheus-port",
+        )
+        .await?;
+        probe.local_addr()?.port()
+    };
+    let prom_url = format!("http://127.0.0.1:{prom_port}");
+
+    let prometheus_bin = match &opts.prometheus_bin {
+        Some(p) => p.clone(),
+        None => find_prometheus().map_or_else(install_prometheus, Ok)?,
+    };
+
+    // The simulator: overrides live in the state directory, so the demo never edits the
+    // configuration in the repository.
+    let config_arc = Arc::new(config.clone());
+    let (mut settings, catalog, warnings) =
+        Simulator::load_settings(&config_arc).map_err(|d| anyhow::anyhow!("{d}"))?;
+    for w in &warnings {
+        eprintln!("simulator: {w}");
+    }
+    settings.overrides_file = Some(state_dir.join("overrides.yaml"));
+    if let Some(s) = opts.seed {
+        settings.seed = Some(s);
+    }
+    if let Some(m) = opts.incident_mode {
+        settings.mode = m;
+    }
+    let sim = Arc::new(Simulator::new(config_arc, settings, catalog));
+
+    let prom_yml = state_dir.join("prometheus.yml");
+    std::fs::write(
+        &prom_yml,
+        prometheus_config(sim_addr, opts.scrape_interval_seconds),
+    )
+    .with_context(|| format!("writing {}", prom_yml.display()))?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let sim_task = tokio::spawn(rackscope_simulator::http::run(
+        sim_listener,
+        sim.clone(),
+        std::env::var("SIMULATOR_CONTROL_TOKEN").ok(),
+        stopped(stop_rx.clone()),
+    ));
+
+    let log_path = state_dir.join("prometheus.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    let mut prom = tokio::process::Command::new(&prometheus_bin)
+        .arg(format!("--config.file={}", prom_yml.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            state_dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .arg("--storage.tsdb.retention.time=2d")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", prometheus_bin.display()))?;
+    if let Err(e) = wait_ready(&prom_url, &mut prom, &log_path).await {
+        let _ = stop_tx.send(true);
+        let _ = prom.kill().await;
+        return Err(e);
+    }
+
+    config.app.telemetry.prometheus_url = Some(prom_url.clone());
+    let name = config.app.app.name.clone();
+    let instances = config.topology.instances.len();
+    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)?;
+    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(client)));
+    let engine_task = {
+        let engine = engine.clone();
+        let rx = stop_rx.clone();
+        tokio::spawn(async move { engine.run(stopped(rx)).await })
+    };
+    let web_addr = web.local_addr()?;
+    let web_task = tokio::spawn(server::run(
+        web,
+        AppState {
+            engine: engine.clone(),
+        },
+        stopped(stop_rx.clone()),
+    ));
+
+    println!(
+        "Rackscope demo: {name}, {instances} instances, simulator seed {} ({} incidents)\n\
+         \x20 Rackscope   http://{web_addr}   (alerts: http://{web_addr}/api/alerts/active)\n\
+         \x20 Prometheus  {prom_url}   (data and log in {})\n\
+         \x20 simulator   http://{sim_addr}/metrics   (control: http://{sim_addr}/api/status)\n\
+         \x20 force a node down:  curl -X POST http://{sim_addr}/api/overrides -H 'content-type: application/json' -d '{{\"instance\":\"<name>\",\"metric\":\"up\",\"value\":0}}'\n\
+         Live states appear within about {} seconds. Ctrl-C stops everything.",
+        sim.seed(),
+        sim.settings().mode.as_str(),
+        state_dir.display(),
+        opts.scrape_interval_seconds + u64::from(engine.config().app.planner.cache_ttl_seconds),
+    );
+
+    let reporter = {
+        let engine = engine.clone();
+        let rx = stop_rx.clone();
+        let verbose = opts.verbose;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = report(engine, verbose) => {}
+                _ = stopped(rx) => {}
+            }
+        })
+    };
+
+    // Run until Ctrl-C, or until Prometheus goes away under us.
+    let outcome = tokio::select! {
+        _ = shutdown => Ok(()),
+        status = prom.wait() => Err(anyhow::anyhow!(
+            "Prometheus exited ({}); its log is {}",
+            status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+            log_path.display()
+        )),
+    };
+    eprintln!("stopping…");
+    let _ = stop_tx.send(true);
+    stop_child(&mut prom).await;
+    let _ = reporter.await;
+    let _ = engine_task.await;
+    let web_res = web_task.await;
+    let sim_res = sim_task.await;
+    outcome?;
+    web_res
+        .context("server task")?
+        .context("Rackscope server")?;
+    sim_res.context("simulator task")?.context("simulator")?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+fn prometheus_config(sim: SocketAddr, interval: u64) -> String {
+    format!(
+        "# Written by `rackscope demo` on every start; edits are overwritten.\n\
+         global:\n  scrape_interval: {interval}s\n  evaluation_interval: {interval}s\n\
+         scrape_configs:\n\
+         \x20 - job_name: rackscope-simulator\n\
+         \x20   # The simulator exports `instance` and `job` per series, as the exporters it\n\
+         \x20   # imitates would after relabelling; keep them.\n\
+         \x20   honor_labels: true\n\
+         \x20   scrape_timeout: {interval}s\n\
+         \x20   static_configs:\n\
+         \x20     - targets: ['{sim}']\n"
+    )
+}
+
+/// Prints a line when the global state or the alert counts change (every refresh when
+/// verbose): the demo's own status output.
+async fn report(engine: Arc<Engine>, verbose: bool) {
+    let mut seen = 0u64;
+    let mut last = String::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let Some(snap) = engine.snapshot() else {
+            continue;
+        };
+        if snap.seq == seen {
+            continue;
+        }
+        seen = snap.seq;
+        let views = server::alert_views(&snap);
+        let crit = views.iter().filter(|a| a.state == "CRIT").count();
+        let line = format!(
+            "global {} · {} CRIT, {} WARN alerts",
+            snap.health.global.map_or("UNKNOWN", |s| s.as_str()),
+            crit,
+            views.len() - crit
+        );
+        if verbose || line != last {
+            let worst = views.first().map_or(String::new(), |a| {
+                format!(
+                    " · worst: {} {} in {}/{}/{}{}",
+                    a.node_id.as_deref().unwrap_or(&a.rack_id),
+                    a.state,
+                    a.site_id,
+                    a.room_id,
+                    a.rack_id,
+                    a.u_position.map_or(String::new(), |u| format!(" U{u}"))
+                )
+            });
+            println!("[refresh {}] {line}{worst}", snap.seq);
+            last = line;
+        }
+    }
+}
+
+/// Waits until Prometheus answers `/-/ready`, failing fast if it exits.
+async fn wait_ready(
+    url: &str,
+    child: &mut tokio::process::Child,
+    log: &Path,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let tail = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+            bail!(
+                "Prometheus exited at start ({status}); last lines of {}:\n  {}",
+                log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
+            );
+        }
+        if let Ok(r) = client
+            .get(format!("{url}/-/ready"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "Prometheus did not become ready within 60 s; see {}",
+                log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGTERM (Prometheus flushes its head block), then SIGKILL after 10 s.
+async fn stop_child(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = tokio::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}
+
+fn find_prometheus() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
+        .map(|d| d.join("prometheus"))
+        .find(|p| p.is_file())
+}
+
+/// Installs Debian's `prometheus` package when we may (root, or sudo without a password),
+/// and otherwise says exactly what to install.
+fn install_prometheus() -> anyhow::Result<PathBuf> {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let sudo = !root
+        && std::process::Command::new("sudo")
+            .args(["-n", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    let has_apt = Path::new("/usr/bin/apt-get").exists();
+    if !has_apt || !(root || sudo) {
+        bail!(
+            "Prometheus is not installed. Install Debian's package with\n\n    sudo apt-get install prometheus\n\n\
+             (or put a `prometheus` binary on PATH, or pass --prometheus-bin PATH), then run this command again."
+        );
+    }
+    eprintln!("Prometheus is not installed; installing Debian's `prometheus` package…");
+    let prefix: &[&str] = if root { &[] } else { &["sudo", "-n"] };
+    for args in [
+        &["apt-get", "update", "-qq"][..],
+        &[
+            "env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "prometheus",
+        ][..],
+    ] {
+        let all: Vec<&str> = prefix.iter().chain(args).copied().collect();
+        let status = std::process::Command::new(all[0])
+            .args(&all[1..])
+            .status()
+            .with_context(|| format!("running {}", all.join(" ")))?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", all.join(" "));
+        }
+    }
+    find_prometheus()
+        .context("the prometheus package is installed but no `prometheus` binary was found")
+}
