@@ -9,4 +9,5 @@ mod examples;
 mod health;
 mod plans;
 mod prom;
+mod simulator;
 mod support;

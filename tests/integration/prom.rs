@@ -89,6 +89,37 @@ impl Prometheus {
         Some(p)
     }
 
+    /// Starts an empty Prometheus that scrapes `targets` (host:port) every `interval_s`
+    /// seconds, keeping the labels they export (`honor_labels`), as the demo does.
+    pub fn scraping(targets: &[String], interval_s: u32) -> Option<Prometheus> {
+        if !available() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        let list = targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            format!(
+                "global: {{scrape_interval: {interval_s}s}}\nscrape_configs:\n- job_name: rackscope-simulator\n  honor_labels: true\n  scrape_timeout: {interval_s}s\n  static_configs: [{{targets: [{list}]}}]\n"
+            ),
+        )
+        .unwrap();
+        let mut p = Prometheus {
+            child: None,
+            port: 0,
+            dir,
+            web_config: None,
+            scheme: "http",
+        };
+        p.launch();
+        Some(p)
+    }
+
     pub fn url(&self) -> String {
         format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }

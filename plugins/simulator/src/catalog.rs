@@ -37,6 +37,8 @@ pub enum Gen {
     EseriesCollectError,
     EseriesSystemStatus,
     EseriesDriveStatus,
+    /// Battery, fan, power supply, cache DIMM, thermal sensor (`ESERIES_COMPONENTS`).
+    EseriesComponent(usize),
     SlurmNodeStatus,
     CpuSeconds,
     MemTotal,
@@ -74,10 +76,22 @@ pub const IPMI_STATES: [&str; 5] = [
     "ipmi_voltage_state",
 ];
 
+/// E-Series component families, each one-hot over optimal/failed per tray slot.
+pub const ESERIES_COMPONENTS: [&str; 5] = [
+    "eseries_battery_status",
+    "eseries_fan_status",
+    "eseries_power_supply_status",
+    "eseries_cache_memory_dimm_status",
+    "eseries_thermal_sensor_status",
+];
+
 impl Gen {
     pub fn of(name: &str) -> Option<(Gen, Scope)> {
         use Gen::*;
         use Scope::*;
+        if let Some(i) = ESERIES_COMPONENTS.iter().position(|n| *n == name) {
+            return Some((EseriesComponent(i), Node));
+        }
         if let Some(i) = IPMI_STATES.iter().position(|n| *n == name) {
             return Some((IpmiState(i), Node));
         }
@@ -428,15 +442,21 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
                     si += 1;
                     continue;
                 }
-                b'[' => {
-                    if let Some((ok, next)) = class(&p[pi..], s[si])
-                        && ok
-                    {
+                b'[' => match class(&p[pi..], s[si]) {
+                    Some((true, next)) => {
                         pi += next;
                         si += 1;
                         continue;
                     }
-                }
+                    Some((false, _)) => {}
+                    // An unclosed bracket is a literal `[`.
+                    None if s[si] == b'[' => {
+                        pi += 1;
+                        si += 1;
+                        continue;
+                    }
+                    None => {}
+                },
                 c if c == s[si] => {
                     pi += 1;
                     si += 1;

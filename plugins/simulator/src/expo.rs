@@ -289,7 +289,9 @@ fn applies(fgen: Gen, class: Class, has_drives: bool) -> bool {
         SwitchPortOper | SwitchPortIn | SwitchPortOut | IfErrors(_) | InfinibandPortState => {
             class == Class::Network
         }
-        EseriesCollectError | EseriesSystemStatus | EseriesDriveStatus => has_drives,
+        EseriesCollectError | EseriesSystemStatus | EseriesDriveStatus | EseriesComponent(_) => {
+            has_drives
+        }
         SlurmNodeStatus => matches!(class, Class::Compute | Class::Gpu),
         CpuSeconds | MemTotal | MemAvailable | FsSize | FsAvail | DiskBytes(_) | NetBytes(_) => {
             server
@@ -414,6 +416,22 @@ fn node_samples<'a>(
                         ..*base
                     };
                     out.put(&tk, flag((status == "failed") == failed))?;
+                }
+            }
+            Ok(())
+        }
+        EseriesComponent(_) => {
+            let tray = node.tray.to_string();
+            for slot in 1..=2u32 {
+                for status in ["optimal", "failed"] {
+                    let tk = Tokens {
+                        status,
+                        slot: num(slot),
+                        tray: &tray,
+                        ..*base
+                    };
+                    // A component fails with its array (node down).
+                    out.put(&tk, flag((status == "failed") == !s.up))?;
                 }
             }
             Ok(())

@@ -319,3 +319,6 @@ pub struct DiskRef {
     pub instance: String,
     pub slot: u32,
 }
+
+#[cfg(test)]
+mod tests;
