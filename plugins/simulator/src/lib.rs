@@ -38,6 +38,8 @@ pub struct Simulator {
     overrides: Mutex<Store>,
     cycles: Mutex<CycleCache>,
     scrapes: AtomicU64,
+    /// Length of the last exposition, to size the next one's buffer.
+    last_len: AtomicU64,
     /// Problems in the plugin files that did not stop the simulator.
     pub warnings: Vec<Diagnostic>,
 }
@@ -83,6 +85,7 @@ impl Simulator {
             overrides: Mutex::new(store),
             cycles: Mutex::new(None),
             scrapes: AtomicU64::new(0),
+            last_len: AtomicU64::new(0),
             warnings: Vec::new(),
         }
     }
@@ -153,7 +156,10 @@ impl Simulator {
     /// The exposition a scrape at Unix time `t` gets.
     pub fn render_at(&self, t: f64) -> String {
         self.scrapes.fetch_add(1, Ordering::Relaxed);
-        expo::render(&self.world, &self.catalog, self.frame_at(t))
+        let hint = self.last_len.load(Ordering::Relaxed) as usize;
+        let body = expo::render(&self.world, &self.catalog, self.frame_at(t), hint);
+        self.last_len.store(body.len() as u64, Ordering::Relaxed);
+        body
     }
 
     pub fn render(&self) -> String {
