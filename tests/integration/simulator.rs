@@ -136,7 +136,7 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
     }
     let app = root().join("config/demo-small/app.yaml");
     let (sim, sim_addr, _sim_stop) = start_simulator(&app, Some(IncidentMode::Light)).await;
-    let prom = Prometheus::scraping(&[sim_addr.clone()], 1).unwrap();
+    let prom = Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
     let config = sim.world().config.clone();
     let client = client_for(&config, &prom.url());
     let engine = Arc::new(Engine::new(config.clone(), Arc::new(client)));

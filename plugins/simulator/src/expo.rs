@@ -436,7 +436,7 @@ fn node_samples<'a>(
                         ..*base
                     };
                     // A component fails with its array (node down).
-                    out.put(&tk, flag((status == "failed") == !s.up))?;
+                    out.put(&tk, flag((status == "failed") != s.up))?;
                 }
             }
             Ok(())
@@ -445,7 +445,11 @@ fn node_samples<'a>(
             // The node's own partition and its current status only: one series per node
             // (a one-hot over twelve statuses would weigh twelve times more).
             let tk = Tokens {
-                partition: if node.class == Class::Gpu { "gpu" } else { "cpu" },
+                partition: if node.class == Class::Gpu {
+                    "gpu"
+                } else {
+                    "cpu"
+                },
                 status: s.slurm,
                 ..*base
             };
