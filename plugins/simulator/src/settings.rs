@@ -172,7 +172,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings::from_file(PluginFile::default(), None, Path::new("."), &mut Vec::new())
+        // Defaults keep overrides in memory: nothing is written unless a file is chosen.
+        let mut s =
+            Settings::from_file(PluginFile::default(), None, Path::new("."), &mut Vec::new());
+        s.overrides_file = None;
+        s
     }
 }
 
