@@ -61,23 +61,26 @@ pub async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<Tc
     })
 }
 
+/// The engine for a configuration, reading the Prometheus its telemetry settings name.
+pub fn engine_for(config: Config) -> anyhow::Result<Arc<Engine>> {
+    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)
+        .context("telemetry settings of app.yaml")?;
+    Ok(Arc::new(Engine::new(Arc::new(config), Arc::new(client))))
+}
+
 /// Runs the engine's refresh loop and the HTTP server until `shutdown`.
 pub async fn serve(
-    config: Config,
+    engine: Arc<Engine>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)
-        .context("telemetry settings of app.yaml")?;
-    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(client)));
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, mut stop_rx) = watch::channel(false);
     let refresh = {
         let engine = engine.clone();
-        let mut rx = stop_rx.clone();
         tokio::spawn(async move {
             engine
                 .run(async move {
-                    let _ = rx.wait_for(|s| *s).await;
+                    let _ = stop_rx.wait_for(|s| *s).await;
                 })
                 .await;
         })
@@ -86,6 +89,31 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = refresh.await;
     result.context("HTTP server")
+}
+
+/// A simulator for `config` with its plugin files, and the command line's choices over
+/// them; warnings about the plugin files are printed.
+pub fn simulator(
+    config: Arc<Config>,
+    seed: Option<u64>,
+    mode: Option<IncidentMode>,
+    overrides_file: Option<PathBuf>,
+) -> anyhow::Result<Simulator> {
+    let (mut settings, catalog, warnings) =
+        Simulator::load_settings(&config).map_err(|d| anyhow::anyhow!("{d}"))?;
+    for w in &warnings {
+        eprintln!("simulator: {w}");
+    }
+    if let Some(s) = seed {
+        settings.seed = Some(s);
+    }
+    if let Some(m) = mode {
+        settings.mode = m;
+    }
+    if let Some(o) = overrides_file {
+        settings.overrides_file = Some(o);
+    }
+    Ok(Simulator::new(config, settings, catalog))
 }
 
 pub struct DemoOptions {
@@ -103,7 +131,8 @@ pub struct DemoOptions {
     pub verbose: bool,
 }
 
-/// The default state directory: `$XDG_STATE_HOME/rackscope/<name>` (or ~/.local/state).
+/// The default state directory: `$XDG_STATE_HOME/rackscope/<config dir name>` (or
+/// ~/.local/state), so that each example keeps its own data.
 pub fn default_state_dir(config: &Path) -> PathBuf {
     let name = config
         .canonicalize()
@@ -121,7 +150,7 @@ pub fn default_state_dir(config: &Path) -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(|| PathBuf::from(".rackscope-state"));
-    base.join("rackscope").join(format!("demo-{name}"))
+    base.join("rackscope").join(name)
 }
 
 /// Runs the demo until `shutdown` completes or a part of it fails.
@@ -165,20 +194,12 @@ pub async fn demo(
 
     // The simulator: overrides live in the state directory, so the demo never edits the
     // configuration in the repository.
-    let config_arc = Arc::new(config.clone());
-    let (mut settings, catalog, warnings) =
-        Simulator::load_settings(&config_arc).map_err(|d| anyhow::anyhow!("{d}"))?;
-    for w in &warnings {
-        eprintln!("simulator: {w}");
-    }
-    settings.overrides_file = Some(state_dir.join("overrides.yaml"));
-    if let Some(s) = opts.seed {
-        settings.seed = Some(s);
-    }
-    if let Some(m) = opts.incident_mode {
-        settings.mode = m;
-    }
-    let sim = Arc::new(Simulator::new(config_arc, settings, catalog));
+    let sim = Arc::new(simulator(
+        Arc::new(config.clone()),
+        opts.seed,
+        opts.incident_mode,
+        Some(state_dir.join("overrides.yaml")),
+    )?);
 
     let prom_yml = state_dir.join("prometheus.yml");
     std::fs::write(
@@ -225,21 +246,9 @@ pub async fn demo(
     config.app.telemetry.prometheus_url = Some(prom_url.clone());
     let name = config.app.app.name.clone();
     let instances = config.topology.instances.len();
-    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)?;
-    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(client)));
-    let engine_task = {
-        let engine = engine.clone();
-        let rx = stop_rx.clone();
-        tokio::spawn(async move { engine.run(stopped(rx)).await })
-    };
+    let engine = engine_for(config)?;
     let web_addr = web.local_addr()?;
-    let web_task = tokio::spawn(server::run(
-        web,
-        AppState {
-            engine: engine.clone(),
-        },
-        stopped(stop_rx.clone()),
-    ));
+    let web_task = tokio::spawn(serve(engine.clone(), web, stopped(stop_rx.clone())));
 
     println!(
         "Rackscope demo: {name}, {instances} instances, simulator seed {} ({} incidents)\n\
@@ -279,7 +288,6 @@ pub async fn demo(
     let _ = stop_tx.send(true);
     stop_child(&mut prom).await;
     let _ = reporter.await;
-    let _ = engine_task.await;
     let web_res = web_task.await;
     let sim_res = sim_task.await;
     outcome?;

@@ -36,21 +36,8 @@ pub struct HealthArgs {
     all: bool,
 }
 
-fn load(app: &std::path::Path) -> anyhow::Result<rackscope_core::Config> {
-    let loaded = rackscope_core::load(app);
-    if !loaded.is_usable() {
-        anyhow::bail!(
-            "{} has {} errors; `rackscope check {}` lists them",
-            app.display(),
-            loaded.diagnostics.errors().count(),
-            app.display()
-        );
-    }
-    Ok(loaded.config)
-}
-
 pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let config = load(&args.app)?;
+    let config = rackscope::demo::load_config(&args.app)?;
     print!("{}", plan(&config).describe(&config, !args.short));
     Ok(ExitCode::SUCCESS)
 }
@@ -60,7 +47,7 @@ fn state(s: Option<Severity>) -> &'static str {
 }
 
 pub fn health_cmd(args: &HealthArgs) -> anyhow::Result<ExitCode> {
-    let mut config = load(&args.app)?;
+    let mut config = rackscope::demo::load_config(&args.app)?;
     if let Some(url) = &args.prometheus {
         config.app.telemetry.prometheus_url = Some(url.clone());
     }

@@ -69,7 +69,8 @@ fn main() -> ExitCode {
                 let cfg = rackscope::demo::load_config(&config)?;
                 let listener = rackscope::demo::bind(listen, "Rackscope", "--listen").await?;
                 eprintln!("Rackscope listening on http://{}", listener.local_addr()?);
-                rackscope::demo::serve(cfg, listener, stop_signal()).await?;
+                let engine = rackscope::demo::engine_for(cfg)?;
+                rackscope::demo::serve(engine, listener, stop_signal()).await?;
                 Ok(ExitCode::SUCCESS)
             })
         }),
@@ -154,25 +155,13 @@ struct SimulateArgs {
 }
 
 async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let config = rackscope::demo::load_config(&args.config)?;
-    let config = std::sync::Arc::new(config);
-    let (mut settings, catalog, warnings) = rackscope_simulator::Simulator::load_settings(&config)
-        .map_err(|d| anyhow::anyhow!("{d}"))?;
-    for w in &warnings {
-        eprintln!("{w}");
-    }
-    if let Some(s) = args.seed {
-        settings.seed = Some(s);
-    }
-    if let Some(m) = args.incident_mode {
-        settings.mode = m;
-    }
-    if let Some(o) = args.overrides {
-        settings.overrides_file = Some(o);
-    }
-    let sim = std::sync::Arc::new(rackscope_simulator::Simulator::new(
-        config, settings, catalog,
-    ));
+    let config = std::sync::Arc::new(rackscope::demo::load_config(&args.config)?);
+    let sim = std::sync::Arc::new(rackscope::demo::simulator(
+        config,
+        args.seed,
+        args.incident_mode,
+        args.overrides,
+    )?);
     let listener = rackscope::demo::bind(args.listen, "simulator", "--listen").await?;
     eprintln!(
         "simulator: {} nodes, {} metric families, seed {}, {} incidents; http://{}/metrics",
@@ -192,7 +181,7 @@ struct DemoArgs {
     #[arg(long, default_value = "config/demo-multisite")]
     config: PathBuf,
     /// Where Prometheus keeps its data and log, and the simulator its overrides
-    /// (default: $XDG_STATE_HOME/rackscope/demo-<config name>).
+    /// (default: $XDG_STATE_HOME/rackscope/<config dir name>).
     #[arg(long)]
     state_dir: Option<PathBuf>,
     /// Port of the Rackscope server.

@@ -105,8 +105,38 @@ impl<'a> Tokens<'a> {
     }
 }
 
+/// Keys of the base labels, in order, for node and rack series.
+const NODE_BASE: [&str; 7] = [
+    "site_id",
+    "room_id",
+    "rack_id",
+    "chassis_id",
+    "node_id",
+    "instance",
+    "job",
+];
+const RACK_BASE: [&str; 5] = ["site_id", "room_id", "rack_id", "instance", "job"];
+
+/// Which base labels a family keeps, as a bit mask over `keys`: none with `labels_only`,
+/// and not those its catalog labels set themselves (`job: sequana3` wins). Computed once
+/// per family, not per sample.
+fn base_mask(fam: &Family, keys: &[&str]) -> u8 {
+    if !fam.base_labels {
+        return 0;
+    }
+    keys.iter().enumerate().fold(0, |m, (i, k)| {
+        if fam.labels.iter().any(|(fk, _)| fk == k) {
+            m
+        } else {
+            m | 1 << i
+        }
+    })
+}
+
 struct Labels<'a> {
-    base: &'a [(&'a str, &'a str)],
+    keys: &'a [&'a str],
+    values: &'a [&'a str],
+    mask: u8,
     family: &'a [(String, LabelValue)],
     tokens: &'a Tokens<'a>,
 }
@@ -124,9 +154,8 @@ impl EncodeLabelSet for Labels<'_> {
             value.write_str(v)?;
             value.finish()
         };
-        for (k, v) in self.base {
-            // A catalog label of the same name wins (`job: sequana3`).
-            if !self.family.iter().any(|(fk, _)| fk == k) {
+        for (i, (k, v)) in self.keys.iter().zip(self.values).enumerate() {
+            if self.mask & (1 << i) != 0 {
                 put(k, v)?;
             }
         }
@@ -146,7 +175,9 @@ impl EncodeLabelSet for Labels<'_> {
 struct Out<'e, 'm, 'a> {
     enc: &'e mut MetricEncoder<'m>,
     counter: bool,
-    base: &'a [(&'a str, &'a str)],
+    keys: &'a [&'a str],
+    values: &'a [&'a str],
+    mask: u8,
     family: &'a Family,
     forced: Option<f64>,
 }
@@ -155,7 +186,9 @@ impl Out<'_, '_, '_> {
     fn put(&mut self, tokens: &Tokens<'_>, v: f64) -> Result<(), std::fmt::Error> {
         let v = self.forced.unwrap_or(v);
         let labels = Labels {
-            base: self.base,
+            keys: self.keys,
+            values: self.values,
+            mask: self.mask,
             family: &self.family.labels,
             tokens,
         };
@@ -198,6 +231,7 @@ impl Collector for Scrape {
             let mut enc = encoder.encode_descriptor(name, &fam.help, None, kind)?;
             match fam.scope {
                 Scope::Node => {
+                    let mask = base_mask(fam, &NODE_BASE);
                     for (i, node) in world.nodes.iter().enumerate() {
                         if !applies(fam.fgen, node.class, !node.slots.is_empty())
                             || !fam.applies(&node.name)
@@ -208,14 +242,14 @@ impl Collector for Scrape {
                         let rack = &topo.racks[node.rack as usize];
                         let room = &topo.rooms[rack.room as usize];
                         let site = &topo.sites[room.site as usize];
-                        let base_all = [
-                            ("site_id", site.id.as_str()),
-                            ("room_id", room.id.as_str()),
-                            ("rack_id", rack.id.as_str()),
-                            ("chassis_id", dev.id.as_str()),
-                            ("node_id", node.name.as_str()),
-                            ("instance", node.name.as_str()),
-                            ("job", "node"),
+                        let values = [
+                            site.id.as_str(),
+                            room.id.as_str(),
+                            rack.id.as_str(),
+                            dev.id.as_str(),
+                            node.name.as_str(),
+                            node.name.as_str(),
+                            "node",
                         ];
                         let tokens = Tokens {
                             node: &node.name,
@@ -228,7 +262,9 @@ impl Collector for Scrape {
                         let mut out = Out {
                             enc: &mut enc,
                             counter,
-                            base: if fam.base_labels { &base_all } else { &[] },
+                            keys: &NODE_BASE,
+                            values: &values,
+                            mask,
                             family: fam,
                             forced: frame.forced.node_value(i as u32, &fam.name),
                         };
@@ -236,6 +272,7 @@ impl Collector for Scrape {
                     }
                 }
                 Scope::Rack => {
+                    let mask = base_mask(fam, &RACK_BASE);
                     for (r, rack) in topo.racks.iter().enumerate() {
                         if !fam.applies(&rack.id) {
                             continue;
@@ -255,12 +292,12 @@ impl Collector for Scrape {
                             Gen::RackFanState | Gen::RackPsuStatus => (rack_inst.as_str(), "rack"),
                             _ => (pdu.as_str(), "pdu"),
                         };
-                        let base_all = [
-                            ("site_id", site.id.as_str()),
-                            ("room_id", room.id.as_str()),
-                            ("rack_id", rack.id.as_str()),
-                            ("instance", instance),
-                            ("job", job),
+                        let values = [
+                            site.id.as_str(),
+                            room.id.as_str(),
+                            rack.id.as_str(),
+                            instance,
+                            job,
                         ];
                         let tokens = Tokens {
                             rack: &rack.id,
@@ -271,7 +308,9 @@ impl Collector for Scrape {
                         let mut out = Out {
                             enc: &mut enc,
                             counter,
-                            base: if fam.base_labels { &base_all } else { &[] },
+                            keys: &RACK_BASE,
+                            values: &values,
+                            mask,
                             family: fam,
                             forced: frame.forced.rack_value(r as u32, &fam.name),
                         };

@@ -115,17 +115,22 @@ impl Simulator {
         {
             return (now.clone(), before.clone());
         }
+        // Time moves forward one cycle at a time: the cycle that was current is the new
+        // one's previous, so one draw is enough.
+        let before = match c.take() {
+            Some((k, prev, _)) if k + 1 == cycle => prev,
+            _ => Arc::new(Incidents::draw(
+                &self.world,
+                &self.settings,
+                self.seed,
+                cycle.saturating_sub(1),
+            )),
+        };
         let now = Arc::new(Incidents::draw(
             &self.world,
             &self.settings,
             self.seed,
             cycle,
-        ));
-        let before = Arc::new(Incidents::draw(
-            &self.world,
-            &self.settings,
-            self.seed,
-            cycle.saturating_sub(1),
         ));
         *c = Some((cycle, now.clone(), before.clone()));
         (now, before)

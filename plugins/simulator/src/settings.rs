@@ -186,14 +186,15 @@ impl Settings {
     pub fn load(config_dir: &Path) -> Result<(Settings, Vec<Diagnostic>), Diagnostic> {
         let file = config_dir.join(PLUGIN_FILE);
         let mut warnings = Vec::new();
-        let raw = if file.exists() {
+        let exists = file.exists();
+        let raw = if exists {
             let (raw, w) = rackscope_core::load::read_yaml::<Option<PluginFile>>(&file)?;
             warnings.extend(w);
             raw.unwrap_or_default()
         } else {
             PluginFile::default()
         };
-        let source = file.exists().then_some(file.clone());
+        let source = exists.then_some(file.clone());
         let mut notes = Vec::new();
         let mut s = Settings::from_file(raw, source, config_dir, &mut notes);
         if s.source.is_none() {

@@ -430,3 +430,56 @@ pub fn shared(rel: &str) -> Option<std::path::PathBuf> {
         None
     }
 }
+
+#[test]
+fn catalog_labels_replace_base_labels_and_labels_only_drops_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog.yaml");
+    std::fs::write(
+        &file,
+        "metrics:\n- {name: rack_psu_status, scope: rack, labels: {job: ipmi, psu: $psu}}\n",
+    )
+    .unwrap();
+    let (catalog, warnings) = crate::Catalog::load(&[&file]).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let base = sim(IncidentMode::FullOk, 1, None);
+    let s = Simulator::new(
+        base.world().config.clone(),
+        base.settings().clone(),
+        catalog,
+    );
+    let expo = s.render_at(T);
+    let psu = expo
+        .lines()
+        .find(|l| l.starts_with("rack_psu_status{"))
+        .unwrap();
+    assert_eq!(psu.matches("job=").count(), 1, "{psu}");
+    assert!(
+        psu.contains("job=\"ipmi\"") && psu.contains("instance=\"rack-"),
+        "{psu}"
+    );
+    let slurm = expo
+        .lines()
+        .find(|l| l.starts_with("slurm_node_status{"))
+        .unwrap();
+    assert!(slurm.starts_with("slurm_node_status{node=\""), "{slurm}");
+    assert!(
+        !slurm.contains("site_id") && !slurm.contains("instance="),
+        "{slurm}"
+    );
+}
+
+#[test]
+fn incidents_of_consecutive_cycles_are_those_drawn_alone() {
+    // The cycle cache hands the previous cycle on; it must equal a fresh draw.
+    let s = sim(IncidentMode::Heavy, 8, None);
+    let cycle = s.settings().cycle_seconds() as f64;
+    let (first, _) = s.incidents_at(T);
+    let (_, before) = s.incidents_at(T + cycle);
+    assert_eq!(first.crit, before.crit);
+    let fresh = sim(IncidentMode::Heavy, 8, None);
+    let (_, before_fresh) = fresh.incidents_at(T + cycle);
+    assert_eq!(before.crit, before_fresh.crit);
+    assert_eq!(before.warn, before_fresh.warn);
+    assert_eq!(before.racks_down, before_fresh.racks_down);
+}
