@@ -85,7 +85,7 @@ pub async fn serve(
                 .await;
         })
     };
-    let result = server::run(listener, AppState { engine }, shutdown).await;
+    let result = server::run(listener, AppState::new(engine), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = refresh.await;
     result.context("HTTP server")
@@ -340,7 +340,7 @@ async fn report(engine: Arc<Engine>, verbose: bool) {
             let worst = views.first().map_or(String::new(), |a| {
                 format!(
                     " · worst: {} {} in {}/{}/{}{}",
-                    a.node_id.as_deref().unwrap_or(&a.rack_id),
+                    a.node_id.unwrap_or(a.rack_id),
                     a.state,
                     a.site_id,
                     a.room_id,

@@ -13,26 +13,7 @@ fn check_plan(name: &str, app: &Path) {
     let loaded = support::load(app);
     assert!(loaded.is_usable(), "{name} does not load");
     let text = plan(&loaded.config).describe(&loaded.config, false);
-    let snap = support::root().join(format!("tests/snapshots/plans/{name}.txt"));
-    if std::env::var_os("RACKSCOPE_BLESS").is_some() {
-        std::fs::write(&snap, &text).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&snap)
-        .unwrap_or_else(|_| panic!("{} is missing; run with RACKSCOPE_BLESS=1", snap.display()));
-    if text != want {
-        let first = text
-            .lines()
-            .zip(want.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        panic!(
-            "the plan of {name} changed (first difference at line {}):\n  got:  {}\n  want: {}\nrun with RACKSCOPE_BLESS=1 after checking",
-            first + 1,
-            text.lines().nth(first).unwrap_or(""),
-            want.lines().nth(first).unwrap_or("")
-        );
-    }
+    support::assert_snapshot(&format!("plans/{name}.txt"), &text);
 }
 
 #[test]

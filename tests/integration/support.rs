@@ -45,3 +45,29 @@ pub fn load(app: &Path) -> rackscope_core::Loaded {
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_rackscope"))
 }
+
+/// Compares `text` with the snapshot file `tests/snapshots/<rel>`, or rewrites it when
+/// `RACKSCOPE_BLESS=1` is set (after the difference was checked by a human).
+pub fn assert_snapshot(rel: &str, text: &str) {
+    let snap = root().join("tests/snapshots").join(rel);
+    if std::env::var_os("RACKSCOPE_BLESS").is_some() {
+        std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
+        std::fs::write(&snap, text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&snap)
+        .unwrap_or_else(|_| panic!("{} is missing; run with RACKSCOPE_BLESS=1", snap.display()));
+    if text != want {
+        let first = text
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| text.lines().count().min(want.lines().count()));
+        panic!(
+            "{rel} changed (first difference at line {}):\n  got:  {}\n  want: {}\nrun with RACKSCOPE_BLESS=1 after checking",
+            first + 1,
+            text.lines().nth(first).unwrap_or(""),
+            want.lines().nth(first).unwrap_or("")
+        );
+    }
+}

@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod eval;
 pub mod fake;
+pub mod metricq;
 pub mod plan;
 pub mod source;
 pub mod stats;

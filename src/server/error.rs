@@ -1,0 +1,61 @@
+//! The one error type of the API: every handler returns it, and it becomes a JSON response
+//! in the Python Rackscope's shape (`{"detail": …}`) with the right status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rackscope_core::telemetry::SourceError;
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// An id that the loaded configuration does not have.
+    #[error("{kind} `{id}` not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    BadRequest(String),
+    /// No snapshot yet, for endpoints that have no degraded shape.
+    #[error("{0}")]
+    NotReady(&'static str),
+    /// Prometheus did not answer, or refused the query.
+    #[error("{0}")]
+    Prometheus(SourceError),
+}
+
+impl ApiError {
+    pub fn not_found(kind: &'static str, id: &str) -> ApiError {
+        ApiError::NotFound {
+            kind,
+            id: id.to_owned(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Prometheus(e) => match e {
+                SourceError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                // Prometheus understood the request and refused the expression: the
+                // caller's query is at fault, not the server.
+                SourceError::Api { status: 400, .. } | SourceError::Api { status: 422, .. } => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            },
+        }
+    }
+}
+
+impl From<SourceError> for ApiError {
+    fn from(e: SourceError) -> ApiError {
+        ApiError::Prometheus(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(json!({ "detail": self.to_string() }))).into_response()
+    }
+}

@@ -1,0 +1,529 @@
+//! The endpoints that reach Prometheus: live metric values (rack view with
+//! `include_metrics`, device metrics), chart data, and the check tester. Every query goes
+//! through the engine, which times it out, counts it and (for instant queries) caches it;
+//! one metric for many targets is one query (`metricq`).
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use rackscope_core::load::Config;
+use rackscope_core::model::checks::Scope;
+use rackscope_core::telemetry::metricq::{self, MetricQuery, MetricScope};
+use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot};
+use rackscope_core::topology::{DeviceIx, RackIx};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::server::AppState;
+use crate::server::api::{Ordered, RackLive};
+use crate::server::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/devices/{rack_id}/{device_id}/metrics",
+            get(device_metrics),
+        )
+        .route("/api/metrics/data", get(metrics_data))
+        .route("/api/checks/test", post(checks_test))
+}
+
+/// What to fetch: a metric of the library for some targets of its scope.
+struct Want {
+    metric: String,
+    scope: MetricScope,
+    ids: Vec<String>,
+}
+
+/// metric id → target → value (several series of one target combined by unit), and the
+/// first error met, if any.
+type Fetched = (HashMap<String, HashMap<String, f64>>, Option<String>);
+
+async fn fetch(engine: &Engine, config: &Config, wants: &[Want]) -> Fetched {
+    let ttl = Duration::from_secs(u64::from(config.app.cache.metrics_ttl_seconds));
+    let mut jobs: Vec<(usize, MetricQuery)> = Vec::new();
+    for (i, w) in wants.iter().enumerate() {
+        let Some(def) = config.metrics.get(&w.metric) else {
+            continue;
+        };
+        let ids: Vec<&str> = w.ids.iter().map(String::as_str).collect();
+        jobs.extend(
+            metricq::queries(&def.def, w.scope, &ids)
+                .into_iter()
+                .map(|q| (i, q)),
+        );
+    }
+    let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
+    // Built eagerly, not in a `map` closure: a closure returning a borrowing future makes
+    // the handler's future not `Send` for every lifetime (the engine's refresh does the same).
+    let mut futures = Vec::with_capacity(jobs.len());
+    for (_, q) in &jobs {
+        futures.push(engine.instant_cached(&q.expr, ttl));
+    }
+    let answers: Vec<_> = futures_util::stream::iter(futures)
+        .buffered(limit)
+        .collect()
+        .await;
+    let mut raw: Vec<HashMap<String, Vec<f64>>> = vec![HashMap::new(); wants.len()];
+    let mut error = None;
+    for ((i, q), a) in jobs.iter().zip(answers) {
+        match a {
+            Ok(res) => metricq::collect(q, &res, &mut raw[*i]),
+            Err(e) => {
+                error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    let mut out: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    for (w, values) in wants.iter().zip(raw) {
+        let unit = config
+            .metrics
+            .get(&w.metric)
+            .map(|m| m.def.display.unit.clone())
+            .unwrap_or_default();
+        let m = out.entry(w.metric.clone()).or_default();
+        for (target, v) in values {
+            if let Some(x) = metricq::combine(&unit, &v) {
+                m.insert(target, x);
+            }
+        }
+    }
+    (out, error)
+}
+
+/// The node-space names of a device: its instances, or its own id.
+fn node_keys(snap: &Snapshot, d: DeviceIx) -> Vec<String> {
+    let topo = &snap.config.topology;
+    snap.plan
+        .targets
+        .device_nodes(topo, d)
+        .map(|n| snap.plan.targets.key(topo, Scope::Node, n).to_owned())
+        .collect()
+}
+
+/// Adds `ids` to the want for `metric`, creating it in first-seen order.
+fn want(wants: &mut Vec<Want>, metric: &str, scope: MetricScope, ids: &[String]) {
+    match wants.iter_mut().find(|w| w.metric == metric) {
+        Some(w) => w.ids.extend(ids.iter().cloned()),
+        None => wants.push(Want {
+            metric: metric.to_owned(),
+            scope,
+            ids: ids.to_vec(),
+        }),
+    }
+}
+
+/// Temperature and power of every node of a rack and the metrics of its components, in as
+/// few queries as the library allows.
+pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLive {
+    let config = &*snap.config;
+    let topo = &config.topology;
+    let r = &topo.racks[rack as usize];
+    let mut wants = Vec::new();
+    // Per metric: is it the temperature (true) or the power (false) column?
+    let mut column: HashMap<String, bool> = HashMap::new();
+    for &d in &r.devices {
+        let dev = &topo.devices[d as usize];
+        let Some(t) = config.catalog.devices.get(&dev.template_id) else {
+            continue;
+        };
+        let keys = node_keys(snap, d);
+        let node_metric = |pick: fn(&rackscope_core::model::metrics::MetricDef) -> bool| {
+            t.def.metrics.iter().find(|id| {
+                config.metrics.get(id).is_some_and(|m| {
+                    pick(&m.def) && metricq::scope_of(&m.def) == Some(MetricScope::Instance)
+                })
+            })
+        };
+        if let Some(id) = node_metric(metricq::is_temperature) {
+            want(&mut wants, id, MetricScope::Instance, &keys);
+            column.insert(id.to_string(), true);
+        }
+        if let Some(id) = node_metric(metricq::is_power) {
+            want(&mut wants, id, MetricScope::Instance, &keys);
+            column.insert(id.to_string(), false);
+        }
+    }
+    // Rack components, keyed by their template id (two PDUs of one template are one entry,
+    // as in the Python version: the query returns both and the unit adds them up).
+    let mut components: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(rt) = r
+        .template_id
+        .as_deref()
+        .and_then(|t| config.catalog.racks.get(t))
+    {
+        for c in &rt.def.infrastructure.rack_components {
+            let Some(ct) = config.catalog.components.get(&c.template_id) else {
+                continue;
+            };
+            if components.iter().any(|(k, _)| **k == **ct.def.id) {
+                continue;
+            }
+            let mut ids = Vec::new();
+            for m in &ct.def.metrics {
+                if let Some(def) = config.metrics.get(m)
+                    && metricq::scope_of(&def.def) == Some(MetricScope::Rack)
+                {
+                    want(
+                        &mut wants,
+                        m,
+                        MetricScope::Rack,
+                        std::slice::from_ref(&r.id),
+                    );
+                    ids.push(m.to_string());
+                }
+            }
+            components.push((ct.def.id.to_string(), ids));
+        }
+    }
+    let (values, error) = fetch(engine, config, &wants).await;
+    let mut live = RackLive {
+        error,
+        ..RackLive::default()
+    };
+    for (metric, is_temp) in &column {
+        let Some(v) = values.get(metric) else {
+            continue;
+        };
+        let dest = if *is_temp {
+            &mut live.node_temperature
+        } else {
+            &mut live.node_power
+        };
+        for (k, x) in v {
+            dest.entry(k.clone()).or_insert(*x);
+        }
+    }
+    live.components = components
+        .into_iter()
+        .map(|(k, ids)| {
+            let vals = ids
+                .into_iter()
+                .filter_map(|m| {
+                    let v = values.get(&m).and_then(|x| x.get(&r.id)).copied();
+                    v.map(|v| (m, v))
+                })
+                .collect();
+            (k, vals)
+        })
+        .collect();
+    live
+}
+
+async fn device_metrics(
+    State(st): State<AppState>,
+    Path((rack_id, device_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let engine = &st.engine;
+    let Some(snap) = engine.snapshot() else {
+        return Ok(
+            Json(json!({ "device_id": device_id, "rack_id": rack_id, "metrics": {} }))
+                .into_response(),
+        );
+    };
+    let topo = &snap.config.topology;
+    let rack = topo
+        .rack_ix(&rack_id)
+        .ok_or_else(|| ApiError::not_found("rack", &rack_id))?;
+    let d = topo.racks[rack as usize]
+        .devices
+        .iter()
+        .copied()
+        .find(|&d| topo.devices[d as usize].id == device_id)
+        .ok_or_else(|| ApiError::not_found("device", &device_id))?;
+    let dev = &topo.devices[d as usize];
+    let config = &*snap.config;
+    let keys = node_keys(&snap, d);
+    let mut wants = Vec::new();
+    if let Some(t) = config.catalog.devices.get(&dev.template_id) {
+        for m in &t.def.metrics {
+            let Some(def) = config.metrics.get(m) else {
+                continue;
+            };
+            match metricq::scope_of(&def.def) {
+                Some(MetricScope::Instance) => want(&mut wants, m, MetricScope::Instance, &keys),
+                Some(MetricScope::Chassis) => {
+                    want(
+                        &mut wants,
+                        m,
+                        MetricScope::Chassis,
+                        std::slice::from_ref(&dev.id),
+                    );
+                }
+                Some(MetricScope::Rack) => {
+                    want(
+                        &mut wants,
+                        m,
+                        MetricScope::Rack,
+                        std::slice::from_ref(&rack_id),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+    let (values, error) = fetch(engine, config, &wants).await;
+    // instance → metric → value, in the device's instance order then the template's metric
+    // order; chassis- and rack-level metrics appear under the device id.
+    let mut rows: Vec<(String, Vec<(String, f64)>)> =
+        keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for w in &wants {
+        let Some(v) = values.get(&w.metric) else {
+            continue;
+        };
+        match w.scope {
+            MetricScope::Instance => {
+                for (k, row) in &mut rows {
+                    if let Some(x) = v.get(k.as_str()) {
+                        row.push((w.metric.clone(), *x));
+                    }
+                }
+            }
+            MetricScope::Chassis | MetricScope::Rack => {
+                if let Some(x) = v.values().next() {
+                    match rows.iter_mut().find(|(k, _)| *k == dev.id) {
+                        Some((_, row)) => row.push((w.metric.clone(), *x)),
+                        None => rows.push((dev.id.clone(), vec![(w.metric.clone(), *x)])),
+                    }
+                }
+            }
+        }
+    }
+    let metrics = Ordered(
+        rows.into_iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(k, r)| (k, Ordered(r)))
+            .collect(),
+    );
+    let mut out = json!({ "device_id": device_id, "rack_id": rack_id, "metrics": metrics });
+    if let (Some(e), Some(o)) = (error, out.as_object_mut()) {
+        o.insert("error".into(), json!(e));
+    }
+    Ok(Json(out).into_response())
+}
+
+/// `30m`, `6h`, `7d`, `2w`, or plain seconds.
+pub fn parse_range(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().ok().filter(|n| *n > 0)?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(mult).map(Duration::from_secs)
+}
+
+/// The Python version's automatic step: about 60–170 points per chart.
+pub fn auto_step(range: Duration) -> Duration {
+    let s = range.as_secs();
+    Duration::from_secs(match s {
+        0..=3600 => 60,
+        3601..=21_600 => 300,
+        21_601..=86_400 => 900,
+        86_401..=604_800 => 3600,
+        _ => 21_600,
+    })
+}
+
+#[derive(Deserialize)]
+struct DataQuery {
+    metric_id: Option<String>,
+    target_id: Option<String>,
+    time_range: Option<String>,
+    step: Option<String>,
+    aggregation: Option<String>,
+}
+
+/// Prometheus refuses ranges of more points than this.
+const MAX_POINTS: u64 = 11_000;
+
+async fn metrics_data(
+    State(st): State<AppState>,
+    Query(q): Query<DataQuery>,
+) -> Result<Response, ApiError> {
+    let config = st.engine.config();
+    let metric_id = q
+        .metric_id
+        .ok_or_else(|| ApiError::BadRequest("metric_id is required".into()))?;
+    let target = q
+        .target_id
+        .ok_or_else(|| ApiError::BadRequest("target_id is required".into()))?;
+    let def = &config
+        .metrics
+        .get(&metric_id)
+        .ok_or_else(|| ApiError::not_found("metric", &metric_id))?
+        .def;
+    let range_text = q
+        .time_range
+        .unwrap_or_else(|| def.display.default_range.clone());
+    let range = parse_range(&range_text).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "time_range `{range_text}` is not a duration such as 1h, 6h, 24h or 7d"
+        ))
+    })?;
+    let step = match q.step.as_deref() {
+        None | Some("") => auto_step(range),
+        Some(s) => parse_range(s).ok_or_else(|| {
+            ApiError::BadRequest(format!("step `{s}` is not a duration such as 1m"))
+        })?,
+    };
+    if range.as_secs() / step.as_secs().max(1) > MAX_POINTS {
+        return Err(ApiError::BadRequest(format!(
+            "time_range {range_text} at this step is more than {MAX_POINTS} points; choose a larger step"
+        )));
+    }
+    let scope = metricq::scope_of(def);
+    let topo = &config.topology;
+    let known = match scope {
+        Some(MetricScope::Instance) => {
+            topo.instance(&target).is_some() || topo.device(&target).is_some()
+        }
+        Some(MetricScope::Chassis) => topo.device(&target).is_some(),
+        Some(MetricScope::Rack) => topo.rack(&target).is_some(),
+        None => true,
+    };
+    if !known {
+        return Err(ApiError::not_found("target", &target));
+    }
+    let query = match scope {
+        Some(s) => metricq::queries(def, s, &[target.as_str()])
+            .into_iter()
+            .next()
+            .map(|q| q.expr),
+        None => def.query().map(|q| q.to_string()),
+    }
+    .ok_or_else(|| ApiError::BadRequest(format!("metric `{metric_id}` has no query")))?;
+    let end = SystemTime::now();
+    let res = st
+        .engine
+        .range(
+            &query,
+            RangeSpec {
+                start: end - range,
+                end,
+                step,
+            },
+        )
+        .await?;
+    let series: Vec<Value> = res
+        .series
+        .iter()
+        .map(|s| {
+            json!({
+                "metric": s.labels.iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "values": s.points.iter().map(|(t, v)| json!([t, finite(*v)])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "metric_id": metric_id,
+        "target_id": target,
+        "time_range": range_text,
+        "step": format!("{}s", step.as_secs()),
+        "unit": def.display.unit,
+        "aggregation": q.aggregation.unwrap_or_else(|| def.display.aggregation.clone()),
+        "query": query,
+        "series": series,
+        "warnings": res.warnings,
+    }))
+    .into_response())
+}
+
+/// JSON has no NaN or infinity: such points become null (a gap in the chart).
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+#[derive(Deserialize)]
+struct TestBody {
+    expr: String,
+    #[serde(default)]
+    variables: HashMap<String, String>,
+}
+
+/// `POST /api/checks/test`: `{expr, variables}` with each `$name` replaced (escaped for the
+/// string it sits in), parsed, then run through the engine, so the configured
+/// authentication, TLS and timeouts apply (the Python version used a bare client).
+async fn checks_test(
+    State(st): State<AppState>,
+    body: Result<Json<TestBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if body.expr.trim().is_empty() {
+        return Err(ApiError::BadRequest("expr is empty".into()));
+    }
+    let vars: HashMap<String, &str> = body
+        .variables
+        .iter()
+        .map(|(k, v)| (format!("${}", k.trim_start_matches('$')), v.as_str()))
+        .collect();
+    let expr = rackscope_core::telemetry::plan::substitute(&body.expr, |w| vars.get(w).copied());
+    let left = rackscope_core::promql::unknown_placeholders(&expr)
+        .into_iter()
+        .chain(
+            rackscope_core::promql::CHECK_PLACEHOLDERS
+                .iter()
+                .filter(|p| expr.contains(*p))
+                .map(|p| p.to_string()),
+        )
+        .collect::<Vec<_>>();
+    if !left.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "no value given for {}; pass them in `variables`",
+            left.join(", ")
+        )));
+    }
+    rackscope_core::promql::parse(&expr)
+        .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
+    let at = SystemTime::now();
+    let res = st.engine.instant_cached(&expr, Duration::ZERO).await?;
+    let ts = rackscope_core::telemetry::source::unix_seconds(at);
+    let result: Vec<Value> = res
+        .samples
+        .iter()
+        .map(|s| {
+            json!({
+                "metric": s.labels.iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "value": [ts, prom_number(s.value)],
+            })
+        })
+        .collect();
+    let mut prometheus = json!({
+        "status": "success",
+        "data": { "resultType": "vector", "result": result },
+    });
+    if !res.warnings.is_empty()
+        && let Some(o) = prometheus.as_object_mut()
+    {
+        o.insert("warnings".into(), json!(res.warnings));
+    }
+    Ok(Json(json!({ "expr": expr, "prometheus": prometheus })).into_response())
+}
+
+/// Prometheus writes sample values as strings (`"NaN"`, `"+Inf"` included).
+fn prom_number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        v.to_string()
+    }
+}

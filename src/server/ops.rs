@@ -1,0 +1,491 @@
+//! Operations endpoints: liveness and readiness probes, Rackscope's own Prometheus metrics
+//! (including the health of every rack and device, labelled with its physical location, so
+//! that Grafana and Alertmanager users get it in their own tools), and the OpenAPI document
+//! with a page to browse it.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric, LabelSetEncoder,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use rackscope_core::Severity;
+use rackscope_core::telemetry::Engine;
+use serde_json::json;
+use tower_http::request_id::{MakeRequestId, RequestId};
+
+use crate::server::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/docs", get(docs))
+}
+
+async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Ready once a configuration is loaded and a first snapshot is published.
+async fn readyz(State(st): State<AppState>) -> Response {
+    match st.engine.snapshot() {
+        Some(s) => Json(json!({ "status": "ready", "snapshot": s.seq })).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "starting", "reason": "no snapshot yet" })),
+        )
+            .into_response(),
+    }
+}
+
+// ---------------------------------------------------------------- request metrics and ids
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// HTTP metrics of this process, filled by the `track` middleware.
+pub struct HttpMetrics {
+    requests: Family<RequestLabels, prometheus_client::metrics::counter::Counter>,
+    durations: Family<RouteLabels, Histogram>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        HttpMetrics {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(|| {
+                Histogram::new([
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10.0,
+                ])
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpMetrics")
+    }
+}
+
+/// Counts every request by route template (never the raw path, so ids do not explode the
+/// label space) and status, and times it.
+pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let m = &st.http;
+    m.durations
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    m.requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: res.status().as_u16(),
+        })
+        .inc();
+    res
+}
+
+/// Request ids: a per-process prefix and a counter, short and sortable in the logs.
+#[derive(Clone)]
+pub struct Ids {
+    prefix: Arc<str>,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for Ids {
+    fn default() -> Ids {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Ids {
+            prefix: Arc::from(format!(
+                "{:08x}",
+                (nanos ^ u64::from(std::process::id())) as u32
+            )),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for Ids {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+// ---------------------------------------------------------------- /metrics
+
+/// Everything read at scrape time from the engine: nothing is kept between scrapes.
+struct EngineCollector {
+    engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for EngineCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineCollector")
+    }
+}
+
+/// Label pairs given as a slice.
+struct Pairs<'a>(&'a [(&'a str, &'a str)]);
+
+impl EncodeLabelSet for Pairs<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        for (k, v) in self.0 {
+            let mut label = encoder.encode_label();
+            let mut key = label.encode_label_key()?;
+            key.write_str(k)?;
+            let mut value = key.encode_label_value()?;
+            value.write_str(v)?;
+            value.finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// The gauge value of a health state: the severity order, so `max` rolls up.
+fn severity_value(s: Severity) -> i64 {
+    match s {
+        Severity::Ok => 0,
+        Severity::Unknown => 1,
+        Severity::Warn => 2,
+        Severity::Crit => 3,
+    }
+}
+
+fn gauge<N: prometheus_client::encoding::EncodeGaugeValue>(
+    enc: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    v: N,
+) -> Result<(), std::fmt::Error> {
+    let m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    ConstGauge::new(v).encode(m)
+}
+
+fn counter(
+    enc: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    v: u64,
+) -> Result<(), std::fmt::Error> {
+    let m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+    ConstCounter::new(v).encode(m)
+}
+
+impl Collector for EngineCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = self.engine.stats();
+        counter(
+            &mut enc,
+            "rackscope_prometheus_queries",
+            "Queries sent to Prometheus since start",
+            s.query_count,
+        )?;
+        counter(
+            &mut enc,
+            "rackscope_prometheus_query_errors",
+            "Queries to Prometheus that got no answer (unreachable, timeout, refused)",
+            s.query_errors,
+        )?;
+        counter(
+            &mut enc,
+            "rackscope_query_cache_hits",
+            "Ad-hoc queries answered from the short cache",
+            s.cache_hits,
+        )?;
+        counter(
+            &mut enc,
+            "rackscope_query_cache_misses",
+            "Ad-hoc queries that went to Prometheus",
+            s.cache_misses,
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_prometheus_in_flight",
+            "Queries awaiting Prometheus now",
+            s.in_flight as i64,
+        )?;
+        if let Some(ok) = s.heartbeat_ok {
+            gauge(
+                &mut enc,
+                "rackscope_prometheus_up",
+                "1 when the last heartbeat query got an answer",
+                i64::from(ok),
+            )?;
+        }
+        if let Some(ms) = s.last_ms {
+            gauge(
+                &mut enc,
+                "rackscope_prometheus_latency_seconds",
+                "Latency of the last Prometheus query",
+                ms / 1000.0,
+            )?;
+        }
+        let Some(snap) = self.engine.snapshot() else {
+            return Ok(());
+        };
+        let now = SystemTime::now();
+        counter(
+            &mut enc,
+            "rackscope_refreshes",
+            "Snapshots published since start",
+            snap.seq,
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_refresh_duration_seconds",
+            "Wall time of the refresh behind the current snapshot",
+            snap.duration.as_secs_f64(),
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_refresh_queries",
+            "Queries the last refresh sent",
+            snap.query_count as i64,
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_refresh_failed_queries",
+            "Queries of the last refresh that got no answer",
+            snap.errors.len() as i64,
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_snapshot_age_seconds",
+            "Age of the health data served",
+            snap.age(now).as_secs_f64(),
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_snapshot_stale",
+            "1 while Prometheus is unavailable and the last snapshot is served",
+            i64::from(snap.stale.is_some()),
+        )?;
+
+        let h = &snap.health;
+        {
+            let mut m = enc.encode_descriptor(
+                "rackscope_active_alerts",
+                "Targets in WARN or CRIT, by severity",
+                None,
+                MetricType::Gauge,
+            )?;
+            for sev in [Severity::Warn, Severity::Crit] {
+                let n = h.alerts.iter().filter(|a| a.state == sev).count();
+                ConstGauge::new(n as i64)
+                    .encode(m.encode_family(&Pairs(&[("severity", sev.as_str())]))?)?;
+            }
+        }
+        let topo = &snap.config.topology;
+        let help = "Health of the target: 0 OK, 1 UNKNOWN, 2 WARN, 3 CRIT (worst wins: max() rolls up); absent when nothing checks it";
+        {
+            let mut m =
+                enc.encode_descriptor("rackscope_rack_health", help, None, MetricType::Gauge)?;
+            for (i, r) in topo.racks.iter().enumerate() {
+                let Some(state) = h.racks.get(i).and_then(|x| x.state) else {
+                    continue;
+                };
+                let room = &topo.rooms[r.room as usize];
+                let site = &topo.sites[room.site as usize];
+                let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+                let labels = [
+                    ("site", site.id.as_str()),
+                    ("room", room.id.as_str()),
+                    ("aisle", aisle),
+                    ("rack", r.id.as_str()),
+                ];
+                ConstGauge::new(severity_value(state)).encode(m.encode_family(&Pairs(&labels))?)?;
+            }
+        }
+        {
+            let mut m =
+                enc.encode_descriptor("rackscope_device_health", help, None, MetricType::Gauge)?;
+            for (i, d) in topo.devices.iter().enumerate() {
+                let Some(state) = h.devices.get(i).and_then(|x| x.state) else {
+                    continue;
+                };
+                let r = &topo.racks[d.rack as usize];
+                let room = &topo.rooms[r.room as usize];
+                let site = &topo.sites[room.site as usize];
+                let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+                let u = d.u_position.to_string();
+                let labels = [
+                    ("site", site.id.as_str()),
+                    ("room", room.id.as_str()),
+                    ("aisle", aisle),
+                    ("rack", r.id.as_str()),
+                    ("device", d.id.as_str()),
+                    ("u", u.as_str()),
+                ];
+                ConstGauge::new(severity_value(state)).encode(m.encode_family(&Pairs(&labels))?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Content type of the text exposition (Prometheus 0.0.4 text, which every scraper reads).
+const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(EngineCollector {
+        engine: st.engine.clone(),
+    }));
+    registry.register(
+        "rackscope_http_requests",
+        "HTTP requests served, by route template, method and status",
+        st.http.requests.clone(),
+    );
+    registry.register(
+        "rackscope_http_request_duration_seconds",
+        "Time to answer an HTTP request, by route template",
+        st.http.durations.clone(),
+    );
+    let mut out = String::with_capacity(64 * 1024);
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+        tracing::warn!(error = %e, "metrics encoding stopped early");
+    }
+    ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], out).into_response()
+}
+
+// ---------------------------------------------------------------- OpenAPI
+
+/// The OpenAPI 3 document, written by hand next to the routes it describes; a test checks
+/// that every path it lists answers.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `/api/docs`: the OpenAPI document as one readable page, without JavaScript.
+pub fn docs_html(doc: &serde_json::Value) -> String {
+    let mut h = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rackscope API</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>\
+         body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2937}\
+         code,pre{font:13px ui-monospace,monospace;background:#f3f4f6;border-radius:4px}pre{padding:.6rem;overflow:auto}\
+         .op{border:1px solid #e5e7eb;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}\
+         .m{font-weight:700;display:inline-block;min-width:4rem}.get{color:#047857}.post{color:#1d4ed8}\
+         table{border-collapse:collapse}td,th{border-bottom:1px solid #e5e7eb;padding:.2rem .6rem;text-align:left}\
+         @media(prefers-color-scheme:dark){body{background:#111827;color:#e5e7eb}code,pre{background:#1f2937}.op,td,th{border-color:#374151}}\
+         </style></head><body>",
+    );
+    let info = &doc["info"];
+    let _ = write!(
+        h,
+        "<h1>{} <small>{}</small></h1><p>{}</p><p><a href=\"/api/openapi.json\">openapi.json</a></p>",
+        esc(info["title"].as_str().unwrap_or("")),
+        esc(info["version"].as_str().unwrap_or("")),
+        esc(info["description"].as_str().unwrap_or(""))
+    );
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, ops) in paths {
+            let Some(ops) = ops.as_object() else { continue };
+            for (method, op) in ops {
+                let _ = write!(
+                    h,
+                    "<div class=\"op\" id=\"{id}\"><span class=\"m {method}\">{M}</span> <code>{p}</code><p>{s}</p>",
+                    id = esc(op["operationId"].as_str().unwrap_or("")),
+                    M = method.to_uppercase(),
+                    p = esc(path),
+                    s = esc(op["summary"].as_str().unwrap_or(""))
+                );
+                if let Some(d) = op["description"].as_str() {
+                    let _ = write!(h, "<p>{}</p>", esc(d));
+                }
+                if let Some(params) = op["parameters"].as_array() {
+                    h.push_str("<table><tr><th>parameter</th><th>in</th><th>description</th></tr>");
+                    for p in params {
+                        let _ = write!(
+                            h,
+                            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                            esc(p["name"].as_str().unwrap_or("")),
+                            esc(p["in"].as_str().unwrap_or("")),
+                            esc(p["description"].as_str().unwrap_or(""))
+                        );
+                    }
+                    h.push_str("</table>");
+                }
+                if let Some(rs) = op["responses"].as_object() {
+                    for (code, r) in rs {
+                        let _ = write!(
+                            h,
+                            "<p><b>{}</b> {}</p>",
+                            esc(code),
+                            esc(r["description"].as_str().unwrap_or(""))
+                        );
+                        if let Some(ex) = r.pointer("/content/application~1json/example") {
+                            let pretty = serde_json::to_string_pretty(ex).unwrap_or_default();
+                            let _ = write!(h, "<pre>{}</pre>", esc(&pretty));
+                        }
+                    }
+                }
+                h.push_str("</div>");
+            }
+        }
+    }
+    h.push_str("</body></html>");
+    h
+}
+
+async fn docs() -> Response {
+    match serde_json::from_str::<serde_json::Value>(OPENAPI) {
+        Ok(doc) => Html(docs_html(&doc)).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("openapi.json: {e}"),
+        )
+            .into_response(),
+    }
+}

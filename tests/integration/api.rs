@@ -1,0 +1,652 @@
+//! The JSON API through the router (tower `oneshot`), on the health fixture: every endpoint
+//! and its error cases, compared with `tests/snapshots/api/*.txt` (rewrite with
+//! `RACKSCOPE_BLESS=1` after checking a difference). Prometheus is a table of series here,
+//! answered by a small evaluator over promql-parser's syntax tree; the end-to-end test
+//! (`api_e2e`) runs the same server against a real Prometheus.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use promql_parser::parser::{self, Expr};
+use rackscope::server::{AppState, router};
+use rackscope_core::telemetry::source::BoxFuture;
+use rackscope_core::telemetry::source::RangeSeries;
+use rackscope_core::telemetry::{
+    Engine, InstantResult, Labels, MetricsSource, RangeResult, RangeSpec, Sample, SourceError,
+};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::support;
+
+/// One stored series: name, labels, value.
+type Series = (String, Vec<(String, String)>, f64);
+
+/// A Prometheus stand-in for router tests: selects from a table with the query's matchers,
+/// and applies a top-level `sum by (…)`. Answers every query the fixture plans, and can be
+/// switched to failing.
+pub struct Table {
+    series: Vec<Series>,
+    pub down: AtomicBool,
+}
+
+impl Table {
+    fn select(&self, query: &str) -> Result<Vec<Sample>, SourceError> {
+        if self.down.load(Ordering::Relaxed) {
+            return Err(SourceError::Unreachable {
+                url: "http://table".into(),
+                reason: "connection refused".into(),
+            });
+        }
+        let expr = parser::parse(query).map_err(|e| SourceError::Api {
+            status: 400,
+            error_type: "bad_data".into(),
+            error: e,
+            warnings: Vec::new(),
+        })?;
+        let (sel, by) = match &expr {
+            Expr::Aggregate(a) => {
+                let by = match &a.modifier {
+                    Some(parser::LabelModifier::Include(l)) => Some(l.labels.clone()),
+                    _ => Some(Vec::new()),
+                };
+                (&*a.expr, by)
+            }
+            e => (e, None),
+        };
+        let sel = match sel {
+            Expr::Paren(p) => &*p.expr,
+            e => e,
+        };
+        let Expr::VectorSelector(vs) = sel else {
+            return Ok(Vec::new());
+        };
+        let rows = self.series.iter().filter(|(name, labels, _)| {
+            vs.name.as_deref().is_none_or(|n| n == name)
+                && vs.matchers.matchers.iter().all(|m| {
+                    let v = labels
+                        .iter()
+                        .find(|(k, _)| *k == m.name)
+                        .map_or("", |(_, v)| v.as_str());
+                    m.is_match(v)
+                })
+        });
+        let mut out: Vec<Sample> = Vec::new();
+        for (_, labels, v) in rows {
+            let kept: Vec<(&str, &str)> = labels
+                .iter()
+                .filter(|(k, _)| by.as_ref().is_none_or(|b| b.contains(k)))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let l: Labels = kept.iter().copied().collect();
+            match out.iter_mut().find(|s| by.is_some() && s.labels == l) {
+                Some(s) => s.value += v,
+                None => out.push(Sample {
+                    labels: l,
+                    value: *v,
+                }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl MetricsSource for Table {
+    fn instant<'a>(
+        &'a self,
+        query: &'a str,
+        _at: SystemTime,
+    ) -> BoxFuture<'a, Result<InstantResult, SourceError>> {
+        let r = self.select(query).map(|samples| InstantResult {
+            samples,
+            warnings: Vec::new(),
+        });
+        Box::pin(async move { r })
+    }
+
+    fn range<'a>(
+        &'a self,
+        query: &'a str,
+        range: RangeSpec,
+    ) -> BoxFuture<'a, Result<RangeResult, SourceError>> {
+        let r = self.select(query).map(|samples| RangeResult {
+            series: samples
+                .into_iter()
+                .map(|s| {
+                    let start = range
+                        .start
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs();
+                    let n = range
+                        .end
+                        .duration_since(range.start)
+                        .unwrap_or_default()
+                        .as_secs()
+                        / range.step.as_secs().max(1);
+                    RangeSeries {
+                        labels: s.labels,
+                        points: (0..=n)
+                            .map(|i| ((start + i * range.step.as_secs()) as f64, s.value))
+                            .collect(),
+                    }
+                })
+                .collect(),
+            warnings: Vec::new(),
+        });
+        Box::pin(async move { r })
+    }
+
+    fn describe(&self) -> String {
+        "table".into()
+    }
+}
+
+fn row(name: &str, labels: &[(&str, &str)], v: f64) -> Series {
+    (
+        name.into(),
+        labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        v,
+    )
+}
+
+/// The fixture's world, as in the health tests: node.1 down (CRIT), n03 warm (WARN), n04 hot
+/// (CRIT), n16 without temperature (UNKNOWN), n05's fan failed (pending for 1m),
+/// chassis-2's PSU degraded (WARN), r03's PDU over 12 A (WARN), disk slot 3 of da01 failed.
+pub fn world() -> Vec<Series> {
+    let config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
+    let mut s = Vec::new();
+    for i in &config.topology.instances {
+        let n = i.name.as_str();
+        let up = if n == "node.1" { 0.0 } else { 1.0 };
+        s.push(row("up", &[("instance", n), ("job", "node")], up));
+        let temp = match n {
+            "n03" => 40.0,
+            "n04" => 50.0,
+            _ => 30.0,
+        };
+        if n != "n16" && n != "da01-c1" {
+            s.push(row("node_temperature_celsius", &[("instance", n)], temp));
+            s.push(row("node_power_watts", &[("instance", n)], 200.0));
+        }
+        let fan = if n == "n05" { 2.0 } else { 0.0 };
+        s.push(row("node_fan_state", &[("instance", n)], fan));
+    }
+    s.push(row("up", &[("instance", "sw-1"), ("job", "snmp")], 1.0));
+    for d in ["chassis-1", "chassis-2", "chassis-3", "chassis-4"] {
+        let v = if d == "chassis-2" { 1.0 } else { 0.0 };
+        s.push(row("chassis_psu_state", &[("chassis_id", d)], v));
+    }
+    for (rack, amps) in [("r01", 4.0), ("r02", 7.0), ("r03", 13.0)] {
+        for inlet in ["I1", "I2"] {
+            s.push(row(
+                "raritan_pdu_current_ampere",
+                &[("rack_id", rack), ("inletid", inlet)],
+                amps / 2.0,
+            ));
+            s.push(row(
+                "raritan_pdu_activepower_watt",
+                &[("rack_id", rack), ("inletid", inlet)],
+                amps * 115.0,
+            ));
+        }
+    }
+    for slot in 1..=4 {
+        let failed = slot == 3;
+        let slot = slot.to_string();
+        s.push(row(
+            "eseries_drive_status",
+            &[
+                ("instance", "da01-c1"),
+                ("slot", &slot),
+                ("status", if failed { "failed" } else { "optimal" }),
+            ],
+            1.0,
+        ));
+    }
+    s
+}
+
+/// Evaluation time of the fixture's refreshes.
+const T0: u64 = 1_700_000_000;
+
+/// The server state over the fixture, after two refreshes 30 s apart (so n05's fan is
+/// pending, not yet CRIT), or none when `refreshed` is false.
+pub async fn fixture(refreshed: bool) -> (AppState, Arc<Table>) {
+    let config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
+    let table = Arc::new(Table {
+        series: world(),
+        down: AtomicBool::new(false),
+    });
+    let engine = Arc::new(Engine::new(Arc::new(config), table.clone()));
+    if refreshed {
+        engine
+            .refresh_at(UNIX_EPOCH + Duration::from_secs(T0))
+            .await;
+        engine
+            .refresh_at(UNIX_EPOCH + Duration::from_secs(T0 + 30))
+            .await;
+    }
+    (AppState::new(engine), table)
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub async fn call(state: &AppState, req: Request<Body>) -> Reply {
+    let res = router(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn get(state: &AppState, uri: &str) -> Reply {
+    call(state, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn post(state: &AppState, uri: &str, body: &str) -> Reply {
+    call(
+        state,
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// Runs `requests` and renders status and pretty JSON for each, for a snapshot file.
+async fn transcript(state: &AppState, requests: &[&str]) -> String {
+    let mut out = String::new();
+    for r in requests {
+        let reply = match r.split_once(' ') {
+            Some(("POST", rest)) => {
+                let (uri, body) = rest.split_once(' ').unwrap();
+                post(state, uri, body).await
+            }
+            _ => get(state, r).await,
+        };
+        let body = match serde_json::from_slice::<Value>(&reply.body) {
+            Ok(v) => serde_json::to_string_pretty(&v).unwrap(),
+            Err(_) => reply.text(),
+        };
+        out.push_str(&format!("### {r}\n{}\n{body}\n\n", reply.status.as_u16()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_read_endpoint_answers_the_documented_json() {
+    let (state, _) = fixture(true).await;
+    let text = transcript(
+        &state,
+        &[
+            "/api/stats/global",
+            "/api/alerts/active",
+            "/api/sites",
+            "/api/rooms",
+            "/api/rooms/states",
+            "/api/rooms/room-a/layout",
+            "/api/rooms/room-a/state",
+            "/api/rooms/room-b/state",
+            "/api/racks/r01",
+            "/api/racks/r01/state",
+            "/api/racks/r02/state",
+            "/api/racks/r01/state?include_metrics=true",
+            "/api/racks/r01/devices/chassis-1",
+            "/api/devices/r01/chassis-1/metrics",
+            "/api/devices/r01/sw-1/metrics",
+            "/api/catalog",
+            "/api/checks",
+            "/api/metrics/library",
+            "/api/metrics/library?category=power&tag=pdu",
+            "/api/metrics/library/node_power",
+            "/healthz",
+            "/readyz",
+        ],
+    )
+    .await;
+    support::assert_snapshot("api/health-fixture.txt", &text);
+}
+
+#[tokio::test]
+async fn unknown_ids_and_bad_input_give_json_errors() {
+    let (state, _) = fixture(true).await;
+    let text = transcript(
+        &state,
+        &[
+            "/api/rooms/nope/layout",
+            "/api/rooms/nope/state",
+            "/api/racks/nope",
+            "/api/racks/nope/state",
+            "/api/racks/r01/state?include_metrics=maybe",
+            "/api/racks/r01/devices/nope",
+            "/api/racks/nope/devices/chassis-1",
+            "/api/devices/nope/chassis-1/metrics",
+            "/api/devices/r02/chassis-1/metrics",
+            "/api/metrics/library/nope",
+            "/api/metrics/data",
+            "/api/metrics/data?metric_id=node_power",
+            "/api/metrics/data?metric_id=nope&target_id=n03",
+            "/api/metrics/data?metric_id=node_power&target_id=nope",
+            "/api/metrics/data?metric_id=node_power&target_id=n03&time_range=soon",
+            "/api/metrics/data?metric_id=node_power&target_id=n03&time_range=30d&step=1s",
+            "POST /api/checks/test {\"expr\": \"  \"}",
+            "POST /api/checks/test {\"expr\": \"up{instance=~\\\"$instances\\\"}\"}",
+            "POST /api/checks/test {\"expr\": \"up{\"}",
+            "POST /api/checks/test {\"exp\": 1}",
+            "POST /api/checks/test not json",
+            "/api/nothing/here",
+        ],
+    )
+    .await;
+    support::assert_snapshot("api/errors.txt", &text);
+}
+
+#[tokio::test]
+async fn before_the_first_snapshot_the_seed_shapes_are_served() {
+    let (state, _) = fixture(false).await;
+    let text = transcript(
+        &state,
+        &[
+            "/api/stats/global",
+            "/api/alerts/active",
+            "/api/rooms/states",
+            "/api/rooms/room-a/state",
+            "/api/racks/r01/state",
+            "/api/devices/r01/chassis-1/metrics",
+            "/api/rooms/nope/state",
+            "/api/racks/r01",
+            "/readyz",
+        ],
+    )
+    .await;
+    support::assert_snapshot("api/no-snapshot.txt", &text);
+}
+
+#[tokio::test]
+async fn stats_report_latency_queries_and_the_last_batch() {
+    let (state, _) = fixture(true).await;
+    let p = get(&state, "/api/stats/prometheus").await.json();
+    for k in [
+        "last_ms",
+        "avg_ms",
+        "last_ts",
+        "heartbeat_seconds",
+        "next_ts",
+    ] {
+        assert!(p.get(k).is_some(), "{k} missing from {p}");
+    }
+    assert!(p["last_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(p["heartbeat_seconds"], 30);
+    let t = get(&state, "/api/stats/telemetry").await.json();
+    // Two refreshes of the fixture's 24 planned queries.
+    assert_eq!(t["query_count"], 48);
+    assert_eq!(t["in_flight"], 0);
+    assert_eq!(t["last_batch"]["query_count"], 24, "last batch of {t}");
+    assert_eq!(t["last_batch"]["max_ids_per_query"], 3);
+    assert_eq!(t["last_batch"]["total_ids"], 25);
+    assert_eq!(t["snapshot"]["seq"], 2);
+}
+
+#[tokio::test]
+async fn live_reads_are_batched_and_cached() {
+    let (state, _) = fixture(true).await;
+    let before = state.engine.stats().query_count;
+    let a = get(&state, "/api/racks/r01/state?include_metrics=true").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let sent = state.engine.stats().query_count - before;
+    // node temperature, node power and the PDU's power: one query each for the rack.
+    assert_eq!(sent, 3);
+    let b = get(&state, "/api/racks/r01/state?include_metrics=true").await;
+    assert_eq!(a.body, b.body);
+    assert_eq!(
+        state.engine.stats().query_count - before,
+        3,
+        "second read is cached"
+    );
+    assert!(state.engine.stats().cache_hits >= 3);
+}
+
+#[tokio::test]
+async fn prometheus_failures_degrade_live_reads_and_fail_direct_queries() {
+    let (state, table) = fixture(true).await;
+    table.down.store(true, Ordering::Relaxed);
+    let r = get(&state, "/api/racks/r02/state?include_metrics=true").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    assert_eq!(v["state"], "WARN", "health still comes from the snapshot");
+    assert_eq!(v["metrics"]["temperature"], 0.0);
+    assert!(
+        v["metrics_error"].as_str().unwrap().contains("unreachable"),
+        "{v}"
+    );
+    let d = get(&state, "/api/devices/r02/chassis-2/metrics")
+        .await
+        .json();
+    assert_eq!(d["metrics"], serde_json::json!({}));
+    assert!(d["error"].as_str().unwrap().contains("unreachable"));
+    let t = post(&state, "/api/checks/test", r#"{"expr": "up"}"#).await;
+    assert_eq!(t.status, StatusCode::BAD_GATEWAY);
+    assert!(t.json()["detail"].as_str().unwrap().contains("unreachable"));
+    let m = get(
+        &state,
+        "/api/metrics/data?metric_id=node_power&target_id=n03&time_range=1h",
+    )
+    .await;
+    assert_eq!(m.status, StatusCode::BAD_GATEWAY);
+}
+
+#[tokio::test]
+async fn check_tests_and_chart_data_fill_placeholders() {
+    let (state, _) = fixture(true).await;
+    let t = post(
+        &state,
+        "/api/checks/test",
+        r#"{"expr": "node_temperature_celsius{instance=~\"$instances\"}", "variables": {"instances": "n03|n04"}}"#,
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.text());
+    let v = t.json();
+    assert_eq!(
+        v["expr"],
+        r#"node_temperature_celsius{instance=~"n03|n04"}"#
+    );
+    assert_eq!(v["prometheus"]["status"], "success");
+    let result = v["prometheus"]["data"]["result"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = result
+        .iter()
+        .map(|r| {
+            (
+                r["metric"]["instance"].as_str().unwrap(),
+                r["value"][1].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("n03", "40"), ("n04", "50")]);
+
+    // `{instance}` style, automatic step: 1h at 60 s is 61 points.
+    let d = get(
+        &state,
+        "/api/metrics/data?metric_id=node_power&target_id=n03&time_range=1h",
+    )
+    .await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text());
+    let v = d.json();
+    assert_eq!(v["query"], r#"node_power_watts{instance="n03"}"#);
+    assert_eq!(v["step"], "60s");
+    assert_eq!(v["unit"], "W");
+    assert_eq!(v["series"][0]["metric"]["instance"], "n03");
+    assert_eq!(v["series"][0]["values"].as_array().unwrap().len(), 61);
+    assert_eq!(v["series"][0]["values"][0][1], 200.0);
+    // A rack metric by its rack, and the 7d range at one hour.
+    let v = get(
+        &state,
+        "/api/metrics/data?metric_id=pdu_power&target_id=r03&time_range=7d",
+    )
+    .await
+    .json();
+    assert_eq!(v["step"], "3600s");
+    assert_eq!(v["series"].as_array().unwrap().len(), 2, "two inlets: {v}");
+}
+
+#[tokio::test]
+async fn responses_carry_request_ids_and_compress() {
+    let (state, _) = fixture(true).await;
+    let a = get(&state, "/api/stats/global").await;
+    let b = get(&state, "/api/stats/global").await;
+    let id = |r: &Reply| {
+        r.headers
+            .get("x-request-id")
+            .expect("x-request-id")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(id(&a), id(&b), "each request gets its own id");
+    // A caller's own id is kept.
+    let r = call(
+        &state,
+        Request::get("/api/stats/global")
+            .header("x-request-id", "trace-42")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(id(&r), "trace-42");
+    // Compressed on request, and the same document once inflated.
+    let plain = get(&state, "/api/sites").await;
+    let gz = call(
+        &state,
+        Request::get("/api/sites")
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
+    assert!(
+        gz.body.len() < plain.body.len() / 2,
+        "{} vs {}",
+        gz.body.len(),
+        plain.body.len()
+    );
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gz.body[..]),
+        &mut inflated,
+    )
+    .unwrap();
+    assert_eq!(inflated, plain.body);
+}
+
+#[tokio::test]
+async fn metrics_expose_requests_and_located_health() {
+    let (state, _) = fixture(true).await;
+    get(&state, "/api/racks/r01/state").await;
+    get(&state, "/api/racks/r02/state").await;
+    get(&state, "/api/racks/nope/state").await;
+    let m = get(&state, "/metrics").await;
+    assert_eq!(m.status, StatusCode::OK);
+    assert!(
+        m.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = m.text();
+    let has = |line: &str| assert!(text.lines().any(|l| l == line), "`{line}` not in:\n{text}");
+    has(
+        r#"rackscope_http_requests_total{route="/api/racks/{rack_id}/state",method="GET",status="200"} 2"#,
+    );
+    has(
+        r#"rackscope_http_requests_total{route="/api/racks/{rack_id}/state",method="GET",status="404"} 1"#,
+    );
+    has("rackscope_refreshes_total 2");
+    has("rackscope_refresh_queries 24");
+    has("rackscope_snapshot_stale 0");
+    has(r#"rackscope_active_alerts{severity="CRIT"} 2"#);
+    has(r#"rackscope_active_alerts{severity="WARN"} 4"#);
+    // Located health: 3 = CRIT, 2 = WARN, 1 = UNKNOWN.
+    has(r#"rackscope_rack_health{site="dc1",room="room-a",aisle="aisle-1",rack="r01"} 3"#);
+    has(r#"rackscope_rack_health{site="dc1",room="room-a",aisle="aisle-2",rack="r03"} 2"#);
+    has(r#"rackscope_rack_health{site="dc2",room="room-b",aisle="aisle-b1",rack="r10"} 1"#);
+    has(
+        r#"rackscope_device_health{site="dc1",room="room-a",aisle="aisle-1",rack="r02",device="chassis-2",u="1"} 2"#,
+    );
+    // The patch panel has no check: not monitored, no series.
+    assert!(!text.contains(r#"device="panel-1""#));
+    let pairs = text
+        .lines()
+        .filter(|l| l.starts_with("rackscope_device_health{"))
+        .count();
+    assert_eq!(pairs, 6, "every monitored device");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
+    let (state, _) = fixture(true).await;
+    let doc = get(&state, "/api/openapi.json").await.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 24);
+    for (path, ops) in paths {
+        let uri = path
+            .replace("{room_id}", "room-a")
+            .replace("{rack_id}", "r01")
+            .replace("{device_id}", "chassis-1")
+            .replace("{metric_id}", "node_power");
+        for method in ops.as_object().unwrap().keys() {
+            let r = match method.as_str() {
+                "get" => {
+                    let uri = if path == "/api/metrics/data" {
+                        "/api/metrics/data?metric_id=node_power&target_id=n03".to_string()
+                    } else {
+                        uri.clone()
+                    };
+                    get(&state, &uri).await
+                }
+                "post" => post(&state, &uri, r#"{"expr": "up"}"#).await,
+                m => panic!("undocumented method {m}"),
+            };
+            assert_eq!(r.status, StatusCode::OK, "{method} {uri}: {}", r.text());
+        }
+    }
+    let page = get(&state, "/api/docs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    for path in paths.keys() {
+        let shown = path.replace('&', "&amp;");
+        assert!(
+            html.contains(&format!("<code>{shown}</code>")),
+            "{path} missing from /api/docs"
+        );
+    }
+}
