@@ -650,3 +650,146 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
         );
     }
 }
+
+/// The whole server through a real socket: the simulator scraped by a real Prometheus, the
+/// engine refreshing on its own, and every kind of endpoint read as a client would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_e2e_against_a_real_prometheus() {
+    if !crate::prom::available() {
+        return;
+    }
+    use crate::simulator::{client_for, start_simulator};
+    let app = support::root().join("config/demo-small/app.yaml");
+    let (sim, sim_addr, _sim_stop) = start_simulator(&app, None).await;
+    let prom = crate::prom::Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
+    let config = sim.world().config.clone();
+    let mut cfg = (*config).clone();
+    cfg.app.planner.cache_ttl_seconds = 1;
+    let engine = Arc::new(Engine::new(
+        Arc::new(cfg),
+        Arc::new(client_for(&config, &prom.url())),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let web = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(rackscope::demo::serve(engine.clone(), listener, async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let url = format!("{web}{path}");
+        let http = http.clone();
+        async move {
+            let r = http.get(&url).send().await.unwrap();
+            let status = r.status();
+            let id = r.headers().get("x-request-id").cloned();
+            assert!(id.is_some(), "{url} has no x-request-id");
+            let v: Value = r.json().await.unwrap();
+            (status.as_u16(), v)
+        }
+    };
+
+    // Ready once the first snapshot is taken; live values once Prometheus has scraped twice.
+    let rooms = get("/api/rooms").await.1;
+    let rack_id = rooms[0]["aisles"][0]["racks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let rack_state = loop {
+        let (s, v) = get(&format!("/api/racks/{rack_id}/state?include_metrics=true")).await;
+        if s == 200 && v["metrics"]["temperature"].as_f64().unwrap_or(0.0) > 0.0 {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "no live metrics: {v}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(get("/readyz").await.0, 200);
+    assert!(rack_state["metrics"]["power"].as_f64().unwrap() > 0.0);
+    let pdus = rack_state["infra_metrics"]["components"]
+        .as_object()
+        .unwrap();
+    assert!(
+        pdus.values()
+            .any(|c| c["pdu_active_power"].as_f64().unwrap_or(0.0) > 0.0),
+        "{pdus:?}"
+    );
+    let nodes = rack_state["nodes"].as_object().unwrap();
+    assert!(nodes.values().all(|n| n["state"].is_string()));
+
+    let g = get("/api/stats/global").await.1;
+    assert_eq!(g["total_racks"], config.topology.racks.len());
+    assert!(["OK", "WARN", "CRIT"].contains(&g["status"].as_str().unwrap()));
+    let room_id = rooms[0]["id"].as_str().unwrap();
+    let rs = get(&format!("/api/rooms/{room_id}/state")).await.1;
+    assert!(rs["racks"][&rack_id]["node_total"].as_u64().unwrap() > 0);
+
+    // Device metrics: every instance of a server has the template's metrics.
+    let rack = get(&format!("/api/racks/{rack_id}")).await.1;
+    let device = rack["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["instance"].as_array().is_some_and(|i| !i.is_empty()))
+        .unwrap();
+    let device_id = device["id"].as_str().unwrap();
+    let dm = get(&format!("/api/devices/{rack_id}/{device_id}/metrics"))
+        .await
+        .1;
+    let first = device["instance"][0].as_str().unwrap();
+    assert!(
+        dm["metrics"][first]["node_temperature"].as_f64().unwrap() > 0.0,
+        "{dm}"
+    );
+
+    // A chart over the last hour: points every minute since the simulator started.
+    let (s, data) = get(&format!(
+        "/api/metrics/data?metric_id=node_temperature&target_id={first}&time_range=1h"
+    ))
+    .await;
+    assert_eq!(s, 200, "{data}");
+    assert_eq!(data["step"], "60s");
+    assert!(!data["series"][0]["values"].as_array().unwrap().is_empty(), "{data}");
+
+    // The check tester runs with the configured client.
+    let t: Value = http
+        .post(format!("{web}/api/checks/test"))
+        .json(&serde_json::json!({
+            "expr": "up{instance=~\"$instances\"}",
+            "variables": {"instances": first},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["prometheus"]["data"]["result"][0]["metric"]["instance"], first);
+
+    // Compression over the wire, and the located health in /metrics.
+    let r = http
+        .get(format!("{web}/api/sites"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let metrics = http
+        .get(format!("{web}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let racks = metrics
+        .lines()
+        .filter(|l| l.starts_with("rackscope_rack_health{"))
+        .count();
+    assert_eq!(racks, config.topology.racks.len(), "{metrics}");
+    assert!(metrics.contains(r#"route="/api/racks/{rack_id}/state",method="GET",status="200""#));
+
+    stop_tx.send(true).unwrap();
+    server.await.unwrap().unwrap();
+}

@@ -18,7 +18,7 @@ use crate::support::{load, root, shared};
 
 /// A simulator for `app` with a fixed seed and no overrides file (fixtures stay untouched),
 /// served on a free loopback port. Returns it with its address.
-async fn start_simulator(
+pub async fn start_simulator(
     app: &std::path::Path,
     mode: Option<IncidentMode>,
 ) -> (Arc<Simulator>, String, tokio::sync::oneshot::Sender<()>) {
@@ -46,7 +46,7 @@ async fn start_simulator(
     (sim, addr, tx)
 }
 
-fn client_for(config: &rackscope_core::Config, url: &str) -> PrometheusClient {
+pub fn client_for(config: &rackscope_core::Config, url: &str) -> PrometheusClient {
     let mut t = config.app.telemetry.clone();
     t.prometheus_url = Some(url.to_string());
     PrometheusClient::from_config(&t, &config.base_dir).unwrap()

@@ -367,6 +367,11 @@ impl Engine {
             self.timed_instant(query, SystemTime::now(), query_timeout(&config))
                 .await?,
         );
+        // An empty answer is not kept: right after a start, or a new exporter, the data
+        // arrives within a scrape, and a view must not stay blank for the whole TTL.
+        if r.samples.is_empty() {
+            return Ok(r);
+        }
         if let Ok(mut c) = self.cache.lock() {
             if c.len() >= CACHE_SWEEP_AT {
                 c.retain(|_, e| e.at.elapsed() < ttl);
