@@ -124,9 +124,12 @@ pub fn global_stats(config: &Config, snap: Option<&Snapshot>) -> GlobalStats {
 }
 
 async fn stats_global(State(st): State<AppState>) -> Response {
-    let snap = st.engine.snapshot();
-    let config = st.engine.config();
-    Json(global_stats(&config, snap.as_deref())).into_response()
+    let Some(snap) = st.engine.snapshot() else {
+        return Json(global_stats(&st.engine.config(), None)).into_response();
+    };
+    st.memo.json(snap.seq, "stats", || {
+        global_stats(&snap.config, Some(&snap))
+    })
 }
 
 async fn stats_prometheus(State(st): State<AppState>) -> Response {
@@ -264,7 +267,9 @@ pub fn alert_views(snap: &Snapshot) -> Vec<AlertView<'_>> {
 
 async fn alerts_active(State(st): State<AppState>) -> Response {
     match st.engine.snapshot() {
-        Some(s) => Json(json!({ "alerts": alert_views(&s) })).into_response(),
+        Some(s) => st
+            .memo
+            .json(s.seq, "alerts", || json!({ "alerts": alert_views(&s) })),
         None => Json(json!({ "alerts": [] })).into_response(),
     }
 }
@@ -533,18 +538,19 @@ async fn room_state(
         );
     };
     let r = find_room(&snap.config, &room_id)?;
-    let topo = &snap.config.topology;
-    let racks = Ordered(
-        topo.room_racks(r)
-            .map(|x| (topo.racks[x as usize].id.as_str(), rack_summary(&snap, x)))
-            .collect(),
-    );
-    Ok(Json(json!({
-        "room_id": room_id,
-        "state": state_str(snap.health.rooms[r as usize]),
-        "racks": racks,
+    Ok(st.memo.json(snap.seq, &format!("room:{room_id}"), || {
+        let topo = &snap.config.topology;
+        let racks = Ordered(
+            topo.room_racks(r)
+                .map(|x| (topo.racks[x as usize].id.as_str(), rack_summary(&snap, x)))
+                .collect(),
+        );
+        json!({
+            "room_id": room_id,
+            "state": state_str(snap.health.rooms[r as usize]),
+            "racks": racks,
+        })
     }))
-    .into_response())
 }
 
 async fn rooms_states(State(st): State<AppState>) -> Response {
@@ -560,15 +566,16 @@ async fn rooms_states(State(st): State<AppState>) -> Response {
         );
         return Json(v).into_response();
     };
-    let topo = &snap.config.topology;
-    let v = Ordered(
-        topo.rooms
-            .iter()
-            .zip(&snap.health.rooms)
-            .map(|(r, s)| (r.id.as_str(), state_str(*s)))
-            .collect(),
-    );
-    Json(v).into_response()
+    st.memo.json(snap.seq, "rooms", || {
+        let topo = &snap.config.topology;
+        Ordered(
+            topo.rooms
+                .iter()
+                .zip(&snap.health.rooms)
+                .map(|(r, s)| (r.id.as_str(), state_str(*s)))
+                .collect(),
+        )
+    })
 }
 
 /// One check result as the rack and device views list it: seed 003's `{id, severity}`
@@ -768,10 +775,11 @@ async fn rack_state(
         .into_response());
     };
     let r = find_rack(&snap.config, &rack_id)?;
-    let live = if include {
-        Some(live::rack_live(&st.engine, &snap, r).await)
-    } else {
-        None
-    };
-    Ok(Json(rack_state_json(&snap, r, live.as_ref())).into_response())
+    if !include {
+        return Ok(st.memo.json(snap.seq, &format!("rack:{rack_id}"), || {
+            rack_state_json(&snap, r, None)
+        }));
+    }
+    let live = live::rack_live(&st.engine, &snap, r).await;
+    Ok(Json(rack_state_json(&snap, r, Some(&live))).into_response())
 }

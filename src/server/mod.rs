@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 pub mod api;
 pub mod error;
 pub mod live;
+pub mod memo;
 pub mod ops;
 pub mod views;
 
@@ -28,6 +29,7 @@ pub use error::ApiError;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub http: Arc<ops::HttpMetrics>,
+    pub memo: Arc<memo::Memo>,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
         AppState {
             engine,
             http: Arc::new(ops::HttpMetrics::default()),
+            memo: Arc::new(memo::Memo::default()),
         }
     }
 }

@@ -672,10 +672,14 @@ async fn api_e2e_against_a_real_prometheus() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let web = format!("http://{}", listener.local_addr().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(rackscope::demo::serve(engine.clone(), listener, async move {
-        let mut rx = stop_rx;
-        let _ = rx.wait_for(|s| *s).await;
-    }));
+    let server = tokio::spawn(rackscope::demo::serve(
+        engine.clone(),
+        listener,
+        async move {
+            let mut rx = stop_rx;
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    ));
     let http = reqwest::Client::new();
     let get = |path: &str| {
         let url = format!("{web}{path}");
@@ -750,7 +754,10 @@ async fn api_e2e_against_a_real_prometheus() {
     .await;
     assert_eq!(s, 200, "{data}");
     assert_eq!(data["step"], "60s");
-    assert!(!data["series"][0]["values"].as_array().unwrap().is_empty(), "{data}");
+    assert!(
+        !data["series"][0]["values"].as_array().unwrap().is_empty(),
+        "{data}"
+    );
 
     // The check tester runs with the configured client.
     let t: Value = http
@@ -765,7 +772,10 @@ async fn api_e2e_against_a_real_prometheus() {
         .json()
         .await
         .unwrap();
-    assert_eq!(t["prometheus"]["data"]["result"][0]["metric"]["instance"], first);
+    assert_eq!(
+        t["prometheus"]["data"]["result"][0]["metric"]["instance"],
+        first
+    );
 
     // Compression over the wire, and the located health in /metrics.
     let r = http
