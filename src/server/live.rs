@@ -491,7 +491,7 @@ async fn checks_test(
     rackscope_core::promql::parse(&expr)
         .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
     let at = SystemTime::now();
-    let res = st.engine.instant_cached(&expr, Duration::ZERO).await?;
+    let res = st.engine.instant_now(&expr).await?;
     let ts = rackscope_core::telemetry::source::unix_seconds(at);
     let result: Vec<Value> = res
         .samples

@@ -387,6 +387,13 @@ impl Engine {
         Ok(r)
     }
 
+    /// An instant query at the current time, never cached (the check tester: an operator
+    /// editing an expression wants Prometheus's answer, not a remembered one).
+    pub async fn instant_now(&self, query: &str) -> Result<InstantResult, SourceError> {
+        let timeout = query_timeout(&self.config());
+        self.timed_instant(query, SystemTime::now(), timeout).await
+    }
+
     /// A range query (charts), with the same accounting and timeout as the others.
     pub async fn range(&self, query: &str, range: RangeSpec) -> Result<RangeResult, SourceError> {
         let timeout = query_timeout(&self.config());
