@@ -803,3 +803,43 @@ async fn api_e2e_against_a_real_prometheus() {
     stop_tx.send(true).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn when_prometheus_is_gone_past_the_stale_window_nothing_claims_ok() {
+    let (state, table) = fixture(true).await;
+    table.down.store(true, Ordering::Relaxed);
+    // Within planner.stale_after_seconds (60 s): the last states, marked stale.
+    state
+        .engine
+        .refresh_at(UNIX_EPOCH + Duration::from_secs(T0 + 60))
+        .await;
+    let g = get(&state, "/api/stats/global").await.json();
+    assert_eq!(g["status"], "CRIT");
+    let p = get(&state, "/api/stats/prometheus").await.json();
+    assert_eq!(p["stale"]["expired"], false);
+    assert!(
+        p["stale"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
+    // Past it: every state is UNKNOWN, and so is the global status.
+    state
+        .engine
+        .refresh_at(UNIX_EPOCH + Duration::from_secs(T0 + 200))
+        .await;
+    let g = get(&state, "/api/stats/global").await.json();
+    assert_eq!(g["status"], "UNKNOWN", "{g}");
+    assert_eq!(g["unknown_count"], 4);
+    let r = get(&state, "/api/racks/r01/state").await.json();
+    assert_eq!(r["state"], "UNKNOWN");
+    assert!(
+        r["nodes"]["n03"]["checks"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Prometheus unavailable"),
+        "{r}"
+    );
+    let m = get(&state, "/metrics").await.text();
+    assert!(m.lines().any(|l| l == "rackscope_snapshot_stale 1"), "{m}");
+}

@@ -74,15 +74,23 @@ pub fn scope_of(def: &MetricDef) -> Option<MetricScope> {
 }
 
 fn find_placeholder(expr: &str, name: &str) -> Option<usize> {
+    placeholders(expr, name).next()
+}
+
+/// Where `$name` occurs as a whole word (`$instance` is not in `$instances`).
+fn placeholders<'e>(expr: &'e str, name: &str) -> impl Iterator<Item = usize> + 'e {
     let needle = format!("${name}");
+    let len = needle.len();
     expr.match_indices(&needle)
-        .find(|(i, _)| {
-            expr[i + needle.len()..]
+        .map(|(i, _)| i)
+        .filter(move |i| {
+            expr[i + len..]
                 .chars()
                 .next()
                 .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
         })
-        .map(|(i, _)| i)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// A query ready to send, and how to read its answer.
@@ -123,10 +131,7 @@ pub fn queries(def: &MetricDef, scope: MetricScope, ids: &[&str]) -> Vec<MetricQ
             }
         }
     });
-    let occurrences: usize = names
-        .iter()
-        .map(|n| norm.matches(&format!("${n}")).count())
-        .sum();
+    let occurrences: usize = names.iter().map(|n| placeholders(&norm, n).count()).sum();
     let in_matchers = MATCHER
         .captures_iter(&norm)
         .filter(|c| names.contains(&&c[4]) && matches!(&c[2], "=" | "=~"))
@@ -266,6 +271,14 @@ mod tests {
                 target: None,
             }]
         );
+    }
+
+    #[test]
+    fn the_plural_placeholder_batches_too() {
+        let m = metric(r#"avg by (instance) (x{instance=~"$instances"})"#, "W");
+        let q = queries(&m, MetricScope::Instance, &["a", "b"]);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].expr, r#"avg by (instance) (x{instance=~"^(?:a|b)$"})"#);
     }
 
     #[test]
