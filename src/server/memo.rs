@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use axum::Json;
 use axum::body::Bytes;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -32,11 +33,25 @@ impl std::fmt::Debug for Memo {
 impl Memo {
     /// The JSON response stored under `key` for snapshot `seq`, built by `build` on a miss.
     pub fn json<T: Serialize>(&self, seq: u64, key: &str, build: impl FnOnce() -> T) -> Response {
-        let bytes = self.get(seq, key).unwrap_or_else(|| {
-            let body = Bytes::from(serde_json::to_vec(&build()).unwrap_or_default());
-            self.put(seq, key, body.clone());
-            body
-        });
+        let bytes = match self.get(seq, key) {
+            Some(b) => b,
+            None => match serde_json::to_vec(&build()) {
+                Ok(v) => {
+                    let body = Bytes::from(v);
+                    self.put(seq, key, body.clone());
+                    body
+                }
+                // Not expected for our views; never stored, so the next request retries.
+                Err(e) => {
+                    tracing::error!(key, error = %e, "response serialization failed");
+                    return (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        Json(serde_json::json!({ "detail": format!("serialization failed: {e}") })),
+                    )
+                        .into_response();
+                }
+            },
+        };
         ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
     }
 
