@@ -230,11 +230,14 @@ impl Topology {
     }
     /// A device by rack and device id, the unambiguous lookup the API uses.
     pub fn device_in_rack(&self, rack_id: &str, device_id: &str) -> Option<&Device> {
-        let rack = self.rack_ix(rack_id)?;
+        let ix = self.device_ix_in_rack(self.rack_ix(rack_id)?, device_id)?;
+        Some(&self.devices[ix as usize])
+    }
+    pub fn device_ix_in_rack(&self, rack: RackIx, device_id: &str) -> Option<DeviceIx> {
         self.index
             .rack_devices
             .get(&(rack, device_id.to_owned()))
-            .map(|&i| &self.devices[i as usize])
+            .copied()
     }
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instance_ix(name).map(|i| &self.instances[i as usize])

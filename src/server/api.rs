@@ -12,8 +12,9 @@ use axum::routing::get;
 use rackscope_core::Severity;
 use rackscope_core::load::Config;
 use rackscope_core::model::checks::Scope;
+use rackscope_core::telemetry::stats::unix_ms;
 use rackscope_core::telemetry::{AlertTarget, CheckResult, Snapshot, TargetHealth};
-use rackscope_core::topology::{RackIx, RoomIx};
+use rackscope_core::topology::{DeviceIx, RackIx, RoomIx};
 use serde::Deserialize;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -150,11 +151,6 @@ async fn stats_prometheus(State(st): State<AppState>) -> Response {
         })),
     }))
     .into_response()
-}
-
-fn unix_ms(t: std::time::SystemTime) -> u64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 async fn stats_telemetry(State(st): State<AppState>) -> Response {
@@ -372,11 +368,25 @@ fn find_room(config: &Config, id: &str) -> Result<RoomIx, ApiError> {
         .ok_or_else(|| ApiError::not_found("room", id))
 }
 
-fn find_rack(config: &Config, id: &str) -> Result<RackIx, ApiError> {
+pub(crate) fn find_rack(config: &Config, id: &str) -> Result<RackIx, ApiError> {
     config
         .topology
         .rack_ix(id)
         .ok_or_else(|| ApiError::not_found("rack", id))
+}
+
+/// A device by its rack and its id: 404 names the rack when the rack is unknown, else
+/// the device.
+pub(crate) fn find_device(
+    config: &Config,
+    rack_id: &str,
+    device_id: &str,
+) -> Result<DeviceIx, ApiError> {
+    let r = find_rack(config, rack_id)?;
+    config
+        .topology
+        .device_ix_in_rack(r, device_id)
+        .ok_or_else(|| ApiError::not_found("device", device_id))
 }
 
 async fn room_layout(
@@ -404,11 +414,8 @@ async fn rack_device(
     Path((rack_id, device_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let config = st.engine.config();
-    find_rack(&config, &rack_id)?;
     let topo = &config.topology;
-    let d = topo
-        .device_in_rack(&rack_id, &device_id)
-        .ok_or_else(|| ApiError::not_found("device", &device_id))?;
+    let d = &topo.devices[find_device(&config, &rack_id, &device_id)? as usize];
     let rack = &topo.racks[d.rack as usize];
     let room = &topo.rooms[rack.room as usize];
     let site = &topo.sites[room.site as usize];

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::server::api::{Ordered, RackLive};
+use crate::server::api::{Ordered, RackLive, find_device};
 use crate::server::error::ApiError;
 
 pub fn routes() -> Router<AppState> {
@@ -228,18 +228,9 @@ async fn device_metrics(
                 .into_response(),
         );
     };
-    let topo = &snap.config.topology;
-    let rack = topo
-        .rack_ix(&rack_id)
-        .ok_or_else(|| ApiError::not_found("rack", &rack_id))?;
-    let d = topo.racks[rack as usize]
-        .devices
-        .iter()
-        .copied()
-        .find(|&d| topo.devices[d as usize].id == device_id)
-        .ok_or_else(|| ApiError::not_found("device", &device_id))?;
-    let dev = &topo.devices[d as usize];
     let config = &*snap.config;
+    let d = find_device(config, &rack_id, &device_id)?;
+    let dev = &config.topology.devices[d as usize];
     let keys = node_keys(&snap, d);
     let mut wants = Vec::new();
     if let Some(t) = config.catalog.devices.get(&dev.template_id) {

@@ -75,7 +75,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn unix_ms(t: SystemTime) -> u64 {
+/// Unix milliseconds, the unit of every timestamp the API shows.
+pub fn unix_ms(t: SystemTime) -> u64 {
     (unix_seconds(t) * 1000.0).max(0.0) as u64
 }
 
