@@ -348,8 +348,10 @@ impl Frame {
                 .node_value(i as u32, "ipmi_up")
                 .map_or(!racks_down[node.rack as usize], |v| v > 0.0);
             // Back from a CRIT incident of the previous cycle: rebooted as this one began.
+            // Never later than the cycle's start, or `time() - node_boot_time_seconds` would
+            // be negative early in the cycle.
             let boot = if before.crit.get(i).copied().unwrap_or(false) && up && !now.crit[i] {
-                cycle_start + 90.0
+                cycle_start
             } else {
                 EPOCH - unit(hash(seed, id, 0xb007)) * 90.0 * 86400.0
             };

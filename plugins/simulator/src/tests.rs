@@ -483,3 +483,23 @@ fn incidents_of_consecutive_cycles_are_those_drawn_alone() {
     assert_eq!(before.warn, before_fresh.warn);
     assert_eq!(before.racks_down, before_fresh.racks_down);
 }
+
+#[test]
+fn a_node_back_from_crit_booted_as_the_cycle_began_never_later() {
+    let s = sim(IncidentMode::Heavy, 8, None);
+    let cycle = s.settings().cycle_seconds() as f64;
+    let start = (T / cycle).ceil() * cycle;
+    let (now, before) = s.incidents_at(start);
+    let world = s.world();
+    let back = before
+        .crit_nodes()
+        .find(|n| !now.crit[*n as usize])
+        .map(|n| world.nodes[n as usize].name.clone())
+        .expect("heavy mode heals some CRIT node at the next cycle");
+    let needle = format!("instance=\"{back}\"");
+    // A scrape one second into the cycle: the uptime must already be non-negative.
+    let t = start + 1.0;
+    let boot = value(&s.render_at(t), "node_boot_time_seconds", &[&needle]).unwrap();
+    assert!(boot <= t, "{back} boots at {boot}, after the scrape at {t}");
+    assert!(t - boot <= 1.0, "{back} rebooted at the cycle's start: {boot}");
+}
