@@ -70,10 +70,11 @@ pub fn engine_for(config: Config) -> anyhow::Result<Arc<Engine>> {
 
 /// Runs the engine's refresh loop and the HTTP server until `shutdown`.
 pub async fn serve(
-    engine: Arc<Engine>,
+    state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let engine = state.engine.clone();
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let refresh = {
         let engine = engine.clone();
@@ -85,7 +86,7 @@ pub async fn serve(
                 .await;
         })
     };
-    let result = server::run(listener, AppState::new(engine), shutdown).await;
+    let result = server::run(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
     let _ = refresh.await;
     result.context("HTTP server")
@@ -129,6 +130,8 @@ pub struct DemoOptions {
     pub incident_mode: Option<IncidentMode>,
     /// Print a line per refresh (the demo's own status output).
     pub verbose: bool,
+    /// Templates over the built-in ones.
+    pub templates: Option<PathBuf>,
 }
 
 /// The default state directory: `$XDG_STATE_HOME/rackscope/<config dir name>` (or
@@ -248,7 +251,9 @@ pub async fn demo(
     let instances = config.topology.instances.len();
     let engine = engine_for(config)?;
     let web_addr = web.local_addr()?;
-    let web_task = tokio::spawn(serve(engine.clone(), web, stopped(stop_rx.clone())));
+    let state = AppState::with_templates(engine.clone(), opts.templates.as_deref())
+        .context("web UI templates")?;
+    let web_task = tokio::spawn(serve(state, web, stopped(stop_rx.clone())));
 
     println!(
         "Rackscope demo: {name}, {instances} instances, simulator seed {} ({} incidents)\n\

@@ -34,6 +34,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8000")]
         listen: std::net::SocketAddr,
+        /// A directory of templates (and `static/` files) to use over the built-in ones,
+        /// file by file.
+        #[arg(long, env = "RACKSCOPE_TEMPLATES")]
+        templates: Option<PathBuf>,
     },
     /// Run the simulator: a Prometheus exporter that imitates the hardware of a topology.
     Simulate(SimulateArgs),
@@ -66,13 +70,20 @@ fn main() -> ExitCode {
         Command::Plan(args) => health::plan_cmd(&args),
         Command::Health(args) => health::health_cmd(&args),
         Command::Generate { out, instances } => generate(&out, instances),
-        Command::Serve { config, listen } => runtime().and_then(|rt| {
+        Command::Serve {
+            config,
+            listen,
+            templates,
+        } => runtime().and_then(|rt| {
             rt.block_on(async {
                 let cfg = rackscope::demo::load_config(&config)?;
+                let engine = rackscope::demo::engine_for(cfg)?;
+                let state =
+                    rackscope::server::AppState::with_templates(engine, templates.as_deref())
+                        .map_err(|e| anyhow::anyhow!("web UI templates: {e}"))?;
                 let listener = rackscope::demo::bind(listen, "Rackscope", "--listen").await?;
                 eprintln!("Rackscope listening on http://{}", listener.local_addr()?);
-                let engine = rackscope::demo::engine_for(cfg)?;
-                rackscope::demo::serve(engine, listener, stop_signal()).await?;
+                rackscope::demo::serve(state, listener, stop_signal()).await?;
                 Ok(ExitCode::SUCCESS)
             })
         }),
@@ -210,6 +221,9 @@ struct DemoArgs {
     /// Print a status line on every refresh, not only on changes.
     #[arg(long)]
     verbose: bool,
+    /// A directory of templates to use over the built-in ones (see `serve`).
+    #[arg(long, env = "RACKSCOPE_TEMPLATES")]
+    templates: Option<PathBuf>,
 }
 
 async fn demo(a: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -230,6 +244,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<ExitCode> {
         seed: a.seed,
         incident_mode: a.incident_mode,
         verbose: a.verbose,
+        templates: a.templates,
     };
     rackscope::demo::demo(opts, stop_signal()).await?;
     Ok(ExitCode::SUCCESS)

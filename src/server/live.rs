@@ -455,32 +455,7 @@ async fn checks_test(
     body: Result<Json<TestBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    if body.expr.trim().is_empty() {
-        return Err(ApiError::BadRequest("expr is empty".into()));
-    }
-    let vars: HashMap<String, &str> = body
-        .variables
-        .iter()
-        .map(|(k, v)| (format!("${}", k.trim_start_matches('$')), v.as_str()))
-        .collect();
-    let expr = rackscope_core::telemetry::plan::substitute(&body.expr, |w| vars.get(w).copied());
-    let left = rackscope_core::promql::unknown_placeholders(&expr)
-        .into_iter()
-        .chain(
-            rackscope_core::promql::CHECK_PLACEHOLDERS
-                .iter()
-                .filter(|p| expr.contains(*p))
-                .map(|p| p.to_string()),
-        )
-        .collect::<Vec<_>>();
-    if !left.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "no value given for {}; pass them in `variables`",
-            left.join(", ")
-        )));
-    }
-    rackscope_core::promql::parse(&expr)
-        .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
+    let expr = prepare_test(&body.expr, &body.variables)?;
     let at = SystemTime::now();
     let res = st.engine.instant_now(&expr).await?;
     let ts = rackscope_core::telemetry::source::unix_seconds(at);
@@ -504,6 +479,38 @@ async fn checks_test(
         o.insert("warnings".into(), json!(res.warnings));
     }
     Ok(Json(json!({ "expr": expr, "prometheus": prometheus })).into_response())
+}
+
+/// The expression to test with each `$name` of `variables` replaced (escaped for the
+/// string it sits in); refused when it is empty, when a placeholder has no value, or when
+/// it does not parse, before anything reaches Prometheus.
+pub fn prepare_test(expr: &str, variables: &HashMap<String, String>) -> Result<String, ApiError> {
+    if expr.trim().is_empty() {
+        return Err(ApiError::BadRequest("expr is empty".into()));
+    }
+    let vars: HashMap<String, &str> = variables
+        .iter()
+        .map(|(k, v)| (format!("${}", k.trim_start_matches('$')), v.as_str()))
+        .collect();
+    let expr = rackscope_core::telemetry::plan::substitute(expr, |w| vars.get(w).copied());
+    let left = rackscope_core::promql::unknown_placeholders(&expr)
+        .into_iter()
+        .chain(
+            rackscope_core::promql::CHECK_PLACEHOLDERS
+                .iter()
+                .filter(|p| expr.contains(*p))
+                .map(|p| p.to_string()),
+        )
+        .collect::<Vec<_>>();
+    if !left.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "no value given for {}; pass them in `variables`",
+            left.join(", ")
+        )));
+    }
+    rackscope_core::promql::parse(&expr)
+        .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
+    Ok(expr)
 }
 
 /// Prometheus writes sample values as strings (`"NaN"`, `"+Inf"` included).

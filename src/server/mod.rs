@@ -1,19 +1,22 @@
-//! The Rackscope HTTP server: the JSON API of seed 003 (`api`), the endpoints that reach
-//! Prometheus (`live`), and operations (`ops`: probes, `/metrics`, OpenAPI). Health reads
-//! come from the engine's current snapshot and never wait on Prometheus.
+//! The Rackscope HTTP server: the web UI (`crate::ui`), the JSON API of seed 003 (`api`),
+//! the endpoints that reach Prometheus (`live`), and operations (`ops`: probes, `/metrics`,
+//! OpenAPI). Health reads come from the engine's current snapshot and never wait on
+//! Prometheus.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use rackscope_core::telemetry::Engine;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+
+use crate::ui::{Ctx, Ui, UiError};
 
 pub mod api;
 pub mod error;
@@ -30,15 +33,27 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub http: Arc<ops::HttpMetrics>,
     pub memo: Arc<memo::Memo>,
+    pub ui: Arc<Ui>,
+    /// Set when the server begins to shut down, so that endless responses (server-sent
+    /// events) end and the graceful shutdown does not wait on open pages.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
-    pub fn new(engine: Arc<Engine>) -> AppState {
-        AppState {
+    /// With the built-in templates.
+    pub fn new(engine: Arc<Engine>) -> Result<AppState, UiError> {
+        AppState::with_templates(engine, None)
+    }
+
+    /// With the templates of `dir` over the built-in ones (see `Ui::load`).
+    pub fn with_templates(engine: Arc<Engine>, dir: Option<&Path>) -> Result<AppState, UiError> {
+        Ok(AppState {
             engine,
             http: Arc::new(ops::HttpMetrics::default()),
             memo: Arc::new(memo::Memo::default()),
-        }
+            ui: Arc::new(Ui::load(dir)?),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+        })
     }
 }
 
@@ -46,7 +61,7 @@ impl AppState {
 /// the response and recorded on the request's span), compression and request metrics.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
+        .merge(crate::ui::routes())
         .merge(api::routes())
         .merge(live::routes())
         .merge(ops::routes())
@@ -83,44 +98,25 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.closing.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.send_replace(true);
+        })
         .await
 }
 
-async fn not_found(req: Request) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(serde_json::json!({ "detail": format!("no route for {}", req.uri().path()) })),
-    )
-        .into_response()
-}
-
-/// A plain-text summary until the web UI (issue #6) takes `/` over.
-async fn index(State(st): State<AppState>) -> Response {
-    let Some(snap) = st.engine.snapshot() else {
+/// Unknown paths: JSON under `/api/` (clients of the API read `detail`), the HTML 404
+/// page elsewhere.
+async fn not_found(State(st): State<AppState>, ctx: Ctx, req: Request) -> Response {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
         return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Rackscope: waiting for the first refresh\n",
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({ "detail": format!("no route for {path}") })),
         )
             .into_response();
-    };
-    let h = &snap.health;
-    let crit = h
-        .alerts
-        .iter()
-        .filter(|a| a.state == rackscope_core::Severity::Crit)
-        .count();
-    format!(
-        "Rackscope: {}\nglobal state: {}\nactive alerts: {} ({} CRIT, {} WARN)\nrefresh #{}: {} queries in {} ms\n\nAPI: /api/docs · /api/stats/global · /api/alerts/active · /metrics\n",
-        snap.config.app.app.name,
-        h.global.map_or("UNKNOWN", |s| s.as_str()),
-        h.alerts.len(),
-        crit,
-        h.alerts.len() - crit,
-        snap.seq,
-        snap.query_count,
-        snap.duration.as_millis(),
-    )
-    .into_response()
+    }
+    crate::ui::pages::no_route(&st, &ctx)
 }

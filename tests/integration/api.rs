@@ -233,7 +233,7 @@ pub async fn fixture(refreshed: bool) -> (AppState, Arc<Table>) {
             .refresh_at(UNIX_EPOCH + Duration::from_secs(T0 + 30))
             .await;
     }
-    (AppState::new(engine), table)
+    (AppState::new(engine).unwrap(), table)
 }
 
 pub struct Reply {
@@ -673,7 +673,7 @@ async fn api_e2e_against_a_real_prometheus() {
     let web = format!("http://{}", listener.local_addr().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(rackscope::demo::serve(
-        engine.clone(),
+        rackscope::server::AppState::new(engine.clone()).unwrap(),
         listener,
         async move {
             let mut rx = stop_rx;

@@ -12,3 +12,4 @@ mod plans;
 mod prom;
 mod simulator;
 mod support;
+mod ui;

@@ -146,7 +146,7 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(rackscope::server::run(
         listener,
-        rackscope::server::AppState::new(engine.clone()),
+        rackscope::server::AppState::new(engine.clone()).unwrap(),
         async move {
             let _ = stop_rx.await;
         },

@@ -109,6 +109,7 @@ pub struct Engine {
     /// The configuration the next refresh uses, readable without waiting on a refresh.
     config: arc_swap::ArcSwap<Config>,
     cache: Mutex<HashMap<String, CacheEntry>>,
+    published: tokio::sync::watch::Sender<u64>,
 }
 
 /// Above this many entries, expired ones are swept on insert.
@@ -134,6 +135,7 @@ impl Engine {
             }),
             config: arc_swap::ArcSwap::new(config),
             cache: Mutex::new(HashMap::new()),
+            published: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -275,7 +277,14 @@ impl Engine {
     fn publish(&self, snapshot: Snapshot) -> Arc<Snapshot> {
         let snap = Arc::new(snapshot);
         self.current.store(Some(snap.clone()));
+        self.published.send_replace(snap.seq);
         snap
+    }
+
+    /// The sequence number of every publication, for pushing updates to open pages; the
+    /// receiver sees the latest only, never a backlog.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     async fn run_queries(

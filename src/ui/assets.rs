@@ -1,0 +1,37 @@
+//! The templates and static files built into the binary, by the names pages use. A
+//! directory given with `--templates` overrides any of them file by file.
+
+/// (name, source) of every template.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("components.html", include_str!("../../templates/components.html")),
+    ("base.html", include_str!("../../templates/base.html")),
+    ("partials/banner.html", include_str!("../../templates/partials/banner.html")),
+    ("overview.html", include_str!("../../templates/overview.html")),
+    ("site.html", include_str!("../../templates/site.html")),
+    ("room.html", include_str!("../../templates/room.html")),
+    ("rack.html", include_str!("../../templates/rack.html")),
+    ("device.html", include_str!("../../templates/device.html")),
+    ("alerts.html", include_str!("../../templates/alerts.html")),
+    ("checks.html", include_str!("../../templates/checks.html")),
+    ("search.html", include_str!("../../templates/search.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+];
+
+/// (name, content type, body) of every file under `/static/`.
+pub const STATIC: &[(&str, &str, &str)] = &[
+    (
+        "rackscope.css",
+        "text/css; charset=utf-8",
+        include_str!("../../templates/static/rackscope.css"),
+    ),
+    (
+        "rackscope.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/rackscope.js"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../templates/static/favicon.svg"),
+    ),
+];

@@ -1,0 +1,682 @@
+//! SVG geometry computed on the server: the room floor plan, the rack elevation, the metric
+//! chart and the world map markers. Pure functions of their inputs; templates only emit
+//! the elements at the coordinates given here.
+
+use serde::Serialize;
+
+/// A state as pages show it: a class for colour, and an icon and a word, so that colour is
+/// never the only signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct St {
+    pub class: &'static str,
+    pub label: &'static str,
+    pub icon: &'static str,
+}
+
+impl St {
+    pub fn of(s: Option<rackscope_core::Severity>) -> St {
+        use rackscope_core::Severity::*;
+        match s {
+            Some(Crit) => St {
+                class: "st-CRIT",
+                label: "CRIT",
+                icon: "✖",
+            },
+            Some(Warn) => St {
+                class: "st-WARN",
+                label: "WARN",
+                icon: "▲",
+            },
+            Some(Unknown) => St {
+                class: "st-UNKNOWN",
+                label: "UNKNOWN",
+                icon: "?",
+            },
+            Some(Ok) => St {
+                class: "st-OK",
+                label: "OK",
+                icon: "✔",
+            },
+            None => St {
+                class: "st-NONE",
+                label: "NOT MONITORED",
+                icon: "–",
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------- floor plan
+
+/// A rack to place on the floor plan, in aisle order.
+pub struct RackIn {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub st: St,
+    pub crit: usize,
+    pub warn: usize,
+}
+
+/// One row of racks: an aisle, or the room's standalone racks.
+pub struct RowIn {
+    pub label: String,
+    pub racks: Vec<RackIn>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RackBox {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub st: St,
+    pub crit: usize,
+    pub warn: usize,
+    /// Short text under the id: `2✖ 1▲`, empty when nothing fails.
+    pub counts: String,
+    /// The id as drawn, cut to fit the box.
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RowLabel {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Line {
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DoorShape {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub label: String,
+    pub lx: f64,
+    pub ly: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FloorPlan {
+    pub w: f64,
+    pub h: f64,
+    pub grid: Vec<Line>,
+    pub door: Option<DoorShape>,
+    /// Where the compass sits and how far its arrow turns from pointing up.
+    pub compass_x: f64,
+    pub compass_y: f64,
+    pub compass_rotate: u32,
+    pub rows: Vec<RowLabel>,
+    pub racks: Vec<RackBox>,
+}
+
+const UNIT: f64 = 44.0;
+const RACK_W: f64 = 40.0;
+const RACK_H: f64 = 58.0;
+const MARGIN: f64 = 56.0;
+const ROW_GAP: f64 = 40.0;
+
+/// The room as rows of racks in aisle order (the topology has no rack coordinates), inside
+/// an outline at least as large as `layout.size` in grid cells, with the door on its wall
+/// and the compass turned to the configured north.
+pub fn floor_plan(
+    layout: &rackscope_core::model::topology::RoomLayout,
+    rows: Vec<RowIn>,
+) -> FloorPlan {
+    use rackscope_core::model::topology::{Compass, Side4};
+    let cell = f64::from(layout.grid.cell.max(4));
+    let cols = rows.iter().map(|r| r.racks.len()).max().unwrap_or(0) as f64;
+    let need_w = MARGIN * 2.0 + cols * UNIT;
+    let need_h = MARGIN * 2.0 + rows.len() as f64 * (RACK_H + ROW_GAP + 14.0);
+    let w = need_w.max(f64::from(layout.size.width) * cell);
+    let h = need_h.max(f64::from(layout.size.height) * cell);
+    let mut out_rows = Vec::new();
+    let mut racks = Vec::new();
+    let mut y = MARGIN;
+    for row in rows {
+        out_rows.push(RowLabel {
+            x: MARGIN,
+            y: y + 10.0,
+            text: row.label,
+        });
+        y += 16.0;
+        for (i, r) in row.racks.into_iter().enumerate() {
+            let counts = match (r.crit, r.warn) {
+                (0, 0) => String::new(),
+                (c, 0) => format!("{c}✖"),
+                (0, w) => format!("{w}▲"),
+                (c, w) => format!("{c}✖ {w}▲"),
+            };
+            racks.push(RackBox {
+                x: MARGIN + i as f64 * UNIT,
+                y,
+                w: RACK_W,
+                h: RACK_H,
+                label: short(&r.id, 7),
+                id: r.id,
+                name: r.name,
+                url: r.url,
+                st: r.st,
+                crit: r.crit,
+                warn: r.warn,
+                counts,
+            });
+        }
+        y += RACK_H + ROW_GAP;
+    }
+    let grid = if layout.grid.enabled {
+        let mut g = Vec::new();
+        let mut x = cell;
+        while x < w {
+            g.push(Line {
+                x1: x,
+                y1: 0.0,
+                x2: x,
+                y2: h,
+            });
+            x += cell;
+        }
+        let mut yy = cell;
+        while yy < h {
+            g.push(Line {
+                x1: 0.0,
+                y1: yy,
+                x2: w,
+                y2: yy,
+            });
+            yy += cell;
+        }
+        g
+    } else {
+        Vec::new()
+    };
+    // Sides clockwise from the top; compass points clockwise from north.
+    let north = match layout.orientation.north {
+        Side4::Top => 0,
+        Side4::Right => 1,
+        Side4::Bottom => 2,
+        Side4::Left => 3,
+    };
+    let compass = match layout.door.side {
+        Compass::North => 0,
+        Compass::East => 1,
+        Compass::South => 2,
+        Compass::West => 3,
+    };
+    let side = (north + compass) % 4;
+    let pos = layout.door.position.clamp(0.0, 1.0);
+    let (dw, dt) = (UNIT * 1.5, 8.0);
+    let door = Some(match side {
+        0 => DoorShape {
+            x: (w - dw) * pos,
+            y: 0.0,
+            w: dw,
+            h: dt,
+            label: layout.door.label.clone(),
+            lx: (w - dw) * pos + dw / 2.0,
+            ly: dt + 14.0,
+        },
+        1 => DoorShape {
+            x: w - dt,
+            y: (h - dw) * pos,
+            w: dt,
+            h: dw,
+            label: layout.door.label.clone(),
+            lx: w - dt - 34.0,
+            ly: (h - dw) * pos + dw / 2.0,
+        },
+        2 => DoorShape {
+            x: (w - dw) * pos,
+            y: h - dt,
+            w: dw,
+            h: dt,
+            label: layout.door.label.clone(),
+            lx: (w - dw) * pos + dw / 2.0,
+            ly: h - dt - 6.0,
+        },
+        _ => DoorShape {
+            x: 0.0,
+            y: (h - dw) * pos,
+            w: dt,
+            h: dw,
+            label: layout.door.label.clone(),
+            lx: dt + 34.0,
+            ly: (h - dw) * pos + dw / 2.0,
+        },
+    });
+    FloorPlan {
+        w,
+        h,
+        grid,
+        door,
+        compass_x: w - 26.0,
+        compass_y: 30.0,
+        compass_rotate: north * 90,
+        rows: out_rows,
+        racks,
+    }
+}
+
+/// `s` cut to `n` characters with an ellipsis.
+pub fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+// ---------------------------------------------------------------- rack elevation
+
+pub const U_PX: f64 = 18.0;
+pub const U_LABEL: f64 = 26.0;
+pub const BODY_W: f64 = 250.0;
+pub const SIDE_W: f64 = 12.0;
+
+#[derive(Debug, Serialize)]
+pub struct UnitMark {
+    pub y: f64,
+    pub n: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cell {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub st: St,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeviceBox {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub id: String,
+    pub label: String,
+    pub url: String,
+    pub st: St,
+    pub highlight: bool,
+    /// Drawn on this face only as an outline: it is mounted on the other one.
+    pub ghost: bool,
+    pub cells: Vec<Cell>,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SideBar {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub name: String,
+    pub st: St,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Elevation {
+    pub face: &'static str,
+    pub w: f64,
+    pub h: f64,
+    pub body_x: f64,
+    pub units: Vec<UnitMark>,
+    pub devices: Vec<DeviceBox>,
+    pub sides: Vec<SideBar>,
+}
+
+/// A device's box in a rack of `rack_u` units: U1 at the bottom.
+pub fn device_rect(rack_u: u32, u_position: u32, u_height: u32) -> (f64, f64) {
+    let top_u = (u_position + u_height.max(1)).saturating_sub(1).min(rack_u);
+    let y = f64::from(rack_u.saturating_sub(top_u)) * U_PX + 4.0;
+    let h = f64::from(u_height.max(1)) * U_PX - 2.0;
+    (y, h)
+}
+
+/// Lays `cells` (row, col, state, title) of a `rows`×`cols` grid into the right part of a
+/// device box, leaving the left part for the name.
+pub fn grid_cells(
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+    rows: u32,
+    cols: u32,
+    cells: Vec<(u32, u32, St, String)>,
+) -> Vec<Cell> {
+    let rows = rows.max(1);
+    let cols = cols.max(1);
+    let area_x = x + w * 0.42;
+    let area_w = w * 0.58 - 3.0;
+    let cw = area_w / f64::from(cols);
+    let ch = (h - 2.0) / f64::from(rows);
+    cells
+        .into_iter()
+        .map(|(r, c, st, title)| Cell {
+            x: area_x + f64::from(c) * cw + 0.5,
+            y: y + 1.0 + f64::from(r) * ch + 0.5,
+            w: (cw - 1.0).max(1.0),
+            h: (ch - 1.0).max(1.0),
+            st,
+            title,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- charts
+
+#[derive(Debug, Serialize)]
+pub struct Tick {
+    pub x: f64,
+    pub y: f64,
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeriesLine {
+    pub class: String,
+    /// SVG path data.
+    pub d: String,
+    pub label: String,
+    pub last: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Threshold {
+    pub y: f64,
+    pub class: &'static str,
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Chart {
+    pub w: f64,
+    pub h: f64,
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+    pub series: Vec<SeriesLine>,
+    pub yticks: Vec<Tick>,
+    pub xticks: Vec<Tick>,
+    pub thresholds: Vec<Threshold>,
+}
+
+/// At most this many lines per chart; the legend says how many were left out.
+pub const MAX_LINES: usize = 8;
+
+/// A line chart of `series` (label, points of (unix seconds, value)) over `[start, end]`,
+/// with warn/crit threshold lines when they fall inside the value range. NaN points break
+/// the line.
+pub fn chart(
+    series: &[(String, Vec<(f64, f64)>)],
+    start: f64,
+    end: f64,
+    unit: &str,
+    warn: Option<f64>,
+    crit: Option<f64>,
+) -> Chart {
+    let (w, h) = (640.0, 200.0);
+    let (x0, x1, y0, y1) = (52.0, w - 10.0, 10.0, h - 24.0);
+    let finite = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(_, v)| *v))
+        .filter(|v| v.is_finite());
+    let (mut lo, mut hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    for t in [warn, crit].into_iter().flatten() {
+        // A threshold close above the data is worth showing; one far away would flatten it.
+        if t > hi && t <= hi + (hi - lo).abs().max(1.0) * 0.5 {
+            hi = t;
+        }
+    }
+    if lo > 0.0 && lo < (hi - lo) {
+        lo = 0.0;
+    }
+    if (hi - lo).abs() < 1e-9 {
+        hi = lo + 1.0;
+    }
+    let pad = (hi - lo) * 0.05;
+    let (lo, hi) = (lo - if lo == 0.0 { 0.0 } else { pad }, hi + pad);
+    let span = (end - start).max(1.0);
+    let sx = |t: f64| x0 + (t - start) / span * (x1 - x0);
+    let sy = |v: f64| y1 - (v - lo) / (hi - lo) * (y1 - y0);
+    let lines = series
+        .iter()
+        .take(MAX_LINES)
+        .enumerate()
+        .map(|(i, (label, pts))| {
+            // Path data rather than a polyline, so that a NaN (a gap) starts a new segment.
+            let mut d = String::new();
+            let mut pen_down = false;
+            for (t, v) in pts {
+                if v.is_finite() {
+                    if !d.is_empty() {
+                        d.push(' ');
+                    }
+                    d.push(if pen_down { 'L' } else { 'M' });
+                    d.push_str(&format!("{:.1},{:.1}", sx(*t), sy(*v)));
+                    pen_down = true;
+                } else {
+                    pen_down = false;
+                }
+            }
+            let last = pts
+                .iter()
+                .rev()
+                .find(|(_, v)| v.is_finite())
+                .map_or_else(|| "no data".to_owned(), |(_, v)| value_text(*v, unit));
+            SeriesLine {
+                class: format!("s{i}"),
+                d,
+                label: label.clone(),
+                last,
+            }
+        })
+        .collect();
+    let yticks = (0..=4)
+        .map(|k| {
+            let v = lo + (hi - lo) * f64::from(k) / 4.0;
+            Tick {
+                x: x0 - 6.0,
+                y: sy(v),
+                label: compact(v),
+            }
+        })
+        .collect();
+    let xticks = (0..=4)
+        .map(|k| {
+            let t = start + span * f64::from(k) / 4.0;
+            Tick {
+                x: sx(t),
+                y: h - 6.0,
+                label: time_label(t, span),
+            }
+        })
+        .collect();
+    let thresholds = [(warn, "warn"), (crit, "crit")]
+        .into_iter()
+        .filter_map(|(t, class)| {
+            let t = t?;
+            (t >= lo && t <= hi).then(|| Threshold {
+                y: sy(t),
+                class,
+                label: format!("{class} {}", value_text(t, unit)),
+            })
+        })
+        .collect();
+    Chart {
+        w,
+        h,
+        x0,
+        y0,
+        x1,
+        y1,
+        series: lines,
+        yticks,
+        xticks,
+        thresholds,
+    }
+}
+
+/// A number for an axis: short, no needless decimals.
+pub fn compact(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.1}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 100.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// A value with its unit, as tables show it.
+pub fn value_text(v: f64, unit: &str) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let n = if v == v.trunc() && v.abs() < 1e12 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    if unit.is_empty() {
+        n
+    } else {
+        format!("{n} {unit}")
+    }
+}
+
+/// `HH:MM` (UTC) for spans up to two days, `MM-DD` beyond.
+pub fn time_label(t: f64, span: f64) -> String {
+    let secs = t.max(0.0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    if span <= 2.0 * 86_400.0 {
+        format!("{:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    } else {
+        let (_, m, d) = civil_from_days(days);
+        format!("{m:02}-{d:02}")
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's method).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+// ---------------------------------------------------------------- world map
+
+#[derive(Debug, Serialize)]
+pub struct Marker {
+    pub x: f64,
+    pub y: f64,
+    pub name: String,
+    pub url: String,
+    pub st: St,
+    pub alerts: usize,
+}
+
+/// The world map's frame: equirectangular, from 80°N to 60°S (no site is in Antarctica).
+pub const MAP_VIEWBOX: &str = "0 10 360 140";
+
+/// Where a site at (`lat`, `lon`) is drawn on `world::LAND_PATH`.
+pub fn project(lat: f64, lon: f64) -> (f64, f64) {
+    (
+        (lon.clamp(-180.0, 180.0) + 180.0),
+        (90.0 - lat.clamp(-90.0, 90.0)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn dates_and_times() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_454), (2026, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(time_label(3600.0 * 13.0 + 60.0 * 7.0, 3600.0), "13:07");
+        assert_eq!(time_label(20_454.0 * 86_400.0, 7.0 * 86_400.0), "01-01");
+    }
+
+    #[test]
+    fn devices_stack_from_u1_at_the_bottom() {
+        // In a 42U rack, U1 is the last row and U42 the first.
+        assert_eq!(device_rect(42, 1, 1).0, 41.0 * U_PX + 4.0);
+        assert_eq!(device_rect(42, 42, 1).0, 4.0);
+        let (y, h) = device_rect(42, 10, 4);
+        assert_eq!(y, (42.0 - 13.0) * U_PX + 4.0);
+        assert_eq!(h, 4.0 * U_PX - 2.0);
+    }
+
+    #[test]
+    fn chart_scales_and_breaks_on_gaps() {
+        let s = vec![(
+            "n1".to_owned(),
+            vec![(0.0, 10.0), (10.0, f64::NAN), (20.0, 30.0), (30.0, 20.0)],
+        )];
+        let c = chart(&s, 0.0, 30.0, "°C", Some(32.0), Some(1000.0));
+        let line = &c.series[0];
+        assert_eq!(line.d.matches('M').count(), 2, "{}", line.d);
+        assert!(line.d.starts_with(&format!("M{:.1},", c.x0)));
+        assert_eq!(line.last, "20 °C");
+        // The warn line near the data is shown; the crit line far above is not.
+        assert_eq!(c.thresholds.len(), 1);
+        assert_eq!(c.thresholds[0].class, "warn");
+        assert!(c.thresholds[0].y >= c.y0 && c.thresholds[0].y <= c.y1);
+    }
+
+    #[test]
+    fn door_follows_the_north_orientation() {
+        use rackscope_core::model::topology::{Compass, RoomLayout, Side4};
+        let mut l = RoomLayout::default();
+        l.door.side = Compass::West;
+        l.orientation.north = Side4::Top;
+        let p = floor_plan(&l, Vec::new());
+        assert_eq!(p.door.as_ref().unwrap().x, 0.0, "west is left when north is up");
+        l.orientation.north = Side4::Right;
+        let p = floor_plan(&l, Vec::new());
+        let d = p.door.unwrap();
+        assert_eq!(d.y, 0.0, "west is the top when north is on the right");
+        assert_eq!(p.compass_rotate, 90);
+    }
+}

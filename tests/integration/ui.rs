@@ -1,0 +1,321 @@
+//! The web UI through the router (tower `oneshot`) on the health fixture: every page with
+//! its status and key content, the live fragment, themes, search, the wallboard, and the
+//! 404 and 500 pages. The browser tests (`browser.rs`) drive the same pages in Chromium.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use rackscope::server::AppState;
+
+use crate::api::{Reply, call, fixture, get};
+
+/// The pages of the fixture, one URL per template that renders a whole page.
+const PAGES: &[(&str, &str)] = &[
+    ("overview.html", "/"),
+    ("site.html", "/views/site/dc1"),
+    ("room.html", "/views/room/room-a"),
+    ("rack.html", "/views/rack/r01"),
+    ("device.html", "/views/device/r01/chassis-1"),
+    ("alerts.html", "/alerts"),
+    ("checks.html", "/checks"),
+    ("search.html", "/search?q=n0"),
+    ("error.html", "/views/rack/nope"),
+];
+
+fn html(r: &Reply) -> String {
+    let ct = r
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(ct.starts_with("text/html"), "content type {ct}");
+    r.text()
+}
+
+/// Tera escapes `/` and quotes in text; tests compare with the escaped form.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2F;")
+}
+
+fn contains(page: &str, needle: &str) -> bool {
+    page.contains(needle) || page.contains(&esc(needle))
+}
+
+#[track_caller]
+fn has(page: &str, needle: &str) {
+    assert!(contains(page, needle), "`{needle}` not in:\n{page}");
+}
+
+#[tokio::test]
+async fn every_template_is_rendered_by_a_page() {
+    let (st, _) = fixture(true).await;
+    let names: BTreeSet<&str> = st.ui.template_names().collect();
+    let covered: BTreeSet<&str> = PAGES
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(["base.html", "components.html", "partials/banner.html"])
+        .collect();
+    assert_eq!(names, covered, "a template without a page test");
+    for (template, url) in PAGES {
+        let r = get(&st, url).await;
+        let want = if *template == "error.html" {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(r.status, want, "{url}");
+        let page = html(&r);
+        assert!(page.starts_with("<!doctype html>"), "{url}");
+        assert!(page.trim_end().ends_with("</html>"), "{url}");
+        has(&page, "<main id=\"main\"");
+        assert!(page.len() < 200 * 1024, "{url}: {} bytes", page.len());
+    }
+}
+
+#[tokio::test]
+async fn overview_shows_the_global_state_the_map_and_located_alerts() {
+    let (st, _) = fixture(true).await;
+    let page = html(&get(&st, "/").await);
+    has(&page, "<h1>Health fixture <span class=\"badge st-CRIT\">✖ CRIT</span>");
+    // Both sites on the map, at their coordinates (Paris: 2.35 E, 48.85 N).
+    has(&page, "cx=\"182.35\" cy=\"41.15\"");
+    has(&page, "Primary DC — CRIT");
+    has(&page, "Second DC");
+    // The down node, with its full physical path and a link to its rack and device.
+    has(&page, ">node.1</a>");
+    has(
+        &page,
+        "Primary DC › Room A › Aisle 1 › Rack 01 › U1",
+    );
+    has(&page, "/views/rack/r01?device=chassis-1#dev-chassis-1");
+    has(&page, "Prometheus");
+}
+
+#[tokio::test]
+async fn site_room_rack_and_device_pages_show_their_part_of_the_tree() {
+    let (st, _) = fixture(true).await;
+    let site = html(&get(&st, "/views/site/dc1").await);
+    has(&site, "Room A");
+    has(&site, "class=\"mini st-CRIT\" href=\"/views/rack/r01\"");
+
+    let room = html(&get(&st, "/views/room/room-a").await);
+    has(&room, "class=\"floorplan\"");
+    // r01 holds the down node: drawn CRIT, with its CRIT node count.
+    has(&room, "href=\"/views/rack/r01\" class=\"rack st-CRIT\" data-name=\"Rack 01\" data-state=\"CRIT\" data-crit=\"2\" data-warn=\"2\"");
+    has(&room, "Aisle 1");
+    has(&room, "Aisle 2");
+    has(&room, "class=\"door\"");
+
+    let rack = html(&get(&st, "/views/rack/r01?device=chassis-1").await);
+    has(&rack, "id=\"dev-chassis-1\"");
+    has(&rack, "device st-CRIT highlight");
+    has(&rack, "node.1 — CRIT");
+    // The storage array draws one cell per disk; slot 3 failed.
+    has(&rack, "da01-c1:slot3 — ");
+    assert!(!contains(&rack, "da01-c1:slot3 — OK"), "{rack}");
+    has(&rack, "da01-c1:slot1 — OK");
+    // The side PDU of the rack template, and the rack's live power from the PDU metric.
+    has(&rack, "pdu-left — ");
+    has(&rack, "U40");
+    has(&rack, "Front");
+    has(&rack, "Rear");
+
+    let dev = html(&get(&st, "/views/device/r01/chassis-1?instance=n03").await);
+    has(&dev, "node.1 <span class=\"badge st-CRIT\">");
+    has(&dev, "id=\"inst-n03\"");
+    has(&dev, "instance st-WARN highlight");
+    has(&dev, "<code>node_up</code>");
+    // The template's metrics, drawn from range queries: one line per node.
+    has(&dev, "class=\"chart\"");
+    has(&dev, "class=\"series s0\"");
+    has(&dev, "href=\"/views/device/r01/chassis-1?range=6h\"");
+
+    let r = get(&st, "/views/device/r01/nope").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    has(&html(&r), "device `r01/nope` not found");
+}
+
+#[tokio::test]
+async fn alerts_filter_by_severity_site_and_room() {
+    let (st, _) = fixture(true).await;
+    let all = html(&get(&st, "/alerts").await);
+    let crit = html(&get(&st, "/alerts?severity=CRIT").await);
+    let rows = |p: &str| p.matches("<tr class=\"st-").count();
+    assert!(rows(&all) > rows(&crit), "WARN alerts are filtered out");
+    assert!(rows(&crit) > 0);
+    assert!(!crit.contains("<tr class=\"st-WARN\""), "{crit}");
+    let other = html(&get(&st, "/alerts?site=dc2").await);
+    assert!(!contains(&other, "Primary DC ›"), "{other}");
+    let room = html(&get(&st, "/alerts?room=room-a&severity=").await);
+    assert_eq!(rows(&room), rows(&all) - rows(&other));
+}
+
+#[tokio::test]
+async fn checks_library_and_its_query_tester() {
+    let (st, _) = fixture(true).await;
+    let page = html(&get(&st, "/checks").await);
+    has(&page, "Node up");
+    has(&page, "device: quad");
+    has(&page, "component: pdu");
+    has(&page, "/checks?test=node_up#test");
+    let r = html(&get(&st, "/checks?test=node_up&run=1&instances=n03").await);
+    has(&r, "id=\"test\"");
+    has(&r, "1 series");
+    has(&r, "instance=\"n03\"");
+    let bad = html(&get(&st, "/checks?test=node_up&run=1&expr=up%7B&instances=n03").await);
+    has(&bad, "invalid PromQL");
+}
+
+#[tokio::test]
+async fn search_jumps_to_an_exact_match_and_lists_others() {
+    let (st, _) = fixture(true).await;
+    let r = get(&st, "/search?q=a%2Bb").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/views/device/r01/chassis-1?instance=a%2Bb#inst-a%2Bb"
+    );
+    let r = get(&st, "/search?q=rack%2010").await;
+    let page = html(&r);
+    has(&page, "Rack 10");
+    let none = html(&get(&st, "/search?q=zzz").await);
+    has(&none, "Nothing matches");
+}
+
+#[tokio::test]
+async fn wallboard_rotates_through_the_playlist_in_kiosk_mode() {
+    let (st, _) = fixture(true).await;
+    let r = get(&st, "/wallboard").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let first = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(first.ends_with("kiosk=1&pl=0"), "{first}");
+    let page = html(&get(&st, &first).await);
+    has(&page, "<body class=\"kiosk\">");
+    // Moves on by itself, JavaScript or not.
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(page.contains("pl=1"), "{page}");
+}
+
+#[tokio::test]
+async fn live_fragment_themes_and_static_files() {
+    let (st, _) = fixture(true).await;
+    let r = call(
+        &st,
+        Request::get("/views/room/room-a")
+            .header("x-rackscope-fragment", "main")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let frag = html(&r);
+    assert!(frag.starts_with("<main id=\"main\" data-seq=\""), "{frag}");
+    assert!(frag.ends_with("</main>"));
+    assert!(!frag.contains("<html"));
+    has(&frag, "class=\"rack st-CRIT\"");
+
+    let r = get(&st, "/theme/matrix?back=%2Falerts").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/alerts");
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("rackscope_theme=matrix;"), "{cookie}");
+    let themed = call(
+        &st,
+        Request::get("/")
+            .header(header::COOKIE, "a=b; rackscope_theme=matrix")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    has(&html(&themed), "<html lang=\"en\" data-theme=\"matrix\">");
+    // An open redirect is refused.
+    let r = get(&st, "/theme/light?back=%2F%2Fevil.example").await;
+    assert_eq!(r.headers[header::LOCATION], "/");
+
+    let css = get(&st, "/static/rackscope.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(css.body.len() > 1000);
+    assert_eq!(get(&st, "/static/nope.js").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn unknown_pages_are_html_404s_and_the_api_keeps_json() {
+    let (st, _) = fixture(true).await;
+    let r = call(
+        &st,
+        Request::get("/views/rack/nope")
+            .header("x-request-id", "req-42")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let page = html(&r);
+    has(&page, "rack `nope` not found");
+    has(&page, "req-42");
+    let r = get(&st, "/no/such/page").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    has(&html(&r), "no page at /no/such/page");
+    let r = get(&st, "/api/nope").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["detail"], "no route for /api/nope");
+}
+
+#[tokio::test]
+async fn before_the_first_refresh_and_when_prometheus_is_down_a_banner_says_so() {
+    let (st, _) = fixture(false).await;
+    let page = html(&get(&st, "/views/room/room-a").await);
+    has(&page, "Waiting for the first refresh");
+    has(&page, "class=\"rack st-NONE\"");
+
+    let (st, table) = fixture(true).await;
+    table.down.store(true, Ordering::Relaxed);
+    st.engine.refresh().await;
+    let page = html(&get(&st, "/").await);
+    has(&page, "class=\"banner st-");
+    has(&page, "Prometheus unreachable");
+}
+
+#[tokio::test]
+async fn a_template_that_fails_gives_the_error_page_with_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    // Parses, but names a variable that does not exist: fails at render time.
+    std::fs::write(
+        dir.path().join("site.html"),
+        "{% extends \"base.html\" %}{% block main %}{{ page.no_such_field }}{% endblock main %}",
+    )
+    .unwrap();
+    let (st, _) = fixture(true).await;
+    let st = AppState::with_templates(st.engine.clone(), Some(dir.path())).unwrap();
+    let r = call(
+        &st,
+        Request::get("/views/site/dc1")
+            .header("x-request-id", "req-500")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let page = html(&r);
+    has(&page, "req-500");
+    has(&page, "could not be rendered");
+    assert!(!page.contains("no_such_field"), "internals stay in the log");
+    // The other pages still render.
+    assert_eq!(get(&st, "/").await.status, StatusCode::OK);
+
+    // A template that does not parse stops the start, naming the file and position.
+    std::fs::write(dir.path().join("room.html"), "{% extends \"base.html\" %}\n{% block main %}{{ x }\n").unwrap();
+    let err = AppState::with_templates(st.engine.clone(), Some(dir.path()))
+        .err()
+        .expect("a broken template is refused")
+        .to_string();
+    assert!(err.contains("room.html"), "{err}");
+    assert!(err.contains(":2:"), "{err}");
+}
