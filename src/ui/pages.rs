@@ -1549,7 +1549,8 @@ struct AlertsQuery {
     room: Option<String>,
 }
 
-const MAX_ALERT_ROWS: usize = 500;
+/// Enough for a shift's worst; more would pass 200 KB on a large site (2,000 alerts).
+const MAX_ALERT_ROWS: usize = 250;
 
 async fn alerts(State(st): State<AppState>, ctx: Ctx, Query(q): Query<AlertsQuery>) -> Response {
     let (snap, config) = world(&st);

@@ -5,6 +5,7 @@
 
 mod api;
 mod bad_configs;
+mod browser;
 mod cli;
 mod examples;
 mod health;

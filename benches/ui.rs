@@ -1,0 +1,183 @@
+//! Page rendering benchmark (issue #6), printing figures rather than asserting them: the
+//! server time to build and render the room page and the rack page of the largest example
+//! (targets: room under 20 ms, rack under 10 ms), and the weight of every room, rack and
+//! device page and of the overview and alerts pages (target: none over 200 KB).
+//!
+//! Run: `cargo bench --bench ui` (release build). Uses `../shared`'s hpc-cluster when it is
+//! there, and the project's `config/demo-multisite` in any case.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use rackscope::server::AppState;
+use rackscope::ui::Ctx;
+use rackscope::ui::pages::{self, chrome};
+use rackscope_core::telemetry::fake::{FakeSource, ids_in, sample};
+use rackscope_core::telemetry::{Engine, InstantResult, plan};
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let shared = root.join("../shared/fixtures/upstream-examples/hpc-cluster/app.yaml");
+    if shared.exists() {
+        bench(&rt, &shared);
+    } else {
+        println!("skipping hpc-cluster: ../shared is not here");
+    }
+    bench(&rt, &root.join("config/demo-multisite/app.yaml"));
+}
+
+/// Median and maximum of `runs` timings of `f`, in milliseconds.
+fn time(runs: usize, mut f: impl FnMut() -> usize) -> (f64, f64, usize) {
+    let mut t = Vec::with_capacity(runs);
+    let mut size = 0;
+    for _ in 0..runs {
+        let s = Instant::now();
+        size = std::hint::black_box(f());
+        t.push(s.elapsed().as_secs_f64() * 1000.0);
+    }
+    t.sort_by(f64::total_cmp);
+    (t[runs / 2], t[runs - 1], size)
+}
+
+fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
+    let loaded = rackscope_core::load_with_env(app, std::iter::empty());
+    assert!(loaded.is_usable(), "{}", app.display());
+    let config = Arc::new(loaded.config);
+    // Every planned query answers one series per id with value 1: every target has a state.
+    let p = plan(&config);
+    let mut answers: HashMap<String, InstantResult> = HashMap::new();
+    for c in &p.checks {
+        for ch in &c.chunks {
+            let q = &p.queries[ch.query as usize].expr;
+            let samples = ids_in(q, &c.key_label)
+                .iter()
+                .map(|id| sample(&[(c.key_label.as_str(), id.as_str())], 1.0))
+                .collect();
+            answers.insert(
+                q.clone(),
+                InstantResult {
+                    samples,
+                    warnings: vec![],
+                },
+            );
+        }
+    }
+    let source = Arc::new(FakeSource::new(move |q, _| {
+        Ok(answers.get(q).cloned().unwrap_or_default())
+    }));
+    let engine = Arc::new(Engine::new(config.clone(), source));
+    let snap = rt.block_on(engine.refresh_at(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+    let st = AppState::new(engine.clone()).unwrap();
+    let ctx = Ctx {
+        theme: "dark",
+        playlist: None,
+        fragment: false,
+        request_id: "bench".into(),
+        here: "/".into(),
+    };
+    let topo = &config.topology;
+    println!(
+        "== {}: {} rooms, {} racks, {} devices, {} instances, {} alerts ==",
+        app.display(),
+        topo.rooms.len(),
+        topo.racks.len(),
+        topo.devices.len(),
+        topo.instances.len(),
+        snap.health.alerts.len()
+    );
+
+    // The largest room (most racks) and the largest rack (most nodes).
+    let room = topo
+        .rooms
+        .iter()
+        .max_by_key(|r| topo.room_racks(topo.room_ix(&r.id).unwrap()).count())
+        .unwrap();
+    let rack_ix = (0..topo.racks.len() as u32)
+        .max_by_key(|&x| {
+            topo.racks[x as usize]
+                .devices
+                .iter()
+                .map(|&d| snap.plan.targets.device_nodes(topo, d).len())
+                .sum::<usize>()
+        })
+        .unwrap();
+    let render_room = |id: &str| {
+        let page = pages::room_page(Some(&snap), &config, id).unwrap();
+        let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
+        st.ui.render("room.html", &c, &page, false).unwrap().len()
+    };
+    let render_rack = |x: u32| {
+        let page = pages::rack_page(Some(&snap), &config, x, None);
+        let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
+        st.ui.render("rack.html", &c, &page, false).unwrap().len()
+    };
+    let runs = 200;
+    let (med, max, size) = time(runs, || render_room(&room.id));
+    println!(
+        "room page `{}` ({} racks): median {med:.2} ms, max {max:.2} ms over {runs} renders, {:.1} KB (target < 20 ms)",
+        room.id,
+        topo.room_racks(topo.room_ix(&room.id).unwrap()).count(),
+        size as f64 / 1024.0
+    );
+    let (med, max, size) = time(runs, || render_rack(rack_ix));
+    println!(
+        "rack page `{}` ({} devices): median {med:.2} ms, max {max:.2} ms over {runs} renders, {:.1} KB (target < 10 ms)",
+        topo.racks[rack_ix as usize].id,
+        topo.racks[rack_ix as usize].devices.len(),
+        size as f64 / 1024.0
+    );
+
+    // The weight of every page of the example.
+    let mut heaviest: Vec<(usize, String)> = Vec::new();
+    for r in &topo.rooms {
+        heaviest.push((render_room(&r.id), format!("room {}", r.id)));
+    }
+    for x in 0..topo.racks.len() as u32 {
+        heaviest.push((render_rack(x), format!("rack {}", topo.racks[x as usize].id)));
+    }
+    for d in 0..topo.devices.len() as u32 {
+        let page = pages::device_page(Some(&snap), &config, d, None, "1h");
+        let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
+        let size = st.ui.render("device.html", &c, &page, false).unwrap().len();
+        heaviest.push((size, format!("device {}", topo.devices[d as usize].id)));
+    }
+    let total = heaviest.len();
+    heaviest.sort_by(|a, b| b.0.cmp(&a.0));
+    let over = heaviest.iter().filter(|(s, _)| *s > 200 * 1024).count();
+    println!(
+        "page weight: {total} room, rack and device pages; heaviest {} at {:.1} KB; {over} over 200 KB (device pages without their charts)",
+        heaviest[0].1,
+        heaviest[0].0 as f64 / 1024.0
+    );
+    // Through the router: the pages whose data comes from the whole world.
+    for path in ["/", "/alerts", "/checks"] {
+        let (med, _, size) = time(20, || {
+            rt.block_on(async {
+                use tower::ServiceExt;
+                let req = axum::http::Request::get(path)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let res = rackscope::server::router(st.clone())
+                    .oneshot(req)
+                    .await
+                    .unwrap();
+                axum::body::to_bytes(res.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+                    .len()
+            })
+        });
+        println!(
+            "{path}: median {med:.2} ms, {:.1} KB",
+            size as f64 / 1024.0
+        );
+    }
+}

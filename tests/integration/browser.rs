@@ -1,0 +1,340 @@
+//! The web UI in a real headless Chromium (WebDriver through Debian's `chromedriver`, on
+//! loopback), over the simulator scraped by a real Prometheus: the walk from the overview
+//! to a device, the rack of a CRIT node drawn CRIT, a state change reaching an open page
+//! without a reload, and screenshots at 1920×1080 and at a 390-pixel phone width (under
+//! `target/screenshots/`) where nothing overflows sideways.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use rackscope_core::telemetry::Engine;
+use rackscope_simulator::IncidentMode;
+use serde_json::{Value, json};
+
+use crate::prom::{Prometheus, available};
+use crate::simulator::{client_for, start_simulator};
+use crate::support::root;
+
+/// A chromedriver process on a free loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromium_binary() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Chromium and its driver, or `None` with a message (a failure under CI, where `.ci/run`
+/// installs them).
+fn driver() -> Option<Driver> {
+    let ok = chromium_binary().is_some()
+        && Command::new("chromedriver")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium and chromedriver are required under CI; .ci/run installs them");
+        }
+        eprintln!("skipping: chromium/chromedriver not installed (apt-get install chromium chromium-driver, or run .ci/run)");
+        return None;
+    }
+    let port = StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Some(Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+/// A headless session; `phone` emulates a 390-pixel-wide screen.
+async fn session(d: &Driver, phone: bool) -> Client {
+    let mut opts = json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1920,1080", "--hide-scrollbars", "--force-device-scale-factor=1"],
+        "binary": chromium_binary().unwrap(),
+    });
+    if phone {
+        opts["mobileEmulation"] =
+            json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0, "touch": true}});
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), opts);
+    // chromedriver needs a moment to listen.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&d.url)
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("no WebDriver session at {}: {e}", d.url),
+        }
+    }
+}
+
+fn shots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, Vec::new()).await.unwrap()
+}
+
+/// Waits until `script` returns true, or fails with what `describe` returns then.
+async fn until(c: &Client, secs: u64, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if js(c, script).await == Value::Bool(true) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let body = js(c, "return document.querySelector('main') ? document.querySelector('main').innerText.slice(0, 2000) : document.title").await;
+            panic!("{what}: not true after {secs} s: {script}\npage: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Clicks the element; found again when a live update replaced it in between.
+async fn click(c: &Client, css: &str) {
+    let mut last = String::new();
+    for _ in 0..10 {
+        let el = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        match el.click().await {
+            Ok(()) => return,
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("click {css}: {last}");
+}
+
+async fn h1_state(c: &Client) -> String {
+    js(c, "var b = document.querySelector('main h1 .badge'); return b ? b.textContent : ''")
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
+    if !available() {
+        return;
+    }
+    let Some(drv) = driver() else { return };
+    let app = root().join("config/demo-small/app.yaml");
+    let (sim, sim_addr, _sim_stop) = start_simulator(&app, Some(IncidentMode::Light)).await;
+    // Incidents are redrawn every cycle: start well clear of a boundary.
+    let left = sim
+        .status(rackscope_simulator::unix_now())
+        .next_change_in_seconds;
+    if left < 90 {
+        tokio::time::sleep(Duration::from_secs(left + 1)).await;
+    }
+    let prom = Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
+    let config = sim.world().config.clone();
+    let mut cfg = (*config).clone();
+    cfg.app.planner.cache_ttl_seconds = 1;
+    let engine = Arc::new(Engine::new(
+        Arc::new(cfg),
+        Arc::new(client_for(&config, &prom.url())),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let web = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(rackscope::demo::serve(
+        rackscope::server::AppState::new(engine.clone()).unwrap(),
+        listener,
+        async move {
+            let mut rx = stop_rx;
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    ));
+
+    // The simulator's CRIT nodes, and wait for the engine to see them all.
+    let status = sim.status(rackscope_simulator::unix_now());
+    let crit: Vec<(String, String)> = status
+        .incidents
+        .crit
+        .iter()
+        .map(|n| (n.instance.clone(), n.rack_id.clone()))
+        .collect();
+    assert!(!crit.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(s) = engine.snapshot() {
+            let views = rackscope::server::alert_views(&s);
+            let seen: BTreeSet<&str> = views
+                .iter()
+                .filter(|a| a.state == "CRIT")
+                .filter_map(|a| a.node_id)
+                .collect();
+            if crit.iter().all(|(n, _)| seen.contains(n.as_str())) {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "engine never saw {crit:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (node, rack_id) = crit[0].clone();
+    let topo = &config.topology;
+    let rack_ix = topo.rack_ix(&rack_id).unwrap();
+    let room = &topo.rooms[topo.racks[rack_ix as usize].room as usize];
+    let site = &topo.sites[room.site as usize];
+
+    let c = session(&drv, false).await;
+    // Overview → site → room → rack → device, by clicking.
+    c.goto(&format!("{web}/")).await.unwrap();
+    until(&c, 10, "return !!document.querySelector('svg.worldmap path.land')", "world map").await;
+    shot(&c, "overview-1920").await;
+    click(&c, &format!("table.sites a[href='/views/site/{}']", site.id)).await;
+    until(&c, 10, &format!("return location.pathname == '/views/site/{}'", site.id), "site page").await;
+    shot(&c, "site-1920").await;
+    click(&c, &format!(".room-card h2 a[href='/views/room/{}']", room.id)).await;
+    until(&c, 10, "return !!document.querySelector('svg.floorplan')", "room page").await;
+    // The rack holding the CRIT node is drawn CRIT.
+    let rack_sel = format!("svg.floorplan a.rack[href='/views/rack/{rack_id}']");
+    // Read in one script: a live update may replace the element between two commands.
+    let class = js(&c, &format!("return document.querySelector(\"{rack_sel}\").getAttribute('class')")).await;
+    let class = class.as_str().unwrap_or_default().to_owned();
+    assert!(class.contains("st-CRIT"), "rack {rack_id} of CRIT {node}: class {class}");
+    shot(&c, "room-1920").await;
+    // Hovering a rack shows its name and state.
+    js(&c, &format!("var r = document.querySelector(\"{rack_sel} rect\"); var b = r.getBoundingClientRect(); r.dispatchEvent(new PointerEvent('pointermove', {{bubbles: true, pointerType: 'mouse', clientX: b.x + 5, clientY: b.y + 5}})); return true")).await;
+    until(&c, 5, "var h = document.getElementById('hud'); return !!h && !h.hidden && h.textContent.indexOf('CRIT') >= 0", "HUD on hover").await;
+    click(&c, &rack_sel).await;
+    until(&c, 10, "return !!document.querySelector('svg.rack-svg')", "rack page").await;
+    assert!(h1_state(&c).await.contains("CRIT"));
+    shot(&c, "rack-1920").await;
+    // The node's device, drawn CRIT in the elevation, opens the device page.
+    let place = topo.locate_instance(&node).unwrap();
+    let dev_id = &topo.devices[place.device as usize].id;
+    let dev_link = format!("/views/device/{rack_id}/{dev_id}");
+    let dev_sel = format!("svg.rack-svg g.device.st-CRIT a[href='{dev_link}']");
+    click(&c, &dev_sel).await;
+    until(&c, 10, &format!("return location.pathname == '{dev_link}'"), "device page").await;
+    assert!(h1_state(&c).await.contains("CRIT"));
+    let card = js(&c, &format!("var e = document.getElementById('inst-{node}'); return e ? e.className : ''")).await;
+    assert!(card.as_str().unwrap_or("").contains("st-CRIT"), "{node}: {card}");
+    until(&c, 10, "return !!document.querySelector('svg.chart path.series')", "a metric chart").await;
+    shot(&c, "device-1920").await;
+    for (name, path) in [("alerts", "/alerts"), ("checks", "/checks?test=node_up#test")] {
+        c.goto(&format!("{web}{path}")).await.unwrap();
+        shot(&c, &format!("{name}-1920")).await;
+    }
+
+    // A state change in Prometheus reaches an open page without a reload.
+    let snap = engine.snapshot().unwrap();
+    let (victim, victim_rack) = sim
+        .world()
+        .nodes
+        .iter()
+        .find_map(|n| {
+            let ok = snap.health.racks[n.rack as usize].state == Some(rackscope_core::Severity::Ok);
+            ok.then(|| (n.name.clone(), topo.racks[n.rack as usize].id.clone()))
+        })
+        .expect("some rack is OK in light mode");
+    c.goto(&format!("{web}/views/rack/{victim_rack}")).await.unwrap();
+    until(&c, 10, "return document.documentElement.dataset.live == 'sse'", "live updates over SSE").await;
+    assert!(h1_state(&c).await.contains("OK"));
+    js(&c, "window.__sameDocument = 42; return true").await;
+    let res = reqwest::Client::new()
+        .post(format!("http://{sim_addr}/api/overrides"))
+        .json(&json!({"instance": victim, "metric": "up", "value": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    until(
+        &c,
+        45,
+        "var b = document.querySelector('main h1 .badge'); return window.__sameDocument === 42 && !!b && b.textContent.indexOf('CRIT') >= 0 && (window.rackscopeUpdates || 0) > 0",
+        "the rack turning CRIT without a reload",
+    )
+    .await;
+    shot(&c, "rack-live-1920").await;
+    c.close().await.unwrap();
+
+    // A phone: every page fits its 390 pixels.
+    let p = session(&drv, true).await;
+    let pages = [
+        ("overview", "/".to_owned()),
+        ("site", format!("/views/site/{}", site.id)),
+        ("room", format!("/views/room/{}", room.id)),
+        ("rack", format!("/views/rack/{rack_id}")),
+        ("device", dev_link.clone()),
+        ("alerts", "/alerts".to_owned()),
+        ("checks", "/checks".to_owned()),
+    ];
+    for (name, path) in pages {
+        p.goto(&format!("{web}{path}")).await.unwrap();
+        until(&p, 10, "return document.readyState == 'complete'", name).await;
+        let w = js(&p, "return [window.innerWidth, document.documentElement.scrollWidth, document.body.scrollWidth]").await;
+        assert_eq!(w[0], 390, "{name}: viewport {w}");
+        assert!(
+            w[1].as_u64().unwrap() <= 390 && w[2].as_u64().unwrap() <= 390,
+            "{name} overflows sideways at 390 px: {w}"
+        );
+        shot(&p, &format!("{name}-390")).await;
+    }
+    p.close().await.unwrap();
+
+    let _ = stop_tx.send(true);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops with pages open")
+        .unwrap()
+        .unwrap();
+}
