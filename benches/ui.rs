@@ -141,7 +141,10 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         heaviest.push((render_room(&r.id), format!("room {}", r.id)));
     }
     for x in 0..topo.racks.len() as u32 {
-        heaviest.push((render_rack(x), format!("rack {}", topo.racks[x as usize].id)));
+        heaviest.push((
+            render_rack(x),
+            format!("rack {}", topo.racks[x as usize].id),
+        ));
     }
     for d in 0..topo.devices.len() as u32 {
         let page = pages::device_page(Some(&snap), &config, d, None, "1h");
@@ -150,7 +153,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         heaviest.push((size, format!("device {}", topo.devices[d as usize].id)));
     }
     let total = heaviest.len();
-    heaviest.sort_by(|a, b| b.0.cmp(&a.0));
+    heaviest.sort_by_key(|h| std::cmp::Reverse(h.0));
     let over = heaviest.iter().filter(|(s, _)| *s > 200 * 1024).count();
     println!(
         "page weight: {total} room, rack and device pages; heaviest {} at {:.1} KB; {over} over 200 KB (device pages without their charts)",
@@ -175,9 +178,6 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
                     .len()
             })
         });
-        println!(
-            "{path}: median {med:.2} ms, {:.1} KB",
-            size as f64 / 1024.0
-        );
+        println!("{path}: median {med:.2} ms, {:.1} KB", size as f64 / 1024.0);
     }
 }

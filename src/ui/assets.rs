@@ -3,10 +3,19 @@
 
 /// (name, source) of every template.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("components.html", include_str!("../../templates/components.html")),
+    (
+        "components.html",
+        include_str!("../../templates/components.html"),
+    ),
     ("base.html", include_str!("../../templates/base.html")),
-    ("partials/banner.html", include_str!("../../templates/partials/banner.html")),
-    ("overview.html", include_str!("../../templates/overview.html")),
+    (
+        "partials/banner.html",
+        include_str!("../../templates/partials/banner.html"),
+    ),
+    (
+        "overview.html",
+        include_str!("../../templates/overview.html"),
+    ),
     ("site.html", include_str!("../../templates/site.html")),
     ("room.html", include_str!("../../templates/room.html")),
     ("rack.html", include_str!("../../templates/rack.html")),

@@ -106,6 +106,8 @@ pub struct DoorShape {
     pub label: String,
     pub lx: f64,
     pub ly: f64,
+    /// On a side wall the label runs along it, so it never covers the first racks.
+    pub rotate: i32,
 }
 
 #[derive(Debug, Serialize)]
@@ -227,6 +229,7 @@ pub fn floor_plan(
             label: layout.door.label.clone(),
             lx: (w - dw) * pos + dw / 2.0,
             ly: dt + 14.0,
+            rotate: 0,
         },
         1 => DoorShape {
             x: w - dt,
@@ -234,8 +237,9 @@ pub fn floor_plan(
             w: dt,
             h: dw,
             label: layout.door.label.clone(),
-            lx: w - dt - 34.0,
+            lx: w - dt - 10.0,
             ly: (h - dw) * pos + dw / 2.0,
+            rotate: 90,
         },
         2 => DoorShape {
             x: (w - dw) * pos,
@@ -245,6 +249,7 @@ pub fn floor_plan(
             label: layout.door.label.clone(),
             lx: (w - dw) * pos + dw / 2.0,
             ly: h - dt - 6.0,
+            rotate: 0,
         },
         _ => DoorShape {
             x: 0.0,
@@ -252,8 +257,9 @@ pub fn floor_plan(
             w: dt,
             h: dw,
             label: layout.door.label.clone(),
-            lx: dt + 34.0,
+            lx: dt + 14.0,
             ly: (h - dw) * pos + dw / 2.0,
+            rotate: -90,
         },
     });
     FloorPlan {
@@ -672,7 +678,11 @@ mod tests {
         l.door.side = Compass::West;
         l.orientation.north = Side4::Top;
         let p = floor_plan(&l, Vec::new());
-        assert_eq!(p.door.as_ref().unwrap().x, 0.0, "west is left when north is up");
+        assert_eq!(
+            p.door.as_ref().unwrap().x,
+            0.0,
+            "west is left when north is up"
+        );
         l.orientation.north = Side4::Right;
         let p = floor_plan(&l, Vec::new());
         let d = p.door.unwrap();

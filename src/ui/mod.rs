@@ -265,8 +265,13 @@ pub fn html(
         Ok(body) => {
             let mut r = (status, Html(body)).into_response();
             // Pages show live state: a cached copy would be a lie.
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let h = r.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // The fragment shares the page's URL: caches must keep them apart.
+            h.insert(
+                header::VARY,
+                HeaderValue::from_static("x-rackscope-fragment"),
+            );
             r
         }
         Err(e) => {

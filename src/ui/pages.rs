@@ -135,7 +135,12 @@ pub fn device_url(rack: &str, device: &str) -> String {
 }
 /// The rack page with the device highlighted and scrolled to.
 pub fn rack_device_url(rack: &str, device: &str) -> String {
-    format!("/views/rack/{}?device={}#dev-{}", enc(rack), enc(device), enc(device))
+    format!(
+        "/views/rack/{}?device={}#dev-{}",
+        enc(rack),
+        enc(device),
+        enc(device)
+    )
 }
 
 /// The state of a level, `None` (not monitored) when there is no snapshot.
@@ -214,7 +219,9 @@ pub fn chrome(
             text: format!("Prometheus {ms:.0} ms"),
             title: format!(
                 "{} average over the last queries",
-                stats.avg_ms.map_or_else(String::new, |a| format!("{a:.1} ms"))
+                stats
+                    .avg_ms
+                    .map_or_else(String::new, |a| format!("{a:.1} ms"))
             ),
         },
         _ => Pill {
@@ -233,7 +240,10 @@ pub fn chrome(
         }),
         Some(s) => match &s.stale {
             Some(stale) => {
-                let down = now.duration_since(stale.since).unwrap_or_default().as_secs();
+                let down = now
+                    .duration_since(stale.since)
+                    .unwrap_or_default()
+                    .as_secs();
                 Some(if stale.expired {
                     Pill {
                         class: "st-CRIT",
@@ -336,7 +346,15 @@ fn not_found(
 /// The 404 page for a path no route serves.
 pub fn no_route(st: &AppState, ctx: &Ctx) -> Response {
     let (snap, config) = world(st);
-    let c = chrome(st, ctx, &config, snap.as_deref(), "Not found", "", Vec::new());
+    let c = chrome(
+        st,
+        ctx,
+        &config,
+        snap.as_deref(),
+        "Not found",
+        "",
+        Vec::new(),
+    );
     let path = ctx.here.split('?').next().unwrap_or("/").to_owned();
     error_page(st, ctx, &c, &PageError::NoRoute(path))
 }
@@ -386,11 +404,7 @@ fn alert_row(a: &AlertView<'_>) -> AlertRow {
     };
     AlertRow {
         st: St::of(Some(sev)),
-        name: a
-            .node_id
-            .or(a.device_name)
-            .unwrap_or(a.rack_id)
-            .to_owned(),
+        name: a.node_id.or(a.device_name).unwrap_or(a.rack_id).to_owned(),
         url: match a.device_id {
             Some(d) => device_url(a.rack_id, d),
             None => rack_url(a.rack_id),
@@ -524,11 +538,7 @@ async fn overview(State(st): State<AppState>, ctx: Ctx) -> Response {
     let mut markers = Vec::new();
     let mut sites = Vec::new();
     for (i, s) in topo.sites.iter().enumerate() {
-        let racks = s
-            .rooms
-            .iter()
-            .map(|&r| topo.room_racks(r).count())
-            .sum();
+        let racks = s.rooms.iter().map(|&r| topo.room_racks(r).count()).sum();
         if let Some(loc) = &s.location {
             let (x, y) = draw::project(loc.lat, loc.lon);
             markers.push(draw::Marker {
@@ -719,7 +729,8 @@ async fn room(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> R
     match room_page(snap, &config, &id) {
         Some(page) => {
             let topo = &config.topology;
-            let site = &topo.sites[topo.rooms[topo.room_ix(&id).unwrap_or(0) as usize].site as usize];
+            let site =
+                &topo.sites[topo.rooms[topo.room_ix(&id).unwrap_or(0) as usize].site as usize];
             let crumbs = vec![
                 Link {
                     name: "Overview".into(),
@@ -920,7 +931,8 @@ fn live_view(config: &Config, live: &crate::server::api::RackLive) -> LiveView {
 
 /// The state of node `n`, `None` without a snapshot.
 fn node_state(snap: Option<&Snapshot>, n: u32) -> Option<Severity> {
-    snap.and_then(|s| s.health.nodes.get(n as usize)).and_then(|h| h.state)
+    snap.and_then(|s| s.health.nodes.get(n as usize))
+        .and_then(|h| h.state)
 }
 
 /// The rack page's data, without the live values; public for the render benchmark.
@@ -1065,18 +1077,13 @@ fn elevation(
                         let (s, title) = if disks {
                             disk_state(snap, config, dev, d, v)
                         } else if face == Face::Rear && v > 900 {
-                            let kind = if v % 2 == 0 { "PSU" } else { "fan" };
+                            let kind = if v.is_multiple_of(2) { "PSU" } else { "fan" };
                             (st_sev(st), format!("{kind} {v}"))
                         } else {
                             slot_state(v)
                         };
                         let s = St::of(s);
-                        cells.push((
-                            ri as u32,
-                            ci as u32,
-                            s,
-                            format!("{title} — {}", s.label),
-                        ));
+                        cells.push((ri as u32, ci as u32, s, format!("{title} — {}", s.label)));
                     }
                 }
                 let rows = l.matrix.len().max(l.rows as usize) as u32;
@@ -1102,7 +1109,15 @@ fn elevation(
             }
             (None, false) => (1, 1),
         };
-        let cells = draw::grid_cells(draw::U_LABEL + draw::SIDE_W + 2.0, y, w, h, rows, cols, cells);
+        let cells = draw::grid_cells(
+            draw::U_LABEL + draw::SIDE_W + 2.0,
+            y,
+            w,
+            h,
+            rows,
+            cols,
+            cells,
+        );
         devices.push(draw::DeviceBox {
             x: body_x,
             y,
@@ -1376,7 +1391,9 @@ pub fn device_page(
                         value: r
                             .value
                             .map_or_else(|| "–".into(), |v| draw::value_text(v, "")),
-                        pending: r.pending.map(|p| format!("pending {}", p.severity.as_str())),
+                        pending: r
+                            .pending
+                            .map(|p| format!("pending {}", p.severity.as_str())),
                         message: String::new(),
                     })
                 })
@@ -1445,7 +1462,10 @@ async fn charts(st: &AppState, config: &Config, d: DeviceIx, range: &str) -> Vec
     let names: Vec<String> = if dev.instances.is_empty() {
         vec![dev.id.clone()]
     } else {
-        topo.device_instances(dev).iter().map(|i| i.name.clone()).collect()
+        topo.device_instances(dev)
+            .iter()
+            .map(|i| i.name.clone())
+            .collect()
     };
     let mut out = Vec::new();
     for m in &tpl.def.metrics {
@@ -1454,7 +1474,10 @@ async fn charts(st: &AppState, config: &Config, d: DeviceIx, range: &str) -> Vec
         };
         let unit = def.display.unit.clone();
         let (ids, scope): (Vec<&str>, _) = match metricq::scope_of(def) {
-            Some(MetricScope::Instance) => (names.iter().map(String::as_str).collect(), MetricScope::Instance),
+            Some(MetricScope::Instance) => (
+                names.iter().map(String::as_str).collect(),
+                MetricScope::Instance,
+            ),
             Some(MetricScope::Chassis) => (vec![dev.id.as_str()], MetricScope::Chassis),
             Some(MetricScope::Rack) => (
                 vec![topo.racks[dev.rack as usize].id.as_str()],
@@ -1664,15 +1687,21 @@ fn example_values(config: &Config) -> Vec<(&'static str, String)> {
     vec![
         (
             "$instances",
-            topo.instances.first().map_or_else(String::new, |i| i.name.clone()),
+            topo.instances
+                .first()
+                .map_or_else(String::new, |i| i.name.clone()),
         ),
         (
             "$chassis",
-            topo.devices.first().map_or_else(String::new, |d| d.id.clone()),
+            topo.devices
+                .first()
+                .map_or_else(String::new, |d| d.id.clone()),
         ),
         (
             "$racks",
-            topo.racks.first().map_or_else(String::new, |r| r.id.clone()),
+            topo.racks
+                .first()
+                .map_or_else(String::new, |r| r.id.clone()),
         ),
         ("$jobs", config.app.telemetry.job_regex.clone()),
     ]
@@ -1967,11 +1996,7 @@ pub fn search_hits(snap: Option<&Snapshot>, topo: &Topology, q: &str) -> Vec<Hit
     hits
 }
 
-async fn search(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    Query(q): Query<SearchQuery>,
-) -> Response {
+async fn search(State(st): State<AppState>, ctx: Ctx, Query(q): Query<SearchQuery>) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
     let hits = search_hits(snap, &config.topology, &q.q);
@@ -2050,7 +2075,10 @@ async fn asset(State(st): State<AppState>, ctx: Ctx, Path(file): Path<String>) -
     match st.ui.asset(&file) {
         Some(a) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(a.content_type)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(a.content_type),
+                ),
                 // URLs carry the version, so a changed file has a new URL.
                 (
                     header::CACHE_CONTROL,

@@ -34,10 +34,14 @@ impl Drop for Driver {
 }
 
 fn chromium_binary() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// Chromium and its driver, or `None` with a message (a failure under CI, where `.ci/run`
@@ -54,7 +58,9 @@ fn driver() -> Option<Driver> {
         if std::env::var_os("CI").is_some() {
             panic!("chromium and chromedriver are required under CI; .ci/run installs them");
         }
-        eprintln!("skipping: chromium/chromedriver not installed (apt-get install chromium chromium-driver, or run .ci/run)");
+        eprintln!(
+            "skipping: chromium/chromedriver not installed (apt-get install chromium chromium-driver, or run .ci/run)"
+        );
         return None;
     }
     let port = StdListener::bind("127.0.0.1:0")
@@ -83,8 +89,7 @@ async fn session(d: &Driver, phone: bool) -> Client {
         "binary": chromium_binary().unwrap(),
     });
     if phone {
-        opts["mobileEmulation"] =
-            json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0, "touch": true}});
+        opts["mobileEmulation"] = json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0, "touch": true}});
     }
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), opts);
@@ -161,11 +166,14 @@ async fn click(c: &Client, css: &str) {
 }
 
 async fn h1_state(c: &Client) -> String {
-    js(c, "var b = document.querySelector('main h1 .badge'); return b ? b.textContent : ''")
-        .await
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
+    js(
+        c,
+        "var b = document.querySelector('main h1 .badge'); return b ? b.textContent : ''",
+    )
+    .await
+    .as_str()
+    .unwrap_or("")
+    .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,25 +245,64 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     let c = session(&drv, false).await;
     // Overview → site → room → rack → device, by clicking.
     c.goto(&format!("{web}/")).await.unwrap();
-    until(&c, 10, "return !!document.querySelector('svg.worldmap path.land')", "world map").await;
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('svg.worldmap path.land')",
+        "world map",
+    )
+    .await;
     shot(&c, "overview-1920").await;
-    click(&c, &format!("table.sites a[href='/views/site/{}']", site.id)).await;
-    until(&c, 10, &format!("return location.pathname == '/views/site/{}'", site.id), "site page").await;
+    click(
+        &c,
+        &format!("table.sites a[href='/views/site/{}']", site.id),
+    )
+    .await;
+    until(
+        &c,
+        10,
+        &format!("return location.pathname == '/views/site/{}'", site.id),
+        "site page",
+    )
+    .await;
     shot(&c, "site-1920").await;
-    click(&c, &format!(".room-card h2 a[href='/views/room/{}']", room.id)).await;
-    until(&c, 10, "return !!document.querySelector('svg.floorplan')", "room page").await;
+    click(
+        &c,
+        &format!(".room-card h2 a[href='/views/room/{}']", room.id),
+    )
+    .await;
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('svg.floorplan')",
+        "room page",
+    )
+    .await;
     // The rack holding the CRIT node is drawn CRIT.
     let rack_sel = format!("svg.floorplan a.rack[href='/views/rack/{rack_id}']");
     // Read in one script: a live update may replace the element between two commands.
-    let class = js(&c, &format!("return document.querySelector(\"{rack_sel}\").getAttribute('class')")).await;
+    let class = js(
+        &c,
+        &format!("return document.querySelector(\"{rack_sel}\").getAttribute('class')"),
+    )
+    .await;
     let class = class.as_str().unwrap_or_default().to_owned();
-    assert!(class.contains("st-CRIT"), "rack {rack_id} of CRIT {node}: class {class}");
+    assert!(
+        class.contains("st-CRIT"),
+        "rack {rack_id} of CRIT {node}: class {class}"
+    );
     shot(&c, "room-1920").await;
     // Hovering a rack shows its name and state.
     js(&c, &format!("var r = document.querySelector(\"{rack_sel} rect\"); var b = r.getBoundingClientRect(); r.dispatchEvent(new PointerEvent('pointermove', {{bubbles: true, pointerType: 'mouse', clientX: b.x + 5, clientY: b.y + 5}})); return true")).await;
     until(&c, 5, "var h = document.getElementById('hud'); return !!h && !h.hidden && h.textContent.indexOf('CRIT') >= 0", "HUD on hover").await;
     click(&c, &rack_sel).await;
-    until(&c, 10, "return !!document.querySelector('svg.rack-svg')", "rack page").await;
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('svg.rack-svg')",
+        "rack page",
+    )
+    .await;
     assert!(h1_state(&c).await.contains("CRIT"));
     shot(&c, "rack-1920").await;
     // The node's device, drawn CRIT in the elevation, opens the device page.
@@ -264,13 +311,35 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     let dev_link = format!("/views/device/{rack_id}/{dev_id}");
     let dev_sel = format!("svg.rack-svg g.device.st-CRIT a[href='{dev_link}']");
     click(&c, &dev_sel).await;
-    until(&c, 10, &format!("return location.pathname == '{dev_link}'"), "device page").await;
+    until(
+        &c,
+        10,
+        &format!("return location.pathname == '{dev_link}'"),
+        "device page",
+    )
+    .await;
     assert!(h1_state(&c).await.contains("CRIT"));
-    let card = js(&c, &format!("var e = document.getElementById('inst-{node}'); return e ? e.className : ''")).await;
-    assert!(card.as_str().unwrap_or("").contains("st-CRIT"), "{node}: {card}");
-    until(&c, 10, "return !!document.querySelector('svg.chart path.series')", "a metric chart").await;
+    let card = js(
+        &c,
+        &format!("var e = document.getElementById('inst-{node}'); return e ? e.className : ''"),
+    )
+    .await;
+    assert!(
+        card.as_str().unwrap_or("").contains("st-CRIT"),
+        "{node}: {card}"
+    );
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('svg.chart path.series')",
+        "a metric chart",
+    )
+    .await;
     shot(&c, "device-1920").await;
-    for (name, path) in [("alerts", "/alerts"), ("checks", "/checks?test=node_up#test")] {
+    for (name, path) in [
+        ("alerts", "/alerts"),
+        ("checks", "/checks?test=node_up#test"),
+    ] {
         c.goto(&format!("{web}{path}")).await.unwrap();
         shot(&c, &format!("{name}-1920")).await;
     }
@@ -286,8 +355,16 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
             ok.then(|| (n.name.clone(), topo.racks[n.rack as usize].id.clone()))
         })
         .expect("some rack is OK in light mode");
-    c.goto(&format!("{web}/views/rack/{victim_rack}")).await.unwrap();
-    until(&c, 10, "return document.documentElement.dataset.live == 'sse'", "live updates over SSE").await;
+    c.goto(&format!("{web}/views/rack/{victim_rack}"))
+        .await
+        .unwrap();
+    until(
+        &c,
+        10,
+        "return document.documentElement.dataset.live == 'sse'",
+        "live updates over SSE",
+    )
+    .await;
     assert!(h1_state(&c).await.contains("OK"));
     js(&c, "window.__sameDocument = 42; return true").await;
     let res = reqwest::Client::new()

@@ -155,7 +155,9 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
     // The simulator's CRIT nodes appear in /api/alerts/active with their full location.
     // The incidents are redrawn every cycle: too close to a boundary, the set drawn now
     // would be gone before Prometheus has scraped it, so start with the next cycle.
-    let left = sim.status(rackscope_simulator::unix_now()).next_change_in_seconds;
+    let left = sim
+        .status(rackscope_simulator::unix_now())
+        .next_change_in_seconds;
     if left < 45 {
         tokio::time::sleep(Duration::from_secs(left + 1)).await;
     }

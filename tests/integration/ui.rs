@@ -83,17 +83,17 @@ async fn every_template_is_rendered_by_a_page() {
 async fn overview_shows_the_global_state_the_map_and_located_alerts() {
     let (st, _) = fixture(true).await;
     let page = html(&get(&st, "/").await);
-    has(&page, "<h1>Health fixture <span class=\"badge st-CRIT\">✖ CRIT</span>");
+    has(
+        &page,
+        "<h1>Health fixture <span class=\"badge st-CRIT\">✖ CRIT</span>",
+    );
     // Both sites on the map, at their coordinates (Paris: 2.35 E, 48.85 N).
     has(&page, "cx=\"182.35\" cy=\"41.15\"");
     has(&page, "Primary DC — CRIT");
     has(&page, "Second DC");
     // The down node, with its full physical path and a link to its rack and device.
     has(&page, ">node.1</a>");
-    has(
-        &page,
-        "Primary DC › Room A › Aisle 1 › Rack 01 › U1",
-    );
+    has(&page, "Primary DC › Room A › Aisle 1 › Rack 01 › U1");
     has(&page, "/views/rack/r01?device=chassis-1#dev-chassis-1");
     has(&page, "Prometheus");
 }
@@ -108,7 +108,10 @@ async fn site_room_rack_and_device_pages_show_their_part_of_the_tree() {
     let room = html(&get(&st, "/views/room/room-a").await);
     has(&room, "class=\"floorplan\"");
     // r01 holds the down node: drawn CRIT, with its CRIT node count.
-    has(&room, "href=\"/views/rack/r01\" class=\"rack st-CRIT\" data-name=\"Rack 01\" data-state=\"CRIT\" data-crit=\"2\" data-warn=\"2\"");
+    has(
+        &room,
+        "href=\"/views/rack/r01\" class=\"rack st-CRIT\" data-name=\"Rack 01\" data-state=\"CRIT\" data-crit=\"2\" data-warn=\"2\"",
+    );
     has(&room, "Aisle 1");
     has(&room, "Aisle 2");
     has(&room, "class=\"door\"");
@@ -242,7 +245,10 @@ async fn live_fragment_themes_and_static_files() {
     assert_eq!(css.status, StatusCode::OK);
     assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
     assert!(css.body.len() > 1000);
-    assert_eq!(get(&st, "/static/nope.js").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&st, "/static/nope.js").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -311,7 +317,11 @@ async fn a_template_that_fails_gives_the_error_page_with_the_request_id() {
     assert_eq!(get(&st, "/").await.status, StatusCode::OK);
 
     // A template that does not parse stops the start, naming the file and position.
-    std::fs::write(dir.path().join("room.html"), "{% extends \"base.html\" %}\n{% block main %}{{ x }\n").unwrap();
+    std::fs::write(
+        dir.path().join("room.html"),
+        "{% extends \"base.html\" %}\n{% block main %}{{ x }\n",
+    )
+    .unwrap();
     let err = AppState::with_templates(st.engine.clone(), Some(dir.path()))
         .err()
         .expect("a broken template is refused")

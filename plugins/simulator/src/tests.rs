@@ -501,5 +501,8 @@ fn a_node_back_from_crit_booted_as_the_cycle_began_never_later() {
     let t = start + 1.0;
     let boot = value(&s.render_at(t), "node_boot_time_seconds", &[&needle]).unwrap();
     assert!(boot <= t, "{back} boots at {boot}, after the scrape at {t}");
-    assert!(t - boot <= 1.0, "{back} rebooted at the cycle's start: {boot}");
+    assert!(
+        t - boot <= 1.0,
+        "{back} rebooted at the cycle's start: {boot}"
+    );
 }
