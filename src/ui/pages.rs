@@ -1183,6 +1183,45 @@ fn elevation(
             }
         }
     }
+    // Front- and rear-mounted infrastructure of the rack template (cooling doors, patch
+    // panels, rack PDUs in U): drawn where they are mounted, unlinked, unmonitored.
+    if let Some(t) = r
+        .template_id
+        .as_deref()
+        .and_then(|t| config.catalog.racks.get(t))
+    {
+        let infra = &t.def.infrastructure;
+        let mounted = infra
+            .components
+            .iter()
+            .map(|c| (c, c.location.as_deref() != Some("rear")))
+            .chain(infra.front_components.iter().map(|c| (c, true)))
+            .chain(infra.rear_components.iter().map(|c| (c, false)));
+        for (c, front) in mounted {
+            let (Some(u), true) = (c.u_position, front == (face == Face::Front)) else {
+                continue;
+            };
+            if c.location.as_deref().is_some_and(|l| l.starts_with("side")) {
+                continue;
+            }
+            let (y, h) = draw::device_rect(rack_u, u, c.u_height.unwrap_or(1));
+            let name = c.name.clone().unwrap_or_else(|| c.id.clone());
+            devices.push(draw::DeviceBox {
+                x: body_x,
+                y,
+                w: draw::BODY_W,
+                h,
+                id: c.id.clone(),
+                label: draw::short(&name, 22),
+                url: rack_url(&r.id),
+                st: St::of(None),
+                highlight: false,
+                ghost: true,
+                cells: Vec::new(),
+                title: format!("{name} (U{u}, rack infrastructure)"),
+            });
+        }
+    }
     draw::Elevation {
         face: match face {
             Face::Front => "Front",

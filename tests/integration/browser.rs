@@ -253,6 +253,51 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     )
     .await;
     shot(&c, "overview-1920").await;
+    // The easter eggs: `help` boots a terminal (slowly), Esc closes it; the Konami code.
+    let keys = |ks: &[&str]| {
+        let list = ks
+            .iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        format!(
+            "[{list}].forEach(function (k) {{ document.dispatchEvent(new KeyboardEvent('keydown', {{key: k, bubbles: true}})); }}); return true"
+        )
+    };
+    js(&c, &keys(&["h", "e", "l", "p"])).await;
+    until(&c, 15, "var t = document.getElementById('terminal'); return !!t && t.textContent.indexOf('login') >= 0", "the help terminal booting").await;
+    shot(&c, "help-terminal-1920").await;
+    js(&c, &keys(&["Escape"])).await;
+    until(
+        &c,
+        5,
+        "return !document.getElementById('terminal')",
+        "Esc closing the terminal",
+    )
+    .await;
+    js(
+        &c,
+        &keys(&[
+            "ArrowUp",
+            "ArrowUp",
+            "ArrowDown",
+            "ArrowDown",
+            "ArrowLeft",
+            "ArrowRight",
+            "ArrowLeft",
+            "ArrowRight",
+            "b",
+            "a",
+        ]),
+    )
+    .await;
+    until(
+        &c,
+        5,
+        "return document.body.classList.contains('konami')",
+        "the Konami code",
+    )
+    .await;
     click(
         &c,
         &format!("table.sites a[href='/views/site/{}']", site.id),

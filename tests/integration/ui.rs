@@ -127,6 +127,8 @@ async fn site_room_rack_and_device_pages_show_their_part_of_the_tree() {
     // The side PDU of the rack template, and the rack's live power from the PDU metric.
     has(&rack, "pdu-left — ");
     has(&rack, "U40");
+    // Infrastructure of the rack template, where it is mounted.
+    has(&rack, "Patch panel 1 (U30, rack infrastructure)");
     has(&rack, "Front");
     has(&rack, "Rear");
 
