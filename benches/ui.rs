@@ -110,7 +110,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         })
         .unwrap();
     let render_room = |id: &str| {
-        let page = pages::room_page(Some(&snap), &config, id).unwrap();
+        let page = pages::room_page(Some(&snap), &config, topo.room_ix(id).unwrap());
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui.render("room.html", &c, &page, false).unwrap().len()
     };

@@ -17,7 +17,7 @@ use rackscope_core::model::checks::Scope;
 use rackscope_core::telemetry::eval::{CheckResult, TargetHealth};
 use rackscope_core::telemetry::metricq::{self, MetricScope};
 use rackscope_core::telemetry::{RangeSpec, Snapshot};
-use rackscope_core::topology::{DeviceIx, RackIx, Topology};
+use rackscope_core::topology::{DeviceIx, RackIx, RoomIx, Topology};
 use serde::{Deserialize, Serialize};
 
 use super::draw::{self, St};
@@ -397,13 +397,8 @@ fn alert_row(a: &AlertView<'_>) -> AlertRow {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let sev = match a.state {
-        "CRIT" => Severity::Crit,
-        "WARN" => Severity::Warn,
-        _ => Severity::Unknown,
-    };
     AlertRow {
-        st: St::of(Some(sev)),
+        st: St::of(a.state.parse().ok()),
         name: a.node_id.or(a.device_name).unwrap_or(a.rack_id).to_owned(),
         url: match a.device_id {
             Some(d) => device_url(a.rack_id, d),
@@ -680,8 +675,14 @@ async fn site(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> R
                 name: room.name.clone(),
                 url: room_url(&room.id),
                 st: St::of(level(snap.map(|s| &s.health.rooms), r).flatten()),
-                crit: racks.iter().filter(|m| m.st.label == "CRIT").count(),
-                warn: racks.iter().filter(|m| m.st.label == "WARN").count(),
+                crit: racks
+                    .iter()
+                    .filter(|m| m.st == St::of(Some(Severity::Crit)))
+                    .count(),
+                warn: racks
+                    .iter()
+                    .filter(|m| m.st == St::of(Some(Severity::Warn)))
+                    .count(),
                 racks,
             }
         })
@@ -726,32 +727,29 @@ const PAGE_ALERTS: usize = 50;
 async fn room(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
-    match room_page(snap, &config, &id) {
-        Some(page) => {
-            let topo = &config.topology;
-            let site =
-                &topo.sites[topo.rooms[topo.room_ix(&id).unwrap_or(0) as usize].site as usize];
-            let crumbs = vec![
-                Link {
-                    name: "Overview".into(),
-                    url: "/".into(),
-                },
-                Link {
-                    name: site.name.clone(),
-                    url: site_url(&site.id),
-                },
-            ];
-            let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
-            html(&st, &ctx, StatusCode::OK, "room.html", &c, &page)
-        }
-        None => not_found(&st, &ctx, &config, snap, "room", &id),
-    }
+    let topo = &config.topology;
+    let Some(ri) = topo.room_ix(&id) else {
+        return not_found(&st, &ctx, &config, snap, "room", &id);
+    };
+    let page = room_page(snap, &config, ri);
+    let site = &topo.sites[topo.rooms[ri as usize].site as usize];
+    let crumbs = vec![
+        Link {
+            name: "Overview".into(),
+            url: "/".into(),
+        },
+        Link {
+            name: site.name.clone(),
+            url: site_url(&site.id),
+        },
+    ];
+    let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
+    html(&st, &ctx, StatusCode::OK, "room.html", &c, &page)
 }
 
 /// The room page's data; public for the render benchmark.
-pub fn room_page(snap: Option<&Snapshot>, config: &Config, id: &str) -> Option<RoomPage> {
+pub fn room_page(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
     let topo = &config.topology;
-    let ri = topo.room_ix(id)?;
     let room = &topo.rooms[ri as usize];
     let rack_in = |x: RackIx| {
         let rk = &topo.racks[x as usize];
@@ -802,7 +800,7 @@ pub fn room_page(snap: Option<&Snapshot>, config: &Config, id: &str) -> Option<R
                 .collect()
         })
         .unwrap_or_default();
-    Some(RoomPage {
+    RoomPage {
         id: room.id.clone(),
         name: room.name.clone(),
         st: St::of(level(snap.map(|s| &s.health.rooms), ri).flatten()),
@@ -810,7 +808,7 @@ pub fn room_page(snap: Option<&Snapshot>, config: &Config, id: &str) -> Option<R
         alerts_url: format!("/alerts?room={}", enc(&room.id)),
         alerts_total: all.len(),
         alerts: all.into_iter().take(PAGE_ALERTS).collect(),
-    })
+    }
 }
 
 // ---------------------------------------------------------------- rack
@@ -946,13 +944,14 @@ pub fn rack_page(
     let r = &topo.racks[x as usize];
     let rack_u = r.u_height.max(1);
     let rack_h = snap.map(|s| &s.health.racks[x as usize]);
-    let rack_st = St::of(rack_h.and_then(|h| h.state));
+    let rack_sev = rack_h.and_then(|h| h.state);
+    let rack_st = St::of(rack_sev);
     let mut elevations = Vec::new();
     for face in [
         rackscope_core::model::topology::Face::Front,
         rackscope_core::model::topology::Face::Rear,
     ] {
-        elevations.push(elevation(snap, config, x, face, highlight, rack_st));
+        elevations.push(elevation(snap, config, x, face, highlight, rack_sev));
     }
     let mut devices: Vec<DeviceRow> = r
         .devices
@@ -1018,7 +1017,7 @@ fn elevation(
     x: RackIx,
     face: rackscope_core::model::topology::Face,
     highlight: Option<&str>,
-    rack_st: St,
+    rack_sev: Option<Severity>,
 ) -> draw::Elevation {
     use rackscope_core::model::topology::Face;
     let topo = &config.topology;
@@ -1038,7 +1037,8 @@ fn elevation(
         let uh = tpl.map_or(1, |t| t.u_height.value.max(1));
         let (y, h) = draw::device_rect(rack_u, dev.u_position, uh);
         let w = draw::BODY_W;
-        let st = St::of(snap.and_then(|s| s.health.devices[d as usize].state));
+        let dev_sev = snap.and_then(|s| s.health.devices[d as usize].state);
+        let st = St::of(dev_sev);
         let ghost = dev.face != face;
         let nodes: Vec<u32> = snap
             .map(|s| s.plan.targets.device_nodes(topo, d).collect())
@@ -1078,7 +1078,7 @@ fn elevation(
                             disk_state(snap, config, dev, d, v)
                         } else if face == Face::Rear && v > 900 {
                             let kind = if v.is_multiple_of(2) { "PSU" } else { "fan" };
-                            (st_sev(st), format!("{kind} {v}"))
+                            (dev_sev, format!("{kind} {v}"))
                         } else {
                             slot_state(v)
                         };
@@ -1166,7 +1166,7 @@ fn elevation(
                 w,
                 h: f64::from(rack_u) * draw::U_PX - 2.0,
                 name,
-                st: St::of(rack_own.or(rack_st_sev(rack_st))),
+                st: St::of(rack_own.or(rack_sev)),
             });
         };
         for c in &infra.side_components {
@@ -1234,20 +1234,6 @@ fn elevation(
         devices,
         sides,
     }
-}
-
-fn st_sev(st: St) -> Option<Severity> {
-    match st.label {
-        "CRIT" => Some(Severity::Crit),
-        "WARN" => Some(Severity::Warn),
-        "UNKNOWN" => Some(Severity::Unknown),
-        "OK" => Some(Severity::Ok),
-        _ => None,
-    }
-}
-
-fn rack_st_sev(st: St) -> Option<Severity> {
-    st_sev(st)
 }
 
 /// A disk slot of a storage device: the virtual node `<instance>:slot<N>` of an
