@@ -15,13 +15,13 @@
 #[path = "../tests/integration/prom.rs"]
 mod prom;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use rackscope_core::telemetry::fake::{FakeSource, ids_in, sample};
-use rackscope_core::telemetry::{Engine, InstantResult, plan};
+use rackscope_core::telemetry::fake::{FakeSource, ids_in, one_series_per_id};
+use rackscope_core::telemetry::{Engine, plan};
 
 /// On-CPU time of the calling thread, in nanoseconds (scheduler statistics).
 fn thread_cpu_ns() -> u64 {
@@ -57,23 +57,7 @@ fn fake_100k(rt: &tokio::runtime::Runtime) {
     let plan_ns = thread_cpu_ns() - c0;
 
     // One series per id for every planned query, built before timing.
-    let mut answers: HashMap<String, InstantResult> = HashMap::new();
-    for c in &p.checks {
-        for ch in &c.chunks {
-            let q = &p.queries[ch.query as usize].expr;
-            let samples = ids_in(q, &c.key_label)
-                .iter()
-                .map(|id| sample(&[(c.key_label.as_str(), id.as_str())], 1.0))
-                .collect();
-            answers.insert(
-                q.clone(),
-                InstantResult {
-                    samples,
-                    warnings: vec![],
-                },
-            );
-        }
-    }
+    let answers = one_series_per_id(&p, 1.0);
     let series: usize = answers.values().map(|a| a.samples.len()).sum();
     let answers = Arc::new(answers);
     let a2 = answers.clone();

@@ -8,7 +8,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -16,8 +15,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use rackscope::server::AppState;
 use rackscope::ui::Ctx;
 use rackscope::ui::pages::{self, chrome};
-use rackscope_core::telemetry::fake::{FakeSource, ids_in, sample};
-use rackscope_core::telemetry::{Engine, InstantResult, plan};
+use rackscope_core::telemetry::fake::{FakeSource, one_series_per_id};
+use rackscope_core::telemetry::{Engine, plan};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -53,23 +52,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
     let config = Arc::new(loaded.config);
     // Every planned query answers one series per id with value 1: every target has a state.
     let p = plan(&config);
-    let mut answers: HashMap<String, InstantResult> = HashMap::new();
-    for c in &p.checks {
-        for ch in &c.chunks {
-            let q = &p.queries[ch.query as usize].expr;
-            let samples = ids_in(q, &c.key_label)
-                .iter()
-                .map(|id| sample(&[(c.key_label.as_str(), id.as_str())], 1.0))
-                .collect();
-            answers.insert(
-                q.clone(),
-                InstantResult {
-                    samples,
-                    warnings: vec![],
-                },
-            );
-        }
-    }
+    let answers = one_series_per_id(&p, 1.0);
     let source = Arc::new(FakeSource::new(move |q, _| {
         Ok(answers.get(q).cloned().unwrap_or_default())
     }));

@@ -219,12 +219,19 @@ pub struct AlertCheckView<'a> {
 }
 
 pub fn alert_views(snap: &Snapshot) -> Vec<AlertView<'_>> {
+    alert_views_where(snap, |_| true)
+}
+
+/// The views of the alerts whose rack passes `keep`, in the same order; a page about one
+/// room or rack builds only its own.
+pub fn alert_views_where(snap: &Snapshot, keep: impl Fn(RackIx) -> bool) -> Vec<AlertView<'_>> {
     let topo = &snap.config.topology;
     snap.health
         .alerts
         .iter()
-        .map(|a| {
-            let (rack_ix, device_ix, key) = snap.locate(a.target);
+        .map(|a| (a, snap.locate(a.target)))
+        .filter(|(_, (rack_ix, _, _))| keep(*rack_ix))
+        .map(|(a, (rack_ix, device_ix, key))| {
             let rack = &topo.racks[rack_ix as usize];
             let room = &topo.rooms[rack.room as usize];
             let site = &topo.sites[room.site as usize];

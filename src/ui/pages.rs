@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::draw::{self, St};
 use super::{Ctx, PageError, THEMES, error_page, html};
 use crate::server::AppState;
-use crate::server::api::{AlertView, alert_views, rack_summary};
+use crate::server::api::{AlertView, alert_views, alert_views_where, rack_summary};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -321,6 +321,58 @@ fn world(st: &AppState) -> (Option<std::sync::Arc<Snapshot>>, std::sync::Arc<Con
         .as_ref()
         .map_or_else(|| st.engine.config(), |s| s.config.clone());
     (snap, config)
+}
+
+/// What a page sits under, for its breadcrumbs.
+enum Above<'a> {
+    Overview,
+    Site(rackscope_core::topology::SiteIx),
+    Room(RoomIx),
+    /// A device page: its rack, linked with the device highlighted.
+    Rack(RackIx, &'a str),
+}
+
+/// The breadcrumbs from the overview down to the page's parent.
+fn crumbs(topo: &Topology, above: Above<'_>) -> Vec<Link> {
+    let mut out = vec![Link {
+        name: "Overview".into(),
+        url: "/".into(),
+    }];
+    let (site, room, rack) = match above {
+        Above::Overview => (None, None, None),
+        Above::Site(s) => (Some(s), None, None),
+        Above::Room(r) => (Some(topo.rooms[r as usize].site), Some(r), None),
+        Above::Rack(x, device) => {
+            let r = topo.racks[x as usize].room;
+            (
+                Some(topo.rooms[r as usize].site),
+                Some(r),
+                Some((x, device)),
+            )
+        }
+    };
+    if let Some(s) = site {
+        let s = &topo.sites[s as usize];
+        out.push(Link {
+            name: s.name.clone(),
+            url: site_url(&s.id),
+        });
+    }
+    if let Some(r) = room {
+        let r = &topo.rooms[r as usize];
+        out.push(Link {
+            name: r.name.clone(),
+            url: room_url(&r.id),
+        });
+    }
+    if let Some((x, device)) = rack {
+        let r = &topo.racks[x as usize];
+        out.push(Link {
+            name: r.name.clone(),
+            url: rack_device_url(&r.id, device),
+        });
+    }
+    out
 }
 
 fn not_found(
@@ -701,10 +753,7 @@ async fn site(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> R
         description: s.description.clone().unwrap_or_default(),
         rooms,
     };
-    let crumbs = vec![Link {
-        name: "Overview".into(),
-        url: "/".into(),
-    }];
+    let crumbs = crumbs(&config.topology, Above::Overview);
     let c = chrome(&st, &ctx, &config, snap, &s.name, "", crumbs);
     html(&st, &ctx, StatusCode::OK, "site.html", &c, &page)
 }
@@ -732,17 +781,7 @@ async fn room(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> R
         return not_found(&st, &ctx, &config, snap, "room", &id);
     };
     let page = room_page(snap, &config, ri);
-    let site = &topo.sites[topo.rooms[ri as usize].site as usize];
-    let crumbs = vec![
-        Link {
-            name: "Overview".into(),
-            url: "/".into(),
-        },
-        Link {
-            name: site.name.clone(),
-            url: site_url(&site.id),
-        },
-    ];
+    let crumbs = crumbs(topo, Above::Site(topo.rooms[ri as usize].site));
     let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
     html(&st, &ctx, StatusCode::OK, "room.html", &c, &page)
 }
@@ -793,9 +832,8 @@ pub fn room_page(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPa
     let layout = room.layout.clone().unwrap_or_default();
     let all: Vec<AlertRow> = snap
         .map(|s| {
-            alert_views(s)
+            alert_views_where(s, |x| topo.racks[x as usize].room == ri)
                 .iter()
-                .filter(|a| a.room_id == room.id && a.site_id == topo.sites[room.site as usize].id)
                 .map(alert_row)
                 .collect()
         })
@@ -868,22 +906,7 @@ async fn rack(
         page.live = live_view(&config, &live);
     }
     let r = &topo.racks[x as usize];
-    let room = &topo.rooms[r.room as usize];
-    let site = &topo.sites[room.site as usize];
-    let crumbs = vec![
-        Link {
-            name: "Overview".into(),
-            url: "/".into(),
-        },
-        Link {
-            name: site.name.clone(),
-            url: site_url(&site.id),
-        },
-        Link {
-            name: room.name.clone(),
-            url: room_url(&room.id),
-        },
-    ];
+    let crumbs = crumbs(topo, Above::Room(r.room));
     let c = chrome(&st, &ctx, &config, snap.as_deref(), &r.name, "", crumbs);
     html(&st, &ctx, StatusCode::OK, "rack.html", &c, &page)
 }
@@ -977,9 +1000,8 @@ pub fn rack_page(
     devices.reverse();
     let alerts = snap
         .map(|s| {
-            alert_views(s)
+            alert_views_where(s, |r| r == x)
                 .iter()
-                .filter(|a| a.rack_id == r.id)
                 .map(alert_row)
                 .collect()
         })
@@ -1360,27 +1382,7 @@ async fn device(
         .unwrap_or("1h");
     let mut page = device_page(snap.as_deref(), &config, d, q.instance.as_deref(), range);
     page.charts = charts(&st, &config, d, range).await;
-    let r = &topo.racks[x as usize];
-    let room = &topo.rooms[r.room as usize];
-    let site = &topo.sites[room.site as usize];
-    let crumbs = vec![
-        Link {
-            name: "Overview".into(),
-            url: "/".into(),
-        },
-        Link {
-            name: site.name.clone(),
-            url: site_url(&site.id),
-        },
-        Link {
-            name: room.name.clone(),
-            url: room_url(&room.id),
-        },
-        Link {
-            name: r.name.clone(),
-            url: rack_device_url(&r.id, &device_id),
-        },
-    ];
+    let crumbs = crumbs(topo, Above::Rack(x, &device_id));
     let c = chrome(&st, &ctx, &config, snap.as_deref(), &page.name, "", crumbs);
     html(&st, &ctx, StatusCode::OK, "device.html", &c, &page)
 }
@@ -1646,10 +1648,7 @@ async fn alerts(State(st): State<AppState>, ctx: Ctx, Query(q): Query<AlertsQuer
             .map(|r| choice(&r.id, &r.name, &room))
             .collect(),
     };
-    let crumbs = vec![Link {
-        name: "Overview".into(),
-        url: "/".into(),
-    }];
+    let crumbs = crumbs(&config.topology, Above::Overview);
     let c = chrome(&st, &ctx, &config, snap, "Alerts", "alerts", crumbs);
     html(&st, &ctx, StatusCode::OK, "alerts.html", &c, &page)
 }
@@ -1811,10 +1810,7 @@ async fn checks(
         Some(id) => Some(test_panel(&st, &config, id, &q).await),
         None => None,
     };
-    let crumbs = vec![Link {
-        name: "Overview".into(),
-        url: "/".into(),
-    }];
+    let crumbs = crumbs(&config.topology, Above::Overview);
     let page = ChecksPage { groups, test };
     let c = chrome(&st, &ctx, &config, snap, "Checks library", "checks", crumbs);
     html(&st, &ctx, StatusCode::OK, "checks.html", &c, &page)
@@ -2039,10 +2035,7 @@ async fn search(State(st): State<AppState>, ctx: Ctx, Query(q): Query<SearchQuer
         hits: hits.into_iter().take(MAX_HITS).collect(),
         more,
     };
-    let crumbs = vec![Link {
-        name: "Overview".into(),
-        url: "/".into(),
-    }];
+    let crumbs = crumbs(&config.topology, Above::Overview);
     let mut c = chrome(&st, &ctx, &config, snap, "Search", "", crumbs);
     c.q = q.q;
     html(&st, &ctx, StatusCode::OK, "search.html", &c, &page)

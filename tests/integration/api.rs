@@ -658,28 +658,13 @@ async fn api_e2e_against_a_real_prometheus() {
     if !crate::prom::available() {
         return;
     }
-    use crate::simulator::{client_for, start_simulator};
+    use crate::simulator::start_simulator;
     let app = support::root().join("config/demo-small/app.yaml");
     let (sim, sim_addr, _sim_stop) = start_simulator(&app, None).await;
     let prom = crate::prom::Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
     let config = sim.world().config.clone();
-    let mut cfg = (*config).clone();
-    cfg.app.planner.cache_ttl_seconds = 1;
-    let engine = Arc::new(Engine::new(
-        Arc::new(cfg),
-        Arc::new(client_for(&config, &prom.url())),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let web = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(rackscope::demo::serve(
-        rackscope::server::AppState::new(engine.clone()).unwrap(),
-        listener,
-        async move {
-            let mut rx = stop_rx;
-            let _ = rx.wait_for(|s| *s).await;
-        },
-    ));
+    let served = crate::simulator::Served::start(&config, &prom.url()).await;
+    let web = served.web.clone();
     let http = reqwest::Client::new();
     let get = |path: &str| {
         let url = format!("{web}{path}");
@@ -800,8 +785,7 @@ async fn api_e2e_against_a_real_prometheus() {
     assert_eq!(racks, config.topology.racks.len(), "{metrics}");
     assert!(metrics.contains(r#"route="/api/racks/{rack_id}/state",method="GET",status="200""#));
 
-    stop_tx.send(true).unwrap();
-    server.await.unwrap().unwrap();
+    served.stop().await.unwrap();
 }
 
 #[tokio::test]

@@ -8,16 +8,14 @@ use std::collections::BTreeSet;
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use rackscope_core::telemetry::Engine;
 use rackscope_simulator::IncidentMode;
 use serde_json::{Value, json};
 
 use crate::prom::{Prometheus, available};
-use crate::simulator::{client_for, start_simulator};
+use crate::simulator::{Served, start_simulator};
 use crate::support::root;
 
 /// A chromedriver process on a free loopback port, killed on drop.
@@ -193,23 +191,8 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     }
     let prom = Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
     let config = sim.world().config.clone();
-    let mut cfg = (*config).clone();
-    cfg.app.planner.cache_ttl_seconds = 1;
-    let engine = Arc::new(Engine::new(
-        Arc::new(cfg),
-        Arc::new(client_for(&config, &prom.url())),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let web = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(rackscope::demo::serve(
-        rackscope::server::AppState::new(engine.clone()).unwrap(),
-        listener,
-        async move {
-            let mut rx = stop_rx;
-            let _ = rx.wait_for(|s| *s).await;
-        },
-    ));
+    let served = Served::start(&config, &prom.url()).await;
+    let (web, engine) = (served.web.clone(), served.engine.clone());
 
     // The simulator's CRIT nodes, and wait for the engine to see them all.
     let status = sim.status(rackscope_simulator::unix_now());
@@ -453,10 +436,8 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     }
     p.close().await.unwrap();
 
-    let _ = stop_tx.send(true);
-    tokio::time::timeout(Duration::from_secs(10), server)
+    tokio::time::timeout(Duration::from_secs(10), served.stop())
         .await
         .expect("the server stops with pages open")
-        .unwrap()
         .unwrap();
 }

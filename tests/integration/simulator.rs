@@ -52,6 +52,48 @@ pub fn client_for(config: &rackscope_core::Config, url: &str) -> PrometheusClien
     PrometheusClient::from_config(&t, &config.base_dir).unwrap()
 }
 
+/// `rackscope::demo::serve` (the server and its refresh loop, every second) over `config`
+/// reading the Prometheus at `prom_url`, on a free loopback port.
+pub struct Served {
+    pub web: String,
+    pub engine: Arc<Engine>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Served {
+    pub async fn start(config: &rackscope_core::Config, prom_url: &str) -> Served {
+        let mut cfg = config.clone();
+        cfg.app.planner.cache_ttl_seconds = 1;
+        let engine = Arc::new(Engine::new(
+            Arc::new(cfg),
+            Arc::new(client_for(config, prom_url)),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let web = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(rackscope::demo::serve(
+            rackscope::server::AppState::new(engine.clone()).unwrap(),
+            listener,
+            async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            },
+        ));
+        Served {
+            web,
+            engine,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the server and waits for it, refresh loop included.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await?
+    }
+}
+
 async fn series(client: &PrometheusClient, q: &str) -> Vec<rackscope_core::telemetry::Sample> {
     match client.instant(q, SystemTime::now()).await {
         Ok(r) => r.samples,
