@@ -1,0 +1,1 @@
+//! Rackscope importer for bluebanquise (work in progress).

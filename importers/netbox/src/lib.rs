@@ -1,0 +1,1 @@
+//! Rackscope importer for netbox (work in progress).

@@ -1,0 +1,1 @@
+//! Rackscope importer for racksdb (work in progress).
