@@ -9,6 +9,7 @@ pub mod expand;
 pub mod load;
 pub mod model;
 pub mod promql;
+pub mod script;
 pub mod severity;
 pub mod telemetry;
 pub mod topology;

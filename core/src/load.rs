@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::expand;
+use crate::script;
 use crate::model::app::AppConfig;
 use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
 use crate::model::checks::{CheckDef, ChecksFile};
@@ -482,6 +483,12 @@ fn load_checks(
         );
         return (lib, kinds);
     };
+    // `script_file:` is relative to the checks directory (to its folder when it is a file).
+    let scripts_dir = if path.is_file() {
+        path.parent().unwrap_or(path).to_path_buf()
+    } else {
+        path.to_path_buf()
+    };
     for path in files {
         let Some((file, src, node)) = read_file(&path, diags) else {
             continue;
@@ -515,6 +522,7 @@ fn load_checks(
         }
         for (item, group_kind) in items {
             if let Some(mut c) = decode_one::<CheckDef>(item, &src, &file, diags) {
+                c.compiled = compile_scripts(&c, &src, &file, &scripts_dir, diags);
                 if c.kind.is_none() {
                     c.kind = group_kind;
                 }
@@ -535,6 +543,115 @@ fn load_checks(
         }
     }
     (lib, kinds)
+}
+
+/// Compiles a check's scripts; every error is reported at its line and column, in the YAML
+/// file for inline scripts and in the `.rhai` file for `script_file`.
+fn compile_scripts(
+    c: &CheckDef,
+    src: &str,
+    file: &Arc<Path>,
+    dir: &Path,
+    diags: &mut Diagnostics,
+) -> Option<Arc<script::CheckScripts>> {
+    if !c.is_scripted() {
+        return None;
+    }
+    let id = &c.id.value;
+    let mut ok = true;
+    let mut one = |inline: &Option<Located<String>>,
+                   from_file: &Option<Located<String>>,
+                   kind: script::Kind,
+                   field: &str,
+                   diags: &mut Diagnostics|
+     -> Option<script::Compiled> {
+        let (text, at): (String, Box<dyn Fn(u32, u32) -> Span>) = match (inline, from_file) {
+            (None, None) => return None,
+            (Some(_), Some(f)) => {
+                diags.error(
+                    "script",
+                    Span::new(file, f.pos),
+                    format!("check `{id}`: set `{field}` or `{field}_file`, not both"),
+                );
+                ok = false;
+                return None;
+            }
+            (Some(s), None) => {
+                let (line, col, block) = script_origin(src, s.pos);
+                let file = file.clone();
+                let at = move |l: u32, c: u32| {
+                    let pos = match (block, l) {
+                        (_, 0) => Pos::new(line, col),
+                        (_, 1) => Pos::new(line, col + c - 1),
+                        // Lines of a block scalar share its indentation.
+                        (true, l) => Pos::new(line + l - 1, col + c - 1),
+                        (false, l) => Pos::new(line + l - 1, c),
+                    };
+                    Span::new(&file, pos)
+                };
+                (s.value.clone(), Box::new(at))
+            }
+            (None, Some(f)) => {
+                let path = dir.join(&f.value);
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        let rhai: Arc<Path> = Arc::from(path.as_path());
+                        (text, Box::new(move |l, c| Span::new(&rhai, Pos::new(l, c))))
+                    }
+                    Err(e) => {
+                        diags.error(
+                            "script",
+                            Span::new(file, f.pos),
+                            format!(
+                                "check `{id}`: cannot read {field}_file {}: {e}",
+                                path.display()
+                            ),
+                        );
+                        ok = false;
+                        return None;
+                    }
+                }
+            }
+        };
+        match script::compile(kind, &text) {
+            Ok(compiled) => Some(compiled),
+            Err(e) => {
+                diags.error(
+                    "script",
+                    at(e.line, e.col),
+                    format!("check `{id}`: {field} does not compile: {}", e.message),
+                );
+                ok = false;
+                None
+            }
+        }
+    };
+    let series = one(&c.script, &c.script_file, script::Kind::Series, "script", diags);
+    let aggregate = one(
+        &c.aggregate_script,
+        &c.aggregate_script_file,
+        script::Kind::Aggregate,
+        "aggregate_script",
+        diags,
+    );
+    ok.then(|| Arc::new(script::CheckScripts::new(series, aggregate, &c.params)))
+}
+
+/// Where an inline script's first character is, and whether it is a block scalar (`|`,
+/// `>`), whose later lines keep the same indentation. The parser places a block scalar at
+/// its first content line and a quoted one at its opening quote.
+fn script_origin(src: &str, pos: Pos) -> (u32, u32, bool) {
+    let line_at = |n: u32| src.lines().nth((n as usize).wrapping_sub(1)).unwrap_or("");
+    let rest = line_at(pos.line)
+        .get((pos.col as usize).saturating_sub(1)..)
+        .unwrap_or("");
+    let quoted = rest.starts_with('"') || rest.starts_with('\'');
+    let above = line_at(pos.line.saturating_sub(1)).trim_end();
+    let block = !quoted
+        && above
+            .trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit())
+            .ends_with(['|', '>']);
+    (pos.line.max(1), pos.col.max(1) + u32::from(quoted), block)
 }
 
 fn load_metrics(dir: &Path, diags: &mut Diagnostics) -> Library<MetricDef> {

@@ -479,7 +479,16 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             format!("check `{id}`: expand_crit_threshold 0 behaves like 1"),
         );
     }
-    if c.rules.is_empty() {
+    if c.expand_by_label.is_some()
+        && (c.aggregate_script.is_some() || c.aggregate_script_file.is_some())
+    {
+        diags.error(
+            "script",
+            span(c.id.pos),
+            format!("check `{id}`: an aggregate script cannot be combined with expand_by_label, which already decides the target from its slots"),
+        );
+    }
+    if c.rules.is_empty() && !c.is_scripted() {
         diags.warning(
             "no-rules",
             span(c.id.pos),

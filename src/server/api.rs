@@ -216,6 +216,9 @@ pub struct AlertCheckView<'a> {
     pub slot: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+    /// What the check's script said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'a str>,
 }
 
 pub fn alert_views(snap: &Snapshot) -> Vec<AlertView<'_>> {
@@ -250,6 +253,7 @@ pub fn alert_views_where(snap: &Snapshot, keep: impl Fn(RackIx) -> bool) -> Vec<
                         severity: c.severity.as_str(),
                         slot: c.slot.as_deref(),
                         value: c.value.filter(|v| v.is_finite()),
+                        message: c.message.as_deref(),
                     })
                     .collect(),
                 site_id: &site.id,
@@ -607,6 +611,9 @@ pub struct CheckView<'a> {
     /// Why no sample decided the state (no data, a failed query).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
+    /// What the check's script said about the state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'a str>,
 }
 
 fn check_view<'a>(snap: &'a Snapshot, c: &'a CheckResult) -> CheckView<'a> {
@@ -618,6 +625,7 @@ fn check_view<'a>(snap: &'a Snapshot, c: &'a CheckResult) -> CheckView<'a> {
         value: c.value.filter(|v| v.is_finite()),
         pending: c.pending.map(|p| p.severity.as_str()),
         reason: c.reason.as_deref(),
+        message: c.message.as_deref(),
     }
 }
 
@@ -694,6 +702,7 @@ pub fn rack_state_json(
                         value: s.value.filter(|v| v.is_finite()),
                         pending: s.pending.map(|p| p.severity.as_str()),
                         reason: None,
+                        message: None,
                     };
                     let alert = s.severity.is_alert();
                     nodes.push((

@@ -445,6 +445,9 @@ fn alert_row(a: &AlertView<'_>) -> AlertRow {
             if let Some(v) = c.value {
                 s.push_str(&format!(" = {}", draw::value_text(v, "")));
             }
+            if let Some(m) = c.message {
+                s.push_str(&format!(": {m}"));
+            }
             s
         })
         .collect::<Vec<_>>()
@@ -490,8 +493,9 @@ fn check_row(snap: &Snapshot, c: &CheckResult) -> CheckRow {
             .pending
             .map(|p| format!("pending {}", p.severity.as_str())),
         message: c
-            .reason
+            .message
             .as_deref()
+            .or(c.reason.as_deref())
             .map(str::to_owned)
             .or_else(|| def.description.clone())
             .unwrap_or_default(),

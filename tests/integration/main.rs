@@ -11,6 +11,7 @@ mod examples;
 mod health;
 mod plans;
 mod prom;
+mod scripts;
 mod simulator;
 mod support;
 mod ui;

@@ -70,6 +70,32 @@ pub struct CheckDef {
     pub for_duration: Option<Located<Duration>>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Rhai logic run per series, after the rules (whose verdict it sees as `state`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<Located<String>>,
+    /// The same, from a `.rhai` file relative to the checks directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_file: Option<Located<String>>,
+    /// Rhai logic that decides a target's state from all of its series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate_script: Option<Located<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate_script_file: Option<Located<String>>,
+    /// Values handed to the scripts as `params`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The scripts, compiled when the configuration loaded.
+    #[serde(skip)]
+    pub compiled: Option<std::sync::Arc<crate::script::CheckScripts>>,
+}
+
+impl CheckDef {
+    pub fn is_scripted(&self) -> bool {
+        self.script.is_some()
+            || self.script_file.is_some()
+            || self.aggregate_script.is_some()
+            || self.aggregate_script_file.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

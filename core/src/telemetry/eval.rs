@@ -39,8 +39,11 @@ pub struct CheckResult {
     /// The value of the sample that decided the state (the worst one when there are several).
     pub value: Option<f64>,
     pub pending: Option<Pending>,
-    /// Why the state is what it is when no sample decided it (no data, a failed query).
+    /// Why the state is what it is when no sample decided it (no data, a failed query,
+    /// a script that failed).
     pub reason: Option<Arc<str>>,
+    /// What the check's script said about the state.
+    pub message: Option<Arc<str>>,
 }
 
 /// One virtual node of an `expand_by_label` check (a disk slot, a port).
@@ -90,6 +93,8 @@ pub struct AlertCheck {
     /// The virtual node that failed, for `expand_by_label` checks.
     pub slot: Option<Box<str>>,
     pub value: Option<f64>,
+    /// What the check's script said.
+    pub message: Option<Arc<str>>,
 }
 
 /// A target in WARN or CRIT, with the checks that put it there.
@@ -143,6 +148,18 @@ struct CheckMemory {
 #[derive(Debug, Clone, Default)]
 pub struct ForMemory {
     checks: HashMap<Arc<str>, CheckMemory>,
+    scripts: HashMap<Arc<str>, ScriptMemory>,
+}
+
+/// What a scripted check carries between refreshes: each target's last state, which its
+/// script sees as `previous` (hysteresis), and the last error logged, so a failing script
+/// is logged when its error changes rather than at every series of every refresh.
+#[derive(Debug, Clone, Default)]
+struct ScriptMemory {
+    fingerprint: String,
+    /// Targets whose last state was not OK.
+    previous: HashMap<Box<str>, Severity>,
+    logged: Option<String>,
 }
 
 /// A check definition's identity for `ForMemory`: its serialised form, positions left out.
@@ -161,6 +178,14 @@ impl ForMemory {
             .collect();
         self.checks
             .retain(|id, m| now.get(&**id).is_some_and(|f| *f == m.fingerprint));
+        let scripted: HashMap<&str, String> = plan
+            .checks
+            .iter()
+            .filter(|c| config.checks.items[c.def].def.compiled.is_some())
+            .map(|c| (&*c.id, fingerprint(config, c)))
+            .collect();
+        self.scripts
+            .retain(|id, m| scripted.get(&**id).is_some_and(|f| *f == m.fingerprint));
     }
 }
 
@@ -204,18 +229,62 @@ fn debounce(
     (confirmed, Some(pending))
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Default)]
 struct Cell {
     severity: Option<Severity>,
     value: Option<f64>,
     failed: Option<u32>,
+    /// From the script that decided the state.
+    message: Option<Arc<str>>,
+    /// The script failed for the series that decided the state.
+    error: Option<Arc<str>>,
 }
 
-const EMPTY: Cell = Cell {
-    severity: None,
-    value: None,
-    failed: None,
-};
+/// A series' verdict: rules, then the check's script when it has one.
+struct Judged {
+    severity: Severity,
+    message: Option<Arc<str>>,
+    error: Option<Arc<str>>,
+}
+
+/// The `ctx` a script sees for a target: where it sits and what it is.
+fn script_ctx(config: &Config, plan: &Plan, scope: Scope, g: u32) -> rhai::Dynamic {
+    let topo = &config.topology;
+    let t = &plan.targets;
+    let (instance, device, rack) = match scope {
+        Scope::Node => {
+            let d = t.node_device(topo, g);
+            let inst = t
+                .node_instance(g)
+                .map_or("", |i| topo.instances[i as usize].name.as_str());
+            (inst, Some(d), topo.devices[d as usize].rack)
+        }
+        Scope::Chassis => ("", Some(g), topo.devices[g as usize].rack),
+        Scope::Rack => ("", None, g),
+    };
+    let dev = device.map(|d| &topo.devices[d as usize]);
+    let template = dev.map_or("", |d| d.template_id.as_str());
+    let role = config
+        .catalog
+        .devices
+        .get(template)
+        .and_then(|t| t.def.role.as_deref())
+        .unwrap_or("");
+    let r = &topo.racks[rack as usize];
+    let room = &topo.rooms[r.room as usize];
+    let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+    crate::script::context([
+        ("scope", scope.as_str()),
+        ("instance", instance),
+        ("device", dev.map_or("", |d| d.id.as_str())),
+        ("template", template),
+        ("role", role),
+        ("rack", r.id.as_str()),
+        ("aisle", aisle),
+        ("room", room.id.as_str()),
+        ("site", topo.sites[room.site as usize].id.as_str()),
+    ])
+}
 
 /// Per target of an expand check: slot name → the worst state the main query gave it and
 /// that sample's value; `None` for a slot only the discovery query returned.
@@ -243,7 +312,36 @@ pub fn evaluate(
 
     for (ci, check) in plan.checks.iter().enumerate() {
         let ci = ci as u32;
-        let mut cells = vec![EMPTY; check.targets.len()];
+        let mut cells = vec![Cell::default(); check.targets.len()];
+        let scripts = config.checks.items[check.def].def.compiled.as_deref();
+        let mut runner = scripts.map(|s| s.runner());
+        let mut smem = scripts.map(|_| {
+            memory
+                .scripts
+                .entry(check.id.clone())
+                .or_insert_with(|| ScriptMemory {
+                    fingerprint: fingerprint(config, check),
+                    ..ScriptMemory::default()
+                })
+        });
+        let mut ctxs: Vec<Option<rhai::Dynamic>> = match scripts {
+            Some(_) => vec![None; check.targets.len()],
+            None => Vec::new(),
+        };
+        let aggregate = scripts.is_some_and(|s| s.aggregate.is_some());
+        let mut gathered: Vec<Vec<crate::script::SeriesResult>> = match aggregate {
+            true => vec![Vec::new(); check.targets.len()],
+            false => Vec::new(),
+        };
+        let mut script_errors = 0usize;
+        let mut first_error: Option<Arc<str>> = None;
+        // The target whose inputs the runner holds; series of one target usually arrive
+        // together, so its `ctx` is copied into the scope once, not per series.
+        let mut current: Option<usize> = None;
+        let previous = |smem: &Option<&mut ScriptMemory>, g: u32| {
+            smem.as_ref()
+                .and_then(|m| m.previous.get(t.key(topo, check.scope, g)).copied())
+        };
         let mut slots: Vec<Slots> = match check.expand {
             Some(_) => vec![Slots::new(); check.targets.len()],
             None => Vec::new(),
@@ -254,6 +352,40 @@ pub fn evaluate(
                     for s in &r.samples {
                         let Some(key) = s.labels.get(&check.key_label) else {
                             continue;
+                        };
+                        let input = scripts.map(|sc| crate::script::SeriesInput::new(&s.labels, sc));
+                        let mut judge = |g: u32, l: usize| -> Judged {
+                            let state = check.classify(s.value);
+                            let (Some(run), Some(input)) = (runner.as_mut(), input.as_ref()) else {
+                                return Judged { severity: state, message: None, error: None };
+                            };
+                            if current != Some(l) {
+                                let ctx = ctxs[l]
+                                    .get_or_insert_with(|| script_ctx(config, plan, check.scope, g));
+                                run.target(ctx, previous(&smem, g));
+                                current = Some(l);
+                            }
+                            let verdict = run.series(input, s.value, state);
+                            let judged = match verdict {
+                                Ok(v) => Judged { severity: v.severity, message: v.message, error: None },
+                                Err(e) => {
+                                    script_errors += 1;
+                                    let e: Arc<str> = Arc::from(e);
+                                    first_error.get_or_insert_with(|| e.clone());
+                                    Judged { severity: Severity::Unknown, message: None, error: Some(e) }
+                                }
+                            };
+                            if let Some(list) = gathered.get_mut(l) {
+                                list.push(crate::script::SeriesResult {
+                                    value: s.value,
+                                    labels: input.labels(),
+                                    verdict: crate::script::Verdict {
+                                        severity: judged.severity,
+                                        message: judged.message.clone(),
+                                    },
+                                });
+                            }
+                            judged
                         };
                         let slot_name = match &check.expand {
                             Some(e) => match s.labels.get(&e.label) {
@@ -266,20 +398,22 @@ pub fn evaluate(
                             let Some(l) = check.local(g) else { continue };
                             match slot_name {
                                 Some(name) => {
+                                    let sev = (!discovery).then(|| judge(g, l).severity);
                                     let e = slots[l].entry(name.into()).or_insert(None);
-                                    if !discovery {
-                                        let sev = check.classify(s.value);
+                                    if let Some(sev) = sev {
                                         if e.is_none_or(|(w, _)| sev > w) {
                                             *e = Some((sev, s.value));
                                         }
                                     }
                                 }
                                 None if !discovery => {
-                                    let sev = check.classify(s.value);
+                                    let j = judge(g, l);
                                     let c = &mut cells[l];
-                                    if c.severity.is_none_or(|w| sev > w) {
-                                        c.severity = Some(sev);
+                                    if c.severity.is_none_or(|w| j.severity > w) {
+                                        c.severity = Some(j.severity);
                                         c.value = Some(s.value);
+                                        c.message = j.message;
+                                        c.error = j.error;
                                     }
                                 }
                                 None => {}
@@ -309,8 +443,43 @@ pub fn evaluate(
                     targets: HashMap::new(),
                 })
         });
+        if let Some(run) = runner.as_mut() {
+            for (l, list) in gathered.iter().enumerate() {
+                if list.is_empty() {
+                    continue;
+                }
+                let g = check.targets[l];
+                let ctx = ctxs[l].get_or_insert_with(|| script_ctx(config, plan, check.scope, g));
+                run.target(ctx, previous(&smem, g));
+                let c = &mut cells[l];
+                match run.aggregate(list) {
+                    Ok(v) => {
+                        c.severity = Some(v.severity);
+                        c.message = v.message;
+                        c.error = None;
+                    }
+                    Err(e) => {
+                        script_errors += 1;
+                        let e: Arc<str> = Arc::from(e);
+                        first_error.get_or_insert_with(|| e.clone());
+                        c.severity = Some(Severity::Unknown);
+                        c.message = None;
+                        c.error = Some(e);
+                    }
+                }
+            }
+        }
+        if let Some(m) = smem.as_mut() {
+            let now_err = first_error.as_deref().map(str::to_owned);
+            if let Some(e) = &now_err
+                && m.logged.as_deref() != Some(e.as_str())
+            {
+                tracing::warn!(check = %check.id, targets = script_errors, "script failed, its targets are UNKNOWN: {e}");
+            }
+            m.logged = now_err;
+        }
         for (l, &g) in check.targets.iter().enumerate() {
-            let cell = cells[l];
+            let cell = std::mem::take(&mut cells[l]);
             let failed = cell.failed.and_then(|q| match answers.get(q as usize) {
                 Some(Answer::Failed(r)) => Some(r.clone()),
                 _ => None,
@@ -322,6 +491,7 @@ pub fn evaluate(
                 value: None,
                 pending: None,
                 reason: None,
+                message: None,
             };
             let mut group = None;
             if let Some(reason) = failed {
@@ -392,6 +562,8 @@ pub fn evaluate(
                 let raw = match cell.severity {
                     Some(s) => {
                         result.value = cell.value;
+                        result.message = cell.message;
+                        result.reason = cell.error;
                         s
                     }
                     None => {
@@ -411,6 +583,14 @@ pub fn evaluate(
                         }
                     }
                     _ => result.severity = raw,
+                }
+            }
+            if let Some(m) = smem.as_mut() {
+                let key = t.key(topo, check.scope, g);
+                if result.severity == Severity::Ok {
+                    m.previous.remove(key);
+                } else {
+                    m.previous.insert(key.into(), result.severity);
                 }
             }
             let th = match check.scope {
@@ -516,6 +696,7 @@ fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
                     severity: s.severity,
                     slot: Some(s.name.clone()),
                     value: s.value,
+                    message: None,
                 }
             })),
             None => checks.push(AlertCheck {
@@ -523,6 +704,7 @@ fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
                 severity: c.severity,
                 slot: None,
                 value: c.value,
+                message: c.message.clone(),
             }),
         }
     }
