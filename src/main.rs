@@ -43,6 +43,9 @@ enum Command {
     Simulate(SimulateArgs),
     /// The one-command demo: simulator, a real Prometheus scraping it, and the server.
     Demo(DemoArgs),
+    /// Import the topology from NetBox, RacksDB or BlueBanquise (or any importer plugin)
+    /// into a configuration directory.
+    Import(rackscope::import::Args),
     /// Write a synthetic topology of any size (for benchmarks and load tests).
     Generate {
         /// Directory to write the configuration into (created if missing).
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Import(args) => rackscope::import::run(&args),
         Command::Plan(args) => health::plan_cmd(&args),
         Command::Health(args) => health::health_cmd(&args),
         Command::Generate { out, instances } => generate(&out, instances),

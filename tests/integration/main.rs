@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod examples;
 mod health;
+mod import;
 mod plans;
 mod prom;
 mod scripts;

@@ -683,6 +683,10 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
         }
     }
 
+    // Instance names are Prometheus identities and must be unique; NetBox only makes
+    // names unique per site. instance -> the device that claimed it first.
+    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+
     // Devices. Children in bays become their parent's instances.
     // parent id -> (bay sort key, child id, child)
     type Bays<'a> = Vec<(Vec<Chunk>, i64, &'a Value)>;
@@ -855,6 +859,19 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
                 }
             }
         }
+
+        instances.retain(|i| match claimed.get(i) {
+            Some(first) => {
+                warn(format!(
+                    "device {name}: instance `{i}` already belongs to device {first} (NetBox names are unique per site only): no instance; choose another instance_name"
+                ));
+                false
+            }
+            None => {
+                claimed.insert(i.clone(), name.clone());
+                true
+            }
+        });
 
         let role = d
             .get("role")
