@@ -75,6 +75,76 @@ pub fn expansion(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Compiles arbitrary text as a series script and as an aggregate script and runs each
+/// that compiles once, with realistic inputs, under the engine's limits. Must never panic
+/// and never hang, whatever the text.
+pub fn script(data: &[u8]) {
+    use crate::script::{CheckScripts, Kind, SeriesInput, SeriesResult, Verdict};
+    use crate::severity::Severity;
+    use crate::telemetry::source::Labels;
+
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    // The params of the demo's scripted checks, so their paths through `params` are taken.
+    let params: std::collections::BTreeMap<String, serde_json::Value> = [
+        ("warn", serde_json::json!(38)),
+        ("crit", serde_json::json!(45)),
+        ("clear", serde_json::json!(2)),
+        ("expected", serde_json::json!(2)),
+        ("tolerated", serde_json::json!(1)),
+        (
+            "codes",
+            serde_json::json!({"0": ["OK", "nominal"], "2": ["CRIT", "critical threshold crossed"]}),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let labels: Labels = [
+        ("__name__", "ipmi_sensor_state"),
+        ("instance", "n1"),
+        ("job", "node"),
+        ("sensor", "CPU1 Temp"),
+    ]
+    .into_iter()
+    .collect();
+    let ctx = crate::script::context([("instance", "n1")]);
+
+    let mut first: Option<SeriesResult> = None;
+    if let Ok(compiled) = crate::script::compile(Kind::Series, text) {
+        let scripts = CheckScripts::new(Some(compiled), None, &params);
+        let mut runner = scripts.runner();
+        runner.target(&ctx, Some(Severity::Warn));
+        let input = SeriesInput::new(&labels, &scripts);
+        let verdict = runner.series(&input, 1.5, Severity::Ok);
+        first = Some(SeriesResult {
+            value: 1.5,
+            labels: input.labels(),
+            verdict: verdict.unwrap_or(Verdict {
+                severity: Severity::Unknown,
+                message: None,
+            }),
+        });
+    }
+    if let Ok(compiled) = crate::script::compile(Kind::Aggregate, text) {
+        let scripts = CheckScripts::new(None, Some(compiled), &params);
+        let mut runner = scripts.runner();
+        runner.target(&ctx, Some(Severity::Warn));
+        let _ = runner.aggregate(&[]);
+        // And over one result, as a target with one series gives it.
+        let one = first.unwrap_or_else(|| SeriesResult {
+            value: 1.5,
+            labels: SeriesInput::new(&labels, &scripts).labels(),
+            verdict: Verdict {
+                severity: Severity::Ok,
+                message: None,
+            },
+        });
+        let _ = runner.aggregate(std::slice::from_ref(&one));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -171,8 +171,16 @@ pub fn load(app_file: &Path) -> Loaded {
     load_with_env(app_file, std::env::vars())
 }
 
-/// Loads with an explicit set of environment variables (tests pass their own).
+/// Loads with an explicit set of environment variables (tests pass their own). A
+/// directory stands for its `app.yaml`.
 pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
+    let dir_app;
+    let app_file = if app_file.is_dir() {
+        dir_app = app_file.join("app.yaml");
+        dir_app.as_path()
+    } else {
+        app_file
+    };
     let mut diags = Diagnostics::default();
     let mut config = Config {
         app_file: app_file.to_path_buf(),

@@ -169,6 +169,32 @@ fn device(s: &mut String, d: &Device) {
     }
 }
 
+/// Template keys the user adds to a generated template and a re-import keeps: the
+/// source knows nothing of checks and metrics.
+const USER_KEYS: [&str; 2] = ["  checks:", "  metrics:"];
+
+/// `new` with the one-line `checks:` and `metrics:` of `old` (a generated template the
+/// user added them to) carried over.
+pub fn keep_user_lines(old: &str, new: &str) -> String {
+    let kept: Vec<&str> = old
+        .lines()
+        .filter(|l| USER_KEYS.iter().any(|k| l.starts_with(k)))
+        .collect();
+    if kept.is_empty() {
+        return new.to_owned();
+    }
+    let mut out: String = new
+        .lines()
+        .filter(|l| !USER_KEYS.iter().any(|k| l.starts_with(k)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for l in kept {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
 fn template_file(head: &str, t: &Template) -> String {
     let mut s = head.to_owned();
     s.push_str("templates:\n");
@@ -225,6 +251,17 @@ mod tests {
             assert!(scalar(s).starts_with('"'), "{s} → {}", scalar(s));
         }
         assert_eq!(scalar("say \"hi\""), r#""say \"hi\"""#);
+    }
+
+    #[test]
+    fn user_checks_and_metrics_survive_a_reimport() {
+        let new = "# mark\ntemplates:\n- id: x\n  u_height: 2\n";
+        let old = "# mark\ntemplates:\n- id: x\n  u_height: 1\n  checks: [node_up]\n  metrics: [t]\n";
+        assert_eq!(
+            keep_user_lines(old, new),
+            "# mark\ntemplates:\n- id: x\n  u_height: 2\n  checks: [node_up]\n  metrics: [t]\n"
+        );
+        assert_eq!(keep_user_lines(new, new), new);
     }
 
     #[test]

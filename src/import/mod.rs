@@ -239,8 +239,14 @@ impl Plan {
             unchanged: 0,
             changes: Changes::default(),
         };
-        for (rel, text) in &files {
+        for (rel, text) in files.iter_mut() {
             let path = out.join(rel);
+            if rel.starts_with("templates")
+                && let Ok(old) = std::fs::read_to_string(&path)
+                && layout::owner(&old) == Some(importer)
+            {
+                *text = layout::keep_user_lines(&old, text);
+            }
             match std::fs::read_to_string(&path) {
                 Ok(old) if old == *text => plan.unchanged += 1,
                 Ok(old) => {

@@ -90,6 +90,12 @@ fn racksdb_database_imports_and_reimports_identically() {
         ("r1-a02".into(), 3, (61..=67).map(|i| format!("mecn{i:04}")).collect())
     );
 
+    // The user gives a generated template its checks; re-imports keep them.
+    let template = out.join("templates/devices/racksdb/sm220bt.yaml");
+    let mut text = std::fs::read_to_string(&template).unwrap();
+    text.push_str("  checks: [node_up]\n");
+    std::fs::write(&template, &text).unwrap();
+
     let before = tree(&out);
     let again = ok(&import(&["racksdb", "--set", &path, "--out", out.to_str().unwrap()]));
     assert!(again.contains("writes 0, removes 0"), "{again}");
