@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::expand;
-use crate::script;
 use crate::model::app::AppConfig;
 use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
 use crate::model::checks::{CheckDef, ChecksFile};
@@ -21,6 +20,7 @@ use crate::model::metrics::{MetricDef, MetricsFile};
 use crate::model::topology::{
     AisleEntry, AisleFile, DeviceDef, InstanceSpec, Location, RackDef, RoomDef, SiteDef, SitesFile,
 };
+use crate::script;
 use crate::topology::{Aisle, Device, Instance, Rack, Room, RoomIx, Site, Topology};
 use crate::yaml::{self, Ctx, Kind, Located, Node};
 
@@ -634,7 +634,13 @@ fn compile_scripts(
             }
         }
     };
-    let series = one(&c.script, &c.script_file, script::Kind::Series, "script", diags);
+    let series = one(
+        &c.script,
+        &c.script_file,
+        script::Kind::Series,
+        "script",
+        diags,
+    );
     let aggregate = one(
         &c.aggregate_script,
         &c.aggregate_script_file,

@@ -196,10 +196,14 @@ pub struct SeriesInput {
 
 impl SeriesInput {
     pub fn new(labels: &Labels, scripts: &CheckScripts) -> SeriesInput {
-        let wanted = scripts.series.as_ref().is_some_and(|s| s.uses_labels)
-            || scripts.aggregate.is_some();
+        let wanted =
+            scripts.series.as_ref().is_some_and(|s| s.uses_labels) || scripts.aggregate.is_some();
         SeriesInput {
-            labels: if wanted { labels_map(labels) } else { Dynamic::UNIT },
+            labels: if wanted {
+                labels_map(labels)
+            } else {
+                Dynamic::UNIT
+            },
         }
     }
 }
@@ -228,7 +232,11 @@ impl Runner<'_> {
             .into_iter()
             .flatten()
             .any(|s| s.uses_ctx);
-        let ctx = if wants_ctx { ctx.clone() } else { Dynamic::UNIT };
+        let ctx = if wants_ctx {
+            ctx.clone()
+        } else {
+            Dynamic::UNIT
+        };
         self.scope.push_constant_dynamic("ctx", ctx);
         // No previous state reads as OK: a hysteresis starts from healthy.
         self.scope

@@ -22,15 +22,13 @@ pub fn header(importer: &str, source: &str) -> String {
 
 /// Which importer wrote a file, from its first line.
 pub fn owner(text: &str) -> Option<&str> {
-    text.lines()
-        .next()?
-        .strip_prefix(MARK)?
-        .split('`')
-        .next()
+    text.lines().next()?.strip_prefix(MARK)?.split('`').next()
 }
 
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The files of a fresh configuration directory, written only where they do not exist.
@@ -80,7 +78,12 @@ pub fn files(importer: &str, inv: &Inventory) -> BTreeMap<PathBuf, String> {
             }
             r.push_str("aisles:\n");
             for aisle in &room.aisles {
-                let _ = writeln!(r, "- id: {}\n  name: {}", scalar(&aisle.id), scalar(&aisle.name));
+                let _ = writeln!(
+                    r,
+                    "- id: {}\n  name: {}",
+                    scalar(&aisle.id),
+                    scalar(&aisle.name)
+                );
                 let aisle_dir = room_dir.join("aisles").join(&aisle.id);
                 let mut a = head.clone();
                 let _ = writeln!(a, "id: {}", scalar(&aisle.id));
@@ -247,7 +250,20 @@ mod tests {
     fn scalars_that_yaml_would_retype_are_quoted() {
         assert_eq!(scalar("rack-01"), "rack-01");
         assert_eq!(scalar("Row 1 hot aisle"), "Row 1 hot aisle");
-        for s in ["yes", "No", "1", "1e3", "", "r105-torsw:1", "#x", "a: b", "-x", "* x", "ünï", "x "] {
+        for s in [
+            "yes",
+            "No",
+            "1",
+            "1e3",
+            "",
+            "r105-torsw:1",
+            "#x",
+            "a: b",
+            "-x",
+            "* x",
+            "ünï",
+            "x ",
+        ] {
             assert!(scalar(s).starts_with('"'), "{s} → {}", scalar(s));
         }
         assert_eq!(scalar("say \"hi\""), r#""say \"hi\"""#);
@@ -256,7 +272,8 @@ mod tests {
     #[test]
     fn user_checks_and_metrics_survive_a_reimport() {
         let new = "# mark\ntemplates:\n- id: x\n  u_height: 2\n";
-        let old = "# mark\ntemplates:\n- id: x\n  u_height: 1\n  checks: [node_up]\n  metrics: [t]\n";
+        let old =
+            "# mark\ntemplates:\n- id: x\n  u_height: 1\n  checks: [node_up]\n  metrics: [t]\n";
         assert_eq!(
             keep_user_lines(old, new),
             "# mark\ntemplates:\n- id: x\n  u_height: 2\n  checks: [node_up]\n  metrics: [t]\n"

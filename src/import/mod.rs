@@ -114,7 +114,13 @@ fn list(dirs: &[PathBuf]) -> anyhow::Result<std::process::ExitCode> {
         match Plugin::load(&path) {
             Ok(p) => {
                 let d = &p.describe;
-                println!("{} {} — {}\n  {}", d.name, d.version, d.description, path.display());
+                println!(
+                    "{} {} — {}\n  {}",
+                    d.name,
+                    d.version,
+                    d.description,
+                    path.display()
+                );
                 for o in &d.options {
                     let mut line = format!("    {}", o.name);
                     if o.required {
@@ -336,7 +342,10 @@ impl Plan {
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;

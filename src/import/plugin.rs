@@ -212,7 +212,11 @@ impl Plugin {
     }
 
     /// Calls an export that fills a buffer, copies the bytes out and frees the buffer.
-    fn call(&self, what: &'static str, f: impl FnOnce(*mut Buf) -> i32) -> Result<Vec<u8>, PluginError> {
+    fn call(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(*mut Buf) -> i32,
+    ) -> Result<Vec<u8>, PluginError> {
         let mut out = Buf::EMPTY;
         let code = f(&mut out);
         let bytes = self.take(out);
@@ -259,7 +263,11 @@ impl Plugin {
 
 /// # Safety
 /// `T` must be the function-pointer type the ABI gives `name`.
-unsafe fn symbol<T: Copy>(lib: &'static Library, path: &Path, name: &'static str) -> Result<T, PluginError> {
+unsafe fn symbol<T: Copy>(
+    lib: &'static Library,
+    path: &Path,
+    name: &'static str,
+) -> Result<T, PluginError> {
     let missing = || PluginError::MissingSymbol {
         path: path.to_path_buf(),
         symbol: name,

@@ -91,6 +91,9 @@ async fn session(d: &Driver, phone: bool) -> Client {
     }
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), opts);
+    // The workspace enables both of rustls's providers (reqwest: aws-lc-rs, the NetBox
+    // importer's ureq: ring), so fantoccini's default builder cannot pick one by itself.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // chromedriver needs a moment to listen.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

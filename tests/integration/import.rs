@@ -17,7 +17,10 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
     );
-    assert!(out.status.success(), "import failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "import failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     format!("{stdout}{stderr}")
 }
 
@@ -41,7 +44,10 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
@@ -53,16 +59,33 @@ fn counts(out: &Path) -> (usize, usize, usize, usize) {
     let loaded = support::load(&out.join("app.yaml"));
     let errors: Vec<_> = loaded.diagnostics.errors().map(|d| d.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    let check = support::bin().arg("check").arg(out.join("app.yaml")).output().unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let check = support::bin()
+        .arg("check")
+        .arg(out.join("app.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     let t = &loaded.config.topology;
-    (t.sites.len(), t.racks.len(), t.devices.len(), t.instances.len())
+    (
+        t.sites.len(),
+        t.racks.len(),
+        t.devices.len(),
+        t.instances.len(),
+    )
 }
 
 fn device_at(out: &Path, id: &str) -> (String, u32, Vec<String>) {
     let loaded = support::load(&out.join("app.yaml"));
     let t = &loaded.config.topology;
-    let d = t.devices.iter().find(|d| d.id == id).unwrap_or_else(|| panic!("no device {id}"));
+    let d = t
+        .devices
+        .iter()
+        .find(|d| d.id == id)
+        .unwrap_or_else(|| panic!("no device {id}"));
     let names = t.instances[d.instances.start as usize..d.instances.end as usize]
         .iter()
         .map(|i| i.name.clone())
@@ -78,7 +101,13 @@ fn racksdb_database_imports_and_reimports_identically() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("conf");
     let path = format!("path={}", db.display());
-    let first = ok(&import(&["racksdb", "--set", &path, "--out", out.to_str().unwrap()]));
+    let first = ok(&import(&[
+        "racksdb",
+        "--set",
+        &path,
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     assert!(first.contains("racks: 101 added"), "{first}");
     // RacksDB's own figures: 2 datacenters, 101 racks, 163 items (130 nodes, 17 storage,
     // 14 network, 2 misc); half-width nodes sharing a U make one device of two instances.
@@ -87,7 +116,11 @@ fn racksdb_database_imports_and_reimports_identically() {
     assert!(devices < instances, "{devices}");
     assert_eq!(
         device_at(&out, "mecn0061"),
-        ("r1-a02".into(), 3, (61..=67).map(|i| format!("mecn{i:04}")).collect())
+        (
+            "r1-a02".into(),
+            3,
+            (61..=67).map(|i| format!("mecn{i:04}")).collect()
+        )
     );
 
     // The user gives a generated template its checks; re-imports keep them.
@@ -97,15 +130,31 @@ fn racksdb_database_imports_and_reimports_identically() {
     std::fs::write(&template, &text).unwrap();
 
     let before = tree(&out);
-    let again = ok(&import(&["racksdb", "--set", &path, "--out", out.to_str().unwrap()]));
+    let again = ok(&import(&[
+        "racksdb",
+        "--set",
+        &path,
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     assert!(again.contains("writes 0, removes 0"), "{again}");
     assert_eq!(before, tree(&out), "a second import changed files");
 
     // A narrower import, dry-run: the report names what would go, and nothing is touched.
     let dry = ok(&import(&[
-        "racksdb", "--set", &path, "--set", "datacenter=paris", "--out", out.to_str().unwrap(), "--dry-run",
+        "racksdb",
+        "--set",
+        &path,
+        "--set",
+        "datacenter=paris",
+        "--out",
+        out.to_str().unwrap(),
+        "--dry-run",
     ]));
-    assert!(dry.contains("racks: 0 added, 48 removed, 0 changed"), "{dry}");
+    assert!(
+        dry.contains("racks: 0 added, 48 removed, 0 changed"),
+        "{dry}"
+    );
     assert!(dry.contains("  - racka01"), "{dry}");
     assert_eq!(before, tree(&out), "--dry-run wrote something");
 }
@@ -123,23 +172,36 @@ fn files_the_importer_did_not_write_are_not_overwritten_without_force() {
     let path = format!("path={}", db.display());
     let args = ["racksdb", "--set", &path, "--out", out.to_str().unwrap()];
     let err = failed(&import(&args));
-    assert!(err.contains("did not write") && err.contains("topology/sites.yaml"), "{err}");
-    assert_eq!(std::fs::read_to_string(out.join("topology/sites.yaml")).unwrap(), mine);
-    assert!(!out.join("topology/datacenters").exists(), "files were written despite the refusal");
+    assert!(
+        err.contains("did not write") && err.contains("topology/sites.yaml"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("topology/sites.yaml")).unwrap(),
+        mine
+    );
+    assert!(
+        !out.join("topology/datacenters").exists(),
+        "files were written despite the refusal"
+    );
 
     let mut forced = args.to_vec();
     forced.push("--force");
     ok(&import(&forced));
     assert_eq!(counts(out).1, 101);
     // No temporary files are left behind by the atomic writes.
-    assert!(tree(out).keys().all(|p| !p.to_string_lossy().contains(".tmp-")));
+    assert!(
+        tree(out)
+            .keys()
+            .all(|p| !p.to_string_lossy().contains(".tmp-"))
+    );
 }
 
 #[test]
 fn bluebanquise_inventory_imports_with_its_rack_group() {
-    let Some(json) =
-        support::shared("importers/bluebanquise/recorded-ansible-inventory/coconutshaker.list.json")
-    else {
+    let Some(json) = support::shared(
+        "importers/bluebanquise/recorded-ansible-inventory/coconutshaker.list.json",
+    ) else {
         return;
     };
     let inventory: serde_json::Value =
@@ -156,12 +218,18 @@ fn bluebanquise_inventory_imports_with_its_rack_group() {
         tmp.path().to_str().unwrap(),
     ]));
     // No physical model: every assumption is said, one warning per unplaced host.
-    assert!(text.contains("warning: bluebanquise: host mgt1: no rack found"), "{text}");
+    assert!(
+        text.contains("warning: bluebanquise: host mgt1: no rack found"),
+        "{text}"
+    );
     let (sites, racks, devices, instances) = counts(tmp.path());
     assert_eq!((sites, devices, instances), (1, hosts, hosts));
     assert_eq!(racks, 2, "rack_1 and the default rack");
     let (rack, u, names) = device_at(tmp.path(), "compute1");
-    assert_eq!((rack.as_str(), u, names), ("rack1", 1, vec!["compute1:9100".to_owned()]));
+    assert_eq!(
+        (rack.as_str(), u, names),
+        ("rack1", 1, vec!["compute1:9100".to_owned()])
+    );
 }
 
 #[test]
@@ -185,11 +253,25 @@ fn netbox_imports_through_its_rest_api() {
     )
     .unwrap();
     let out = tmp.path().join("conf");
-    ok(&import(&["netbox", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    ok(&import(&[
+        "netbox",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     // Pagination was followed: devices came in pages of 50, with the v2 token.
     let seen = replay.seen();
-    assert!(seen.iter().any(|s| s.target.contains("/api/dcim/devices/") && s.target.contains("offset=50")), "{seen:?}");
-    assert!(seen.iter().all(|s| s.authorization.as_deref().is_some_and(|a| a.starts_with("Bearer nbt_"))));
+    assert!(
+        seen.iter()
+            .any(|s| s.target.contains("/api/dcim/devices/") && s.target.contains("offset=50")),
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|s| {
+        s.authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Bearer nbt_"))
+    }));
     let (sites, racks, devices, instances) = counts(&out);
     assert_eq!((sites, racks), (17, 42));
     assert!(devices > 0 && instances > 0);
@@ -197,12 +279,21 @@ fn netbox_imports_through_its_rest_api() {
     let (rack, u, names) = device_at(&out, "flex-chassis01");
     assert!(rack.ends_with("r201"), "{rack}");
     assert_eq!(u, 9);
-    assert_eq!(names, ["compute001", "compute002", "compute003", "compute004"]);
+    assert_eq!(
+        names,
+        ["compute001", "compute002", "compute003", "compute004"]
+    );
 
     // A wrong token: the error names the HTTP status, and nothing is written.
     let bad = tmp.path().join("bad");
     let err = failed(&import(&[
-        "netbox", "--set", &format!("url={}", replay.url), "--set", "token=wrong", "--out", bad.to_str().unwrap(),
+        "netbox",
+        "--set",
+        &format!("url={}", replay.url),
+        "--set",
+        "token=wrong",
+        "--out",
+        bad.to_str().unwrap(),
     ]));
     assert!(err.contains("403"), "{err}");
     assert!(!bad.exists());
@@ -213,11 +304,23 @@ fn broken_plugins_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
     let cases = [
-        ("broken-abi", "built for importer ABI version 99, but this rackscope speaks version 1"),
-        ("broken-symbol", "not a Rackscope importer: symbol `rackscope_importer_run` is missing"),
-        ("broken-panic", "run failed: the importer panicked: index out of range"),
+        (
+            "broken-abi",
+            "built for importer ABI version 99, but this rackscope speaks version 1",
+        ),
+        (
+            "broken-symbol",
+            "not a Rackscope importer: symbol `rackscope_importer_run` is missing",
+        ),
+        (
+            "broken-panic",
+            "run failed: the importer panicked: index out of range",
+        ),
         ("broken-json", "run returned invalid JSON"),
-        ("no-such-importer", "no importer `no-such-importer`: looked for librackscope_importer_no_such_importer"),
+        (
+            "no-such-importer",
+            "no importer `no-such-importer`: looked for librackscope_importer_no_such_importer",
+        ),
     ];
     for (name, want) in cases {
         let err = failed(&import(&[name, "--out", out]));

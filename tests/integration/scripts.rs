@@ -41,14 +41,27 @@ fn data() -> String {
             "n10" => "bad",
             _ => "ok",
         };
-        om.constant("scripted_probe", &[("instance", n), ("mode", mode)], from, to, 1.0);
+        om.constant(
+            "scripted_probe",
+            &[("instance", n), ("mode", mode)],
+            from,
+            to,
+            1.0,
+        );
         if n == "n05" {
             // 72 °C, then 67 (inside the hysteresis band), then 64 (below it).
             let l = [("instance", n)];
             om.series(
                 "node_temperature_celsius",
                 &l,
-                &[(T0 - 30, 72.0), (T0, 72.0), (T0 + 30, 67.0), (T0 + 60, 67.0), (T0 + 90, 64.0), (T0 + 120, 64.0)],
+                &[
+                    (T0 - 30, 72.0),
+                    (T0, 72.0),
+                    (T0 + 30, 67.0),
+                    (T0 + 60, 67.0),
+                    (T0 + 90, 64.0),
+                    (T0 + 120, 64.0),
+                ],
             );
         } else {
             let t = if n == "n06" { 67.0 } else { 40.0 };
@@ -65,7 +78,13 @@ fn data() -> String {
     ] {
         for psu in ["1", "2", "3"].into_iter().take(reported) {
             let v = if failed.contains(&psu) { 1.0 } else { 0.0 };
-            om.constant("chassis_psu_status", &[("chassis_id", chassis), ("psu", psu)], from, to, v);
+            om.constant(
+                "chassis_psu_status",
+                &[("chassis_id", chassis), ("psu", psu)],
+                from,
+                to,
+                v,
+            );
         }
     }
     om.finish()
@@ -98,7 +117,11 @@ fn result(s: &Snapshot, target: &str, id: &str) -> CheckResult {
 
 fn said(s: &Snapshot, target: &str, id: &str) -> (Severity, String) {
     let r = result(s, target, id);
-    let text = r.message.or(r.reason).map(|m| m.to_string()).unwrap_or_default();
+    let text = r
+        .message
+        .or(r.reason)
+        .map(|m| m.to_string())
+        .unwrap_or_default();
     (r.severity, text)
 }
 
@@ -117,13 +140,25 @@ async fn scripted_checks_judge_real_series() {
         said(&s, "a+b", "ipmi_sensor"),
         (Crit, "PSU1 Status: critical threshold crossed".into())
     );
-    assert_eq!(said(&s, "n03", "ipmi_sensor"), (Unknown, "unknown vendor code 9".into()));
+    assert_eq!(
+        said(&s, "n03", "ipmi_sensor"),
+        (Unknown, "unknown vendor code 9".into())
+    );
 
     // PSU redundancy: one aggregate verdict per chassis from all of its series.
     assert_eq!(said(&s, "chassis-1", "psu_redundancy"), (Ok, String::new()));
-    assert_eq!(said(&s, "chassis-2", "psu_redundancy"), (Warn, "1 of 3 PSUs lost".into()));
-    assert_eq!(said(&s, "chassis-3", "psu_redundancy"), (Crit, "2 of 3 PSUs lost".into()));
-    assert_eq!(said(&s, "chassis-4", "psu_redundancy"), (Warn, "1 of 3 PSUs lost".into()));
+    assert_eq!(
+        said(&s, "chassis-2", "psu_redundancy"),
+        (Warn, "1 of 3 PSUs lost".into())
+    );
+    assert_eq!(
+        said(&s, "chassis-3", "psu_redundancy"),
+        (Crit, "2 of 3 PSUs lost".into())
+    );
+    assert_eq!(
+        said(&s, "chassis-4", "psu_redundancy"),
+        (Warn, "1 of 3 PSUs lost".into())
+    );
 
     // A script that loops or returns nonsense makes its own target UNKNOWN with the reason;
     // its neighbours are judged as usual.
@@ -150,11 +185,16 @@ async fn scripted_checks_judge_real_series() {
 
     // The messages reach the API and the UI.
     let state = rackscope::server::AppState::new(engine.clone()).unwrap();
-    let rack = get(&state, "/api/racks/r02/state?include_metrics=false").await.json();
+    let rack = get(&state, "/api/racks/r02/state?include_metrics=false")
+        .await
+        .json();
     let text = rack.to_string();
     assert!(text.contains(r#""message":"1 of 3 PSUs lost""#), "{text}");
     let alerts = get(&state, "/api/alerts/active").await.text();
     assert!(alerts.contains("1 of 3 PSUs lost"), "{alerts}");
     let page = get(&state, "/views/rack/r02").await.text();
-    assert!(page.contains("1 of 3 PSUs lost"), "rack page lacks the script message");
+    assert!(
+        page.contains("1 of 3 PSUs lost"),
+        "rack page lacks the script message"
+    );
 }

@@ -6,11 +6,17 @@ use super::*;
 use proptest::prelude::*;
 
 fn scripts(src: &str) -> CheckScripts {
-    CheckScripts::new(Some(compile(Kind::Series, src).unwrap()), None, &BTreeMap::new())
+    CheckScripts::new(
+        Some(compile(Kind::Series, src).unwrap()),
+        None,
+        &BTreeMap::new(),
+    )
 }
 
 fn labels() -> Labels {
-    [("instance", "n1"), ("sensor", "PSU1 Status")].into_iter().collect()
+    [("instance", "n1"), ("sensor", "PSU1 Status")]
+        .into_iter()
+        .collect()
 }
 
 fn run_series(s: &CheckScripts, value: f64, previous: Option<Severity>) -> Result<Verdict, String> {
@@ -36,13 +42,19 @@ fn a_string_bomb_stops_at_the_size_limit() {
 #[test]
 fn an_array_bomb_stops_at_the_size_limit() {
     let err = run_series(&scripts("let a = [1]; loop { a += a; }"), 0.0, None).unwrap_err();
-    assert!(err.contains("Size of array") || err.contains("too large"), "{err}");
+    assert!(
+        err.contains("Size of array") || err.contains("too large"),
+        "{err}"
+    );
 }
 
 #[test]
 fn deep_recursion_stops_at_the_call_limit() {
     let err = run_series(&scripts("fn f(x) { f(x + 1) } f(0)"), 0.0, None).unwrap_err();
-    assert!(err.to_lowercase().contains("stack overflow") || err.contains("call"), "{err}");
+    assert!(
+        err.to_lowercase().contains("stack overflow") || err.contains("call"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -68,7 +80,11 @@ fn there_is_no_file_or_process_access() {
 
 #[test]
 fn unknown_names_are_compile_errors_with_a_position() {
-    let e = compile(Kind::Series, "if value > 1 {\n  totally_unknown\n} else { OK }").unwrap_err();
+    let e = compile(
+        Kind::Series,
+        "if value > 1 {\n  totally_unknown\n} else { OK }",
+    )
+    .unwrap_err();
     assert!(e.message.contains("totally_unknown"), "{e:?}");
     assert_eq!((e.line, e.col), (2, 3));
     // Aggregate scripts see `results`, not `value`.
@@ -78,10 +94,21 @@ fn unknown_names_are_compile_errors_with_a_position() {
 
 #[test]
 fn the_return_value_must_be_a_severity() {
-    assert_eq!(run_series(&scripts("WARN"), 0.0, None).unwrap().severity, Severity::Warn);
-    assert_eq!(run_series(&scripts(r#""crit""#), 0.0, None).unwrap().severity, Severity::Crit);
+    assert_eq!(
+        run_series(&scripts("WARN"), 0.0, None).unwrap().severity,
+        Severity::Warn
+    );
+    assert_eq!(
+        run_series(&scripts(r#""crit""#), 0.0, None)
+            .unwrap()
+            .severity,
+        Severity::Crit
+    );
     let err = run_series(&scripts("42"), 0.0, None).unwrap_err();
-    assert!(err.contains("returned a i64") || err.contains("returned a"), "{err}");
+    assert!(
+        err.contains("returned a i64") || err.contains("returned a"),
+        "{err}"
+    );
     let err = run_series(&scripts(r#""BROKEN""#), 0.0, None).unwrap_err();
     assert!(err.contains("\"BROKEN\""), "{err}");
     let err = run_series(&scripts("#{message: \"x\"}"), 0.0, None).unwrap_err();
@@ -103,20 +130,33 @@ fn inputs_are_read_only() {
     // A mutating method on an input fails too, so `params` stays the same for every series.
     let params: BTreeMap<String, serde_json::Value> =
         serde_json::from_str(r#"{"warn": 70}"#).unwrap();
-    let s = CheckScripts::new(Some(compile(Kind::Series, "params.clear(); OK").unwrap()), None, &params);
+    let s = CheckScripts::new(
+        Some(compile(Kind::Series, "params.clear(); OK").unwrap()),
+        None,
+        &params,
+    );
     assert!(run_series(&s, 0.0, None).is_err());
-    let s = CheckScripts::new(Some(compile(Kind::Series, "if params.warn == 70 { OK } else { CRIT }").unwrap()), None, &params);
+    let s = CheckScripts::new(
+        Some(compile(Kind::Series, "if params.warn == 70 { OK } else { CRIT }").unwrap()),
+        None,
+        &params,
+    );
     let mut run = s.runner();
     let input = SeriesInput::new(&labels(), &s);
     for _ in 0..3 {
         run.target(&context([]), None);
-        assert_eq!(run.series(&input, 1.0, Severity::Ok).unwrap().severity, Severity::Ok);
+        assert_eq!(
+            run.series(&input, 1.0, Severity::Ok).unwrap().severity,
+            Severity::Ok
+        );
     }
 }
 
 #[test]
 fn inputs_can_be_nested_in_data() {
-    let s = scripts("let a = [ctx, labels, params, [value]]; let m = #{a: a}; if m.a[1].sensor == \"PSU1 Status\" { WARN } else { OK }");
+    let s = scripts(
+        "let a = [ctx, labels, params, [value]]; let m = #{a: a}; if m.a[1].sensor == \"PSU1 Status\" { WARN } else { OK }",
+    );
     assert_eq!(run_series(&s, 1.0, None).unwrap().severity, Severity::Warn);
 }
 
@@ -148,14 +188,26 @@ fn the_aggregate_script_sees_every_series_of_its_target() {
     let r = |v: f64| SeriesResult {
         value: v,
         labels: Dynamic::UNIT,
-        verdict: Verdict { severity: Severity::Ok, message: None },
+        verdict: Verdict {
+            severity: Severity::Ok,
+            message: None,
+        },
     };
     let mut run = s.runner();
     run.target(&context([]), None);
-    assert_eq!(run.aggregate(&[r(1.0), r(1.0), r(1.0)]).unwrap().severity, Severity::Ok);
+    assert_eq!(
+        run.aggregate(&[r(1.0), r(1.0), r(1.0)]).unwrap().severity,
+        Severity::Ok
+    );
     let v = run.aggregate(&[r(1.0), r(0.0), r(1.0)]).unwrap();
-    assert_eq!((v.severity, v.message.as_deref()), (Severity::Warn, Some("1 of 3 PSUs lost")));
-    assert_eq!(run.aggregate(&[r(0.0), r(0.0), r(1.0)]).unwrap().severity, Severity::Crit);
+    assert_eq!(
+        (v.severity, v.message.as_deref()),
+        (Severity::Warn, Some("1 of 3 PSUs lost"))
+    );
+    assert_eq!(
+        run.aggregate(&[r(0.0), r(0.0), r(1.0)]).unwrap().severity,
+        Severity::Crit
+    );
 }
 
 #[test]

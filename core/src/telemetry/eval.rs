@@ -353,26 +353,40 @@ pub fn evaluate(
                         let Some(key) = s.labels.get(&check.key_label) else {
                             continue;
                         };
-                        let input = scripts.map(|sc| crate::script::SeriesInput::new(&s.labels, sc));
+                        let input =
+                            scripts.map(|sc| crate::script::SeriesInput::new(&s.labels, sc));
                         let mut judge = |g: u32, l: usize| -> Judged {
                             let state = check.classify(s.value);
                             let (Some(run), Some(input)) = (runner.as_mut(), input.as_ref()) else {
-                                return Judged { severity: state, message: None, error: None };
+                                return Judged {
+                                    severity: state,
+                                    message: None,
+                                    error: None,
+                                };
                             };
                             if current != Some(l) {
-                                let ctx = ctxs[l]
-                                    .get_or_insert_with(|| script_ctx(config, plan, check.scope, g));
+                                let ctx = ctxs[l].get_or_insert_with(|| {
+                                    script_ctx(config, plan, check.scope, g)
+                                });
                                 run.target(ctx, previous(&smem, g));
                                 current = Some(l);
                             }
                             let verdict = run.series(input, s.value, state);
                             let judged = match verdict {
-                                Ok(v) => Judged { severity: v.severity, message: v.message, error: None },
+                                Ok(v) => Judged {
+                                    severity: v.severity,
+                                    message: v.message,
+                                    error: None,
+                                },
                                 Err(e) => {
                                     script_errors += 1;
                                     let e: Arc<str> = Arc::from(e);
                                     first_error.get_or_insert_with(|| e.clone());
-                                    Judged { severity: Severity::Unknown, message: None, error: Some(e) }
+                                    Judged {
+                                        severity: Severity::Unknown,
+                                        message: None,
+                                        error: Some(e),
+                                    }
                                 }
                             };
                             if let Some(list) = gathered.get_mut(l) {
@@ -400,10 +414,10 @@ pub fn evaluate(
                                 Some(name) => {
                                     let sev = (!discovery).then(|| judge(g, l).severity);
                                     let e = slots[l].entry(name.into()).or_insert(None);
-                                    if let Some(sev) = sev {
-                                        if e.is_none_or(|(w, _)| sev > w) {
-                                            *e = Some((sev, s.value));
-                                        }
+                                    if let Some(sev) = sev
+                                        && e.is_none_or(|(w, _)| sev > w)
+                                    {
+                                        *e = Some((sev, s.value));
                                     }
                                 }
                                 None if !discovery => {

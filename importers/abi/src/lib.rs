@@ -5,9 +5,9 @@
 //! reference implementation. Only bytes of UTF-8 JSON cross the boundary, so a plugin
 //! built by another compiler (or in another language) works as long as it keeps to it.
 
-pub mod model;
 #[doc(hidden)]
 pub mod glue;
+pub mod model;
 
 pub use model::*;
 

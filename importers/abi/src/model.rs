@@ -178,7 +178,11 @@ pub fn slug(s: &str) -> String {
     }
     // A leading dot would hide the file it names.
     let out = out.trim_start_matches(['.', '-']).to_owned();
-    if out.is_empty() { "unnamed".into() } else { out }
+    if out.is_empty() {
+        "unnamed".into()
+    } else {
+        out
+    }
 }
 
 #[cfg(test)]

@@ -134,7 +134,14 @@ fn device<'a>(inv: &'a Inventory, name: &str) -> &'a Device {
 /// The rules every inventory must keep (contract of the importer ABI).
 fn check_invariants(inv: &Inventory) {
     let mut names = std::collections::BTreeSet::new();
-    for d in inv.sites.iter().flat_map(|s| &s.rooms).flat_map(|r| &r.aisles).flat_map(|a| &a.racks).flat_map(|r| &r.devices) {
+    for d in inv
+        .sites
+        .iter()
+        .flat_map(|s| &s.rooms)
+        .flat_map(|r| &r.aisles)
+        .flat_map(|a| &a.racks)
+        .flat_map(|r| &r.devices)
+    {
         for i in &d.instances {
             assert!(names.insert(i.clone()), "instance {i} is used twice");
         }

@@ -23,7 +23,10 @@ pub extern "C" fn rackscope_importer_abi_version() -> u32 {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn rackscope_importer_describe(out: *mut Buf) -> i32 {
-    give(out, br#"{"name": "broken-json", "version": "0.0.0", "description": "bad JSON"}"#)
+    give(
+        out,
+        br#"{"name": "broken-json", "version": "0.0.0", "description": "bad JSON"}"#,
+    )
 }
 
 #[unsafe(no_mangle)]
