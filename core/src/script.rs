@@ -6,7 +6,7 @@
 //! map sizes, variables, functions) is capped. A script that hits a cap or fails gives its
 //! target UNKNOWN with the reason; it never hangs a refresh or takes the server down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
 use rhai::packages::Package as _;
@@ -48,6 +48,26 @@ fn build_engine() -> Engine {
         .set_fail_on_invalid_map_property(false)
         .set_optimization_level(OptimizationLevel::Simple);
     e.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    // The standard package's `sleep` blocks outside the operation limit (and panics on
+    // huge values); a check has no reason to wait. Overriding the function, not the
+    // symbol, also catches `Fn("sleep").call(…)`.
+    e.register_fn(
+        "sleep",
+        |_: rhai::INT| -> Result<(), Box<rhai::EvalAltResult>> {
+            Err("`sleep` is not available to checks".into())
+        },
+    );
+    e.register_fn(
+        "sleep",
+        |_: rhai::FLOAT| -> Result<(), Box<rhai::EvalAltResult>> {
+            Err("`sleep` is not available to checks".into())
+        },
+    );
+    // Without the clock a script is a pure function of its inputs, which is what lets a
+    // refresh reuse a verdict (`Runner`'s memo) and replays give the same states.
+    e.register_fn("timestamp", || -> Result<(), Box<rhai::EvalAltResult>> {
+        Err("`timestamp` is not available to checks: a state must depend on the data only".into())
+    });
     // Refused when the script compiles, with the position, rather than when it runs.
     e.disable_symbol("eval").disable_symbol("import");
     e.on_print(|s| tracing::info!(target: "rackscope::script", "{s}"));
@@ -91,8 +111,17 @@ pub struct CompileError {
 pub struct Compiled {
     ast: rhai::AST,
     kind: Kind,
-    uses_labels: bool,
+    labels: LabelUse,
     uses_ctx: bool,
+}
+
+/// Which labels a script reads, so a series' map holds only those.
+#[derive(Debug, Clone, PartialEq)]
+enum LabelUse {
+    None,
+    /// Only `labels.<name>` reads of these names.
+    Some(Vec<String>),
+    All,
 }
 
 /// Compiles a script of `kind`; names it does not know are compile errors.
@@ -114,19 +143,49 @@ pub fn compile(kind: Kind, src: &str) -> Result<Compiled, CompileError> {
     Ok(Compiled {
         ast,
         kind,
-        uses_labels: mentions(src, "labels"),
-        uses_ctx: mentions(src, "ctx"),
+        labels: label_use(src),
+        uses_ctx: !occurrences(src, "ctx").is_empty(),
     })
 }
 
-/// Whether `word` appears as an identifier; a false "yes" only costs building the input.
-fn mentions(src: &str, word: &str) -> bool {
-    src.match_indices(word).any(|(i, _)| {
-        let before = src[..i].chars().next_back();
-        let after = src[i + word.len()..].chars().next();
-        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        !ident(before) && !ident(after)
-    })
+/// Byte offsets where `word` appears as a whole identifier (a false hit only costs
+/// building an input the script does not read).
+fn occurrences(src: &str, word: &str) -> Vec<usize> {
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    src.match_indices(word)
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            !ident(src[..i].chars().next_back()) && !ident(src[i + word.len()..].chars().next())
+        })
+        .collect()
+}
+
+/// `labels.name` reads only (no method call, no other use of `labels`) give the names;
+/// anything else needs every label.
+fn label_use(src: &str) -> LabelUse {
+    let at = occurrences(src, "labels");
+    if at.is_empty() {
+        return LabelUse::None;
+    }
+    let mut names = Vec::new();
+    for i in at {
+        let rest = &src[i + "labels".len()..];
+        let Some(after_dot) = rest.strip_prefix('.') else {
+            return LabelUse::All;
+        };
+        let name: String = after_dot
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let next = after_dot[name.len()..].trim_start().chars().next();
+        if name.is_empty() || next == Some('(') {
+            return LabelUse::All;
+        }
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    LabelUse::Some(names)
 }
 
 /// What a script decided for a series or a target.
@@ -172,6 +231,9 @@ impl CheckScripts {
             scripts: self,
             base: scope.len(),
             target_base: None,
+            previous: Severity::Ok,
+            memo: HashMap::new(),
+            failures: 0,
             scope,
         }
     }
@@ -187,24 +249,61 @@ pub struct Runner<'a> {
     base: usize,
     /// Scope length once the current target's inputs are pushed.
     target_base: Option<usize>,
+    /// The current target's `previous`, part of the memo key.
+    previous: Severity,
+    /// Verdicts of this check in this refresh, by everything the script can see. Scripts
+    /// are pure (no clock, no I/O, inputs read-only), so equal inputs give equal verdicts;
+    /// discrete data (codes, states) then costs one evaluation per distinct value.
+    memo: HashMap<MemoKey, Result<Verdict, String>>,
+    /// Failures in this refresh: past `MAX_FAILURES` the script is not run again, so a
+    /// script that always hits its operation limit costs a bounded time per refresh.
+    failures: usize,
 }
+
+/// Failures of one check's scripts in one refresh before the rest are skipped.
+pub const MAX_FAILURES: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MemoKey {
+    value: u64,
+    state: Severity,
+    previous: Severity,
+    labels: Vec<Box<str>>,
+}
+
+/// Bound on remembered verdicts per check and refresh, so memory stays small whatever
+/// the data.
+const MEMO_LIMIT: usize = 4096;
 
 /// A series as scripts see it, built once per sample and shared by its targets.
 pub struct SeriesInput {
     labels: Dynamic,
+    /// The values of the labels the script reads, in its order: part of the memo key.
+    read: Option<Vec<Box<str>>>,
 }
 
 impl SeriesInput {
     pub fn new(labels: &Labels, scripts: &CheckScripts) -> SeriesInput {
-        let wanted =
-            scripts.series.as_ref().is_some_and(|s| s.uses_labels) || scripts.aggregate.is_some();
-        SeriesInput {
-            labels: if wanted {
-                labels_map(labels)
-            } else {
-                Dynamic::UNIT
-            },
-        }
+        let wanted = match (&scripts.series, &scripts.aggregate) {
+            // Aggregate scripts get every series' labels in `results`.
+            (_, Some(_)) => &LabelUse::All,
+            (Some(s), None) => &s.labels,
+            (None, None) => &LabelUse::None,
+        };
+        let (map, read) = match wanted {
+            LabelUse::None => (Dynamic::UNIT, Some(Vec::new())),
+            LabelUse::All => (labels_map(labels.iter()), None),
+            LabelUse::Some(names) => (
+                labels_map(labels.iter().filter(|(k, _)| names.iter().any(|n| n == k))),
+                Some(
+                    names
+                        .iter()
+                        .map(|n| labels.get(n).unwrap_or("\u{0}").into())
+                        .collect(),
+                ),
+            ),
+        };
+        SeriesInput { labels: map, read }
     }
 }
 
@@ -239,8 +338,8 @@ impl Runner<'_> {
         };
         self.scope.push_constant_dynamic("ctx", ctx);
         // No previous state reads as OK: a hysteresis starts from healthy.
-        self.scope
-            .push_constant("previous", previous.unwrap_or(Severity::Ok).as_str());
+        self.previous = previous.unwrap_or(Severity::Ok);
+        self.scope.push_constant("previous", self.previous.as_str());
         self.target_base = Some(self.scope.len());
     }
 
@@ -266,12 +365,43 @@ impl Runner<'_> {
                 message: None,
             });
         };
+        // A script that reads `ctx` or every label sees something per target or series
+        // that the key does not hold: it always runs.
+        let key = match (&input.read, script.uses_ctx) {
+            (Some(read), false) => Some(MemoKey {
+                value: value.to_bits(),
+                state,
+                previous: self.previous,
+                labels: read.clone(),
+            }),
+            _ => None,
+        };
+        if let Some(v) = key.as_ref().and_then(|k| self.memo.get(k)) {
+            return v.clone();
+        }
+        self.give_up()?;
         self.at_target()?;
         self.scope.push_constant("value", value);
         self.scope
             .push_constant_dynamic("labels", input.labels.clone());
         self.scope.push_constant("state", state.as_str());
-        run(script, &mut self.scope)
+        let verdict = run(script, &mut self.scope);
+        self.failures += usize::from(verdict.is_err());
+        if let Some(k) = key
+            && self.memo.len() < MEMO_LIMIT
+        {
+            self.memo.insert(k, verdict.clone());
+        }
+        verdict
+    }
+
+    fn give_up(&self) -> Result<(), String> {
+        if self.failures >= MAX_FAILURES {
+            return Err(format!(
+                "script not run: it failed {MAX_FAILURES} times in this refresh already"
+            ));
+        }
+        Ok(())
     }
 
     /// Runs the aggregate script over every series result of the current target.
@@ -296,9 +426,12 @@ impl Runner<'_> {
                 Dynamic::from_map(m)
             })
             .collect();
+        self.give_up()?;
         self.at_target()?;
         self.scope.push_constant("results", list);
-        run(script, &mut self.scope)
+        let verdict = run(script, &mut self.scope);
+        self.failures += usize::from(verdict.is_err());
+        verdict
     }
 }
 
@@ -350,13 +483,21 @@ fn verdict(out: Dynamic) -> Result<Verdict, String> {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
+    // The constants scripts return, without the case-folding allocation of `from_str`.
+    match s {
+        "OK" => return Ok(Severity::Ok),
+        "WARN" => return Ok(Severity::Warn),
+        "CRIT" => return Ok(Severity::Crit),
+        "UNKNOWN" => return Ok(Severity::Unknown),
+        _ => {}
+    }
     s.parse::<Severity>().map_err(|_| {
         format!("script returned {s:?}; expected \"OK\", \"WARN\", \"CRIT\" or \"UNKNOWN\"")
     })
 }
 
-fn labels_map(labels: &Labels) -> Dynamic {
-    let map: Map = labels.iter().map(|(k, v)| (k.into(), v.into())).collect();
+fn labels_map<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Dynamic {
+    let map: Map = labels.map(|(k, v)| (k.into(), v.into())).collect();
     Dynamic::from_map(map)
 }
 

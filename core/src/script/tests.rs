@@ -211,11 +211,146 @@ fn the_aggregate_script_sees_every_series_of_its_target() {
 }
 
 #[test]
-fn mentions_matches_whole_identifiers_only() {
-    assert!(mentions("labels.x", "labels"));
-    assert!(!mentions("my_labels", "labels"));
-    assert!(!mentions("labelsx", "labels"));
-    assert!(mentions("(ctx)", "ctx"));
+fn only_the_labels_a_script_reads_are_built() {
+    assert_eq!(occurrences("labels.x", "labels"), [0]);
+    assert!(occurrences("my_labels labelsx", "labels").is_empty());
+    assert_eq!(occurrences("(ctx)", "ctx"), [1]);
+    assert_eq!(label_use("OK"), LabelUse::None);
+    assert_eq!(
+        label_use("labels.sensor + labels.job + labels.sensor"),
+        LabelUse::Some(vec!["sensor".into(), "job".into()])
+    );
+    assert_eq!(label_use("labels.keys()"), LabelUse::All);
+    assert_eq!(label_use("let l = labels; l.sensor"), LabelUse::All);
+    assert_eq!(label_use(r#"labels["sensor"]"#), LabelUse::All);
+    // A label the script reads is there; one it does not read is not built.
+    let s = scripts(r#"if labels.sensor == "PSU1 Status" { WARN } else { OK }"#);
+    assert_eq!(run_series(&s, 0.0, None).unwrap().severity, Severity::Warn);
+    assert_eq!(
+        SeriesInput::new(&labels(), &s)
+            .labels()
+            .as_map_ref()
+            .map(|m| m.len())
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn equal_inputs_reuse_the_verdict_and_different_ones_do_not() {
+    let s = scripts(
+        r#"if labels.sensor == "PSU1 Status" && value > 1.0 { #{severity: WARN, message: `${value}`} } else { state }"#,
+    );
+    let mut run = s.runner();
+    let ctx = context([]);
+    let series = |sensor: &str| {
+        SeriesInput::new(
+            &Labels::from_iter([("sensor", sensor), ("instance", "x")]),
+            &s,
+        )
+    };
+    run.target(&ctx, None);
+    let psu = series("PSU1 Status");
+    assert_eq!(
+        run.series(&psu, 2.0, Severity::Ok)
+            .unwrap()
+            .message
+            .as_deref(),
+        Some("2.0")
+    );
+    assert_eq!(
+        run.series(&psu, 2.0, Severity::Ok)
+            .unwrap()
+            .message
+            .as_deref(),
+        Some("2.0")
+    );
+    assert_eq!(
+        run.series(&psu, 3.0, Severity::Ok)
+            .unwrap()
+            .message
+            .as_deref(),
+        Some("3.0")
+    );
+    assert_eq!(
+        run.series(&psu, 0.5, Severity::Crit).unwrap().severity,
+        Severity::Crit
+    );
+    assert_eq!(
+        run.series(&series("Fan1"), 2.0, Severity::Ok)
+            .unwrap()
+            .severity,
+        Severity::Ok
+    );
+    assert_eq!(run.memo.len(), 4);
+    // `previous` is part of what the script sees.
+    let h = scripts("if previous == WARN { WARN } else { OK }");
+    let mut run = h.runner();
+    let input = SeriesInput::new(&labels(), &h);
+    run.target(&ctx, None);
+    assert_eq!(
+        run.series(&input, 1.0, Severity::Ok).unwrap().severity,
+        Severity::Ok
+    );
+    run.target(&ctx, Some(Severity::Warn));
+    assert_eq!(
+        run.series(&input, 1.0, Severity::Ok).unwrap().severity,
+        Severity::Warn
+    );
+}
+
+#[test]
+fn a_script_that_keeps_failing_stops_being_run() {
+    // `ctx` defeats the memo, so every target would pay the operation limit.
+    let s = scripts("if ctx.rack != \"\" { loop {} } OK");
+    let mut run = s.runner();
+    let input = SeriesInput::new(&labels(), &s);
+    let started = std::time::Instant::now();
+    let mut errors = Vec::new();
+    for t in 0..1000 {
+        run.target(
+            &context([("rack", "r1"), ("instance", &*format!("n{t}"))]),
+            None,
+        );
+        errors.push(run.series(&input, 1.0, Severity::Ok).unwrap_err());
+    }
+    assert!(
+        errors[..MAX_FAILURES]
+            .iter()
+            .all(|e| e.contains("Too many operations"))
+    );
+    assert!(
+        errors[MAX_FAILURES..]
+            .iter()
+            .all(|e| e.contains("script not run")),
+        "{}",
+        errors[MAX_FAILURES]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn scripts_cannot_read_the_clock() {
+    let err = run_series(&scripts("let t = timestamp(); OK"), 0.0, None).unwrap_err();
+    assert!(err.contains("not available"), "{err}");
+}
+
+#[test]
+fn sleep_is_refused_not_served() {
+    for src in [
+        "sleep(2)",
+        "sleep(1e20)",
+        r#"Fn("sleep").call(9223372036854775807)"#,
+        "2.sleep()",
+    ] {
+        let started = std::time::Instant::now();
+        let err = run_series(&scripts(src), 0.0, None).unwrap_err();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{src}"
+        );
+        assert!(err.contains("not available"), "{src}: {err}");
+    }
 }
 
 proptest! {
