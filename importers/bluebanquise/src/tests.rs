@@ -648,16 +648,3 @@ fn stacked_hosts_go_around_explicit_ones() {
     assert_eq!(t.u_height, 2);
     assert_eq!(warned(&inv, &["host login1", "stacked"]), 0);
 }
-
-#[test]
-#[ignore = "prints the inventory built from the recorded data"]
-fn show() {
-    for f in ["simple_cluster.list.json", "coconutshaker.list.json"] {
-        let Some(bytes) = recorded(f) else { return };
-        let inv = import(&bytes, json!({}));
-        println!("{f}: {:?}", inv.counts());
-        for w in &inv.warnings {
-            println!("  {w}");
-        }
-    }
-}
