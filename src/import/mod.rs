@@ -82,20 +82,48 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
                 .join("\n  ")
         );
     }
-    plan.apply(out)?;
-    // The output is only done when it loads: say so now rather than at the next start.
-    let loaded = rackscope_core::load(&out.join("app.yaml"));
-    let errors: Vec<_> = loaded.diagnostics.errors().collect();
+    // The result must load before anything is replaced: the plan is first applied to a
+    // copy, so a configuration that works is never swapped for one that does not.
+    // A sibling, so that paths in app.yaml relative to the directory resolve the same.
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let trial = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(format!(".{name}.rackscope-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&trial);
+    let checked = copy_tree(out, &trial)
+        .and_then(|()| plan.apply(&trial))
+        .map(|()| rackscope_core::load(&trial.join("app.yaml")));
+    let loaded = match checked {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&trial);
+            return Err(e.context("cannot try the import in a temporary copy"));
+        }
+    };
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .errors()
+        .map(|d| {
+            d.to_string()
+                .replace(&*trial.to_string_lossy(), &out.to_string_lossy())
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&trial);
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("{e}");
         }
         bail!(
-            "the imported configuration has {} error(s); `rackscope check {}` shows them",
-            errors.len(),
-            out.join("app.yaml").display()
+            "the imported configuration would have {} error(s); nothing was written",
+            errors.len()
         );
     }
+    plan.apply(out)?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -337,6 +365,26 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// Copies the YAML (and `.rhai`) files of `from` into `to`, for the trial import.
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if src
+            .extension()
+            .is_some_and(|x| x == "yaml" || x == "yml" || x == "rhai")
+        {
+            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

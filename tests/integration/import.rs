@@ -233,6 +233,35 @@ fn bluebanquise_inventory_imports_with_its_rack_group() {
 }
 
 #[test]
+fn an_import_that_would_not_load_writes_nothing() {
+    let Some(json) =
+        support::shared("importers/bluebanquise/recorded-ansible-inventory/coconutshaker.list.json")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("conf");
+    // The user's own template already uses an id the import generates.
+    let mine = "templates:\n- id: equipment_c_redhat_7\n  name: Mine\n  u_height: 1\n";
+    std::fs::create_dir_all(out.join("templates/devices")).unwrap();
+    std::fs::write(out.join("templates/devices/mine.yaml"), mine).unwrap();
+    let before = tree(&out);
+    let err = failed(&import(&[
+        "bluebanquise",
+        "--set",
+        &format!("inventory_json={}", json.display()),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(err.contains("nothing was written") && err.contains("equipment_c_redhat_7"), "{err}");
+    assert!(!err.contains("rackscope-import-"), "the trial directory leaks into messages: {err}");
+    assert_eq!(before, tree(&out));
+    // The trial copy is gone.
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, [std::ffi::OsString::from("conf")]);
+}
+
+#[test]
 fn netbox_imports_through_its_rest_api() {
     let (Some(pristine), Some(augmented)) = (
         support::shared("importers/netbox/recorded-api-v4.6.8"),

@@ -508,6 +508,7 @@ pub fn evaluate(
                 message: None,
             };
             let mut group = None;
+            let query_failed = failed.is_some();
             if let Some(reason) = failed {
                 // A failed query says nothing about the target: its `for:` timers stay as
                 // they were, and the state is UNKNOWN with the query's error.
@@ -599,7 +600,8 @@ pub fn evaluate(
                     _ => result.severity = raw,
                 }
             }
-            if let Some(m) = smem.as_mut() {
+            // Like `for:` timers, a failed query leaves the remembered state as it was.
+            if let Some(m) = smem.as_mut().filter(|_| !query_failed) {
                 let key = t.key(topo, check.scope, g);
                 if result.severity == Severity::Ok {
                     m.previous.remove(key);
