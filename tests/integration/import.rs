@@ -234,9 +234,9 @@ fn bluebanquise_inventory_imports_with_its_rack_group() {
 
 #[test]
 fn an_import_that_would_not_load_writes_nothing() {
-    let Some(json) =
-        support::shared("importers/bluebanquise/recorded-ansible-inventory/coconutshaker.list.json")
-    else {
+    let Some(json) = support::shared(
+        "importers/bluebanquise/recorded-ansible-inventory/coconutshaker.list.json",
+    ) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -253,11 +253,20 @@ fn an_import_that_would_not_load_writes_nothing() {
         "--out",
         out.to_str().unwrap(),
     ]));
-    assert!(err.contains("nothing was written") && err.contains("equipment_c_redhat_7"), "{err}");
-    assert!(!err.contains("rackscope-import-"), "the trial directory leaks into messages: {err}");
+    assert!(
+        err.contains("nothing was written") && err.contains("equipment_c_redhat_7"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("rackscope-import-"),
+        "the trial directory leaks into messages: {err}"
+    );
     assert_eq!(before, tree(&out));
     // The trial copy is gone.
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left, [std::ffi::OsString::from("conf")]);
 }
 
