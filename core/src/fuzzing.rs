@@ -218,6 +218,8 @@ mod tests {
             "range(0, 10, 0)",
             "let a = [1]; a.push(a); a.push(a); `${a}`",
             "#{severity: 42}",
+            "sleep(1e20)",
+            "timestamp()",
             "results.filter(|r| r.value != 0.0).len()",
         ];
         for s in seeds {
@@ -237,40 +239,6 @@ mod tests {
                     script(&bytes);
                 }
             }
-        }
-    }
-
-    /// Found with the `script` target: Rhai's standard package has `sleep`, which blocks
-    /// the thread outside the operation limit (`sleep(9223372036854775807)` never returns)
-    /// and panics in `Duration::from_secs_f64` for `sleep(1e20)` (rhai 1.27
-    /// `packages/lang_core.rs:144`; `run` catches the panic, the fuzzer aborts on it).
-    #[test]
-    fn script_sleep_neither_blocks_nor_panics() {
-        use crate::script::{CheckScripts, Kind, SeriesInput, compile, context};
-        use crate::severity::Severity;
-        use crate::telemetry::source::Labels;
-        for src in [
-            "sleep(2)",
-            "sleep(2.0)",
-            "sleep(1e20)",
-            "Fn(\"sleep\").call(2)",
-        ] {
-            let compiled = compile(Kind::Series, src).ok();
-            let scripts = CheckScripts::new(compiled, None, &Default::default());
-            let mut runner = scripts.runner();
-            runner.target(&context([]), None);
-            let input = SeriesInput::new(&Labels::default(), &scripts);
-            let started = std::time::Instant::now();
-            let out = runner.series(&input, 1.0, Severity::Ok);
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(1),
-                "`{src}` blocked for {:?}",
-                started.elapsed()
-            );
-            assert!(
-                !matches!(&out, Err(e) if e.contains("failed internally")),
-                "`{src}` panicked inside the engine"
-            );
         }
     }
 }

@@ -201,6 +201,8 @@ pub struct CheckScripts {
     pub series: Option<Compiled>,
     pub aggregate: Option<Compiled>,
     params: Dynamic,
+    /// Either script reads `ctx`; otherwise the unit value stands in for it.
+    uses_ctx: bool,
 }
 
 impl CheckScripts {
@@ -213,9 +215,14 @@ impl CheckScripts {
             .iter()
             .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
             .collect();
+        let uses_ctx = [&series, &aggregate]
+            .into_iter()
+            .flatten()
+            .any(|s| s.uses_ctx);
         CheckScripts {
             series,
             aggregate,
+            uses_ctx,
             params: Dynamic::from_map(map),
         }
     }
@@ -327,11 +334,7 @@ impl Runner<'_> {
     /// again only if the caller skips it, so callers call it when the target changes.
     pub fn target(&mut self, ctx: &Dynamic, previous: Option<Severity>) {
         self.scope.rewind(self.base);
-        let wants_ctx = [&self.scripts.series, &self.scripts.aggregate]
-            .into_iter()
-            .flatten()
-            .any(|s| s.uses_ctx);
-        let ctx = if wants_ctx {
+        let ctx = if self.scripts.uses_ctx {
             ctx.clone()
         } else {
             Dynamic::UNIT

