@@ -1,7 +1,7 @@
 //! The JSON an importer returns: the physical hierarchy and device templates, in the terms of
 //! Rackscope's configuration, which the host writes out as segmented YAML.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -185,9 +185,122 @@ pub fn slug(s: &str) -> String {
     }
 }
 
+/// Hands out ids unique within one kind (racks, devices, templates…), as the model needs.
+#[derive(Debug, Default)]
+pub struct Ids(BTreeSet<String>);
+
+impl Ids {
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+
+    /// The first of `candidates` not handed out yet, else `base-2`, `base-3`, …
+    pub fn claim(&mut self, candidates: impl IntoIterator<Item = String>, base: &str) -> String {
+        for c in candidates {
+            if self.0.insert(c.clone()) {
+                return c;
+            }
+        }
+        let mut n = 2u64;
+        loop {
+            let c = format!("{base}-{n}");
+            if self.0.insert(c.clone()) {
+                return c;
+            }
+            n += 1;
+        }
+    }
+}
+
+/// Natural order, the order people read names in: `R2` before `R10`, case ignored.
+/// Importers sort by it where the source has no physical order (racks, rooms, bays, hosts).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NaturalKey(Vec<Chunk>);
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Chunk {
+    /// Digits without leading zeros, compared by length then text: no overflow.
+    Num(usize, String),
+    Text(String),
+}
+
+pub fn natural_key(s: &str) -> NaturalKey {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut digits = false;
+    let flush = |cur: &mut String, digits: bool, out: &mut Vec<Chunk>| {
+        if cur.is_empty() {
+            return;
+        }
+        if digits {
+            let n = cur.trim_start_matches('0').to_owned();
+            out.push(Chunk::Num(n.len(), n));
+        } else {
+            out.push(Chunk::Text(cur.to_lowercase()));
+        }
+        cur.clear();
+    };
+    for c in s.chars() {
+        let d = c.is_ascii_digit();
+        if d != digits {
+            flush(&mut cur, digits, &mut out);
+            digits = d;
+        }
+        cur.push(c);
+    }
+    flush(&mut cur, digits, &mut out);
+    NaturalKey(out)
+}
+
+/// Natural order of two names; names equal in it (`c02`, `c2`) fall back to plain order,
+/// so sorting stays deterministic.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    natural_key(a).cmp(&natural_key(b)).then_with(|| a.cmp(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_take_the_first_free_candidate_then_count() {
+        let mut ids = Ids::default();
+        assert_eq!(ids.claim(["a".to_owned()], "a"), "a");
+        assert_eq!(ids.claim(["a".to_owned(), "r-a".to_owned()], "r-a"), "r-a");
+        assert_eq!(
+            ids.claim(["a".to_owned(), "r-a".to_owned()], "r-a"),
+            "r-a-2"
+        );
+        assert_eq!(ids.claim(["a".to_owned()], "a"), "a-2");
+    }
+
+    #[test]
+    fn natural_order_reads_numbers_as_numbers() {
+        let mut v = vec![
+            "c10",
+            "c2",
+            "C3",
+            "c1",
+            "b",
+            "c02",
+            "c",
+            "c99999999999999999999999",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            [
+                "b",
+                "c",
+                "c1",
+                "c02",
+                "c2",
+                "C3",
+                "c10",
+                "c99999999999999999999999"
+            ]
+        );
+    }
 
     #[test]
     fn slug_keeps_safe_characters_and_folds_the_rest() {

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rackscope_importer_abi::{
-    Aisle, Device, Face, Inventory, Rack, Room, Site, Slots, Template, slug,
+    Aisle, Device, Face, Ids, Inventory, Rack, Room, Site, Slots, Template, slug,
 };
 use serde_json::Value;
 
@@ -690,29 +690,10 @@ fn shown(template: &str) -> &str {
     }
 }
 
-/// Hands out ids unique within a kind, preferring the slug of the name.
-#[derive(Default)]
-struct Ids(BTreeSet<String>);
-
-impl Ids {
-    fn claim(&mut self, name: &str, parent: &str) -> String {
-        let base = slug(name);
-        if self.0.insert(base.clone()) {
-            return base;
-        }
-        let prefixed = slug(&format!("{parent}-{name}"));
-        if self.0.insert(prefixed.clone()) {
-            return prefixed;
-        }
-        let mut n = 2u64;
-        loop {
-            let id = format!("{prefixed}-{n}");
-            if self.0.insert(id.clone()) {
-                return id;
-            }
-            n += 1;
-        }
-    }
+/// An id unique within its kind: the slug of the name, else prefixed with its parent's.
+fn claim(ids: &mut Ids, name: &str, parent: &str) -> String {
+    let prefixed = slug(&format!("{parent}-{name}"));
+    ids.claim([slug(name), prefixed.clone()], &prefixed)
 }
 
 fn slots_for(n: usize) -> Option<Slots> {
@@ -824,7 +805,7 @@ fn build(
             } else {
                 (b.name.clone(), b.name.clone())
             };
-            let id = template_ids.claim(&wanted, "template");
+            let id = claim(&mut template_ids, &wanted, "template");
             ids_of.insert((key.clone(), height, n), id.clone());
             templates.push(Template {
                 id,
@@ -849,7 +830,7 @@ fn build(
     for r in racks {
         if sites.last().map(|s| &s.name) != Some(&r.site) {
             sites.push(Site {
-                id: site_ids.claim(&r.site, "site"),
+                id: claim(&mut site_ids, &r.site, "site"),
                 name: r.site.clone(),
                 description: None,
                 location: None,
@@ -860,7 +841,7 @@ fn build(
             continue;
         };
         if site.rooms.last().map(|x| &x.name) != Some(&r.room) {
-            let id = room_ids.claim(&r.room, &site.id);
+            let id = claim(&mut room_ids, &r.room, &site.id);
             site.rooms.push(Room {
                 id,
                 name: r.room.clone(),
@@ -872,7 +853,7 @@ fn build(
             continue;
         };
         if room.aisles.last().map(|x| &x.name) != Some(&r.aisle) {
-            let id = aisle_ids.claim(&r.aisle, &room.id);
+            let id = claim(&mut aisle_ids, &r.aisle, &room.id);
             room.aisles.push(Aisle {
                 id,
                 name: r.aisle.clone(),
@@ -882,16 +863,20 @@ fn build(
         let Some(aisle) = room.aisles.last_mut() else {
             continue;
         };
-        let rack_id = rack_ids.claim(&r.name, &aisle.id);
+        let rack_id = claim(&mut rack_ids, &r.name, &aisle.id);
         let mut devices = Vec::with_capacity(r.devices.len());
         for d in r.devices {
             let (id, name) = match d.hosts.as_slice() {
-                [one] => (device_ids.claim(one, &rack_id), one.clone()),
+                [one] => (claim(&mut device_ids, one, &rack_id), one.clone()),
                 _ => {
                     let rear = if d.face == Face::Rear { " rear" } else { "" };
                     let name = format!("{} U{}{rear}", r.name, d.u);
                     (
-                        device_ids.claim(&format!("{rack_id}-u{}{rear}", d.u), &rack_id),
+                        claim(
+                            &mut device_ids,
+                            &format!("{rack_id}-u{}{rear}", d.u),
+                            &rack_id,
+                        ),
                         name,
                     )
                 }

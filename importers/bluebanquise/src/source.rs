@@ -1,7 +1,6 @@
 //! Reads the JSON of `ansible-inventory --list` (or `--list --export`) into hosts with their
 //! variables and the transitive set of groups they belong to.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
@@ -184,34 +183,4 @@ pub fn lookup<'v>(vars: &'v Map<String, Value>, path: &str) -> Option<&'v Value>
     Some(cur)
 }
 
-/// Compares names the way people read them: `c2` before `c10`.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (a, b);
-    loop {
-        match (x.chars().next(), y.chars().next()) {
-            (None, None) => return a.cmp(b),
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
-                let nx = x.len() - x.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                let ny = y.len() - y.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                let (dx, rx) = x.split_at(nx);
-                let (dy, ry) = y.split_at(ny);
-                let (tx, ty) = (dx.trim_start_matches('0'), dy.trim_start_matches('0'));
-                let o = tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty));
-                if o != Ordering::Equal {
-                    return o;
-                }
-                x = rx;
-                y = ry;
-            }
-            (Some(c), Some(d)) => {
-                if c != d {
-                    return c.cmp(&d);
-                }
-                x = &x[c.len_utf8()..];
-                y = &y[d.len_utf8()..];
-            }
-        }
-    }
-}
+pub use rackscope_importer_abi::natural_cmp;

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rackscope_importer_abi::{
-    Aisle, Device, Face, Inventory, Location, Rack, Room, Site, Slots, Template, slug,
+    Aisle, Device, Face, Ids, Inventory, Location, NaturalKey, Rack, Room, Site, Slots, Template,
+    natural_key, slug,
 };
 use serde_json::Value;
 
@@ -85,78 +86,22 @@ fn show_half(h2: i64) -> String {
     }
 }
 
-/// Natural order ("R2" before "R10"), for racks and rooms, which NetBox does not order
-/// physically.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Chunk {
-    /// Digits without leading zeros, compared by length then text: no overflow.
-    Num(usize, String),
-    Text(String),
-}
-
-fn natural(s: &str) -> Vec<Chunk> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut digits = false;
-    let flush = |cur: &mut String, digits: bool, out: &mut Vec<Chunk>| {
-        if cur.is_empty() {
-            return;
-        }
-        if digits {
-            let n = cur.trim_start_matches('0').to_owned();
-            out.push(Chunk::Num(n.len(), n));
-        } else {
-            out.push(Chunk::Text(cur.to_lowercase()));
-        }
-        cur.clear();
-    };
-    for c in s.chars() {
-        let d = c.is_ascii_digit();
-        if d != digits {
-            flush(&mut cur, digits, &mut out);
-            digits = d;
-        }
-        cur.push(c);
-    }
-    flush(&mut cur, digits, &mut out);
-    out
-}
-
 /// Sort key of a named thing: the default one last, then natural name order, then id.
-type SortKey = (bool, Vec<Chunk>, i64);
+type SortKey = (bool, NaturalKey, i64);
 
 fn key(name: &str, id: i64) -> SortKey {
-    (false, natural(name), id)
+    (false, natural_key(name), id)
 }
 
 fn default_key() -> SortKey {
-    (true, Vec::new(), 0)
+    (true, NaturalKey::default(), 0)
 }
 
-/// Hands out ids unique within one kind, suffixing the NetBox id (or a counter) on a clash.
-#[derive(Default)]
-struct Ids(BTreeSet<String>);
-
-impl Ids {
-    fn take(&mut self, wanted: String, nb_id: Option<i64>) -> String {
-        if self.0.insert(wanted.clone()) {
-            return wanted;
-        }
-        if let Some(id) = nb_id {
-            let c = format!("{wanted}-{id}");
-            if self.0.insert(c.clone()) {
-                return c;
-            }
-        }
-        let mut n = 2u64;
-        loop {
-            let c = format!("{wanted}-{n}");
-            if self.0.insert(c.clone()) {
-                return c;
-            }
-            n += 1;
-        }
-    }
+/// An id unique within its kind: `wanted`, else suffixed with the NetBox id, else counted.
+fn take(ids: &mut Ids, wanted: String, nb_id: Option<i64>) -> String {
+    let with_id = nb_id.map(|id| format!("{wanted}-{id}"));
+    let base = wanted.clone();
+    ids.claim(std::iter::once(wanted).chain(with_id), &base)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -452,7 +397,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
         } else {
             slug(&t.slug)
         };
-        type_template.insert(*id, template_ids.take(wanted, Some(*id)));
+        type_template.insert(*id, take(&mut template_ids, wanted, Some(*id)));
     }
 
     // Racks: where each goes (site, room, aisle), in NetBox id order so ids are stable.
@@ -554,7 +499,11 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
         }
         .unwrap_or(AisleKey::Default);
 
-        let id = rack_ids.take(slug(&format!("{}-{name}", site.slug)), Some(nb_id));
+        let id = take(
+            &mut rack_ids,
+            slug(&format!("{}-{name}", site.slug)),
+            Some(nb_id),
+        );
         let rooms = tree.entry(site_id).or_default();
         let room_sort = match room_keys.get(&(site_id, room_key)) {
             Some(k) => k.clone(),
@@ -567,7 +516,11 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
                         (
                             key(&lname, l),
                             Room {
-                                id: room_ids.take(slug(&format!("{}-{lslug}", site.slug)), Some(l)),
+                                id: take(
+                                    &mut room_ids,
+                                    slug(&format!("{}-{lslug}", site.slug)),
+                                    Some(l),
+                                ),
                                 name: lname,
                                 description: loc.and_then(|x| x.description.clone()),
                                 aisles: Vec::new(),
@@ -577,7 +530,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
                     RoomKey::Default => (
                         default_key(),
                         Room {
-                            id: room_ids.take(slug(&format!("{}-default", site.slug)), None),
+                            id: take(&mut room_ids, slug(&format!("{}-default", site.slug)), None),
                             name: "default".into(),
                             description: None,
                             aisles: Vec::new(),
@@ -625,7 +578,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
                     k.clone(),
                     (
                         Aisle {
-                            id: aisle_ids.take(slug(&format!("{}-{aslug}", room.id)), nb),
+                            id: take(&mut aisle_ids, slug(&format!("{}-{aslug}", room.id)), nb),
                             name: aname,
                             racks: Vec::new(),
                         },
@@ -689,7 +642,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
 
     // Devices. Children in bays become their parent's instances.
     // parent id -> (bay sort key, child id, child)
-    type Bays<'a> = Vec<(Vec<Chunk>, i64, &'a Value)>;
+    type Bays<'a> = Vec<(NaturalKey, i64, &'a Value)>;
     let mut children: BTreeMap<i64, Bays<'_>> = BTreeMap::new();
     let mut top: Vec<(i64, &Value)> = Vec::new();
     for d in &lists.devices {
@@ -707,7 +660,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
                 children
                     .entry(parent)
                     .or_default()
-                    .push((natural(bay), nb_id, d));
+                    .push((natural_key(bay), nb_id, d));
             }
             None => top.push((nb_id, d)),
         }
@@ -898,7 +851,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
         placed.entry(rack.nb_id).or_default().push(Placed {
             sort: (i64::from(u_position), i64::from(face == Face::Rear), nb_id),
             device: Device {
-                id: device_ids.take(wanted, Some(nb_id)),
+                id: take(&mut device_ids, wanted, Some(nb_id)),
                 name,
                 template_id: template_id.clone(),
                 u_position,

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rackscope_importer_abi::{
-    Aisle, Device, Face, Inventory, Location, Rack, Reporter, Room, Site, Slots, Template, slug,
+    Aisle, Device, Face, Ids, Inventory, Location, Rack, Reporter, Room, Site, Slots, Template,
+    slug,
 };
 
 use crate::Options;
@@ -38,27 +39,15 @@ pub fn columns(ty: &EqType) -> u64 {
     }
 }
 
-/// Hands out unique ids within one kind of object, naming any renaming in the warnings.
-#[derive(Default)]
-struct Ids(BTreeSet<String>);
-
-impl Ids {
-    fn take(&mut self, base: String, what: &str, warnings: &mut Vec<String>) -> String {
-        if self.0.insert(base.clone()) {
-            return base;
-        }
-        let mut n = 2u64;
-        loop {
-            let candidate = format!("{base}-{n}");
-            if self.0.insert(candidate.clone()) {
-                warnings.push(format!(
-                    "{what}: id `{base}` is already used; `{candidate}` used instead"
-                ));
-                return candidate;
-            }
-            n += 1;
-        }
+/// An id unique within its kind, naming any renaming in the warnings.
+fn take(ids: &mut Ids, base: String, what: &str, warnings: &mut Vec<String>) -> String {
+    let id = ids.claim([base.clone()], &base);
+    if id != base {
+        warnings.push(format!(
+            "{what}: id `{base}` is already used; `{id}` used instead"
+        ));
     }
+    id
 }
 
 struct RackRef {
@@ -156,21 +145,24 @@ pub fn build(
             continue;
         }
         let site_ix = sites.len();
-        let site_id = site_ids.take(
+        let site_id = take(
+            &mut site_ids,
             slug(&dc.name),
             &format!("datacenter `{}`", dc.name),
             &mut warnings,
         );
         let mut rooms = Vec::new();
         for (room_ix, room) in dc.rooms.into_iter().enumerate() {
-            let room_id = room_ids.take(
+            let room_id = take(
+                &mut room_ids,
                 slug(&format!("{}-{}", dc.name, room.name)),
                 &format!("room `{}`", room.name),
                 &mut warnings,
             );
             let mut aisles = Vec::new();
             for (aisle_ix, row) in room.rows.into_iter().enumerate() {
-                let aisle_id = aisle_ids.take(
+                let aisle_id = take(
+                    &mut aisle_ids,
                     slug(&format!("{room_id}-{}", row.name)),
                     &format!("row `{}`", row.name),
                     &mut warnings,
@@ -196,7 +188,8 @@ pub fn build(
                         initial: r.initial,
                     });
                     racks.push(Rack {
-                        id: rack_ids.take(
+                        id: take(
+                            &mut rack_ids,
                             slug(&r.name),
                             &format!("rack `{}`", r.name),
                             &mut warnings,
@@ -238,12 +231,17 @@ pub fn build(
     let mut template_of: BTreeMap<(Category, String), String> = BTreeMap::new();
     for (cat, id) in types.keys() {
         let base = slug(id);
-        let base = if template_ids.0.contains(&base) {
+        let base = if template_ids.contains(&base) {
             slug(&format!("{}-{id}", cat.key()))
         } else {
             base
         };
-        let tid = template_ids.take(base, &format!("{} type `{id}`", cat.key()), &mut warnings);
+        let tid = take(
+            &mut template_ids,
+            base,
+            &format!("{} type `{id}`", cat.key()),
+            &mut warnings,
+        );
         template_of.insert((*cat, id.clone()), tid);
     }
 
@@ -385,7 +383,12 @@ pub fn build(
             }
             taken.push((u, top, name.clone()));
             let first = names.first().cloned().unwrap_or_default();
-            let id = device_ids.take(slug(&first), &format!("device `{name}`"), &mut warnings);
+            let id = take(
+                &mut device_ids,
+                slug(&first),
+                &format!("device `{name}`"),
+                &mut warnings,
+            );
             let mut labels = BTreeMap::new();
             let infras: BTreeSet<&str> = items.iter().map(|p| p.infrastructure.as_str()).collect();
             let infras: Vec<&str> = infras.into_iter().filter(|s| !s.is_empty()).collect();
