@@ -341,27 +341,39 @@ fn netbox_imports_through_its_rest_api() {
 fn broken_plugins_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
+    // Named outside the importer namespace, so `--list` never shows them: given by path.
+    let lib = |name: &str| {
+        let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_rackscope"));
+        let file = format!(
+            "{}rackscope_test_plugin_{name}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        );
+        let path = bin.parent().unwrap().join("deps").join(file);
+        assert!(path.is_file(), "{} was not built", path.display());
+        path.to_str().unwrap().to_owned()
+    };
     let cases = [
         (
-            "broken-abi",
+            lib("broken_abi"),
             "built for importer ABI version 99, but this rackscope speaks version 1",
         ),
         (
-            "broken-symbol",
+            lib("broken_symbol"),
             "not a Rackscope importer: symbol `rackscope_importer_run` is missing",
         ),
         (
-            "broken-panic",
+            lib("broken_panic"),
             "run failed: the importer panicked: index out of range",
         ),
-        ("broken-json", "run returned invalid JSON"),
+        (lib("broken_json"), "run returned invalid JSON"),
         (
-            "no-such-importer",
+            "no-such-importer".to_owned(),
             "no importer `no-such-importer`: looked for librackscope_importer_no_such_importer",
         ),
     ];
     for (name, want) in cases {
-        let err = failed(&import(&[name, "--out", out]));
+        let err = failed(&import(&[&name, "--out", out]));
         assert!(err.contains(want), "{name}: {err}");
     }
     // The host survived each of them and wrote nothing.
@@ -376,6 +388,7 @@ fn broken_plugins_give_clear_errors() {
 #[test]
 fn list_shows_the_three_importers_and_their_options() {
     let text = ok(&import(&["--list"]));
+    assert!(!text.contains("broken"), "test plugins are listed: {text}");
     for name in ["netbox", "racksdb", "bluebanquise"] {
         assert!(text.contains(&format!("{name} 0.1.0")), "{text}");
     }
