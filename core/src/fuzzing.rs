@@ -51,6 +51,27 @@ fn decode_everything(node: &Node, ctx: &Ctx<'_>, file: &Arc<Path>) {
     let _ = ctx.take_warnings();
 }
 
+/// The expression guard in front of the PromQL parser: whatever passes it must parse, or
+/// fail to, on a thread with a 256 KiB stack (a blocking-pool thread has 2 MiB). An error
+/// names what went wrong; a stack overflow aborts the fuzzer, which is the crash it hunts.
+pub fn expr_guard(data: &[u8]) -> Result<(), String> {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Ok(());
+    };
+    if crate::promql::guard(text).is_err() {
+        return Ok(());
+    }
+    let text = text.to_owned();
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let _ = crate::promql::parse(&text);
+        })
+        .map_err(|e| format!("no thread: {e}"))?
+        .join()
+        .map_err(|_| "the parser panicked on an expression the guard let through".to_owned())
+}
+
 /// Expands arbitrary text as an instance pattern; when it expands, folding the names and
 /// expanding again must give the same names. Returns the violated property, if any.
 pub fn expansion(data: &[u8]) -> Result<(), String> {

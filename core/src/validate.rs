@@ -143,6 +143,41 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
             "map.min_zoom is greater than map.max_zoom",
         );
     }
+    server_limits(app, &at, diags);
+}
+
+/// The HTTP server's own limits (`server:`, `api:`): a zero would refuse every request or
+/// none, and an hour-long header timeout is no timeout.
+fn server_limits(app: &AppConfig, at: &dyn Fn(&[&str]) -> Span, diags: &mut Diagnostics) {
+    let s = &app.server;
+    for (key, value, min, max) in [
+        ("max_connections", s.max_connections, 1, 1_000_000),
+        ("max_sse_clients", s.max_sse_clients, 1, 100_000),
+        ("header_timeout_seconds", s.header_timeout_seconds, 1, 300),
+        (
+            "request_timeout_seconds",
+            s.request_timeout_seconds,
+            1,
+            3_600,
+        ),
+        ("shutdown_grace_seconds", s.shutdown_grace_seconds, 1, 300),
+        ("max_adhoc_queries", s.max_adhoc_queries, 1, 1_024),
+    ] {
+        if !(min..=max).contains(&value) {
+            diags.error(
+                "bad-value",
+                at(&["server", key]),
+                format!("server.{key} must be between {min} and {max}"),
+            );
+        }
+    }
+    if !(1..=10_000).contains(&app.api.query_tester_per_minute) {
+        diags.error(
+            "bad-value",
+            at(&["api", "query_tester_per_minute"]),
+            "api.query_tester_per_minute must be between 1 and 10000",
+        );
+    }
 }
 
 /// Cross-file validation, run once everything is loaded. Also settles rack heights.

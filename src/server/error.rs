@@ -17,6 +17,12 @@ pub enum ApiError {
     /// No snapshot yet, for endpoints that have no degraded shape.
     #[error("{0}")]
     NotReady(&'static str),
+    /// A part of the server that is switched off, or not allowed to this client.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Over a rate limit; the value is how long until a retry can succeed.
+    #[error("too many requests; retry in {} s", .0.as_secs().max(1))]
+    TooManyRequests(std::time::Duration),
     /// Prometheus did not answer, or refused the query.
     #[error("{0}")]
     Prometheus(SourceError),
@@ -35,8 +41,11 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Prometheus(e) => match e {
                 SourceError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                SourceError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 // Prometheus understood the request and refused the expression: the
                 // caller's query is at fault, not the server.
                 SourceError::Api { status: 400, .. } | SourceError::Api { status: 422, .. } => {
@@ -56,6 +65,12 @@ impl From<SourceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(json!({ "detail": self.to_string() }))).into_response()
+        let mut r = (self.status(), Json(json!({ "detail": self.to_string() }))).into_response();
+        if let ApiError::TooManyRequests(wait) = &self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        r
     }
 }

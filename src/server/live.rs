@@ -32,8 +32,16 @@ pub fn routes() -> Router<AppState> {
             get(device_metrics),
         )
         .route("/api/metrics/data", get(metrics_data))
-        .route("/api/checks/test", post(checks_test))
+        .route(
+            "/api/checks/test",
+            post(checks_test).layer(axum::extract::DefaultBodyLimit::max(TESTER_BODY_LIMIT)),
+        )
 }
+
+/// The largest tester request body: an expression at its limit plus its variables.
+const TESTER_BODY_LIMIT: usize = 256 * 1024;
+/// The most variables one tester request may fill in.
+const MAX_TEST_VARIABLES: usize = 32;
 
 /// What to fetch: a metric of the library for some targets of its scope.
 struct Want {
@@ -316,8 +324,14 @@ pub fn parse_range(s: &str) -> Option<Duration> {
         "w" => 604_800,
         _ => return None,
     };
-    n.checked_mul(mult).map(Duration::from_secs)
+    n.checked_mul(mult)
+        .filter(|s| *s <= MAX_RANGE_SECONDS)
+        .map(Duration::from_secs)
 }
+
+/// The longest chart range or step a request may ask for: ten years, far past any
+/// retention, and small enough that no time arithmetic can overflow.
+pub const MAX_RANGE_SECONDS: u64 = 10 * 366 * 86_400;
 
 /// The Python version's automatic step: about 60–170 points per chart.
 pub fn auto_step(range: Duration) -> Duration {
@@ -400,16 +414,12 @@ async fn metrics_data(
     }
     .ok_or_else(|| ApiError::BadRequest(format!("metric `{metric_id}` has no query")))?;
     let end = SystemTime::now();
+    let start = end
+        .checked_sub(range)
+        .ok_or_else(|| ApiError::BadRequest(format!("time_range {range_text} is too long")))?;
     let res = st
         .engine
-        .range(
-            &query,
-            RangeSpec {
-                start: end - range,
-                end,
-                step,
-            },
-        )
+        .range(&query, RangeSpec { start, end, step })
         .await?;
     let series: Vec<Value> = res
         .series
@@ -455,7 +465,7 @@ async fn checks_test(
     body: Result<Json<TestBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let expr = prepare_test(&body.expr, &body.variables)?;
+    let expr = admit_test(&st, body.expr, body.variables).await?;
     let at = SystemTime::now();
     let res = st.engine.instant_now(&expr).await?;
     let ts = rackscope_core::telemetry::source::unix_seconds(at);
@@ -481,6 +491,32 @@ async fn checks_test(
     Ok(Json(json!({ "expr": expr, "prometheus": prometheus })).into_response())
 }
 
+/// Lets a tester request through when the tester is on and the rate allows, and prepares
+/// its expression on the blocking pool: parsing is CPU work that must not hold an async
+/// worker, whatever the guard lets through.
+pub async fn admit_test(
+    st: &AppState,
+    expr: String,
+    variables: HashMap<String, String>,
+) -> Result<String, ApiError> {
+    if !st.engine.config().app.api.query_tester {
+        return Err(ApiError::Forbidden(
+            "the query tester is off: it sends any PromQL to Prometheus with this server's \
+             credentials; set `api.query_tester: true` in app.yaml to turn it on"
+                .into(),
+        ));
+    }
+    st.tester.take().map_err(ApiError::TooManyRequests)?;
+    if variables.len() > MAX_TEST_VARIABLES {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_TEST_VARIABLES} variables may be given"
+        )));
+    }
+    tokio::task::spawn_blocking(move || prepare_test(&expr, &variables))
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("the expression could not be checked: {e}")))?
+}
+
 /// The expression to test with each `$name` of `variables` replaced (escaped for the
 /// string it sits in); refused when it is empty, when a placeholder has no value, or when
 /// it does not parse, before anything reaches Prometheus.
@@ -488,6 +524,9 @@ pub fn prepare_test(expr: &str, variables: &HashMap<String, String>) -> Result<S
     if expr.trim().is_empty() {
         return Err(ApiError::BadRequest("expr is empty".into()));
     }
+    // Refused before substitution too, so that a huge expression costs no copy.
+    rackscope_core::promql::guard(expr)
+        .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
     let vars: HashMap<String, &str> = variables
         .iter()
         .map(|(k, v)| (format!("${}", k.trim_start_matches('$')), v.as_str()))

@@ -14,12 +14,15 @@ use rackscope_core::telemetry::Engine;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::ui::{Ctx, Ui, UiError};
 
 pub mod api;
 pub mod error;
+pub mod guard;
+pub mod listen;
 pub mod live;
 pub mod memo;
 pub mod ops;
@@ -37,6 +40,10 @@ pub struct AppState {
     /// Set when the server begins to shut down, so that endless responses (server-sent
     /// events) end and the graceful shutdown does not wait on open pages.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// One permit per open live-update stream (`server.max_sse_clients`).
+    pub sse: Arc<tokio::sync::Semaphore>,
+    /// The query tester's rate (`api.query_tester_per_minute`).
+    pub tester: Arc<guard::Rate>,
 }
 
 impl AppState {
@@ -47,7 +54,14 @@ impl AppState {
 
     /// With the templates of `dir` over the built-in ones (see `Ui::load`).
     pub fn with_templates(engine: Arc<Engine>, dir: Option<&Path>) -> Result<AppState, UiError> {
+        let config = engine.config();
         Ok(AppState {
+            sse: Arc::new(tokio::sync::Semaphore::new(
+                config.app.server.max_sse_clients.max(1) as usize,
+            )),
+            tester: Arc::new(guard::Rate::per_minute(
+                config.app.api.query_tester_per_minute,
+            )),
             engine,
             http: Arc::new(ops::HttpMetrics::default()),
             memo: Arc::new(memo::Memo::default()),
@@ -58,14 +72,29 @@ impl AppState {
 }
 
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in
-/// the response and recorded on the request's span), compression and request metrics.
+/// the response and recorded on the request's span), compression, request metrics, a time
+/// bound per request and the refusal of cross-site writes.
 pub fn router(state: AppState) -> Router {
+    let timeout = std::time::Duration::from_secs(u64::from(
+        state
+            .engine
+            .config()
+            .app
+            .server
+            .request_timeout_seconds
+            .max(1),
+    ));
     Router::new()
         .merge(crate::ui::routes())
         .merge(api::routes())
         .merge(live::routes())
         .merge(ops::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(guard::same_site_writes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::track,
@@ -92,19 +121,16 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; tests bind port 0.
+/// Serves `router` on `listener` until `shutdown` completes, within the connection limits
+/// of app.yaml's `server:` section; tests bind port 0.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = listen::Limits::of(&state.engine.config().app.server);
     let closing = state.closing.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closing.send_replace(true);
-        })
-        .await
+    listen::serve(listener, router(state), limits, closing, shutdown).await
 }
 
 /// Unknown paths: JSON under `/api/` (clients of the API read `detail`), the HTML 404

@@ -104,7 +104,7 @@ pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Resp
         .get::<MatchedPath>()
         .map_or("unmatched", |m| m.as_str())
         .to_owned();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let started = Instant::now();
     let res = next.run(req).await;
     let m = &st.http;
@@ -121,6 +121,22 @@ pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Resp
         })
         .inc();
     res
+}
+
+/// The method as a metric label: the standard ones by name, anything a client made up as
+/// `other`, so that no request can add a series of its own.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Request ids: a per-process prefix and a counter, short and sortable in the logs.

@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use futures_util::StreamExt as _;
 use rackscope_core::Severity;
 use rackscope_core::load::Config;
 use rackscope_core::model::checks::Scope;
@@ -35,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/views/device/{rack}/{device}", get(device))
         .route("/alerts", get(alerts))
         .route("/notifications", get(alerts))
-        .route("/checks", get(checks))
+        .route("/checks", get(checks).post(checks_run))
         .route("/wallboard", get(wallboard))
         .route("/playlist", get(wallboard))
         .route("/search", get(search))
@@ -1486,7 +1487,7 @@ async fn charts(st: &AppState, config: &Config, d: DeviceIx, range: &str) -> Vec
     let step = crate::server::live::auto_step(span);
     let end = SystemTime::now();
     let spec = RangeSpec {
-        start: end - span,
+        start: end.checked_sub(span).unwrap_or(SystemTime::UNIX_EPOCH),
         end,
         step,
     };
@@ -1498,12 +1499,13 @@ async fn charts(st: &AppState, config: &Config, d: DeviceIx, range: &str) -> Vec
             .map(|i| i.name.clone())
             .collect()
     };
-    let mut out = Vec::new();
+    // Every chart's queries first, sent together (within the engine's bound): one after
+    // another, a page of ten charts waited ten round trips.
+    let mut wanted = Vec::new();
     for m in &tpl.def.metrics {
         let Some(def) = config.metrics.get(&m.value).map(|x| &x.def) else {
             continue;
         };
-        let unit = def.display.unit.clone();
         let (ids, scope): (Vec<&str>, _) = match metricq::scope_of(def) {
             Some(MetricScope::Instance) => (
                 names.iter().map(String::as_str).collect(),
@@ -1516,12 +1518,32 @@ async fn charts(st: &AppState, config: &Config, d: DeviceIx, range: &str) -> Vec
             ),
             None => continue,
         };
+        wanted.push((def, metricq::queries(def, scope, &ids)));
+    }
+    let mut futures = Vec::new();
+    for (_, queries) in &wanted {
+        for q in queries {
+            futures.push(st.engine.range(&q.expr, spec));
+        }
+    }
+    let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
+    let mut answers = futures_util::stream::iter(futures)
+        .buffered(limit)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter();
+    let mut out = Vec::new();
+    for (def, queries) in wanted {
+        let unit = def.display.unit.clone();
         let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
         let mut error = None;
         let mut query = String::new();
-        for q in metricq::queries(def, scope, &ids) {
+        for q in queries {
             query = q.expr.clone();
-            match st.engine.range(&q.expr, spec).await {
+            let Some(answer) = answers.next() else {
+                break;
+            };
+            match answer {
                 Ok(res) => {
                     for s in res.series {
                         let who = match (&q.label, &q.target) {
@@ -1698,6 +1720,8 @@ pub struct TestPanel {
     pub expr: String,
     pub vars: Vec<Var>,
     pub ran: bool,
+    /// `api.query_tester`: without it the form is shown but cannot run.
+    pub enabled: bool,
     pub query: String,
     pub error: Option<String>,
     pub series: Vec<TestSeries>,
@@ -1735,12 +1759,32 @@ fn example_values(config: &Config) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The library, and the tester's form when `?test=` names a check. A GET never sends a
+/// query, so that a link or an image on another page cannot make this server run one.
 async fn checks(
     State(st): State<AppState>,
     ctx: Ctx,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let (snap, config) = world(&st);
+    checks_page(&st, &ctx, &q, false).await
+}
+
+/// The tester's form, submitted: runs the query (when the tester is on).
+async fn checks_run(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    axum::Form(q): axum::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    checks_page(&st, &ctx, &q, true).await
+}
+
+async fn checks_page(
+    st: &AppState,
+    ctx: &Ctx,
+    q: &std::collections::HashMap<String, String>,
+    run: bool,
+) -> Response {
+    let (snap, config) = world(st);
     let snap = snap.as_deref();
     let mut groups: Vec<KindGroup> = Vec::new();
     for c in config.checks.iter() {
@@ -1811,13 +1855,13 @@ async fn checks(
         }
     }
     let test = match q.get("test") {
-        Some(id) => Some(test_panel(&st, &config, id, &q).await),
+        Some(id) => Some(test_panel(&st, &config, id, q, run).await),
         None => None,
     };
     let crumbs = crumbs(&config.topology, Above::Overview);
     let page = ChecksPage { groups, test };
-    let c = chrome(&st, &ctx, &config, snap, "Checks library", "checks", crumbs);
-    html(&st, &ctx, StatusCode::OK, "checks.html", &c, &page)
+    let c = chrome(&st, ctx, &config, snap, "Checks library", "checks", crumbs);
+    html(&st, ctx, StatusCode::OK, "checks.html", &c, &page)
 }
 
 /// The tester: the check's expression (or the edited one) with its placeholders filled
@@ -1827,6 +1871,7 @@ async fn test_panel(
     config: &Config,
     id: &str,
     q: &std::collections::HashMap<String, String>,
+    run: bool,
 ) -> TestPanel {
     let expr = q
         .get("expr")
@@ -1847,7 +1892,8 @@ async fn test_panel(
     let mut panel = TestPanel {
         check: id.to_owned(),
         expr: expr.clone(),
-        ran: q.contains_key("run"),
+        ran: run,
+        enabled: config.app.api.query_tester,
         query: String::new(),
         error: None,
         series: Vec::new(),
@@ -1861,7 +1907,7 @@ async fn test_panel(
         .iter()
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
-    match crate::server::live::prepare_test(&expr, &values) {
+    match crate::server::live::admit_test(st, expr.clone(), values).await {
         Err(e) => panel.error = Some(e.to_string()),
         Ok(query) => {
             panel.query = query.clone();
@@ -2050,20 +2096,33 @@ async fn search(State(st): State<AppState>, ctx: Ctx, Query(q): Query<SearchQuer
 /// Server-sent events: the sequence number of every published snapshot, starting with the
 /// current one. Ends when the server shuts down, so that open pages do not hold it up.
 async fn events(State(st): State<AppState>) -> Response {
+    // Each open stream holds a permit; past `server.max_sse_clients` a page falls back to
+    // polling (the script does so after stream errors) instead of growing memory.
+    let Ok(permit) = st.sse.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("30"))],
+            "too many live-update streams are open; this page polls instead",
+        )
+            .into_response();
+    };
     let mut rx = st.engine.subscribe();
     rx.mark_changed();
     let closing = st.closing.subscribe();
-    let stream = futures_util::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
-        if *closing.borrow() {
-            return None;
-        }
-        let seq = tokio::select! {
-            changed = rx.changed() => changed.ok().map(|()| *rx.borrow_and_update()),
-            _ = closing.wait_for(|c| *c) => None,
-        }?;
-        let event = Event::default().data(seq.to_string());
-        Some((Ok::<_, Infallible>(event), (rx, closing)))
-    });
+    let stream = futures_util::stream::unfold(
+        (rx, closing, permit),
+        |(mut rx, mut closing, permit)| async move {
+            if *closing.borrow() {
+                return None;
+            }
+            let seq = tokio::select! {
+                changed = rx.changed() => changed.ok().map(|()| *rx.borrow_and_update()),
+                _ = closing.wait_for(|c| *c) => None,
+            }?;
+            let event = Event::default().data(seq.to_string());
+            Some((Ok::<_, Infallible>(event), (rx, closing, permit)))
+        },
+    );
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
@@ -2078,7 +2137,7 @@ struct ThemeQuery {
 async fn theme(Path(name): Path<String>, Query(q): Query<ThemeQuery>) -> Response {
     let back = q
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .filter(|b| crate::server::guard::same_site_path(b))
         .unwrap_or_else(|| "/".into());
     let Some(t) = THEMES.iter().find(|t| **t == name) else {
         return Redirect::to(&back).into_response();

@@ -219,7 +219,16 @@ const T0: u64 = 1_700_000_000;
 /// The server state over the fixture, after two refreshes 30 s apart (so n05's fan is
 /// pending, not yet CRIT), or none when `refreshed` is false.
 pub async fn fixture(refreshed: bool) -> (AppState, Arc<Table>) {
-    let config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
+    fixture_with(refreshed, |_| {}).await
+}
+
+/// As `fixture`, with app.yaml's settings changed by `tune` first.
+pub async fn fixture_with(
+    refreshed: bool,
+    tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
+) -> (AppState, Arc<Table>) {
+    let mut config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
+    tune(&mut config.app);
     let table = Arc::new(Table {
         series: world(),
         down: AtomicBool::new(false),
@@ -271,7 +280,7 @@ pub async fn get(state: &AppState, uri: &str) -> Reply {
     call(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
-async fn post(state: &AppState, uri: &str, body: &str) -> Reply {
+pub async fn post(state: &AppState, uri: &str, body: &str) -> Reply {
     call(
         state,
         Request::post(uri)

@@ -14,14 +14,14 @@ use crate::prom::{OpenMetrics, Prometheus};
 use crate::support;
 
 /// Evaluation time of the first refresh. Data spans T0-600 … T0+300.
-const T0: u64 = 1_700_000_000;
+pub const T0: u64 = 1_700_000_000;
 
 fn at(offset: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(T0 + offset)
 }
 
 /// The fixture's world: all healthy except the incidents each case looks for.
-fn data() -> String {
+pub fn data() -> String {
     let config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
     let (from, to) = (T0 - 600, T0 + 300);
     let mut om = OpenMetrics::default();

@@ -3,11 +3,14 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod adversarial;
 mod api;
 mod bad_configs;
 mod browser;
 mod cli;
 mod examples;
+mod faults;
+mod faulty;
 mod health;
 mod import;
 mod plans;

@@ -170,12 +170,29 @@ async fn checks_library_and_its_query_tester() {
     has(&page, "device: quad");
     has(&page, "component: pdu");
     has(&page, "/checks?test=node_up#test");
-    let r = html(&get(&st, "/checks?test=node_up&run=1&instances=n03").await);
+    // The form posts; a GET with the old `run=1` only shows it and sends nothing.
+    let queries = st.engine.stats().query_count;
+    let shown = html(&get(&st, "/checks?test=node_up&run=1&instances=n03").await);
+    has(&shown, "method=\"post\"");
+    assert!(!contains(&shown, "series."), "a GET ran the query");
+    assert_eq!(st.engine.stats().query_count, queries);
+    let r = html(&form(&st, "/checks", "test=node_up&instances=n03").await);
     has(&r, "id=\"test\"");
     has(&r, "1 series");
     has(&r, "instance=\"n03\"");
-    let bad = html(&get(&st, "/checks?test=node_up&run=1&expr=up%7B&instances=n03").await);
+    let bad = html(&form(&st, "/checks", "test=node_up&expr=up%7B&instances=n03").await);
     has(&bad, "invalid PromQL");
+}
+
+async fn form(st: &AppState, uri: &str, body: &str) -> Reply {
+    call(
+        st,
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]

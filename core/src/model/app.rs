@@ -23,6 +23,8 @@ pub struct AppConfig {
     pub auth: Auth,
     pub map: MapConfig,
     pub playlist: Playlist,
+    pub api: Api,
+    pub server: Server,
     /// Free-form per-plugin settings; only `enabled` means anything at this level.
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Legacy top-level plugin blocks of old configurations, kept so they load.
@@ -330,6 +332,60 @@ impl Default for Playlist {
         Playlist {
             interval_seconds: 30,
             views: vec!["/".into(), "/views/worldmap".into()],
+        }
+    }
+}
+
+/// The JSON API's optional parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Api {
+    /// `POST /api/checks/test` and the tester of the checks page: they send any PromQL a
+    /// visitor types to Prometheus with Rackscope's own credentials, so they are off unless
+    /// asked for.
+    pub query_tester: bool,
+    /// Tester runs allowed per minute, for the whole server (a burst of the same size).
+    pub query_tester_per_minute: u32,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Api {
+            query_tester: false,
+            query_tester_per_minute: 30,
+        }
+    }
+}
+
+/// Limits of the HTTP server itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Server {
+    /// Connections open at once; past it a new connection gets a 503 and is closed.
+    pub max_connections: u32,
+    /// Open live-update streams (`/events`); past it a 503.
+    pub max_sse_clients: u32,
+    /// How long a client may take to send a request's headers, and how long a kept-alive
+    /// connection may stay idle.
+    pub header_timeout_seconds: u32,
+    /// How long one request may take, its body included (live streams excepted).
+    pub request_timeout_seconds: u32,
+    /// At shutdown, how long open requests may finish before their connections are closed.
+    pub shutdown_grace_seconds: u32,
+    /// Queries sent to Prometheus on behalf of requests (live values, charts, the tester)
+    /// in flight at once, for the whole server.
+    pub max_adhoc_queries: u32,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            max_connections: 1024,
+            max_sse_clients: 256,
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            shutdown_grace_seconds: 10,
+            max_adhoc_queries: 16,
         }
     }
 }

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 
 use crate::load::Config;
 use crate::model::checks::Scope;
+use crate::telemetry::adhoc::AdHoc;
 use crate::telemetry::eval::{AlertTarget, Answer, ForMemory, Health, evaluate};
 use crate::telemetry::plan::{Plan, plan};
 use crate::telemetry::source::{
@@ -109,6 +110,8 @@ pub struct Engine {
     /// The configuration the next refresh uses, readable without waiting on a refresh.
     config: arc_swap::ArcSwap<Config>,
     cache: Mutex<HashMap<String, CacheEntry>>,
+    /// The bound and failure memory of queries sent for requests.
+    adhoc: AdHoc,
     published: tokio::sync::watch::Sender<u64>,
 }
 
@@ -123,6 +126,7 @@ impl Engine {
             heartbeat_interval(&config).as_secs(),
         );
         let plan = Arc::new(plan(&config));
+        let adhoc_limit = config.app.server.max_adhoc_queries as usize;
         Engine {
             source,
             stats,
@@ -135,6 +139,7 @@ impl Engine {
             }),
             config: arc_swap::ArcSwap::new(config),
             cache: Mutex::new(HashMap::new()),
+            adhoc: AdHoc::new(adhoc_limit),
             published: tokio::sync::watch::Sender::new(0),
         }
     }
@@ -165,6 +170,8 @@ impl Engine {
             t.prometheus_latency_window,
             heartbeat_interval(&config).as_secs(),
         );
+        self.adhoc
+            .resize(config.app.server.max_adhoc_queries as usize);
         self.config.store(config);
         if let Ok(mut c) = self.cache.lock() {
             c.clear();
@@ -373,8 +380,12 @@ impl Engine {
         self.stats.cache_miss();
         let config = self.config();
         let r = Arc::new(
-            self.timed_instant(query, SystemTime::now(), query_timeout(&config))
-                .await?,
+            self.adhoc_query(
+                query,
+                self.source.instant(query, SystemTime::now()),
+                &config,
+            )
+            .await?,
         );
         // An empty answer is not kept: right after a start, or a new exporter, the data
         // arrives within a scrape, and a view must not stay blank for the whole TTL.
@@ -397,16 +408,60 @@ impl Engine {
     }
 
     /// An instant query at the current time, never cached (the check tester: an operator
-    /// editing an expression wants Prometheus's answer, not a remembered one).
+    /// editing an expression wants Prometheus's answer, not a remembered one), but bounded
+    /// with the other queries made for requests.
     pub async fn instant_now(&self, query: &str) -> Result<InstantResult, SourceError> {
-        let timeout = query_timeout(&self.config());
-        self.timed_instant(query, SystemTime::now(), timeout).await
+        let config = self.config();
+        self.adhoc_query(
+            query,
+            self.source.instant(query, SystemTime::now()),
+            &config,
+        )
+        .await
     }
 
-    /// A range query (charts), with the same accounting and timeout as the others.
+    /// A range query (charts), with the same accounting, timeout and bound as the others.
     pub async fn range(&self, query: &str, range: RangeSpec) -> Result<RangeResult, SourceError> {
-        let timeout = query_timeout(&self.config());
-        self.timed(self.source.range(query, range), timeout).await
+        let config = self.config();
+        let span = range.end.duration_since(range.start).unwrap_or_default();
+        let key = format!(
+            "{query}\u{0}{}\u{0}{}",
+            span.as_secs(),
+            range.step.as_millis()
+        );
+        self.adhoc_query(&key, self.source.range(query, range), &config)
+            .await
+    }
+
+    /// Queries sent for requests in flight now, and their bound.
+    pub fn adhoc_in_flight(&self) -> (usize, usize) {
+        (self.adhoc.in_flight(), self.adhoc.limit())
+    }
+
+    /// One query made for a request: answered from the failure memory when the same query
+    /// (or any, when Prometheus was not there) failed moments ago, else sent once a slot of
+    /// the server-wide bound is free.
+    async fn adhoc_query<T>(
+        &self,
+        key: &str,
+        query: impl std::future::Future<Output = Result<T, SourceError>>,
+        config: &Config,
+    ) -> Result<T, SourceError> {
+        if let Some(e) = self.adhoc.remembered(key) {
+            return Err(e);
+        }
+        let _slot = self.adhoc.slot().await?;
+        // Asked again: while this request waited for its slot, the ones ahead of it may
+        // have found Prometheus gone.
+        if let Some(e) = self.adhoc.remembered(key) {
+            return Err(e);
+        }
+        let r = self.timed(query, query_timeout(config)).await;
+        match &r {
+            Ok(_) => self.adhoc.succeeded(),
+            Err(e) => self.adhoc.fail(key, e),
+        }
+        r
     }
 
     /// One heartbeat: `vector(1)`, for the latency display and the "Prometheus is down"

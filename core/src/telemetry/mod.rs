@@ -4,6 +4,7 @@
 //! Data flow: `plan(config)` (pure) → `Engine::refresh` sends the plan's queries through a
 //! `MetricsSource` → `evaluate` (pure apart from `for:` memory) → an immutable `Snapshot`.
 
+pub mod adhoc;
 pub mod engine;
 pub mod eval;
 pub mod fake;

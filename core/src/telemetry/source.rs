@@ -91,6 +91,9 @@ pub enum SourceError {
     Http { status: u16, body: String },
     #[error("unexpected answer from Prometheus: {0}")]
     Decode(String),
+    /// Not sent: the server's own bound on queries made for requests was reached.
+    #[error("too many queries to Prometheus in flight ({limit}); try again shortly")]
+    Busy { limit: usize },
 }
 
 impl SourceError {
@@ -100,7 +103,7 @@ impl SourceError {
         match self {
             SourceError::Unreachable { .. } | SourceError::Timeout { .. } => true,
             SourceError::Http { status, .. } => matches!(status, 502..=504),
-            SourceError::Api { .. } | SourceError::Decode(_) => false,
+            SourceError::Api { .. } | SourceError::Decode(_) | SourceError::Busy { .. } => false,
         }
     }
 }

@@ -1,0 +1,222 @@
+//! The fault suite: the health fixture against a real Prometheus behind the faulty front
+//! (`faulty.rs`), one fault after another at fixed evaluation times, asserting for each the
+//! states, the headline, the banner and `/metrics`, and recovery when the fault ends; then
+//! the real `rackscope serve` process under oversized answers, for its memory.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rackscope::server::AppState;
+use rackscope_core::Severity::{self, *};
+use rackscope_core::telemetry::{Engine, Snapshot};
+use rackscope_prometheus::PrometheusClient;
+
+use crate::api::get;
+use crate::faulty::{Fault, Faulty};
+use crate::health::{T0, data};
+use crate::prom::Prometheus;
+use crate::support;
+
+fn at(offset: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(T0 + offset)
+}
+
+struct Rig {
+    _prom: Prometheus,
+    faulty: Faulty,
+    state: AppState,
+    /// The same configuration reading Prometheus directly, refreshed at the same times:
+    /// what the states are when nothing is wrong (`for:` timers move on with time).
+    reference: Arc<Engine>,
+}
+
+impl Rig {
+    async fn start() -> Option<Rig> {
+        let prom = Prometheus::start(&data())?;
+        let faulty = Faulty::start(prom.port, None).await;
+        let mut loaded = support::load(&support::root().join("tests/fixtures/health/app.yaml"));
+        let t = &mut loaded.config.app.telemetry;
+        t.prometheus_url = Some(faulty.url());
+        t.prometheus_timeout_seconds = 1.0;
+        t.prometheus_connect_timeout_seconds = 0.5;
+        loaded.config.app.planner.stale_after_seconds = 30;
+        let client =
+            PrometheusClient::from_config(&loaded.config.app.telemetry, Path::new(".")).unwrap();
+        let mut direct = loaded.config.clone();
+        direct.app.telemetry.prometheus_url = Some(prom.url());
+        let direct_client =
+            PrometheusClient::from_config(&direct.app.telemetry, Path::new(".")).unwrap();
+        let engine = Arc::new(Engine::new(Arc::new(loaded.config), Arc::new(client)));
+        Some(Rig {
+            _prom: prom,
+            faulty,
+            state: AppState::new(engine).unwrap(),
+            reference: Arc::new(Engine::new(Arc::new(direct), Arc::new(direct_client))),
+        })
+    }
+
+    async fn refresh(&self, fault: Fault, offset: u64) -> Arc<Snapshot> {
+        self.faulty.set(fault);
+        self.reference.refresh_at(at(offset)).await;
+        self.state.engine.refresh_at(at(offset)).await
+    }
+
+    /// The rack states without any fault at the last refresh.
+    fn healthy(&self) -> Vec<Option<Severity>> {
+        racks(&self.reference.snapshot().unwrap())
+    }
+
+    async fn headline(&self) -> serde_json::Value {
+        get(&self.state, "/api/stats/global").await.json()
+    }
+
+    async fn metrics(&self) -> String {
+        get(&self.state, "/metrics").await.text()
+    }
+}
+
+fn racks(s: &Snapshot) -> Vec<Option<Severity>> {
+    s.health.racks.iter().map(|r| r.state).collect()
+}
+
+fn monitored(s: &Snapshot) -> Vec<Severity> {
+    s.health.racks.iter().filter_map(|r| r.state).collect()
+}
+
+/// Every reason a check of any node, device or rack carries.
+fn reasons(s: &Snapshot) -> Vec<String> {
+    s.health
+        .nodes
+        .iter()
+        .chain(&s.health.devices)
+        .chain(&s.health.racks)
+        .flat_map(|t| &t.checks)
+        .filter_map(|c| c.reason.as_deref().map(str::to_owned))
+        .collect()
+}
+
+fn gauge(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_of_prometheus_is_shown_as_what_it_is_and_recovers() {
+    let Some(rig) = Rig::start().await else {
+        return;
+    };
+    // The world as it is: node.1 down makes its rack CRIT.
+    let base = rig.refresh(Fault::Pass, 0).await;
+    assert!(base.errors.is_empty(), "{:?}", base.errors);
+    assert_eq!(rig.headline().await["status"], "CRIT");
+    assert_eq!(racks(&base), rig.healthy());
+
+    // Answers that are not answers: every query fails, so everything is UNKNOWN, the
+    // headline says so (never OK), and the refresh is reported as failed.
+    for (i, fault) in [Fault::Error500, Fault::Truncated].into_iter().enumerate() {
+        let s = rig.refresh(fault.clone(), 10 + i as u64 * 10).await;
+        assert!(
+            monitored(&s).iter().all(|st| *st == Unknown),
+            "{fault:?}: {:?}",
+            racks(&s)
+        );
+        let h = rig.headline().await;
+        assert_eq!(h["status"], "UNKNOWN", "{fault:?}: {h}");
+        assert_eq!(h["crit_count"], 0);
+        let m = rig.metrics().await;
+        assert_eq!(
+            gauge(&m, "rackscope_last_refresh_success"),
+            Some(0.0),
+            "{fault:?}"
+        );
+        let page = get(&rig.state, "/").await.text();
+        assert!(page.contains("refresh failed"), "{fault:?}: no banner");
+    }
+    let s = rig.refresh(Fault::Pass, 30).await;
+    assert_eq!(racks(&s), rig.healthy(), "recovered after bad answers");
+    assert_eq!(
+        gauge(&rig.metrics().await, "rackscope_last_refresh_success"),
+        Some(1.0)
+    );
+
+    // NaN is not a value: UNKNOWN with the reason, never OK.
+    let s = rig.refresh(Fault::Values("NaN"), 40).await;
+    assert!(
+        monitored(&s).iter().all(|st| *st == Unknown),
+        "{:?}",
+        racks(&s)
+    );
+    assert!(reasons(&s).iter().any(|r| r.contains("value is NaN")));
+    assert_eq!(rig.headline().await["status"], "UNKNOWN");
+
+    // +Inf compares as a number (docs/health.md): above every temperature threshold.
+    let s = rig.refresh(Fault::Values("+Inf"), 50).await;
+    assert!(monitored(&s).contains(&Crit), "{:?}", racks(&s));
+    assert_eq!(rig.headline().await["status"], "CRIT");
+
+    // A 401 with a 20 MB body: the reason is kept short, and so is every page.
+    let s = rig.refresh(Fault::Unauthorized(20 << 20), 60).await;
+    let longest = reasons(&s).iter().map(String::len).max().unwrap_or(0);
+    assert!(
+        (1..=2_048).contains(&longest),
+        "longest reason: {longest} bytes"
+    );
+    let rack = get(&rig.state, "/api/racks/r01/state").await;
+    assert!(rack.body.len() < 256 * 1024, "{} bytes", rack.body.len());
+    let page = get(&rig.state, "/views/rack/r01").await;
+    assert!(page.body.len() < 512 * 1024, "{} bytes", page.body.len());
+
+    // An answer past the series cap fails its query, not the process.
+    let s = rig.refresh(Fault::Oversized(1_000_000), 70).await;
+    assert!(monitored(&s).iter().all(|st| *st == Unknown));
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.error.to_string().contains("series")),
+        "{:?}",
+        s.errors.first()
+    );
+
+    let s = rig.refresh(Fault::Pass, 80).await;
+    assert_eq!(racks(&s), rig.healthy(), "recovered after lying answers");
+
+    // Prometheus not there (hung, closed, dripping): the last snapshot is served, marked
+    // stale; past planner.stale_after_seconds (30 here) everything is UNKNOWN.
+    for (i, fault) in [
+        Fault::Hang,
+        Fault::Close,
+        Fault::Drip(Duration::from_millis(200)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let t = 90 + i as u64 * 55;
+        let before = racks(&rig.state.engine.snapshot().unwrap());
+        let s = rig.refresh(fault.clone(), t).await;
+        let stale = s
+            .stale
+            .as_ref()
+            .unwrap_or_else(|| panic!("{fault:?}: not stale"));
+        assert!(!stale.expired, "{fault:?}");
+        assert_eq!(
+            racks(&s),
+            before,
+            "{fault:?}: the last states, marked stale"
+        );
+        assert_eq!(
+            gauge(&rig.metrics().await, "rackscope_snapshot_stale"),
+            Some(1.0)
+        );
+        let s = rig.refresh(fault.clone(), t + 40).await;
+        assert!(s.stale.as_ref().is_some_and(|st| st.expired), "{fault:?}");
+        assert!(monitored(&s).iter().all(|st| *st == Unknown), "{fault:?}");
+        assert_eq!(rig.headline().await["status"], "UNKNOWN", "{fault:?}");
+        let s = rig.refresh(Fault::Pass, t + 50).await;
+        assert!(s.stale.is_none(), "{fault:?}: not recovered");
+        assert_eq!(racks(&s), rig.healthy(), "{fault:?}: not recovered");
+    }
+}
