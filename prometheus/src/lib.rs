@@ -145,6 +145,12 @@ impl PrometheusClient {
         self.received.load(Ordering::Relaxed)
     }
 
+    /// The counter behind `received_bytes`, for a watcher that must not keep the client
+    /// alive (the binary's heap trimmer).
+    pub fn received_counter(&self) -> std::sync::Weak<AtomicU64> {
+        Arc::downgrade(&self.received)
+    }
+
     async fn post(
         &self,
         path: &str,
