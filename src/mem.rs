@@ -33,14 +33,35 @@ pub fn trim() -> bool {
     false
 }
 
-/// Watches a client's received-bytes counter (`PrometheusClient::received_counter`) and
-/// trims after large answers. The thread ends when the client is dropped.
+/// When to trim, from successive readings of the received-bytes counter: once answers
+/// totalling `TRIM_AFTER_BYTES` have arrived, at the reading after the one that saw them,
+/// so that whoever read them has had a period to drop them.
+#[derive(Debug, Default)]
+pub struct TrimPolicy {
+    trimmed_at: u64,
+    seen: u64,
+}
+
+impl TrimPolicy {
+    /// Takes a reading; returns whether to trim now.
+    pub fn tick(&mut self, received: u64) -> bool {
+        let trim = self.seen.saturating_sub(self.trimmed_at) >= TRIM_AFTER_BYTES;
+        if trim {
+            self.trimmed_at = self.seen;
+        }
+        self.seen = received;
+        trim
+    }
+}
+
+/// Watches a client's received-bytes counter (`PrometheusClient::received_counter`) every
+/// `TRIM_PERIOD` and trims as `TrimPolicy` says. The thread ends when the client is
+/// dropped.
 pub fn spawn_trimmer(received: Weak<AtomicU64>) {
     let spawned = std::thread::Builder::new()
         .name("rackscope-trim".into())
         .spawn(move || {
-            let mut trimmed_at: u64 = 0;
-            let mut seen: u64 = 0;
+            let mut policy = TrimPolicy::default();
             loop {
                 std::thread::sleep(TRIM_PERIOD);
                 let Some(counter) = received.upgrade() else {
@@ -48,16 +69,41 @@ pub fn spawn_trimmer(received: Weak<AtomicU64>) {
                 };
                 let now = counter.load(Ordering::Relaxed);
                 drop(counter);
-                // `seen` was reached a period ago: its answers have had time to be dropped.
-                if seen.saturating_sub(trimmed_at) >= TRIM_AFTER_BYTES {
+                if policy.tick(now) {
                     let released = trim();
-                    tracing::debug!(bytes = seen - trimmed_at, released, "heap trimmed");
-                    trimmed_at = seen;
+                    tracing::debug!(received = now, released, "heap trimmed");
                 }
-                seen = now;
             }
         });
     if let Err(e) = spawned {
         tracing::warn!("memory is not returned after large answers: no thread ({e})");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_once_a_period_after_large_answers_only() {
+        let mut p = TrimPolicy::default();
+        // Small answers, however many readings: never.
+        let mut total = 0;
+        for _ in 0..10 {
+            total += 1024 * 1024;
+            assert!(!p.tick(total));
+        }
+        // A large answer: not at the reading that sees it, at the next one, then not again.
+        total += TRIM_AFTER_BYTES;
+        assert!(!p.tick(total));
+        assert!(p.tick(total));
+        assert!(!p.tick(total));
+        assert!(!p.tick(total + 1));
+        // Smaller answers adding up to the threshold count together.
+        total += TRIM_AFTER_BYTES / 2;
+        assert!(!p.tick(total));
+        total += TRIM_AFTER_BYTES / 2;
+        assert!(!p.tick(total));
+        assert!(p.tick(total));
     }
 }
