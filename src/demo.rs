@@ -65,6 +65,7 @@ pub async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<Tc
 pub fn engine_for(config: Config) -> anyhow::Result<Arc<Engine>> {
     let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)
         .context("telemetry settings of app.yaml")?;
+    crate::mem::spawn_trimmer(client.received_counter());
     Ok(Arc::new(Engine::new(Arc::new(config), Arc::new(client))))
 }
 

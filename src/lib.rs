@@ -4,5 +4,6 @@
 
 pub mod demo;
 pub mod import;
+pub mod mem;
 pub mod server;
 pub mod ui;

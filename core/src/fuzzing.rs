@@ -166,6 +166,81 @@ pub fn script(data: &[u8]) {
     }
 }
 
+/// The longest `Display` of an error built from an answer: two clipped texts (an API error
+/// has a type and a message) with their "… (N more bytes)" marks, and the fixed words.
+pub const MAX_ERROR_DISPLAY: usize = 2 * (crate::telemetry::source::MAX_UPSTREAM_TEXT + 40) + 200;
+
+/// Decodes arbitrary bytes as the answer to an instant and to a range query, under the
+/// default limits and under tiny ones, with a success and two error statuses. Must never
+/// panic; returns the violated property, if any: a result past its limits, more warnings
+/// than kept, or an error or warning text past its bound.
+pub fn prometheus_answer(data: &[u8]) -> Result<(), String> {
+    use crate::telemetry::source::{Limits, decode_instant, decode_range};
+
+    let tiny = Limits {
+        max_response_bytes: 4096,
+        max_series: 3,
+        max_points: 5,
+    };
+    for limits in [Limits::default(), tiny] {
+        for status in [200, 400, 503] {
+            match decode_instant(status, data, &limits) {
+                Ok(r) => {
+                    answer_within(&limits, r.samples.len(), r.samples.len(), &r.warnings)?;
+                }
+                Err(e) => error_within(&e)?,
+            }
+            match decode_range(status, data, &limits) {
+                Ok(r) => {
+                    let points = r.series.iter().map(|s| s.points.len()).sum();
+                    answer_within(&limits, r.series.len(), points, &r.warnings)?;
+                }
+                Err(e) => error_within(&e)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn answer_within(
+    limits: &crate::telemetry::source::Limits,
+    series: usize,
+    points: usize,
+    warnings: &[String],
+) -> Result<(), String> {
+    use crate::telemetry::source::{MAX_UPSTREAM_TEXT, MAX_WARNINGS};
+    if series > limits.max_series || points > limits.max_points {
+        return Err(format!(
+            "{series} series and {points} points accepted under {limits:?}"
+        ));
+    }
+    if warnings.len() > MAX_WARNINGS + 1 {
+        return Err(format!("{} warnings kept", warnings.len()));
+    }
+    match warnings
+        .iter()
+        .find(|w| w.chars().count() > MAX_UPSTREAM_TEXT + 40)
+    {
+        Some(w) => Err(format!("a warning of {} characters", w.chars().count())),
+        None => Ok(()),
+    }
+}
+
+fn error_within(e: &crate::telemetry::source::SourceError) -> Result<(), String> {
+    use crate::telemetry::source::SourceError;
+    let n = e.to_string().chars().count();
+    if n > MAX_ERROR_DISPLAY {
+        let start: String = e.to_string().chars().take(200).collect();
+        return Err(format!("an error of {n} characters: {start}"));
+    }
+    match e {
+        SourceError::Api { warnings, .. } => {
+            answer_within(&crate::telemetry::source::Limits::default(), 0, 0, warnings)
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +275,37 @@ mod tests {
                     config_file(&bytes);
                 }
             }
+        }
+    }
+
+    /// Prometheus answers of every shape, and inputs aimed at the caps and the bounds,
+    /// through the `prometheus_answer` target's code.
+    #[test]
+    fn prometheus_answer_seeds_hold() {
+        let long = "x".repeat(3000);
+        let many: String = (0..100)
+            .map(|i| format!(r#"{{"value":[{i},"{i}"]}},"#))
+            .collect();
+        let seeds: Vec<String> = vec![
+            String::new(),
+            "null".into(),
+            "[]".into(),
+            r#"{"status":"success"}"#.into(),
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1,"NaN"]}]},"warnings":["w"],"infos":["i"]}"#.into(),
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],[2,"+Inf"]]}]}}"#.into(),
+            r#"{"status":"success","data":{"result":[{"values":[[1,"1"],[2,"2"],[3,"3"]]},{"values":[[1,"1"],[2,"2"],[3,"3"]]}],"resultType":"matrix"}}"#.into(),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1,"-Inf"]}}"#.into(),
+            r#"{"status":"success","data":{"resultType":"string","result":[1,"s"]}}"#.into(),
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"histogram":[1,{"count":"1"}]}]}}"#.into(),
+            format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{many}{{}}]}}}}"#),
+            format!(r#"{{"status":"error","errorType":"{long}","error":"{long}","warnings":["{long}","{long}"]}}"#),
+            format!(r#"{{"status":"{long}"}}"#),
+            format!("<html>{long}</html>"),
+            "[".repeat(200),
+            r#"{"data":{"result":["#.repeat(100),
+        ];
+        for s in &seeds {
+            assert_eq!(prometheus_answer(s.as_bytes()), Ok(()), "{s:.200}");
         }
     }
 

@@ -100,6 +100,19 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
             );
         }
     }
+    for (value, key) in [
+        (t.max_response_bytes, "max_response_bytes"),
+        (t.max_series_per_answer, "max_series_per_answer"),
+        (t.max_points_per_answer, "max_points_per_answer"),
+    ] {
+        if value == 0 {
+            diags.error(
+                "bad-value",
+                at(&["telemetry", key]),
+                format!("{key} must be at least 1 (0 would refuse every answer)"),
+            );
+        }
+    }
     let p = &app.planner;
     if p.max_ids_per_query == 0 {
         diags.error(

@@ -5,15 +5,26 @@
 //! false`, a custom CA and a client certificate come from app.yaml's `telemetry` section;
 //! connect and read timeouts are separate. Anything that speaks the Prometheus HTTP API
 //! (Thanos, Mimir, VictoriaMetrics) works, including behind a path prefix.
+//!
+//! Bodies are read chunk by chunk and never past `telemetry.max_response_bytes` (an error
+//! status's body never past `ERROR_BODY_BYTES`), then decoded by `core` under the same
+//! `Limits`. No compression is asked for, so the bytes counted are the bytes kept.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use rackscope_core::model::app::Telemetry;
 use rackscope_core::telemetry::source::{
-    BoxFuture, InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, decode_instant,
-    decode_range, format_time,
+    BoxFuture, InstantResult, Limits, MetricsSource, RangeResult, RangeSpec, SourceError, clip,
+    clip_bytes, decode_instant, decode_range, format_time,
 };
+
+/// The most bytes read of an answer with an error status. Prometheus's own errors are a
+/// short JSON envelope; anything longer is a proxy's or a login page, of which only the
+/// start is kept (clipped) in the error.
+pub const ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// Why a client could not be built from the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +56,10 @@ pub struct PrometheusClient {
     base: String,
     auth: Option<(String, Option<String>)>,
     read_timeout: f64,
+    limits: Limits,
+    /// Bytes of answer bodies read so far, shared by clones: the binary returns freed
+    /// memory to the system after large answers (`received_bytes`).
+    received: Arc<AtomicU64>,
 }
 
 impl PrometheusClient {
@@ -112,11 +127,28 @@ impl PrometheusClient {
             base: url,
             auth,
             read_timeout: t.prometheus_timeout_seconds,
+            limits: Limits::from_config(t),
+            received: Arc::new(AtomicU64::new(0)),
         })
     }
 
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Bytes of answer bodies read since the client was built, by it and its clones.
+    pub fn received_bytes(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// The counter behind `received_bytes`, for a watcher that must not keep the client
+    /// alive (the binary's heap trimmer).
+    pub fn received_counter(&self) -> std::sync::Weak<AtomicU64> {
+        Arc::downgrade(&self.received)
     }
 
     async fn post(
@@ -130,17 +162,53 @@ impl PrometheusClient {
         }
         let resp = req.send().await.map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| self.transport(e))?;
+        let body = self.body(resp, status).await?;
         if status == 401 || status == 403 {
             return Err(SourceError::Http {
                 status,
                 body: format!(
                     "authentication refused ({}); check telemetry.basic_auth_user and basic_auth_password",
-                    String::from_utf8_lossy(&body).trim()
+                    clip_bytes(&body)
                 ),
             });
         }
-        Ok((status, body.to_vec()))
+        Ok((status, body))
+    }
+
+    /// Reads a body chunk by chunk up to its bound: `max_response_bytes` for an answer,
+    /// `ERROR_BODY_BYTES` (then cut, not refused) for an error status. A length announced
+    /// past the bound is refused before anything is read.
+    async fn body(&self, mut resp: reqwest::Response, status: u16) -> Result<Vec<u8>, SourceError> {
+        let max = self.limits.max_response_bytes;
+        let error = status >= 400;
+        let bound = if error {
+            ERROR_BODY_BYTES
+        } else {
+            usize::try_from(max).unwrap_or(usize::MAX)
+        };
+        let announced = resp.content_length();
+        if !error && announced.is_some_and(|n| n > max) {
+            return Err(SourceError::too_many_bytes(max));
+        }
+        let mut body = Vec::with_capacity(
+            announced
+                .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+                .min(bound),
+        );
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(e))? {
+            self.received
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            let room = bound - body.len();
+            if chunk.len() > room {
+                if error {
+                    body.extend_from_slice(&chunk[..room]);
+                    break;
+                }
+                return Err(SourceError::too_many_bytes(max));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport(&self, e: reqwest::Error) -> SourceError {
@@ -159,11 +227,11 @@ impl PrometheusClient {
             causes.push(s.to_string());
             src = s.source();
         }
-        let reason = if causes.is_empty() {
+        let reason = clip(&if causes.is_empty() {
             e.to_string()
         } else {
             causes.join(": ")
-        };
+        });
         SourceError::Unreachable {
             url: self.base.clone(),
             reason,
@@ -188,7 +256,7 @@ impl MetricsSource for PrometheusClient {
                     &[("query", query.to_owned()), ("time", format_time(at))],
                 )
                 .await?;
-            decode_instant(status, &body)
+            decode_instant(status, &body, &self.limits)
         })
     }
 
@@ -212,7 +280,7 @@ impl MetricsSource for PrometheusClient {
                     ],
                 )
                 .await?;
-            decode_range(status, &body)
+            decode_range(status, &body, &self.limits)
         })
     }
 
@@ -260,5 +328,153 @@ mod tests {
         let e = c.instant("up", SystemTime::now()).await.unwrap_err();
         assert!(e.is_unavailable(), "{e}");
         assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+    }
+}
+
+/// The client against a loopback server that answers every request with one canned
+/// response, so that body bounds are tested on the wire (lengths announced or not).
+#[cfg(test)]
+mod wire_tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use rackscope_core::telemetry::source::MAX_UPSTREAM_TEXT;
+
+    use super::*;
+
+    /// Serves `head` (status line and headers, without the blank line) then `body`, to
+    /// every connection, chunked when `chunked`; returns the base URL.
+    fn serve(head: &'static str, body: Vec<u8>, chunked: bool) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut request = vec![0; length];
+                let _ = reader.read_exact(&mut request);
+                let _ = if chunked {
+                    write!(stream, "{head}\r\ntransfer-encoding: chunked\r\n\r\n").and_then(|()| {
+                        for c in body.chunks(64 * 1024) {
+                            write!(stream, "{:x}\r\n", c.len())?;
+                            stream.write_all(c)?;
+                            stream.write_all(b"\r\n")?;
+                        }
+                        stream.write_all(b"0\r\n\r\n")
+                    })
+                } else {
+                    write!(stream, "{head}\r\ncontent-length: {}\r\n\r\n", body.len())
+                        .and_then(|()| stream.write_all(&body))
+                };
+            }
+        });
+        url
+    }
+
+    fn client(url: String, max_bytes: u64) -> PrometheusClient {
+        let t = Telemetry {
+            prometheus_url: Some(url),
+            max_response_bytes: max_bytes,
+            ..Telemetry::default()
+        };
+        PrometheusClient::from_config(&t, Path::new(".")).unwrap()
+    }
+
+    fn vector(n: usize) -> Vec<u8> {
+        let items: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"metric":{{"instance":"n{i}"}},"value":[1,"{i}"]}}"#))
+            .collect();
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+            items.join(",")
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn bodies_past_the_byte_cap_are_refused_announced_or_not() {
+        let body = vector(20_000);
+        let len = body.len() as u64;
+        for chunked in [false, true] {
+            let url = serve("HTTP/1.1 200 OK", body.clone(), chunked);
+            let r = client(url.clone(), len)
+                .instant("up", SystemTime::now())
+                .await;
+            assert_eq!(r.unwrap().samples.len(), 20_000, "chunked: {chunked}");
+            let e = client(url.clone(), len - 1)
+                .instant("up", SystemTime::now())
+                .await
+                .unwrap_err();
+            assert!(matches!(&e, SourceError::TooLarge(_)), "{e}");
+            let c = client(url, len / 2);
+            let e = c.instant("up", SystemTime::now()).await.unwrap_err();
+            assert!(
+                matches!(&e, SourceError::TooLarge(m) if m.contains("telemetry.max_response_bytes")),
+                "{e}"
+            );
+            assert!(!e.is_unavailable());
+            if !chunked {
+                // Refused on the announced length: nothing of the body was read.
+                assert_eq!(c.received_bytes(), 0);
+            } else {
+                // Reading stopped at the first chunk past the cap.
+                assert!(
+                    c.received_bytes() <= len / 2 + 64 * 1024,
+                    "{}",
+                    c.received_bytes()
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_huge_refusal_keeps_only_a_clipped_start() {
+        let page = format!("<html>denied {}</html>", "x".repeat(20_000_000)).into_bytes();
+        for chunked in [false, true] {
+            let url = serve("HTTP/1.1 401 Unauthorized", page.clone(), chunked);
+            let c = client(url, 1 << 30);
+            let e = c.instant("up", SystemTime::now()).await.unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("authentication refused (<html>denied xxx"),
+                "{text:.300}"
+            );
+            assert!(text.len() < 2 * MAX_UPSTREAM_TEXT, "{}", text.len());
+            assert!(
+                c.received_bytes() <= 2 * ERROR_BODY_BYTES as u64,
+                "{}",
+                c.received_bytes()
+            );
+        }
+        // Another error status: the same bound, and a proxy's 503 is still "unavailable".
+        let url = serve("HTTP/1.1 503 Service Unavailable", page, true);
+        let e = client(url, 1 << 30)
+            .instant("up", SystemTime::now())
+            .await
+            .unwrap_err();
+        assert!(e.is_unavailable(), "{e}");
+        assert!(e.to_string().len() < 2 * MAX_UPSTREAM_TEXT);
+    }
+
+    #[tokio::test]
+    async fn prometheus_error_envelopes_still_decode() {
+        let body = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.to_vec();
+        let url = serve("HTTP/1.1 400 Bad Request", body, false);
+        let e = client(url, 1 << 20)
+            .instant("up(", SystemTime::now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, SourceError::Api { status: 400, error, .. } if error == "parse error"),
+            "{e}"
+        );
     }
 }

@@ -139,6 +139,11 @@ pub struct Telemetry {
     pub tls_ca_file: Option<PathBuf>,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    /// Bounds of one Prometheus answer (`telemetry::source::Limits`): past one, that query
+    /// fails alone with a message naming the key to raise.
+    pub max_response_bytes: u64,
+    pub max_series_per_answer: u64,
+    pub max_points_per_answer: u64,
 }
 
 pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
@@ -162,6 +167,9 @@ impl Default for Telemetry {
             tls_ca_file: None,
             tls_cert_file: None,
             tls_key_file: None,
+            max_response_bytes: crate::telemetry::source::DEFAULT_MAX_RESPONSE_BYTES,
+            max_series_per_answer: crate::telemetry::source::DEFAULT_MAX_SERIES,
+            max_points_per_answer: crate::telemetry::source::DEFAULT_MAX_POINTS,
         }
     }
 }

@@ -5,12 +5,19 @@
 //! HTTP client (crate `rackscope-prometheus`), against a fake in unit tests and benchmarks,
 //! and against anything else that speaks the Prometheus HTTP API. Decoding lives here, not in
 //! the client, so that the envelope rules are tested without a network.
+//!
+//! Everything read from an answer is bounded: its bytes, series, points and labels
+//! (`Limits`, checked while decoding, in `decode`), and every text kept from it in an error
+//! (`clip`, `MAX_UPSTREAM_TEXT`), because an error's text is copied into every reason of
+//! every target of the failed query.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
+mod decode;
+
+pub use decode::{decode_instant, decode_range};
 
 /// A boxed future, so that the trait stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -94,6 +101,10 @@ pub enum SourceError {
     /// Not sent: the server's own bound on queries made for requests was reached.
     #[error("too many queries to Prometheus in flight ({limit}); try again shortly")]
     Busy { limit: usize },
+    /// The answer passed one of the `Limits`: a failed query, like a refused one, so only
+    /// its own targets go UNKNOWN.
+    #[error("Prometheus's answer is too large: {0}")]
+    TooLarge(String),
 }
 
 impl SourceError {
@@ -103,9 +114,142 @@ impl SourceError {
         match self {
             SourceError::Unreachable { .. } | SourceError::Timeout { .. } => true,
             SourceError::Http { status, .. } => matches!(status, 502..=504),
-            SourceError::Api { .. } | SourceError::Decode(_) | SourceError::Busy { .. } => false,
+            SourceError::Api { .. }
+            | SourceError::Decode(_)
+            | SourceError::TooLarge(_)
+            | SourceError::Busy { .. } => false,
         }
     }
+}
+
+/// The most characters of upstream text (an error body, an API `error`, a warning, a value
+/// quoted in a decoding error) kept in a `SourceError` or a result. One bound, applied by
+/// `clip` to every such text: a reason is repeated for every target of a failed query, so
+/// a 20 MB error page would otherwise be copied into every check of a rack page.
+pub const MAX_UPSTREAM_TEXT: usize = 512;
+
+/// The most warnings (with infos) kept from one answer; the rest are counted in a last one.
+pub const MAX_WARNINGS: usize = 16;
+
+/// Upstream text made safe to keep: control characters (newlines, terminal escapes) become
+/// spaces, surrounding blanks are trimmed, and past `MAX_UPSTREAM_TEXT` characters the rest
+/// is replaced by a count of what was cut.
+pub fn clip(text: &str) -> String {
+    clip_with(text.trim(), 0)
+}
+
+/// `clip` for raw bytes: only the start is decoded (lossily), so a huge body is never
+/// turned into a string whole.
+pub fn clip_bytes(bytes: &[u8]) -> String {
+    // Four bytes per character at most, plus one to know whether there is more.
+    let head = &bytes[..bytes.len().min(MAX_UPSTREAM_TEXT * 4 + 1)];
+    let text = String::from_utf8_lossy(head);
+    let missing = bytes.len() - head.len();
+    let text = if missing == 0 {
+        text.trim()
+    } else {
+        text.trim_start()
+    };
+    clip_with(text, missing)
+}
+
+/// `text` clipped, `missing` bytes of it having been left unread.
+fn clip_with(text: &str, missing: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_UPSTREAM_TEXT + 32));
+    for (n, (i, c)) in text.char_indices().enumerate() {
+        if n == MAX_UPSTREAM_TEXT {
+            let rest = text.len() - i + missing;
+            out.push_str(&format!("… ({rest} more bytes)"));
+            return out;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    if missing > 0 {
+        out.push_str(&format!("… ({missing} more bytes)"));
+    }
+    out
+}
+
+/// Keeps at most `MAX_WARNINGS` clipped warnings; `dropped` more are counted in a last one.
+pub fn bounded_warnings(mut kept: Vec<String>, dropped: usize) -> Vec<String> {
+    let extra = kept.len().saturating_sub(MAX_WARNINGS) + dropped;
+    kept.truncate(MAX_WARNINGS);
+    if extra > 0 {
+        kept.push(format!("… and {extra} more warnings"));
+    }
+    kept
+}
+
+impl SourceError {
+    /// An HTTP error whose body is the upstream's, clipped.
+    pub fn http(status: u16, body: &[u8]) -> SourceError {
+        SourceError::Http {
+            status,
+            body: clip_bytes(body),
+        }
+    }
+
+    /// An answer longer than `telemetry.max_response_bytes`.
+    pub fn too_many_bytes(max: u64) -> SourceError {
+        SourceError::TooLarge(format!(
+            "more than {max} bytes; raise telemetry.max_response_bytes or narrow the query"
+        ))
+    }
+}
+
+/// The bounds of one answer. A query whose answer passes one fails alone, with a message
+/// naming the setting to raise; it never takes the process's memory with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of the body, as received (the client asks for no compression).
+    pub max_response_bytes: u64,
+    /// Series (vector samples or matrix series) in one answer.
+    pub max_series: usize,
+    /// Points (a vector sample is one, a matrix series has one per timestamp).
+    pub max_points: usize,
+}
+
+/// 256 MiB: the body of a chart of 300 series × 11,000 points (the most a chart asks) is
+/// about 100 MiB, an answer of 1,000,000 series about 125 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+/// 100,000: a planned query names at most `planner.max_ids_per_query` ids (200), so this
+/// leaves room for 500 series per id.
+pub const DEFAULT_MAX_SERIES: u64 = 100_000;
+/// 10,000,000: three times the largest chart (300 series × 11,000 points); 160 MB decoded.
+pub const DEFAULT_MAX_POINTS: u64 = 10_000_000;
+/// Labels are bounded per answer through the series cap: on average a series may carry
+/// this many (Prometheus series rarely carry more than a dozen). Without it, an answer of
+/// few series with millions of tiny labels would cost ten times its bytes in memory.
+pub const LABELS_PER_SERIES: usize = 64;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_series: to_usize(DEFAULT_MAX_SERIES),
+            max_points: to_usize(DEFAULT_MAX_POINTS),
+        }
+    }
+}
+
+impl Limits {
+    /// The limits set in app.yaml's `telemetry` section.
+    pub fn from_config(t: &crate::model::app::Telemetry) -> Limits {
+        Limits {
+            max_response_bytes: t.max_response_bytes,
+            max_series: to_usize(t.max_series_per_answer),
+            max_points: to_usize(t.max_points_per_answer),
+        }
+    }
+
+    /// The most labels one answer may carry in all.
+    pub fn max_labels(&self) -> usize {
+        self.max_series.saturating_mul(LABELS_PER_SERIES)
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Where the engine's queries go. Implementations must be cheap to call concurrently.
@@ -142,165 +286,6 @@ pub fn format_time(t: SystemTime) -> String {
     format!("{:.3}", unix_seconds(t))
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    status: String,
-    #[serde(default)]
-    data: Option<Data>,
-    #[serde(default, rename = "errorType")]
-    error_type: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    warnings: Vec<String>,
-    #[serde(default)]
-    infos: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum Data {
-    Vector(Vec<VectorItem>),
-    Matrix(Vec<MatrixItem>),
-    Scalar(Point),
-    String(serde::de::IgnoredAny),
-}
-
-#[derive(Deserialize)]
-struct VectorItem {
-    #[serde(default)]
-    metric: std::collections::BTreeMap<String, String>,
-    /// Absent for native-histogram samples, which carry `histogram` instead; those have no
-    /// single value a rule could compare, so they are skipped.
-    #[serde(default)]
-    value: Option<Point>,
-}
-
-#[derive(Deserialize)]
-struct MatrixItem {
-    #[serde(default)]
-    metric: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    values: Vec<Point>,
-}
-
-/// `[1700000000.123, "42"]`: a number and the value as a string (which may be NaN or ±Inf).
-#[derive(Deserialize)]
-struct Point(f64, String);
-
-fn number(s: &str) -> Result<f64, SourceError> {
-    s.parse::<f64>()
-        .map_err(|_| SourceError::Decode(format!("sample value `{s}` is not a number")))
-}
-
-fn labels(m: std::collections::BTreeMap<String, String>) -> Labels {
-    Labels(m.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
-}
-
-fn envelope(status: u16, body: &[u8]) -> Result<(Data, Vec<String>), SourceError> {
-    let env: Envelope = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(e) => {
-            // Not Prometheus JSON: a proxy's error page, or a server that is not Prometheus.
-            let text = String::from_utf8_lossy(body);
-            let text: String = text.chars().take(300).collect();
-            return Err(if status >= 400 {
-                SourceError::Http {
-                    status,
-                    body: text.trim().to_owned(),
-                }
-            } else {
-                SourceError::Decode(format!("{e} in `{}`", text.trim()))
-            });
-        }
-    };
-    let mut warnings = env.warnings;
-    warnings.extend(env.infos);
-    if env.status != "success" {
-        return Err(SourceError::Api {
-            status,
-            error_type: env.error_type.unwrap_or_else(|| "unknown".into()),
-            error: env.error.unwrap_or_default(),
-            warnings,
-        });
-    }
-    match env.data {
-        Some(d) => Ok((d, warnings)),
-        None => Err(SourceError::Decode("a success without `data`".into())),
-    }
-}
-
-/// Decodes the answer to `/api/v1/query`.
-pub fn decode_instant(status: u16, body: &[u8]) -> Result<InstantResult, SourceError> {
-    let (data, warnings) = envelope(status, body)?;
-    let samples = match data {
-        Data::Vector(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for it in items {
-                if let Some(Point(_, v)) = it.value {
-                    out.push(Sample {
-                        labels: labels(it.metric),
-                        value: number(&v)?,
-                    });
-                }
-            }
-            out
-        }
-        Data::Scalar(Point(_, v)) => vec![Sample {
-            labels: Labels::default(),
-            value: number(&v)?,
-        }],
-        // An instant query over a range selector (`up[5m]`) returns a matrix: its newest
-        // point is the value now.
-        Data::Matrix(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for it in items {
-                if let Some(Point(_, v)) = it.values.last() {
-                    let value = number(v)?;
-                    out.push(Sample {
-                        labels: labels(it.metric),
-                        value,
-                    });
-                }
-            }
-            out
-        }
-        Data::String(_) => {
-            return Err(SourceError::Decode(
-                "the expression returns a string, not a number".into(),
-            ));
-        }
-    };
-    Ok(InstantResult { samples, warnings })
-}
-
-/// Decodes the answer to `/api/v1/query_range`.
-pub fn decode_range(status: u16, body: &[u8]) -> Result<RangeResult, SourceError> {
-    let (data, warnings) = envelope(status, body)?;
-    let series = match data {
-        Data::Matrix(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for it in items {
-                let mut points = Vec::with_capacity(it.values.len());
-                for Point(t, v) in it.values {
-                    points.push((t, number(&v)?));
-                }
-                out.push(RangeSeries {
-                    labels: labels(it.metric),
-                    points,
-                });
-            }
-            out
-        }
-        _ => {
-            return Err(SourceError::Decode(
-                "a range query answered with something other than a matrix".into(),
-            ));
-        }
-    };
-    Ok(RangeResult { series, warnings })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,7 +297,7 @@ mod tests {
             {"metric":{"instance":"n2"},"value":[1700000000.5,"NaN"]},
             {"metric":{"instance":"n3"},"value":[1700000000.5,"+Inf"]}]},
             "warnings":["w1"]}"#;
-        let r = decode_instant(200, body).unwrap();
+        let r = decode_instant(200, body, &Limits::default()).unwrap();
         assert_eq!(r.samples.len(), 3);
         assert_eq!(r.samples[0].labels.get("instance"), Some("n1"));
         assert_eq!(r.samples[0].value, 1.0);
@@ -323,6 +308,7 @@ mod tests {
         let s = decode_instant(
             200,
             br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3.5"]}}"#,
+            &Limits::default(),
         )
         .unwrap();
         assert_eq!(s.samples[0].value, 3.5);
@@ -331,7 +317,7 @@ mod tests {
     #[test]
     fn surfaces_the_error_envelope() {
         let body = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 3","warnings":["x"]}"#;
-        let e = decode_instant(400, body).unwrap_err();
+        let e = decode_instant(400, body, &Limits::default()).unwrap_err();
         assert_eq!(
             e,
             SourceError::Api {
@@ -342,10 +328,11 @@ mod tests {
             }
         );
         assert!(!e.is_unavailable());
-        let proxy = decode_instant(502, b"<html>Bad Gateway</html>").unwrap_err();
+        let proxy =
+            decode_instant(502, b"<html>Bad Gateway</html>", &Limits::default()).unwrap_err();
         assert!(proxy.is_unavailable(), "{proxy}");
         assert!(matches!(
-            decode_instant(200, b"hello"),
+            decode_instant(200, b"hello", &Limits::default()),
             Err(SourceError::Decode(_))
         ));
     }
@@ -354,9 +341,15 @@ mod tests {
     fn decodes_matrices() {
         let body = br#"{"status":"success","data":{"resultType":"matrix","result":[
             {"metric":{"instance":"n1"},"values":[[10,"1"],[20,"2"]]}]}}"#;
-        let r = decode_range(200, body).unwrap();
+        let r = decode_range(200, body, &Limits::default()).unwrap();
         assert_eq!(r.series[0].points, vec![(10.0, 1.0), (20.0, 2.0)]);
         // An instant query over a range selector keeps the newest point.
-        assert_eq!(decode_instant(200, body).unwrap().samples[0].value, 2.0);
+        assert_eq!(
+            decode_instant(200, body, &Limits::default())
+                .unwrap()
+                .samples[0]
+                .value,
+            2.0
+        );
     }
 }
