@@ -17,6 +17,9 @@ pub enum ApiError {
     /// No snapshot yet, for endpoints that have no degraded shape.
     #[error("{0}")]
     NotReady(&'static str),
+    /// A request body past its route's limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// A part of the server that is switched off, or not allowed to this client.
     #[error("{0}")]
     Forbidden(String),
@@ -42,6 +45,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Prometheus(e) => match e {
                 SourceError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,

@@ -464,7 +464,16 @@ async fn checks_test(
     State(st): State<AppState>,
     body: Result<Json<TestBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "the request body is over {} KiB",
+                TESTER_BODY_LIMIT / 1024
+            ))
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })?;
     let expr = admit_test(&st, body.expr, body.variables).await?;
     let at = SystemTime::now();
     let res = st.engine.instant_now(&expr).await?;

@@ -221,11 +221,12 @@ struct Hung {
 }
 
 impl Hung {
+    /// Counted when polled, as a real request is sent only then.
     fn hold<T: Send + 'static>(&self) -> Pin<Box<dyn Future<Output = T> + Send + '_>> {
-        let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(now, Ordering::SeqCst);
-        self.total.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
+            let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            self.total.fetch_add(1, Ordering::SeqCst);
             struct Release<'a>(&'a AtomicUsize);
             impl Drop for Release<'_> {
                 fn drop(&mut self) {
