@@ -24,9 +24,12 @@ use crate::server::{self, AppState};
 /// Finishes an import into the directory of `app` that died after its commit, before
 /// anyone reads the tree, so that no command ever sees half of one.
 pub fn finish_interrupted_import(app: &Path) -> anyhow::Result<()> {
-    let dir = if app.is_dir() { Some(app) } else { app.parent() };
-    let Some(dir) = dir.filter(|d| d.join(crate::import::apply::JOURNAL).exists())
-    else {
+    let dir = if app.is_dir() {
+        Some(app)
+    } else {
+        app.parent()
+    };
+    let Some(dir) = dir.filter(|d| d.join(crate::import::apply::JOURNAL).exists()) else {
         return Ok(());
     };
     if crate::import::apply::recover(dir).with_context(|| {

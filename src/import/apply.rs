@@ -187,7 +187,10 @@ pub fn recover(out: &Path) -> anyhow::Result<bool> {
 /// into the layout, app.yaml or the manifest; removals of layout files only.
 fn check(out: &Path, j: &Journal) -> anyhow::Result<()> {
     layout::check_importer_name(&j.importer).map_err(anyhow::Error::msg)?;
-    let renamed = j.renames.iter().map(|(_, t)| (t, allowed_target(&j.importer, t)));
+    let renamed = j
+        .renames
+        .iter()
+        .map(|(_, t)| (t, allowed_target(&j.importer, t)));
     let removed = j
         .removals
         .iter()
@@ -272,7 +275,13 @@ mod tests {
         let loaded = rackscope_core::load(&out.join("app.yaml"));
         let errors: Vec<_> = loaded.diagnostics.errors().map(|d| d.to_string()).collect();
         assert!(errors.is_empty(), "{errors:#?}");
-        loaded.config.topology.devices.iter().map(|d| d.id.clone()).collect()
+        loaded
+            .config
+            .topology
+            .devices
+            .iter()
+            .map(|d| d.id.clone())
+            .collect()
     }
 
     fn dirs() -> Vec<&'static str> {

@@ -103,14 +103,22 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
         eprintln!(
             "note: {} file(s) marked as written by `{importer}` were not written by its previous run and are left alone (pass --prune to remove them):\n  {}",
             plan.strays.len(),
-            lines(plan.strays.iter().map(|p| out.join(p).display().to_string()))
+            lines(
+                plan.strays
+                    .iter()
+                    .map(|p| out.join(p).display().to_string())
+            )
         );
     }
     if !plan.conflicts.is_empty() && !args.force {
         let msg = format!(
             "{} file(s) exist that `{importer}` did not write; nothing was written. Move them away, or pass --force to overwrite them:\n  {}",
             plan.conflicts.len(),
-            lines(plan.conflicts.iter().map(|p| out.join(p).display().to_string()))
+            lines(
+                plan.conflicts
+                    .iter()
+                    .map(|p| out.join(p).display().to_string())
+            )
         );
         if args.dry_run {
             eprintln!("would stop: {msg}");
@@ -246,7 +254,10 @@ fn removed(
     after: &rackscope_core::topology::Topology,
 ) -> Removal {
     let count = |old: Vec<&str>, new: BTreeSet<&str>| {
-        (old.len(), old.iter().filter(|id| !new.contains(*id)).count())
+        (
+            old.len(),
+            old.iter().filter(|id| !new.contains(*id)).count(),
+        )
     };
     Removal {
         devices: count(

@@ -161,7 +161,9 @@ fn relink(root: &Path, to: &Path, src: &Path, dst: &Path) -> anyhow::Result<()> 
             Err(_) => t,
         },
         // Dangling (or a loop): keep it as it is, the loader reports it the same way.
-        Err(_) => std::fs::read_link(src).with_context(|| format!("cannot read {}", src.display()))?,
+        Err(_) => {
+            std::fs::read_link(src).with_context(|| format!("cannot read {}", src.display()))?
+        }
     };
     std::os::unix::fs::symlink(&target, dst)
         .with_context(|| format!("cannot create the link {}", dst.display()))
@@ -216,7 +218,10 @@ mod tests {
             linked_ancestor(&out, Path::new("topology/away/y.yaml")),
             Some(out.join("topology/away"))
         );
-        assert_eq!(linked_ancestor(&out, Path::new("topology/a/new/z.yaml")), None);
+        assert_eq!(
+            linked_ancestor(&out, Path::new("topology/a/new/z.yaml")),
+            None
+        );
         assert!(!is_plain(Path::new("topology/../../etc/passwd")));
         assert!(!is_plain(Path::new("/etc/passwd")));
         assert!(is_plain(Path::new("topology/sites.yaml")));

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rackscope_importer_abi::{
     Aisle, Device, Face, Ids, Inventory, Location, NaturalKey, Rack, Records, Room, Site, Slots,
-    Template,
-    natural_key, slug,
+    Template, natural_key, slug,
 };
 use serde_json::Value;
 
