@@ -650,3 +650,52 @@ fn a_racks_only_source_imports_into_a_fresh_directory() {
         assert!(out.join(dir).is_dir(), "{dir}");
     }
 }
+
+/// Finding 18: a crash between staging and the commit leaves the old tree; a crash after
+/// the commit is finished by the next command that loads the directory.
+#[test]
+fn an_interrupted_import_leaves_the_old_tree_or_is_finished_before_loading() {
+    use rackscope::import::apply;
+    let Some(db) = support::shared("importers/racksdb/examples/db") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("conf");
+    let path = format!("path={}", db.display());
+    ok(&import(&racksdb_args(&path, &out, &[])));
+    let rack = PathBuf::from(
+        "topology/datacenters/paris/rooms/paris-noisy/aisles/paris-noisy-r1/racks/r1-a01.yaml",
+    );
+    let old = std::fs::read_to_string(out.join(&rack)).unwrap();
+    let new = old.replace("u_height: 42", "u_height: 48");
+    assert_ne!(old, new);
+    let writes = BTreeMap::from([(rack.clone(), new.clone())]);
+    let check = || {
+        let o = support::bin()
+            .arg("check")
+            .arg(out.join("app.yaml"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    };
+
+    // Staged, then the process dies before the commit: the old tree, which loads.
+    let journal = apply::stage(&out, "racksdb", &writes, &[], &[]).unwrap();
+    check();
+    assert_eq!(std::fs::read_to_string(out.join(&rack)).unwrap(), old);
+    // The next import sweeps the staged file.
+    ok(&import(&racksdb_args(&path, &out, &[])));
+    assert!(
+        tree(&out)
+            .keys()
+            .all(|p| !p.to_string_lossy().contains("staged"))
+    );
+
+    // Committed, then the process dies: `check` finishes it first and sees the new tree.
+    let journal2 = apply::stage(&out, "racksdb", &writes, &[], &[]).unwrap();
+    assert_eq!(journal.renames, journal2.renames);
+    apply::commit(&out, &journal2).unwrap();
+    check();
+    assert_eq!(std::fs::read_to_string(out.join(&rack)).unwrap(), new);
+    assert!(!out.join(apply::JOURNAL).exists());
+}
