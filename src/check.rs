@@ -29,6 +29,7 @@ enum Format {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    rackscope::demo::finish_interrupted_import(&args.app)?;
     let started = Instant::now();
     let loaded = rackscope_core::load(&args.app);
     let elapsed = started.elapsed();

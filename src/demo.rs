@@ -21,12 +21,35 @@ use tokio::sync::watch;
 use crate::server::{self, AppState};
 
 /// Loads a configuration (a directory holding app.yaml, or the file) or says why not.
+/// Finishes an import into the directory of `app` that died after its commit, before
+/// anyone reads the tree, so that no command ever sees half of one.
+pub fn finish_interrupted_import(app: &Path) -> anyhow::Result<()> {
+    let dir = if app.is_dir() {
+        Some(app)
+    } else {
+        app.parent()
+    };
+    let Some(dir) = dir.filter(|d| d.join(crate::import::apply::JOURNAL).exists()) else {
+        return Ok(());
+    };
+    if crate::import::apply::recover(dir).with_context(|| {
+        format!(
+            "cannot finish the interrupted import into {}",
+            dir.display()
+        )
+    })? {
+        tracing::warn!(dir = %dir.display(), "an interrupted import was completed");
+    }
+    Ok(())
+}
+
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     let app = if path.is_dir() {
         path.join("app.yaml")
     } else {
         path.to_path_buf()
     };
+    finish_interrupted_import(&app)?;
     if !app.exists() {
         bail!("{} not found", app.display());
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use rackscope_importer_abi::{Device, Face, Inventory, Rack, Template};
 
@@ -31,16 +31,103 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
+/// The directories the starter app.yaml names, by key: the import creates each of them, so
+/// the configuration it writes loads even when the source has nothing to put in one.
+pub const STARTER_DIRS: [(&str, &str); 4] = [
+    ("topology", "topology"),
+    ("templates", "templates"),
+    ("checks", "checks/library"),
+    ("metrics", "metrics/library"),
+];
+
+/// An importer name is used in paths (`templates/devices/<name>/`): a plain name only.
+pub fn check_importer_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the importer calls itself {name:?}: a name of letters, digits, `-` and `_` is required"
+        ))
+    }
+}
+
+/// Where the list of files an importer's last run wrote is kept, relative to `--out`.
+pub fn manifest_path(importer: &str) -> PathBuf {
+    PathBuf::from(format!(".rackscope-import-{importer}.list"))
+}
+
+/// Whether `rel` is a path this importer's layout can produce. Only such paths are ever
+/// read as the importer's own or removed; anything else under `--out` (an operator's
+/// backup copy, a file of another tool) is left alone whatever its first line says.
+pub fn is_layout_path(importer: &str, rel: &Path) -> bool {
+    let parts: Option<Vec<&str>> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    let Some(parts) = parts else { return false };
+    // Hidden names are ours in flight (staged files) or someone else's.
+    if parts.iter().any(|p| p.starts_with('.') || p.is_empty()) {
+        return false;
+    }
+    let yaml = |f: &str| f.len() > ".yaml".len() && f.ends_with(".yaml");
+    match parts.as_slice() {
+        ["topology", "sites.yaml"] => true,
+        ["topology", "datacenters", _, "rooms", _, "room.yaml"] => true,
+        [
+            "topology",
+            "datacenters",
+            _,
+            "rooms",
+            _,
+            "aisles",
+            _,
+            "aisle.yaml",
+        ] => true,
+        [
+            "topology",
+            "datacenters",
+            _,
+            "rooms",
+            _,
+            "aisles",
+            _,
+            "racks",
+            f,
+        ] => yaml(f),
+        ["templates", "devices", i, f] => *i == importer && yaml(f),
+        _ => false,
+    }
+}
+
+const STARTER_MARK: &str = "# Written by `rackscope import ";
+
+/// Whether an app.yaml is the starter an import wrote (perhaps edited since).
+pub fn is_starter(text: &str) -> bool {
+    text.starts_with(STARTER_MARK)
+}
+
 /// The files of a fresh configuration directory, written only where they do not exist.
 pub fn starter_files(importer: &str, source: &str) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     // Not marked as generated: app.yaml is the user's to edit from the first import on.
     let mut app = format!(
-        "# Written by `rackscope import {importer}` from {} as a starting point; yours to edit.\n",
+        "{STARTER_MARK}{importer}` from {} as a starting point; yours to edit.\n",
         one_line(source)
     );
+    app.push_str("app:\n  name: Rackscope\npaths:\n");
+    for (key, dir) in STARTER_DIRS {
+        let _ = writeln!(app, "  {key}: {dir}");
+    }
     app.push_str(
-        "app:\n  name: Rackscope\npaths:\n  topology: topology\n  templates: templates\n  checks: checks/library\n  metrics: metrics/library\ntelemetry:\n  prometheus_url: http://127.0.0.1:9090\n  identity_label: instance\n",
+        "telemetry:\n  prometheus_url: http://127.0.0.1:9090\n  identity_label: instance\n",
     );
     out.insert(PathBuf::from("app.yaml"), app);
     out
@@ -279,6 +366,50 @@ mod tests {
             "# mark\ntemplates:\n- id: x\n  u_height: 2\n  checks: [node_up]\n  metrics: [t]\n"
         );
         assert_eq!(keep_user_lines(new, new), new);
+    }
+
+    #[test]
+    fn only_layout_paths_are_the_importers() {
+        for p in [
+            "topology/sites.yaml",
+            "topology/datacenters/paris/rooms/r1/room.yaml",
+            "topology/datacenters/paris/rooms/r1/aisles/a1/aisle.yaml",
+            "topology/datacenters/paris/rooms/r1/aisles/a1/racks/r01.yaml",
+            "templates/devices/netbox/x.yaml",
+        ] {
+            assert!(is_layout_path("netbox", Path::new(p)), "{p}");
+        }
+        for p in [
+            "backup/topology/sites.yaml",
+            "topology/sites.yaml.bak",
+            "topology/datacenters/paris/rooms/r1/aisles/a1/racks/.r01.yaml.rackscope-staged",
+            "topology/datacenters/paris/rooms/r1/aisles/a1/racks/old/r01.yaml",
+            "templates/devices/racksdb/x.yaml",
+            "templates/devices/netbox/../../../app.yaml",
+            "/etc/passwd",
+            "app.yaml",
+        ] {
+            assert!(!is_layout_path("netbox", Path::new(p)), "{p}");
+        }
+        assert!(check_importer_name("net-box_2").is_ok());
+        for bad in ["", "../x", "a/b", "a b"] {
+            assert!(check_importer_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_layout_file_is_a_layout_path() {
+        let inv: Inventory = serde_json::from_value(serde_json::json!({
+            "source": "t",
+            "sites": [{"id": "s", "name": "S", "rooms": [{"id": "r", "name": "R", "aisles": [
+                {"id": "a", "name": "A", "racks": [{"id": "k", "name": "K", "u_height": 42,
+                 "devices": []}]}]}]}],
+            "templates": [{"id": "t1", "name": "T", "type": "server", "u_height": 1}]
+        }))
+        .unwrap();
+        for p in files("x", &inv).keys() {
+            assert!(is_layout_path("x", p), "{}", p.display());
+        }
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! `rackscope import`: runs an importer plugin and writes its inventory as configuration,
 //! deterministic, atomic, and never over a file the importer did not write itself.
 
+pub mod apply;
 pub mod layout;
 pub mod plugin;
+pub mod safe;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -34,6 +35,17 @@ pub struct Args {
     /// Overwrite files that the importer did not write (or that were edited and unmarked).
     #[arg(long)]
     pub force: bool,
+    /// Also remove files that carry this importer's mark at paths of its layout but were
+    /// not written by its previous run (copies, files from before the list was kept).
+    #[arg(long)]
+    pub prune: bool,
+    /// Stop when the import would remove more than this share of the devices (or racks)
+    /// the configuration holds now, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_removal: u8,
+    /// Remove devices and racks past --max-removal all the same.
+    #[arg(long)]
+    pub force_removal: bool,
     /// Where importer libraries are looked for first.
     #[arg(long, env = "RACKSCOPE_PLUGIN_DIR")]
     pub plugin_dir: Option<PathBuf>,
@@ -57,6 +69,8 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
     let plugin = Plugin::load(&path)?;
     let config = options(args)?;
     let importer = plugin.describe.name.clone();
+    layout::check_importer_name(&importer).map_err(anyhow::Error::msg)?;
+    finish_interrupted(out)?;
     let inv = fetch(&plugin, &config)?;
     for w in &inv.warnings {
         eprintln!("warning: {importer}: {w}");
@@ -66,42 +80,152 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
         "{importer}: {sites} sites, {racks} racks, {devices} devices, {instances} instances, {} templates",
         inv.templates.len()
     );
-    let plan = Plan::new(&importer, &inv, out)?;
+    if let Some(r) = inv.records
+        && r.read > 0
+        && r.skipped >= r.read
+    {
+        bail!(
+            "`{importer}` skipped every one of the {} device records its source returned (see the warnings above): the source is unreadable, not empty; nothing was written",
+            r.read
+        );
+    }
+    let plan = Plan::new(&importer, &inv, out, args.prune)?;
     print!("{}", plan.report(args.dry_run));
+    if !plan.linked.is_empty() {
+        bail!(
+            "{} path(s) of the import pass through a symbolic link, which could lead out of {}; nothing was written. Replace the link(s) with directories:\n  {}",
+            plan.linked.len(),
+            out.display(),
+            lines(plan.linked.iter().map(|p| p.display().to_string()))
+        );
+    }
+    if !plan.strays.is_empty() && !args.prune {
+        eprintln!(
+            "note: {} file(s) marked as written by `{importer}` were not written by its previous run and are left alone (pass --prune to remove them):\n  {}",
+            plan.strays.len(),
+            lines(
+                plan.strays
+                    .iter()
+                    .map(|p| out.join(p).display().to_string())
+            )
+        );
+    }
+    if !plan.conflicts.is_empty() && !args.force {
+        let msg = format!(
+            "{} file(s) exist that `{importer}` did not write; nothing was written. Move them away, or pass --force to overwrite them:\n  {}",
+            plan.conflicts.len(),
+            lines(
+                plan.conflicts
+                    .iter()
+                    .map(|p| out.join(p).display().to_string())
+            )
+        );
+        if args.dry_run {
+            eprintln!("would stop: {msg}");
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        bail!(msg);
+    }
+    let trial = trial(&plan, out)?;
+    if !trial.errors.is_empty() {
+        for e in &trial.errors {
+            eprintln!("{e}");
+        }
+        bail!(
+            "the imported configuration would have {} error(s); nothing was written",
+            trial.errors.len()
+        );
+    }
+    let refusal = trial.removal.refusal(args.max_removal);
+    match refusal {
+        Some(why) if args.dry_run => eprintln!("would stop: {why} (--force-removal to go ahead)"),
+        Some(why) if !args.force_removal => bail!(
+            "{why}; nothing was written. If the source is right, pass --force-removal (or raise --max-removal)"
+        ),
+        _ => {}
+    }
     if args.dry_run {
         return Ok(std::process::ExitCode::SUCCESS);
     }
-    if !plan.conflicts.is_empty() && !args.force {
-        bail!(
-            "{} file(s) exist that `{importer}` did not write; nothing was written. Move them away, or pass --force to overwrite them:\n  {}",
-            plan.conflicts.len(),
-            plan.conflicts
-                .iter()
-                .map(|p| out.join(p).display().to_string())
-                .collect::<Vec<_>>()
-                .join("\n  ")
+    plan.apply(out)?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn lines(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join("\n  ")
+}
+
+/// Rolls forward an import that died after its commit and sweeps the staged files of one
+/// that died before, so the plan is made against a whole tree.
+fn finish_interrupted(out: &Path) -> anyhow::Result<()> {
+    if !out.is_dir() {
+        return Ok(());
+    }
+    if apply::recover(out)? {
+        eprintln!(
+            "note: an interrupted import into {} was completed first",
+            out.display()
         );
     }
-    // The result must load before anything is replaced: the plan is first applied to a
-    // copy, so a configuration that works is never swapped for one that does not.
-    // A sibling, so that paths in app.yaml relative to the directory resolve the same.
+    apply::sweep(out)?;
+    Ok(())
+}
+
+/// What the trial import found: the loader's errors, and what it would remove.
+struct Trial {
+    errors: Vec<String>,
+    removal: Removal,
+}
+
+/// Devices and racks the configuration holds now, and how many of them the import drops.
+#[derive(Debug, Default, PartialEq)]
+pub struct Removal {
+    pub devices: (usize, usize),
+    pub racks: (usize, usize),
+}
+
+impl Removal {
+    /// Why the import must stop, when it drops more than `max_percent` of either.
+    pub fn refusal(&self, max_percent: u8) -> Option<String> {
+        let over = |(before, removed): (usize, usize)| {
+            before > 0 && removed * 100 > before * usize::from(max_percent)
+        };
+        let (what, (before, removed)) = if over(self.devices) {
+            ("devices", self.devices)
+        } else if over(self.racks) {
+            ("racks", self.racks)
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the import would remove {removed} of the {before} {what} the configuration holds ({}%, more than --max-removal {max_percent}%)",
+            removed * 100 / before
+        ))
+    }
+}
+
+/// Applies the plan to a copy of `out` and loads it as `rackscope check` would, so a
+/// configuration that works is never swapped for one that does not; and compares the
+/// devices and racks with those `out` holds now. The copy is a sibling, so that paths in
+/// app.yaml relative to the directory resolve the same.
+fn trial(plan: &Plan, out: &Path) -> anyhow::Result<Trial> {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let trial = out
+    let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .join(format!(".{name}.rackscope-import-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&trial);
-    let checked = copy_tree(out, &trial)
-        .and_then(|()| plan.apply(&trial))
-        .map(|()| rackscope_core::load(&trial.join("app.yaml")));
+    let _ = std::fs::remove_dir_all(&dir);
+    let checked = safe::copy_tree(out, &dir)
+        .and_then(|()| plan.apply(&dir))
+        .map(|()| rackscope_core::load(&dir.join("app.yaml")));
     let loaded = match checked {
         Ok(l) => l,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&trial);
+            let _ = std::fs::remove_dir_all(&dir);
             return Err(e.context("cannot try the import in a temporary copy"));
         }
     };
@@ -110,21 +234,41 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
         .errors()
         .map(|d| {
             d.to_string()
-                .replace(&*trial.to_string_lossy(), &out.to_string_lossy())
+                .replace(&*dir.to_string_lossy(), &out.to_string_lossy())
         })
         .collect();
-    let _ = std::fs::remove_dir_all(&trial);
-    if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("{e}");
-        }
-        bail!(
-            "the imported configuration would have {} error(s); nothing was written",
-            errors.len()
-        );
+    let _ = std::fs::remove_dir_all(&dir);
+    let app = out.join("app.yaml");
+    let removal = if app.is_file() {
+        let now = rackscope_core::load(&app);
+        removed(&now.config.topology, &loaded.config.topology)
+    } else {
+        Removal::default()
+    };
+    Ok(Trial { errors, removal })
+}
+
+/// Devices and racks of `before` that `after` no longer has, by id.
+fn removed(
+    before: &rackscope_core::topology::Topology,
+    after: &rackscope_core::topology::Topology,
+) -> Removal {
+    let count = |old: Vec<&str>, new: BTreeSet<&str>| {
+        (
+            old.len(),
+            old.iter().filter(|id| !new.contains(*id)).count(),
+        )
+    };
+    Removal {
+        devices: count(
+            before.devices.iter().map(|d| d.id.as_str()).collect(),
+            after.devices.iter().map(|d| d.id.as_str()).collect(),
+        ),
+        racks: count(
+            before.racks.iter().map(|r| r.id.as_str()).collect(),
+            after.racks.iter().map(|r| r.id.as_str()).collect(),
+        ),
     }
-    plan.apply(out)?;
-    Ok(std::process::ExitCode::SUCCESS)
 }
 
 fn list(dirs: &[PathBuf]) -> anyhow::Result<std::process::ExitCode> {
@@ -232,12 +376,24 @@ fn fetch(plugin: &Plugin, config: &serde_json::Value) -> anyhow::Result<Inventor
 
 /// What an import changes in the output directory.
 pub struct Plan {
+    pub importer: String,
     /// Files to write: new or different content.
     pub writes: BTreeMap<PathBuf, String>,
-    /// Files this importer wrote before and no longer produces.
+    /// Files this importer's previous run wrote and this one no longer produces (with
+    /// --prune, also the strays).
     pub removals: Vec<PathBuf>,
+    /// Files with this importer's mark at paths of its layout that its previous run did not
+    /// write (an operator's copy, a file from before the manifest): kept unless --prune.
+    pub strays: Vec<PathBuf>,
     /// Files in the way that the importer did not write.
     pub conflicts: Vec<PathBuf>,
+    /// Paths of the import under `--out` that go through a symbolic link: always refused.
+    pub linked: Vec<PathBuf>,
+    /// The new list of files this run owns, when it differs from the stored one.
+    pub manifest: Option<String>,
+    /// app.yaml is (or will be) the one the importer generated: the directories it names
+    /// are created.
+    pub starter_app: bool,
     pub unchanged: usize,
     pub changes: Changes,
 }
@@ -257,42 +413,68 @@ pub struct Delta {
 }
 
 impl Plan {
-    pub fn new(importer: &str, inv: &Inventory, out: &Path) -> anyhow::Result<Plan> {
+    pub fn new(importer: &str, inv: &Inventory, out: &Path, prune: bool) -> anyhow::Result<Plan> {
+        layout::check_importer_name(importer).map_err(anyhow::Error::msg)?;
         let mut files = layout::files(importer, inv);
+        // Ids become path components: one with a `/`, `..` or a leading dot would put a
+        // file outside the layout, or outside --out.
+        if let Some(bad) = files.keys().find(|p| !layout::is_layout_path(importer, p)) {
+            bail!(
+                "`{importer}` returned an id that is not a plain name (it would be written as {}); nothing was written",
+                bad.display()
+            );
+        }
+        let generated: BTreeSet<PathBuf> = files.keys().cloned().collect();
+        let mut starter_app = false;
         for (p, text) in layout::starter_files(importer, &inv.source) {
-            // app.yaml is the user's once it exists, whoever wrote it.
-            if !out.join(&p).exists() {
+            // app.yaml is the user's once it exists, whoever wrote it; one an import
+            // started still gets the directories it names.
+            let path = out.join(&p);
+            if std::fs::symlink_metadata(&path).is_err() {
                 files.insert(p, text);
+                starter_app = true;
+            } else if !safe::is_link(&path)
+                && let Ok(Some(old)) = safe::read_bounded(&path)
+            {
+                starter_app |= layout::is_starter(&old);
             }
         }
         let before = owned_files(out, importer)?;
+        let previous = read_manifest(out, importer)?;
         let mut plan = Plan {
+            starter_app,
+            importer: importer.to_owned(),
             writes: BTreeMap::new(),
             removals: Vec::new(),
+            strays: Vec::new(),
             conflicts: Vec::new(),
+            linked: Vec::new(),
+            manifest: None,
             unchanged: 0,
             changes: Changes::default(),
         };
         for (rel, text) in files.iter_mut() {
+            if let Some(l) = safe::linked_ancestor(out, rel) {
+                plan.linked.push(l);
+                continue;
+            }
             let path = out.join(rel);
-            // The importer's own files were read by `owned_files`; only others are read here.
+            // The importer's own files were read by `owned_files`; only others are read
+            // here. A link in the file's place is never followed: it is someone else's.
             let old = match before.get(rel) {
                 Some(t) => Some(t.clone()),
-                None => match std::fs::read_to_string(&path) {
-                    Ok(t) => Some(t),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                    Err(e) => bail!("cannot read {}: {e}", path.display()),
-                },
+                None if safe::is_link(&path) => Some(String::new()),
+                None => safe::read_bounded(&path)?,
             };
             let Some(old) = old else {
                 plan.writes.insert(rel.clone(), text.clone());
                 continue;
             };
-            let ours = layout::owner(&old) == Some(importer);
+            let ours = before.contains_key(rel);
             if ours && rel.starts_with("templates") {
                 *text = layout::keep_user_lines(&old, text);
             }
-            if old == *text {
+            if old == *text && !safe::is_link(&path) {
                 plan.unchanged += 1;
             } else {
                 if !ours {
@@ -301,12 +483,27 @@ impl Plan {
                 plan.writes.insert(rel.clone(), text.clone());
             }
         }
-        plan.removals = before
-            .keys()
-            .filter(|p| !files.contains_key(*p))
-            .cloned()
+        plan.linked.sort();
+        plan.linked.dedup();
+        for rel in before.keys().filter(|p| !files.contains_key(*p)) {
+            let written_last = previous.as_ref().is_some_and(|m| m.contains(rel));
+            if written_last || prune {
+                plan.removals.push(rel.clone());
+            } else {
+                plan.strays.push(rel.clone());
+            }
+        }
+        let manifest = manifest_text(importer, &generated);
+        let manifest_rel = layout::manifest_path(importer);
+        if safe::read_bounded(&out.join(&manifest_rel))?.as_deref() != Some(manifest.as_str()) {
+            plan.manifest = Some(manifest);
+        }
+        // Strays left alone are not part of the change.
+        let affected: BTreeMap<PathBuf, String> = before
+            .into_iter()
+            .filter(|(p, _)| !plan.strays.contains(p))
             .collect();
-        plan.changes = changes(&before, &files);
+        plan.changes = changes(&affected, &files);
         Ok(plan)
     }
 
@@ -332,11 +529,15 @@ impl Plan {
         line(&mut s, "devices", &c.devices);
         let verb = if dry_run { "would write" } else { "writes" };
         s.push_str(&format!(
-            "files: {verb} {}, removes {}, {} unchanged\n",
+            "files: {verb} {}, removes {}, {} unchanged",
             self.writes.len(),
             self.removals.len(),
             self.unchanged
         ));
+        if !self.strays.is_empty() {
+            s.push_str(&format!(", leaves {} (needs --prune)", self.strays.len()));
+        }
+        s.push('\n');
         if dry_run {
             for p in self.writes.keys() {
                 s.push_str(&format!("  write {}\n", p.display()));
@@ -344,9 +545,21 @@ impl Plan {
             for p in &self.removals {
                 s.push_str(&format!("  remove {}\n", p.display()));
             }
+            for p in &self.strays {
+                s.push_str(&format!(
+                    "  leave {} (not written by the previous import: --prune removes it)\n",
+                    p.display()
+                ));
+            }
             for p in &self.conflicts {
                 s.push_str(&format!(
                     "  conflict {} (not written by this importer: needs --force)\n",
+                    p.display()
+                ));
+            }
+            for p in &self.linked {
+                s.push_str(&format!(
+                    "  refuse {} (a symbolic link: the import never writes through one)\n",
                     p.display()
                 ));
             }
@@ -354,84 +567,64 @@ impl Plan {
         s
     }
 
-    /// Writes every file through a temporary file and a rename, so a crash leaves either
-    /// the old file or the new one, never half of one.
+    /// Applies the whole plan as one transaction ([`apply`]): a crash leaves the old tree
+    /// or the new one. Creates every directory the generated app.yaml names.
     pub fn apply(&self, out: &Path) -> anyhow::Result<()> {
-        for (rel, text) in &self.writes {
-            write_atomic(&out.join(rel), text.as_bytes())?;
+        let mut writes = self.writes.clone();
+        if let Some(m) = &self.manifest {
+            writes.insert(layout::manifest_path(&self.importer), m.clone());
         }
-        for rel in &self.removals {
-            let p = out.join(rel);
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
-        // The layout's directories exist for checks and metrics the user adds later.
-        for d in ["checks/library", "metrics/library"] {
-            std::fs::create_dir_all(out.join(d))
-                .with_context(|| format!("cannot create {}", out.join(d).display()))?;
-        }
-        Ok(())
+        let dirs: Vec<&str> = if self.starter_app {
+            layout::STARTER_DIRS.iter().map(|(_, d)| *d).collect()
+        } else {
+            Vec::new()
+        };
+        apply::apply(out, &self.importer, &writes, &self.removals, &dirs)
     }
 }
 
-/// Copies the YAML (and `.rhai`) files of `from` into `to`, for the trial import.
-fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return Ok(());
-    };
-    for e in entries.flatten() {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            copy_tree(&src, &dst)?;
-        } else if src
-            .extension()
-            .is_some_and(|x| x == "yaml" || x == "yml" || x == "rhai")
-        {
-            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
-        }
+/// The manifest: the layout files one run produced, one path per line.
+fn manifest_text(importer: &str, files: &BTreeSet<PathBuf>) -> String {
+    let mut s = format!(
+        "# The files `rackscope import {importer}` wrote in its last run; it removes only these.\n"
+    );
+    for p in files {
+        s.push_str(&p.to_string_lossy());
+        s.push('\n');
     }
-    Ok(())
+    s
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        bail!("cannot write {}: {e}", path.display());
+/// The files the previous run wrote; `None` when no list was kept. Lines that are not
+/// paths of the layout are ignored: the list can only narrow what may be removed.
+fn read_manifest(out: &Path, importer: &str) -> anyhow::Result<Option<BTreeSet<PathBuf>>> {
+    let path = out.join(layout::manifest_path(importer));
+    if safe::is_link(&path) {
+        return Ok(None);
     }
-    Ok(())
+    Ok(safe::read_bounded(&path)?.map(|text| {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(PathBuf::from)
+            .filter(|p| layout::is_layout_path(importer, p))
+            .collect()
+    }))
 }
 
-/// The files under `out` that `importer` wrote, with their text.
+/// The files under `out` that `importer` wrote, with their text: only at paths of its
+/// layout, carrying its mark, reached without following a symbolic link.
 fn owned_files(out: &Path, importer: &str) -> anyhow::Result<BTreeMap<PathBuf, String>> {
     let mut found = BTreeMap::new();
-    let mut stack = vec![out.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml")
-                && let Ok(text) = std::fs::read_to_string(&p)
+    for root in ["topology", "templates"] {
+        for rel in safe::files_under(out, Path::new(root))? {
+            if !layout::is_layout_path(importer, &rel) {
+                continue;
+            }
+            // Unreadable (not UTF-8, too large): not a file the importer wrote.
+            if let Ok(Some(text)) = safe::read_bounded(&out.join(&rel))
                 && layout::owner(&text) == Some(importer)
-                && let Ok(rel) = p.strip_prefix(out)
             {
-                found.insert(rel.to_path_buf(), text);
+                found.insert(rel, text);
             }
         }
     }

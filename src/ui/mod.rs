@@ -81,7 +81,7 @@ impl Ui {
             .collect();
         if let Some(dir) = dir {
             let mut files = Vec::new();
-            walk(dir, dir, &mut files)?;
+            walk(dir, &mut files)?;
             for (rel, path) in files {
                 let read = |p: &Path| {
                     std::fs::read(p).map_err(|source| UiError::Io {
@@ -177,25 +177,86 @@ fn error_text(e: &tera::Error) -> String {
     out
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), UiError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| UiError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((rel, path));
+/// Deepest directory and most entries a templates directory may have; a file larger than
+/// this is not a template. Far above a real theme, low enough that a link loop or a link to
+/// a device cannot exhaust memory.
+const WALK_MAX_DEPTH: usize = 32;
+const WALK_MAX_ENTRIES: usize = 100_000;
+const WALK_MAX_FILE_BYTES: u64 = 16 << 20;
+
+fn too_much(path: &Path, what: String) -> UiError {
+    UiError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, what),
+    }
+}
+
+/// The regular files under `root` with their `/`-separated relative names. Links are
+/// followed (a theme may link shared files in), but each directory is entered once, by
+/// device and inode, so a link loop is walked once, not until memory runs out.
+fn walk(root: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), UiError> {
+    let mut visited = std::collections::HashSet::new();
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = stack.pop() {
+        let meta = std::fs::metadata(&dir).map_err(|source| UiError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        if !visited.insert(dir_identity(&meta, &dir)) {
+            continue;
+        }
+        let entries = std::fs::read_dir(&dir).map_err(|source| UiError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > WALK_MAX_ENTRIES {
+                return Err(too_much(
+                    root,
+                    format!("more than {WALK_MAX_ENTRIES} entries; not a templates directory"),
+                ));
+            }
+            let path = e.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if depth < WALK_MAX_DEPTH {
+                    stack.push((path, depth + 1));
+                }
+            } else if meta.is_file() {
+                if meta.len() > WALK_MAX_FILE_BYTES {
+                    return Err(too_much(
+                        &path,
+                        format!("larger than {} MiB", WALK_MAX_FILE_BYTES >> 20),
+                    ));
+                }
+                if let Ok(rel) = path.strip_prefix(root) {
+                    let rel = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    out.push((rel, path));
+                }
+            }
         }
     }
+    out.sort();
     Ok(())
+}
+
+#[cfg(unix)]
+fn dir_identity(meta: &std::fs::Metadata, _: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn dir_identity(_: &std::fs::Metadata, dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
 }
 
 pub const THEMES: [&str; 3] = ["dark", "light", "matrix"];
@@ -333,5 +394,29 @@ pub fn error_page(st: &AppState, ctx: &Ctx, chrome: &pages::Chrome, err: &PageEr
             )
                 .into_response()
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod walk_tests {
+    use super::*;
+
+    #[test]
+    fn a_templates_directory_with_link_loops_loads_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir_all(dir.join("partials")).unwrap();
+        std::fs::write(dir.join("partials/extra.html"), "extra").unwrap();
+        // Two self-links: a walk that follows them blindly visits 2^40 paths.
+        std::os::unix::fs::symlink(".", dir.join("l1")).unwrap();
+        std::os::unix::fs::symlink(".", dir.join("l2")).unwrap();
+        std::os::unix::fs::symlink("..", dir.join("partials/up")).unwrap();
+        // Not a regular file: never read.
+        std::os::unix::fs::symlink("/dev/zero", dir.join("zero.html")).unwrap();
+        let mut files = Vec::new();
+        walk(dir, &mut files).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["partials/extra.html"]);
+        assert!(Ui::load(Some(dir)).is_ok());
     }
 }

@@ -34,14 +34,21 @@ fn failed(out: &Output) -> String {
     text
 }
 
-/// Every file under `dir` with its bytes.
+/// Every file under `dir` with its bytes (a symbolic link as its target, not followed).
 fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
+            let e = e.unwrap();
+            let (p, kind) = (e.path(), e.file_type().unwrap());
+            if kind.is_symlink() {
+                let target = std::fs::read_link(&p).unwrap();
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    format!("-> {}", target.display()).into_bytes(),
+                );
+            } else if kind.is_dir() {
                 stack.push(p);
             } else {
                 out.insert(
@@ -393,4 +400,302 @@ fn list_shows_the_three_importers_and_their_options() {
         assert!(text.contains(&format!("{name} 0.1.0")), "{text}");
     }
     assert!(text.contains("instance_port"), "{text}");
+}
+
+fn racksdb_args<'a>(path: &'a str, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["racksdb", "--set", path, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Finding 15 (and 16 for the import's walks): a marked file reached through a linked
+/// directory is never removed, a layout directory that is a link is never written through,
+/// and self-links in the tree do not make the import walk forever.
+#[cfg(unix)]
+#[test]
+fn links_never_lead_the_import_out_of_its_directory() {
+    use std::os::unix::fs::symlink;
+    let Some(db) = support::shared("importers/racksdb/examples/db") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("conf");
+    let path = format!("path={}", db.display());
+    ok(&import(&racksdb_args(&path, &out, &[])));
+
+    // Marked files outside --out, reachable through a link that looks like a site.
+    let outside = tmp.path().join("outside");
+    support::copy_dir(&out.join("topology/datacenters/paris"), &outside);
+    symlink(&outside, out.join("topology/datacenters/ghost")).unwrap();
+    // Self-links: a walk that follows them visits 2^40 paths while memory grows. (Placed
+    // where the import walks and the loader does not: the loader's own walks of topology/
+    // and templates/ are the loader's to bound.)
+    for dir in [".", "notes"] {
+        std::fs::create_dir_all(out.join(dir)).unwrap();
+        symlink(".", out.join(dir).join("loop1")).unwrap();
+        symlink(".", out.join(dir).join("loop2")).unwrap();
+    }
+    let outside_before = tree(&outside);
+    let text = ok(&import(&racksdb_args(&path, &out, &["--prune"])));
+    assert!(text.contains("removes 0"), "{text}");
+    assert_eq!(
+        outside_before,
+        tree(&outside),
+        "a file outside --out changed"
+    );
+
+    // A directory of the layout that is a link: refused before anything is written.
+    let moved = tmp.path().join("moved");
+    std::fs::rename(out.join("topology/datacenters/paris"), &moved).unwrap();
+    symlink(&moved, out.join("topology/datacenters/paris")).unwrap();
+    let (moved_before, out_before) = (tree(&moved), tree(&out));
+    let err = failed(&import(&racksdb_args(&path, &out, &["--force", "--prune"])));
+    assert!(
+        err.contains("symbolic link") && err.contains("datacenters/paris"),
+        "{err}"
+    );
+    assert_eq!(moved_before, tree(&moved));
+    assert_eq!(out_before, tree(&out));
+}
+
+/// Finding 15: an operator's copy inside --out, even one at paths of the layout with the
+/// importer's mark, is listed by --dry-run and left alone without --prune.
+#[test]
+fn an_operators_copy_inside_out_is_left_alone_without_prune() {
+    let Some(db) = support::shared("importers/racksdb/examples/db") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("conf");
+    let path = format!("path={}", db.display());
+    ok(&import(&racksdb_args(&path, &out, &[])));
+    // A backup of the whole topology beside it, and one of a site inside the layout.
+    support::copy_dir(&out.join("topology"), &out.join("backup/topology"));
+    support::copy_dir(
+        &out.join("topology/datacenters/paris"),
+        &out.join("topology/datacenters/paris-2024"),
+    );
+    let copied = tree(&out.join("topology/datacenters/paris-2024")).len();
+    assert!(copied > 10, "{copied}");
+    let before = tree(&out);
+
+    let dry = ok(&import(&racksdb_args(&path, &out, &["--dry-run"])));
+    assert!(dry.contains("removes 0"), "{dry}");
+    assert!(
+        dry.contains(&format!("leaves {copied} (needs --prune)")),
+        "{dry}"
+    );
+    assert!(
+        dry.contains(
+            "  leave topology/datacenters/paris-2024/rooms/paris-noisy/room.yaml (not written by the previous import: --prune removes it)"
+        ),
+        "{dry}"
+    );
+    assert!(!dry.contains("backup/"), "{dry}");
+    assert_eq!(before, tree(&out), "--dry-run wrote something");
+
+    let text = ok(&import(&racksdb_args(&path, &out, &[])));
+    assert!(text.contains("removes 0"), "{text}");
+    assert!(text.contains("--prune to remove them"), "{text}");
+    assert_eq!(before, tree(&out), "the copies were touched");
+
+    let pruned = ok(&import(&racksdb_args(&path, &out, &["--prune"])));
+    assert!(pruned.contains(&format!("removes {copied}")), "{pruned}");
+    assert!(
+        !out.join("topology/datacenters/paris-2024/rooms/paris-noisy/room.yaml")
+            .exists()
+    );
+    // Outside the layout's paths, even --prune removes nothing.
+    let backup = out.join("backup/topology");
+    assert_eq!(
+        tree(&backup),
+        before
+            .iter()
+            .filter_map(|(p, b)| Some((
+                p.strip_prefix("backup/topology").ok()?.to_path_buf(),
+                b.clone()
+            )))
+            .collect()
+    );
+}
+
+/// Finding 19: an import that would remove most of the devices stops unless forced, and
+/// --dry-run says it would.
+#[test]
+fn a_mass_removal_is_refused_unless_forced() {
+    let Some(db) = support::shared("importers/racksdb/examples/db") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("conf");
+    let path = format!("path={}", db.display());
+    ok(&import(&racksdb_args(&path, &out, &[])));
+    let (_, racks, devices, _) = counts(&out);
+    let before = tree(&out);
+    let narrow = ["--set", "datacenter=london"];
+    let err = failed(&import(&racksdb_args(&path, &out, &narrow)));
+    assert!(
+        err.contains(&format!("of the {devices} devices")) && err.contains("--force-removal"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(before, tree(&out));
+    let dry = ok(&import(&racksdb_args(
+        &path,
+        &out,
+        &["--set", "datacenter=london", "--dry-run"],
+    )));
+    assert!(dry.contains("would stop: the import would remove"), "{dry}");
+    // A higher threshold or --force-removal lets it through.
+    let mut forced = narrow.to_vec();
+    forced.push("--force-removal");
+    ok(&import(&racksdb_args(&path, &out, &forced)));
+    let (_, racks_after, devices_after, _) = counts(&out);
+    assert!(racks_after < racks && devices_after * 2 < devices);
+}
+
+/// A NetBox replay whose answers in `overrides` (file name → JSON) replace the recorded ones.
+fn netbox(
+    tmp: &Path,
+    overrides: &[(&str, serde_json::Value)],
+) -> Option<(rackscope_importer_netbox::replay::Replay, PathBuf)> {
+    let pristine = support::shared("importers/netbox/recorded-api-v4.6.8")?;
+    let over = tmp.join(format!("replay-{}", overrides.len()));
+    std::fs::create_dir_all(&over).unwrap();
+    for (name, body) in overrides {
+        std::fs::write(over.join(name), body.to_string()).unwrap();
+    }
+    let replay = rackscope_importer_netbox::replay::serve(&[over, pristine]).unwrap();
+    let cfg = tmp.join(format!("netbox-{}.yaml", overrides.len()));
+    std::fs::write(
+        &cfg,
+        format!(
+            "url: {}\ntoken: {}\n",
+            replay.url,
+            rackscope_importer_netbox::replay::TOKEN_V2
+        ),
+    )
+    .unwrap();
+    Some((replay, cfg))
+}
+
+/// Finding 19: every device record malformed is an unreadable source, not an empty data
+/// centre: the import fails and the existing topology stays.
+#[test]
+fn a_source_whose_every_record_is_skipped_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((_replay, cfg)) = netbox(tmp.path(), &[]) else {
+        return;
+    };
+    let out = tmp.path().join("conf");
+    let args = |cfg: &Path| {
+        vec![
+            "netbox".to_owned(),
+            "--config".to_owned(),
+            cfg.to_str().unwrap().to_owned(),
+            "--out".to_owned(),
+            out.to_str().unwrap().to_owned(),
+        ]
+    };
+    let run = |a: Vec<String>| support::bin().arg("import").args(a).output().unwrap();
+    ok(&run(args(&cfg)));
+    assert_eq!(counts(&out).2, 72);
+    let before = tree(&out);
+
+    let pristine = support::shared("importers/netbox/recorded-api-v4.6.8").unwrap();
+    let mut devices: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pristine.join("dcim-devices.json")).unwrap())
+            .unwrap();
+    for d in devices["results"].as_array_mut().unwrap() {
+        d["rack"] = serde_json::Value::String("garbage".into());
+    }
+    let (_broken, broken_cfg) = netbox(tmp.path(), &[("dcim-devices.json", devices)]).unwrap();
+    let mut forced = args(&broken_cfg);
+    forced.extend(["--force-removal".to_owned(), "--prune".to_owned()]);
+    let err = failed(&run(forced));
+    assert!(
+        err.contains("skipped every one of the 72 device records"),
+        "{err}"
+    );
+    assert_eq!(before, tree(&out));
+}
+
+/// Finding 20: racks and no device types, into a fresh --out: every directory app.yaml
+/// names is created, and the result loads.
+#[test]
+fn a_racks_only_source_imports_into_a_fresh_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = serde_json::json!({"count": 0, "next": null, "previous": null, "results": []});
+    let Some((_replay, cfg)) = netbox(
+        tmp.path(),
+        &[
+            ("dcim-devices.json", empty.clone()),
+            ("dcim-device-types.json", empty),
+        ],
+    ) else {
+        return;
+    };
+    let out = tmp.path().join("fresh");
+    let text = ok(&import(&[
+        "netbox",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(text.contains("0 templates"), "{text}");
+    let (_, racks, devices, _) = counts(&out);
+    assert_eq!((racks, devices), (42, 0));
+    for dir in ["topology", "templates", "checks/library", "metrics/library"] {
+        assert!(out.join(dir).is_dir(), "{dir}");
+    }
+}
+
+/// Finding 18: a crash between staging and the commit leaves the old tree; a crash after
+/// the commit is finished by the next command that loads the directory.
+#[test]
+fn an_interrupted_import_leaves_the_old_tree_or_is_finished_before_loading() {
+    use rackscope::import::apply;
+    let Some(db) = support::shared("importers/racksdb/examples/db") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("conf");
+    let path = format!("path={}", db.display());
+    ok(&import(&racksdb_args(&path, &out, &[])));
+    let rack = PathBuf::from(
+        "topology/datacenters/paris/rooms/paris-noisy/aisles/paris-noisy-r1/racks/r1-a01.yaml",
+    );
+    let old = std::fs::read_to_string(out.join(&rack)).unwrap();
+    let new = old.replace("u_height: 42", "u_height: 48");
+    assert_ne!(old, new);
+    let writes = BTreeMap::from([(rack.clone(), new.clone())]);
+    let check = || {
+        let o = support::bin()
+            .arg("check")
+            .arg(out.join("app.yaml"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    };
+
+    // Staged, then the process dies before the commit: the old tree, which loads.
+    let journal = apply::stage(&out, "racksdb", &writes, &[], &[]).unwrap();
+    check();
+    assert_eq!(std::fs::read_to_string(out.join(&rack)).unwrap(), old);
+    // The next import sweeps the staged file.
+    ok(&import(&racksdb_args(&path, &out, &[])));
+    assert!(
+        tree(&out)
+            .keys()
+            .all(|p| !p.to_string_lossy().contains("staged"))
+    );
+
+    // Committed, then the process dies: `check` finishes it first and sees the new tree.
+    let journal2 = apply::stage(&out, "racksdb", &writes, &[], &[]).unwrap();
+    assert_eq!(journal.renames, journal2.renames);
+    apply::commit(&out, &journal2).unwrap();
+    check();
+    assert_eq!(std::fs::read_to_string(out.join(&rack)).unwrap(), new);
+    assert!(!out.join(apply::JOURNAL).exists());
 }

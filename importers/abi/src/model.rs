@@ -49,6 +49,18 @@ pub struct Inventory {
     /// Things the user should know: defaults applied, items skipped, values rounded.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// How many device records the source returned and how many were skipped as unusable,
+    /// when the importer knows. The host refuses an import in which every record was
+    /// skipped: such a source described nothing readable, not an empty data centre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<Records>,
+}
+
+/// Device records read from the source, and those skipped (each with its warning).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Records {
+    pub read: u64,
+    pub skipped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

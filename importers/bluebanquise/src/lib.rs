@@ -64,12 +64,18 @@ impl Importer for BlueBanquise {
 
 rackscope_importer_abi::export_importer!(BlueBanquise);
 
-/// Runs `<command> -i <path> --list` and returns its standard output.
+/// Runs `<command> -i <path> --list` and returns its standard output; a source Ansible
+/// cannot parse is an error, not a warning.
 pub fn run_ansible_inventory(command: &str, path: &Path) -> Result<Vec<u8>, String> {
     if !path.exists() {
         return Err(format!("inventory {} does not exist", path.display()));
     }
+    // ansible-inventory only warns about a source it cannot parse and exits 0 with an
+    // empty (or phantom-host) inventory; these make it fail instead, so a typo in the
+    // inventory never becomes an import that erases the topology.
     let out = Command::new(command)
+        .env("ANSIBLE_INVENTORY_UNPARSED_FAILED", "True")
+        .env("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "True")
         .arg("-i")
         .arg(path)
         .arg("--list")

@@ -912,5 +912,6 @@ fn build(
         sites,
         templates,
         warnings: Vec::new(),
+        records: None,
     }
 }

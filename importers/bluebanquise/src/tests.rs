@@ -648,3 +648,37 @@ fn stacked_hosts_go_around_explicit_ones() {
     assert_eq!(t.u_height, 2);
     assert_eq!(warned(&inv, &["host login1", "stacked"]), 0);
 }
+
+/// A stand-in for `ansible-inventory` that behaves as ansible-core does on a source it
+/// cannot parse: a warning and a phantom host with exit 0, unless the two settings that
+/// turn unparsed sources into failures are set.
+#[cfg(unix)]
+#[test]
+fn an_inventory_ansible_cannot_parse_is_an_error_not_a_phantom_host() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = std::env::temp_dir().join(format!("bb-unparsed-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let fake = tmp.join("ansible-inventory");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n\
+         if [ \"$ANSIBLE_INVENTORY_UNPARSED_FAILED\" = True ] && \
+            [ \"$ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED\" = True ]; then\n\
+           echo '[ERROR]: Completely failed to parse inventory source' >&2; exit 1\n\
+         fi\n\
+         echo '[WARNING]: Unable to parse inventory source' >&2\n\
+         echo '{\"_meta\":{\"hostvars\":{\"garbage\":{}}},\"all\":{\"children\":[\"ungrouped\"]},\"ungrouped\":{\"hosts\":[\"garbage\"]}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let inventory = tmp.join("hosts.txt");
+    std::fs::write(&inventory, "[broken\n").unwrap();
+    let e = BlueBanquise::run(
+        json!({"inventory": inventory.to_str().unwrap(),
+               "ansible_inventory_command": fake.to_str().unwrap()}),
+        &mut Reporter::silent(),
+    )
+    .unwrap_err();
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert!(e.contains("failed to parse inventory source"), "{e}");
+}

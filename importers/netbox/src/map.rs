@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rackscope_importer_abi::{
-    Aisle, Device, Face, Ids, Inventory, Location, NaturalKey, Rack, Room, Site, Slots, Template,
-    natural_key, slug,
+    Aisle, Device, Face, Ids, Inventory, Location, NaturalKey, Rack, Records, Room, Site, Slots,
+    Template, natural_key, slug,
 };
 use serde_json::Value;
 
@@ -679,6 +679,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
     let mut placed_parents: BTreeSet<i64> = BTreeSet::new();
     // type id -> (role kinds seen, largest child count)
     let mut used_types: BTreeMap<i64, (BTreeMap<String, usize>, usize)> = BTreeMap::new();
+    let read = top.len() as u64;
     for (nb_id, d) in top {
         let name = device_name(d, nb_id);
         let Some(rack_nb) = ref_id(d, "rack") else {
@@ -861,6 +862,7 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
             },
         });
     }
+    let placed_count = placed.values().map(|v| v.len() as u64).sum::<u64>();
     for (parent, kids) in &children {
         if !placed_parents.contains(parent) {
             for (_, child_id, c) in kids {
@@ -946,6 +948,10 @@ pub fn map(lists: &Lists, options: &Options) -> Result<Inventory, String> {
     }
 
     Ok(Inventory {
+        records: Some(Records {
+            read,
+            skipped: read.saturating_sub(placed_count),
+        }),
         source: if options.url.is_empty() {
             "netbox".into()
         } else {

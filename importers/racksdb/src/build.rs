@@ -459,6 +459,7 @@ pub fn build(
         sites,
         templates,
         warnings,
+        records: None,
     })
 }
 

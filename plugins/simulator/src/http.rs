@@ -62,6 +62,8 @@ impl From<ControlError> for ApiError {
             ControlError::Invalid(Invalid::UnknownInstance(_) | Invalid::UnknownRack(_)) => {
                 StatusCode::NOT_FOUND
             }
+            // The request is fine; the state refuses it until overrides are removed.
+            ControlError::Invalid(Invalid::Full) => StatusCode::CONFLICT,
             ControlError::Invalid(_) => StatusCode::BAD_REQUEST,
             ControlError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -138,7 +138,7 @@ impl Simulator {
 
     fn forced_at(&self, t: f64) -> Forced {
         let mut store = lock(&self.overrides);
-        if let Err(d) = store.sync() {
+        if let Err(d) = store.sync(&self.world) {
             tracing::warn!(%d, "overrides file not applied; the previous overrides stay in force");
         }
         Forced::build(&self.world, store.active(t))
@@ -188,13 +188,16 @@ impl Simulator {
         o.expires_at = ttl.map(|t| now + t as f64);
         let mut store = lock(&self.overrides);
         // Pick up hand edits first so that saving does not drop them.
-        let _ = store.sync();
+        let _ = store.sync(&self.world);
+        if !store.has_room_for(&o, now) {
+            return Err(Invalid::Full.into());
+        }
         Ok(store.add(o, now)?)
     }
 
     pub fn remove_override(&self, id: &str) -> Result<bool, ControlError> {
         let mut store = lock(&self.overrides);
-        let _ = store.sync();
+        let _ = store.sync(&self.world);
         Ok(store.remove(id)?)
     }
 
@@ -204,7 +207,7 @@ impl Simulator {
 
     pub fn overrides(&self, now: f64) -> Vec<Override> {
         let mut store = lock(&self.overrides);
-        let _ = store.sync();
+        let _ = store.sync(&self.world);
         store.active(now).cloned().collect()
     }
 

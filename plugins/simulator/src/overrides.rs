@@ -61,6 +61,29 @@ pub enum Invalid {
     },
     #[error("`eseries_drive_status` needs the `slot` of a drive of `{0}`")]
     Slot(String),
+    #[error("`{0}` has no slots: `slot` is only for `eseries_drive_status`")]
+    SlotNotTaken(String),
+    #[error("an override `id` is 1 to {MAX_ID_LEN} letters, digits, `-`, `_` or `.`")]
+    Id,
+    #[error(
+        "the simulator holds at most {MAX_OVERRIDES} overrides; remove some (DELETE /api/overrides/{{id}}) or let them expire first"
+    )]
+    Full,
+}
+
+/// The most overrides in force at once, from the control API and the file together. Each
+/// one is checked against the topology, so real uses (a rack down, a few failed disks) stay
+/// far below; the bound keeps the file, rewritten on every change, and each scrape's work
+/// small whatever a client sends.
+pub const MAX_OVERRIDES: usize = 1000;
+/// The longest override id.
+pub const MAX_ID_LEN: usize = 128;
+
+fn valid_id(id: &str) -> bool {
+    id.len() <= MAX_ID_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Checks an override against the simulated world.
@@ -78,6 +101,13 @@ pub fn validate(o: &Override, world: &World) -> Result<(), Invalid> {
     };
     if !o.value.is_finite() {
         return value_in("a finite number", false);
+    }
+    if !valid_id(&o.id) {
+        return Err(Invalid::Id);
+    }
+    // Only a drive has slots; any other slot would make a distinct, meaningless override.
+    if o.slot.is_some() && o.metric != "eseries_drive_status" {
+        return Err(Invalid::SlotNotTaken(o.metric.clone()));
     }
     match (&o.instance, &o.rack_id) {
         (Some(i), None) => {
@@ -149,8 +179,10 @@ impl Store {
     }
 
     /// Re-reads the file if it changed. A broken file keeps the previous overrides and
-    /// returns its error (with position) for the caller to log.
-    pub fn sync(&mut self) -> Result<(), Diagnostic> {
+    /// returns its error (with position) for the caller to log. Entries of a hand-edited
+    /// file are held to the control API's rules: an invalid one, or one past
+    /// [`MAX_OVERRIDES`], is dropped with a warning in the log.
+    pub fn sync(&mut self, world: &World) -> Result<(), Diagnostic> {
         let Some(f) = &self.file else { return Ok(()) };
         let mtime = std::fs::metadata(f).and_then(|m| m.modified()).ok();
         if mtime.is_none() || mtime == self.seen {
@@ -158,15 +190,36 @@ impl Store {
         }
         self.seen = mtime;
         let (file, _warnings) = rackscope_core::load::read_yaml::<Option<OverridesFile>>(f)?;
-        let mut list = file.map(|f| f.overrides).unwrap_or_default();
-        for o in &mut list {
+        let read = file.map(|f| f.overrides).unwrap_or_default();
+        let mut list = Vec::with_capacity(read.len().min(MAX_OVERRIDES));
+        for mut o in read {
             if o.id.is_empty() {
                 o.id = format!("ovr-{}", self.next);
                 self.next += 1;
             }
+            let verdict = if list.len() >= MAX_OVERRIDES {
+                Err(Invalid::Full)
+            } else {
+                validate(&o, world)
+            };
+            match verdict {
+                Ok(()) => list.push(o),
+                Err(e) => tracing::warn!(file = %f.display(), id = %o.id, "override ignored: {e}"),
+            }
         }
         self.list = list;
         Ok(())
+    }
+
+    /// Whether `o` fits under [`MAX_OVERRIDES`]: one it replaces, or one expired at `now`,
+    /// makes room.
+    pub fn has_room_for(&self, o: &Override, now: f64) -> bool {
+        let kept = self
+            .list
+            .iter()
+            .filter(|x| !x.expired(now) && !replaces(o, x))
+            .count();
+        kept < MAX_OVERRIDES
     }
 
     /// Overrides that have not expired at `now` (Unix seconds).
@@ -189,13 +242,7 @@ impl Store {
                 }
             };
         }
-        self.list.retain(|x| {
-            x.id != o.id
-                && !(x.instance == o.instance
-                    && x.rack_id == o.rack_id
-                    && x.metric == o.metric
-                    && x.slot == o.slot)
-        });
+        self.list.retain(|x| !replaces(&o, x));
         self.list.retain(|x| !x.expired(now));
         self.list.push(o.clone());
         self.save()?;
@@ -236,18 +283,40 @@ impl Store {
     }
 }
 
-/// Writes through a temporary file in the same directory and a rename, so a crash never
-/// leaves a half-written file behind.
+/// Whether adding `new` replaces `old`: the same id, or the same target, metric and slot.
+fn replaces(new: &Override, old: &Override) -> bool {
+    old.id == new.id
+        || (old.instance == new.instance
+            && old.rack_id == new.rack_id
+            && old.metric == new.metric
+            && old.slot == new.slot)
+}
+
+/// Writes through a temporary file in the same directory, fsynced, and a rename, then
+/// syncs the directory: a crash leaves the old file or the new one, never half of one,
+/// and a completed write survives a power cut.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     std::fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 /// Active overrides indexed for rendering.

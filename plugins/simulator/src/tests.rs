@@ -390,6 +390,125 @@ async fn control_api_adds_lists_and_removes_overrides() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Finding 21: made-up slots are refused, and past the documented cap the API answers
+/// 409 with the reason, writing nothing; replacing or removing makes room again.
+#[tokio::test]
+async fn overrides_are_bounded_and_slots_checked_against_the_topology() {
+    use crate::overrides::MAX_OVERRIDES;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overrides.yaml");
+    let s = Arc::new(sim(IncidentMode::FullOk, 1, Some(file.clone())));
+    let app = crate::http::router(s.clone(), Some("sekret".into()));
+    let post = |body: String| {
+        let app = app.clone();
+        async move { call(&app, "POST", "/api/overrides", &body).await }
+    };
+    // The finding: distinct made-up slots on a metric without slots.
+    let (st, body) =
+        post(r#"{"instance":"compute001","metric":"up","value":0,"slot":"x1"}"#.into()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("only for `eseries_drive_status`"), "{body}");
+    // A slot the storage array does not have.
+    let array = s
+        .world()
+        .nodes
+        .iter()
+        .find(|n| !n.slots.is_empty())
+        .unwrap()
+        .clone();
+    let missing = array.slots.iter().max().unwrap() + 1;
+    let (st, body) = post(format!(
+        r#"{{"instance":"{}","metric":"eseries_drive_status","value":1,"slot":{missing}}}"#,
+        array.name
+    ))
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+    let (st, body) =
+        post(r#"{"id":"../../x y","instance":"compute001","metric":"up","value":0}"#.into()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+
+    // Fill past the cap with distinct valid overrides, by hand in the file (one write):
+    // the entries past it are left out.
+    let nodes: Vec<String> = s.world().nodes.iter().map(|n| n.name.clone()).collect();
+    let metrics = [
+        "up",
+        "ipmi_up",
+        "node_health_status",
+        "node_temperature_celsius",
+        "node_power_watts",
+        "node_load_percent",
+        "node_boot_time_seconds",
+        "ipmi_temperature_celsius",
+        "ipmi_power_watts",
+        "switch_port_in_octets",
+        "switch_port_out_octets",
+        "node_cpu_seconds_total",
+        "node_memory_MemTotal_bytes",
+        "node_memory_MemAvailable_bytes",
+        "node_filesystem_size_bytes",
+        "node_filesystem_avail_bytes",
+    ];
+    let mut yaml = String::from("overrides:\n");
+    let pairs = nodes
+        .iter()
+        .flat_map(|n| metrics.iter().map(move |m| (n, m)));
+    for (i, (node, m)) in pairs.take(MAX_OVERRIDES + 5).enumerate() {
+        yaml.push_str(&format!(
+            "- {{id: o{i}, instance: {node}, metric: {m}, value: 0}}\n"
+        ));
+    }
+    // No write has succeeded yet, so the file is new to the simulator whatever its mtime.
+    std::fs::write(&file, yaml).unwrap();
+    assert_eq!(
+        s.overrides(T).len(),
+        MAX_OVERRIDES,
+        "the fixture is too small"
+    );
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let (st, body) =
+        post(r#"{"id":"one-more","rack_id":"rack-a01","metric":"rack_down","value":1}"#.into())
+            .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.contains(&format!("at most {MAX_OVERRIDES} overrides")),
+        "{body}"
+    );
+    assert_eq!(
+        saved,
+        std::fs::read_to_string(&file).unwrap(),
+        "the file changed"
+    );
+    // Replacing one in force is no growth; removing one makes room.
+    let (st, body) =
+        post(r#"{"id":"o0","instance":"compute001","metric":"up","value":1}"#.into()).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let (st, _) = call(&app, "DELETE", "/api/overrides/o1", "").await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, body) =
+        post(r#"{"id":"one-more","rack_id":"rack-a01","metric":"rack_down","value":1}"#.into())
+            .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(s.overrides(T).len(), MAX_OVERRIDES);
+}
+
+/// A hand-edited overrides file is held to the same rules: invalid entries are dropped.
+#[test]
+fn a_hand_edited_overrides_file_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overrides.yaml");
+    std::fs::write(
+        &file,
+        "overrides:\n\
+         - {id: ok, instance: compute001, metric: up, value: 0}\n\
+         - {id: ghost, instance: nope, metric: up, value: 0}\n\
+         - {id: slotted, instance: compute001, metric: ipmi_up, value: 0, slot: '9'}\n",
+    )
+    .unwrap();
+    let s = sim(IncidentMode::FullOk, 1, Some(file));
+    let ids: Vec<String> = s.overrides(T).into_iter().map(|o| o.id).collect();
+    assert_eq!(ids, ["ok"]);
+}
+
 #[test]
 fn plugin_file_paths_of_the_python_examples_resolve_beside_the_configuration() {
     let Some(homelab) = crate::tests::shared("upstream-examples/homelab") else {
