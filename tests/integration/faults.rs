@@ -220,3 +220,114 @@ async fn every_fault_of_prometheus_is_shown_as_what_it_is_and_recovers() {
         assert_eq!(racks(&s), rig.healthy(), "{fault:?}: not recovered");
     }
 }
+
+/// The server's resident memory, from /proc.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `rackscope serve` as an operator runs it, on a copy of the health fixture reading
+/// Prometheus through `faulty`; killed on drop.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(faulty: &Faulty) -> Server {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().unwrap();
+        support::copy_dir(&support::root().join("tests/fixtures/health"), dir.path());
+        let app = dir.path().join("app.yaml");
+        let text = std::fs::read_to_string(&app)
+            .unwrap()
+            .replace("http://127.0.0.1:9090", &faulty.url())
+            .replace("cache_ttl_seconds: 5", "cache_ttl_seconds: 1");
+        std::fs::write(&app, text).unwrap();
+        let mut child = support::bin()
+            .args(["serve", app.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .env("RACKSCOPE_LOG", "error")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let base = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        Server {
+            child,
+            base,
+            _dir: dir,
+        }
+    }
+
+    async fn status(&self) -> String {
+        let Result::Ok(r) = reqwest::get(format!("{}/api/stats/global", self.base)).await else {
+            return String::new();
+        };
+        r.json::<serde_json::Value>()
+            .await
+            .map_or_else(|_| String::new(), |v| v["status"].as_str().unwrap_or("").to_owned())
+    }
+
+    /// Polls the headline until it is `want` (at most a minute); the peak RSS meanwhile.
+    async fn until(&self, want: &str) -> f64 {
+        let mut peak = 0.0f64;
+        for _ in 0..600 {
+            peak = peak.max(rss_mib(self.child.id()));
+            if self.status().await == want {
+                return peak;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the headline never became {want}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_process_keeps_its_memory_under_oversized_answers() {
+    let Some(prom) = Prometheus::start(&data()) else {
+        return;
+    };
+    // The server asks about now; the front pins its queries to the backfilled world.
+    let faulty = Faulty::start(prom.port, Some((T0 + 10) as f64)).await;
+    let server = Server::start(&faulty);
+    server.until("CRIT").await;
+    let settled = rss_mib(server.child.id());
+    // Every answer: 300,000 series (27 MB), three times the default series cap.
+    faulty.set(Fault::Oversized(300_000));
+    let mut peak = server.until("UNKNOWN").await;
+    for _ in 0..50 {
+        peak = peak.max(rss_mib(server.child.id()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.status().await, "UNKNOWN");
+    faulty.set(Fault::Pass);
+    server.until("CRIT").await;
+    // Freed memory is given back a few seconds after large answers (src/mem.rs).
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let after = rss_mib(server.child.id());
+    eprintln!("server RSS: settled {settled:.0} MiB, peak {peak:.0} MiB, after {after:.0} MiB");
+    assert!(peak < settled + 768.0, "peak {peak:.0} MiB from {settled:.0} MiB");
+    assert!(after < settled + 64.0, "kept {after:.0} MiB after a spike from {settled:.0} MiB");
+}
