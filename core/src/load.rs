@@ -959,6 +959,11 @@ impl<'d> TopologyLoader<'d> {
                 Some(p) => d.join(p),
                 None => d.join("datacenters").join(&def.id.value).join("rooms"),
             });
+            if let (Some(rd), Some(at)) = (&rooms_dir, item.get("rooms_path"))
+                && !self.confined(rd, &Span::new(file, at.pos))
+            {
+                continue;
+            }
             let listed = list(item, "rooms", file, self.diags);
             if listed.is_empty() {
                 if let Some(rooms_dir) = &rooms_dir {

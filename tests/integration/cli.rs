@@ -322,3 +322,52 @@ fn symlink_loops_in_walked_directories_are_reported_not_followed() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("warning[directory-loop]"), "{stdout}");
 }
+
+#[test]
+fn out_of_range_numbers_from_the_environment_make_the_configuration_unusable() {
+    for (value, needle) in [
+        ("-1", "telemetry.prometheus_connect_timeout_seconds is -1"),
+        ("301", "telemetry.prometheus_connect_timeout_seconds is 301"),
+        (
+            "1e20",
+            "RACKSCOPE_TELEMETRY__PROMETHEUS_CONNECT_TIMEOUT_SECONDS",
+        ),
+        (
+            "NaN",
+            "RACKSCOPE_TELEMETRY__PROMETHEUS_CONNECT_TIMEOUT_SECONDS",
+        ),
+    ] {
+        let out = support::bin()
+            .args(["check", "tests/fixtures/base/app.yaml"])
+            .env(
+                "RACKSCOPE_TELEMETRY__PROMETHEUS_CONNECT_TIMEOUT_SECONDS",
+                value,
+            )
+            .current_dir(support::root())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{value}: {stdout}");
+        assert!(stdout.contains(needle), "{value}: {stdout}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rack_file_linked_outside_the_configuration_is_refused_and_never_quoted() {
+    let outer = tempfile::tempdir().unwrap();
+    let conf = outer.path().join("conf");
+    support::copy_dir(&support::root().join("tests/fixtures/base"), &conf);
+    std::fs::write(outer.path().join("r02.yaml"), "SECRET-LINE: [\n").unwrap();
+    let rack = conf.join("topology/datacenters/dc1/rooms/room1/aisles/aisle1/racks/r02.yaml");
+    std::fs::remove_file(&rack).unwrap();
+    std::os::unix::fs::symlink(outer.path().join("r02.yaml"), &rack).unwrap();
+    let out = support::bin().arg("check").arg(&conf).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("aisle.yaml:5:3: error[path-escape]"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("SECRET-LINE"), "{stdout}");
+}
