@@ -10,6 +10,7 @@ use rackscope_core::{Level, diag};
 #[derive(clap::Args)]
 pub struct Args {
     /// The configuration's app.yaml, or its directory.
+    #[arg(env = "RACKSCOPE_APP_CONFIG")]
     app: PathBuf,
     /// Output format: human-readable text, or JSON for CI.
     #[arg(long, value_enum, default_value_t = Format::Text)]

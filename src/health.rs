@@ -14,7 +14,8 @@ use rackscope_prometheus::PrometheusClient;
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
-    /// The configuration's app.yaml.
+    /// The configuration's app.yaml, or its directory.
+    #[arg(env = "RACKSCOPE_APP_CONFIG")]
     app: PathBuf,
     /// Shorten long id alternations (`a|b|c|…197 more…|y|z`).
     #[arg(long)]
@@ -23,7 +24,8 @@ pub struct PlanArgs {
 
 #[derive(clap::Args)]
 pub struct HealthArgs {
-    /// The configuration's app.yaml.
+    /// The configuration's app.yaml, or its directory.
+    #[arg(env = "RACKSCOPE_APP_CONFIG")]
     app: PathBuf,
     /// Prometheus URL, overriding telemetry.prometheus_url.
     #[arg(long)]
@@ -54,7 +56,11 @@ pub fn health_cmd(args: &HealthArgs) -> anyhow::Result<ExitCode> {
     let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)?;
     let engine = Engine::new(Arc::new(config), Arc::new(client));
     let at = match args.at {
-        Some(t) => UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)),
+        // A hostile `--at` (1e30, inf) is a clear error, not a panic in the conversion.
+        Some(t) => Duration::try_from_secs_f64(t.max(0.0))
+            .ok()
+            .and_then(|d| UNIX_EPOCH.checked_add(d))
+            .with_context(|| format!("--at {t} is not a usable Unix time"))?,
         None => SystemTime::now(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()

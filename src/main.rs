@@ -30,6 +30,7 @@ enum Command {
     /// Run the server: refresh health from Prometheus and serve it over HTTP.
     Serve {
         /// The configuration directory or its app.yaml.
+        #[arg(env = "RACKSCOPE_APP_CONFIG")]
         config: PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8000")]
@@ -153,6 +154,7 @@ fn parse_mode(s: &str) -> Result<rackscope_simulator::IncidentMode, String> {
 #[derive(clap::Args)]
 struct SimulateArgs {
     /// The configuration directory or its app.yaml.
+    #[arg(env = "RACKSCOPE_APP_CONFIG")]
     config: PathBuf,
     /// Address to serve /metrics and the control API on.
     #[arg(long, default_value = "127.0.0.1:9000")]
@@ -195,7 +197,11 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
 #[derive(clap::Args)]
 struct DemoArgs {
     /// The configuration to run (a directory holding app.yaml).
-    #[arg(long, default_value = "config/demo-multisite")]
+    #[arg(
+        long,
+        env = "RACKSCOPE_APP_CONFIG",
+        default_value = "config/demo-multisite"
+    )]
     config: PathBuf,
     /// Where Prometheus keeps its data and log, and the simulator its overrides
     /// (default: $XDG_STATE_HOME/rackscope/<config dir name>).

@@ -2,6 +2,7 @@
 //!
 //! This crate knows nothing of HTTP or HTML; the server and the UI live in the binary.
 
+pub mod app_keys;
 pub mod diag;
 pub mod duration;
 pub mod env;
@@ -15,6 +16,7 @@ pub mod telemetry;
 pub mod topology;
 pub mod util;
 pub mod validate;
+pub mod walk;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Level};

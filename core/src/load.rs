@@ -22,6 +22,7 @@ use crate::model::topology::{
 };
 use crate::script;
 use crate::topology::{Aisle, Device, Instance, Rack, Room, RoomIx, Site, Topology};
+use crate::walk::{Escape, confine, yaml_files};
 use crate::yaml::{self, Ctx, Kind, Located, Node};
 
 /// A definition together with the file it came from.
@@ -298,8 +299,8 @@ fn read_file(path: &Path, diags: &mut Diagnostics) -> Option<(Arc<Path>, String,
 
 /// Parses every YAML file under `dir` on all cores. Parsing is most of the load time of a
 /// large topology and files are independent; the loader then takes them in its own order.
-fn prefetch(dir: &Path) -> HashMap<PathBuf, Parsed> {
-    let files = yaml_files(dir, true);
+fn prefetch(dir: &Path, diags: &mut Diagnostics) -> HashMap<PathBuf, Parsed> {
+    let files = yaml_files(dir, true, diags);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -374,29 +375,6 @@ fn load_list<T: DeserializeOwned>(
     }
 }
 
-/// Every `*.yaml`/`*.yml` file under `dir`, sorted, optionally recursive.
-fn yaml_files(dir: &Path, recursive: bool) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                if recursive {
-                    stack.push(p);
-                }
-            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// A list under `key`: its items, or a type error when it is not a list.
 fn list<'n>(node: &'n Node, key: &str, file: &Arc<Path>, diags: &mut Diagnostics) -> &'n [Node] {
     match node.get(key) {
@@ -428,7 +406,7 @@ fn load_templates(dir: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> Catal
         );
         return cat;
     }
-    for path in yaml_files(dir, true) {
+    for path in yaml_files(dir, true, diags) {
         let Some((file, src, node)) = read_file(&path, diags) else {
             continue;
         };
@@ -482,7 +460,7 @@ fn load_checks(
     let files = if path.is_file() {
         vec![path.to_path_buf()]
     } else if path.is_dir() {
-        yaml_files(path, false)
+        yaml_files(path, false, diags)
     } else {
         diags.error(
             "missing-path",
@@ -491,11 +469,20 @@ fn load_checks(
         );
         return (lib, kinds);
     };
-    // `script_file:` is relative to the checks directory (to its folder when it is a file).
+    // `script_file:` is relative to the checks directory (to its folder when it is a file),
+    // and must stay inside it or inside the configuration directory.
     let scripts_dir = if path.is_file() {
         path.parent().unwrap_or(path).to_path_buf()
     } else {
         path.to_path_buf()
+    };
+    let config_dir = match app.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let scripts = ScriptRoots {
+        dir: &scripts_dir,
+        config: config_dir,
     };
     for path in files {
         let Some((file, src, node)) = read_file(&path, diags) else {
@@ -530,7 +517,7 @@ fn load_checks(
         }
         for (item, group_kind) in items {
             if let Some(mut c) = decode_one::<CheckDef>(item, &src, &file, diags) {
-                c.compiled = compile_scripts(&c, &src, &file, &scripts_dir, diags);
+                c.compiled = compile_scripts(&c, &src, &file, &scripts, diags);
                 if c.kind.is_none() {
                     c.kind = group_kind;
                 }
@@ -553,13 +540,69 @@ fn load_checks(
     (lib, kinds)
 }
 
+/// Where `script_file:` paths are resolved (`dir`) and the directories they may not leave.
+struct ScriptRoots<'a> {
+    dir: &'a Path,
+    config: &'a Path,
+}
+
+impl ScriptRoots<'_> {
+    /// Reads a script file named in a check. A path that leaves the roots is refused before
+    /// anything is read, and no message ever quotes the file.
+    fn read(&self, rel: &str) -> Result<(PathBuf, String), String> {
+        let path = match confine(self.dir, Path::new(rel), &[self.dir, self.config]) {
+            Ok(p) => p,
+            Err(Escape::Outside) => {
+                return Err(format!(
+                    "`{rel}` resolves outside the configuration directory {}; script files \
+                     must live inside it",
+                    self.config.display()
+                ));
+            }
+            Err(Escape::Missing(e)) => {
+                return Err(format!(
+                    "`{rel}` cannot be read ({}: {e})",
+                    self.dir.join(rel).display()
+                ));
+            }
+        };
+        if !path.is_file() {
+            return Err(format!("`{rel}` is not a file"));
+        }
+        let text = read_bounded(&path, MAX_SCRIPT_BYTES).map_err(|e| {
+            format!(
+                "`{rel}` cannot be read ({}: {e})",
+                self.dir.join(rel).display()
+            )
+        })?;
+        Ok((path, text))
+    }
+}
+
+/// The largest script file read (1 MiB): scripts are a few lines; anything bigger is a
+/// mistake, and reading it whole would cost memory for nothing.
+const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    f.take(max + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    Ok(text)
+}
+
 /// Compiles a check's scripts; every error is reported at its line and column, in the YAML
 /// file for inline scripts and in the `.rhai` file for `script_file`.
 fn compile_scripts(
     c: &CheckDef,
     src: &str,
     file: &Arc<Path>,
-    dir: &Path,
+    dir: &ScriptRoots<'_>,
     diags: &mut Diagnostics,
 ) -> Option<Arc<script::CheckScripts>> {
     if !c.is_scripted() {
@@ -599,27 +642,22 @@ fn compile_scripts(
                 };
                 (s.value.clone(), Box::new(at))
             }
-            (None, Some(f)) => {
-                let path = dir.join(&f.value);
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => {
-                        let rhai: Arc<Path> = Arc::from(path.as_path());
-                        (text, Box::new(move |l, c| Span::new(&rhai, Pos::new(l, c))))
-                    }
-                    Err(e) => {
-                        diags.error(
-                            "script",
-                            Span::new(file, f.pos),
-                            format!(
-                                "check `{id}`: cannot read {field}_file {}: {e}",
-                                path.display()
-                            ),
-                        );
-                        ok = false;
-                        return None;
-                    }
+            (None, Some(f)) => match dir.read(&f.value) {
+                Ok((_, text)) => {
+                    // Positions name the path as written, not the canonical one.
+                    let rhai: Arc<Path> = Arc::from(dir.dir.join(&f.value).as_path());
+                    (text, Box::new(move |l, c| Span::new(&rhai, Pos::new(l, c))))
                 }
-            }
+                Err(e) => {
+                    diags.error(
+                        "script",
+                        Span::new(file, f.pos),
+                        format!("check `{id}`: {field}_file {e}"),
+                    );
+                    ok = false;
+                    return None;
+                }
+            },
         };
         match script::compile(kind, &text) {
             Ok(compiled) => Some(compiled),
@@ -677,7 +715,7 @@ fn load_metrics(dir: &Path, diags: &mut Diagnostics) -> Library<MetricDef> {
     let files = if dir.is_file() {
         vec![dir.to_path_buf()]
     } else {
-        yaml_files(dir, true)
+        yaml_files(dir, true, diags)
     };
     for path in files {
         let Some((file, src, node)) = read_file(&path, diags) else {
@@ -729,6 +767,9 @@ struct TopologyLoader<'d> {
     seen_sites: HashMap<String, Span>,
     seen_rooms: HashMap<String, Span>,
     seen_racks: HashMap<String, Span>,
+    /// Canonical directories that files named by the topology (room, aisle and rack files,
+    /// `rooms_path`) must stay inside: the topology directory and the configuration's.
+    roots: Vec<PathBuf>,
 }
 
 impl<'d> TopologyLoader<'d> {
@@ -740,7 +781,29 @@ impl<'d> TopologyLoader<'d> {
             seen_sites: HashMap::new(),
             seen_rooms: HashMap::new(),
             seen_racks: HashMap::new(),
+            roots: Vec::new(),
         }
+    }
+
+    /// Whether `path`, symlinks followed, stays inside the roots; an error at `at` when it
+    /// does not. A missing path passes, for the caller to report as missing.
+    fn confined(&mut self, path: &Path, at: &Span) -> bool {
+        let Ok(real) = std::fs::canonicalize(path) else {
+            return true;
+        };
+        if self.roots.is_empty() || self.roots.iter().any(|r| real.starts_with(r)) {
+            return true;
+        }
+        self.diags.error(
+            "path-escape",
+            at.clone(),
+            format!(
+                "{} resolves outside the topology and configuration directories; files it \
+                 names must live inside them",
+                path.display()
+            ),
+        );
+        false
     }
 
     fn load(mut self, path: &Path, app: &Arc<Path>) -> Topology {
@@ -749,7 +812,13 @@ impl<'d> TopologyLoader<'d> {
                 self.sites(&node, &src, &file, None);
             }
         } else if path.is_dir() {
-            self.parsed = prefetch(path);
+            let config_dir = app.parent().filter(|p| !p.as_os_str().is_empty());
+            self.roots = [Some(path), config_dir]
+                .into_iter()
+                .flatten()
+                .filter_map(|p| std::fs::canonicalize(p).ok())
+                .collect();
+            self.parsed = prefetch(path, self.diags);
             let sites = path.join("sites.yaml");
             if let Some((file, src, node)) = self.read(&sites) {
                 self.sites(&node, &src, &file, Some(path));
@@ -890,6 +959,11 @@ impl<'d> TopologyLoader<'d> {
                 Some(p) => d.join(p),
                 None => d.join("datacenters").join(&def.id.value).join("rooms"),
             });
+            if let (Some(rd), Some(at)) = (&rooms_dir, item.get("rooms_path"))
+                && !self.confined(rd, &Span::new(file, at.pos))
+            {
+                continue;
+            }
             let listed = list(item, "rooms", file, self.diags);
             if listed.is_empty() {
                 if let Some(rooms_dir) = &rooms_dir {
@@ -918,6 +992,10 @@ impl<'d> TopologyLoader<'d> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let room_file = d.join("room.yaml");
+            let dir_file: Arc<Path> = Arc::from(d.as_path());
+            if !self.confined(&room_file, &Span::file_only(&dir_file)) {
+                continue;
+            }
             if !room_file.exists() {
                 let file: Arc<Path> = Arc::from(d.as_path());
                 self.diags.warning(
@@ -1002,6 +1080,9 @@ impl<'d> TopologyLoader<'d> {
                     room_file.display()
                 ),
             );
+            return;
+        }
+        if !self.confined(&room_file, &Span::new(file, item.pos)) {
             return;
         }
         if let Some((rfile, rsrc, rnode)) = self.read(&room_file) {
@@ -1171,7 +1252,9 @@ impl<'d> TopologyLoader<'d> {
         } else if let Some(room_dir) = room_dir {
             let aisle_dir = room_dir.join("aisles").join(&entry.id.value);
             let aisle_file = aisle_dir.join("aisle.yaml");
-            if !aisle_file.exists() {
+            if !self.confined(&aisle_file, &Span::new(file, entry.id.pos)) {
+                // Reported; the aisle stays, empty.
+            } else if !aisle_file.exists() {
                 self.diags.error(
                     "missing-file",
                     Span::new(file, entry.id.pos),
@@ -1265,6 +1348,9 @@ impl<'d> TopologyLoader<'d> {
                     racks_dir.join(format!("{id}.yaml")).display()
                 ),
             );
+            return None;
+        }
+        if !self.confined(&rack_file, &Span::new(file, item.pos)) {
             return None;
         }
         let (rfile, rsrc, rnode) = self.read(&rack_file)?;

@@ -21,21 +21,15 @@ use crate::yaml::{Located, Node};
 /// Racks taller than this are surely a typo.
 pub const MAX_RACK_UNITS: u32 = 100;
 
-/// Position of a dotted key in app.yaml, or the file when it is not written there.
-fn key_pos(node: &Node, path: &[&str]) -> Pos {
-    let mut n = node;
-    for k in path {
-        match n.get(k) {
-            Some(c) => n = c,
-            None => return Pos::FILE,
-        }
-    }
-    n.pos
-}
+/// The longest `for:` a check may wait before its state is confirmed (a year).
+pub const MAX_FOR_SECONDS: u64 = 31_536_000;
 
 /// Value ranges and combinations of app.yaml.
 pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
-    let at = |path: &[&str]| Span::new(file, key_pos(node, path));
+    let at = |path: &[&str]| Span::new(file, crate::app_keys::key_pos(node, path));
+    crate::app_keys::ranges(app, node, file, diags);
+    crate::app_keys::refused(app, node, file, diags);
+    crate::app_keys::ignored(app, node, file, diags);
     let t = &app.telemetry;
     let url = t.url();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -73,13 +67,6 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
             "tls_key_file needs tls_cert_file",
         );
     }
-    if !(t.prometheus_timeout_seconds > 0.0 && t.prometheus_timeout_seconds <= 300.0) {
-        diags.error(
-            "bad-value",
-            at(&["telemetry", "prometheus_timeout_seconds"]),
-            "prometheus_timeout_seconds must be above 0 and at most 300",
-        );
-    }
     if let Err(e) = regex::Regex::new(&t.job_regex) {
         diags.error(
             "bad-value",
@@ -100,95 +87,11 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
             );
         }
     }
-    for (value, key) in [
-        (t.max_response_bytes, "max_response_bytes"),
-        (t.max_series_per_answer, "max_series_per_answer"),
-        (t.max_points_per_answer, "max_points_per_answer"),
-    ] {
-        if value == 0 {
-            diags.error(
-                "bad-value",
-                at(&["telemetry", key]),
-                format!("{key} must be at least 1 (0 would refuse every answer)"),
-            );
-        }
-    }
-    let p = &app.planner;
-    if p.max_ids_per_query == 0 {
-        diags.error(
-            "bad-value",
-            at(&["planner", "max_ids_per_query"]),
-            "max_ids_per_query must be at least 1",
-        );
-    }
-    if p.cache_ttl_seconds == 0 {
-        diags.error(
-            "bad-value",
-            at(&["planner", "cache_ttl_seconds"]),
-            "cache_ttl_seconds must be at least 1",
-        );
-    }
-    if p.max_concurrent_queries == 0 {
-        diags.error(
-            "bad-value",
-            at(&["planner", "max_concurrent_queries"]),
-            "max_concurrent_queries must be at least 1",
-        );
-    }
-    if app.playlist.interval_seconds < 5 {
-        diags.error(
-            "bad-value",
-            at(&["playlist", "interval_seconds"]),
-            "playlist.interval_seconds must be at least 5",
-        );
-    }
     if t.prometheus_heartbeat_seconds < 10 {
         diags.warning(
             "bad-value",
             at(&["telemetry", "prometheus_heartbeat_seconds"]),
             "prometheus_heartbeat_seconds below 10 is raised to 10",
-        );
-    }
-    if app.map.min_zoom > app.map.max_zoom {
-        diags.error(
-            "bad-value",
-            at(&["map", "min_zoom"]),
-            "map.min_zoom is greater than map.max_zoom",
-        );
-    }
-    server_limits(app, &at, diags);
-}
-
-/// The HTTP server's own limits (`server:`, `api:`): a zero would refuse every request or
-/// none, and an hour-long header timeout is no timeout.
-fn server_limits(app: &AppConfig, at: &dyn Fn(&[&str]) -> Span, diags: &mut Diagnostics) {
-    let s = &app.server;
-    for (key, value, min, max) in [
-        ("max_connections", s.max_connections, 1, 1_000_000),
-        ("max_sse_clients", s.max_sse_clients, 1, 100_000),
-        ("header_timeout_seconds", s.header_timeout_seconds, 1, 300),
-        (
-            "request_timeout_seconds",
-            s.request_timeout_seconds,
-            1,
-            3_600,
-        ),
-        ("shutdown_grace_seconds", s.shutdown_grace_seconds, 1, 300),
-        ("max_adhoc_queries", s.max_adhoc_queries, 1, 1_024),
-    ] {
-        if !(min..=max).contains(&value) {
-            diags.error(
-                "bad-value",
-                at(&["server", key]),
-                format!("server.{key} must be between {min} and {max}"),
-            );
-        }
-    }
-    if !(1..=10_000).contains(&app.api.query_tester_per_minute) {
-        diags.error(
-            "bad-value",
-            at(&["api", "query_tester_per_minute"]),
-            "api.query_tester_per_minute must be between 1 and 10000",
         );
     }
 }
@@ -543,7 +446,30 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             format!("check `{id}` has no rules, so every series it returns is OK"),
         );
     }
+    if let Some(d) = &c.for_duration
+        && d.value.seconds > MAX_FOR_SECONDS
+    {
+        diags.error(
+            "bad-value",
+            span(d.pos),
+            format!(
+                "check `{id}`: `for: {}` is longer than a year, so the alert would never fire",
+                d.value
+            ),
+        );
+    }
     for r in &c.rules {
+        if let Some(v) = r.value.value.as_number()
+            && !v.is_finite()
+        {
+            // NaN never compares true and an infinite threshold matches all or nothing:
+            // either way the rule would hide a failure.
+            diags.error(
+                "bad-value",
+                span(r.pos),
+                format!("check `{id}`: rule threshold {v} is not a finite number"),
+            );
+        }
         if r.value.value.as_number().is_none() {
             diags.warning(
                 "rule",

@@ -239,8 +239,11 @@ impl PrometheusClient {
     }
 }
 
+/// A configured timeout as a `Duration`. `rackscope check` refuses values outside
+/// (0, 300], but the client must not panic on a configuration that skipped it: NaN (which
+/// `clamp` passes through) falls back to the default read timeout.
 fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.clamp(0.001, 86_400.0))
+    Duration::try_from_secs_f64(s.clamp(0.001, 86_400.0)).unwrap_or(Duration::from_secs(5))
 }
 
 impl MetricsSource for PrometheusClient {
@@ -315,6 +318,21 @@ mod tests {
         t.tls_cert_file = None;
         let c = PrometheusClient::from_config(&t, Path::new(".")).unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:1/prefix");
+    }
+
+    #[test]
+    fn hostile_timeouts_convert_without_a_panic() {
+        assert_eq!(secs(2.0), Duration::from_secs(2));
+        assert_eq!(secs(1e20), Duration::from_secs(86_400));
+        assert_eq!(secs(f64::INFINITY), Duration::from_secs(86_400));
+        assert_eq!(secs(-3.0), Duration::from_millis(1));
+        assert_eq!(secs(f64::NAN), Duration::from_secs(5));
+        let t = Telemetry {
+            prometheus_timeout_seconds: f64::NAN,
+            prometheus_connect_timeout_seconds: 1e20,
+            ..Telemetry::default()
+        };
+        assert!(PrometheusClient::from_config(&t, Path::new(".")).is_ok());
     }
 
     #[tokio::test]

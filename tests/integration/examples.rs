@@ -24,6 +24,32 @@ fn messages(loaded: &rackscope_core::Loaded, code: &str) -> Vec<String> {
         .collect()
 }
 
+/// The upstream keys an example sets that Rackscope does not honour (one warning each,
+/// at the key), by name.
+fn ignored_keys(loaded: &rackscope_core::Loaded) -> Vec<String> {
+    messages(loaded, "ignored-key")
+        .iter()
+        .filter_map(|m| m.split('`').nth(1).map(str::to_owned))
+        .collect()
+}
+
+/// Every upstream example writes these; each is a warning, never an error.
+const COMMON_IGNORED: [&str; 4] = [
+    "refresh.rack_state_seconds",
+    "cache.ttl_seconds",
+    "cache.health_checks_ttl_seconds",
+    "features.notifications_max_visible",
+];
+
+fn assert_ignored(loaded: &rackscope_core::Loaded, extra: &[&str]) {
+    let mut want: Vec<&str> = COMMON_IGNORED.to_vec();
+    want.extend_from_slice(extra);
+    want.sort_unstable();
+    let mut got = ignored_keys(loaded);
+    got.sort();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn homelab() {
     let Some((loaded, c)) = counts("homelab") else {
@@ -35,6 +61,7 @@ fn homelab() {
         loaded.diagnostics.errors().collect::<Vec<_>>()
     );
     assert_eq!(c, [1, 1, 1, 3, 23, 23]);
+    assert_ignored(&loaded, &["map", "plugins.simulator.enabled"]);
     // Rack and component templates list Sequana checks that the library does not have.
     let unknown = messages(&loaded, "unknown-check");
     assert!(
@@ -58,6 +85,10 @@ fn small_cluster() {
         loaded.diagnostics.errors().collect::<Vec<_>>()
     );
     assert_eq!(c, [1, 1, 3, 11, 194, 608]);
+    assert_ignored(
+        &loaded,
+        &["map", "plugins.simulator.enabled", "plugins.slurm.enabled"],
+    );
 }
 
 #[test]
@@ -71,6 +102,16 @@ fn hpc_cluster() {
         loaded.diagnostics.errors().collect::<Vec<_>>()
     );
     assert_eq!(c, [1, 2, 5, 25, 762, 1912]);
+    assert_ignored(
+        &loaded,
+        &[
+            "features.playlist",
+            "features.wizard",
+            "map",
+            "plugins.simulator.enabled",
+            "plugins.slurm.enabled",
+        ],
+    );
     let unreachable = messages(&loaded, "unreachable-rule");
     assert!(
         unreachable

@@ -148,6 +148,11 @@ pub struct Telemetry {
 
 pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
 
+/// The longest Prometheus timeout (read or connect) `rackscope check` accepts, in seconds.
+pub const MAX_TIMEOUT_SECONDS: f64 = 300.0;
+/// The longest interval or TTL `rackscope check` accepts, in seconds (a day).
+pub const MAX_INTERVAL_SECONDS: u32 = 86_400;
+
 impl Default for Telemetry {
     fn default() -> Self {
         Telemetry {

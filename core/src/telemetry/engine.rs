@@ -506,14 +506,24 @@ fn query_timeout(config: &Config) -> Duration {
     let t = &config.app.telemetry;
     // The client enforces its own connect and read timeouts; this outer bound also covers
     // sources that do not, with a second of slack so the client's clearer error wins.
-    Duration::from_secs_f64(
-        (t.prometheus_timeout_seconds + t.prometheus_connect_timeout_seconds).max(0.1) + 1.0,
-    )
+    // `rackscope check` refuses out-of-range timeouts, but an engine built from a
+    // configuration that skipped validation must still never panic on one.
+    let total = (t.prometheus_timeout_seconds + t.prometheus_connect_timeout_seconds)
+        .clamp(0.1, 2.0 * crate::model::app::MAX_TIMEOUT_SECONDS)
+        + 1.0;
+    Duration::try_from_secs_f64(total).unwrap_or(DEFAULT_QUERY_TIMEOUT)
 }
+
+/// The outer bound used when the configured timeouts are not numbers (NaN).
+const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(8);
 
 fn heartbeat_interval(config: &Config) -> Duration {
     Duration::from_secs(u64::from(
-        config.app.telemetry.prometheus_heartbeat_seconds.max(10),
+        config
+            .app
+            .telemetry
+            .prometheus_heartbeat_seconds
+            .clamp(10, crate::model::app::MAX_INTERVAL_SECONDS),
     ))
 }
 
@@ -547,4 +557,49 @@ fn query_errors(plan: &Plan, answers: &[Result<InstantResult, SourceError>]) -> 
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod conversion_tests {
+    use super::*;
+
+    fn with_timeouts(read: f64, connect: f64, heartbeat: u32) -> Config {
+        let mut c = Config::default();
+        c.app.telemetry.prometheus_timeout_seconds = read;
+        c.app.telemetry.prometheus_connect_timeout_seconds = connect;
+        c.app.telemetry.prometheus_heartbeat_seconds = heartbeat;
+        c
+    }
+
+    #[test]
+    fn hostile_timeouts_give_a_bounded_duration_instead_of_a_panic() {
+        for (read, connect) in [
+            (1e20, 2.0),
+            (5.0, 1e20),
+            (f64::NAN, 2.0),
+            (f64::INFINITY, f64::INFINITY),
+            (-5.0, -2.0),
+            (f64::NEG_INFINITY, 0.0),
+        ] {
+            let t = query_timeout(&with_timeouts(read, connect, 30));
+            assert!(t >= Duration::from_millis(1100), "{read} {connect}: {t:?}");
+            assert!(t <= Duration::from_secs(601), "{read} {connect}: {t:?}");
+        }
+        assert_eq!(
+            query_timeout(&with_timeouts(5.0, 2.0, 30)),
+            Duration::from_secs(8)
+        );
+    }
+
+    #[test]
+    fn the_heartbeat_interval_stays_between_ten_seconds_and_a_day() {
+        assert_eq!(
+            heartbeat_interval(&with_timeouts(5.0, 2.0, 0)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            heartbeat_interval(&with_timeouts(5.0, 2.0, u32::MAX)),
+            Duration::from_secs(86_400)
+        );
+    }
 }

@@ -1,0 +1,142 @@
+//! Reading the filesystem safely: directory walks that terminate whatever the symlinks, and
+//! paths named in a configuration confined to the directories they are relative to.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diag::{Diagnostics, Span};
+
+/// The identity of a directory, whatever path reaches it: (device, inode) where the
+/// platform has them, the canonical path elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum DirId {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg_attr(unix, allow(dead_code))]
+    Path(PathBuf),
+}
+
+fn dir_id(path: &Path) -> Option<DirId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| DirId::Inode(m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(path).ok().map(DirId::Path)
+    }
+}
+
+/// Every `*.yaml`/`*.yml` file under `dir`, sorted, optionally recursive. A directory
+/// reached a second time (a symlink to itself or to an ancestor, or two links to one
+/// place) is walked once; the repeat is a warning at its path, so a loop can neither hang
+/// the walk nor load the same files twice.
+pub fn yaml_files(dir: &Path, recursive: bool, diags: &mut Diagnostics) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<DirId> = HashSet::new();
+    if let Some(id) = dir_id(dir) {
+        seen.insert(id);
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if !recursive {
+                    continue;
+                }
+                match dir_id(&p).map(|id| seen.insert(id)) {
+                    Some(true) => stack.push(p),
+                    Some(false) => repeated_dir(&p, diags),
+                    None => {}
+                }
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn repeated_dir(p: &Path, diags: &mut Diagnostics) {
+    let file: Arc<Path> = Arc::from(p);
+    diags.warning(
+        "directory-loop",
+        Span::file_only(&file),
+        "this directory was already walked (a symlink loop or a second link to it); skipped",
+    );
+}
+
+/// Why a path named in the configuration is refused.
+#[derive(Debug)]
+pub enum Escape {
+    /// It does not exist (or cannot be resolved).
+    Missing(std::io::Error),
+    /// It resolves, through `..` or a symlink, outside every allowed root.
+    Outside,
+}
+
+/// Resolves `rel` against `base` and requires the result, symlinks followed, to stay inside
+/// one of `roots`. Only the resolved path is returned; nothing is read, so a refusal can
+/// never show the content of the file it refused.
+pub fn confine(base: &Path, rel: &Path, roots: &[&Path]) -> Result<PathBuf, Escape> {
+    let real = std::fs::canonicalize(base.join(rel)).map_err(Escape::Missing)?;
+    let inside = roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .any(|r| real.starts_with(r));
+    if inside {
+        Ok(real)
+    } else {
+        Err(Escape::Outside)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_and_parent_symlinks_are_walked_once_and_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/t.yaml"), "templates: []\n").unwrap();
+        std::os::unix::fs::symlink(".", root.join("a/self")).unwrap();
+        std::os::unix::fs::symlink("..", root.join("a/b/up")).unwrap();
+        std::os::unix::fs::symlink("a", root.join("again")).unwrap();
+        let mut diags = Diagnostics::default();
+        let files = yaml_files(root, true, &mut diags);
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(diags.warnings().count(), 3, "{diags:?}");
+        assert!(diags.iter().all(|d| d.code == "directory-loop"));
+    }
+
+    #[test]
+    fn paths_leaving_the_roots_are_refused_through_dots_and_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("conf");
+        std::fs::create_dir_all(root.join("scripts")).unwrap();
+        std::fs::write(root.join("scripts/ok.rhai"), "1").unwrap();
+        std::fs::write(tmp.path().join("secret"), "s3cret").unwrap();
+        std::os::unix::fs::symlink("../../secret", root.join("scripts/link.rhai")).unwrap();
+        let ok = confine(&root, Path::new("scripts/ok.rhai"), &[&root]).unwrap();
+        assert!(ok.ends_with("conf/scripts/ok.rhai"));
+        for bad in ["../secret", "scripts/link.rhai", "scripts/../../secret"] {
+            let e = confine(&root, Path::new(bad), &[&root]).unwrap_err();
+            assert!(matches!(e, Escape::Outside), "{bad}: {e:?}");
+        }
+        assert!(matches!(
+            confine(&root, Path::new("scripts/absent.rhai"), &[&root]),
+            Err(Escape::Missing(_))
+        ));
+    }
+}
