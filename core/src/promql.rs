@@ -71,6 +71,27 @@ pub enum GuardError {
     TooDeep,
     #[error("the expression has more than {MAX_EXPR_OPERATORS} operators")]
     TooManyOperators,
+    #[error("the duration `{0}` is out of range (at most {MAX_DURATION_SECONDS:e} seconds)")]
+    Duration(String),
+}
+
+/// The longest duration written as a plain number of seconds (`up[300]`, `offset 1e6`).
+/// promql-parser converts such numbers with a panicking conversion: 2e19 aborted it.
+pub const MAX_DURATION_SECONDS: f64 = 1e15;
+
+/// Whether a word in a duration's place is a number too large for one (or not finite).
+/// Durations with units (`5m`, `99999999999y`) are checked by the parser itself.
+fn oversized_duration(word: &str) -> bool {
+    // A subquery's range and step arrive as one word (`5m:1e30`).
+    word.split(':').any(|number| {
+        if number.eq_ignore_ascii_case("inf") || number.eq_ignore_ascii_case("nan") {
+            return true;
+        }
+        number.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && number
+                .parse::<f64>()
+                .is_ok_and(|v| !(v.is_finite() && v < MAX_DURATION_SECONDS))
+    })
 }
 
 /// Checks an expression against the limits above with a linear scan of its tokens, strings
@@ -84,6 +105,8 @@ pub fn guard(expr: &str) -> Result<(), GuardError> {
     // Whether the next token is an operand: an operator there is unary.
     let mut want_operand = true;
     let mut braces = 0usize;
+    // Durations: inside `[…]`, and the word after `offset`.
+    let (mut squares, mut after_offset) = (0usize, false);
     while i < b.len() {
         let c = b[i];
         match c {
@@ -104,12 +127,18 @@ pub fn guard(expr: &str) -> Result<(), GuardError> {
                 if c == b'{' {
                     braces += 1;
                 }
+                if c == b'[' {
+                    squares += 1;
+                }
                 want_operand = true;
             }
             b')' | b']' | b'}' => {
                 depth = depth.saturating_sub(1);
                 if c == b'}' {
                     braces = braces.saturating_sub(1);
+                }
+                if c == b']' {
+                    squares = squares.saturating_sub(1);
                 }
                 unary = 0;
                 want_operand = false;
@@ -135,7 +164,23 @@ pub fn guard(expr: &str) -> Result<(), GuardError> {
                 {
                     i += 1;
                 }
+                // An exponent's sign belongs to the number (`1e+30`).
+                if i + 1 < b.len()
+                    && matches!(b[i - 1], b'e' | b'E')
+                    && b[start].is_ascii_digit()
+                    && matches!(b[i], b'+' | b'-')
+                    && b[i + 1].is_ascii_digit()
+                {
+                    i += 1;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
                 let word = &expr[start..i];
+                if (squares > 0 || after_offset) && braces == 0 && oversized_duration(word) {
+                    return Err(GuardError::Duration(word.chars().take(40).collect()));
+                }
+                after_offset = word.eq_ignore_ascii_case("offset");
                 if braces == 0 && matches!(word, "and" | "or" | "unless" | "atan2") {
                     ops += 1;
                     want_operand = true;
@@ -267,6 +312,39 @@ mod tests {
         assert_eq!(guard(&huge), Err(GuardError::TooLong(70_000)));
         let long = format!("up{{job=\"{}\"}}", "x".repeat(MAX_EXPR_BYTES));
         assert!(matches!(guard(&long), Err(GuardError::TooLong(_))));
+    }
+
+    #[test]
+    fn numbers_too_large_for_a_duration_are_refused_where_the_parser_would_panic() {
+        // Each of these panicked promql-parser 0.11 (Duration::from_secs_f64), found by
+        // the fuzz target `expr_guard`.
+        for e in [
+            "up[888888888800709999906:]",
+            "up[1e30]",
+            "up[1e30:]",
+            "up[5m:1e30]",
+            "up offset 1e30",
+            "up offset -1e30",
+            "up offset Inf",
+            "up[1e+30]",
+            "up[5m] OFFSET 1E30",
+            "rate(up[5m:1e20])",
+            "up[2e19]",
+            "up[18446744073709551616]",
+        ] {
+            assert!(matches!(guard(e), Err(GuardError::Duration(_))), "{e}");
+        }
+        // Large numbers elsewhere, and durations in range, are fine.
+        for e in [
+            "up > 1e30",
+            "up[1e10]",
+            "up[5m:30s] offset 1h",
+            "up @ 1e30",
+            "vector(1e+30)",
+        ] {
+            assert_eq!(guard(e), Ok(()), "{e}");
+            assert!(parse(e).is_ok(), "{e}");
+        }
     }
 
     #[test]

@@ -267,7 +267,10 @@ impl Server {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if let Some(url) = line.split("listening on ").nth(1) {
                     let _ = tx.send(url.trim().to_owned());
                 }
@@ -285,9 +288,10 @@ impl Server {
         let Result::Ok(r) = reqwest::get(format!("{}/api/stats/global", self.base)).await else {
             return String::new();
         };
-        r.json::<serde_json::Value>()
-            .await
-            .map_or_else(|_| String::new(), |v| v["status"].as_str().unwrap_or("").to_owned())
+        r.json::<serde_json::Value>().await.map_or_else(
+            |_| String::new(),
+            |v| v["status"].as_str().unwrap_or("").to_owned(),
+        )
     }
 
     /// Polls the headline until it is `want` (at most a minute); the peak RSS meanwhile.
@@ -328,6 +332,12 @@ async fn the_server_process_keeps_its_memory_under_oversized_answers() {
     tokio::time::sleep(Duration::from_secs(12)).await;
     let after = rss_mib(server.child.id());
     eprintln!("server RSS: settled {settled:.0} MiB, peak {peak:.0} MiB, after {after:.0} MiB");
-    assert!(peak < settled + 768.0, "peak {peak:.0} MiB from {settled:.0} MiB");
-    assert!(after < settled + 64.0, "kept {after:.0} MiB after a spike from {settled:.0} MiB");
+    assert!(
+        peak < settled + 768.0,
+        "peak {peak:.0} MiB from {settled:.0} MiB"
+    );
+    assert!(
+        after < settled + 64.0,
+        "kept {after:.0} MiB after a spike from {settled:.0} MiB"
+    );
 }
