@@ -113,7 +113,9 @@ pub fn global_stats(config: &Config, snap: Option<&Snapshot>) -> GlobalStats {
         }
     }
     let stale = snap.stale.as_ref();
-    let blind = stale.is_some_and(|s| s.expired).then_some(Severity::Unknown);
+    let blind = stale
+        .is_some_and(|s| s.expired)
+        .then_some(Severity::Unknown);
     let status = snap.health.global.max(blind).unwrap_or(Severity::Unknown);
     GlobalStats {
         total_rooms: topo.rooms.len(),

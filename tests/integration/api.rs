@@ -897,7 +897,10 @@ async fn when_every_query_fails_nothing_claims_ok_and_the_refresh_is_reported_fa
         assert_eq!(t["last_refresh_ok"], false);
         assert_eq!(t["snapshot"]["stale"]["cause"], "refresh_failed");
         let ready = get(&state, "/readyz").await.json();
-        assert_eq!((ready["stale"].clone(), ready["expired"].clone()), (true.into(), true.into()));
+        assert_eq!(
+            (ready["stale"].clone(), ready["expired"].clone()),
+            (true.into(), true.into())
+        );
         let m = get(&state, "/metrics").await.text();
         for line in [
             "rackscope_last_refresh_success 0",
@@ -925,10 +928,17 @@ async fn a_snapshot_the_loop_left_behind_is_shown_stale_then_unknown() {
         .unwrap();
     let g = get(&state, "/api/stats/global").await.json();
     assert_eq!(g["status"], "UNKNOWN", "{g}");
-    assert_eq!((g["stale"].clone(), g["last_refresh_failed"].clone()), (true.into(), false.into()));
+    assert_eq!(
+        (g["stale"].clone(), g["last_refresh_failed"].clone()),
+        (true.into(), false.into())
+    );
     let m = get(&state, "/metrics").await.text();
     assert!(m.lines().any(|l| l == "rackscope_snapshot_stale 1"), "{m}");
-    assert!(m.lines().any(|l| l == r#"rackscope_active_alerts{severity="CRIT"} 0"#), "{m}");
+    assert!(
+        m.lines()
+            .any(|l| l == r#"rackscope_active_alerts{severity="CRIT"} 0"#),
+        "{m}"
+    );
     let page = String::from_utf8(get(&state, "/").await.body).unwrap();
     assert!(page.contains("No refresh for"), "{page}");
 }

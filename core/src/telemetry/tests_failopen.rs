@@ -110,9 +110,12 @@ fn scripted_answer(q: &str) -> InstantResult {
 #[tokio::test]
 async fn a_script_may_raise_a_nan_sample_but_not_call_it_ok() {
     let config = scripted();
-    let s = engine_on(config, FakeSource::new(|q, _| Result::Ok(scripted_answer(q))))
-        .refresh_at(t0())
-        .await;
+    let s = engine_on(
+        config,
+        FakeSource::new(|q, _| Result::Ok(scripted_answer(q))),
+    )
+    .refresh_at(t0())
+    .await;
     // The probe script returns OK whatever the value: for NaN that is not knowledge.
     let probe = check_state(&s, &node(&s, "n03"), "probe");
     assert_eq!(probe.severity, Unknown);
@@ -151,7 +154,10 @@ fn http_500() -> SourceError {
 
 #[tokio::test]
 async fn every_query_failing_is_a_failed_refresh_whatever_the_error() {
-    for err in [http_500(), SourceError::Decode("expected value at line 1".into())] {
+    for err in [
+        http_500(),
+        SourceError::Decode("expected value at line 1".into()),
+    ] {
         let config = fixture();
         let racks = config.topology.racks.len();
         let engine = engine_on(config, failing(err.clone()));
@@ -159,7 +165,11 @@ async fn every_query_failing_is_a_failed_refresh_whatever_the_error() {
         let stale = s.stale.clone().expect("a failed refresh is flagged");
         assert_eq!(stale.cause, StaleCause::RefreshFailed);
         assert!(stale.expired, "no earlier states to show: {err}");
-        assert!(stale.reason.contains("every query failed"), "{}", stale.reason);
+        assert!(
+            stale.reason.contains("every query failed"),
+            "{}",
+            stale.reason
+        );
         assert_eq!(s.health.global, Some(Unknown));
         let unknown = s.health.racks.iter().filter(|r| r.state == Some(Unknown));
         assert_eq!(unknown.count(), racks);
@@ -188,7 +198,10 @@ async fn a_failed_refresh_after_a_good_one_serves_the_last_states_marked_stale()
     broken.store(true, Ordering::Relaxed);
     let s = engine.refresh_at(t0() + Duration::from_secs(10)).await;
     let stale = s.stale.clone().unwrap();
-    assert_eq!((stale.cause, stale.expired), (StaleCause::RefreshFailed, false));
+    assert_eq!(
+        (stale.cause, stale.expired),
+        (StaleCause::RefreshFailed, false)
+    );
     assert!(stale.reason.contains("storage is broken"));
     assert!(Arc::ptr_eq(&s.health, &good.health));
     assert_eq!(engine.stats().refreshes_failed, 1);
@@ -279,9 +292,7 @@ async fn staleness_is_judged_when_the_snapshot_is_read() {
     assert!(Arc::ptr_eq(&engine.snapshot_at(later).unwrap(), &overdue));
 
     // Past stale_after_seconds (60): every state UNKNOWN with the reason.
-    let expired = engine
-        .snapshot_at(now + Duration::from_secs(61))
-        .unwrap();
+    let expired = engine.snapshot_at(now + Duration::from_secs(61)).unwrap();
     assert!(expired.stale.as_ref().unwrap().expired);
     let r = check_state(&expired, &node(&expired, "node.1"), "node_up");
     assert_eq!(r.severity, Unknown);
