@@ -112,7 +112,12 @@ pub async fn serve(
     };
     let result = server::run(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
-    let _ = refresh.await;
+    // The engine supervises its own loops; a panic reaching here escaped that supervision.
+    if let Err(e) = refresh.await
+        && e.is_panic()
+    {
+        tracing::error!("the refresh task panicked outside its supervisor: {e}");
+    }
     result.context("HTTP server")
 }
 

@@ -13,7 +13,9 @@ use rackscope_core::Severity;
 use rackscope_core::load::Config;
 use rackscope_core::model::checks::Scope;
 use rackscope_core::telemetry::stats::unix_ms;
-use rackscope_core::telemetry::{AlertTarget, CheckResult, Snapshot, TargetHealth};
+use rackscope_core::telemetry::{
+    AlertTarget, CheckResult, Snapshot, Stale, StaleCause, TargetHealth,
+};
 use rackscope_core::topology::{DeviceIx, RackIx, RoomIx};
 use serde::Deserialize;
 use serde::Serialize;
@@ -64,9 +66,10 @@ fn state_str(s: Option<Severity>) -> &'static str {
 // ---------------------------------------------------------------- stats
 
 /// `/api/stats/global`. `crit_count`/`warn_count` count racks (seed 003); `status` is the
-/// worst rack state. Unlike the Python version, rooms of every site are counted, and the
-/// status is UNKNOWN rather than OK before the first refresh and when Prometheus has been
-/// gone past the stale window: "OK" must mean that something looked.
+/// global roll-up, the worst monitored state (CRIT > WARN > UNKNOWN > OK). Unlike the Python
+/// version, rooms of every site are counted, and the status is UNKNOWN rather than OK before
+/// the first refresh, when anything monitored is UNKNOWN, when nothing is monitored, and
+/// when the data is past the stale window: "OK" must mean that something looked.
 #[derive(Serialize, Debug, PartialEq)]
 pub struct GlobalStats {
     pub total_rooms: usize,
@@ -77,6 +80,10 @@ pub struct GlobalStats {
     pub status: &'static str,
     /// Racks whose state is UNKNOWN (an addition).
     pub unknown_count: usize,
+    /// The states are not current: the last refresh failed, or none finished in time.
+    pub stale: bool,
+    /// Every query of the last refresh failed.
+    pub last_refresh_failed: bool,
 }
 
 pub fn global_stats(config: &Config, snap: Option<&Snapshot>) -> GlobalStats {
@@ -91,6 +98,8 @@ pub fn global_stats(config: &Config, snap: Option<&Snapshot>) -> GlobalStats {
             warn_count: 0,
             status: "UNKNOWN",
             unknown_count: topo.racks.len(),
+            stale: false,
+            last_refresh_failed: false,
         };
     };
     let topo = &snap.config.topology;
@@ -103,24 +112,21 @@ pub fn global_stats(config: &Config, snap: Option<&Snapshot>) -> GlobalStats {
             _ => {}
         }
     }
-    let blind = snap.stale.as_ref().is_some_and(|s| s.expired);
-    let status = if crit > 0 {
-        "CRIT"
-    } else if warn > 0 {
-        "WARN"
-    } else if blind {
-        "UNKNOWN"
-    } else {
-        "OK"
-    };
+    let stale = snap.stale.as_ref();
+    let blind = stale
+        .is_some_and(|s| s.expired)
+        .then_some(Severity::Unknown);
+    let status = snap.health.global.max(blind).unwrap_or(Severity::Unknown);
     GlobalStats {
         total_rooms: topo.rooms.len(),
         total_racks: topo.racks.len(),
         active_alerts: crit + warn,
         crit_count: crit,
         warn_count: warn,
-        status,
+        status: status.as_str(),
         unknown_count: unknown,
+        stale: stale.is_some(),
+        last_refresh_failed: stale.is_some_and(|s| s.cause == StaleCause::RefreshFailed),
     }
 }
 
@@ -144,11 +150,7 @@ async fn stats_prometheus(State(st): State<AppState>) -> Response {
         "next_ts": s.next_ts,
         "heartbeat_ok": s.heartbeat_ok,
         "error": s.heartbeat_error,
-        "stale": snap.as_ref().and_then(|s| s.stale.as_ref()).map(|x| json!({
-            "since_ts": unix_ms(x.since),
-            "reason": x.reason,
-            "expired": x.expired,
-        })),
+        "stale": snap.as_ref().and_then(|s| s.stale.as_ref()).map(stale_json),
     }))
     .into_response()
 }
@@ -166,15 +168,32 @@ async fn stats_telemetry(State(st): State<AppState>) -> Response {
         "avg_ms": s.avg_ms,
         "last_ts": s.last_ts,
         "query_errors": s.query_errors,
+        "refreshes_failed": s.refreshes_failed,
+        "last_refresh_ok": s.last_refresh_ok,
+        "refresh_restarts": s.refresh_restarts,
+        "heartbeat_restarts": s.heartbeat_restarts,
         "snapshot": snap.map(|x| json!({
             "seq": x.seq,
             "taken_ts": unix_ms(x.taken_at),
             "duration_ms": x.duration.as_secs_f64() * 1000.0,
             "query_count": x.query_count,
             "failed_queries": x.errors.len(),
+            "stale": x.stale.as_ref().map(stale_json),
         })),
     }))
     .into_response()
+}
+
+fn stale_json(x: &Stale) -> serde_json::Value {
+    json!({
+        "since_ts": unix_ms(x.since),
+        "reason": x.reason,
+        "expired": x.expired,
+        "cause": match x.cause {
+            StaleCause::RefreshFailed => "refresh_failed",
+            StaleCause::NoRefresh => "no_refresh",
+        },
+    })
 }
 
 // ---------------------------------------------------------------- alerts

@@ -26,7 +26,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use rackscope_core::Severity;
-use rackscope_core::telemetry::Engine;
+use rackscope_core::telemetry::{Engine, StatsView};
 use serde_json::json;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
@@ -45,10 +45,18 @@ async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// Ready once a configuration is loaded and a first snapshot is published.
+/// Ready once a configuration is loaded and a first snapshot is published. A stale snapshot
+/// is still served (with its marker, or UNKNOWN past the window), so it stays ready: taking
+/// the dashboard out of a load balancer would hide the very outage it reports.
 async fn readyz(State(st): State<AppState>) -> Response {
     match st.engine.snapshot() {
-        Some(s) => Json(json!({ "status": "ready", "snapshot": s.seq })).into_response(),
+        Some(s) => Json(json!({
+            "status": "ready",
+            "snapshot": s.seq,
+            "stale": s.stale.is_some(),
+            "expired": s.stale.as_ref().is_some_and(|x| x.expired),
+        }))
+        .into_response(),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "starting", "reason": "no snapshot yet" })),
@@ -230,6 +238,37 @@ fn counter(
     ConstCounter::new(v).encode(m)
 }
 
+/// Whether the refresh loop works: failed refreshes, the last one's outcome, restarts.
+fn engine_health(enc: &mut DescriptorEncoder<'_>, s: &StatsView) -> Result<(), std::fmt::Error> {
+    counter(
+        enc,
+        "rackscope_refreshes_failed",
+        "Refreshes in which every query failed",
+        s.refreshes_failed,
+    )?;
+    if let Some(ok) = s.last_refresh_ok {
+        gauge(
+            enc,
+            "rackscope_last_refresh_success",
+            "1 when the last refresh got at least one answer, 0 when every query failed",
+            i64::from(ok),
+        )?;
+    }
+    let mut m = enc.encode_descriptor(
+        "rackscope_engine_restarts",
+        "Panics caught in the engine's loops, each followed by a restart",
+        None,
+        MetricType::Counter,
+    )?;
+    for (task, n) in [
+        ("refresh", s.refresh_restarts),
+        ("heartbeat", s.heartbeat_restarts),
+    ] {
+        ConstCounter::new(n).encode(m.encode_family(&Pairs(&[("task", task)]))?)?;
+    }
+    Ok(())
+}
+
 impl Collector for EngineCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let s = self.engine.stats();
@@ -271,6 +310,7 @@ impl Collector for EngineCollector {
                 i64::from(ok),
             )?;
         }
+        engine_health(&mut enc, &s)?;
         if let Some(ms) = s.last_ms {
             gauge(
                 &mut enc,
@@ -316,8 +356,14 @@ impl Collector for EngineCollector {
         gauge(
             &mut enc,
             "rackscope_snapshot_stale",
-            "1 while Prometheus is unavailable and the last snapshot is served",
+            "1 while the states served are not current: the last refresh failed, or none finished in time",
             i64::from(snap.stale.is_some()),
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_snapshot_expired",
+            "1 while the data is older than planner.stale_after_seconds and every state is UNKNOWN",
+            i64::from(snap.stale.as_ref().is_some_and(|x| x.expired)),
         )?;
 
         let h = &snap.health;

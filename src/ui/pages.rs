@@ -17,7 +17,7 @@ use rackscope_core::load::Config;
 use rackscope_core::model::checks::Scope;
 use rackscope_core::telemetry::eval::{CheckResult, TargetHealth};
 use rackscope_core::telemetry::metricq::{self, MetricScope};
-use rackscope_core::telemetry::{RangeSpec, Snapshot};
+use rackscope_core::telemetry::{RangeSpec, Snapshot, Stale, StaleCause};
 use rackscope_core::topology::{DeviceIx, RackIx, RoomIx, Topology};
 use serde::{Deserialize, Serialize};
 
@@ -240,32 +240,7 @@ pub fn chrome(
             title: String::new(),
         }),
         Some(s) => match &s.stale {
-            Some(stale) => {
-                let down = now
-                    .duration_since(stale.since)
-                    .unwrap_or_default()
-                    .as_secs();
-                Some(if stale.expired {
-                    Pill {
-                        class: "st-CRIT",
-                        text: format!(
-                            "Prometheus unreachable for {down} s ({}): every state below is UNKNOWN.",
-                            stale.reason
-                        ),
-                        title: String::new(),
-                    }
-                } else {
-                    Pill {
-                        class: "st-WARN",
-                        text: format!(
-                            "Prometheus unreachable for {down} s ({}): showing the states of {} s ago.",
-                            stale.reason,
-                            s.age(now).as_secs()
-                        ),
-                        title: String::new(),
-                    }
-                })
-            }
+            Some(stale) => Some(stale_banner(s, stale, now)),
             None if !s.errors.is_empty() => Some(Pill {
                 class: "st-WARN",
                 text: format!(
@@ -311,6 +286,32 @@ pub fn chrome(
         banner,
         q: String::new(),
         v: st.ui.version.clone(),
+    }
+}
+
+/// The banner of a snapshot whose states are not current: amber while the last states are
+/// shown, red once they are UNKNOWN.
+fn stale_banner(s: &Snapshot, stale: &Stale, now: SystemTime) -> Pill {
+    let down = now
+        .duration_since(stale.since)
+        .unwrap_or_default()
+        .as_secs();
+    let what = match stale.cause {
+        StaleCause::RefreshFailed => format!("Refreshes failing for {down} s"),
+        StaleCause::NoRefresh => format!("No refresh for {down} s"),
+    };
+    let (class, shown) = if stale.expired {
+        ("st-CRIT", "every state below is UNKNOWN".to_owned())
+    } else {
+        (
+            "st-WARN",
+            format!("showing the states of {} s ago", s.age(now).as_secs()),
+        )
+    };
+    Pill {
+        class,
+        text: format!("{what} ({}): {shown}.", stale.reason),
+        title: String::new(),
     }
 }
 

@@ -601,6 +601,8 @@ async fn metrics_expose_requests_and_located_health() {
     has("rackscope_refreshes_total 2");
     has("rackscope_refresh_queries 24");
     has("rackscope_snapshot_stale 0");
+    has("rackscope_last_refresh_success 1");
+    has("rackscope_refreshes_failed_total 0");
     has(r#"rackscope_active_alerts{severity="CRIT"} 2"#);
     has(r#"rackscope_active_alerts{severity="WARN"} 4"#);
     // Located health: 3 = CRIT, 2 = WARN, 1 = UNKNOWN.
@@ -718,7 +720,17 @@ async fn api_e2e_against_a_real_prometheus() {
 
     let g = get("/api/stats/global").await.1;
     assert_eq!(g["total_racks"], config.topology.racks.len());
-    assert!(["OK", "WARN", "CRIT"].contains(&g["status"].as_str().unwrap()));
+    // The headline is the worst rack: UNKNOWN outranks OK (a node without data yet).
+    let worst = if g["crit_count"] != 0 {
+        "CRIT"
+    } else if g["warn_count"] != 0 {
+        "WARN"
+    } else if g["unknown_count"] != 0 {
+        "UNKNOWN"
+    } else {
+        "OK"
+    };
+    assert_eq!(g["status"], worst, "{g}");
     let room_id = rooms[0]["id"].as_str().unwrap();
     let rs = get(&format!("/api/rooms/{room_id}/state")).await.1;
     assert!(rs["racks"][&rack_id]["node_total"].as_u64().unwrap() > 0);
@@ -835,4 +847,107 @@ async fn when_prometheus_is_gone_past_the_stale_window_nothing_claims_ok() {
     );
     let m = get(&state, "/metrics").await.text();
     assert!(m.lines().any(|l| l == "rackscope_snapshot_stale 1"), "{m}");
+}
+
+/// A Prometheus that answers every query with an error: an HTTP 500 error envelope, or
+/// a body that is not JSON.
+struct Broken(SourceError);
+
+impl MetricsSource for Broken {
+    fn instant<'a>(
+        &'a self,
+        _query: &'a str,
+        _at: SystemTime,
+    ) -> BoxFuture<'a, Result<InstantResult, SourceError>> {
+        let e = self.0.clone();
+        Box::pin(async move { Err(e) })
+    }
+    fn range<'a>(
+        &'a self,
+        _query: &'a str,
+        _range: RangeSpec,
+    ) -> BoxFuture<'a, Result<RangeResult, SourceError>> {
+        let e = self.0.clone();
+        Box::pin(async move { Err(e) })
+    }
+    fn describe(&self) -> String {
+        "broken".into()
+    }
+}
+
+#[tokio::test]
+async fn when_every_query_fails_nothing_claims_ok_and_the_refresh_is_reported_failed() {
+    let errors = [
+        SourceError::Api {
+            status: 500,
+            error_type: "internal".into(),
+            error: "storage is broken".into(),
+            warnings: Vec::new(),
+        },
+        SourceError::Decode("expected value at line 1 column 1".into()),
+    ];
+    for err in errors {
+        let config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
+        let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(Broken(err.clone()))));
+        engine
+            .refresh_at(UNIX_EPOCH + Duration::from_secs(T0))
+            .await;
+        let state = AppState::new(engine).unwrap();
+        let g = get(&state, "/api/stats/global").await.json();
+        assert_eq!(g["status"], "UNKNOWN", "{err}: {g}");
+        assert_eq!(g["unknown_count"], 4);
+        assert_eq!(g["active_alerts"], 0);
+        assert_eq!(g["stale"], true);
+        assert_eq!(g["last_refresh_failed"], true);
+        let rooms = get(&state, "/api/rooms/states").await.json();
+        assert_eq!(rooms["room-a"], "UNKNOWN", "{rooms}");
+        let t = get(&state, "/api/stats/telemetry").await.json();
+        assert_eq!(t["refreshes_failed"], 1);
+        assert_eq!(t["last_refresh_ok"], false);
+        assert_eq!(t["snapshot"]["stale"]["cause"], "refresh_failed");
+        let ready = get(&state, "/readyz").await.json();
+        assert_eq!(
+            (ready["stale"].clone(), ready["expired"].clone()),
+            (true.into(), true.into())
+        );
+        let m = get(&state, "/metrics").await.text();
+        for line in [
+            "rackscope_last_refresh_success 0",
+            "rackscope_refreshes_failed_total 1",
+            "rackscope_snapshot_stale 1",
+            "rackscope_snapshot_expired 1",
+            r#"rackscope_engine_restarts_total{task="refresh"} 0"#,
+        ] {
+            assert!(m.lines().any(|l| l == line), "`{line}` not in:\n{m}");
+        }
+        let page = String::from_utf8(get(&state, "/").await.body).unwrap();
+        assert!(page.contains("Refreshes failing for"), "{page}");
+        assert!(page.contains("every query failed"));
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_the_loop_left_behind_is_shown_stale_then_unknown() {
+    let (state, _) = fixture(true).await;
+    let now = std::time::Instant::now();
+    // As a dead refresh loop would leave it: 2 min with no refresh, past the 60 s window.
+    state
+        .engine
+        .snapshot_at(now + Duration::from_secs(120))
+        .unwrap();
+    let g = get(&state, "/api/stats/global").await.json();
+    assert_eq!(g["status"], "UNKNOWN", "{g}");
+    assert_eq!(
+        (g["stale"].clone(), g["last_refresh_failed"].clone()),
+        (true.into(), false.into())
+    );
+    let m = get(&state, "/metrics").await.text();
+    assert!(m.lines().any(|l| l == "rackscope_snapshot_stale 1"), "{m}");
+    assert!(
+        m.lines()
+            .any(|l| l == r#"rackscope_active_alerts{severity="CRIT"} 0"#),
+        "{m}"
+    );
+    let page = String::from_utf8(get(&state, "/").await.body).unwrap();
+    assert!(page.contains("No refresh for"), "{page}");
 }

@@ -305,7 +305,8 @@ async fn before_the_first_refresh_and_when_prometheus_is_down_a_banner_says_so()
     st.engine.refresh().await;
     let page = html(&get(&st, "/").await);
     has(&page, "class=\"banner st-");
-    has(&page, "Prometheus unreachable");
+    has(&page, "Refreshes failing for");
+    has(&page, "is unreachable");
 }
 
 #[tokio::test]

@@ -4,7 +4,12 @@
 //!
 //! When Prometheus is unreachable the last snapshot stays, marked stale with its age; once
 //! it is older than `planner.stale_after_seconds`, every state turns UNKNOWN with the reason.
-//! The first refresh that gets answers again recovers.
+//! The first refresh that gets answers again recovers. A refresh whose queries all failed,
+//! whatever the error, counts as Prometheus being unavailable: nothing was learnt.
+//!
+//! Staleness is also judged when a snapshot is read (`freshness.rs`), so a refresh loop that
+//! stopped or hangs cannot leave old states looking fresh; the loop itself is supervised
+//! (`supervise.rs`): a panic restarts it after a backoff.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +26,8 @@ use crate::telemetry::plan::{Plan, plan};
 use crate::telemetry::source::{
     InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
 };
-use crate::telemetry::stats::{BatchInfo, Stats, StatsView};
+use crate::telemetry::stats::{BatchInfo, Stats, StatsView, Task};
+use crate::telemetry::supervise::supervise;
 use crate::topology::{DeviceIx, RackIx};
 
 /// A query of a refresh that got no answer.
@@ -36,11 +42,20 @@ pub struct QueryError {
 /// Why a snapshot is not fresh.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stale {
-    /// When Prometheus stopped answering.
+    /// When Prometheus stopped answering, or when the last refresh was published.
     pub since: SystemTime,
     pub reason: String,
     /// Past `planner.stale_after_seconds`: the states shown are UNKNOWN, not the last ones.
     pub expired: bool,
+    pub cause: StaleCause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleCause {
+    /// The last refresh ran and every one of its queries failed.
+    RefreshFailed,
+    /// No refresh finished within the freshness bound: the loop is stuck or stopped.
+    NoRefresh,
 }
 
 /// One published view of the world: the configuration it was computed for, and the health
@@ -56,6 +71,9 @@ pub struct Snapshot {
     pub taken_at: SystemTime,
     /// When this snapshot was published (later than `taken_at` when re-published stale).
     pub published_at: SystemTime,
+    /// The same moment on the monotonic clock: how long ago the refresh loop last published
+    /// is judged from it at read time, whatever clock `published_at` was given in.
+    pub published_instant: Instant,
     /// Wall time the refresh that produced `health` took.
     pub duration: Duration,
     pub query_count: usize,
@@ -92,7 +110,6 @@ struct Inner {
     /// The plan of `Engine::config`; both change together, under this lock.
     plan: Arc<Plan>,
     memory: ForMemory,
-    seq: u64,
     down_since: Option<SystemTime>,
 }
 
@@ -113,6 +130,9 @@ pub struct Engine {
     /// The bound and failure memory of queries sent for requests.
     adhoc: AdHoc,
     published: tokio::sync::watch::Sender<u64>,
+    /// The last `seq` given; held while storing, so sequence numbers are published in order
+    /// by the refresh and by readers that mark a snapshot stale.
+    seq: Mutex<u64>,
 }
 
 /// Above this many entries, expired ones are swept on insert.
@@ -134,19 +154,30 @@ impl Engine {
             inner: tokio::sync::Mutex::new(Inner {
                 plan,
                 memory: ForMemory::default(),
-                seq: 0,
                 down_since: None,
             }),
             config: arc_swap::ArcSwap::new(config),
             cache: Mutex::new(HashMap::new()),
             adhoc: AdHoc::new(adhoc_limit),
             published: tokio::sync::watch::Sender::new(0),
+            seq: Mutex::new(0),
         }
     }
 
-    /// The current snapshot; `None` until the first refresh finished.
+    /// The current snapshot as it must be shown now; `None` until the first refresh
+    /// finished. Past its freshness bound it is marked stale, and past
+    /// `planner.stale_after_seconds` its states are UNKNOWN, even if the loop is dead.
     pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.current.load_full()
+        self.snapshot_at(Instant::now())
+    }
+
+    /// `snapshot` as read at `now` on the monotonic clock (tests read "later" with it).
+    pub fn snapshot_at(&self, now: Instant) -> Option<Arc<Snapshot>> {
+        let snap = self.current.load_full()?;
+        match crate::telemetry::freshness::at_read(&snap, now) {
+            None => Some(snap),
+            Some(marked) => Some(self.publish_over(&snap, marked)),
+        }
     }
 
     /// The configuration in force (the next refresh's).
@@ -200,89 +231,125 @@ impl Engine {
             ts: unix_seconds(at) * 1000.0,
         });
         let errors = query_errors(&plan, &answers);
-        let unavailable = answers
-            .iter()
-            .find_map(|a| a.as_ref().err().filter(|e| e.is_unavailable()));
-        let all_down =
-            !answers.is_empty() && answers.iter().all(|a| a.is_err()) && unavailable.is_some();
-        inner.seq += 1;
-        let seq = inner.seq;
-
-        let (health, stale) = if all_down {
-            let err = unavailable.map(ToString::to_string).unwrap_or_default();
-            let since = *inner.down_since.get_or_insert(at);
-            let window = Duration::from_secs(u64::from(config.app.planner.stale_after_seconds));
-            let previous = self.current.load_full().filter(|p| {
-                Arc::ptr_eq(&p.config, &config) && p.stale.as_ref().is_none_or(|s| !s.expired)
-            });
-            if let Some(prev) = previous
-                && prev.age(at) <= window
-            {
-                tracing::warn!(
-                    age_s = prev.age(at).as_secs(),
-                    "Prometheus unavailable; serving the last snapshot, marked stale"
-                );
-                return self.publish(Snapshot {
-                    seq,
-                    published_at: at,
-                    errors,
-                    stale: Some(Stale {
-                        since,
-                        reason: err,
-                        expired: false,
-                    }),
-                    ..(*prev).clone()
-                });
-            }
-            let down_for = at.duration_since(since).unwrap_or_default().as_secs();
-            let reason: Arc<str> =
-                Arc::from(format!("Prometheus unavailable for {down_for} s: {err}"));
-            tracing::warn!(%reason, "no usable snapshot; every state is UNKNOWN");
-            let failed: Vec<Answer<'_>> = answers
-                .iter()
-                .map(|_| Answer::Failed(reason.clone()))
-                .collect();
-            let stale = Stale {
-                since,
-                reason: reason.to_string(),
-                expired: true,
-            };
-            (
-                evaluate(&config, &plan, &failed, at, &mut inner.memory),
-                Some(stale),
-            )
-        } else {
-            if inner.down_since.take().is_some() {
-                tracing::info!("Prometheus answers again; states recovered");
-            }
-            for e in &errors {
-                tracing::warn!(query = %e.query, error = %e.error, "query failed");
-            }
-            let view: Vec<Answer<'_>> = answers
-                .iter()
-                .map(|a| match a {
-                    Ok(res) => Answer::Ok(res),
-                    Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
-                })
-                .collect();
-            (evaluate(&config, &plan, &view, at, &mut inner.memory), None)
-        };
-        self.publish(Snapshot {
-            seq,
+        let failed = !answers.is_empty() && answers.iter().all(Result::is_err);
+        self.stats.refresh_done(!failed);
+        let done = Done {
             config,
             plan,
-            health: Arc::new(health),
-            taken_at: at,
-            published_at: at,
+            at,
             duration,
             query_count,
             errors,
-            stale,
-        })
+        };
+        if failed {
+            let snap = self.failed_refresh(&mut inner, &answers, done);
+            return self.publish(snap);
+        }
+        if inner.down_since.take().is_some() {
+            tracing::info!("Prometheus answers again; states recovered");
+        }
+        for e in &done.errors {
+            tracing::warn!(query = %e.query, error = %e.error, "query failed");
+        }
+        let view: Vec<Answer<'_>> = answers
+            .iter()
+            .map(|a| match a {
+                Ok(res) => Answer::Ok(res),
+                Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
+            })
+            .collect();
+        let health = evaluate(&done.config, &done.plan, &view, at, &mut inner.memory);
+        self.publish(done.snapshot(health, None))
     }
 
+    /// A refresh that learnt nothing: the last snapshot again, marked stale, while it is
+    /// younger than `planner.stale_after_seconds`; past that, every state UNKNOWN.
+    fn failed_refresh(
+        &self,
+        inner: &mut Inner,
+        answers: &[Result<InstantResult, SourceError>],
+        done: Done,
+    ) -> Snapshot {
+        let at = done.at;
+        let unavailable = answers
+            .iter()
+            .find_map(|a| a.as_ref().err().filter(|e| e.is_unavailable()));
+        let first = unavailable.or_else(|| answers.iter().find_map(|a| a.as_ref().err()));
+        let err = first.map(ToString::to_string).unwrap_or_default();
+        let since = *inner.down_since.get_or_insert(at);
+        let window = Duration::from_secs(u64::from(done.config.app.planner.stale_after_seconds));
+        let previous = self.current.load_full().filter(|p| {
+            Arc::ptr_eq(&p.config, &done.config) && p.stale.as_ref().is_none_or(|s| !s.expired)
+        });
+        if let Some(prev) = previous
+            && prev.age(at) <= window
+        {
+            tracing::warn!(
+                age_s = prev.age(at).as_secs(),
+                error = %err,
+                "every query of the refresh failed; serving the last snapshot, marked stale"
+            );
+            return Snapshot {
+                published_at: at,
+                errors: done.errors,
+                stale: Some(Stale {
+                    since,
+                    reason: err,
+                    expired: false,
+                    cause: StaleCause::RefreshFailed,
+                }),
+                ..(*prev).clone()
+            };
+        }
+        let down_for = at.duration_since(since).unwrap_or_default().as_secs();
+        let what = match unavailable {
+            Some(_) => "Prometheus unavailable",
+            None => "every query failed",
+        };
+        let reason: Arc<str> = Arc::from(format!("{what} for {down_for} s: {err}"));
+        tracing::warn!(%reason, "no usable snapshot; every state is UNKNOWN");
+        let failed: Vec<Answer<'_>> = answers
+            .iter()
+            .map(|_| Answer::Failed(reason.clone()))
+            .collect();
+        let health = evaluate(&done.config, &done.plan, &failed, at, &mut inner.memory);
+        let stale = Stale {
+            since,
+            reason: reason.to_string(),
+            expired: true,
+            cause: StaleCause::RefreshFailed,
+        };
+        done.snapshot(health, Some(stale))
+    }
+
+    /// Publishes a refresh's snapshot, numbered and timed here.
     fn publish(&self, snapshot: Snapshot) -> Arc<Snapshot> {
-        let snap = Arc::new(snapshot);
+        let mut seq = lock(&self.seq);
+        *seq += 1;
+        let snap = Arc::new(Snapshot {
+            seq: *seq,
+            published_instant: Instant::now(),
+            ..snapshot
+        });
+        self.current.store(Some(snap.clone()));
+        self.published.send_replace(snap.seq);
+        snap
+    }
+
+    /// Publishes `marked` (the current snapshot as a reader must now show it) in place of
+    /// `base`, unless a refresh published in the meantime: then that one is returned.
+    fn publish_over(&self, base: &Arc<Snapshot>, marked: Snapshot) -> Arc<Snapshot> {
+        let mut seq = lock(&self.seq);
+        if let Some(current) = self.current.load_full()
+            && !Arc::ptr_eq(&current, base)
+        {
+            return current;
+        }
+        *seq += 1;
+        let snap = Arc::new(Snapshot {
+            seq: *seq,
+            ..marked
+        });
         self.current.store(Some(snap.clone()));
         self.published.send_replace(snap.seq);
         snap
@@ -477,29 +544,59 @@ impl Engine {
     }
 
     /// Refreshes every `planner.cache_ttl_seconds` and sends heartbeats until `shutdown`
-    /// resolves. A refresh in progress is abandoned at shutdown.
+    /// resolves. A refresh in progress is abandoned at shutdown. Each loop is supervised: a
+    /// panic is caught, logged and counted, and the loop resumes after a backoff.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
-        let refresh_loop = async {
-            loop {
-                let started = Instant::now();
-                self.refresh().await;
-                let ttl = Duration::from_secs(u64::from(
-                    self.config().app.planner.cache_ttl_seconds.max(1),
-                ));
-                tokio::time::sleep(ttl.saturating_sub(started.elapsed())).await;
-            }
-        };
-        let heartbeat_loop = async {
-            loop {
-                self.heartbeat().await;
-                tokio::time::sleep(heartbeat_interval(&self.config())).await;
-            }
-        };
+        let refresh_loop = supervise(&self.stats, Task::Refresh, || async {
+            let started = Instant::now();
+            self.refresh().await;
+            let ttl = Duration::from_secs(u64::from(
+                self.config().app.planner.cache_ttl_seconds.max(1),
+            ));
+            ttl.saturating_sub(started.elapsed())
+        });
+        let heartbeat_loop = supervise(&self.stats, Task::Heartbeat, || async {
+            self.heartbeat().await;
+            heartbeat_interval(&self.config())
+        });
         tokio::select! {
             _ = shutdown => {}
             _ = futures_util::future::join(refresh_loop, heartbeat_loop) => {}
         }
     }
+}
+
+/// What a refresh learnt besides the health: the pieces of its snapshot.
+struct Done {
+    config: Arc<Config>,
+    plan: Arc<Plan>,
+    at: SystemTime,
+    duration: Duration,
+    query_count: usize,
+    errors: Vec<QueryError>,
+}
+
+impl Done {
+    fn snapshot(self, health: Health, stale: Option<Stale>) -> Snapshot {
+        Snapshot {
+            seq: 0,
+            config: self.config,
+            plan: self.plan,
+            health: Arc::new(health),
+            taken_at: self.at,
+            published_at: self.at,
+            published_instant: Instant::now(),
+            duration: self.duration,
+            query_count: self.query_count,
+            errors: self.errors,
+            stale,
+        }
+    }
+}
+
+/// Locks a mutex whose data stays valid even if a holder panicked (a counter).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn query_timeout(config: &Config) -> Duration {

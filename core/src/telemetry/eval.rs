@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use crate::load::Config;
 use crate::model::checks::Scope;
 use crate::severity::Severity;
-use crate::telemetry::plan::{BoundCheck, Plan};
+use crate::telemetry::plan::{BoundCheck, Expand, Plan};
 use crate::telemetry::source::InstantResult;
 
 /// The answer to one planned query, as evaluation sees it.
@@ -247,6 +247,40 @@ struct Judged {
     error: Option<Arc<str>>,
 }
 
+impl Judged {
+    fn of(severity: Severity) -> Judged {
+        Judged {
+            severity,
+            message: None,
+            error: None,
+        }
+    }
+
+    fn said(v: crate::script::Verdict) -> Judged {
+        Judged {
+            severity: v.severity,
+            message: v.message,
+            error: None,
+        }
+    }
+}
+
+/// The reason of a state that a NaN sample decided.
+const NAN_REASON: &str = "value is NaN";
+
+/// A NaN sample is at least UNKNOWN: rules cannot compare it, and a script written for
+/// numbers (`value > 90`) would call it OK by accident. A script may still raise it to WARN
+/// or CRIT. When it stays UNKNOWN, the reason says why.
+fn nan_floor(mut j: Judged, nan: bool) -> Judged {
+    if nan {
+        j.severity = j.severity.max(Severity::Unknown);
+        if j.severity == Severity::Unknown && j.error.is_none() {
+            j.error = Some(Arc::from(NAN_REASON));
+        }
+    }
+    j
+}
+
 /// The `ctx` a script sees for a target: where it sits and what it is.
 fn script_ctx(config: &Config, plan: &Plan, scope: Scope, g: u32) -> rhai::Dynamic {
     let topo = &config.topology;
@@ -358,11 +392,7 @@ pub fn evaluate(
                         let mut judge = |g: u32, l: usize| -> Judged {
                             let state = check.classify(s.value);
                             let (Some(run), Some(input)) = (runner.as_mut(), input.as_ref()) else {
-                                return Judged {
-                                    severity: state,
-                                    message: None,
-                                    error: None,
-                                };
+                                return nan_floor(Judged::of(state), s.value.is_nan());
                             };
                             if current != Some(l) {
                                 let ctx = ctxs[l].get_or_insert_with(|| {
@@ -373,11 +403,14 @@ pub fn evaluate(
                             }
                             let verdict = run.series(input, s.value, state);
                             let judged = match verdict {
-                                Ok(v) => Judged {
-                                    severity: v.severity,
-                                    message: v.message,
-                                    error: None,
-                                },
+                                Ok(v) => nan_floor(
+                                    Judged {
+                                        severity: v.severity,
+                                        message: v.message,
+                                        error: None,
+                                    },
+                                    s.value.is_nan(),
+                                ),
                                 Err(e) => {
                                     script_errors += 1;
                                     let e: Arc<str> = Arc::from(e);
@@ -468,9 +501,11 @@ pub fn evaluate(
                 let c = &mut cells[l];
                 match run.aggregate(list) {
                     Ok(v) => {
-                        c.severity = Some(v.severity);
-                        c.message = v.message;
-                        c.error = None;
+                        let nan = list.iter().any(|r| r.value.is_nan());
+                        let j = nan_floor(Judged::said(v), nan);
+                        c.severity = Some(j.severity);
+                        c.message = j.message;
+                        c.error = j.error;
                     }
                     Err(e) => {
                         script_errors += 1;
@@ -515,59 +550,15 @@ pub fn evaluate(
                 result.severity = Severity::Unknown;
                 result.reason = Some(reason);
             } else if let Some(expand) = &check.expand {
-                let mut out = Vec::with_capacity(slots[l].len());
-                let mut tm = mem
-                    .as_mut()
-                    .and_then(|m| m.targets.remove(key))
-                    .unwrap_or_default();
-                for (name, main) in std::mem::take(&mut slots[l]) {
-                    let (raw, value) = match main {
-                        Some((s, v)) => (s, Some(v)),
-                        None => (expand.absent_state, None),
-                    };
-                    let (severity, pending) = match check.for_seconds {
-                        Some(secs) => {
-                            let mut e = tm.slots.get(&name).copied();
-                            let r = debounce(&mut e, raw, secs, now);
-                            match e {
-                                Some(e) => tm.slots.insert(name.clone(), e),
-                                None => tm.slots.remove(&name),
-                            };
-                            r
-                        }
-                        None => (raw, None),
-                    };
-                    out.push(SlotResult {
-                        name,
-                        severity,
-                        value,
-                        pending,
-                    });
-                }
+                let slots = std::mem::take(&mut slots[l]);
+                let tm = mem.as_mut().and_then(|m| m.targets.remove(key));
+                let (out, tm) = expand_slots(check, expand, slots, tm.unwrap_or_default(), now);
                 if let Some(m) = mem.as_mut()
                     && (tm.whole.is_some() || !tm.slots.is_empty())
                 {
                     m.targets.insert(key.into(), tm);
                 }
-                if out.is_empty() {
-                    result.reason = Some(no_slots.clone());
-                } else {
-                    let crit = out.iter().filter(|s| s.severity == Severity::Crit).count();
-                    let worst = out.iter().map(|s| s.severity).max().unwrap_or(unknown);
-                    result.severity = if crit > 0 {
-                        match expand.crit_threshold {
-                            Some(th) if (crit as u32) < th => Severity::Warn,
-                            _ => Severity::Crit,
-                        }
-                    } else {
-                        worst
-                    };
-                    result.pending = out
-                        .iter()
-                        .filter_map(|s| s.pending)
-                        .max_by_key(|p| p.severity);
-                    result.value = Some(crit as f64);
-                }
+                expand_verdict(expand, &out, unknown, &no_slots, &mut result);
                 group = Some(SlotGroup {
                     check: ci,
                     label: Arc::from(expand.label.as_str()),
@@ -625,6 +616,73 @@ pub fn evaluate(
     aggregate(config, plan, &mut h);
     h.alerts = alerts(&h);
     h
+}
+
+/// The slots of one target of an `expand_by_label` check, `for:` applied per slot, and the
+/// target's memory updated.
+fn expand_slots(
+    check: &BoundCheck,
+    expand: &Expand,
+    slots: Slots,
+    mut tm: TargetMemory,
+    now: SystemTime,
+) -> (Vec<SlotResult>, TargetMemory) {
+    let mut out = Vec::with_capacity(slots.len());
+    for (name, main) in slots {
+        let (raw, value) = match main {
+            Some((s, v)) => (s, Some(v)),
+            None => (expand.absent_state, None),
+        };
+        let (severity, pending) = match check.for_seconds {
+            Some(secs) => {
+                let mut e = tm.slots.get(&name).copied();
+                let r = debounce(&mut e, raw, secs, now);
+                match e {
+                    Some(e) => tm.slots.insert(name.clone(), e),
+                    None => tm.slots.remove(&name),
+                };
+                r
+            }
+            None => (raw, None),
+        };
+        out.push(SlotResult {
+            name,
+            severity,
+            value,
+            pending,
+        });
+    }
+    (out, tm)
+}
+
+/// An expanded check's verdict from its slots: the worst slot, except that fewer CRIT slots
+/// than `expand_crit_threshold` make a WARN; the value is the number of CRIT slots.
+fn expand_verdict(
+    expand: &Expand,
+    out: &[SlotResult],
+    unknown: Severity,
+    no_slots: &Arc<str>,
+    result: &mut CheckResult,
+) {
+    if out.is_empty() {
+        result.reason = Some(no_slots.clone());
+        return;
+    }
+    let crit = out.iter().filter(|s| s.severity == Severity::Crit).count();
+    let worst = out.iter().map(|s| s.severity).max().unwrap_or(unknown);
+    result.severity = if crit > 0 {
+        match expand.crit_threshold {
+            Some(th) if (crit as u32) < th => Severity::Warn,
+            _ => Severity::Crit,
+        }
+    } else {
+        worst
+    };
+    result.pending = out
+        .iter()
+        .filter_map(|s| s.pending)
+        .max_by_key(|p| p.severity);
+    result.value = Some(crit as f64);
 }
 
 fn worst(a: Option<Severity>, b: Option<Severity>) -> Option<Severity> {

@@ -8,12 +8,14 @@ pub mod adhoc;
 pub mod engine;
 pub mod eval;
 pub mod fake;
+pub mod freshness;
 pub mod metricq;
 pub mod plan;
 pub mod source;
 pub mod stats;
+pub mod supervise;
 
-pub use engine::{Engine, QueryError, Snapshot, Stale};
+pub use engine::{Engine, QueryError, Snapshot, Stale, StaleCause};
 pub use eval::{Alert, AlertCheck, AlertTarget, CheckResult, Health, Pending, TargetHealth};
 pub use plan::{Plan, plan};
 pub use source::{
@@ -23,3 +25,5 @@ pub use stats::StatsView;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_failopen;

@@ -208,8 +208,13 @@ impl BoundCheck {
         }
     }
 
-    /// The severity of one sample: the first matching rule, OK when none matches.
+    /// The severity of one sample: the first matching rule, OK when none matches. NaN is
+    /// UNKNOWN: every comparison with it is false, so "no rule matched" would read as OK.
+    /// ±Inf compares as a number, as in Prometheus's own alert rules (`> 80` holds for +Inf).
     pub fn classify(&self, value: f64) -> Severity {
+        if value.is_nan() {
+            return Severity::Unknown;
+        }
         self.rules
             .iter()
             .find(|r| r.op.test(value, r.threshold))

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -40,6 +40,14 @@ pub struct StatsView {
     /// Whether the last heartbeat got an answer; `None` before the first.
     pub heartbeat_ok: Option<bool>,
     pub heartbeat_error: Option<String>,
+    /// Refreshes in which every query failed, since startup.
+    pub refreshes_failed: u64,
+    /// Whether the last refresh got at least one answer; `None` before the first.
+    pub last_refresh_ok: Option<bool>,
+    /// Panics caught in the refresh loop, each followed by a restart after a backoff.
+    pub refresh_restarts: u64,
+    /// Panics caught in the heartbeat loop.
+    pub heartbeat_restarts: u64,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +76,27 @@ pub struct Stats {
     latency: Mutex<Latency>,
     last_batch: Mutex<Option<BatchInfo>>,
     heartbeat: Mutex<Heartbeat>,
+    refreshes_failed: AtomicU64,
+    /// 0 before the first refresh, 1 after a failed one, 2 after one that got answers.
+    last_refresh: AtomicU8,
+    refresh_restarts: AtomicU64,
+    heartbeat_restarts: AtomicU64,
+}
+
+/// Which of the engine's loops a caught panic restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    Refresh,
+    Heartbeat,
+}
+
+impl Task {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Refresh => "refresh",
+            Task::Heartbeat => "heartbeat",
+        }
+    }
 }
 
 /// Locks a mutex whose data stays valid even if a holder panicked (plain counters).
@@ -137,6 +166,23 @@ impl Stats {
         h.next = Some(next);
     }
 
+    /// A refresh ended: `ok` is false when every one of its queries failed.
+    pub fn refresh_done(&self, ok: bool) {
+        if !ok {
+            self.refreshes_failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.last_refresh.store(1 + u8::from(ok), Ordering::Relaxed);
+    }
+
+    /// A loop of the engine panicked and is restarted.
+    pub fn restarted(&self, task: Task) {
+        let c = match task {
+            Task::Refresh => &self.refresh_restarts,
+            Task::Heartbeat => &self.heartbeat_restarts,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn view(&self) -> StatsView {
         let l = lock(&self.latency);
         let h = lock(&self.heartbeat);
@@ -156,6 +202,13 @@ impl Stats {
             next_ts: h.next.map(unix_ms),
             heartbeat_ok: h.ok,
             heartbeat_error: h.error.clone(),
+            refreshes_failed: self.refreshes_failed.load(Ordering::Relaxed),
+            last_refresh_ok: match self.last_refresh.load(Ordering::Relaxed) {
+                0 => None,
+                v => Some(v == 2),
+            },
+            refresh_restarts: self.refresh_restarts.load(Ordering::Relaxed),
+            heartbeat_restarts: self.heartbeat_restarts.load(Ordering::Relaxed),
         }
     }
 }

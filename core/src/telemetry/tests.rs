@@ -17,27 +17,27 @@ use super::*;
 use crate::load::Config;
 use crate::severity::Severity::{self, *};
 
-fn fixture() -> Config {
+pub(super) fn fixture() -> Config {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/health/app.yaml");
     let loaded = crate::load_with_env(&p, std::iter::empty());
     assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
     loaded.config
 }
 
-fn t0() -> SystemTime {
+pub(super) fn t0() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
 /// What the fake Prometheus holds: metric → id → value; eseries slots separately.
 #[derive(Clone, Default)]
-struct World {
+pub(super) struct World {
     values: HashMap<&'static str, HashMap<String, f64>>,
     /// (instance, slot) → status
     drives: BTreeMap<(String, String), &'static str>,
 }
 
 impl World {
-    fn healthy(config: &Config) -> World {
+    pub(super) fn healthy(config: &Config) -> World {
         let mut w = World::default();
         for i in &config.topology.instances {
             w.set("up", &i.name, 1.0);
@@ -57,15 +57,15 @@ impl World {
         }
         w
     }
-    fn set(&mut self, metric: &'static str, id: &str, v: f64) {
+    pub(super) fn set(&mut self, metric: &'static str, id: &str, v: f64) {
         self.values.entry(metric).or_default().insert(id.into(), v);
     }
-    fn unset(&mut self, metric: &'static str, id: &str) {
+    pub(super) fn unset(&mut self, metric: &'static str, id: &str) {
         if let Some(m) = self.values.get_mut(metric) {
             m.remove(id);
         }
     }
-    fn answer(&self, q: &str) -> Result<InstantResult, SourceError> {
+    pub(super) fn answer(&self, q: &str) -> Result<InstantResult, SourceError> {
         let label = if q.contains("rack_id=~") {
             "rack_id"
         } else if q.contains("chassis_id=~") {
@@ -123,7 +123,7 @@ fn shared_world(w: World) -> (Arc<std::sync::Mutex<World>>, Arc<FakeSource>) {
     (world, src)
 }
 
-fn node(snap: &Snapshot, name: &str) -> TargetHealth {
+pub(super) fn node(snap: &Snapshot, name: &str) -> TargetHealth {
     let i = snap.config.topology.instance_ix(name).unwrap();
     snap.health.nodes[i as usize].clone()
 }
@@ -139,12 +139,12 @@ fn device(snap: &Snapshot, id: &str) -> TargetHealth {
     snap.health.devices[d].clone()
 }
 
-fn rack(snap: &Snapshot, id: &str) -> Option<Severity> {
+pub(super) fn rack(snap: &Snapshot, id: &str) -> Option<Severity> {
     let r = snap.config.topology.rack_ix(id).unwrap();
     snap.health.racks[r as usize].state
 }
 
-fn check_state(snap: &Snapshot, th: &TargetHealth, check: &str) -> CheckResult {
+pub(super) fn check_state(snap: &Snapshot, th: &TargetHealth, check: &str) -> CheckResult {
     th.checks
         .iter()
         .find(|c| &*snap.plan.checks[c.check as usize].id == check)
