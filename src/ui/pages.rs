@@ -1856,13 +1856,13 @@ async fn checks_page(
         }
     }
     let test = match q.get("test") {
-        Some(id) => Some(test_panel(&st, &config, id, q, run).await),
+        Some(id) => Some(test_panel(st, &config, id, q, run).await),
         None => None,
     };
     let crumbs = crumbs(&config.topology, Above::Overview);
     let page = ChecksPage { groups, test };
-    let c = chrome(&st, ctx, &config, snap, "Checks library", "checks", crumbs);
-    html(&st, ctx, StatusCode::OK, "checks.html", &c, &page)
+    let c = chrome(st, ctx, &config, snap, "Checks library", "checks", crumbs);
+    html(st, ctx, StatusCode::OK, "checks.html", &c, &page)
 }
 
 /// The tester: the check's expression (or the edited one) with its placeholders filled
