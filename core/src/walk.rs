@@ -10,14 +10,14 @@ use crate::diag::{Diagnostics, Span};
 /// The identity of a directory, whatever path reaches it: (device, inode) where the
 /// platform has them, the canonical path elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum DirId {
+pub enum DirId {
     #[cfg(unix)]
     Inode(u64, u64),
     #[cfg_attr(unix, allow(dead_code))]
     Path(PathBuf),
 }
 
-fn dir_id(path: &Path) -> Option<DirId> {
+pub fn dir_id(path: &Path) -> Option<DirId> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;

@@ -296,6 +296,19 @@ impl Collector for EngineCollector {
             "Ad-hoc queries that went to Prometheus",
             s.cache_misses,
         )?;
+        let (in_flight, limit) = self.engine.adhoc_in_flight();
+        gauge(
+            &mut enc,
+            "rackscope_adhoc_queries_in_flight",
+            "Queries sent to Prometheus for requests (live values, charts, the tester) now",
+            i64::try_from(in_flight).unwrap_or(i64::MAX),
+        )?;
+        gauge(
+            &mut enc,
+            "rackscope_adhoc_queries_limit",
+            "server.max_adhoc_queries: the bound on those queries",
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        )?;
         gauge(
             &mut enc,
             "rackscope_prometheus_in_flight",

@@ -199,11 +199,12 @@ fn walk(root: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), UiError> {
     let mut stack = vec![(root.to_path_buf(), 0usize)];
     let mut seen = 0usize;
     while let Some((dir, depth)) = stack.pop() {
-        let meta = std::fs::metadata(&dir).map_err(|source| UiError::Io {
+        std::fs::metadata(&dir).map_err(|source| UiError::Io {
             path: dir.clone(),
             source,
         })?;
-        if !visited.insert(dir_identity(&meta, &dir)) {
+        // One notion of "the same directory" for every walk (`core::walk`).
+        if !rackscope_core::walk::dir_id(&dir).is_some_and(|id| visited.insert(id)) {
             continue;
         }
         let entries = std::fs::read_dir(&dir).map_err(|source| UiError::Io {
@@ -246,17 +247,6 @@ fn walk(root: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), UiError> {
     }
     out.sort();
     Ok(())
-}
-
-#[cfg(unix)]
-fn dir_identity(meta: &std::fs::Metadata, _: &Path) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt as _;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn dir_identity(_: &std::fs::Metadata, dir: &Path) -> PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
 }
 
 pub const THEMES: [&str; 3] = ["dark", "light", "matrix"];

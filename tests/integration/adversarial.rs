@@ -397,6 +397,21 @@ async fn slow_clients_time_out_connections_and_streams_are_capped_and_shutdown_i
     }
     assert!(ok.contains("200"), "{ok}");
 
+    // A kept-alive connection left idle after its request is closed too.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("200 OK"));
+    assert!(
+        read_to_close(&mut idle, Duration::from_secs(15))
+            .await
+            .is_some(),
+        "an idle kept-alive connection was kept open"
+    );
+
     // Live streams: two fit, a third is refused with a reason.
     let mut streams = Vec::new();
     for _ in 0..2 {

@@ -72,13 +72,19 @@ impl AdHoc {
     }
 
     /// A remembered failure for `key` (or for every query, when Prometheus was not there),
-    /// younger than `FAILURE_TTL`.
+    /// younger than `FAILURE_TTL`. While Prometheus is down, one caller per `FAILURE_TTL`
+    /// is let through to probe it and the others keep the remembered error: letting them
+    /// all through would make every open page wait out the query timeout again.
     pub fn remembered(&self, key: &str) -> Option<SourceError> {
-        if let Ok(d) = self.down.lock()
-            && let Some((at, e)) = &*d
-            && at.elapsed() < FAILURE_TTL
+        if let Ok(mut d) = self.down.lock()
+            && let Some((at, e)) = &mut *d
         {
-            return Some(e.clone());
+            if at.elapsed() < FAILURE_TTL {
+                return Some(e.clone());
+            }
+            // This caller probes; the others wait for its answer (`succeeded` or `fail`).
+            *at = Instant::now();
+            return None;
         }
         let f = self.failures.lock().ok()?;
         f.get(key)
@@ -181,7 +187,15 @@ mod tests {
             seconds: 1.0,
         };
         a.fail("q3", &down);
-        assert_eq!(a.remembered("anything"), Some(down));
+        assert_eq!(a.remembered("anything"), Some(down.clone()));
+        // Past the memory, one caller probes and the others still get the error.
+        if let Ok(mut d) = a.down.lock()
+            && let Some((at, _)) = &mut *d
+        {
+            *at = at.checked_sub(FAILURE_TTL).unwrap();
+        }
+        assert_eq!(a.remembered("probe"), None);
+        assert_eq!(a.remembered("other"), Some(down));
         a.succeeded();
         assert_eq!(a.remembered("anything"), None);
         a.fail("busy", &SourceError::Busy { limit: 1 });
