@@ -273,7 +273,10 @@ impl Server {
         let text = std::fs::read_to_string(&app)
             .unwrap()
             .replace("http://127.0.0.1:9090", &faulty.url())
-            .replace("cache_ttl_seconds: 5", "cache_ttl_seconds: 1");
+            .replace("cache_ttl_seconds: 5", "cache_ttl_seconds: 1")
+            // Failed refreshes turn UNKNOWN after this long (a failed refresh keeps the
+            // last states, marked stale, until then).
+            .replace("stale_after_seconds: 60", "stale_after_seconds: 5");
         std::fs::write(&app, text).unwrap();
         let mut child = support::bin()
             .args(["serve", app.to_str().unwrap(), "--listen", "127.0.0.1:0"])
