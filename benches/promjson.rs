@@ -62,25 +62,6 @@ fn status_mib(key: &str) -> f64 {
         .unwrap()
 }
 
-fn instant_body(series: usize) -> Vec<u8> {
-    let mut b = Vec::with_capacity(series * 120 + 100);
-    b.extend_from_slice(br#"{"status":"success","data":{"resultType":"vector","result":["#);
-    for i in 0..series {
-        if i > 0 {
-            b.push(b',');
-        }
-        write!(
-            b,
-            r#"{{"metric":{{"__name__":"node_hwmon_temp_celsius","instance":"node{i:07}","job":"node","rack_id":"r{:05}"}},"value":[1700000000.123,"{}.5"]}}"#,
-            i / 40,
-            i % 90
-        )
-        .unwrap();
-    }
-    b.extend_from_slice(b"]}}");
-    b
-}
-
 fn range_body(series: usize, points: usize) -> Vec<u8> {
     let mut b = Vec::with_capacity(series * (points * 28 + 120) + 100);
     b.extend_from_slice(br#"{"status":"success","data":{"resultType":"matrix","result":["#);
@@ -140,8 +121,14 @@ fn run(name: &str) {
         .unwrap();
     let old = name.starts_with("old ");
     let (body, raised) = match name.trim_start_matches("old ") {
-        "instant-1m" => (instant_body(1_000_000), false),
-        "instant-1m-raised" => (instant_body(1_000_000), true),
+        "instant-1m" => (
+            rackscope_core::telemetry::fake::vector_answer(1_000_000),
+            false,
+        ),
+        "instant-1m-raised" => (
+            rackscope_core::telemetry::fake::vector_answer(1_000_000),
+            true,
+        ),
         "range-300x11000" => (range_body(300, 11_000), false),
         _ => panic!("unknown scenario {name}"),
     };

@@ -406,20 +406,9 @@ mod wire_tests {
         PrometheusClient::from_config(&t, Path::new(".")).unwrap()
     }
 
-    fn vector(n: usize) -> Vec<u8> {
-        let items: Vec<String> = (0..n)
-            .map(|i| format!(r#"{{"metric":{{"instance":"n{i}"}},"value":[1,"{i}"]}}"#))
-            .collect();
-        format!(
-            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
-            items.join(",")
-        )
-        .into_bytes()
-    }
-
     #[tokio::test]
     async fn bodies_past_the_byte_cap_are_refused_announced_or_not() {
-        let body = vector(20_000);
+        let body = rackscope_core::telemetry::fake::vector_answer(20_000);
         let len = body.len() as u64;
         for chunked in [false, true] {
             let url = serve("HTTP/1.1 200 OK", body.clone(), chunked);

@@ -69,7 +69,13 @@ pub fn stage(
         let path = out.join(&staged);
         let dir = path.parent().unwrap_or(out).to_path_buf();
         create_dirs(out, &dir)?;
-        let written = std::fs::File::create(&path)
+        // A stray staged file of a crashed run is replaced; `create_new` refuses to write
+        // through anything (a link) that appeared in its place since.
+        let _ = std::fs::remove_file(&path);
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
         written.with_context(|| format!("cannot write {}", path.display()))?;
         synced.insert(dir);

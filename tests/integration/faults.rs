@@ -338,7 +338,7 @@ async fn the_server_process_keeps_its_memory_under_oversized_answers() {
     let server = Server::start(&faulty);
     server.until("CRIT").await;
     let settled = rss_mib(server.child.id());
-    // Every answer: 300,000 series (27 MB), three times the default series cap.
+    // Every answer: 300,000 series (about 36 MB), three times the default series cap.
     faulty.set(Fault::Oversized(300_000));
     let mut peak = server.until("UNKNOWN").await;
     for _ in 0..50 {

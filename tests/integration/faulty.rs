@@ -80,7 +80,7 @@ async fn handle(mut conn: TcpStream, upstream: u16, pin: Option<f64>, fault: Fau
             br#"{"status":"error","errorType":"internal","error":"storage is on fire"}"#.to_vec(),
         ),
         Fault::Unauthorized(n) => (401, vec![b'x'; n]),
-        Fault::Oversized(n) => (200, oversized(n)),
+        Fault::Oversized(n) => (200, rackscope_core::telemetry::fake::vector_answer(n)),
         _ => {
             let (status, real) = forward(&head, &body, upstream, pin).await;
             match fault {
@@ -213,33 +213,14 @@ fn replace_values(body: &[u8], v: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// A success of `n` made-up series, written directly (a real Prometheus would need as many
-/// series stored to answer it).
-fn oversized(n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n * 80 + 100);
-    out.extend_from_slice(br#"{"status":"success","data":{"resultType":"vector","result":["#);
-    for i in 0..n {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(
-            format!(
-                r#"{{"metric":{{"__name__":"up","instance":"made-up-{i}","job":"node"}},"value":[1700000000,"1"]}}"#
-            )
-            .as_bytes(),
-        );
-    }
-    out.extend_from_slice(b"]}}");
-    out
-}
-
 #[test]
 fn values_are_replaced_in_vectors_and_matrices() {
     let v = br#"{"result":[{"metric":{"a":"1"},"value":[1700000000.5,"3"]},{"values":[[1,"2"],[2,"4"]]}]}"#;
     let out = String::from_utf8(replace_values(v, "NaN")).unwrap();
     assert_eq!(out.matches("\"NaN\"").count(), 3, "{out}");
     assert!(out.contains(r#""a":"1""#), "labels are left alone: {out}");
-    let big: serde_json::Value = serde_json::from_slice(&oversized(3)).unwrap();
+    let big: serde_json::Value =
+        serde_json::from_slice(&rackscope_core::telemetry::fake::vector_answer(3)).unwrap();
     assert_eq!(big["data"]["result"].as_array().unwrap().len(), 3);
     assert_eq!(decode("a%3D1+b"), "a=1 b");
 }

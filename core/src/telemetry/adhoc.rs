@@ -17,8 +17,10 @@ use crate::telemetry::source::SourceError;
 pub const FAILURE_TTL: Duration = Duration::from_secs(5);
 /// How long a request waits for a free slot before it is told the server is busy.
 pub const WAIT_FOR_SLOT: Duration = Duration::from_secs(5);
-/// Failures remembered at most; past it the oldest are forgotten.
-const MAX_REMEMBERED: usize = 4096;
+/// Failures remembered at most (a tester key may be 64 KiB long); past it all are
+/// forgotten. Expired ones are swept on insert once there are `SWEEP_AT`.
+const MAX_REMEMBERED: usize = 1024;
+const SWEEP_AT: usize = 64;
 
 /// The bound and the failure memory. All methods take `&self`.
 pub struct AdHoc {
@@ -104,11 +106,12 @@ impl AdHoc {
             return;
         }
         if let Ok(mut f) = self.failures.lock() {
-            if f.len() >= MAX_REMEMBERED {
+            // Expired entries go at once, not when the map is full: keys are whole queries.
+            if f.len() >= SWEEP_AT {
                 f.retain(|_, (at, _)| at.elapsed() < FAILURE_TTL);
-                if f.len() >= MAX_REMEMBERED {
-                    f.clear();
-                }
+            }
+            if f.len() >= MAX_REMEMBERED {
+                f.clear();
             }
             f.insert(key.to_owned(), (Instant::now(), e.clone()));
         }

@@ -116,3 +116,26 @@ pub fn one_series_per_id(
     }
     answers
 }
+
+/// The JSON of a successful instant answer with `series` node-temperature samples, written
+/// directly (no `Value` tree), for tests and benchmarks that need a large real-shaped
+/// answer: each series has four labels, like an exporter's.
+pub fn vector_answer(series: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut b = Vec::with_capacity(series * 120 + 100);
+    b.extend_from_slice(br#"{"status":"success","data":{"resultType":"vector","result":["#);
+    for i in 0..series {
+        if i > 0 {
+            b.push(b',');
+        }
+        // Writing to a Vec cannot fail.
+        let _ = write!(
+            b,
+            r#"{{"metric":{{"__name__":"node_hwmon_temp_celsius","instance":"node{i:07}","job":"node","rack_id":"r{:05}"}},"value":[1700000000.123,"{}.5"]}}"#,
+            i / 40,
+            i % 90
+        );
+    }
+    b.extend_from_slice(b"]}}");
+    b
+}
