@@ -20,7 +20,6 @@ use tokio::sync::watch;
 
 use crate::server::{self, AppState};
 
-/// Loads a configuration (a directory holding app.yaml, or the file) or says why not.
 /// Finishes an import into the directory of `app` that died after its commit, before
 /// anyone reads the tree, so that no command ever sees half of one.
 pub fn finish_interrupted_import(app: &Path) -> anyhow::Result<()> {
@@ -43,6 +42,7 @@ pub fn finish_interrupted_import(app: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Loads a configuration (a directory holding app.yaml, or the file) or says why not.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     let app = if path.is_dir() {
         path.join("app.yaml")

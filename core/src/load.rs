@@ -22,7 +22,7 @@ use crate::model::topology::{
 };
 use crate::script;
 use crate::topology::{Aisle, Device, Instance, Rack, Room, RoomIx, Site, Topology};
-use crate::walk::{Escape, confine, yaml_files};
+use crate::walk::{Escape, confine, read_bounded, yaml_files};
 use crate::yaml::{self, Ctx, Kind, Located, Node};
 
 /// A definition together with the file it came from.
@@ -259,9 +259,13 @@ pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
 
 type Parsed = Result<(Arc<Path>, String, Node), crate::diag::Diagnostic>;
 
+/// The largest configuration file read (128 MiB): a monolithic topology of a million
+/// instances is a fraction of it, and a link to an endless file stops here.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 128 << 20;
+
 fn parse_file(path: &Path) -> Parsed {
     let file: Arc<Path> = Arc::from(path);
-    let src = std::fs::read_to_string(path).map_err(|e| crate::diag::Diagnostic {
+    let src = read_bounded(path, MAX_CONFIG_FILE_BYTES).map_err(|e| crate::diag::Diagnostic {
         level: crate::diag::Level::Error,
         code: "io",
         span: Span::file_only(&file),
@@ -582,19 +586,6 @@ impl ScriptRoots<'_> {
 /// The largest script file read (1 MiB): scripts are a few lines; anything bigger is a
 /// mistake, and reading it whole would cost memory for nothing.
 const MAX_SCRIPT_BYTES: u64 = 1 << 20;
-
-fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
-    use std::io::Read as _;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    f.take(max + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > max {
-        return Err(format!("larger than {max} bytes"));
-    }
-    Ok(text)
-}
 
 /// Compiles a check's scripts; every error is reported at its line and column, in the YAML
 /// file for inline scripts and in the `.rhai` file for `script_file`.

@@ -75,6 +75,23 @@ fn repeated_dir(p: &Path, diags: &mut Diagnostics) {
     );
 }
 
+/// Reads a text file, refusing one past `max` bytes without reading past it: a file named
+/// `.yaml` may be a link to `/dev/zero`, and no file of ours needs to be unbounded.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(max.saturating_add(1))
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {} MiB", max >> 20),
+        ));
+    }
+    Ok(text)
+}
+
 /// Why a path named in the configuration is refused.
 #[derive(Debug)]
 pub enum Escape {
@@ -118,6 +135,19 @@ mod tests {
         assert_eq!(files.len(), 1, "{files:?}");
         assert_eq!(diags.warnings().count(), 3, "{diags:?}");
         assert!(diags.iter().all(|d| d.code == "directory-loop"));
+    }
+
+    #[test]
+    fn an_endless_file_is_refused_at_the_bound_not_read_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let link = tmp.path().join("zero.yaml");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let e = read_bounded(&link, 1 << 20).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge, "{e}");
+        let ok = tmp.path().join("ok.yaml");
+        std::fs::write(&ok, "a: 1\n").unwrap();
+        assert_eq!(read_bounded(&ok, 5).unwrap(), "a: 1\n");
+        assert!(read_bounded(&ok, 4).is_err());
     }
 
     #[test]

@@ -46,24 +46,15 @@ pub fn is_link(path: &Path) -> bool {
 
 /// Reads a file of at most [`MAX_FILE_BYTES`] as text; `None` when it is missing.
 pub fn read_bounded(path: &Path) -> anyhow::Result<Option<String>> {
-    use std::io::Read as _;
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    match rackscope_core::walk::read_bounded(path, MAX_FILE_BYTES) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => bail!(
+            "{} is {e}; it is not a file rackscope import wrote",
+            path.display()
+        ),
         Err(e) => bail!("cannot read {}: {e}", path.display()),
-    };
-    let mut text = String::new();
-    f.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        bail!(
-            "{} is larger than {} MiB; it is not a file rackscope import wrote",
-            path.display(),
-            MAX_FILE_BYTES >> 20
-        );
     }
-    Ok(Some(text))
 }
 
 /// The regular files under `out/root` (paths relative to `out`), without following any
