@@ -180,6 +180,34 @@ fn binding_follows_templates_and_scopes() {
     assert_eq!(p.total_ids, 18 + 4 + 3);
 }
 
+/// A device template's rear components are parts of the device: their checks bind to it
+/// (node scope: its instances; chassis: the device) and no `unbound-check` is reported.
+#[test]
+fn rear_component_checks_bind_to_their_device() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rear/app.yaml");
+    let loaded = crate::load_with_env(&p, std::iter::empty());
+    assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+    assert!(
+        !loaded.diagnostics.iter().any(|d| d.code == "unbound-check"),
+        "{:?}",
+        loaded.diagnostics
+    );
+    let config = loaded.config;
+    let p = plan(&config);
+    let bound: BTreeMap<&str, Vec<&str>> = p
+        .checks
+        .iter()
+        .map(|c| {
+            let keys = c.targets.iter().map(|&t| p.targets.key(&config.topology, c.scope, t));
+            (&*c.id, keys.collect())
+        })
+        .collect();
+    assert_eq!(bound["psu_state"], ["srv-1", "srv-2"]);
+    assert_eq!(bound["psu_fan"], ["n01", "n02"]);
+    assert_eq!(bound["node_up"], ["n01", "n02"]);
+    assert!(p.unbound(&config).is_empty());
+}
+
 #[test]
 fn queries_respect_the_id_limit_escape_ids_and_cover_each_target_once() {
     let config = fixture();
