@@ -3,10 +3,12 @@
 //! This crate knows nothing of HTTP or HTML; the server and the UI live in the binary.
 
 pub mod app_keys;
+pub mod bind;
 pub mod diag;
 pub mod duration;
 pub mod env;
 pub mod expand;
+pub mod library;
 pub mod load;
 pub mod model;
 pub mod promql;

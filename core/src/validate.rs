@@ -1,12 +1,13 @@
 //! Semantic validation: everything that parses but is still wrong. Cross-references between
 //! files, device placement, PromQL, rule order, unbound checks, app.yaml value ranges.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::bind::{Listing, device_template_checks};
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::load::Config;
 use crate::model::app::AppConfig;
@@ -238,74 +239,36 @@ fn unknown(what: &str, id: &str, known: &[&str]) -> String {
     }
 }
 
-/// What one template refers to, and whether the topology uses the template.
+/// What one template refers to.
 struct TemplateRefs<'c> {
     owner: String,
     file: &'c Arc<Path>,
     checks: Vec<&'c Located<String>>,
     metrics: &'c [Located<String>],
-    in_use: bool,
 }
 
 /// Every template's references, device templates (with their rear components) first.
 fn template_refs(config: &Config) -> Vec<TemplateRefs<'_>> {
-    let topo = &config.topology;
-    let used_devices: HashSet<&str> = topo
-        .devices
-        .iter()
-        .map(|d| d.template_id.as_str())
-        .collect();
-    let used_racks: HashSet<&str> = topo
-        .racks
-        .iter()
-        .filter_map(|r| r.template_id.as_deref())
-        .collect();
-    let mut used_components = HashSet::new();
-    for t in config.catalog.racks.iter() {
-        if used_racks.contains(t.def.id.value.as_str()) {
-            used_components.extend(
-                t.def
-                    .infrastructure
-                    .rack_components
-                    .iter()
-                    .map(|r| r.template_id.value.as_str()),
-            );
-        }
-    }
-    let mut out = Vec::new();
-    for t in config.catalog.devices.iter() {
-        out.push(TemplateRefs {
-            owner: format!("device template `{}`", t.def.id.value),
-            file: &t.file,
-            checks: t
-                .def
-                .checks
-                .iter()
-                .chain(t.def.rear_components.iter().flat_map(|r| r.checks.iter()))
-                .collect(),
-            metrics: &t.def.metrics,
-            in_use: used_devices.contains(t.def.id.value.as_str()),
-        });
-    }
-    for t in config.catalog.racks.iter() {
-        out.push(TemplateRefs {
-            owner: format!("rack template `{}`", t.def.id.value),
-            file: &t.file,
-            checks: t.def.checks.iter().collect(),
-            metrics: &t.def.metrics,
-            in_use: used_racks.contains(t.def.id.value.as_str()),
-        });
-    }
-    for t in config.catalog.components.iter() {
-        out.push(TemplateRefs {
-            owner: format!("rack component template `{}`", t.def.id.value),
-            file: &t.file,
-            checks: t.def.checks.iter().collect(),
-            metrics: &t.def.metrics,
-            in_use: used_components.contains(t.def.id.value.as_str()),
-        });
-    }
-    out
+    let cat = &config.catalog;
+    let devices = cat.devices.iter().map(|t| TemplateRefs {
+        owner: format!("device template `{}`", t.def.id.value),
+        file: &t.file,
+        checks: device_template_checks(&t.def).collect(),
+        metrics: &t.def.metrics,
+    });
+    let racks = cat.racks.iter().map(|t| TemplateRefs {
+        owner: format!("rack template `{}`", t.def.id.value),
+        file: &t.file,
+        checks: t.def.checks.iter().collect(),
+        metrics: &t.def.metrics,
+    });
+    let components = cat.components.iter().map(|t| TemplateRefs {
+        owner: format!("rack component template `{}`", t.def.id.value),
+        file: &t.file,
+        checks: t.def.checks.iter().collect(),
+        metrics: &t.def.metrics,
+    });
+    devices.chain(racks).chain(components).collect()
 }
 
 /// A reference to an id that a library lacks, with a suggestion when it looks like a typo.
@@ -555,25 +518,9 @@ pub fn unreachable_rules(rules: &[Located<Rule>]) -> Vec<(usize, Option<usize>)>
     out
 }
 
-/// Check ids referenced by a template, and by a template that the topology uses.
-pub fn bound_checks(config: &Config) -> (HashSet<&str>, HashSet<&str>) {
-    let mut any = HashSet::new();
-    let mut used = HashSet::new();
-    for t in template_refs(config) {
-        for id in t.checks.into_iter().filter(|id| config.checks.contains(id)) {
-            any.insert(id.value.as_str());
-            if t.in_use {
-                used.insert(id.value.as_str());
-            }
-        }
-    }
-    (any, used)
-}
-
 fn unbound(config: &Config, diags: &mut Diagnostics) {
-    let (any, _) = bound_checks(config);
-    for c in config.checks.iter() {
-        if !any.contains(c.def.id.value.as_str()) {
+    for (ix, c) in config.checks.iter().enumerate() {
+        if config.bindings.listing(ix) == Listing::Unlisted {
             diags.warning(
                 "unbound-check",
                 c.span(c.def.id.pos),
@@ -601,11 +548,12 @@ pub struct Summary {
 }
 
 pub fn summary(config: &Config) -> Summary {
-    let (_, used) = bound_checks(config);
     Summary {
         counts: config.topology.counts(),
         checks: config.checks.len(),
-        checks_bound: used.len(),
+        checks_bound: (0..config.checks.len())
+            .filter(|&ix| config.bindings.listing(ix) == Listing::InUse)
+            .count(),
         device_templates: config.catalog.devices.len(),
         rack_templates: config.catalog.racks.len(),
         rack_component_templates: config.catalog.components.len(),

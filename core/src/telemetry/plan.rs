@@ -1,14 +1,9 @@
-//! Planning: which check runs for which targets, and the few batched queries that cover them.
+//! Planning: the few batched queries that cover the targets each check is bound to.
 //!
 //! A pure function of the configuration, built once per load and shared by every refresh:
 //! nothing here touches the network or the clock, so the plan of any configuration can be
 //! printed and compared (`rackscope plan`, and the snapshot tests of the examples).
-//!
-//! Targets live in three index spaces, one per scope:
-//! - node: every instance (its index is its `InstanceIx`), then every device that has no
-//!   instance, which is checked under its own id;
-//! - chassis: every device (`DeviceIx`);
-//! - rack: every rack (`RackIx`).
+//! Which check runs for which target is `bind`'s, computed when the configuration loads.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -18,150 +13,12 @@ use crate::load::Config;
 use crate::model::app::Telemetry;
 use crate::model::checks::{Op, Scope};
 use crate::severity::Severity;
+pub use crate::bind::Targets;
+use crate::bind::scope_ix;
 use crate::topology::{DeviceIx, Topology};
 
 /// No target: the filler of `BoundCheck::local`.
 const NONE: u32 = u32::MAX;
-
-/// The targets of each scope and the ids Prometheus knows them by.
-#[derive(Debug, Clone, Default)]
-pub struct Targets {
-    pub instances: u32,
-    /// Devices without instances, in the node space after the instances.
-    pub bare_devices: Vec<DeviceIx>,
-    /// For each device, its node-space index when it has no instance.
-    bare_of_device: HashMap<DeviceIx, u32>,
-    keys: [KeyIndex; 3],
-}
-
-/// Id → first target with that id, plus a chain for ids defined more than once (the same
-/// device id in two racks is legal, and both must get the result).
-#[derive(Debug, Clone, Default)]
-struct KeyIndex {
-    first: HashMap<Box<str>, u32>,
-    next: Vec<u32>,
-}
-
-impl KeyIndex {
-    fn build<'a>(keys: impl Iterator<Item = &'a str>) -> KeyIndex {
-        let mut ix = KeyIndex::default();
-        let mut last: HashMap<u32, u32> = HashMap::new();
-        for (i, k) in keys.enumerate() {
-            let i = i as u32;
-            ix.next.push(NONE);
-            match ix.first.get(k) {
-                Some(&f) => {
-                    let tail = last.get(&f).copied().unwrap_or(f);
-                    ix.next[tail as usize] = i;
-                    last.insert(f, i);
-                }
-                None => {
-                    ix.first.insert(k.into(), i);
-                }
-            }
-        }
-        ix
-    }
-    fn lookup(&self, key: &str) -> impl Iterator<Item = u32> + '_ {
-        let mut cur = self.first.get(key).copied().unwrap_or(NONE);
-        std::iter::from_fn(move || {
-            if cur == NONE {
-                return None;
-            }
-            let c = cur;
-            cur = self.next[c as usize];
-            Some(c)
-        })
-    }
-}
-
-fn scope_ix(s: Scope) -> usize {
-    match s {
-        Scope::Node => 0,
-        Scope::Chassis => 1,
-        Scope::Rack => 2,
-    }
-}
-
-impl Targets {
-    pub fn build(topo: &Topology) -> Targets {
-        let instances = topo.instances.len() as u32;
-        let bare_devices: Vec<DeviceIx> = topo
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.instances.is_empty())
-            .map(|(i, _)| i as u32)
-            .collect();
-        let bare_of_device = bare_devices
-            .iter()
-            .enumerate()
-            .map(|(k, &d)| (d, instances + k as u32))
-            .collect();
-        let node_keys = topo.instances.iter().map(|i| i.name.as_str()).chain(
-            bare_devices
-                .iter()
-                .map(|&d| topo.devices[d as usize].id.as_str()),
-        );
-        let keys = [
-            KeyIndex::build(node_keys),
-            KeyIndex::build(topo.devices.iter().map(|d| d.id.as_str())),
-            KeyIndex::build(topo.racks.iter().map(|r| r.id.as_str())),
-        ];
-        Targets {
-            instances,
-            bare_devices,
-            bare_of_device,
-            keys,
-        }
-    }
-
-    /// How many targets a scope has.
-    pub fn len(&self, scope: Scope) -> usize {
-        self.keys[scope_ix(scope)].next.len()
-    }
-
-    /// The targets Prometheus calls `key` in a scope.
-    pub fn lookup<'a>(&'a self, scope: Scope, key: &str) -> impl Iterator<Item = u32> + 'a {
-        self.keys[scope_ix(scope)].lookup(key)
-    }
-
-    /// The id of a target, as queries and results spell it.
-    pub fn key<'t>(&self, topo: &'t Topology, scope: Scope, t: u32) -> &'t str {
-        match scope {
-            Scope::Node => match self.node_instance(t) {
-                Some(i) => &topo.instances[i as usize].name,
-                None => &topo.devices[self.node_device(topo, t) as usize].id,
-            },
-            Scope::Chassis => &topo.devices[t as usize].id,
-            Scope::Rack => &topo.racks[t as usize].id,
-        }
-    }
-
-    /// The instance behind a node target, `None` for an instance-less device.
-    pub fn node_instance(&self, t: u32) -> Option<u32> {
-        (t < self.instances).then_some(t)
-    }
-
-    /// The device a node target belongs to.
-    pub fn node_device(&self, topo: &Topology, t: u32) -> DeviceIx {
-        match self.node_instance(t) {
-            Some(i) => topo.instances[i as usize].device,
-            None => self.bare_devices[(t - self.instances) as usize],
-        }
-    }
-
-    /// The node targets of a device: its instances, or the device itself.
-    pub fn device_nodes(&self, topo: &Topology, d: DeviceIx) -> Range<u32> {
-        let dev = &topo.devices[d as usize];
-        if dev.instances.is_empty() {
-            let n = self.bare_of_device.get(&d).copied().unwrap_or(0);
-            n..n + 1
-        } else {
-            dev.instances.clone()
-        }
-    }
-}
 
 /// A threshold rule, ready to test.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -305,73 +162,9 @@ impl Plan {
 
 /// Builds the plan of a configuration.
 pub fn plan(config: &Config) -> Plan {
-    let topo = &config.topology;
-    let targets = Targets::build(topo);
+    let bindings = &config.bindings;
+    let targets = bindings.targets.clone();
     let max_ids = (config.app.planner.max_ids_per_query as usize).max(1);
-
-    // Template id → indices of the checks it lists, resolved once.
-    let resolve = |ids: &[crate::yaml::Located<String>]| -> Vec<usize> {
-        ids.iter()
-            .filter_map(|id| config.checks.index_of(&id.value))
-            .collect()
-    };
-    let device_checks: HashMap<&str, Vec<usize>> = config
-        .catalog
-        .devices
-        .iter()
-        .map(|t| (t.def.id.value.as_str(), resolve(&t.def.checks)))
-        .collect();
-    let rack_checks: HashMap<&str, Vec<usize>> = config
-        .catalog
-        .racks
-        .iter()
-        .map(|t| {
-            let mut v = resolve(&t.def.checks);
-            for c in &t.def.infrastructure.rack_components {
-                if let Some(ct) = config.catalog.components.get(&c.template_id.value) {
-                    v.extend(resolve(&ct.def.checks));
-                }
-            }
-            (t.def.id.value.as_str(), v)
-        })
-        .collect();
-
-    let mut bound: Vec<Vec<u32>> = vec![Vec::new(); config.checks.len()];
-    let add_rack_wide = |bound: &mut Vec<Vec<u32>>, check: usize, rack: u32| {
-        let scope = config.checks.items[check].def.scope;
-        let out = &mut bound[check];
-        match scope {
-            Scope::Rack => out.push(rack),
-            Scope::Chassis => out.extend(topo.racks[rack as usize].devices.iter().copied()),
-            Scope::Node => {
-                for &d in &topo.racks[rack as usize].devices {
-                    out.extend(targets.device_nodes(topo, d));
-                }
-            }
-        }
-    };
-    for (r, rack) in topo.racks.iter().enumerate() {
-        let r = r as u32;
-        if let Some(checks) = rack.template_id.as_deref().and_then(|t| rack_checks.get(t)) {
-            for &c in checks {
-                add_rack_wide(&mut bound, c, r);
-            }
-        }
-        for &d in &rack.devices {
-            let dev = &topo.devices[d as usize];
-            let Some(checks) = device_checks.get(dev.template_id.as_str()) else {
-                continue;
-            };
-            for &c in checks {
-                let out = &mut bound[c];
-                match config.checks.items[c].def.scope {
-                    Scope::Node => out.extend(targets.device_nodes(topo, d)),
-                    Scope::Chassis => out.push(d),
-                    Scope::Rack => out.push(r),
-                }
-            }
-        }
-    }
 
     let mut queries: Vec<PlannedQuery> = Vec::new();
     let mut query_ix: HashMap<String, u32> = HashMap::new();
@@ -387,19 +180,13 @@ pub fn plan(config: &Config) -> Plan {
 
     let mut checks = Vec::new();
     let mut seen: [HashSet<u32>; 3] = Default::default();
-    for (ci, mut list) in bound.into_iter().enumerate() {
+    for (ci, item) in config.checks.iter().enumerate() {
+        let list = bindings.targets_of(ci).to_vec();
         if list.is_empty() {
             continue;
         }
-        let def = &config.checks.items[ci].def;
+        let def = &item.def;
         let scope = def.scope;
-        list.sort_unstable_by(|a, b| {
-            targets
-                .key(topo, scope, *a)
-                .cmp(targets.key(topo, scope, *b))
-                .then(a.cmp(b))
-        });
-        list.dedup();
         seen[scope_ix(scope)].extend(list.iter().copied());
         let mut local = vec![NONE; targets.len(scope)];
         for (l, &t) in list.iter().enumerate() {

@@ -256,6 +256,8 @@ fn identical_queries_are_sent_once() {
             ));
         }
     }
+    config.bindings =
+        crate::bind::Bindings::compute(&config.topology, &config.catalog, &config.checks);
     let p = plan(&config);
     assert_eq!(p.checks.len(), 8);
     assert_eq!(p.queries.len(), before, "the twin adds no query");
