@@ -11,6 +11,7 @@ pub mod expand;
 pub mod library;
 pub mod load;
 pub mod model;
+pub mod placeholder;
 pub mod promql;
 pub mod script;
 pub mod severity;

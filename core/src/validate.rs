@@ -14,7 +14,7 @@ use crate::model::app::AppConfig;
 use crate::model::catalog::default_rack_height;
 use crate::model::checks::{CheckDef, Op, Rule, Scope};
 use crate::model::topology::Face;
-use crate::promql;
+use crate::{placeholder, promql};
 use crate::topology::Counts;
 use crate::util::closest;
 use crate::yaml::{Located, Node};
@@ -106,7 +106,7 @@ pub fn finish(config: &mut Config, diags: &mut Diagnostics) {
     }
     for m in config.metrics.iter() {
         if let Some(q) = m.def.query() {
-            if let Err(e) = promql::parse(&promql::with_sample_metric_values(q)) {
+            if let Err(e) = promql::parse(&placeholder::with_sample_metric_values(q)) {
                 diags.warning(
                     "promql",
                     m.span(q.pos),
@@ -344,11 +344,11 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             .as_ref()
             .map(|e| (e, "expand_discovery_expr")),
     ) {
-        if let Err(e) = promql::parse(&promql::with_sample_ids(expr)) {
+        if let Err(e) = promql::parse(&placeholder::with_sample_ids(expr)) {
             diags.error("promql", span(expr.pos), format!("check `{id}`: {what} does not parse as PromQL once placeholders are filled in: {e}"));
         }
-        for p in promql::unknown_placeholders(expr) {
-            let hint = closest(&p, promql::CHECK_PLACEHOLDERS)
+        for p in placeholder::unknown_placeholders(expr) {
+            let hint = closest(&p, placeholder::CHECK_PLACEHOLDERS)
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
             diags.warning("placeholder", span(expr.pos), format!("check `{id}`: `{p}` is not a placeholder and is sent to Prometheus as written{hint}"));

@@ -15,6 +15,7 @@ use crate::model::checks::{Op, Scope};
 use crate::severity::Severity;
 pub use crate::bind::Targets;
 use crate::bind::scope_ix;
+use crate::placeholder::substitute;
 use crate::topology::{DeviceIx, Topology};
 
 /// No target: the filler of `BoundCheck::local`.
@@ -478,64 +479,6 @@ pub fn elide(expr: &str) -> String {
     out
 }
 
-/// Replaces `$word` placeholders in a PromQL expression, escaping each replacement for the
-/// string literal it lands in: backslashes and the quote doubled in `"…"` and `'…'`, and
-/// backticks (which a raw string cannot hold) as `\x60` in `` `…` ``.
-pub fn substitute<'r>(expr: &str, mut value: impl FnMut(&str) -> Option<&'r str>) -> String {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Ctx {
-        Code,
-        Quoted(char),
-        Raw,
-    }
-    let mut out = String::with_capacity(expr.len() + 64);
-    let mut ctx = Ctx::Code;
-    let mut chars = expr.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match (ctx, c) {
-            (Ctx::Code, '"' | '\'') => ctx = Ctx::Quoted(c),
-            (Ctx::Code, '`') => ctx = Ctx::Raw,
-            (Ctx::Quoted(q), _) if c == q => ctx = Ctx::Code,
-            (Ctx::Raw, '`') => ctx = Ctx::Code,
-            (Ctx::Quoted(_), '\\') => {
-                out.push(c);
-                if let Some((_, n)) = chars.next() {
-                    out.push(n);
-                }
-                continue;
-            }
-            (_, '$') => {
-                let rest = &expr[i + 1..];
-                let len = rest
-                    .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-                    .unwrap_or(rest.len());
-                let word = &expr[i..i + 1 + len];
-                if let Some(v) = value(word) {
-                    match ctx {
-                        Ctx::Quoted(q) => {
-                            for ch in v.chars() {
-                                if ch == '\\' || ch == q {
-                                    out.push('\\');
-                                }
-                                out.push(ch);
-                            }
-                        }
-                        Ctx::Raw => out.push_str(&v.replace('`', "\\x60")),
-                        Ctx::Code => out.push_str(v),
-                    }
-                    for _ in 0..len {
-                        chars.next();
-                    }
-                    continue;
-                }
-            }
-            _ => {}
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,29 +497,6 @@ mod tests {
         assert_eq!(
             elide(&q),
             r#"up{instance=~"^(?:n1|n2|n3|…4 more…|n8|n9)$"}"#
-        );
-    }
-
-    #[test]
-    fn substitution_escapes_for_the_literal() {
-        let re = alternation(&["node.1"]);
-        let f = |p: &str| (p == "$instances").then_some(re.as_str());
-        assert_eq!(
-            substitute(r#"up{instance=~"$instances"}"#, f),
-            r#"up{instance=~"^(?:node\\.1)$"}"#
-        );
-        assert_eq!(
-            substitute(r#"up{instance=~`$instances`}"#, f),
-            r#"up{instance=~`^(?:node\.1)$`}"#
-        );
-        assert_eq!(
-            substitute(r#"up{instance=~'$instances', x="\"$y"}"#, f),
-            r#"up{instance=~'^(?:node\\.1)$', x="\"$y"}"#
-        );
-        // A longer word is not the placeholder.
-        assert_eq!(
-            substitute(r#"x{a="$instances_x"}"#, f),
-            r#"x{a="$instances_x"}"#
         );
     }
 }
