@@ -4,10 +4,12 @@
 
 pub mod app_keys;
 pub mod bind;
+pub mod config;
 pub mod diag;
 pub mod duration;
 pub mod env;
 pub mod expand;
+pub mod labels;
 pub mod library;
 pub mod load;
 pub mod model;
@@ -23,7 +25,8 @@ pub mod walk;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Level};
-pub use load::{Config, Loaded, load, load_with_env};
+pub use config::Config;
+pub use load::{Loaded, load, load_with_env};
 pub use severity::Severity;
 pub mod fuzzing;
 pub mod generate;

@@ -15,7 +15,7 @@ use crate::bind::Bindings;
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::expand;
 use crate::model::app::AppConfig;
-use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
+use crate::model::catalog::{default_rack_height, DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
 use crate::model::checks::{CheckDef, ChecksFile};
 use crate::model::metrics::{MetricDef, MetricsFile};
 use crate::model::topology::{
@@ -26,33 +26,8 @@ use crate::topology::{Aisle, Device, Instance, Rack, Room, RoomIx, Site, Topolog
 use crate::walk::{Escape, confine, read_bounded, yaml_files};
 use crate::yaml::{self, Ctx, Kind, Located, Node};
 
+pub use crate::config::{Config, ResolvedPaths};
 pub use crate::library::{Catalog, HasId, Library, Sourced};
-
-/// The paths of app.yaml, resolved.
-#[derive(Debug, Clone, Default)]
-pub struct ResolvedPaths {
-    pub topology: PathBuf,
-    pub templates: PathBuf,
-    pub checks: PathBuf,
-    pub metrics: PathBuf,
-}
-
-/// A loaded configuration: everything the engine needs, resolved.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    pub app_file: PathBuf,
-    pub base_dir: PathBuf,
-    pub app: AppConfig,
-    pub paths: ResolvedPaths,
-    pub topology: Topology,
-    pub catalog: Catalog,
-    pub checks: Library<CheckDef>,
-    /// The kind of each check, from its own `kind:` or from the `kinds:` group it sits in.
-    pub check_kinds: HashMap<String, String>,
-    pub metrics: Library<MetricDef>,
-    /// Which check runs for which target.
-    pub bindings: Bindings,
-}
 
 /// The result of loading: the configuration as far as it could be read, and every problem.
 #[derive(Debug, Clone)]
@@ -103,7 +78,7 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
             node,
         ),
         None => {
-            crate::validate::finish(&mut config, &mut diags);
+            crate::validate::finish(&config, &mut diags);
             return Loaded {
                 config,
                 diagnostics: diags,
@@ -128,17 +103,30 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
     };
 
     config.catalog = load_templates(&config.paths.templates, &app_arc, &mut diags);
-    let (checks, kinds) = load_checks(&config.paths.checks, &app_arc, &mut diags);
+    let (checks, kinds, scripts) = load_checks(&config.paths.checks, &app_arc, &mut diags);
     config.checks = checks;
     config.check_kinds = kinds;
+    config.scripts = scripts;
     config.metrics = load_metrics(&config.paths.metrics, &mut diags);
     config.topology = TopologyLoader::new(&mut diags).load(&config.paths.topology, &app_arc);
+    resolve_rack_heights(&mut config.topology, &config.catalog);
     config.bindings = Bindings::compute(&config.topology, &config.catalog, &config.checks);
-    crate::validate::finish(&mut config, &mut diags);
+    crate::validate::finish(&config, &mut diags);
     diags.sort();
     Loaded {
         config,
         diagnostics: diags,
+    }
+}
+
+/// A rack without `u_height` takes its template's, else the default height.
+fn resolve_rack_heights(topo: &mut Topology, catalog: &Catalog) {
+    for rack in topo.racks.iter_mut().filter(|r| r.u_height == 0) {
+        rack.u_height = rack
+            .template_id
+            .as_deref()
+            .and_then(|t| catalog.racks.get(t))
+            .map_or_else(default_rack_height, |t| t.def.u_height);
     }
 }
 
@@ -360,8 +348,9 @@ fn load_checks(
     path: &Path,
     app: &Arc<Path>,
     diags: &mut Diagnostics,
-) -> (Library<CheckDef>, HashMap<String, String>) {
+) -> LoadedChecks {
     let mut lib = Library::default();
+    let mut scripts_of = Vec::new();
     let mut kinds = HashMap::new();
     let files = if path.is_file() {
         vec![path.to_path_buf()]
@@ -373,7 +362,7 @@ fn load_checks(
             Span::file_only(app),
             format!("paths.checks: {} does not exist", path.display()),
         );
-        return (lib, kinds);
+        return (lib, kinds, scripts_of);
     };
     // `script_file:` is relative to the checks directory (to its folder when it is a file),
     // and must stay inside it or inside the configuration directory.
@@ -423,7 +412,7 @@ fn load_checks(
         }
         for (item, group_kind) in items {
             if let Some(mut c) = decode_one::<CheckDef>(item, &src, &file, diags) {
-                c.compiled = compile_scripts(&c, &src, &file, &scripts, diags);
+                let compiled = compile_scripts(&c, &src, &file, &scripts, diags);
                 if c.kind.is_none() {
                     c.kind = group_kind;
                 }
@@ -440,11 +429,22 @@ fn load_checks(
                     "check",
                     diags,
                 );
+                // A duplicate id was refused: its scripts go with it.
+                if scripts_of.len() < lib.len() {
+                    scripts_of.push(compiled);
+                }
             }
         }
     }
-    (lib, kinds)
+    (lib, kinds, scripts_of)
 }
+
+/// The checks library, the kind of each check, and each check's compiled scripts.
+type LoadedChecks = (
+    Library<CheckDef>,
+    HashMap<String, String>,
+    Vec<Option<Arc<script::CheckScripts>>>,
+);
 
 /// Where `script_file:` paths are resolved (`dir`) and the directories they may not leave.
 struct ScriptRoots<'a> {

@@ -13,7 +13,7 @@ use rhai::packages::Package as _;
 use rhai::{Dynamic, Engine, ImmutableString, Map, OptimizationLevel, Scope};
 
 use crate::severity::Severity;
-use crate::telemetry::source::Labels;
+use crate::labels::Labels;
 
 /// Operations one evaluation may run: thousands of times what a real check needs, and
 /// still about a millisecond of CPU at worst.

@@ -9,9 +9,8 @@ use serde::Serialize;
 
 use crate::bind::{Listing, device_template_checks};
 use crate::diag::{Diagnostics, Pos, Span};
-use crate::load::Config;
+use crate::config::Config;
 use crate::model::app::AppConfig;
-use crate::model::catalog::default_rack_height;
 use crate::model::checks::{CheckDef, Op, Rule, Scope};
 use crate::model::topology::Face;
 use crate::{placeholder, promql};
@@ -98,7 +97,7 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
 }
 
 /// Cross-file validation, run once everything is loaded. Also settles rack heights.
-pub fn finish(config: &mut Config, diags: &mut Diagnostics) {
+pub fn finish(config: &Config, diags: &mut Diagnostics) {
     placement(config, diags);
     references(config, diags);
     for c in config.checks.iter() {
@@ -131,29 +130,24 @@ pub fn finish(config: &mut Config, diags: &mut Diagnostics) {
 }
 
 /// Rack heights, device templates, U range and overlaps.
-fn placement(config: &mut Config, diags: &mut Diagnostics) {
+fn placement(config: &Config, diags: &mut Diagnostics) {
     let cat = &config.catalog;
-    let topo = &mut config.topology;
+    let topo = &config.topology;
     let rack_ids: Vec<&str> = cat.racks.iter().map(|t| t.def.id.value.as_str()).collect();
     let device_ids: Vec<&str> = cat
         .devices
         .iter()
         .map(|t| t.def.id.value.as_str())
         .collect();
-    for rack in topo.racks.iter_mut() {
-        let mut template_height = None;
-        if let Some(t) = &rack.template_id {
-            match cat.racks.get(t) {
-                Some(rt) => template_height = Some(rt.def.u_height),
-                None => diags.error(
-                    "unknown-template",
-                    Span::new(&rack.span.file, rack.template_pos),
-                    unknown("rack template", t, &rack_ids),
-                ),
-            }
-        }
-        if rack.u_height == 0 {
-            rack.u_height = template_height.unwrap_or_else(default_rack_height);
+    for rack in &topo.racks {
+        if let Some(t) = &rack.template_id
+            && !cat.racks.contains(t)
+        {
+            diags.error(
+                "unknown-template",
+                Span::new(&rack.span.file, rack.template_pos),
+                unknown("rack template", t, &rack_ids),
+            );
         }
         if rack.u_height == 0 || rack.u_height > MAX_RACK_UNITS {
             diags.error(

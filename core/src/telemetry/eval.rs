@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::load::Config;
+use crate::config::Config;
 use crate::model::checks::Scope;
 use crate::severity::Severity;
 use crate::telemetry::plan::{BoundCheck, Expand, Plan};
@@ -181,7 +181,7 @@ impl ForMemory {
         let scripted: HashMap<&str, String> = plan
             .checks
             .iter()
-            .filter(|c| config.checks.items[c.def].def.compiled.is_some())
+            .filter(|c| config.scripts_of(c.def).is_some())
             .map(|c| (&*c.id, fingerprint(config, c)))
             .collect();
         self.scripts
@@ -347,7 +347,7 @@ pub fn evaluate(
     for (ci, check) in plan.checks.iter().enumerate() {
         let ci = ci as u32;
         let mut cells = vec![Cell::default(); check.targets.len()];
-        let scripts = config.checks.items[check.def].def.compiled.as_deref();
+        let scripts = config.scripts_of(check.def);
         let mut runner = scripts.map(|s| s.runner());
         let mut smem = scripts.map(|_| {
             memory

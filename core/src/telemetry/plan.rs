@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::load::Config;
+use crate::config::Config;
 use crate::model::app::Telemetry;
 use crate::model::checks::{Op, Scope};
 use crate::severity::Severity;

@@ -14,7 +14,7 @@ use super::fake::{FakeSource, ids_in, sample};
 use super::plan::{alternation, plan};
 use super::source::{InstantResult, SourceError};
 use super::*;
-use crate::load::Config;
+use crate::config::Config;
 use crate::severity::Severity::{self, *};
 
 pub(super) fn fixture() -> Config {

@@ -15,7 +15,7 @@ use super::freshness::fresh_for_seconds;
 use super::source::{InstantResult, SourceError};
 use super::tests::{World, check_state, fixture, node, t0};
 use super::*;
-use crate::load::Config;
+use crate::config::Config;
 use crate::severity::Severity::{self, *};
 
 fn evaluate_world(config: &Config, w: &World) -> (Plan, Health) {
