@@ -10,6 +10,7 @@ pub mod eval;
 pub mod fake;
 pub mod freshness;
 pub mod metricq;
+pub mod outcome;
 pub mod plan;
 pub mod source;
 pub mod stats;
@@ -17,6 +18,7 @@ pub mod supervise;
 
 pub use engine::{Engine, QueryError, Snapshot, Stale, StaleCause};
 pub use eval::{Alert, AlertCheck, AlertTarget, CheckResult, Health, Pending, TargetHealth};
+pub use outcome::Outcome;
 pub use plan::{Plan, plan};
 pub use source::{
     InstantResult, Labels, MetricsSource, RangeResult, RangeSpec, Sample, SourceError,
