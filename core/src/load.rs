@@ -1005,6 +1005,36 @@ impl<'d> TopologyLoader<'d> {
         let Some(def) = decode_one::<RoomDef>(node, src, file, self.diags) else {
             return;
         };
+        let Some((id, span)) = self.room_id(site, &def, node, file, listed_id, listed_at) else {
+            return;
+        };
+        let room_ix: RoomIx = self.topo.rooms.len() as u32;
+        self.topo.rooms.push(Room {
+            id: id.clone(),
+            name: def.name.clone().unwrap_or_else(|| id.clone()),
+            description: def.description.clone(),
+            layout: def.layout.clone(),
+            site,
+            aisles: Vec::new(),
+            standalone_racks: Vec::new(),
+            span,
+        });
+        self.topo.sites[site as usize].rooms.push(room_ix);
+
+        self.room_contents(room_ix, &id, node, src, file, dir);
+    }
+
+    /// A room's id (its file's, else the one it is listed under), checked against the
+    /// listing, its site and the rooms seen before; `None` for a duplicate.
+    fn room_id(
+        &mut self,
+        site: u32,
+        def: &RoomDef,
+        node: &Node,
+        file: &Arc<Path>,
+        listed_id: &str,
+        listed_at: Option<Span>,
+    ) -> Option<(String, Span)> {
         let id = def
             .id
             .as_ref()
@@ -1044,21 +1074,21 @@ impl<'d> TopologyLoader<'d> {
                     format!("room id `{id}` is already used at {prev}"),
                 ),
             }
-            return;
+            return None;
         }
-        let room_ix: RoomIx = self.topo.rooms.len() as u32;
-        self.topo.rooms.push(Room {
-            id: id.clone(),
-            name: def.name.clone().unwrap_or_else(|| id.clone()),
-            description: def.description.clone(),
-            layout: def.layout.clone(),
-            site,
-            aisles: Vec::new(),
-            standalone_racks: Vec::new(),
-            span,
-        });
-        self.topo.sites[site as usize].rooms.push(room_ix);
+        Some((id, span))
+    }
 
+    /// A room's aisles (listed, and directories not listed) and standalone racks.
+    fn room_contents(
+        &mut self,
+        room_ix: RoomIx,
+        id: &str,
+        node: &Node,
+        src: &str,
+        file: &Arc<Path>,
+        dir: Option<&Path>,
+    ) {
         let mut aisle_ids = HashSet::new();
         for a in list(node, "aisles", file, self.diags) {
             let Some(entry) = decode_one::<AisleEntry>(a, src, file, self.diags) else {

@@ -58,6 +58,10 @@ fn oversized_duration(word: &str) -> bool {
 
 /// Checks an expression against the limits above with a linear scan of its tokens, strings
 /// and comments skipped, so that the check itself costs nothing a request could inflate.
+///
+/// Longer than our usual functions on purpose: it is one scanner whose states (depth,
+/// pending unary operators, whether an operand is due, inside `[…]` or after `offset`)
+/// change together at each byte; split, they would travel as one struct through every part.
 pub fn guard(expr: &str) -> Result<(), GuardError> {
     if expr.len() > MAX_EXPR_BYTES {
         return Err(GuardError::TooLong(expr.len()));

@@ -331,6 +331,13 @@ fn references(config: &Config, diags: &mut Diagnostics) {
 
 /// One check: its PromQL, placeholders, expansion fields and rule order.
 pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
+    check_exprs(c, file, diags);
+    check_expansion(c, file, diags);
+    check_rules(c, file, diags);
+}
+
+/// A check's expressions: they parse, and name only placeholders of its scope.
+fn check_exprs(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
     let id = &c.id.value;
     let span = |pos: Pos| Span::new(file, pos);
     for (expr, what) in std::iter::once((&c.expr, "expr")).chain(
@@ -362,6 +369,12 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// The `expand_*` fields of a check, which only make sense together.
+fn check_expansion(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let id = &c.id.value;
+    let span = |pos: Pos| Span::new(file, pos);
     if c.expand_by_label.is_some() && c.scope != Scope::Node {
         diags.error(
             "expand",
@@ -396,6 +409,12 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             format!("check `{id}`: an aggregate script cannot be combined with expand_by_label, which already decides the target from its slots"),
         );
     }
+}
+
+/// A check's rules and `for:`: present, finite, reachable.
+fn check_rules(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let id = &c.id.value;
+    let span = |pos: Pos| Span::new(file, pos);
     if c.rules.is_empty() && !c.is_scripted() {
         diags.warning(
             "no-rules",

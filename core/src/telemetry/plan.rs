@@ -166,33 +166,16 @@ pub fn plan(config: &Config) -> Plan {
     let bindings = &config.bindings;
     let targets = bindings.targets.clone();
     let max_ids = (config.app.planner.max_ids_per_query as usize).max(1);
-
-    let mut queries: Vec<PlannedQuery> = Vec::new();
-    let mut query_ix: HashMap<String, u32> = HashMap::new();
-    let mut intern = |expr: String, ids: u32| -> u32 {
-        if let Some(&i) = query_ix.get(&expr) {
-            return i;
-        }
-        let i = queries.len() as u32;
-        query_ix.insert(expr.clone(), i);
-        queries.push(PlannedQuery { expr, ids });
-        i
-    };
-
+    let mut queries = Queries::default();
     let mut checks = Vec::new();
     let mut seen: [HashSet<u32>; 3] = Default::default();
-    for (ci, item) in config.checks.iter().enumerate() {
-        let list = bindings.targets_of(ci).to_vec();
+    for (check_ix, item) in config.checks.iter().enumerate() {
+        let list = bindings.targets_of(check_ix);
         if list.is_empty() {
             continue;
         }
         let def = &item.def;
-        let scope = def.scope;
-        seen[scope_ix(scope)].extend(list.iter().copied());
-        let mut local = vec![NONE; targets.len(scope)];
-        for (l, &t) in list.iter().enumerate() {
-            local[t as usize] = l as u32;
-        }
+        seen[scope_ix(def.scope)].extend(list.iter().copied());
         let discovery_expr = def
             .expand_by_label
             .as_ref()
@@ -201,8 +184,8 @@ pub fn plan(config: &Config) -> Plan {
         let chunks = chunk(
             config,
             &targets,
-            scope,
-            &list,
+            def.scope,
+            list,
             &def.expr.value,
             discovery_expr,
             max_ids,
@@ -210,51 +193,87 @@ pub fn plan(config: &Config) -> Plan {
         .into_iter()
         .map(|c| Chunk {
             targets: c.range,
-            query: intern(c.expr, c.ids),
-            discovery: c.discovery.map(|d| intern(d, c.ids)),
+            query: queries.intern(c.expr, c.ids),
+            discovery: c.discovery.map(|d| queries.intern(d, c.ids)),
         })
         .collect();
-        let key_label = match def.selectors.first() {
-            Some(s) => s.clone(),
-            None => scope_label(&config.app.telemetry, scope).to_owned(),
-        };
-        let rules = def
-            .rules
-            .iter()
-            .filter_map(|r| {
-                r.value.value.as_number().map(|threshold| PlannedRule {
-                    op: r.value.op,
-                    threshold,
-                    severity: r.value.severity,
-                })
-            })
-            .collect();
-        let expand = def.expand_by_label.as_ref().map(|label| Expand {
-            label: label.clone(),
-            absent_state: def
-                .expand_absent_state
-                .unwrap_or(config.app.planner.unknown_state),
-            crit_threshold: def.expand_crit_threshold,
-        });
-        checks.push(BoundCheck {
-            def: ci,
-            id: Arc::from(def.id.value.as_str()),
-            scope,
-            targets: list,
-            local,
-            chunks,
-            key_label,
-            rules,
-            expand,
-            for_seconds: def.for_duration.as_ref().map(|d| d.value.seconds),
-        });
+        checks.push(bound_check(config, &targets, check_ix, list, chunks));
     }
     Plan {
         total_ids: seen.iter().map(HashSet::len).sum(),
         targets,
         checks,
-        queries,
+        queries: queries.list,
         max_ids_per_query: max_ids,
+    }
+}
+
+/// The queries of a plan, each expression once.
+#[derive(Default)]
+struct Queries {
+    list: Vec<PlannedQuery>,
+    index: HashMap<String, u32>,
+}
+
+impl Queries {
+    fn intern(&mut self, expr: String, ids: u32) -> u32 {
+        if let Some(&ix) = self.index.get(&expr) {
+            return ix;
+        }
+        let ix = self.list.len() as u32;
+        self.index.insert(expr.clone(), ix);
+        self.list.push(PlannedQuery { expr, ids });
+        ix
+    }
+}
+
+/// A check of the library (`check_ix`) bound to its targets, its rules ready to test.
+fn bound_check(
+    config: &Config,
+    targets: &Targets,
+    check_ix: usize,
+    list: &[u32],
+    chunks: Vec<Chunk>,
+) -> BoundCheck {
+    let def = &config.checks.items[check_ix].def;
+    let scope = def.scope;
+    let mut local = vec![NONE; targets.len(scope)];
+    for (position, &target) in list.iter().enumerate() {
+        local[target as usize] = position as u32;
+    }
+    let key_label = match def.selectors.first() {
+        Some(s) => s.clone(),
+        None => scope_label(&config.app.telemetry, scope).to_owned(),
+    };
+    let rules = def
+        .rules
+        .iter()
+        .filter_map(|r| {
+            r.value.value.as_number().map(|threshold| PlannedRule {
+                op: r.value.op,
+                threshold,
+                severity: r.value.severity,
+            })
+        })
+        .collect();
+    let expand = def.expand_by_label.as_ref().map(|label| Expand {
+        label: label.clone(),
+        absent_state: def
+            .expand_absent_state
+            .unwrap_or(config.app.planner.unknown_state),
+        crit_threshold: def.expand_crit_threshold,
+    });
+    BoundCheck {
+        def: check_ix,
+        id: Arc::from(def.id.value.as_str()),
+        scope,
+        targets: list.to_vec(),
+        local,
+        chunks,
+        key_label,
+        rules,
+        expand,
+        for_seconds: def.for_duration.as_ref().map(|d| d.value.seconds),
     }
 }
 
@@ -341,91 +360,113 @@ fn chunk(
     .filter(|(p, _)| uses(p))
     .map(|(_, w)| w)
     .collect();
-
+    let exprs = ChunkExprs {
+        expr,
+        discovery,
+        jobs: format!("^(?:{})$", config.app.telemetry.job_regex),
+    };
     let mut out = Vec::new();
-    let mut sets: [HashSet<&str>; 3] = Default::default();
-    let mut order: [Vec<&str>; 3] = Default::default();
+    let mut filling = Filling::default();
     let mut start = 0usize;
-    let mut bufs: [Vec<&str>; 3] = Default::default();
-    let flush = |start: usize,
-                 end: usize,
-                 order: &mut [Vec<&str>; 3],
-                 sets: &mut [HashSet<&str>; 3],
-                 out: &mut Vec<RawChunk>| {
-        for o in order.iter_mut() {
-            o.sort_unstable();
+    // The ids per placeholder of the group being added, buffers reused across groups.
+    let mut group_ids: [Vec<&str>; 3] = Default::default();
+    let mut first = 0usize;
+    while first < list.len() {
+        // The group of targets that share one id.
+        let key = targets.key(topo, scope, list[first]);
+        let end = first
+            + list[first..]
+                .iter()
+                .take_while(|&&t| targets.key(topo, scope, t) == key)
+                .count();
+        for &which in &used {
+            group_ids[which].clear();
+            for &t in &list[first..end] {
+                related(topo, targets, scope, t, which, &mut group_ids[which]);
+            }
         }
-        let regexes: [String; 3] = [
-            alternation(&order[INSTANCES]),
-            alternation(&order[CHASSIS]),
-            alternation(&order[RACKS]),
-        ];
-        let jobs = format!("^(?:{})$", config.app.telemetry.job_regex);
+        if first > start && filling.would_exceed(&used, &group_ids, max_ids) {
+            out.push(filling.flush(start..first, &exprs));
+            start = first;
+        }
+        filling.add(&used, &group_ids);
+        first = end;
+    }
+    if start < list.len() {
+        out.push(filling.flush(start..list.len(), &exprs));
+    }
+    out
+}
+
+/// What each chunk of one check substitutes into.
+struct ChunkExprs<'e> {
+    expr: &'e str,
+    discovery: Option<&'e str>,
+    /// `$jobs`, the same for every chunk.
+    jobs: String,
+}
+
+/// The ids each placeholder carries in the chunk being filled, in first-seen order.
+#[derive(Default)]
+struct Filling<'t> {
+    sets: [HashSet<&'t str>; 3],
+    order: [Vec<&'t str>; 3],
+}
+
+impl<'t> Filling<'t> {
+    /// Whether a group's ids would push a placeholder over the limit.
+    fn would_exceed(&self, used: &[usize], group: &[Vec<&'t str>; 3], max_ids: usize) -> bool {
+        used.iter().any(|&which| {
+            let set = &self.sets[which];
+            let fresh = match group[which].as_slice() {
+                [one] => usize::from(!set.contains(one)),
+                many => many
+                    .iter()
+                    .filter(|k| !set.contains(*k))
+                    .collect::<HashSet<_>>()
+                    .len(),
+            };
+            set.len() + fresh > max_ids
+        })
+    }
+
+    fn add(&mut self, used: &[usize], group: &[Vec<&'t str>; 3]) {
+        for &which in used {
+            for &id in &group[which] {
+                if self.sets[which].insert(id) {
+                    self.order[which].push(id);
+                }
+            }
+        }
+    }
+
+    /// The chunk of the targets `range`, its placeholders substituted; empties the filling.
+    fn flush(&mut self, range: Range<usize>, exprs: &ChunkExprs<'_>) -> RawChunk {
+        for ids in self.order.iter_mut() {
+            ids.sort_unstable();
+        }
+        let regexes = self.order.each_ref().map(|ids| alternation(ids));
         let sub = |e: &str| {
             substitute(e, |p| match p {
                 "$instances" => Some(regexes[INSTANCES].as_str()),
                 "$chassis" => Some(regexes[CHASSIS].as_str()),
                 "$racks" => Some(regexes[RACKS].as_str()),
-                "$jobs" => Some(jobs.as_str()),
+                "$jobs" => Some(exprs.jobs.as_str()),
                 _ => None,
             })
         };
-        out.push(RawChunk {
-            range: start as u32..end as u32,
-            expr: sub(expr),
-            discovery: discovery.map(sub),
-            ids: order.iter().map(Vec::len).max().unwrap_or(0) as u32,
-        });
-        for (o, s) in order.iter_mut().zip(sets.iter_mut()) {
-            o.clear();
-            s.clear();
+        let chunk = RawChunk {
+            range: range.start as u32..range.end as u32,
+            expr: sub(exprs.expr),
+            discovery: exprs.discovery.map(sub),
+            ids: self.order.iter().map(Vec::len).max().unwrap_or(0) as u32,
+        };
+        for (ids, set) in self.order.iter_mut().zip(self.sets.iter_mut()) {
+            ids.clear();
+            set.clear();
         }
-    };
-
-    let mut i = 0usize;
-    while i < list.len() {
-        // The group of targets that share one id.
-        let key = targets.key(topo, scope, list[i]);
-        let mut j = i + 1;
-        while j < list.len() && targets.key(topo, scope, list[j]) == key {
-            j += 1;
-        }
-        // The group's ids per placeholder, computed once.
-        for &w in &used {
-            bufs[w].clear();
-            for &t in &list[i..j] {
-                related(topo, targets, scope, t, w, &mut bufs[w]);
-            }
-        }
-        // Would the group push a placeholder over the limit?
-        let over = used.iter().any(|&w| {
-            let fresh = match bufs[w].as_slice() {
-                [one] => usize::from(!sets[w].contains(one)),
-                many => many
-                    .iter()
-                    .filter(|k| !sets[w].contains(*k))
-                    .collect::<HashSet<_>>()
-                    .len(),
-            };
-            sets[w].len() + fresh > max_ids
-        });
-        if over && i > start {
-            flush(start, i, &mut order, &mut sets, &mut out);
-            start = i;
-        }
-        for &w in &used {
-            for &k in &bufs[w] {
-                if sets[w].insert(k) {
-                    order[w].push(k);
-                }
-            }
-        }
-        i = j;
+        chunk
     }
-    if start < list.len() {
-        flush(start, list.len(), &mut order, &mut sets, &mut out);
-    }
-    out
 }
 
 /// `^(?:a|b\.c)$`: the ids as one anchored alternation, every regex metacharacter escaped.
