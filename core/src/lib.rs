@@ -30,3 +30,5 @@ pub use load::{Loaded, load, load_with_env};
 pub use severity::Severity;
 pub mod fuzzing;
 pub mod generate;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

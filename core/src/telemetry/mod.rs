@@ -7,7 +7,6 @@
 pub mod adhoc;
 pub mod engine;
 pub mod eval;
-pub mod fake;
 pub mod freshness;
 pub mod metricq;
 pub mod outcome;
