@@ -300,7 +300,12 @@ impl Bindings {
         for (rack_ix, rack) in topo.racks.iter().enumerate() {
             if let Some(bound) = rack.template_id.as_deref().and_then(|t| rack_checks.get(t)) {
                 for &check in bound {
-                    targets.of_rack(topo, scope_of(check), rack_ix as RackIx, &mut of_check[check]);
+                    targets.of_rack(
+                        topo,
+                        scope_of(check),
+                        rack_ix as RackIx,
+                        &mut of_check[check],
+                    );
                 }
             }
             for &d in &rack.devices {
@@ -352,7 +357,11 @@ impl Bindings {
 
 /// Per check, whether a template lists it and whether the topology uses that template.
 fn listing(topo: &Topology, catalog: &Catalog, checks: &Library<CheckDef>) -> Vec<Listing> {
-    let used_devices: HashSet<&str> = topo.devices.iter().map(|d| d.template_id.as_str()).collect();
+    let used_devices: HashSet<&str> = topo
+        .devices
+        .iter()
+        .map(|d| d.template_id.as_str())
+        .collect();
     let used_racks: HashSet<&str> = topo
         .racks
         .iter()
@@ -361,7 +370,11 @@ fn listing(topo: &Topology, catalog: &Catalog, checks: &Library<CheckDef>) -> Ve
     let mut out = vec![Listing::Unlisted; checks.len()];
     let mut mark = |ids: &mut dyn Iterator<Item = &Located<String>>, in_use: bool| {
         for check in ids.filter_map(|id| checks.index_of(&id.value)) {
-            let level = if in_use { Listing::InUse } else { Listing::Listed };
+            let level = if in_use {
+                Listing::InUse
+            } else {
+                Listing::Listed
+            };
             if out[check] != Listing::InUse {
                 out[check] = level;
             }
@@ -372,7 +385,10 @@ fn listing(topo: &Topology, catalog: &Catalog, checks: &Library<CheckDef>) -> Ve
         mark(&mut device_template_checks(&t.def), in_use);
     }
     for t in catalog.racks.iter() {
-        mark(&mut t.def.checks.iter(), used_racks.contains(t.def.id.value.as_str()));
+        mark(
+            &mut t.def.checks.iter(),
+            used_racks.contains(t.def.id.value.as_str()),
+        );
     }
     // A component template counts as used when a used rack template places it.
     let used_components: HashSet<&str> = catalog

@@ -24,8 +24,8 @@ pub mod validate;
 pub mod walk;
 pub mod yaml;
 
-pub use diag::{Diagnostic, Diagnostics, Level};
 pub use config::Config;
+pub use diag::{Diagnostic, Diagnostics, Level};
 pub use load::{Loaded, load, load_with_env};
 pub use severity::Severity;
 pub mod fuzzing;

@@ -15,7 +15,9 @@ use crate::bind::Bindings;
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::expand;
 use crate::model::app::AppConfig;
-use crate::model::catalog::{default_rack_height, DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
+use crate::model::catalog::{
+    DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile, default_rack_height,
+};
 use crate::model::checks::{CheckDef, ChecksFile};
 use crate::model::metrics::{MetricDef, MetricsFile};
 use crate::model::topology::{
@@ -344,11 +346,7 @@ fn load_templates(dir: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> Catal
     cat
 }
 
-fn load_checks(
-    path: &Path,
-    app: &Arc<Path>,
-    diags: &mut Diagnostics,
-) -> LoadedChecks {
+fn load_checks(path: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> LoadedChecks {
     let mut lib = Library::default();
     let mut scripts_of = Vec::new();
     let mut kinds = HashMap::new();

@@ -189,6 +189,11 @@ pub fn substitute<'r>(expr: &str, mut value: impl FnMut(&str) -> Option<&'r str>
     })
 }
 
+/// Whether an expression uses a placeholder (`$racks`) where substitution would fill it.
+pub fn uses(expr: &str, placeholder: &str) -> bool {
+    dollars(expr).any(|p| !p.escaped && p.text(expr) == placeholder)
+}
+
 /// The placeholders a check expression may use, each replaced by an anchored alternation
 /// of ids when the planner builds queries.
 pub const CHECK_PLACEHOLDERS: [&str; 4] = ["$instances", "$chassis", "$racks", "$jobs"];
@@ -248,7 +253,10 @@ mod tests {
             substitute(r#"x{a="$instances_x"}"#, f),
             r#"x{a="$instances_x"}"#
         );
-        assert_eq!(substitute(r#"x{a="\$instances"}"#, f), r#"x{a="\$instances"}"#);
+        assert_eq!(
+            substitute(r#"x{a="\$instances"}"#, f),
+            r#"x{a="\$instances"}"#
+        );
     }
 
     #[test]

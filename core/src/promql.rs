@@ -186,7 +186,6 @@ fn skip_string(b: &[u8], start: usize) -> usize {
     b.len()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

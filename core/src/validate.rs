@@ -8,15 +8,15 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::bind::{Listing, device_template_checks};
-use crate::diag::{Diagnostics, Pos, Span};
 use crate::config::Config;
+use crate::diag::{Diagnostics, Pos, Span};
 use crate::model::app::AppConfig;
 use crate::model::checks::{CheckDef, Op, Rule, Scope};
 use crate::model::topology::Face;
-use crate::{placeholder, promql};
 use crate::topology::Counts;
 use crate::util::closest;
 use crate::yaml::{Located, Node};
+use crate::{placeholder, promql};
 
 /// Racks taller than this are surely a typo.
 pub const MAX_RACK_UNITS: u32 = 100;
@@ -361,7 +361,7 @@ fn check_exprs(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
         Scope::Rack => ["$instances", "$chassis"],
     };
     for f in foreign {
-        if c.expr.contains(f) {
+        if placeholder::uses(&c.expr.value, f) {
             diags.warning(
                 "placeholder",
                 span(c.expr.pos),

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::config::Config;
-use crate::model::checks::Scope;
-use crate::severity::Severity;
 use crate::labels::Labels;
+use crate::model::checks::Scope;
 use crate::script::{CheckScripts, Runner, SeriesInput, SeriesResult, Verdict};
+use crate::severity::Severity;
 use crate::telemetry::outcome::Outcome;
 use crate::telemetry::plan::{BoundCheck, Chunk, Expand, Plan};
 use crate::telemetry::source::{InstantResult, Sample};
@@ -448,8 +448,10 @@ impl<'a> CheckRun<'a> {
             };
             match slot_name {
                 Some(name) => {
-                    let severity = (!discovery)
-                        .then(|| self.judge(sample, input.as_ref(), target, position).severity());
+                    let severity = (!discovery).then(|| {
+                        self.judge(sample, input.as_ref(), target, position)
+                            .severity()
+                    });
                     let slot = self.slots[position].entry(name.into()).or_insert(None);
                     if let Some(severity) = severity
                         && slot.is_none_or(|(worst, _)| severity > worst)
@@ -533,11 +535,24 @@ impl<'a> CheckRun<'a> {
             let (outcome, value, message, severity, pending) = if let Some(reason) = failed {
                 // A failed query says nothing about the target: its `for:` timers stay as
                 // they were, and the state is UNKNOWN with the query's error.
-                (Outcome::QueryFailed(reason), None, None, Severity::Unknown, None)
+                (
+                    Outcome::QueryFailed(reason),
+                    None,
+                    None,
+                    Severity::Unknown,
+                    None,
+                )
             } else if let Some(expand) = &check.expand {
                 let slots = std::mem::take(&mut self.slots[position]);
-                let (out, outcome, value, pending) =
-                    settle_slots(check, expand, slots, key, for_memory.as_deref_mut(), now, unknown);
+                let (out, outcome, value, pending) = settle_slots(
+                    check,
+                    expand,
+                    slots,
+                    key,
+                    for_memory.as_deref_mut(),
+                    now,
+                    unknown,
+                );
                 let severity = outcome.severity(unknown);
                 group = Some(SlotGroup {
                     check: check_ix,

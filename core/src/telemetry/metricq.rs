@@ -106,7 +106,11 @@ fn matcher<'e>(expr: &'e str, p: &Placeholder<'e>) -> Option<Matcher<'e>> {
             .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
             .count();
     // A label starts with a letter or an underscore.
-    let start = ident + before[ident..].bytes().take_while(u8::is_ascii_digit).count();
+    let start = ident
+        + before[ident..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
     let label = &before[start..];
     (!label.is_empty()).then_some(Matcher {
         start,
@@ -166,7 +170,9 @@ pub fn queries(def: &MetricDef, scope: MetricScope, ids: &[&str]) -> Vec<MetricQ
     let equality = |m: &Matcher<'_>| matches!(m.op, "=" | "=~");
     // A negative matcher on the target cannot be batched meaningfully.
     let batchable = matchers(&norm, names).all(|m| equality(&m));
-    let label = matchers(&norm, names).find(equality).map(|m| m.label.to_owned());
+    let label = matchers(&norm, names)
+        .find(equality)
+        .map(|m| m.label.to_owned());
     let occurrences = dollars(&norm).filter(|p| names.contains(&p.name)).count();
     let in_matchers = matchers(&norm, names).filter(|m| equality(m)).count();
     if ids.len() > 1 && batchable && label.is_some() && occurrences == in_matchers {

@@ -9,13 +9,13 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
+pub use crate::bind::Targets;
+use crate::bind::scope_ix;
 use crate::config::Config;
 use crate::model::app::Telemetry;
 use crate::model::checks::{Op, Scope};
+use crate::placeholder::{self, substitute};
 use crate::severity::Severity;
-pub use crate::bind::Targets;
-use crate::bind::scope_ix;
-use crate::placeholder::substitute;
 use crate::topology::{DeviceIx, Topology};
 
 /// No target: the filler of `BoundCheck::local`.
@@ -350,7 +350,8 @@ fn chunk(
     max_ids: usize,
 ) -> Vec<RawChunk> {
     let topo = &config.topology;
-    let uses = |p: &str| expr.contains(p) || discovery.is_some_and(|d| d.contains(p));
+    let uses =
+        |p: &str| placeholder::uses(expr, p) || discovery.is_some_and(|d| placeholder::uses(d, p));
     let used: Vec<usize> = [
         ("$instances", INSTANCES),
         ("$chassis", CHASSIS),

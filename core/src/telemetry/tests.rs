@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proptest::prelude::*;
 
 use super::eval::{Answer, ForMemory, evaluate};
-use crate::testkit::{Series, Table, ids_in, row, sample};
 use super::plan::{alternation, plan};
 use super::source::{InstantResult, SourceError};
 use super::*;
 use crate::config::Config;
 use crate::severity::Severity::{self, *};
+use crate::testkit::{Series, Table, ids_in, row, sample};
 
 pub(super) fn fixture() -> Config {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/health/app.yaml");
@@ -188,7 +188,10 @@ fn rear_component_checks_bind_to_their_device() {
         .checks
         .iter()
         .map(|c| {
-            let keys = c.targets.iter().map(|&t| p.targets.key(&config.topology, c.scope, t));
+            let keys = c
+                .targets
+                .iter()
+                .map(|&t| p.targets.key(&config.topology, c.scope, t));
             (&*c.id, keys.collect())
         })
         .collect();

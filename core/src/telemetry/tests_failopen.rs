@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::eval::{Answer, ForMemory, Health, evaluate};
-use crate::testkit::{Table, row};
 use super::freshness::fresh_for_seconds;
 use super::source::SourceError;
 use super::tests::{World, answering, check_state, fixture, node, t0};
 use super::*;
 use crate::config::Config;
 use crate::severity::Severity::{self, *};
+use crate::testkit::{Table, row};
 
 fn evaluate_world(config: &Config, w: &World) -> (Plan, Health) {
     let p = plan(config);
@@ -39,9 +39,7 @@ async fn a_nan_sample_is_unknown_with_the_reason_never_ok() {
     let mut w = World::healthy(&config);
     w.set("up", "n03", f64::NAN);
     w.set("node_temperature_celsius", "n05", f64::NAN);
-    let s = engine_on(config, w.table())
-        .refresh_at(t0())
-        .await;
+    let s = engine_on(config, w.table()).refresh_at(t0()).await;
     for (name, check) in [("n03", "node_up"), ("n05", "node_temperature")] {
         let r = check_state(&s, &node(&s, name), check);
         assert_eq!(r.severity, Unknown, "{name} {check}");
@@ -61,9 +59,7 @@ async fn infinities_compare_as_numbers() {
     w.set("node_temperature_celsius", "n03", f64::INFINITY);
     w.set("node_temperature_celsius", "n04", f64::NEG_INFINITY);
     w.set("up", "n05", f64::INFINITY);
-    let s = engine_on(config, w.table())
-        .refresh_at(t0())
-        .await;
+    let s = engine_on(config, w.table()).refresh_at(t0()).await;
     let hot = check_state(&s, &node(&s, "n03"), "node_temperature");
     assert_eq!((hot.severity, hot.reason), (Crit, None), "+Inf > 45");
     let cold = check_state(&s, &node(&s, "n04"), "node_temperature");
@@ -86,7 +82,11 @@ fn scripted_table(config: &Config) -> Table {
     let mut rows = Vec::new();
     for i in &config.topology.instances {
         let v = if i.name == "n03" { f64::NAN } else { 1.0 };
-        rows.push(row("scripted_probe", &[("instance", &i.name), ("mode", "ok")], v));
+        rows.push(row(
+            "scripted_probe",
+            &[("instance", &i.name), ("mode", "ok")],
+            v,
+        ));
     }
     for d in &config.topology.devices {
         for psu in ["1", "2", "3"] {
@@ -95,7 +95,11 @@ fn scripted_table(config: &Config) -> Table {
                 ("chassis-1", "3") => 1.0,
                 _ => 0.0,
             };
-            rows.push(row("chassis_psu_status", &[("chassis_id", &d.id), ("psu", psu)], v));
+            rows.push(row(
+                "chassis_psu_status",
+                &[("chassis_id", &d.id), ("psu", psu)],
+                v,
+            ));
         }
     }
     Table::new(rows)
