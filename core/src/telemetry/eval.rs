@@ -15,6 +15,7 @@ use crate::script::{CheckScripts, Runner, SeriesInput, SeriesResult, Verdict};
 use crate::severity::Severity;
 use crate::telemetry::outcome::Outcome;
 use crate::telemetry::plan::{BoundCheck, Chunk, Expand, Plan};
+use crate::telemetry::rollup::{alerts, roll_up};
 use crate::telemetry::source::{InstantResult, Sample};
 
 /// The answer to one planned query, as evaluation sees it.
@@ -353,7 +354,7 @@ pub fn evaluate(
         });
         run.settle(check_ix as u32, answers, now, for_memory, &mut health);
     }
-    aggregate(config, plan, &mut health);
+    roll_up(config, plan, &mut health);
     health.alerts = alerts(&health);
     health
 }
@@ -843,143 +844,4 @@ fn expand_verdict(
         .filter_map(|s| s.pending)
         .max_by_key(|p| p.severity);
     (Outcome::Evaluated(severity), Some(crit as f64), pending)
-}
-
-fn worst(a: Option<Severity>, b: Option<Severity>) -> Option<Severity> {
-    a.max(b)
-}
-
-fn own_state(th: &TargetHealth) -> Option<Severity> {
-    th.checks.iter().map(|c| c.severity).max()
-}
-
-/// Rolls health up: node → device → rack → aisle → room → site → global, worst wins
-/// (CRIT > WARN > UNKNOWN > OK) at every level; what no check covers does not count.
-fn aggregate(config: &Config, plan: &Plan, h: &mut Health) {
-    let topo = &config.topology;
-    for n in &mut h.nodes {
-        n.state = own_state(n);
-    }
-    for (d, dev) in h.devices.iter_mut().enumerate() {
-        let mut s = own_state(dev);
-        let mut pending = dev.pending;
-        for n in plan.targets.device_nodes(topo, d as u32) {
-            if let Some(node) = h.nodes.get(n as usize) {
-                s = worst(s, node.state);
-                pending |= node.pending;
-            }
-        }
-        dev.state = s;
-        dev.pending = pending;
-    }
-    for (r, rack) in h.racks.iter_mut().enumerate() {
-        let mut s = own_state(rack);
-        let mut pending = rack.pending;
-        for &d in &topo.racks[r].devices {
-            s = worst(s, h.devices[d as usize].state);
-            pending |= h.devices[d as usize].pending;
-        }
-        rack.state = s;
-        rack.pending = pending;
-    }
-    h.aisles = topo
-        .aisles
-        .iter()
-        .map(|a| {
-            a.racks
-                .iter()
-                .map(|&r| h.racks[r as usize].state)
-                .fold(None, worst)
-        })
-        .collect();
-    h.rooms = topo
-        .rooms
-        .iter()
-        .map(|room| {
-            let a = room
-                .aisles
-                .iter()
-                .map(|&a| h.aisles[a as usize])
-                .fold(None, worst);
-            room.standalone_racks
-                .iter()
-                .map(|&r| h.racks[r as usize].state)
-                .fold(a, worst)
-        })
-        .collect();
-    h.sites = topo
-        .sites
-        .iter()
-        .map(|s| {
-            s.rooms
-                .iter()
-                .map(|&r| h.rooms[r as usize])
-                .fold(None, worst)
-        })
-        .collect();
-    h.global = h.sites.iter().copied().fold(None, worst);
-}
-
-fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
-    let mut checks = Vec::new();
-    for c in th.checks.iter().filter(|c| c.severity.is_alert()) {
-        match th.slots.iter().find(|g| g.check == c.check) {
-            Some(g) => checks.extend(g.slots.iter().filter(|s| s.severity.is_alert()).map(|s| {
-                AlertCheck {
-                    check: c.check,
-                    severity: s.severity,
-                    slot: Some(s.name.clone()),
-                    value: s.value,
-                    message: None,
-                }
-            })),
-            None => checks.push(AlertCheck {
-                check: c.check,
-                severity: c.severity,
-                slot: None,
-                value: c.value,
-                message: c.message.clone(),
-            }),
-        }
-    }
-    // The target's own verdict, not its worst slot: one failed disk below
-    // `expand_crit_threshold` is a WARN array with a CRIT disk.
-    let state = th
-        .checks
-        .iter()
-        .map(|c| c.severity)
-        .filter(|s| s.is_alert())
-        .max()?;
-    Some(Alert {
-        target,
-        state,
-        checks,
-    })
-}
-
-/// Every target in WARN or CRIT: nodes (slots included), devices, racks; worst first.
-fn alerts(h: &Health) -> Vec<Alert> {
-    let mut out: Vec<Alert> = Vec::new();
-    let nodes = h
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (AlertTarget::Node(i as u32), n));
-    let devices = h
-        .devices
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (AlertTarget::Device(i as u32), n));
-    let racks = h
-        .racks
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (AlertTarget::Rack(i as u32), n));
-    for (target, th) in nodes.chain(devices).chain(racks) {
-        if let Some(a) = alert_of(target, th) {
-            out.push(a);
-        }
-    }
-    out.sort_by_key(|a| std::cmp::Reverse(a.state));
-    out
 }

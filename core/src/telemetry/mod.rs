@@ -11,6 +11,7 @@ pub mod freshness;
 pub mod metricq;
 pub mod outcome;
 pub mod plan;
+mod rollup;
 pub mod source;
 pub mod stats;
 pub mod supervise;
