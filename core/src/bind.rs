@@ -404,3 +404,44 @@ fn listing(topo: &Topology, catalog: &Catalog, checks: &Library<CheckDef>) -> Ve
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// Both directions agree, rear components included: the checks of a target are the
+    /// checks whose targets hold it.
+    #[test]
+    fn bindings_read_both_ways() {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rear/app.yaml");
+        let config = crate::load_with_env(&p, std::iter::empty()).config;
+        let bindings = &config.bindings;
+        let names = |checks: &[u32]| -> Vec<&str> {
+            checks
+                .iter()
+                .map(|&c| config.checks.items[c as usize].def.id.value.as_str())
+                .collect()
+        };
+        let srv2 = config.topology.devices.iter().position(|d| d.id == "srv-2");
+        let srv2 = srv2.map_or(u32::MAX, |d| d as u32);
+        assert_eq!(
+            names(bindings.checks_of(Scope::Chassis, srv2)),
+            ["psu_state"]
+        );
+        let n01 = bindings.targets.lookup(Scope::Node, "n01").next();
+        let n01 = n01.unwrap_or(u32::MAX);
+        assert_eq!(
+            names(bindings.checks_of(Scope::Node, n01)),
+            ["node_up", "psu_fan"]
+        );
+        for (ix, _) in config.checks.iter().enumerate() {
+            assert_eq!(bindings.listing(ix), Listing::InUse);
+            let scope = config.checks.items[ix].def.scope;
+            for &t in bindings.targets_of(ix) {
+                assert!(bindings.checks_of(scope, t).contains(&(ix as u32)));
+            }
+        }
+    }
+}
