@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use rackscope_importer_abi::{Device, Face, Importer, Inventory, Rack, Reporter};
+use rackscope_importer_abi::{Device, Face, Importer, Inventory, Rack, Reporter, testkit};
 use serde_json::{Value, json};
 
 use super::*;
@@ -61,12 +61,7 @@ fn source_hosts(bytes: &[u8]) -> BTreeSet<String> {
 }
 
 fn racks(inv: &Inventory) -> Vec<&Rack> {
-    inv.sites
-        .iter()
-        .flat_map(|s| &s.rooms)
-        .flat_map(|r| &r.aisles)
-        .flat_map(|a| &a.racks)
-        .collect()
+    inv.racks().collect()
 }
 
 fn devices(inv: &Inventory) -> BTreeMap<String, (String, &Device)> {
@@ -87,70 +82,15 @@ fn warned(inv: &Inventory, needles: &[&str]) -> usize {
         .count()
 }
 
-/// The contract's rules on the model, checked on every inventory the tests build.
+/// The contract's rules on the model, checked on every inventory the tests build, and the
+/// importer's own: every device is at least one host.
 fn check_model(inv: &Inventory) {
-    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let mut claim = |kind: &'static str, id: &str| {
-        assert_eq!(
-            id,
-            rackscope_importer_abi::slug(id),
-            "{kind} id {id} not a slug"
-        );
-        assert!(
-            seen.entry(kind).or_default().insert(id.to_owned()),
-            "duplicate {kind} id {id}"
-        );
-    };
-    let templates: BTreeMap<&str, _> = inv.templates.iter().map(|t| (t.id.as_str(), t)).collect();
-    let ids: Vec<&str> = inv.templates.iter().map(|t| t.id.as_str()).collect();
-    let mut sorted = ids.clone();
-    sorted.sort_unstable();
-    assert_eq!(ids, sorted, "templates sorted by id");
-    let mut used = BTreeSet::new();
-    for t in &inv.templates {
-        claim("template", &t.id);
-        assert!(t.u_height >= 1);
-    }
-    for s in &inv.sites {
-        claim("site", &s.id);
-        for r in &s.rooms {
-            claim("room", &r.id);
-            for a in &r.aisles {
-                claim("aisle", &a.id);
-                for rack in &a.racks {
-                    claim("rack", &rack.id);
-                    let mut taken: Vec<(Face, u32, u32)> = Vec::new();
-                    for d in &rack.devices {
-                        claim("device", &d.id);
-                        let t = templates.get(d.template_id.as_str()).unwrap_or_else(|| {
-                            panic!("{}: template {} missing", d.id, d.template_id)
-                        });
-                        used.insert(t.id.as_str());
-                        let (lo, hi) = (d.u_position, d.u_position + t.u_height - 1);
-                        assert!(lo >= 1 && hi <= rack.u_height, "{} does not fit", d.id);
-                        assert!(
-                            !taken
-                                .iter()
-                                .any(|&(f, l, h)| f == d.face && l <= hi && lo <= h),
-                            "{} overlaps",
-                            d.id
-                        );
-                        taken.push((d.face, lo, hi));
-                        assert!(!d.instances.is_empty());
-                        if d.instances.len() > 1 {
-                            let s = t.slots.expect("multi-instance device needs slots");
-                            assert!((s.rows * s.cols) as usize >= d.instances.len());
-                        }
-                    }
-                }
-            }
+    assert_eq!(testkit::violations(inv), Vec::<String>::new());
+    for rack in racks(inv) {
+        for d in &rack.devices {
+            assert!(!d.instances.is_empty());
         }
     }
-    assert_eq!(
-        used.len(),
-        inv.templates.len(),
-        "every template is referenced"
-    );
 }
 
 #[test]

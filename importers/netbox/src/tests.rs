@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rackscope_importer_abi::{Device, Face, Importer, Inventory, Progress, Rack, Reporter};
+use rackscope_importer_abi::{
+    Device, Face, Importer, Inventory, Progress, Rack, Reporter, testkit,
+};
 use serde_json::{Value, json};
 
 use super::*;
@@ -108,12 +110,7 @@ fn options(url: &str, token: &str) -> Options {
 }
 
 fn all_racks(inv: &Inventory) -> Vec<&Rack> {
-    inv.sites
-        .iter()
-        .flat_map(|s| &s.rooms)
-        .flat_map(|r| &r.aisles)
-        .flat_map(|a| &a.racks)
-        .collect()
+    inv.racks().collect()
 }
 
 fn rack<'a>(inv: &'a Inventory, name: &str) -> &'a Rack {
@@ -133,91 +130,7 @@ fn device<'a>(inv: &'a Inventory, name: &str) -> &'a Device {
 
 /// The rules every inventory must keep (contract of the importer ABI).
 fn check_invariants(inv: &Inventory) {
-    let mut names = std::collections::BTreeSet::new();
-    for d in inv
-        .sites
-        .iter()
-        .flat_map(|s| &s.rooms)
-        .flat_map(|r| &r.aisles)
-        .flat_map(|a| &a.racks)
-        .flat_map(|r| &r.devices)
-    {
-        for i in &d.instances {
-            assert!(names.insert(i.clone()), "instance {i} is used twice");
-        }
-    }
-    let mut ids = BTreeMap::new();
-    let mut template_refs = std::collections::BTreeSet::new();
-    for s in &inv.sites {
-        assert!(
-            ids.insert(("site", s.id.clone()), ()).is_none(),
-            "site {}",
-            s.id
-        );
-        for r in &s.rooms {
-            assert!(
-                ids.insert(("room", r.id.clone()), ()).is_none(),
-                "room {}",
-                r.id
-            );
-            for a in &r.aisles {
-                assert!(
-                    ids.insert(("aisle", a.id.clone()), ()).is_none(),
-                    "aisle {}",
-                    a.id
-                );
-                for k in &a.racks {
-                    assert!(
-                        ids.insert(("rack", k.id.clone()), ()).is_none(),
-                        "rack {}",
-                        k.id
-                    );
-                    let mut used = BTreeMap::new();
-                    for d in &k.devices {
-                        assert!(
-                            ids.insert(("device", d.id.clone()), ()).is_none(),
-                            "device {}",
-                            d.id
-                        );
-                        assert_eq!(d.id, rackscope_importer_abi::slug(&d.id));
-                        template_refs.insert(d.template_id.clone());
-                        let t = inv
-                            .templates
-                            .iter()
-                            .find(|t| t.id == d.template_id)
-                            .unwrap();
-                        assert!(d.u_position >= 1);
-                        assert!(
-                            d.u_position + t.u_height - 1 <= k.u_height,
-                            "{} fits",
-                            d.name
-                        );
-                        if let Some(s) = t.slots {
-                            assert!((s.rows * s.cols) as usize >= d.instances.len());
-                        }
-                        for u in d.u_position..d.u_position + t.u_height {
-                            assert!(
-                                used.insert((d.face == Face::Rear, u), d.name.clone())
-                                    .is_none(),
-                                "{} overlaps",
-                                d.name
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut sorted = inv.templates.clone();
-    sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(sorted, inv.templates, "templates sorted by id");
-    let defined: std::collections::BTreeSet<_> =
-        inv.templates.iter().map(|t| t.id.clone()).collect();
-    assert_eq!(
-        defined, template_refs,
-        "every template used, every used template defined"
-    );
-    assert!(inv.templates.iter().all(|t| t.u_height >= 1));
+    assert_eq!(testkit::violations(inv), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -250,14 +250,7 @@ pub fn keyed_list(
     }
 }
 
-/// A value cut short for an error message.
-pub fn short(v: &Value) -> String {
-    let s = v.to_string();
-    match s.char_indices().nth(60) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
-        None => s,
-    }
-}
+pub use rackscope_importer_abi::options::short;
 
 /// A type from its fields (`height`, `width`, `model`), with defaults and rounding named in
 /// `warnings`. `default_width` is RacksDB's schema default (full for all but nodes).
