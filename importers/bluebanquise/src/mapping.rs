@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rackscope_importer_abi::{
     Aisle, Device, Face, Ids, Inventory, Rack, Room, Site, Slots, Template, slug,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::options::Options;
 use crate::source::{Host, lookup, natural_cmp};
@@ -191,91 +191,114 @@ fn clamp_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn plan(
-    h: &Host,
-    o: &Options,
-    site: &str,
-    bases: &mut BTreeMap<String, TemplateBase>,
-    warnings: &mut Vec<String>,
-) -> Plan {
-    let name = &h.name;
-    let mut loc = None;
-    for path in &o.location_var {
-        match lookup(&h.vars, path) {
-            Some(Value::Object(m)) => {
-                loc = Some((path.as_str(), m));
-                break;
-            }
-            Some(Value::Null) | None => {}
-            Some(other) => warnings.push(format!(
-                "host {name}: `{path}` should be a dict of {}, got {other}; ignored",
-                LOCATION_KEYS.join("/")
-            )),
-        }
-    }
-    if let Some((path, m)) = loc {
-        for k in m.keys() {
-            if !LOCATION_KEYS.contains(&k.as_str()) {
-                warnings.push(format!(
-                    "host {name}: unknown key `{k}` in `{path}` ignored (known: {})",
-                    LOCATION_KEYS.join(", ")
-                ));
+/// One host read through the options' rules; every reading warns about what it ignores.
+struct HostRules<'a> {
+    host: &'a Host,
+    o: &'a Options,
+    /// The location dict and the variable path it came from.
+    loc: Option<(&'a str, &'a Map<String, Value>)>,
+}
+
+impl<'a> HostRules<'a> {
+    fn new(host: &'a Host, o: &'a Options, warnings: &mut Vec<String>) -> Self {
+        let name = &host.name;
+        let mut loc = None;
+        for path in &o.location_var {
+            match lookup(&host.vars, path) {
+                Some(Value::Object(m)) => {
+                    loc = Some((path.as_str(), m));
+                    break;
+                }
+                Some(Value::Null) | None => {}
+                Some(other) => warnings.push(format!(
+                    "host {name}: `{path}` should be a dict of {}, got {other}; ignored",
+                    LOCATION_KEYS.join("/")
+                )),
             }
         }
+        if let Some((path, m)) = loc {
+            for k in m.keys() {
+                if !LOCATION_KEYS.contains(&k.as_str()) {
+                    warnings.push(format!(
+                        "host {name}: unknown key `{k}` in `{path}` ignored (known: {})",
+                        LOCATION_KEYS.join(", ")
+                    ));
+                }
+            }
+        }
+        HostRules { host, o, loc }
     }
-    let from_loc = |key: &str| {
-        loc.and_then(|(path, m)| {
+
+    /// A key of the location dict, with the dotted path it is read from.
+    fn from_loc(&self, key: &str) -> Option<(String, &'a Value)> {
+        self.loc.and_then(|(path, m)| {
             m.get(key)
                 .filter(|v| !v.is_null())
                 .map(|v| (format!("{path}.{key}"), v))
         })
-    };
-    let text_of = |key: &str, default: &str, warnings: &mut Vec<String>| match from_loc(key) {
-        Some((src, v)) => scalar(v).unwrap_or_else(|| {
-            warnings.push(format!(
-                "host {name}: `{src}` is not a name ({v}); `{default}` used"
-            ));
-            default.to_owned()
-        }),
-        None => default.to_owned(),
-    };
-    let site = text_of("site", site, warnings);
-    let room = text_of("room", &o.room, warnings);
-    let aisle = text_of("aisle", &o.aisle, warnings);
-
-    // Rack: every rule is consulted so that disagreeing sources can be reported.
-    let mut candidates: Vec<(String, String)> = Vec::new();
-    let mut push_rack = |src: String, v: &Value, warnings: &mut Vec<String>| match rack_name(v, o) {
-        Some(r) => candidates.push((src, r)),
-        None => warnings.push(format!(
-            "host {name}: `{src}` is not a rack name ({v}); ignored"
-        )),
-    };
-    if let Some((src, v)) = from_loc("rack") {
-        push_rack(src, v, warnings);
     }
-    for path in &o.rack_var {
-        if let Some(v) = lookup(&h.vars, path).filter(|v| !v.is_null()) {
-            push_rack(path.clone(), v, warnings);
+
+    /// The location dict's `key`, else the first of the host variables `paths` set.
+    fn from_loc_or_vars(&self, key: &str, paths: &[String]) -> Option<(String, &'a Value)> {
+        self.from_loc(key)
+            .into_iter()
+            .chain(paths.iter().filter_map(|p| {
+                lookup(&self.host.vars, p)
+                    .filter(|v| !v.is_null())
+                    .map(|v| (p.clone(), v))
+            }))
+            .next()
+    }
+
+    fn text_of(&self, key: &str, default: &str, warnings: &mut Vec<String>) -> String {
+        match self.from_loc(key) {
+            Some((src, v)) => scalar(v).unwrap_or_else(|| {
+                warnings.push(format!(
+                    "host {}: `{src}` is not a name ({v}); `{default}` used",
+                    self.host.name
+                ));
+                default.to_owned()
+            }),
+            None => default.to_owned(),
         }
     }
-    if let Some(re) = &o.rack_group_pattern {
-        let mut matched: Vec<&String> = h.groups.iter().filter(|g| re.is_match(g)).collect();
-        matched.sort_by(|a, b| natural_cmp(a, b));
-        for g in matched {
-            let value = re.captures(g).and_then(|c| {
-                c.name("rack")
-                    .or_else(|| c.get(1))
-                    .or_else(|| c.get(0))
-                    .map(|m| m.as_str().to_owned())
-            });
-            if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
-                push_rack(format!("group {g}"), &Value::String(v), warnings);
+
+    /// Every rule is consulted so that disagreeing sources can be reported; the first wins.
+    fn rack(&self, warnings: &mut Vec<String>) -> Option<String> {
+        let (name, o) = (&self.host.name, self.o);
+        let mut candidates: Vec<(String, String)> = Vec::new();
+        let mut push_rack =
+            |src: String, v: &Value, warnings: &mut Vec<String>| match rack_name(v, o) {
+                Some(r) => candidates.push((src, r)),
+                None => warnings.push(format!(
+                    "host {name}: `{src}` is not a rack name ({v}); ignored"
+                )),
+            };
+        if let Some((src, v)) = self.from_loc("rack") {
+            push_rack(src, v, warnings);
+        }
+        for path in &o.rack_var {
+            if let Some(v) = lookup(&self.host.vars, path).filter(|v| !v.is_null()) {
+                push_rack(path.clone(), v, warnings);
             }
         }
-    }
-    let rack = candidates.first().map(|(_, r)| r.clone());
-    if let Some((src, r)) = candidates.first() {
+        if let Some(re) = &o.rack_group_pattern {
+            let mut matched: Vec<&String> =
+                self.host.groups.iter().filter(|g| re.is_match(g)).collect();
+            matched.sort_by(|a, b| natural_cmp(a, b));
+            for g in matched {
+                let value = re.captures(g).and_then(|c| {
+                    c.name("rack")
+                        .or_else(|| c.get(1))
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_str().to_owned())
+                });
+                if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+                    push_rack(format!("group {g}"), &Value::String(v), warnings);
+                }
+            }
+        }
+        let (src, r) = candidates.first()?;
         let others: Vec<String> = candidates
             .iter()
             .filter(|(_, x)| x != r)
@@ -287,130 +310,153 @@ fn plan(
                 others.join(", ")
             ));
         }
+        Some(r.clone())
     }
 
-    let mut u = None;
-    let u_src = from_loc("u")
-        .into_iter()
-        .chain(o.u_var.iter().filter_map(|p| {
-            lookup(&h.vars, p)
-                .filter(|v| !v.is_null())
-                .map(|v| (p.clone(), v))
-        }))
-        .next();
-    if let Some((src, v)) = u_src {
+    fn u(&self, warnings: &mut Vec<String>) -> Option<u32> {
+        let name = &self.host.name;
+        let (src, v) = self.from_loc_or_vars("u", &self.o.u_var)?;
         match units(v) {
-            Units::Whole(n) => u = Some(clamp_u32(n)),
+            Units::Whole(n) => Some(clamp_u32(n)),
             Units::Fraction(f) => {
                 let n = f.floor();
                 warnings.push(format!(
                     "host {name}: U {f} (from {src}) is not whole; U{n} used"
                 ));
-                u = Some(clamp_u32(n as u64));
+                Some(clamp_u32(n as u64))
             }
-            Units::Bad => warnings.push(format!(
-                "host {name}: `{src}` is not a U position (1 = bottom): {v}; ignored"
-            )),
+            Units::Bad => {
+                warnings.push(format!(
+                    "host {name}: `{src}` is not a U position (1 = bottom): {v}; ignored"
+                ));
+                None
+            }
         }
     }
 
-    let mut height = 1;
-    let h_src = from_loc("height")
-        .into_iter()
-        .chain(o.height_var.iter().filter_map(|p| {
-            lookup(&h.vars, p)
-                .filter(|v| !v.is_null())
-                .map(|v| (p.clone(), v))
-        }))
-        .next();
-    if let Some((src, v)) = h_src {
+    fn height(&self, warnings: &mut Vec<String>) -> u32 {
+        let name = &self.host.name;
+        let Some((src, v)) = self.from_loc_or_vars("height", &self.o.height_var) else {
+            return 1;
+        };
         match units(v) {
-            Units::Whole(n) => height = clamp_u32(n),
+            Units::Whole(n) => clamp_u32(n),
             Units::Fraction(f) => {
                 let n = f.ceil();
                 warnings.push(format!(
                     "host {name}: height {f}U (from {src}) rounded up to {n}U"
                 ));
-                height = clamp_u32(n as u64);
+                clamp_u32(n as u64)
             }
-            Units::Bad => warnings.push(format!(
-                "host {name}: `{src}` is not a height in U: {v}; 1U used"
-            )),
+            Units::Bad => {
+                warnings.push(format!(
+                    "host {name}: `{src}` is not a height in U: {v}; 1U used"
+                ));
+                1
+            }
         }
     }
 
-    let mut face = Face::Front;
-    if let Some((src, v)) = from_loc("face") {
+    fn face(&self, warnings: &mut Vec<String>) -> Face {
+        let Some((src, v)) = self.from_loc("face") else {
+            return Face::Front;
+        };
         match scalar(v).map(|s| s.to_ascii_lowercase()).as_deref() {
-            Some("front") => {}
-            Some("rear" | "back") => face = Face::Rear,
-            _ => warnings.push(format!(
-                "host {name}: `{src}` should be front or rear, got {v}; front used"
-            )),
+            Some("front") => Face::Front,
+            Some("rear" | "back") => Face::Rear,
+            _ => {
+                warnings.push(format!(
+                    "host {}: `{src}` should be front or rear, got {v}; front used",
+                    self.host.name
+                ));
+                Face::Front
+            }
         }
     }
-    let slot = from_loc("slot").and_then(|(src, v)| match units(v) {
-        Units::Whole(n) => Some(n),
-        _ => {
-            warnings.push(format!(
-                "host {name}: `{src}` is not a slot number: {v}; ignored"
-            ));
-            None
-        }
-    });
 
-    let mut hw: Vec<&String> = match &o.hardware_group_pattern {
-        Some(re) => h.groups.iter().filter(|g| re.is_match(g)).collect(),
-        None => Vec::new(),
-    };
-    hw.sort_by(|a, b| natural_cmp(a, b));
-    let mut template_name = None;
-    if let Some((src, v)) = from_loc("template") {
-        match scalar(v) {
-            Some(t) => template_name = Some(t),
-            None => warnings.push(format!(
-                "host {name}: `{src}` is not a template name ({v}); ignored"
-            )),
-        }
+    fn slot(&self, warnings: &mut Vec<String>) -> Option<u64> {
+        self.from_loc("slot").and_then(|(src, v)| match units(v) {
+            Units::Whole(n) => Some(n),
+            _ => {
+                warnings.push(format!(
+                    "host {}: `{src}` is not a slot number: {v}; ignored",
+                    self.host.name
+                ));
+                None
+            }
+        })
     }
-    if template_name.is_none()
-        && let Some(first) = hw.first()
-    {
-        if hw.len() > 1 {
-            warnings.push(format!(
-                "host {name}: in several hardware groups ({}); template from {first}",
-                hw.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            ));
-        }
-        template_name = Some((*first).clone());
+
+    /// The host's groups matching hardware_group_pattern, in natural order.
+    fn hardware_groups(&self) -> Vec<&'a String> {
+        let mut hw: Vec<&String> = match &self.o.hardware_group_pattern {
+            Some(re) => self.host.groups.iter().filter(|g| re.is_match(g)).collect(),
+            None => Vec::new(),
+        };
+        hw.sort_by(|a, b| natural_cmp(a, b));
+        hw
     }
-    let template = match template_name {
-        Some(t) => t,
-        None => {
+
+    /// The location's template, else the first hardware group, else the generic one.
+    fn template(&self, hw: &[&String], warnings: &mut Vec<String>) -> String {
+        let name = &self.host.name;
+        let mut template_name = None;
+        if let Some((src, v)) = self.from_loc("template") {
+            match scalar(v) {
+                Some(t) => template_name = Some(t),
+                None => warnings.push(format!(
+                    "host {name}: `{src}` is not a template name ({v}); ignored"
+                )),
+            }
+        }
+        if template_name.is_none()
+            && let Some(first) = hw.first()
+        {
+            if hw.len() > 1 {
+                warnings.push(format!(
+                    "host {name}: in several hardware groups ({}); template from {first}",
+                    hw.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            template_name = Some((*first).clone());
+        }
+        template_name.unwrap_or_else(|| {
             warnings.push(format!(
                 "host {name}: no group matches hardware_group_pattern{}; generic server \
                  template used",
-                o.hardware_group_pattern
+                self.o
+                    .hardware_group_pattern
                     .as_ref()
                     .map(|r| format!(" `{}`", r.as_str()))
                     .unwrap_or_default()
             ));
             GENERIC.to_owned()
+        })
+    }
+
+    /// Records the host's equipment type on its template; the first type given wins.
+    fn note_kind(
+        &self,
+        template: &str,
+        bases: &mut BTreeMap<String, TemplateBase>,
+        warnings: &mut Vec<String>,
+    ) {
+        let kind = self
+            .o
+            .kind_var
+            .iter()
+            .find_map(|p| lookup(&self.host.vars, p).and_then(scalar));
+        let base = bases
+            .entry(template.to_owned())
+            .or_insert_with(|| TemplateBase {
+                name: template.to_owned(),
+                kind: None,
+                kind_conflict: false,
+                variants: BTreeSet::new(),
+            });
+        if template == GENERIC {
+            return;
         }
-    };
-    let kind = o
-        .kind_var
-        .iter()
-        .find_map(|p| lookup(&h.vars, p).and_then(scalar));
-    let base = bases
-        .entry(template.clone())
-        .or_insert_with(|| TemplateBase {
-            name: template.clone(),
-            kind: None,
-            kind_conflict: false,
-            variants: BTreeSet::new(),
-        });
-    if template != GENERIC {
         match (&base.kind, kind) {
             (None, k) => base.kind = k,
             (Some(a), Some(b)) if *a != b && !base.kind_conflict => {
@@ -424,25 +470,50 @@ fn plan(
         }
     }
 
-    let mut labels: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
-    for g in &h.groups {
-        let key = if g.starts_with("fn_") || g.starts_with("mg_") {
-            "function"
-        } else if g.starts_with("os_") {
-            "os"
-        } else if g.starts_with("iceberg") {
-            "iceberg"
-        } else if hw.contains(&g) {
-            "hardware"
-        } else {
-            continue;
-        };
-        labels.entry(key).or_default().insert(g.clone());
+    /// Function, OS, iceberg and hardware groups as labels.
+    fn labels(&self, hw: &[&String]) -> BTreeMap<&'static str, BTreeSet<String>> {
+        let mut labels: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+        for g in &self.host.groups {
+            let key = if g.starts_with("fn_") || g.starts_with("mg_") {
+                "function"
+            } else if g.starts_with("os_") {
+                "os"
+            } else if g.starts_with("iceberg") {
+                "iceberg"
+            } else if hw.contains(&g) {
+                "hardware"
+            } else {
+                continue;
+            };
+            labels.entry(key).or_default().insert(g.clone());
+        }
+        labels
     }
+}
 
+fn plan(
+    h: &Host,
+    o: &Options,
+    site: &str,
+    bases: &mut BTreeMap<String, TemplateBase>,
+    warnings: &mut Vec<String>,
+) -> Plan {
+    let rules = HostRules::new(h, o, warnings);
+    let site = rules.text_of("site", site, warnings);
+    let room = rules.text_of("room", &o.room, warnings);
+    let aisle = rules.text_of("aisle", &o.aisle, warnings);
+    let rack = rules.rack(warnings);
+    let u = rules.u(warnings);
+    let height = rules.height(warnings);
+    let face = rules.face(warnings);
+    let slot = rules.slot(warnings);
+    let hw = rules.hardware_groups();
+    let template = rules.template(&hw, warnings);
+    rules.note_kind(&template, bases, warnings);
+    let labels = rules.labels(&hw);
     let (u, u_ignored) = if rack.is_some() { (u, None) } else { (None, u) };
     Plan {
-        host: name.clone(),
+        host: h.name.clone(),
         site,
         room,
         aisle,
@@ -493,145 +564,190 @@ fn place(plans: Vec<Plan>, o: &Options, warnings: &mut Vec<String>) -> Vec<Place
             .or_default()
             .push(p);
     }
-    let rack_height = u64::from(o.rack_height);
     let mut out = Vec::new();
     for ((site, room, aisle, rack), mut plans) in by_rack {
         plans.sort_by(|a, b| natural_cmp(&a.host, &b.host));
-        let new_rack = |name: String, default: bool| PlacedRack {
-            site: site.clone(),
-            room: room.clone(),
-            aisle: aisle.clone(),
+        let racks = RackMaker { site, room, aisle };
+        match rack {
+            Some(rack) => out.push(place_in_rack(&racks, rack, plans, o, warnings)),
+            None => place_unplaced(&racks, plans, o, warnings, &mut out),
+        }
+    }
+    out
+}
+
+/// Where the racks of one aisle go.
+struct RackMaker {
+    site: String,
+    room: String,
+    aisle: String,
+}
+
+impl RackMaker {
+    fn rack(&self, name: String, default: bool) -> PlacedRack {
+        PlacedRack {
+            site: self.site.clone(),
+            room: self.room.clone(),
+            aisle: self.aisle.clone(),
             name,
             default,
             devices: Vec::new(),
-        };
-        let Some(rack) = rack else {
-            // Unplaced hosts: stacked in the default rack, which overflows into more racks.
-            let mut current = new_rack(o.default_rack.clone(), true);
-            let mut occupied = Vec::new();
-            let mut number = 1;
-            for p in plans {
-                let h = u64::from(p.height);
-                let mut at = first_fit(&occupied, h, rack_height);
-                if at.is_none() && !current.devices.is_empty() {
-                    number += 1;
-                    let full = std::mem::replace(
-                        &mut current,
-                        new_rack(format!("{}-{number}", o.default_rack), true),
-                    );
-                    warnings.push(format!(
-                        "default rack `{}` is full; rack `{}` added",
-                        full.name, current.name
-                    ));
-                    out.push(full);
-                    occupied.clear();
-                    at = first_fit(&occupied, h, rack_height);
-                }
-                let Some(u) = at else {
-                    warnings.push(format!(
-                        "host {}: {}U does not fit a {}U rack; skipped",
-                        p.host, p.height, o.rack_height
-                    ));
-                    continue;
-                };
-                warnings.push(format!(
-                    "host {}: no rack found ({}); placed in default rack `{}` at U{u}{}",
-                    p.host,
-                    rack_sources(o),
-                    current.name,
-                    p.u_ignored
-                        .map(|x| format!(" (its U{x} is ignored without a rack)"))
-                        .unwrap_or_default()
-                ));
-                occupy(&mut occupied, u, u + h - 1);
-                current.devices.push(single(p, clamp_u32(u)));
-            }
-            if !current.devices.is_empty() {
-                out.push(current);
-            }
+        }
+    }
+}
+
+/// Hosts without a rack: stacked in the default rack, which overflows into more racks.
+fn place_unplaced(
+    racks: &RackMaker,
+    plans: Vec<Plan>,
+    o: &Options,
+    warnings: &mut Vec<String>,
+    out: &mut Vec<PlacedRack>,
+) {
+    let rack_height = u64::from(o.rack_height);
+    let mut current = racks.rack(o.default_rack.clone(), true);
+    let mut occupied = Vec::new();
+    let mut number = 1;
+    for p in plans {
+        let h = u64::from(p.height);
+        let mut at = first_fit(&occupied, h, rack_height);
+        if at.is_none() && !current.devices.is_empty() {
+            number += 1;
+            let full = std::mem::replace(
+                &mut current,
+                racks.rack(format!("{}-{number}", o.default_rack), true),
+            );
+            warnings.push(format!(
+                "default rack `{}` is full; rack `{}` added",
+                full.name, current.name
+            ));
+            out.push(full);
+            occupied.clear();
+            at = first_fit(&occupied, h, rack_height);
+        }
+        let Some(u) = at else {
+            warnings.push(format!(
+                "host {}: {}U does not fit a {}U rack; skipped",
+                p.host, p.height, o.rack_height
+            ));
             continue;
         };
-
-        let mut placed = new_rack(rack.clone(), false);
-        let mut front: Vec<(u64, u64)> = Vec::new();
-        let mut rear: Vec<(u64, u64)> = Vec::new();
-        let (explicit, stacked): (Vec<Plan>, Vec<Plan>) =
-            plans.into_iter().partition(|p| p.u.is_some());
-
-        // Hosts at the same U and face share one device: a multi-node chassis.
-        let mut at_u: BTreeMap<(u32, bool), Vec<Plan>> = BTreeMap::new();
-        for p in explicit {
-            let u = p.u.unwrap_or(1);
-            at_u.entry((u, p.face == Face::Rear)).or_default().push(p);
-        }
-        for ((u, _), mut group) in at_u {
-            group.sort_by(|a, b| {
-                a.slot
-                    .unwrap_or(u64::MAX)
-                    .cmp(&b.slot.unwrap_or(u64::MAX))
-                    .then_with(|| natural_cmp(&a.host, &b.host))
-            });
-            let names: Vec<String> = group.iter().map(|p| p.host.clone()).collect();
-            let label = names.join(", ");
-            let height = group.iter().map(|p| p.height).max().unwrap_or(1);
-            let (lo, hi) = (u64::from(u), u64::from(u) + u64::from(height) - 1);
-            if hi > rack_height {
-                warnings.push(format!(
-                    "{label}: U{lo}-U{hi} does not fit rack {rack} ({}U); skipped",
-                    o.rack_height
-                ));
-                continue;
-            }
-            let face = group.first().map(|p| p.face).unwrap_or_default();
-            let same_face = if face == Face::Rear {
-                &mut rear
-            } else {
-                &mut front
-            };
-            if overlaps(same_face, lo, hi) {
-                warnings.push(format!(
-                    "{label}: U{lo}-U{hi} overlaps a device placed lower in rack {rack}; skipped"
-                ));
-                continue;
-            }
-            occupy(same_face, lo, hi);
-            let mut device = chassis(group, u, height, warnings);
-            device.hosts = names;
-            placed.devices.push(device);
-        }
-
-        // Stacked hosts avoid both faces: a server without a U is assumed full depth.
-        let mut both: Vec<(u64, u64)> = front.iter().chain(&rear).copied().collect();
-        both.sort_unstable();
-        for p in stacked {
-            let h = u64::from(p.height);
-            match first_fit(&both, h, rack_height) {
-                Some(u) => {
-                    warnings.push(format!(
-                        "host {}: no U{} in rack {rack}; stacked at U{u}",
-                        p.host,
-                        if o.u_var.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", o.u_var.join(", "))
-                        }
-                    ));
-                    occupy(&mut both, u, u + h - 1);
-                    placed.devices.push(single(p, clamp_u32(u)));
-                }
-                None => warnings.push(format!(
-                    "host {}: no room left for {}U in rack {rack} ({}U); skipped",
-                    p.host, p.height, o.rack_height
-                )),
-            }
-        }
-        placed.devices.sort_by(|a, b| {
-            a.u.cmp(&b.u)
-                .then_with(|| (a.face == Face::Rear).cmp(&(b.face == Face::Rear)))
-        });
-        out.push(placed);
+        warnings.push(format!(
+            "host {}: no rack found ({}); placed in default rack `{}` at U{u}{}",
+            p.host,
+            rack_sources(o),
+            current.name,
+            p.u_ignored
+                .map(|x| format!(" (its U{x} is ignored without a rack)"))
+                .unwrap_or_default()
+        ));
+        occupy(&mut occupied, u, u + h - 1);
+        current.devices.push(single(p, clamp_u32(u)));
     }
-    out
+    if !current.devices.is_empty() {
+        out.push(current);
+    }
+}
+
+/// Hosts of a named rack: those with a U first, then the others stacked in the gaps.
+fn place_in_rack(
+    racks: &RackMaker,
+    rack: String,
+    plans: Vec<Plan>,
+    o: &Options,
+    warnings: &mut Vec<String>,
+) -> PlacedRack {
+    let mut placed = racks.rack(rack, false);
+    let (explicit, stacked): (Vec<Plan>, Vec<Plan>) =
+        plans.into_iter().partition(|p| p.u.is_some());
+    let mut both = place_explicit(&mut placed, explicit, o, warnings);
+    // Stacked hosts avoid both faces: a server without a U is assumed full depth.
+    both.sort_unstable();
+    let rack = &placed.name;
+    let rack_height = u64::from(o.rack_height);
+    for p in stacked {
+        let h = u64::from(p.height);
+        match first_fit(&both, h, rack_height) {
+            Some(u) => {
+                warnings.push(format!(
+                    "host {}: no U{} in rack {rack}; stacked at U{u}",
+                    p.host,
+                    if o.u_var.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", o.u_var.join(", "))
+                    }
+                ));
+                occupy(&mut both, u, u + h - 1);
+                placed.devices.push(single(p, clamp_u32(u)));
+            }
+            None => warnings.push(format!(
+                "host {}: no room left for {}U in rack {rack} ({}U); skipped",
+                p.host, p.height, o.rack_height
+            )),
+        }
+    }
+    placed.devices.sort_by(|a, b| {
+        a.u.cmp(&b.u)
+            .then_with(|| (a.face == Face::Rear).cmp(&(b.face == Face::Rear)))
+    });
+    placed
+}
+
+/// Hosts at a given U; those at the same U and face share one device, a multi-node
+/// chassis. Returns the units taken, front ones then rear ones.
+fn place_explicit(
+    placed: &mut PlacedRack,
+    explicit: Vec<Plan>,
+    o: &Options,
+    warnings: &mut Vec<String>,
+) -> Vec<(u64, u64)> {
+    let rack = placed.name.clone();
+    let rack_height = u64::from(o.rack_height);
+    let mut front: Vec<(u64, u64)> = Vec::new();
+    let mut rear: Vec<(u64, u64)> = Vec::new();
+    let mut at_u: BTreeMap<(u32, bool), Vec<Plan>> = BTreeMap::new();
+    for p in explicit {
+        let u = p.u.unwrap_or(1);
+        at_u.entry((u, p.face == Face::Rear)).or_default().push(p);
+    }
+    for ((u, _), mut group) in at_u {
+        group.sort_by(|a, b| {
+            a.slot
+                .unwrap_or(u64::MAX)
+                .cmp(&b.slot.unwrap_or(u64::MAX))
+                .then_with(|| natural_cmp(&a.host, &b.host))
+        });
+        let names: Vec<String> = group.iter().map(|p| p.host.clone()).collect();
+        let label = names.join(", ");
+        let height = group.iter().map(|p| p.height).max().unwrap_or(1);
+        let (lo, hi) = (u64::from(u), u64::from(u) + u64::from(height) - 1);
+        if hi > rack_height {
+            warnings.push(format!(
+                "{label}: U{lo}-U{hi} does not fit rack {rack} ({}U); skipped",
+                o.rack_height
+            ));
+            continue;
+        }
+        let face = group.first().map(|p| p.face).unwrap_or_default();
+        let same_face = if face == Face::Rear {
+            &mut rear
+        } else {
+            &mut front
+        };
+        if overlaps(same_face, lo, hi) {
+            warnings.push(format!(
+                "{label}: U{lo}-U{hi} overlaps a device placed lower in rack {rack}; skipped"
+            ));
+            continue;
+        }
+        occupy(same_face, lo, hi);
+        let mut device = chassis(group, u, height, warnings);
+        device.hosts = names;
+        placed.devices.push(device);
+    }
+    front.extend(rear);
+    front
 }
 
 fn single(p: Plan, u: u32) -> PlacedDevice {
@@ -745,13 +861,30 @@ fn build(
             }
         }
     }
+    let (templates, ids_of) = templates(&bases, o, warnings);
+    Inventory {
+        source: o.source(),
+        sites: tree(racks, &ids_of, o),
+        templates,
+        warnings: Vec::new(),
+        records: None,
+    }
+}
 
-    // Template ids: a hardware group keeps its own name unless its devices differ in
-    // height or node count; the generic one always says its height.
+/// (template base, height, node count) -> template id.
+type TemplateIds = BTreeMap<(String, u32, usize), String>;
+
+/// Template ids: a hardware group keeps its own name unless its devices differ in height
+/// or node count; the generic one always says its height.
+fn templates(
+    bases: &BTreeMap<String, TemplateBase>,
+    o: &Options,
+    warnings: &mut Vec<String>,
+) -> (Vec<Template>, TemplateIds) {
     let mut template_ids = Ids::default();
-    let mut ids_of: BTreeMap<(String, u32, usize), String> = BTreeMap::new();
+    let mut ids_of = TemplateIds::new();
     let mut templates = Vec::new();
-    for (key, b) in &bases {
+    for (key, b) in bases {
         let generic = key == GENERIC;
         let kind = if generic {
             "server".to_owned()
@@ -772,39 +905,7 @@ fn build(
         };
         let several = b.variants.len() > 1;
         for &(height, n) in &b.variants {
-            let nodes = if n > 1 {
-                format!(" {n} nodes")
-            } else {
-                String::new()
-            };
-            let (wanted, name) = if generic {
-                (
-                    format!(
-                        "generic-{height}u{}",
-                        if n > 1 {
-                            format!("-{n}n")
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    format!("Generic {height}U server{nodes}"),
-                )
-            } else if several {
-                (
-                    format!(
-                        "{}-{height}u{}",
-                        b.name,
-                        if n > 1 {
-                            format!("-{n}n")
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    format!("{} {height}U{nodes}", b.name),
-                )
-            } else {
-                (b.name.clone(), b.name.clone())
-            };
+            let (wanted, name) = template_name(b, generic, several, height, n);
             let id = claim(&mut template_ids, &wanted, "template");
             ids_of.insert((key.clone(), height, n), id.clone());
             templates.push(Template {
@@ -817,20 +918,60 @@ fn build(
         }
     }
     templates.sort_by(|a, b| a.id.cmp(&b.id));
+    (templates, ids_of)
+}
 
-    let (mut site_ids, mut room_ids, mut aisle_ids, mut rack_ids, mut device_ids) = (
-        Ids::default(),
-        Ids::default(),
-        Ids::default(),
-        Ids::default(),
-        Ids::default(),
-    );
+/// (wanted id, name) of the variant of `b` that is `height` U high with `n` nodes.
+fn template_name(
+    b: &TemplateBase,
+    generic: bool,
+    several: bool,
+    height: u32,
+    n: usize,
+) -> (String, String) {
+    let nodes = if n > 1 {
+        format!(" {n} nodes")
+    } else {
+        String::new()
+    };
+    let suffix = if n > 1 {
+        format!("-{n}n")
+    } else {
+        String::new()
+    };
+    if generic {
+        (
+            format!("generic-{height}u{suffix}"),
+            format!("Generic {height}U server{nodes}"),
+        )
+    } else if several {
+        (
+            format!("{}-{height}u{suffix}", b.name),
+            format!("{} {height}U{nodes}", b.name),
+        )
+    } else {
+        (b.name.clone(), b.name.clone())
+    }
+}
+
+#[derive(Default)]
+struct TreeIds {
+    sites: Ids,
+    rooms: Ids,
+    aisles: Ids,
+    racks: Ids,
+    devices: Ids,
+}
+
+/// The sites, rooms and aisles of racks sorted by them, each opened at its first rack.
+fn tree(racks: Vec<PlacedRack>, ids_of: &TemplateIds, o: &Options) -> Vec<Site> {
+    let mut ids = TreeIds::default();
     let port = o.instance_port.map(|p| format!(":{p}")).unwrap_or_default();
     let mut sites: Vec<Site> = Vec::new();
     for r in racks {
         if sites.last().map(|s| &s.name) != Some(&r.site) {
             sites.push(Site {
-                id: claim(&mut site_ids, &r.site, "site"),
+                id: claim(&mut ids.sites, &r.site, "site"),
                 name: r.site.clone(),
                 description: None,
                 location: None,
@@ -841,7 +982,7 @@ fn build(
             continue;
         };
         if site.rooms.last().map(|x| &x.name) != Some(&r.room) {
-            let id = claim(&mut room_ids, &r.room, &site.id);
+            let id = claim(&mut ids.rooms, &r.room, &site.id);
             site.rooms.push(Room {
                 id,
                 name: r.room.clone(),
@@ -853,7 +994,7 @@ fn build(
             continue;
         };
         if room.aisles.last().map(|x| &x.name) != Some(&r.aisle) {
-            let id = claim(&mut aisle_ids, &r.aisle, &room.id);
+            let id = claim(&mut ids.aisles, &r.aisle, &room.id);
             room.aisles.push(Aisle {
                 id,
                 name: r.aisle.clone(),
@@ -863,42 +1004,12 @@ fn build(
         let Some(aisle) = room.aisles.last_mut() else {
             continue;
         };
-        let rack_id = claim(&mut rack_ids, &r.name, &aisle.id);
-        let mut devices = Vec::with_capacity(r.devices.len());
-        for d in r.devices {
-            let (id, name) = match d.hosts.as_slice() {
-                [one] => (claim(&mut device_ids, one, &rack_id), one.clone()),
-                _ => {
-                    let rear = if d.face == Face::Rear { " rear" } else { "" };
-                    let name = format!("{} U{}{rear}", r.name, d.u);
-                    (
-                        claim(
-                            &mut device_ids,
-                            &format!("{rack_id}-u{}{rear}", d.u),
-                            &rack_id,
-                        ),
-                        name,
-                    )
-                }
-            };
-            let template_id = ids_of
-                .get(&(d.template.clone(), d.height, d.hosts.len()))
-                .cloned()
-                .unwrap_or_else(|| slug(shown(&d.template)));
-            devices.push(Device {
-                id,
-                name,
-                template_id,
-                u_position: d.u,
-                face: d.face,
-                instances: d.hosts.iter().map(|h| format!("{h}{port}")).collect(),
-                labels: d
-                    .labels
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.into_iter().collect::<Vec<_>>().join(",")))
-                    .collect(),
-            });
-        }
+        let rack_id = claim(&mut ids.racks, &r.name, &aisle.id);
+        let devices = r
+            .devices
+            .into_iter()
+            .map(|d| device(d, &r.name, &rack_id, &mut ids.devices, ids_of, &port))
+            .collect();
         aisle.racks.push(Rack {
             id: rack_id,
             name: r.name,
@@ -906,12 +1017,44 @@ fn build(
             devices,
         });
     }
+    sites
+}
 
-    Inventory {
-        source: o.source(),
-        sites,
-        templates,
-        warnings: Vec::new(),
-        records: None,
+/// A placed device: named after its host, or after its rack and U when it holds several.
+fn device(
+    d: PlacedDevice,
+    rack_name: &str,
+    rack_id: &str,
+    device_ids: &mut Ids,
+    ids_of: &TemplateIds,
+    port: &str,
+) -> Device {
+    let (id, name) = match d.hosts.as_slice() {
+        [one] => (claim(device_ids, one, rack_id), one.clone()),
+        _ => {
+            let rear = if d.face == Face::Rear { " rear" } else { "" };
+            let name = format!("{rack_name} U{}{rear}", d.u);
+            (
+                claim(device_ids, &format!("{rack_id}-u{}{rear}", d.u), rack_id),
+                name,
+            )
+        }
+    };
+    let template_id = ids_of
+        .get(&(d.template.clone(), d.height, d.hosts.len()))
+        .cloned()
+        .unwrap_or_else(|| slug(shown(&d.template)));
+    Device {
+        id,
+        name,
+        template_id,
+        u_position: d.u,
+        face: d.face,
+        instances: d.hosts.iter().map(|h| format!("{h}{port}")).collect(),
+        labels: d
+            .labels
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.into_iter().collect::<Vec<_>>().join(",")))
+            .collect(),
     }
 }
