@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::nodeset;
 use crate::source::{
-    Category, Datacenter, EqSet, Location, RackSrc, RoomSrc, RowSrc, Source, eq_type, integer,
-    keyed_list, number, short, string_list, text, units,
+    Category, Datacenter, EqSet, RackSrc, RoomSrc, RowSrc, Source, eq_type, integer, keyed_list,
+    location, short, string_list, text, units,
 };
 
 /// Deeper trees are refused: a symbolic link loop must end in an error, not a stack overflow.
@@ -196,13 +196,7 @@ fn read_datacenter(
     src: &mut Source,
 ) -> Result<Datacenter, String> {
     let name = text(dc.get("name")).unwrap_or_else(|| "unnamed".into());
-    let location = match dc.get("location") {
-        Some(Value::Object(l)) => match (number(l.get("latitude")), number(l.get("longitude"))) {
-            (Some(lat), Some(lon)) => Some(Location { lat, lon }),
-            _ => None,
-        },
-        _ => None,
-    };
+    let location = location(dc.get("location"));
     let mut rooms = Vec::new();
     for room in keyed_list(
         dc.get("rooms"),
@@ -356,13 +350,6 @@ fn read_rack_set(
             (42, 1)
         }
     };
-    for (k, name) in names.into_iter().enumerate() {
-        racks.push(RackSrc {
-            name,
-            slot: first.saturating_add(i64::try_from(k).unwrap_or(i64::MAX)),
-            units,
-            initial,
-        });
-    }
+    racks.extend(RackSrc::set(names, first, (units, initial)));
     Ok(())
 }
