@@ -12,6 +12,8 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use rackscope_core::topology::{Rack, Room, Site};
+
 use crate::catalog::{Catalog, Family, Gen, LabelValue, Scope, Token};
 use crate::sim::{EPOCH, Frame, NodeState, RackState, hash, unit};
 use crate::world::{Class, Node, World};
@@ -235,7 +237,25 @@ impl Collector for Scrape {
     }
 }
 
+/// The rack-level label values every sample has.
+fn rack_tokens<'a>(site: &'a Site, room: &'a Room, rack: &'a Rack) -> Tokens<'a> {
+    Tokens {
+        rack: &rack.id,
+        site: &site.id,
+        room: &room.id,
+        ..Tokens::default()
+    }
+}
+
 impl Scrape {
+    /// The site, room and rack of rack `rack_ix`.
+    fn place(&self, rack_ix: usize) -> (&Site, &Room, &Rack) {
+        let topo = &self.world.config.topology;
+        let rack = &topo.racks[rack_ix];
+        let room = &topo.rooms[rack.room as usize];
+        (&topo.sites[room.site as usize], room, rack)
+    }
+
     /// The samples of a node family, node by node.
     fn node_family(
         &self,
@@ -253,9 +273,7 @@ impl Scrape {
                 continue;
             }
             let dev = &topo.devices[node.device as usize];
-            let rack = &topo.racks[node.rack as usize];
-            let room = &topo.rooms[rack.room as usize];
-            let site = &topo.sites[room.site as usize];
+            let (site, room, rack) = self.place(node.rack as usize);
             let values = [
                 site.id.as_str(),
                 room.id.as_str(),
@@ -267,11 +285,8 @@ impl Scrape {
             ];
             let tokens = Tokens {
                 node: &node.name,
-                rack: &rack.id,
-                site: &site.id,
-                room: &room.id,
                 chassis: &dev.id,
-                ..Tokens::default()
+                ..rack_tokens(site, room, rack)
             };
             let mut out = Out {
                 enc,
@@ -310,8 +325,7 @@ impl Scrape {
             if !fam.applies(&rack.id) {
                 continue;
             }
-            let room = &topo.rooms[rack.room as usize];
-            let site = &topo.sites[room.site as usize];
+            let (site, room, _) = self.place(rack_ix);
             let [pdu, sequana, rack_inst] = &world.rack_instances[rack_ix];
             let (instance, job) = match fam.fgen {
                 Gen::SequanaState
@@ -332,12 +346,7 @@ impl Scrape {
                 instance,
                 job,
             ];
-            let tokens = Tokens {
-                rack: &rack.id,
-                site: &site.id,
-                room: &room.id,
-                ..Tokens::default()
-            };
+            let tokens = rack_tokens(site, room, rack);
             let mut out = Out {
                 enc,
                 counter,
