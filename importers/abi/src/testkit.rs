@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{Face, Inventory, Template, slug};
+use crate::{Face, Importer, Inventory, Reporter, Template, slug};
 
 /// Every rule of the contract that `inventory` breaks, in the order they were found; empty
 /// when it keeps them all.
@@ -47,6 +47,11 @@ pub fn check(inventory: &Inventory) -> Result<(), String> {
     } else {
         Err(found.join("\n"))
     }
+}
+
+/// Runs importer `I` as the host would, without progress reports.
+pub fn run<I: Importer>(config: serde_json::Value) -> Result<Inventory, String> {
+    I::run(config, &mut Reporter::silent())
 }
 
 #[derive(Default)]

@@ -230,7 +230,7 @@ impl<'a> HostRules<'a> {
     }
 
     /// A key of the location dict, with the dotted path it is read from.
-    fn from_loc(&self, key: &str) -> Option<(String, &'a Value)> {
+    fn loc_value(&self, key: &str) -> Option<(String, &'a Value)> {
         self.loc.and_then(|(path, m)| {
             m.get(key)
                 .filter(|v| !v.is_null())
@@ -239,8 +239,8 @@ impl<'a> HostRules<'a> {
     }
 
     /// The location dict's `key`, else the first of the host variables `paths` set.
-    fn from_loc_or_vars(&self, key: &str, paths: &[String]) -> Option<(String, &'a Value)> {
-        self.from_loc(key)
+    fn loc_or_var(&self, key: &str, paths: &[String]) -> Option<(String, &'a Value)> {
+        self.loc_value(key)
             .into_iter()
             .chain(paths.iter().filter_map(|p| {
                 lookup(&self.host.vars, p)
@@ -251,7 +251,7 @@ impl<'a> HostRules<'a> {
     }
 
     fn text_of(&self, key: &str, default: &str, warnings: &mut Vec<String>) -> String {
-        match self.from_loc(key) {
+        match self.loc_value(key) {
             Some((src, v)) => scalar(v).unwrap_or_else(|| {
                 warnings.push(format!(
                     "host {}: `{src}` is not a name ({v}); `{default}` used",
@@ -274,7 +274,7 @@ impl<'a> HostRules<'a> {
                     "host {name}: `{src}` is not a rack name ({v}); ignored"
                 )),
             };
-        if let Some((src, v)) = self.from_loc("rack") {
+        if let Some((src, v)) = self.loc_value("rack") {
             push_rack(src, v, warnings);
         }
         for path in &o.rack_var {
@@ -315,7 +315,7 @@ impl<'a> HostRules<'a> {
 
     fn u(&self, warnings: &mut Vec<String>) -> Option<u32> {
         let name = &self.host.name;
-        let (src, v) = self.from_loc_or_vars("u", &self.o.u_var)?;
+        let (src, v) = self.loc_or_var("u", &self.o.u_var)?;
         match units(v) {
             Units::Whole(n) => Some(clamp_u32(n)),
             Units::Fraction(f) => {
@@ -336,7 +336,7 @@ impl<'a> HostRules<'a> {
 
     fn height(&self, warnings: &mut Vec<String>) -> u32 {
         let name = &self.host.name;
-        let Some((src, v)) = self.from_loc_or_vars("height", &self.o.height_var) else {
+        let Some((src, v)) = self.loc_or_var("height", &self.o.height_var) else {
             return 1;
         };
         match units(v) {
@@ -358,7 +358,7 @@ impl<'a> HostRules<'a> {
     }
 
     fn face(&self, warnings: &mut Vec<String>) -> Face {
-        let Some((src, v)) = self.from_loc("face") else {
+        let Some((src, v)) = self.loc_value("face") else {
             return Face::Front;
         };
         match scalar(v).map(|s| s.to_ascii_lowercase()).as_deref() {
@@ -375,7 +375,7 @@ impl<'a> HostRules<'a> {
     }
 
     fn slot(&self, warnings: &mut Vec<String>) -> Option<u64> {
-        self.from_loc("slot").and_then(|(src, v)| match units(v) {
+        self.loc_value("slot").and_then(|(src, v)| match units(v) {
             Units::Whole(n) => Some(n),
             _ => {
                 warnings.push(format!(
@@ -401,7 +401,7 @@ impl<'a> HostRules<'a> {
     fn template(&self, hw: &[&String], warnings: &mut Vec<String>) -> String {
         let name = &self.host.name;
         let mut template_name = None;
-        if let Some((src, v)) = self.from_loc("template") {
+        if let Some((src, v)) = self.loc_value("template") {
             match scalar(v) {
                 Some(t) => template_name = Some(t),
                 None => warnings.push(format!(

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use rackscope_importer_abi::{Device, Face, Importer, Inventory, Rack, Reporter, testkit};
+use rackscope_importer_abi::{Device, Face, Importer, Inventory, Rack, testkit};
 use serde_json::{Value, json};
 
 use super::*;
@@ -460,23 +460,16 @@ fn every_described_option_is_accepted() {
 fn run_reads_the_file_and_reports_missing_inputs() {
     let Some(dir) = fixtures() else { return };
     let path = dir.join("recorded-ansible-inventory/simple_cluster.list.json");
-    let inv = BlueBanquise::run(
-        json!({"inventory_json": path.to_str().unwrap()}),
-        &mut Reporter::silent(),
-    )
-    .unwrap();
+    let inv =
+        testkit::run::<BlueBanquise>(json!({"inventory_json": path.to_str().unwrap()})).unwrap();
     assert_eq!(inv.counts(), (1, 1, 7, 7));
     assert!(inv.source.contains("simple_cluster.list.json"));
-    let e = BlueBanquise::run(
-        json!({"inventory_json": "/nonexistent.json"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let e =
+        testkit::run::<BlueBanquise>(json!({"inventory_json": "/nonexistent.json"})).unwrap_err();
     assert!(e.contains("/nonexistent.json"), "{e}");
-    let e = BlueBanquise::run(
+    let e = testkit::run::<BlueBanquise>(
         json!({"inventory": dir.join("resources/examples/simple_cluster").to_str().unwrap(),
                "ansible_inventory_command": "rackscope-no-such-ansible-inventory"}),
-        &mut Reporter::silent(),
     )
     .unwrap_err();
     assert!(
@@ -497,11 +490,8 @@ fn ansible_inventory_on_the_example_matches_the_recording() {
         return;
     }
     let example = dir.join("resources/examples/simple_cluster");
-    let live = BlueBanquise::run(
-        json!({"inventory": example.to_str().unwrap()}),
-        &mut Reporter::silent(),
-    )
-    .unwrap();
+    let live =
+        testkit::run::<BlueBanquise>(json!({"inventory": example.to_str().unwrap()})).unwrap();
     let recorded = import(&recorded("simple_cluster.list.json").unwrap(), json!({}));
     assert_eq!(
         Inventory {
@@ -613,11 +603,8 @@ fn an_inventory_ansible_cannot_parse_is_an_error_not_a_phantom_host() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let inventory = tmp.join("hosts.txt");
     std::fs::write(&inventory, "[broken\n").unwrap();
-    let e = BlueBanquise::run(
-        json!({"inventory": inventory.to_str().unwrap(),
-               "ansible_inventory_command": fake.to_str().unwrap()}),
-        &mut Reporter::silent(),
-    )
+    let e = testkit::run::<BlueBanquise>(json!({"inventory": inventory.to_str().unwrap(),
+               "ansible_inventory_command": fake.to_str().unwrap()}))
     .unwrap_err();
     std::fs::remove_dir_all(&tmp).unwrap();
     assert!(e.contains("failed to parse inventory source"), "{e}");

@@ -509,20 +509,15 @@ fn https_and_wrong_paths_fail_cleanly() {
 fn the_importer_trait_checks_options_then_runs() {
     let Some(dirs) = pristine() else { return };
     let server = replay::serve(&dirs).unwrap();
-    let inv = NetBox::run(
+    let inv = testkit::run::<NetBox>(
         json!({"url": server.url, "token": replay::TOKEN_V1, "instance_port": "9100"}),
-        &mut Reporter::silent(),
     )
     .unwrap();
     assert_eq!(
         device(&inv, "dmi01-akron-rtr01").instances,
         ["dmi01-akron-rtr01:9100"]
     );
-    let err = NetBox::run(
-        json!({"url": server.url, "sitee": "x"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err = testkit::run::<NetBox>(json!({"url": server.url, "sitee": "x"})).unwrap_err();
     assert!(
         err.contains("unknown option `sitee`") && err.contains("site, tag"),
         "{err}"

@@ -503,7 +503,7 @@ fn run_reads_the_path_and_applies_options() {
     let path = root.join("examples/db");
     let config =
         json!({"path": path.to_str().unwrap(), "instance_port": 9100, "datacenter": "paris"});
-    let inv = RacksDb::run(config, &mut Reporter::silent()).unwrap();
+    let inv = testkit::run::<RacksDb>(config).unwrap();
     let (sites, racks, _, _) = inv.counts();
     assert_eq!((sites, racks), (1, 53));
     assert!(placements(&inv).contains_key("mecn0001:9100"));
@@ -512,43 +512,31 @@ fn run_reads_the_path_and_applies_options() {
     assert!(!placements(&inv).contains_key("junas01:9100"));
     assert!(!inv.warnings.iter().any(|w| w.contains("junas")));
 
-    let inv = RacksDb::run(
+    let inv = testkit::run::<RacksDb>(
         json!({"path": path.to_str().unwrap(), "infrastructure": "jupiter"}),
-        &mut Reporter::silent(),
     )
     .unwrap();
     let (_, racks, devices, instances) = inv.counts();
     assert_eq!((racks, devices, instances), (101, 22, 22));
 
-    let err = RacksDb::run(
-        json!({"path": path.to_str().unwrap(), "datacenter": "berlin"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err =
+        testkit::run::<RacksDb>(json!({"path": path.to_str().unwrap(), "datacenter": "berlin"}))
+            .unwrap_err();
     assert!(err.contains("berlin") && err.contains("paris"), "{err}");
-    let err = RacksDb::run(
-        json!({"path": path.to_str().unwrap(), "infrastructure": "venus"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err =
+        testkit::run::<RacksDb>(json!({"path": path.to_str().unwrap(), "infrastructure": "venus"}))
+            .unwrap_err();
     assert!(err.contains("venus") && err.contains("mercury"), "{err}");
-    let err = RacksDb::run(
-        json!({"path": "/nonexistent/racksdb"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err = testkit::run::<RacksDb>(json!({"path": "/nonexistent/racksdb"})).unwrap_err();
     assert!(err.contains("/nonexistent/racksdb"), "{err}");
     assert!(
-        RacksDb::run(json!({}), &mut Reporter::silent())
+        testkit::run::<RacksDb>(json!({}))
             .unwrap_err()
             .contains("`path`")
     );
     // Forcing the wrong format fails cleanly.
-    let err = RacksDb::run(
-        json!({"path": path.to_str().unwrap(), "format": "json"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err = testkit::run::<RacksDb>(json!({"path": path.to_str().unwrap(), "format": "json"}))
+        .unwrap_err();
     assert!(err.contains("no *.json"), "{err}");
 }
 
