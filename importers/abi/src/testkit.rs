@@ -49,6 +49,20 @@ pub fn check(inventory: &Inventory) -> Result<(), String> {
     }
 }
 
+/// The shared recordings of `importer` (`../shared/fixtures/importers/<importer>`, beside
+/// the repository), or `None`, with a note, where they are absent: tests on them skip.
+pub fn fixtures(importer: &str) -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/importers")
+        .join(importer);
+    if root.is_dir() {
+        Some(root)
+    } else {
+        eprintln!("skipped: ../shared/fixtures/importers not found");
+        None
+    }
+}
+
 /// Runs importer `I` as the host would, without progress reports.
 pub fn run<I: Importer>(config: serde_json::Value) -> Result<Inventory, String> {
     I::run(config, &mut Reporter::silent())

@@ -9,19 +9,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/importers/bluebanquise"
-);
-
 fn fixtures() -> Option<PathBuf> {
-    let p = PathBuf::from(FIXTURES);
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared/fixtures/importers not found");
-        None
-    }
+    testkit::fixtures("bluebanquise")
 }
 
 fn recorded(name: &str) -> Option<Vec<u8>> {

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rackscope_importer_abi::{
     Device, Face, Importer, Inventory, Progress, Rack, Reporter, testkit,
@@ -14,18 +14,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::options::{AisleFrom, InstanceName, RoomDepth};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/importers/netbox"
-);
-
 /// The recording folders, or `None` (and a note) where the shared fixtures are absent.
 fn fixtures() -> Option<(PathBuf, PathBuf)> {
-    let root = Path::new(FIXTURES);
-    if !root.is_dir() {
-        eprintln!("skipped: ../shared/fixtures/importers not found");
-        return None;
-    }
+    let root = testkit::fixtures("netbox")?;
     Some((
         root.join("recorded-api-v4.6.8"),
         root.join("recorded-api-v4.6.8-augmented"),

@@ -12,16 +12,7 @@ use serde_json::{Value, json};
 use super::*;
 
 fn fixtures() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/importers/racksdb"
-    ));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared/fixtures/importers not found");
-        None
-    }
+    testkit::fixtures("racksdb")
 }
 
 fn opts() -> Options {
