@@ -186,8 +186,8 @@ impl Options {
     pub fn from_config(config: &Value) -> Result<Options, String> {
         let c = Config::read("bluebanquise", config, DEFS)?;
         let d = Options::default();
-        Ok(Options {
-            input: Some(input(&c)?),
+        let mut options = Options {
+            input: None,
             ansible_inventory_command: c
                 .non_empty("ansible_inventory_command")?
                 .unwrap_or(d.ansible_inventory_command),
@@ -208,7 +208,10 @@ impl Options {
             kind_var: paths(&c, "kind_var")?.unwrap_or(d.kind_var),
             default_rack: c.non_empty("default_rack")?.unwrap_or(d.default_rack),
             instance_port: c.port("instance_port")?,
-        })
+        };
+        // The input is checked once every value is read, so a bad value is reported first.
+        options.input = Some(input(&c)?);
+        Ok(options)
     }
 
     /// The text of `Inventory.source`.

@@ -164,28 +164,17 @@ impl Options {
         let c = Config::read("netbox", config, DEFS)?;
         let default = Options::default();
         let url = c.text("url")?.unwrap_or_default();
-        if url.is_empty() {
-            return Err("option `url` is required (the NetBox base URL)".into());
-        }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!(
-                "option `url` must start with http:// or https://, not `{url}`"
-            ));
-        }
-        let token = c.text("token")?.filter(|t| !t.is_empty()).or_else(|| {
-            std::env::var(TOKEN_ENV)
-                .ok()
-                .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty())
-        });
+        let token = c.text("token")?;
+        // An explicit null (an empty YAML value) is no filter, like `all`.
         let status = match c.list("status")? {
             Some(s) if s.iter().any(|x| x.eq_ignore_ascii_case("all")) => Vec::new(),
             Some(s) => s,
+            None if c.raw("status").is_some() => Vec::new(),
             None => default.status,
         };
-        Ok(Options {
-            url: normalize_base(&url),
-            token,
+        let mut options = Options {
+            url: String::new(),
+            token: None,
             site: c.list("site")?.unwrap_or_default(),
             tag: c.list("tag")?.unwrap_or_default(),
             status,
@@ -202,7 +191,24 @@ impl Options {
             aisle_from: aisle_from(&c)?.unwrap_or(default.aisle_from),
             instance_name: instance_name(&c)?.unwrap_or(default.instance_name),
             instance_port: c.port("instance_port")?,
-        })
+        };
+        // The URL is checked once every value is read, so a bad value is reported first.
+        if url.is_empty() {
+            return Err("option `url` is required (the NetBox base URL)".into());
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "option `url` must start with http:// or https://, not `{url}`"
+            ));
+        }
+        options.url = normalize_base(&url);
+        options.token = token.filter(|t| !t.is_empty()).or_else(|| {
+            std::env::var(TOKEN_ENV)
+                .ok()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+        });
+        Ok(options)
     }
 
     /// The `Authorization` header value for the token, if any.
