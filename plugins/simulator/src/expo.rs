@@ -662,6 +662,11 @@ fn rack_samples(
     }
 }
 
+/// The `pduid` and `pduname` of PDU `pdu` (1 or 2) of a rack.
+fn pdu_labels(pdu: u32, rack: &str) -> (String, String) {
+    (pdu.to_string(), format!("pdu{pdu}-{rack}"))
+}
+
 /// Two PDUs per rack, one inlet each, sharing the rack's power.
 fn pdu_inlets(
     fgen: Gen,
@@ -671,8 +676,7 @@ fn pdu_inlets(
     out: &mut Out<'_, '_, '_>,
 ) -> Result<(), std::fmt::Error> {
     for pdu in 1..=2u32 {
-        let pduid = pdu.to_string();
-        let pduname = format!("pdu{pdu}-{}", base.rack);
+        let (pduid, pduname) = pdu_labels(pdu, base.rack);
         let tk = Tokens {
             pduid: &pduid,
             pduname: &pduname,
@@ -703,8 +707,7 @@ fn pdu_energy(
     let since_epoch = (frame.t - EPOCH).max(0.0);
     for pdu in 1..=2u32 {
         for outlet in 1..=3u32 {
-            let pduid = pdu.to_string();
-            let pduname = format!("pdu{pdu}-{}", base.rack);
+            let (pduid, pduname) = pdu_labels(pdu, base.rack);
             let outletid = outlet.to_string();
             let outletname = format!("Outlet {outlet}");
             let tk = Tokens {
