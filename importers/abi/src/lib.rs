@@ -8,6 +8,9 @@
 #[doc(hidden)]
 pub mod glue;
 pub mod model;
+pub mod options;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use model::*;
 

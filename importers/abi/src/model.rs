@@ -151,21 +151,29 @@ pub struct Slots {
 }
 
 impl Inventory {
+    /// Every rack, site by site, in the inventory's order.
+    pub fn racks(&self) -> impl Iterator<Item = &Rack> {
+        self.sites
+            .iter()
+            .flat_map(|s| &s.rooms)
+            .flat_map(|r| &r.aisles)
+            .flat_map(|a| &a.racks)
+    }
+
+    /// Every device, rack by rack, in the inventory's order.
+    pub fn devices(&self) -> impl Iterator<Item = &Device> {
+        self.racks().flat_map(|r| &r.devices)
+    }
+
     /// (sites, racks, devices, instances): what tests compare with the source's own counts.
     pub fn counts(&self) -> (usize, usize, usize, usize) {
-        let racks = || {
-            self.sites
-                .iter()
-                .flat_map(|s| &s.rooms)
-                .flat_map(|r| &r.aisles)
-                .flat_map(|a| &a.racks)
-        };
-        let devices = racks().map(|r| r.devices.len()).sum();
-        let instances = racks()
-            .flat_map(|r| &r.devices)
-            .map(|d| d.instances.len())
-            .sum();
-        (self.sites.len(), racks().count(), devices, instances)
+        let instances = self.devices().map(|d| d.instances.len()).sum();
+        (
+            self.sites.len(),
+            self.racks().count(),
+            self.devices().count(),
+            instances,
+        )
     }
 }
 

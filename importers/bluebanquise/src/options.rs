@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use rackscope_importer_abi::OptionSpec;
+use rackscope_importer_abi::options::{self, Config, OptionDef};
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Where the `ansible-inventory --list` JSON comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,169 +67,98 @@ impl Default for Options {
     }
 }
 
-/// (name, default, help): the single list `describe()` and the unknown-key check share.
-const SPECS: &[(&str, Option<&str>, &str)] = &[
-    (
+/// The options `describe()` lists and the configuration may hold.
+const DEFS: &[OptionDef] = &[
+    OptionDef::new(
         "inventory_json",
-        None,
         "Path to a file holding the JSON of `ansible-inventory -i <inventory> --list` \
          (`--list --export` works too). Give exactly one of inventory_json and inventory.",
     ),
-    (
+    OptionDef::new(
         "inventory",
-        None,
         "Path to a BlueBanquise (Ansible) inventory directory or file; the importer runs \
          `ansible-inventory -i <path> --list`, which needs ansible-core installed.",
     ),
-    (
+    OptionDef::new(
         "ansible_inventory_command",
-        Some("ansible-inventory"),
         "The program run for `inventory` (e.g. the one in a virtualenv).",
-    ),
-    (
+    )
+    .default("ansible-inventory"),
+    OptionDef::new(
         "site",
-        None,
         "Site name. Default: the host variable cluster_name, else bb_domain_name, else `cluster`.",
     ),
-    (
-        "room",
-        Some("room"),
-        "Room name for hosts whose location gives none.",
-    ),
-    (
-        "aisle",
-        Some("aisle"),
-        "Aisle name for hosts whose location gives none.",
-    ),
-    ("rack_height", Some("42"), "Height of every rack, in U."),
-    (
+    OptionDef::new("room", "Room name for hosts whose location gives none.").default("room"),
+    OptionDef::new("aisle", "Aisle name for hosts whose location gives none.").default("aisle"),
+    OptionDef::new("rack_height", "Height of every rack, in U.").default("42"),
+    OptionDef::new(
         "rack_prefix",
-        Some("rack"),
         "Prefix of a rack name when the rack value is a bare number (1 -> rack1).",
-    ),
-    (
+    )
+    .default("rack"),
+    OptionDef::new(
         "location_var",
-        Some("rackscope"),
         "Host variable (dotted path) holding a dict {site, room, aisle, rack, u, height, \
          template, face, slot}; set it per host or per group. Highest priority. Empty: off.",
-    ),
-    (
+    )
+    .default("rackscope"),
+    OptionDef::new(
         "rack_var",
-        Some("rack_number,labels.rack"),
         "Comma-separated host variables (dotted paths) giving the rack, tried in order after \
          location_var. Empty: off.",
-    ),
-    (
+    )
+    .default("rack_number,labels.rack"),
+    OptionDef::new(
         "rack_group_pattern",
-        Some(DEFAULT_RACK_GROUP_PATTERN),
         "Regex on group names; a host in a matching group is in the rack named by the group \
          `rack` (or the first) capture group, else by the whole group name. Used after \
          rack_var. Empty: off.",
-    ),
-    (
+    )
+    .default(DEFAULT_RACK_GROUP_PATTERN),
+    OptionDef::new(
         "u_var",
-        Some("rack_u"),
         "Comma-separated host variables giving the lowest U of the host (1 = bottom). Hosts \
          without one are stacked bottom-up in name order.",
-    ),
-    (
+    )
+    .default("rack_u"),
+    OptionDef::new(
         "height_var",
-        Some("hw_u_height"),
         "Comma-separated host variables giving the height in U (usually a hw_ group var). \
          Default height 1.",
-    ),
-    (
+    )
+    .default("hw_u_height"),
+    OptionDef::new(
         "hardware_group_pattern",
-        Some(DEFAULT_HARDWARE_GROUP_PATTERN),
         "Regex on group names: the host's matching group (hw_* in 3.x, equipment_* in 1.x) \
          becomes its device template.",
-    ),
-    (
+    )
+    .default(DEFAULT_HARDWARE_GROUP_PATTERN),
+    OptionDef::new(
         "kind_var",
-        Some("hw_equipment_type,ep_equipment_type"),
         "Comma-separated host variables giving the template type (server, storage, switch...).",
-    ),
-    (
+    )
+    .default("hw_equipment_type,ep_equipment_type"),
+    OptionDef::new(
         "default_rack",
-        Some("unplaced"),
         "Rack for hosts without a rack (each one is warned about); more racks \
          (unplaced-2, ...) are added when it is full.",
-    ),
-    (
+    )
+    .default("unplaced"),
+    OptionDef::new(
         "instance_port",
-        None,
         "Port appended to each instance name (`c001:9100`), to match Prometheus `instance`.",
     ),
 ];
 
 pub fn specs() -> Vec<OptionSpec> {
-    SPECS
-        .iter()
-        .map(|(name, default, help)| OptionSpec {
-            name: (*name).into(),
-            help: (*help).into(),
-            required: false,
-            default: default.map(str::to_owned),
-        })
-        .collect()
-}
-
-fn valid_keys() -> String {
-    SPECS
-        .iter()
-        .map(|(n, _, _)| *n)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A scalar as text: flags arrive as YAML scalars, so numbers and booleans are accepted
-/// where a string is expected. `None` for null (an empty YAML value).
-fn text(key: &str, v: &Value) -> Result<Option<String>, String> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.trim().to_owned())),
-        Value::Number(n) => Ok(Some(n.to_string())),
-        Value::Bool(b) => Ok(Some(b.to_string())),
-        _ => Err(format!("option `{key}`: expected a string, got {v}")),
-    }
-}
-
-fn non_empty(key: &str, v: &Value) -> Result<Option<String>, String> {
-    match text(key, v)? {
-        Some(s) if s.is_empty() => Err(format!("option `{key}` must not be empty")),
-        other => Ok(other),
-    }
-}
-
-fn integer(key: &str, v: &Value) -> Result<Option<u64>, String> {
-    let bad = || format!("option `{key}`: expected a positive integer, got {v}");
-    match v {
-        Value::Null => Ok(None),
-        Value::Number(n) => n.as_u64().map(Some).ok_or_else(bad),
-        Value::String(s) => s.trim().parse::<u64>().map(Some).map_err(|_| bad()),
-        _ => Err(bad()),
-    }
+    options::specs(DEFS)
 }
 
 /// A list of dotted variable paths: a comma-separated string or a JSON list.
-fn paths(key: &str, v: &Value) -> Result<Option<Vec<String>>, String> {
-    let items: Vec<String> = match v {
-        Value::Null => return Ok(None),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| text(key, x).map(Option::unwrap_or_default))
-            .collect::<Result<_, _>>()?,
-        _ => text(key, v)?
-            .unwrap_or_default()
-            .split(',')
-            .map(str::to_owned)
-            .collect(),
+fn paths(c: &Config<'_>, key: &str) -> Result<Option<Vec<String>>, String> {
+    let Some(items) = c.list(key)? else {
+        return Ok(None);
     };
-    let items: Vec<String> = items
-        .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
     if let Some(bad) = items
         .iter()
         .find(|p| p.split('.').any(|seg| seg.trim().is_empty()))
@@ -240,8 +170,9 @@ fn paths(key: &str, v: &Value) -> Result<Option<Vec<String>>, String> {
     Ok(Some(items))
 }
 
-fn pattern(key: &str, v: &Value) -> Result<Option<Option<Regex>>, String> {
-    match text(key, v)? {
+/// A regex; an empty one turns the rule off (`Some(None)`).
+fn pattern(c: &Config<'_>, key: &str) -> Result<Option<Option<Regex>>, String> {
+    match c.text(key)? {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(Some(None)),
         Some(s) => Regex::new(&s)
@@ -253,122 +184,34 @@ fn pattern(key: &str, v: &Value) -> Result<Option<Option<Regex>>, String> {
 impl Options {
     /// Parses the configuration object; every key must be known.
     pub fn from_config(config: &Value) -> Result<Options, String> {
-        let empty = Map::new();
-        let map = match config {
-            Value::Object(m) => m,
-            Value::Null => &empty,
-            other => return Err(format!("the configuration must be an object, got {other}")),
+        let c = Config::read("bluebanquise", config, DEFS)?;
+        let d = Options::default();
+        let mut options = Options {
+            input: None,
+            ansible_inventory_command: c
+                .non_empty("ansible_inventory_command")?
+                .unwrap_or(d.ansible_inventory_command),
+            site: c.non_empty("site")?,
+            room: c.non_empty("room")?.unwrap_or(d.room),
+            aisle: c.non_empty("aisle")?.unwrap_or(d.aisle),
+            rack_height: c
+                .integer("rack_height", 1, 1000)?
+                .map_or(d.rack_height, |h| h as u32),
+            rack_prefix: c.text("rack_prefix")?.unwrap_or(d.rack_prefix),
+            location_var: paths(&c, "location_var")?.unwrap_or(d.location_var),
+            rack_var: paths(&c, "rack_var")?.unwrap_or(d.rack_var),
+            rack_group_pattern: pattern(&c, "rack_group_pattern")?.unwrap_or(d.rack_group_pattern),
+            u_var: paths(&c, "u_var")?.unwrap_or(d.u_var),
+            height_var: paths(&c, "height_var")?.unwrap_or(d.height_var),
+            hardware_group_pattern: pattern(&c, "hardware_group_pattern")?
+                .unwrap_or(d.hardware_group_pattern),
+            kind_var: paths(&c, "kind_var")?.unwrap_or(d.kind_var),
+            default_rack: c.non_empty("default_rack")?.unwrap_or(d.default_rack),
+            instance_port: c.port("instance_port")?,
         };
-        let mut o = Options::default();
-        let mut json = None;
-        let mut dir = None;
-        for (key, v) in map {
-            match key.as_str() {
-                "inventory_json" => json = non_empty(key, v)?,
-                "inventory" => dir = non_empty(key, v)?,
-                "ansible_inventory_command" => {
-                    if let Some(s) = non_empty(key, v)? {
-                        o.ansible_inventory_command = s;
-                    }
-                }
-                "site" => o.site = non_empty(key, v)?,
-                "room" => {
-                    if let Some(s) = non_empty(key, v)? {
-                        o.room = s;
-                    }
-                }
-                "aisle" => {
-                    if let Some(s) = non_empty(key, v)? {
-                        o.aisle = s;
-                    }
-                }
-                "rack_height" => {
-                    if let Some(n) = integer(key, v)? {
-                        o.rack_height = u32::try_from(n)
-                            .ok()
-                            .filter(|h| (1..=1000).contains(h))
-                            .ok_or_else(|| {
-                                format!("option `{key}`: {n} is not a height between 1 and 1000")
-                            })?;
-                    }
-                }
-                "rack_prefix" => {
-                    if let Some(s) = text(key, v)? {
-                        o.rack_prefix = s;
-                    }
-                }
-                "location_var" => {
-                    if let Some(p) = paths(key, v)? {
-                        o.location_var = p;
-                    }
-                }
-                "rack_var" => {
-                    if let Some(p) = paths(key, v)? {
-                        o.rack_var = p;
-                    }
-                }
-                "u_var" => {
-                    if let Some(p) = paths(key, v)? {
-                        o.u_var = p;
-                    }
-                }
-                "height_var" => {
-                    if let Some(p) = paths(key, v)? {
-                        o.height_var = p;
-                    }
-                }
-                "kind_var" => {
-                    if let Some(p) = paths(key, v)? {
-                        o.kind_var = p;
-                    }
-                }
-                "rack_group_pattern" => {
-                    if let Some(r) = pattern(key, v)? {
-                        o.rack_group_pattern = r;
-                    }
-                }
-                "hardware_group_pattern" => {
-                    if let Some(r) = pattern(key, v)? {
-                        o.hardware_group_pattern = r;
-                    }
-                }
-                "default_rack" => {
-                    if let Some(s) = non_empty(key, v)? {
-                        o.default_rack = s;
-                    }
-                }
-                "instance_port" => {
-                    if let Some(n) = integer(key, v)? {
-                        o.instance_port =
-                            Some(u16::try_from(n).ok().filter(|p| *p > 0).ok_or_else(|| {
-                                format!("option `{key}`: {n} is not a port (1-65535)")
-                            })?);
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "unknown option `{other}`; valid options: {}",
-                        valid_keys()
-                    ));
-                }
-            }
-        }
-        o.input = match (json, dir) {
-            (Some(j), None) => Some(Input::Json(PathBuf::from(j))),
-            (None, Some(d)) => Some(Input::Inventory(PathBuf::from(d))),
-            (Some(_), Some(_)) => {
-                return Err(
-                    "give only one of `inventory_json` and `inventory`, not both".to_owned(),
-                );
-            }
-            (None, None) => {
-                return Err("give `inventory_json` (a file with the output of \
-                     `ansible-inventory -i <inventory> --list`) or `inventory` (an inventory \
-                     directory, read with ansible-inventory)"
-                    .to_owned());
-            }
-        };
-        Ok(o)
+        // The input is checked once every value is read, so a bad value is reported first.
+        options.input = Some(input(&c)?);
+        Ok(options)
     }
 
     /// The text of `Inventory.source`.
@@ -380,5 +223,20 @@ impl Options {
             }
             None => "bluebanquise ansible-inventory JSON".to_owned(),
         }
+    }
+}
+
+/// Exactly one of `inventory_json` and `inventory`.
+fn input(c: &Config<'_>) -> Result<Input, String> {
+    match (c.non_empty("inventory_json")?, c.non_empty("inventory")?) {
+        (Some(j), None) => Ok(Input::Json(PathBuf::from(j))),
+        (None, Some(d)) => Ok(Input::Inventory(PathBuf::from(d))),
+        (Some(_), Some(_)) => {
+            Err("give only one of `inventory_json` and `inventory`, not both".to_owned())
+        }
+        (None, None) => Err("give `inventory_json` (a file with the output of \
+             `ansible-inventory -i <inventory> --list`) or `inventory` (an inventory \
+             directory, read with ansible-inventory)"
+            .to_owned()),
     }
 }

@@ -39,79 +39,22 @@ pub fn read(doc: &Value, warnings: &mut Vec<String>) -> Result<Vec<Host>, String
         Some(_) => return Err("`_meta.hostvars` must be an object".into()),
         None => &empty,
     };
-
-    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
-    for (name, g) in top {
-        if name == "_meta" {
-            continue;
-        }
-        let Some(g) = g.as_object() else {
-            warnings.push(format!("group `{name}`: not an object; ignored"));
-            continue;
-        };
-        groups.insert(
-            name.as_str(),
-            Group {
-                hosts: strings(g.get("hosts")),
-                children: strings(g.get("children")),
-                vars: g.get("vars").and_then(Value::as_object),
-            },
-        );
-    }
-
+    let groups = read_groups(top, warnings);
     let mut names: BTreeSet<&str> = hostvars.keys().map(String::as_str).collect();
     for g in groups.values() {
         names.extend(g.hosts.iter().copied());
     }
-
-    // Transitive membership: walk each group's descendants once.
-    let mut member_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for &gname in groups.keys() {
-        let mut seen = BTreeSet::from([gname]);
-        let mut todo = vec![gname];
-        while let Some(cur) = todo.pop() {
-            let Some(g) = groups.get(cur) else { continue };
-            for &h in &g.hosts {
-                member_of.entry(h).or_default().insert(gname);
-            }
-            for &c in &g.children {
-                if seen.insert(c) {
-                    todo.push(c);
-                }
-            }
-        }
-    }
-
+    let mut member_of = memberships(&groups);
     let depth = group_depths(&groups);
     let has_group_vars = groups.values().any(|g| g.vars.is_some());
-
     let mut hosts = Vec::with_capacity(names.len());
     for name in names {
         let own = member_of.remove(name).unwrap_or_default();
-        let mut vars = Map::new();
-        if has_group_vars {
-            // `--export` keeps group vars on the groups: merge them as Ansible does (shallow,
-            // by depth, then ansible_group_priority, then name; host vars last).
-            let mut order: Vec<&str> = own.iter().copied().filter(|g| *g != "all").collect();
-            order.push("all");
-            let key = |g: &str| {
-                let prio = groups
-                    .get(g)
-                    .and_then(|x| x.vars)
-                    .and_then(|v| v.get("ansible_group_priority"))
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1);
-                (depth.get(g).copied().unwrap_or(1), prio)
-            };
-            order.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.cmp(b)));
-            for g in order {
-                if let Some(v) = groups.get(g).and_then(|x| x.vars) {
-                    for (k, val) in v {
-                        vars.insert(k.clone(), val.clone());
-                    }
-                }
-            }
-        }
+        let mut vars = if has_group_vars {
+            group_vars(&own, &groups, &depth)
+        } else {
+            Map::new()
+        };
         match hostvars.get(name) {
             Some(Value::Object(m)) => {
                 for (k, val) in m {
@@ -135,6 +78,83 @@ pub fn read(doc: &Value, warnings: &mut Vec<String>) -> Result<Vec<Host>, String
     }
     hosts.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     Ok(hosts)
+}
+
+/// Every top-level key but `_meta` is a group.
+fn read_groups<'a>(
+    top: &'a Map<String, Value>,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<&'a str, Group<'a>> {
+    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
+    for (name, g) in top {
+        if name == "_meta" {
+            continue;
+        }
+        let Some(g) = g.as_object() else {
+            warnings.push(format!("group `{name}`: not an object; ignored"));
+            continue;
+        };
+        groups.insert(
+            name.as_str(),
+            Group {
+                hosts: strings(g.get("hosts")),
+                children: strings(g.get("children")),
+                vars: g.get("vars").and_then(Value::as_object),
+            },
+        );
+    }
+    groups
+}
+
+/// Transitive membership, host -> groups: each group's descendants walked once.
+fn memberships<'a>(groups: &BTreeMap<&'a str, Group<'a>>) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+    let mut member_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for &gname in groups.keys() {
+        let mut seen = BTreeSet::from([gname]);
+        let mut todo = vec![gname];
+        while let Some(cur) = todo.pop() {
+            let Some(g) = groups.get(cur) else { continue };
+            for &h in &g.hosts {
+                member_of.entry(h).or_default().insert(gname);
+            }
+            for &c in &g.children {
+                if seen.insert(c) {
+                    todo.push(c);
+                }
+            }
+        }
+    }
+    member_of
+}
+
+/// `--export` keeps group vars on the groups: merge them as Ansible does (shallow, by
+/// depth, then ansible_group_priority, then name; host vars go last, on top).
+fn group_vars(
+    own: &BTreeSet<&str>,
+    groups: &BTreeMap<&str, Group<'_>>,
+    depth: &BTreeMap<&str, u64>,
+) -> Map<String, Value> {
+    let mut order: Vec<&str> = own.iter().copied().filter(|g| *g != "all").collect();
+    order.push("all");
+    let key = |g: &str| {
+        let prio = groups
+            .get(g)
+            .and_then(|x| x.vars)
+            .and_then(|v| v.get("ansible_group_priority"))
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        (depth.get(g).copied().unwrap_or(1), prio)
+    };
+    order.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.cmp(b)));
+    let mut vars = Map::new();
+    for g in order {
+        if let Some(v) = groups.get(g).and_then(|x| x.vars) {
+            for (k, val) in v {
+                vars.insert(k.clone(), val.clone());
+            }
+        }
+    }
+    vars
 }
 
 /// Longest distance from a root (`all` is 0, other roots 1), as Ansible's group depth.

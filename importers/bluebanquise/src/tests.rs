@@ -4,24 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use rackscope_importer_abi::{Device, Face, Importer, Inventory, Rack, Reporter};
+use rackscope_importer_abi::{Device, Face, Importer, Inventory, Rack, testkit};
 use serde_json::{Value, json};
 
 use super::*;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/importers/bluebanquise"
-);
-
 fn fixtures() -> Option<PathBuf> {
-    let p = PathBuf::from(FIXTURES);
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared/fixtures/importers not found");
-        None
-    }
+    testkit::fixtures("bluebanquise")
 }
 
 fn recorded(name: &str) -> Option<Vec<u8>> {
@@ -61,12 +50,7 @@ fn source_hosts(bytes: &[u8]) -> BTreeSet<String> {
 }
 
 fn racks(inv: &Inventory) -> Vec<&Rack> {
-    inv.sites
-        .iter()
-        .flat_map(|s| &s.rooms)
-        .flat_map(|r| &r.aisles)
-        .flat_map(|a| &a.racks)
-        .collect()
+    inv.racks().collect()
 }
 
 fn devices(inv: &Inventory) -> BTreeMap<String, (String, &Device)> {
@@ -87,70 +71,15 @@ fn warned(inv: &Inventory, needles: &[&str]) -> usize {
         .count()
 }
 
-/// The contract's rules on the model, checked on every inventory the tests build.
+/// The contract's rules on the model, checked on every inventory the tests build, and the
+/// importer's own: every device is at least one host.
 fn check_model(inv: &Inventory) {
-    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let mut claim = |kind: &'static str, id: &str| {
-        assert_eq!(
-            id,
-            rackscope_importer_abi::slug(id),
-            "{kind} id {id} not a slug"
-        );
-        assert!(
-            seen.entry(kind).or_default().insert(id.to_owned()),
-            "duplicate {kind} id {id}"
-        );
-    };
-    let templates: BTreeMap<&str, _> = inv.templates.iter().map(|t| (t.id.as_str(), t)).collect();
-    let ids: Vec<&str> = inv.templates.iter().map(|t| t.id.as_str()).collect();
-    let mut sorted = ids.clone();
-    sorted.sort_unstable();
-    assert_eq!(ids, sorted, "templates sorted by id");
-    let mut used = BTreeSet::new();
-    for t in &inv.templates {
-        claim("template", &t.id);
-        assert!(t.u_height >= 1);
-    }
-    for s in &inv.sites {
-        claim("site", &s.id);
-        for r in &s.rooms {
-            claim("room", &r.id);
-            for a in &r.aisles {
-                claim("aisle", &a.id);
-                for rack in &a.racks {
-                    claim("rack", &rack.id);
-                    let mut taken: Vec<(Face, u32, u32)> = Vec::new();
-                    for d in &rack.devices {
-                        claim("device", &d.id);
-                        let t = templates.get(d.template_id.as_str()).unwrap_or_else(|| {
-                            panic!("{}: template {} missing", d.id, d.template_id)
-                        });
-                        used.insert(t.id.as_str());
-                        let (lo, hi) = (d.u_position, d.u_position + t.u_height - 1);
-                        assert!(lo >= 1 && hi <= rack.u_height, "{} does not fit", d.id);
-                        assert!(
-                            !taken
-                                .iter()
-                                .any(|&(f, l, h)| f == d.face && l <= hi && lo <= h),
-                            "{} overlaps",
-                            d.id
-                        );
-                        taken.push((d.face, lo, hi));
-                        assert!(!d.instances.is_empty());
-                        if d.instances.len() > 1 {
-                            let s = t.slots.expect("multi-instance device needs slots");
-                            assert!((s.rows * s.cols) as usize >= d.instances.len());
-                        }
-                    }
-                }
-            }
+    assert_eq!(testkit::violations(inv), Vec::<String>::new());
+    for rack in racks(inv) {
+        for d in &rack.devices {
+            assert!(!d.instances.is_empty());
         }
     }
-    assert_eq!(
-        used.len(),
-        inv.templates.len(),
-        "every template is referenced"
-    );
 }
 
 #[test]
@@ -520,23 +449,16 @@ fn every_described_option_is_accepted() {
 fn run_reads_the_file_and_reports_missing_inputs() {
     let Some(dir) = fixtures() else { return };
     let path = dir.join("recorded-ansible-inventory/simple_cluster.list.json");
-    let inv = BlueBanquise::run(
-        json!({"inventory_json": path.to_str().unwrap()}),
-        &mut Reporter::silent(),
-    )
-    .unwrap();
+    let inv =
+        testkit::run::<BlueBanquise>(json!({"inventory_json": path.to_str().unwrap()})).unwrap();
     assert_eq!(inv.counts(), (1, 1, 7, 7));
     assert!(inv.source.contains("simple_cluster.list.json"));
-    let e = BlueBanquise::run(
-        json!({"inventory_json": "/nonexistent.json"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let e =
+        testkit::run::<BlueBanquise>(json!({"inventory_json": "/nonexistent.json"})).unwrap_err();
     assert!(e.contains("/nonexistent.json"), "{e}");
-    let e = BlueBanquise::run(
+    let e = testkit::run::<BlueBanquise>(
         json!({"inventory": dir.join("resources/examples/simple_cluster").to_str().unwrap(),
                "ansible_inventory_command": "rackscope-no-such-ansible-inventory"}),
-        &mut Reporter::silent(),
     )
     .unwrap_err();
     assert!(
@@ -557,11 +479,8 @@ fn ansible_inventory_on_the_example_matches_the_recording() {
         return;
     }
     let example = dir.join("resources/examples/simple_cluster");
-    let live = BlueBanquise::run(
-        json!({"inventory": example.to_str().unwrap()}),
-        &mut Reporter::silent(),
-    )
-    .unwrap();
+    let live =
+        testkit::run::<BlueBanquise>(json!({"inventory": example.to_str().unwrap()})).unwrap();
     let recorded = import(&recorded("simple_cluster.list.json").unwrap(), json!({}));
     assert_eq!(
         Inventory {
@@ -673,11 +592,8 @@ fn an_inventory_ansible_cannot_parse_is_an_error_not_a_phantom_host() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let inventory = tmp.join("hosts.txt");
     std::fs::write(&inventory, "[broken\n").unwrap();
-    let e = BlueBanquise::run(
-        json!({"inventory": inventory.to_str().unwrap(),
-               "ansible_inventory_command": fake.to_str().unwrap()}),
-        &mut Reporter::silent(),
-    )
+    let e = testkit::run::<BlueBanquise>(json!({"inventory": inventory.to_str().unwrap(),
+               "ansible_inventory_command": fake.to_str().unwrap()}))
     .unwrap_err();
     std::fs::remove_dir_all(&tmp).unwrap();
     assert!(e.contains("failed to parse inventory source"), "{e}");

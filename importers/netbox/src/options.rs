@@ -2,6 +2,7 @@
 //! file and `--set` flags, checked and turned into typed options.
 
 use rackscope_importer_abi::OptionSpec;
+use rackscope_importer_abi::options::{self, Config, OptionDef};
 use serde_json::Value;
 
 /// Where the importer finds the token when the `token` option is absent.
@@ -77,257 +78,121 @@ impl Default for Options {
     }
 }
 
-/// (name, required, default, help): the single list behind `describe()` and the check of
-/// unknown keys, so the two cannot drift apart.
-const SPECS: &[(&str, bool, Option<&str>, &str)] = &[
-    (
+/// The options `describe()` lists and the configuration may hold.
+const DEFS: &[OptionDef] = &[
+    OptionDef::new(
         "url",
-        true,
-        None,
         "NetBox base URL, e.g. https://netbox.example.com (a trailing /api is accepted).",
-    ),
-    (
+    )
+    .required(),
+    OptionDef::new(
         "token",
-        false,
-        None,
         "API token; read from the NETBOX_TOKEN environment variable when absent. Sent as \
          `Authorization: Bearer <token>` when it starts with nbt_ (v2 token), else as \
          `Authorization: Token <token>` (v1 token).",
     ),
-    (
+    OptionDef::new(
         "site",
-        false,
-        None,
         "Only these sites (slugs; a list or a comma-separated string).",
     ),
-    (
+    OptionDef::new(
         "tag",
-        false,
-        None,
         "Only devices with one of these tags (slugs; list or comma-separated).",
     ),
-    (
+    OptionDef::new(
         "status",
-        false,
-        Some("active"),
         "Only devices with one of these statuses (list or comma-separated); `all` for every \
          status.",
-    ),
-    (
+    )
+    .default("active"),
+    OptionDef::new(
         "role",
-        false,
-        None,
         "Only devices with one of these device roles (slugs; list or comma-separated).",
     ),
-    (
+    OptionDef::new(
         "rack_status",
-        false,
-        None,
         "Only racks with one of these statuses (list or comma-separated); every rack by default.",
     ),
-    (
+    OptionDef::new(
         "rack_role",
-        false,
-        None,
         "Only racks with one of these rack roles (slugs; list or comma-separated).",
     ),
-    (
+    OptionDef::new(
         "page_size",
-        false,
-        Some("1000"),
         "Objects per API page (NetBox caps it at its MAX_PAGE_SIZE, 1000 by default).",
-    ),
-    (
+    )
+    .default("1000"),
+    OptionDef::new(
         "timeout_seconds",
-        false,
-        Some("30"),
         "Timeout of each HTTP request, in seconds.",
-    ),
-    (
+    )
+    .default("30"),
+    OptionDef::new(
         "room_location_depth",
-        false,
-        Some("0"),
         "Depth of the location tree that becomes a room (0 = top-level locations), or `none` \
          to put every rack of a site in the room `default`. Racks without a location go to \
          the room `default`.",
-    ),
-    (
+    )
+    .default("0"),
+    OptionDef::new(
         "aisle_from",
-        false,
-        Some("auto"),
         "Where a rack's aisle comes from: `rack_group` (NetBox 4.6+), `location` (the \
          location one level below the room), `auto` (rack group, else that location) or \
          `none`. Racks with neither go to the aisle `default`.",
-    ),
-    (
+    )
+    .default("auto"),
+    OptionDef::new(
         "instance_name",
-        false,
-        Some("name"),
         "The Prometheus instance of a device: `name`, `dns_name` (of the primary IP), \
          `primary_ip` (address without prefix length) or `custom_field:<field>`.",
-    ),
-    (
+    )
+    .default("name"),
+    OptionDef::new(
         "instance_port",
-        false,
-        None,
         "Port appended to every instance name as `:<port>` (e.g. 9100).",
     ),
 ];
 
 pub fn specs() -> Vec<OptionSpec> {
-    SPECS
-        .iter()
-        .map(|(name, required, default, help)| OptionSpec {
-            name: (*name).to_owned(),
-            help: (*help).to_owned(),
-            required: *required,
-            default: default.map(str::to_owned),
-        })
-        .collect()
-}
-
-fn valid_keys() -> String {
-    SPECS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
-}
-
-fn scalar_string(key: &str, v: &Value) -> Result<String, String> {
-    match v {
-        Value::String(s) => Ok(s.trim().to_owned()),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        _ => Err(format!("option `{key}` must be a string, not {v}")),
-    }
-}
-
-/// A list option: a JSON list, or one string that may hold several comma-separated values
-/// (a `--set` flag can only give a string).
-fn list(key: &str, v: &Value) -> Result<Vec<String>, String> {
-    let items: Vec<String> = match v {
-        Value::Null => Vec::new(),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| scalar_string(key, x))
-            .collect::<Result<_, _>>()?,
-        other => vec![scalar_string(key, other)?],
-    };
-    Ok(items
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect())
-}
-
-fn integer(key: &str, v: &Value, min: u64, max: u64) -> Result<u64, String> {
-    let n = match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse::<u64>().ok(),
-        _ => None,
-    };
-    match n {
-        Some(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "option `{key}` must be an integer from {min} to {max}, not {v}"
-        )),
-    }
+    options::specs(DEFS)
 }
 
 impl Options {
     /// Checks the configuration object; unknown keys are an error so that a typo is not
     /// silently ignored.
     pub fn from_value(config: &Value) -> Result<Options, String> {
-        let map = match config {
-            Value::Object(m) => m,
-            Value::Null => return Err("option `url` is required (the NetBox base URL)".into()),
-            other => {
-                return Err(format!(
-                    "the importer configuration must be an object, not {other}"
-                ));
-            }
+        let c = Config::read("netbox", config, DEFS)?;
+        let default = Options::default();
+        let url = c.text("url")?.unwrap_or_default();
+        let token = c.text("token")?;
+        // An explicit null (an empty YAML value) is no filter, like `all`.
+        let status = match c.list("status")? {
+            Some(s) if s.iter().any(|x| x.eq_ignore_ascii_case("all")) => Vec::new(),
+            Some(s) => s,
+            None if c.raw("status").is_some() => Vec::new(),
+            None => default.status,
         };
-        let mut o = Options::default();
-        let mut url = None;
-        for (key, v) in map {
-            match key.as_str() {
-                "url" => url = Some(scalar_string(key, v)?),
-                "token" => {
-                    let t = scalar_string(key, v)?;
-                    o.token = (!t.is_empty()).then_some(t);
-                }
-                "site" => o.site = list(key, v)?,
-                "tag" => o.tag = list(key, v)?,
-                "status" => {
-                    let s = list(key, v)?;
-                    o.status = if s.iter().any(|x| x.eq_ignore_ascii_case("all")) {
-                        Vec::new()
-                    } else {
-                        s
-                    };
-                }
-                "role" => o.role = list(key, v)?,
-                "rack_status" => o.rack_status = list(key, v)?,
-                "rack_role" => o.rack_role = list(key, v)?,
-                "page_size" => o.page_size = integer(key, v, 1, 100_000)? as u32,
-                "timeout_seconds" => o.timeout_seconds = integer(key, v, 1, 86_400)?,
-                "room_location_depth" => {
-                    o.room_location_depth = match v {
-                        Value::String(s) if s.trim().eq_ignore_ascii_case("none") => {
-                            RoomDepth::None
-                        }
-                        Value::Null => RoomDepth::None,
-                        _ => RoomDepth::Depth(
-                            integer(key, v, 0, 64).map_err(|e| format!("{e} (or `none`)"))?
-                                as usize,
-                        ),
-                    }
-                }
-                "aisle_from" => {
-                    o.aisle_from = match scalar_string(key, v)?.as_str() {
-                        "auto" => AisleFrom::Auto,
-                        "rack_group" => AisleFrom::RackGroup,
-                        "location" => AisleFrom::Location,
-                        "none" => AisleFrom::None,
-                        other => {
-                            return Err(format!(
-                                "option `aisle_from` must be auto, rack_group, location or none, not `{other}`"
-                            ));
-                        }
-                    }
-                }
-                "instance_name" => {
-                    let s = scalar_string(key, v)?;
-                    o.instance_name = match s.as_str() {
-                        "name" => InstanceName::Name,
-                        "dns_name" => InstanceName::DnsName,
-                        "primary_ip" => InstanceName::PrimaryIp,
-                        other => match other.strip_prefix("custom_field:") {
-                            Some(f) if !f.trim().is_empty() => {
-                                InstanceName::CustomField(f.trim().to_owned())
-                            }
-                            _ => {
-                                return Err(format!(
-                                    "option `instance_name` must be name, dns_name, primary_ip or custom_field:<field>, not `{other}`"
-                                ));
-                            }
-                        },
-                    }
-                }
-                "instance_port" => {
-                    o.instance_port = match v {
-                        Value::Null => None,
-                        _ => Some(integer(key, v, 1, 65_535)? as u16),
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "unknown option `{other}` for the netbox importer; valid options: {}",
-                        valid_keys()
-                    ));
-                }
-            }
-        }
-        let url = url.unwrap_or_default();
+        let mut options = Options {
+            url: String::new(),
+            token: None,
+            site: c.list("site")?.unwrap_or_default(),
+            tag: c.list("tag")?.unwrap_or_default(),
+            status,
+            role: c.list("role")?.unwrap_or_default(),
+            rack_status: c.list("rack_status")?.unwrap_or_default(),
+            rack_role: c.list("rack_role")?.unwrap_or_default(),
+            page_size: c
+                .integer("page_size", 1, 100_000)?
+                .map_or(default.page_size, |n| n as u32),
+            timeout_seconds: c
+                .integer("timeout_seconds", 1, 86_400)?
+                .unwrap_or(default.timeout_seconds),
+            room_location_depth: room_depth(&c)?,
+            aisle_from: aisle_from(&c)?.unwrap_or(default.aisle_from),
+            instance_name: instance_name(&c)?.unwrap_or(default.instance_name),
+            instance_port: c.port("instance_port")?,
+        };
+        // The URL is checked once every value is read, so a bad value is reported first.
         if url.is_empty() {
             return Err("option `url` is required (the NetBox base URL)".into());
         }
@@ -336,14 +201,14 @@ impl Options {
                 "option `url` must start with http:// or https://, not `{url}`"
             ));
         }
-        o.url = normalize_base(&url);
-        if o.token.is_none() {
-            o.token = std::env::var(TOKEN_ENV)
+        options.url = normalize_base(&url);
+        options.token = token.filter(|t| !t.is_empty()).or_else(|| {
+            std::env::var(TOKEN_ENV)
                 .ok()
                 .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty());
-        }
-        Ok(o)
+                .filter(|t| !t.is_empty())
+        });
+        Ok(options)
     }
 
     /// The `Authorization` header value for the token, if any.
@@ -368,4 +233,54 @@ fn normalize_base(url: &str) -> String {
         u = stripped;
     }
     u.trim_end_matches('/').to_owned()
+}
+
+/// A depth, or `none`; null also means no rooms from locations.
+fn room_depth(c: &Config<'_>) -> Result<RoomDepth, String> {
+    let key = "room_location_depth";
+    match c.raw(key) {
+        None => Ok(RoomDepth::Depth(0)),
+        Some(Value::Null) => Ok(RoomDepth::None),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("none") => Ok(RoomDepth::None),
+        Some(_) => match c.integer(key, 0, 64) {
+            Ok(depth) => Ok(depth.map_or(RoomDepth::Depth(0), |d| RoomDepth::Depth(d as usize))),
+            Err(e) => Err(format!("{e} (or `none`)")),
+        },
+    }
+}
+
+fn aisle_from(c: &Config<'_>) -> Result<Option<AisleFrom>, String> {
+    let key = "aisle_from";
+    let Some(text) = c.text(key)? else {
+        return Ok(None);
+    };
+    Ok(Some(match text.as_str() {
+        "auto" => AisleFrom::Auto,
+        "rack_group" => AisleFrom::RackGroup,
+        "location" => AisleFrom::Location,
+        "none" => AisleFrom::None,
+        _ => return Err(c.invalid(key, "auto, rack_group, location or none").into()),
+    }))
+}
+
+fn instance_name(c: &Config<'_>) -> Result<Option<InstanceName>, String> {
+    let key = "instance_name";
+    let Some(text) = c.text(key)? else {
+        return Ok(None);
+    };
+    Ok(Some(match text.as_str() {
+        "name" => InstanceName::Name,
+        "dns_name" => InstanceName::DnsName,
+        "primary_ip" => InstanceName::PrimaryIp,
+        other => match other.strip_prefix("custom_field:") {
+            Some(field) if !field.trim().is_empty() => {
+                InstanceName::CustomField(field.trim().to_owned())
+            }
+            _ => {
+                return Err(c
+                    .invalid(key, "name, dns_name, primary_ip or custom_field:<field>")
+                    .into());
+            }
+        },
+    }))
 }

@@ -4,26 +4,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rackscope_importer_abi::{Device, Face, Importer, Inventory, Progress, Rack, Reporter};
+use rackscope_importer_abi::{
+    Device, Face, Importer, Inventory, Progress, Rack, Reporter, testkit,
+};
 use serde_json::{Value, json};
 
 use super::*;
 use crate::options::{AisleFrom, InstanceName, RoomDepth};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/importers/netbox"
-);
-
 /// The recording folders, or `None` (and a note) where the shared fixtures are absent.
 fn fixtures() -> Option<(PathBuf, PathBuf)> {
-    let root = Path::new(FIXTURES);
-    if !root.is_dir() {
-        eprintln!("skipped: ../shared/fixtures/importers not found");
-        return None;
-    }
+    let root = testkit::fixtures("netbox")?;
     Some((
         root.join("recorded-api-v4.6.8"),
         root.join("recorded-api-v4.6.8-augmented"),
@@ -108,12 +101,7 @@ fn options(url: &str, token: &str) -> Options {
 }
 
 fn all_racks(inv: &Inventory) -> Vec<&Rack> {
-    inv.sites
-        .iter()
-        .flat_map(|s| &s.rooms)
-        .flat_map(|r| &r.aisles)
-        .flat_map(|a| &a.racks)
-        .collect()
+    inv.racks().collect()
 }
 
 fn rack<'a>(inv: &'a Inventory, name: &str) -> &'a Rack {
@@ -133,91 +121,7 @@ fn device<'a>(inv: &'a Inventory, name: &str) -> &'a Device {
 
 /// The rules every inventory must keep (contract of the importer ABI).
 fn check_invariants(inv: &Inventory) {
-    let mut names = std::collections::BTreeSet::new();
-    for d in inv
-        .sites
-        .iter()
-        .flat_map(|s| &s.rooms)
-        .flat_map(|r| &r.aisles)
-        .flat_map(|a| &a.racks)
-        .flat_map(|r| &r.devices)
-    {
-        for i in &d.instances {
-            assert!(names.insert(i.clone()), "instance {i} is used twice");
-        }
-    }
-    let mut ids = BTreeMap::new();
-    let mut template_refs = std::collections::BTreeSet::new();
-    for s in &inv.sites {
-        assert!(
-            ids.insert(("site", s.id.clone()), ()).is_none(),
-            "site {}",
-            s.id
-        );
-        for r in &s.rooms {
-            assert!(
-                ids.insert(("room", r.id.clone()), ()).is_none(),
-                "room {}",
-                r.id
-            );
-            for a in &r.aisles {
-                assert!(
-                    ids.insert(("aisle", a.id.clone()), ()).is_none(),
-                    "aisle {}",
-                    a.id
-                );
-                for k in &a.racks {
-                    assert!(
-                        ids.insert(("rack", k.id.clone()), ()).is_none(),
-                        "rack {}",
-                        k.id
-                    );
-                    let mut used = BTreeMap::new();
-                    for d in &k.devices {
-                        assert!(
-                            ids.insert(("device", d.id.clone()), ()).is_none(),
-                            "device {}",
-                            d.id
-                        );
-                        assert_eq!(d.id, rackscope_importer_abi::slug(&d.id));
-                        template_refs.insert(d.template_id.clone());
-                        let t = inv
-                            .templates
-                            .iter()
-                            .find(|t| t.id == d.template_id)
-                            .unwrap();
-                        assert!(d.u_position >= 1);
-                        assert!(
-                            d.u_position + t.u_height - 1 <= k.u_height,
-                            "{} fits",
-                            d.name
-                        );
-                        if let Some(s) = t.slots {
-                            assert!((s.rows * s.cols) as usize >= d.instances.len());
-                        }
-                        for u in d.u_position..d.u_position + t.u_height {
-                            assert!(
-                                used.insert((d.face == Face::Rear, u), d.name.clone())
-                                    .is_none(),
-                                "{} overlaps",
-                                d.name
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut sorted = inv.templates.clone();
-    sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(sorted, inv.templates, "templates sorted by id");
-    let defined: std::collections::BTreeSet<_> =
-        inv.templates.iter().map(|t| t.id.clone()).collect();
-    assert_eq!(
-        defined, template_refs,
-        "every template used, every used template defined"
-    );
-    assert!(inv.templates.iter().all(|t| t.u_height >= 1));
+    assert_eq!(testkit::violations(inv), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -596,20 +500,15 @@ fn https_and_wrong_paths_fail_cleanly() {
 fn the_importer_trait_checks_options_then_runs() {
     let Some(dirs) = pristine() else { return };
     let server = replay::serve(&dirs).unwrap();
-    let inv = NetBox::run(
+    let inv = testkit::run::<NetBox>(
         json!({"url": server.url, "token": replay::TOKEN_V1, "instance_port": "9100"}),
-        &mut Reporter::silent(),
     )
     .unwrap();
     assert_eq!(
         device(&inv, "dmi01-akron-rtr01").instances,
         ["dmi01-akron-rtr01:9100"]
     );
-    let err = NetBox::run(
-        json!({"url": server.url, "sitee": "x"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err = testkit::run::<NetBox>(json!({"url": server.url, "sitee": "x"})).unwrap_err();
     assert!(
         err.contains("unknown option `sitee`") && err.contains("site, tag"),
         "{err}"

@@ -10,7 +10,7 @@ use rackscope_importer_abi::{
 };
 
 use crate::Options;
-use crate::source::{Category, EqType, Source};
+use crate::source::{Category, Datacenter, EqSet, EqType, RowSrc, Source};
 
 /// RacksDB's placement of item `k` (0-based) of a set whose first item sits at `first_slot`:
 /// returns (U offset from the bottom of the rack, 0-based; column from the left, 0-based).
@@ -81,10 +81,14 @@ struct RackWork {
     groups: BTreeMap<(i64, Category, String), usize>,
 }
 
+type Types = BTreeMap<(Category, String), EqType>;
+
 fn matches(filter: &[String], name: &str) -> bool {
     filter.is_empty() || filter.iter().any(|f| f == name || slug(f) == slug(name))
 }
 
+/// Maps the source in passes: check the filters, lay out the racks, name the templates,
+/// place the equipment, turn it into devices rack by rack, then list the templates in use.
 pub fn build(
     src: Source,
     opts: &Options,
@@ -98,6 +102,61 @@ pub fn build(
         mut warnings,
         names_left: _,
     } = src;
+    check_filters(&datacenters, &sets, opts)?;
+    let mut layout = Layout::new(datacenters, opts, &mut warnings);
+    progress.report("racks laid out", layout.rack_refs.len() as u64, None);
+    let template_of = template_ids(&types, &mut warnings);
+    let total_sets = sets.len() as u64;
+    let work = layout.gather(sets, &types, opts, progress, &mut warnings);
+    let mut device_ids = Ids::default();
+    let mut used_templates: BTreeSet<(Category, String)> = BTreeSet::new();
+    for (rack_ix, rw) in work {
+        let Some(rack) = layout.rack_mut(rack_ix) else {
+            continue;
+        };
+        let mut taken: Vec<(u32, u32, String)> = Vec::new();
+        for cand in rw.candidates {
+            let key = (cand.category, cand.type_id.clone());
+            let (Some(ty), Some(template_id)) = (types.get(&key), template_of.get(&key)) else {
+                continue;
+            };
+            let mut ctx = DeviceContext {
+                rack_name: &rack.name,
+                rack_height: rack.u_height,
+                taken: &mut taken,
+                device_ids: &mut device_ids,
+                opts,
+                warnings: &mut warnings,
+            };
+            if let Some(device) = ctx.device(cand, ty, template_id) {
+                used_templates.insert(key);
+                rack.devices.push(device);
+            }
+        }
+        rack.devices.sort_by(|a, b| {
+            a.u_position
+                .cmp(&b.u_position)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+    }
+    let templates = templates(&used_templates, &types, &template_of);
+    if !templates.is_empty() {
+        warnings.push(
+            "RacksDB has no device face: every device is placed on the front of its rack".into(),
+        );
+    }
+    progress.report("done", total_sets, Some(total_sets));
+    Ok(Inventory {
+        source,
+        sites: layout.sites,
+        templates,
+        warnings,
+        records: None,
+    })
+}
+
+/// Every datacenter and infrastructure the options name must be in the source.
+fn check_filters(datacenters: &[Datacenter], sets: &[EqSet], opts: &Options) -> Result<(), String> {
     if datacenters.is_empty() {
         return Err("the RacksDB source has no datacenters".into());
     }
@@ -125,85 +184,63 @@ pub fn build(
             ));
         }
     }
+    Ok(())
+}
 
-    // The physical hierarchy, with an index from rack name to its place.
-    let mut site_ids = Ids::default();
-    let mut room_ids = Ids::default();
-    let mut aisle_ids = Ids::default();
-    let mut rack_ids = Ids::default();
-    let mut sites = Vec::new();
-    let mut rack_refs: Vec<RackRef> = Vec::new();
-    let mut rack_by_name: BTreeMap<String, usize> = BTreeMap::new();
-    let mut filtered_racks: BTreeSet<String> = BTreeSet::new();
-    for dc in datacenters {
-        if !matches(&opts.datacenters, &dc.name) {
-            for room in &dc.rooms {
-                for row in &room.rows {
-                    filtered_racks.extend(row.racks.iter().map(|r| r.name.clone()));
+/// The physical hierarchy, with an index from rack name to its place.
+#[derive(Default)]
+struct Layout {
+    site_ids: Ids,
+    room_ids: Ids,
+    aisle_ids: Ids,
+    rack_ids: Ids,
+    sites: Vec<Site>,
+    rack_refs: Vec<RackRef>,
+    rack_by_name: BTreeMap<String, usize>,
+    /// Racks of the datacenters the options leave out: their equipment goes silently.
+    filtered_racks: BTreeSet<String>,
+}
+
+impl Layout {
+    fn new(datacenters: Vec<Datacenter>, opts: &Options, warnings: &mut Vec<String>) -> Layout {
+        let mut layout = Layout::default();
+        for dc in datacenters {
+            if matches(&opts.datacenters, &dc.name) {
+                let site = layout.site(dc, warnings);
+                layout.sites.push(site);
+            } else {
+                for room in &dc.rooms {
+                    for row in &room.rows {
+                        layout
+                            .filtered_racks
+                            .extend(row.racks.iter().map(|r| r.name.clone()));
+                    }
                 }
             }
-            continue;
         }
-        let site_ix = sites.len();
+        layout
+    }
+
+    fn site(&mut self, dc: Datacenter, warnings: &mut Vec<String>) -> Site {
+        let site_ix = self.sites.len();
         let site_id = take(
-            &mut site_ids,
+            &mut self.site_ids,
             slug(&dc.name),
             &format!("datacenter `{}`", dc.name),
-            &mut warnings,
+            warnings,
         );
         let mut rooms = Vec::new();
         for (room_ix, room) in dc.rooms.into_iter().enumerate() {
             let room_id = take(
-                &mut room_ids,
+                &mut self.room_ids,
                 slug(&format!("{}-{}", dc.name, room.name)),
                 &format!("room `{}`", room.name),
-                &mut warnings,
+                warnings,
             );
             let mut aisles = Vec::new();
             for (aisle_ix, row) in room.rows.into_iter().enumerate() {
-                let aisle_id = take(
-                    &mut aisle_ids,
-                    slug(&format!("{room_id}-{}", row.name)),
-                    &format!("row `{}`", row.name),
-                    &mut warnings,
-                );
-                let mut racks_src = row.racks;
-                // The row's physical order is RacksDB's rack `slot`, not the order written.
-                racks_src.sort_by_key(|r| r.slot);
-                let mut racks = Vec::new();
-                for (i, r) in racks_src.into_iter().enumerate() {
-                    if rack_by_name.contains_key(&r.name) {
-                        warnings.push(format!(
-                            "rack `{}` is defined more than once; equipment goes to the first",
-                            r.name
-                        ));
-                    } else {
-                        rack_by_name.insert(r.name.clone(), rack_refs.len());
-                    }
-                    rack_refs.push(RackRef {
-                        site: site_ix,
-                        room: room_ix,
-                        aisle: aisle_ix,
-                        rack: i,
-                        initial: r.initial,
-                    });
-                    racks.push(Rack {
-                        id: take(
-                            &mut rack_ids,
-                            slug(&r.name),
-                            &format!("rack `{}`", r.name),
-                            &mut warnings,
-                        ),
-                        name: r.name,
-                        u_height: r.units,
-                        devices: Vec::new(),
-                    });
-                }
-                aisles.push(Aisle {
-                    id: aisle_id,
-                    name: row.name,
-                    racks,
-                });
+                let aisle = self.aisle(row, &room_id, (site_ix, room_ix, aisle_ix), warnings);
+                aisles.push(aisle);
             }
             rooms.push(Room {
                 id: room_id,
@@ -212,7 +249,7 @@ pub fn build(
                 aisles,
             });
         }
-        sites.push(Site {
+        Site {
             id: site_id,
             name: dc.name,
             description: None,
@@ -222,13 +259,159 @@ pub fn build(
                 address: None,
             }),
             rooms,
-        });
+        }
     }
-    progress.report("racks laid out", rack_refs.len() as u64, None);
 
-    // Template ids: the type id, made unique across categories.
+    /// A row as an aisle; `place` is its (site, room, aisle) index.
+    fn aisle(
+        &mut self,
+        row: RowSrc,
+        room_id: &str,
+        (site, room, aisle): (usize, usize, usize),
+        warnings: &mut Vec<String>,
+    ) -> Aisle {
+        let aisle_id = take(
+            &mut self.aisle_ids,
+            slug(&format!("{room_id}-{}", row.name)),
+            &format!("row `{}`", row.name),
+            warnings,
+        );
+        let mut racks_src = row.racks;
+        // The row's physical order is RacksDB's rack `slot`, not the order written.
+        racks_src.sort_by_key(|r| r.slot);
+        let mut racks = Vec::new();
+        for (rack, r) in racks_src.into_iter().enumerate() {
+            if self.rack_by_name.contains_key(&r.name) {
+                warnings.push(format!(
+                    "rack `{}` is defined more than once; equipment goes to the first",
+                    r.name
+                ));
+            } else {
+                self.rack_by_name
+                    .insert(r.name.clone(), self.rack_refs.len());
+            }
+            self.rack_refs.push(RackRef {
+                site,
+                room,
+                aisle,
+                rack,
+                initial: r.initial,
+            });
+            racks.push(Rack {
+                id: take(
+                    &mut self.rack_ids,
+                    slug(&r.name),
+                    &format!("rack `{}`", r.name),
+                    warnings,
+                ),
+                name: r.name,
+                u_height: r.units,
+                devices: Vec::new(),
+            });
+        }
+        Aisle {
+            id: aisle_id,
+            name: row.name,
+            racks,
+        }
+    }
+
+    fn rack_mut(&mut self, rack_ix: usize) -> Option<&mut Rack> {
+        let rr = self.rack_refs.get(rack_ix)?;
+        self.sites
+            .get_mut(rr.site)
+            .and_then(|s| s.rooms.get_mut(rr.room))
+            .and_then(|r| r.aisles.get_mut(rr.aisle))
+            .and_then(|a| a.racks.get_mut(rr.rack))
+    }
+
+    /// Places every item and gathers, rack by rack, the items that share a device.
+    fn gather(
+        &self,
+        sets: Vec<EqSet>,
+        types: &Types,
+        opts: &Options,
+        progress: &mut Reporter<'_>,
+        warnings: &mut Vec<String>,
+    ) -> BTreeMap<usize, RackWork> {
+        let mut work: BTreeMap<usize, RackWork> = BTreeMap::new();
+        let total_sets = sets.len() as u64;
+        for (done, set) in sets.into_iter().enumerate() {
+            if done % 64 == 0 {
+                progress.report("placing equipment", done as u64, Some(total_sets));
+            }
+            if !matches(&opts.infrastructures, &set.infrastructure) {
+                continue;
+            }
+            let label = format!("{} `{}`", set.category.key(), nodeset_label(&set.names));
+            let Some(&rack_ix) = self.rack_by_name.get(&set.rack) else {
+                if !self.filtered_racks.contains(&set.rack) {
+                    warnings.push(format!(
+                        "{label}: rack `{}` is not in any datacenter; skipped",
+                        set.rack
+                    ));
+                }
+                continue;
+            };
+            let Some(rack) = self.rack_refs.get(rack_ix) else {
+                continue;
+            };
+            let Some(ty) = types.get(&(set.category, set.type_id.clone())) else {
+                warnings.push(format!(
+                    "{label}: unknown {} type `{}`; skipped",
+                    set.category.key(),
+                    set.type_id
+                ));
+                continue;
+            };
+            work.entry(rack_ix).or_default().add(set, rack.initial, ty);
+        }
+        work
+    }
+}
+
+impl RackWork {
+    /// The items of `set`, at their place; fractional-width items of one type that share
+    /// a U join one candidate.
+    fn add(&mut self, set: EqSet, initial: i64, ty: &EqType) {
+        for (k, name) in set.names.into_iter().enumerate() {
+            let (offset, column) = match set.positions.as_ref().and_then(|p| p.get(k)) {
+                Some(&p) => p,
+                None => place(set.first_slot, initial, k, ty),
+            };
+            let placed = Placed {
+                name,
+                offset,
+                column,
+                infrastructure: set.infrastructure.clone(),
+                tags: set.tags.clone(),
+            };
+            if ty.width < 1.0 {
+                let key = (offset, set.category, set.type_id.clone());
+                if let Some(c) = self
+                    .groups
+                    .get(&key)
+                    .and_then(|&ix| self.candidates.get_mut(ix))
+                {
+                    c.items.push(placed);
+                    continue;
+                }
+                self.groups.insert(key, self.candidates.len());
+            }
+            self.candidates.push(Candidate {
+                offset,
+                category: set.category,
+                type_id: set.type_id.clone(),
+                items: vec![placed],
+            });
+        }
+    }
+}
+
+/// Template ids: the type id, made unique across categories.
+fn template_ids(types: &Types, warnings: &mut Vec<String>) -> BTreeMap<(Category, String), String> {
     let mut template_ids = Ids::default();
-    let mut template_of: BTreeMap<(Category, String), String> = BTreeMap::new();
+    let mut template_of = BTreeMap::new();
     for (cat, id) in types.keys() {
         let base = slug(id);
         let base = if template_ids.contains(&base) {
@@ -240,197 +423,133 @@ pub fn build(
             &mut template_ids,
             base,
             &format!("{} type `{id}`", cat.key()),
-            &mut warnings,
+            warnings,
         );
         template_of.insert((*cat, id.clone()), tid);
     }
+    template_of
+}
 
-    // Place every item and gather the items that share a device.
-    let mut work: BTreeMap<usize, RackWork> = BTreeMap::new();
-    let total_sets = sets.len() as u64;
-    for (done, set) in sets.into_iter().enumerate() {
-        if done % 64 == 0 {
-            progress.report("placing equipment", done as u64, Some(total_sets));
-        }
-        if !matches(&opts.infrastructures, &set.infrastructure) {
-            continue;
-        }
-        let label = format!("{} `{}`", set.category.key(), nodeset_label(&set.names));
-        let Some(&rack_ix) = rack_by_name.get(&set.rack) else {
-            if !filtered_racks.contains(&set.rack) {
-                warnings.push(format!(
-                    "{label}: rack `{}` is not in any datacenter; skipped",
-                    set.rack
+/// What turning one rack's candidates into devices needs: the rack, the units already
+/// taken (the first of any overlap is kept), and the ids handed out.
+struct DeviceContext<'a> {
+    rack_name: &'a str,
+    rack_height: u32,
+    taken: &'a mut Vec<(u32, u32, String)>,
+    device_ids: &'a mut Ids,
+    opts: &'a Options,
+    warnings: &'a mut Vec<String>,
+}
+
+impl DeviceContext<'_> {
+    /// The device of a candidate; `None`, with a warning, when it does not fit or overlaps.
+    fn device(&mut self, mut cand: Candidate, ty: &EqType, template_id: &str) -> Option<Device> {
+        cand.items.sort_by_key(|p| p.column);
+        let mut items: Vec<Placed> = Vec::new();
+        for p in cand.items {
+            if let Some(prev) = items.iter().find(|q| q.column == p.column) {
+                self.warnings.push(format!(
+                    "`{}` in rack `{}` takes the same place as `{}` (U{}, column {}); skipped",
+                    p.name,
+                    self.rack_name,
+                    prev.name,
+                    p.offset.saturating_add(1),
+                    p.column
                 ));
+                continue;
             }
-            continue;
-        };
-        let Some(rack) = rack_refs.get(rack_ix) else {
-            continue;
-        };
-        let Some(ty) = types.get(&(set.category, set.type_id.clone())) else {
-            warnings.push(format!(
-                "{label}: unknown {} type `{}`; skipped",
-                set.category.key(),
-                set.type_id
+            items.push(p);
+        }
+        let names: Vec<String> = items.iter().map(|p| p.name.clone()).collect();
+        let name = crate::nodeset::fold(&names);
+        let (u, top) = self.units(&name, cand.offset, ty)?;
+        self.taken.push((u, top, name.clone()));
+        let first = names.first().cloned().unwrap_or_default();
+        let id = take(
+            self.device_ids,
+            slug(&first),
+            &format!("device `{name}`"),
+            self.warnings,
+        );
+        let instances = names
+            .iter()
+            .map(|n| match self.opts.instance_port {
+                Some(port) => format!("{n}:{port}"),
+                None => n.clone(),
+            })
+            .collect();
+        Some(Device {
+            id,
+            name,
+            template_id: template_id.to_owned(),
+            u_position: u,
+            face: Face::Front,
+            instances,
+            labels: labels(&items),
+        })
+    }
+
+    /// The lowest and highest U of a device at `offset`; `None`, with a warning, when they
+    /// are outside the rack or overlap a device already there.
+    fn units(&mut self, name: &str, offset: i64, ty: &EqType) -> Option<(u32, u32)> {
+        let rack = self.rack_name;
+        let Ok(u) = u32::try_from(offset.saturating_add(1)) else {
+            self.warnings.push(format!(
+                "`{name}` in rack `{rack}`: its slot puts it below the first U (offset {offset}); skipped"
             ));
-            continue;
+            return None;
         };
-        let rw = work.entry(rack_ix).or_default();
-        for (k, name) in set.names.into_iter().enumerate() {
-            let (offset, column) = match set.positions.as_ref().and_then(|p| p.get(k)) {
-                Some(&p) => p,
-                None => place(set.first_slot, rack.initial, k, ty),
-            };
-            let placed = Placed {
-                name,
-                offset,
-                column,
-                infrastructure: set.infrastructure.clone(),
-                tags: set.tags.clone(),
-            };
-            if ty.width < 1.0 {
-                let key = (offset, set.category, set.type_id.clone());
-                if let Some(c) = rw
-                    .groups
-                    .get(&key)
-                    .and_then(|&ix| rw.candidates.get_mut(ix))
-                {
-                    c.items.push(placed);
-                    continue;
-                }
-                rw.groups.insert(key, rw.candidates.len());
-            }
-            rw.candidates.push(Candidate {
-                offset,
-                category: set.category,
-                type_id: set.type_id.clone(),
-                items: vec![placed],
-            });
+        if u == 0 {
+            self.warnings.push(format!(
+                "`{name}` in rack `{rack}`: its slot puts it below the first U; skipped"
+            ));
+            return None;
         }
-    }
-
-    // Turn candidates into devices, rack by rack, keeping the first of any overlap.
-    let mut device_ids = Ids::default();
-    let mut used_templates: BTreeSet<(Category, String)> = BTreeSet::new();
-    for (rack_ix, rw) in work {
-        let Some(rr) = rack_refs.get(rack_ix) else {
-            continue;
-        };
-        let Some(rack) = sites
-            .get_mut(rr.site)
-            .and_then(|s| s.rooms.get_mut(rr.room))
-            .and_then(|r| r.aisles.get_mut(rr.aisle))
-            .and_then(|a| a.racks.get_mut(rr.rack))
-        else {
-            continue;
-        };
-        let mut taken: Vec<(u32, u32, String)> = Vec::new();
-        for mut cand in rw.candidates {
-            let Some(ty) = types.get(&(cand.category, cand.type_id.clone())) else {
-                continue;
-            };
-            let Some(template_id) = template_of.get(&(cand.category, cand.type_id.clone())) else {
-                continue;
-            };
-            cand.items.sort_by_key(|p| p.column);
-            let mut items: Vec<Placed> = Vec::new();
-            for p in cand.items {
-                if let Some(prev) = items.iter().find(|q| q.column == p.column) {
-                    warnings.push(format!(
-                        "`{}` in rack `{}` takes the same place as `{}` (U{}, column {}); skipped",
-                        p.name,
-                        rack.name,
-                        prev.name,
-                        p.offset.saturating_add(1),
-                        p.column
-                    ));
-                    continue;
-                }
-                items.push(p);
-            }
-            let names: Vec<String> = items.iter().map(|p| p.name.clone()).collect();
-            let name = crate::nodeset::fold(&names);
-            let u = cand.offset.saturating_add(1);
-            let Ok(u) = u32::try_from(u) else {
-                warnings.push(format!(
-                    "`{name}` in rack `{}`: its slot puts it below the first U (offset {}); skipped",
-                    rack.name, cand.offset
-                ));
-                continue;
-            };
-            if u == 0 {
-                warnings.push(format!(
-                    "`{name}` in rack `{}`: its slot puts it below the first U; skipped",
-                    rack.name
-                ));
-                continue;
-            }
-            let top = u.saturating_add(ty.height.saturating_sub(1));
-            if top > rack.u_height {
-                warnings.push(format!(
-                    "`{name}` in rack `{}`: U{u}-U{top} does not fit a {}U rack; skipped",
-                    rack.name, rack.u_height
-                ));
-                continue;
-            }
-            if let Some((_, _, other)) = taken.iter().find(|(lo, hi, _)| u <= *hi && *lo <= top) {
-                warnings.push(format!(
-                    "`{name}` in rack `{}` (U{u}-U{top}) overlaps `{other}`; skipped",
-                    rack.name
-                ));
-                continue;
-            }
-            taken.push((u, top, name.clone()));
-            let first = names.first().cloned().unwrap_or_default();
-            let id = take(
-                &mut device_ids,
-                slug(&first),
-                &format!("device `{name}`"),
-                &mut warnings,
-            );
-            let mut labels = BTreeMap::new();
-            let infras: BTreeSet<&str> = items.iter().map(|p| p.infrastructure.as_str()).collect();
-            let infras: Vec<&str> = infras.into_iter().filter(|s| !s.is_empty()).collect();
-            if !infras.is_empty() {
-                labels.insert("infrastructure".to_owned(), infras.join(","));
-            }
-            let tags: BTreeSet<&str> = items
-                .iter()
-                .flat_map(|p| p.tags.iter().map(String::as_str))
-                .collect();
-            if !tags.is_empty() {
-                labels.insert(
-                    "tags".to_owned(),
-                    tags.into_iter().collect::<Vec<_>>().join(","),
-                );
-            }
-            let instances = names
-                .iter()
-                .map(|n| match opts.instance_port {
-                    Some(port) => format!("{n}:{port}"),
-                    None => n.clone(),
-                })
-                .collect();
-            used_templates.insert((cand.category, cand.type_id.clone()));
-            rack.devices.push(Device {
-                id,
-                name,
-                template_id: template_id.clone(),
-                u_position: u,
-                face: Face::Front,
-                instances,
-                labels,
-            });
+        let top = u.saturating_add(ty.height.saturating_sub(1));
+        if top > self.rack_height {
+            self.warnings.push(format!(
+                "`{name}` in rack `{rack}`: U{u}-U{top} does not fit a {}U rack; skipped",
+                self.rack_height
+            ));
+            return None;
         }
-        rack.devices.sort_by(|a, b| {
-            a.u_position
-                .cmp(&b.u_position)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        if let Some((_, _, other)) = self.taken.iter().find(|(lo, hi, _)| u <= *hi && *lo <= top) {
+            self.warnings.push(format!(
+                "`{name}` in rack `{rack}` (U{u}-U{top}) overlaps `{other}`; skipped"
+            ));
+            return None;
+        }
+        Some((u, top))
     }
+}
 
-    let mut templates: Vec<Template> = used_templates
+/// The infrastructures and tags of a device's items, each joined with commas.
+fn labels(items: &[Placed]) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    let infras: BTreeSet<&str> = items.iter().map(|p| p.infrastructure.as_str()).collect();
+    let infras: Vec<&str> = infras.into_iter().filter(|s| !s.is_empty()).collect();
+    if !infras.is_empty() {
+        labels.insert("infrastructure".to_owned(), infras.join(","));
+    }
+    let tags: BTreeSet<&str> = items
+        .iter()
+        .flat_map(|p| p.tags.iter().map(String::as_str))
+        .collect();
+    if !tags.is_empty() {
+        labels.insert(
+            "tags".to_owned(),
+            tags.into_iter().collect::<Vec<_>>().join(","),
+        );
+    }
+    labels
+}
+
+fn templates(
+    used: &BTreeSet<(Category, String)>,
+    types: &Types,
+    template_of: &BTreeMap<(Category, String), String>,
+) -> Vec<Template> {
+    let mut templates: Vec<Template> = used
         .iter()
         .filter_map(|key| {
             let ty = types.get(key)?;
@@ -448,19 +567,7 @@ pub fn build(
         })
         .collect();
     templates.sort_by(|a, b| a.id.cmp(&b.id));
-    if !templates.is_empty() {
-        warnings.push(
-            "RacksDB has no device face: every device is placed on the front of its rack".into(),
-        );
-    }
-    progress.report("done", total_sets, Some(total_sets));
-    Ok(Inventory {
-        source,
-        sites,
-        templates,
-        warnings,
-        records: None,
-    })
+    templates
 }
 
 fn nodeset_label(names: &[String]) -> String {

@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use crate::nodeset;
 use crate::source::{
-    Category, Datacenter, EqSet, EqType, Location, RackSrc, RoomSrc, RowSrc, Source, eq_type,
-    integer, number, short, string_list, text, units,
+    Category, Datacenter, EqSet, EqType, RackSrc, RoomSrc, RowSrc, Source, eq_type, integer,
+    location, short, string_list, text, units,
 };
 
 /// What one top-level list holds.
@@ -336,14 +336,6 @@ fn rack_type(rack_name: &str, v: Option<&Value>, warnings: &mut Vec<String>) -> 
     }
 }
 
-fn location(v: Option<&Value>) -> Option<Location> {
-    let l = v?.as_object()?;
-    Some(Location {
-        lat: number(l.get("latitude"))?,
-        lon: number(l.get("longitude"))?,
-    })
-}
-
 fn read_datacenters(dcs: &[Value], src: &mut Source) -> Result<(), String> {
     for dc in dcs {
         let Some(dc) = dc.as_object() else {
@@ -386,16 +378,8 @@ fn read_datacenters(dcs: &[Value], src: &mut Source) -> Result<(), String> {
                     let names = nodeset::expand_within(&set_name, &mut src.names_left)
                         .map_err(|e| format!("rack `{set_name}`: {e}"))?;
                     let first = integer(rack.get("slot")).unwrap_or(0);
-                    let (units, initial) =
-                        rack_type(&set_name, rack.get("type"), &mut src.warnings);
-                    for (k, name) in names.into_iter().enumerate() {
-                        racks.push(RackSrc {
-                            name,
-                            slot: first.saturating_add(i64::try_from(k).unwrap_or(i64::MAX)),
-                            units,
-                            initial,
-                        });
-                    }
+                    let rack_type = rack_type(&set_name, rack.get("type"), &mut src.warnings);
+                    racks.extend(RackSrc::set(names, first, rack_type));
                 }
                 rows.push(RowSrc {
                     name: row_name,
@@ -437,55 +421,55 @@ fn read_racks_hierarchy(racks: &[Value], src: &mut Source) -> Result<(), String>
         let names = nodeset::expand_within(&set_name, &mut src.names_left)
             .map_err(|e| format!("rack `{set_name}`: {e}"))?;
         let first = integer(rack.get("slot")).unwrap_or(0);
-        let (units, initial) = rack_type(&set_name, rack.get("type"), &mut src.warnings);
-
-        let dc_ix = match src.datacenters.iter().position(|d| d.name == dc_name) {
-            Some(i) => i,
-            None => {
-                src.datacenters.push(Datacenter {
-                    name: dc_name,
-                    ..Datacenter::default()
-                });
-                src.datacenters.len() - 1
-            }
-        };
-        let Some(dc) = src.datacenters.get_mut(dc_ix) else {
+        let rack_type = rack_type(&set_name, rack.get("type"), &mut src.warnings);
+        let Some(dc) = find_or_push(
+            &mut src.datacenters,
+            |d| d.name == dc_name,
+            || Datacenter {
+                name: dc_name.clone(),
+                ..Datacenter::default()
+            },
+        ) else {
             continue;
         };
-        let room_ix = match dc.rooms.iter().position(|r| r.name == room_name) {
-            Some(i) => i,
-            None => {
-                dc.rooms.push(RoomSrc {
-                    name: room_name,
-                    rows: Vec::new(),
-                });
-                dc.rooms.len() - 1
-            }
-        };
-        let Some(room) = dc.rooms.get_mut(room_ix) else {
+        let Some(room) = find_or_push(
+            &mut dc.rooms,
+            |r| r.name == room_name,
+            || RoomSrc {
+                name: room_name.clone(),
+                rows: Vec::new(),
+            },
+        ) else {
             continue;
         };
-        let row_ix = match room.rows.iter().position(|r| r.name == row_name) {
-            Some(i) => i,
-            None => {
-                room.rows.push(RowSrc {
-                    name: row_name,
-                    racks: Vec::new(),
-                });
-                room.rows.len() - 1
-            }
-        };
-        let Some(row) = room.rows.get_mut(row_ix) else {
+        let Some(row) = find_or_push(
+            &mut room.rows,
+            |r| r.name == row_name,
+            || RowSrc {
+                name: row_name.clone(),
+                racks: Vec::new(),
+            },
+        ) else {
             continue;
         };
-        for (k, name) in names.into_iter().enumerate() {
-            row.racks.push(RackSrc {
-                name,
-                slot: first.saturating_add(i64::try_from(k).unwrap_or(i64::MAX)),
-                units,
-                initial,
-            });
-        }
+        row.racks.extend(RackSrc::set(names, first, rack_type));
     }
     Ok(())
+}
+
+/// The first item of `items` that `matches`, else a new one made by `make` at the end
+/// (`None` never happens: the item is found or pushed).
+fn find_or_push<T>(
+    items: &mut Vec<T>,
+    matches: impl Fn(&T) -> bool,
+    make: impl FnOnce() -> T,
+) -> Option<&mut T> {
+    let ix = match items.iter().position(matches) {
+        Some(ix) => ix,
+        None => {
+            items.push(make());
+            items.len() - 1
+        }
+    };
+    items.get_mut(ix)
 }

@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::nodeset;
 use crate::source::{
-    Category, Datacenter, EqSet, Location, RackSrc, RoomSrc, RowSrc, Source, eq_type, integer,
-    keyed_list, number, short, string_list, text, units,
+    Category, Datacenter, EqSet, RackSrc, RoomSrc, RowSrc, Source, eq_type, integer, keyed_list,
+    location, short, string_list, text, units,
 };
 
 /// Deeper trees are refused: a symbolic link loop must end in an error, not a stack overflow.
@@ -114,7 +114,11 @@ fn prop<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     m.get(key).or_else(|| m.get(&format!("{key}[]")))
 }
 
-/// Turns a merged database document into the source model.
+/// Rack type id -> (units, initial).
+type RackTypes = std::collections::BTreeMap<String, (u32, i64)>;
+
+/// Turns a merged database document into the source model: types first, then the
+/// datacenters (whose racks need the rack types), then the infrastructures' equipment.
 pub fn read(root: &Value) -> Result<Source, String> {
     let root = match root {
         Value::Object(m) => m,
@@ -132,19 +136,32 @@ pub fn read(root: &Value) -> Result<Source, String> {
         Some(Value::Object(m)) => m.clone(),
         Some(other) => return Err(format!("`types` is not a mapping: {}", short(other))),
     };
+    let rack_types = read_rack_types(&types, &mut src.warnings)?;
+    read_equipment_types(&types, &mut src)?;
+    for dc in keyed_list(root.get("datacenters"), "name", "datacenters")? {
+        let datacenter = read_datacenter(&dc, &rack_types, &mut src)?;
+        src.datacenters.push(datacenter);
+    }
+    for infra in keyed_list(root.get("infrastructures"), "name", "infrastructures")? {
+        read_infrastructure(&infra, &mut src)?;
+    }
+    Ok(src)
+}
 
-    // Rack types: (units, initial).
-    let mut rack_types = std::collections::BTreeMap::new();
+fn read_rack_types(
+    types: &Map<String, Value>,
+    warnings: &mut Vec<String>,
+) -> Result<RackTypes, String> {
+    let mut rack_types = RackTypes::new();
     for rt in keyed_list(types.get("racks"), "id", "types.racks")? {
         let Some(id) = text(rt.get("id")) else {
-            src.warnings
-                .push("types.racks: a rack type without an id is ignored".into());
+            warnings.push("types.racks: a rack type without an id is ignored".into());
             continue;
         };
         let slots = match units(rt.get("slots")) {
             Some(s) if s >= 1.0 && s.fract() == 0.0 => s.min(f64::from(u16::MAX)) as u32,
             _ => {
-                src.warnings.push(format!(
+                warnings.push(format!(
                     "rack type `{id}`: no valid `slots` (such as 42u); 42U assumed"
                 ));
                 42
@@ -153,6 +170,10 @@ pub fn read(root: &Value) -> Result<Source, String> {
         let initial = integer(rt.get("initial")).unwrap_or(1);
         rack_types.insert(id, (slots, initial));
     }
+    Ok(rack_types)
+}
+
+fn read_equipment_types(types: &Map<String, Value>, src: &mut Source) -> Result<(), String> {
     for cat in Category::ALL {
         for t in keyed_list(types.get(cat.key()), "id", &format!("types.{}", cat.key()))? {
             let Some(id) = text(t.get("id")) else {
@@ -166,121 +187,148 @@ pub fn read(root: &Value) -> Result<Source, String> {
             src.types.insert((cat, id), ty);
         }
     }
+    Ok(())
+}
 
-    for dc in keyed_list(root.get("datacenters"), "name", "datacenters")? {
-        let name = text(dc.get("name")).unwrap_or_else(|| "unnamed".into());
-        let location = match dc.get("location") {
-            Some(Value::Object(l)) => {
-                match (number(l.get("latitude")), number(l.get("longitude"))) {
-                    (Some(lat), Some(lon)) => Some(Location { lat, lon }),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        let mut rooms = Vec::new();
-        for room in keyed_list(
-            dc.get("rooms"),
+fn read_datacenter(
+    dc: &Map<String, Value>,
+    rack_types: &RackTypes,
+    src: &mut Source,
+) -> Result<Datacenter, String> {
+    let name = text(dc.get("name")).unwrap_or_else(|| "unnamed".into());
+    let location = location(dc.get("location"));
+    let mut rooms = Vec::new();
+    for room in keyed_list(
+        dc.get("rooms"),
+        "name",
+        &format!("datacenter `{name}` rooms"),
+    )? {
+        let room_name = text(room.get("name")).unwrap_or_else(|| "unnamed".into());
+        let mut rows = Vec::new();
+        for row in keyed_list(
+            room.get("rows"),
             "name",
-            &format!("datacenter `{name}` rooms"),
+            &format!("room `{room_name}` rows"),
         )? {
-            let room_name = text(room.get("name")).unwrap_or_else(|| "unnamed".into());
-            let mut rows = Vec::new();
-            for row in keyed_list(
-                room.get("rows"),
-                "name",
-                &format!("room `{room_name}` rows"),
-            )? {
-                let row_name = text(row.get("name")).unwrap_or_else(|| "unnamed".into());
-                let mut racks = Vec::new();
-                for set in keyed_list(row.get("racks"), "name", &format!("row `{row_name}` racks"))?
-                {
-                    read_rack_set(
-                        &set,
-                        &row_name,
-                        &rack_types,
-                        &mut racks,
-                        &mut src.warnings,
-                        &mut src.names_left,
-                    )?;
-                }
-                rows.push(RowSrc {
-                    name: row_name,
-                    racks,
-                });
+            let row_name = text(row.get("name")).unwrap_or_else(|| "unnamed".into());
+            let mut racks = Vec::new();
+            for set in keyed_list(row.get("racks"), "name", &format!("row `{row_name}` racks"))? {
+                read_rack_set(
+                    &set,
+                    &row_name,
+                    rack_types,
+                    &mut racks,
+                    &mut src.warnings,
+                    &mut src.names_left,
+                )?;
             }
-            rooms.push(RoomSrc {
-                name: room_name,
-                rows,
+            rows.push(RowSrc {
+                name: row_name,
+                racks,
             });
         }
-        src.datacenters.push(Datacenter {
-            name,
-            location,
-            rooms,
+        rooms.push(RoomSrc {
+            name: room_name,
+            rows,
         });
     }
+    Ok(Datacenter {
+        name,
+        location,
+        rooms,
+    })
+}
 
-    for infra in keyed_list(root.get("infrastructures"), "name", "infrastructures")? {
-        let infra_name = text(infra.get("name")).unwrap_or_else(|| "unnamed".into());
-        let what = format!("infrastructure `{infra_name}` layout");
-        for part in keyed_list(infra.get("layout"), "rack", &what)? {
-            let Some(rack) = text(part.get("rack")) else {
-                src.warnings
-                    .push(format!("{what}: a part without `rack` is ignored"));
-                continue;
-            };
-            let part_tags = string_list(part.get("tags"));
-            for cat in Category::ALL {
-                let list_what =
-                    format!("infrastructure `{infra_name}` rack `{rack}` {}", cat.key());
-                for eq in keyed_list(part.get(cat.key()), "name", &list_what)? {
-                    let Some(set_name) = text(prop(&eq, "name")) else {
-                        src.warnings
-                            .push(format!("{list_what}: an item without a name is ignored"));
-                        continue;
-                    };
-                    let names = nodeset::expand_within(&set_name, &mut src.names_left)
-                        .map_err(|e| format!("{list_what}: {e}"))?;
-                    let Some(type_id) = text(eq.get("type")) else {
-                        src.warnings
-                            .push(format!("{} `{set_name}`: no type; skipped", cat.key()));
-                        continue;
-                    };
-                    let Some(first_slot) = integer(eq.get("slot")) else {
-                        src.warnings.push(format!(
-                            "{} `{set_name}` in rack `{rack}`: no valid slot; skipped",
-                            cat.key()
-                        ));
-                        continue;
-                    };
-                    let mut tags = part_tags.clone();
-                    for t in string_list(eq.get("tags")) {
-                        if !tags.contains(&t) {
-                            tags.push(t);
-                        }
-                    }
-                    src.sets.push(EqSet {
-                        names,
-                        category: cat,
-                        type_id,
-                        rack: rack.clone(),
-                        infrastructure: infra_name.clone(),
-                        tags,
-                        first_slot,
-                        positions: None,
-                    });
+/// The equipment sets of an infrastructure's layout, rack part by rack part.
+fn read_infrastructure(infra: &Map<String, Value>, src: &mut Source) -> Result<(), String> {
+    let infra_name = text(infra.get("name")).unwrap_or_else(|| "unnamed".into());
+    let what = format!("infrastructure `{infra_name}` layout");
+    for part in keyed_list(infra.get("layout"), "rack", &what)? {
+        let Some(rack) = text(part.get("rack")) else {
+            src.warnings
+                .push(format!("{what}: a part without `rack` is ignored"));
+            continue;
+        };
+        let part_tags = string_list(part.get("tags"));
+        for cat in Category::ALL {
+            let list_what = format!("infrastructure `{infra_name}` rack `{rack}` {}", cat.key());
+            for eq in keyed_list(part.get(cat.key()), "name", &list_what)? {
+                let part = Part {
+                    infrastructure: &infra_name,
+                    rack: &rack,
+                    tags: &part_tags,
+                    category: cat,
+                    what: &list_what,
+                };
+                if let Some(set) = part.equipment_set(&eq, src)? {
+                    src.sets.push(set);
                 }
             }
         }
     }
-    Ok(src)
+    Ok(())
+}
+
+/// One category of equipment in one rack of an infrastructure's layout.
+struct Part<'a> {
+    infrastructure: &'a str,
+    rack: &'a str,
+    tags: &'a [String],
+    category: Category,
+    /// The list's name in messages.
+    what: &'a str,
+}
+
+impl Part<'_> {
+    /// An equipment set; `None`, with a warning, when it has no name, type or slot.
+    fn equipment_set(
+        &self,
+        eq: &Map<String, Value>,
+        src: &mut Source,
+    ) -> Result<Option<EqSet>, String> {
+        let (what, cat, rack) = (self.what, self.category, self.rack);
+        let Some(set_name) = text(prop(eq, "name")) else {
+            src.warnings
+                .push(format!("{what}: an item without a name is ignored"));
+            return Ok(None);
+        };
+        let names = nodeset::expand_within(&set_name, &mut src.names_left)
+            .map_err(|e| format!("{what}: {e}"))?;
+        let Some(type_id) = text(eq.get("type")) else {
+            src.warnings
+                .push(format!("{} `{set_name}`: no type; skipped", cat.key()));
+            return Ok(None);
+        };
+        let Some(first_slot) = integer(eq.get("slot")) else {
+            src.warnings.push(format!(
+                "{} `{set_name}` in rack `{rack}`: no valid slot; skipped",
+                cat.key()
+            ));
+            return Ok(None);
+        };
+        let mut tags = self.tags.to_vec();
+        for t in string_list(eq.get("tags")) {
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        Ok(Some(EqSet {
+            names,
+            category: cat,
+            type_id,
+            rack: rack.to_owned(),
+            infrastructure: self.infrastructure.to_owned(),
+            tags,
+            first_slot,
+            positions: None,
+        }))
+    }
 }
 
 fn read_rack_set(
     set: &Map<String, Value>,
     row: &str,
-    rack_types: &std::collections::BTreeMap<String, (u32, i64)>,
+    rack_types: &RackTypes,
     racks: &mut Vec<RackSrc>,
     warnings: &mut Vec<String>,
     names_left: &mut usize,
@@ -302,13 +350,6 @@ fn read_rack_set(
             (42, 1)
         }
     };
-    for (k, name) in names.into_iter().enumerate() {
-        racks.push(RackSrc {
-            name,
-            slot: first.saturating_add(i64::try_from(k).unwrap_or(i64::MAX)),
-            units,
-            initial,
-        });
-    }
+    racks.extend(RackSrc::set(names, first, (units, initial)));
     Ok(())
 }

@@ -13,7 +13,8 @@ mod source;
 
 use std::path::{Path, PathBuf};
 
-use rackscope_importer_abi::{Describe, Importer, Inventory, OptionSpec, Reporter};
+use rackscope_importer_abi::options::{self, Config, OptionDef};
+use rackscope_importer_abi::{Describe, Importer, Inventory, Reporter};
 use serde_json::Value;
 
 pub use build::place;
@@ -44,171 +45,76 @@ pub struct Options {
     pub instance_port: Option<u16>,
 }
 
-const OPTION_NAMES: [&str; 5] = [
-    "path",
-    "format",
-    "datacenter",
-    "infrastructure",
-    "instance_port",
+/// The options `describe()` lists and the configuration may hold.
+const OPTIONS: &[OptionDef] = &[
+    OptionDef::new(
+        "path",
+        "RacksDB database (a directory such as /var/lib/racksdb, or one .yml file), or RacksDB \
+         JSON output: a file, or a directory of the files written by `racksdb datacenters \
+         --format json` and `racksdb infrastructures --format json`",
+    )
+    .required(),
+    OptionDef::new(
+        "format",
+        "auto, yaml or json: how to read `path`; auto treats *.json files (or a directory \
+         holding only *.json files) as RacksDB output and anything else as a database",
+    )
+    .default("auto"),
+    OptionDef::new(
+        "datacenter",
+        "import only these datacenters (a name, or a comma-separated list)",
+    ),
+    OptionDef::new(
+        "infrastructure",
+        "import only the equipment of these infrastructures (a name, or a comma-separated \
+         list); racks are imported all the same",
+    ),
+    OptionDef::new(
+        "instance_port",
+        "append :<port> to every instance name (Prometheus `instance` labels are usually \
+         host:port)",
+    ),
 ];
 
-fn option_specs() -> Vec<OptionSpec> {
-    let spec = |name: &str, help: &str, required: bool, default: Option<&str>| OptionSpec {
-        name: name.into(),
-        help: help.into(),
-        required,
-        default: default.map(Into::into),
-    };
-    vec![
-        spec(
-            "path",
-            "RacksDB database (a directory such as /var/lib/racksdb, or one .yml file), or RacksDB \
-             JSON output: a file, or a directory of the files written by `racksdb datacenters \
-             --format json` and `racksdb infrastructures --format json`",
-            true,
-            None,
-        ),
-        spec(
-            "format",
-            "auto, yaml or json: how to read `path`; auto treats *.json files (or a directory \
-             holding only *.json files) as RacksDB output and anything else as a database",
-            false,
-            Some("auto"),
-        ),
-        spec(
-            "datacenter",
-            "import only these datacenters (a name, or a comma-separated list)",
-            false,
-            None,
-        ),
-        spec(
-            "infrastructure",
-            "import only the equipment of these infrastructures (a name, or a comma-separated \
-             list); racks are imported all the same",
-            false,
-            None,
-        ),
-        spec(
-            "instance_port",
-            "append :<port> to every instance name (Prometheus `instance` labels are usually \
-             host:port)",
-            false,
-            None,
-        ),
-    ]
-}
-
-fn name_list(key: &str, v: &Value) -> Result<Vec<String>, String> {
-    let from_text = |s: &str| -> Vec<String> {
-        s.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    match v {
-        Value::Null => Ok(Vec::new()),
-        Value::String(s) => Ok(from_text(s)),
-        Value::Number(n) => Ok(vec![n.to_string()]),
-        Value::Array(items) => {
-            let mut out = Vec::new();
-            for item in items {
-                match item {
-                    Value::String(s) => out.extend(from_text(s)),
-                    Value::Number(n) => out.push(n.to_string()),
-                    other => {
-                        return Err(format!(
-                            "option `{key}`: expected names, found {}",
-                            source::short(other)
-                        ));
-                    }
-                }
-            }
-            Ok(out)
-        }
-        other => Err(format!(
-            "option `{key}`: expected a name or a list of names, found {}",
-            source::short(other)
-        )),
+/// The option names in `describe()` order, which the tests compare with their own list.
+#[cfg(test)]
+const OPTION_NAMES: [&str; OPTIONS.len()] = {
+    let mut names = [""; OPTIONS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = OPTIONS[i].name;
+        i += 1;
     }
-}
+    names
+};
 
 impl Options {
     /// Reads the configuration object; unknown keys are errors, so that a typo is not
-    /// silently ignored.
+    /// silently ignored. `path` is required by `run` only, so that tests may leave it out.
     pub fn from_config(config: &Value) -> Result<Options, String> {
-        let map = match config {
-            Value::Object(m) => m.clone(),
-            Value::Null => serde_json::Map::new(),
-            other => {
-                return Err(format!(
-                    "the racksdb importer configuration must be an object, found {}",
-                    source::short(other)
-                ));
-            }
+        let c = Config::read("racksdb", config, OPTIONS)?;
+        // A path is taken as written (not trimmed), and only from a string.
+        let path = match c.raw("path") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(PathBuf::from(s)),
+            Some(_) => return Err(c.invalid("path", "a file or directory name").into()),
         };
-        let mut opts = Options::default();
-        for (key, value) in &map {
-            match key.as_str() {
-                "path" => {
-                    opts.path = match value {
-                        Value::Null => None,
-                        Value::String(s) if !s.trim().is_empty() => Some(PathBuf::from(s)),
-                        other => {
-                            return Err(format!(
-                                "option `path`: expected a file or directory name, found {}",
-                                source::short(other)
-                            ));
-                        }
-                    }
-                }
-                "format" => {
-                    opts.format = match value.as_str().map(|s| s.trim().to_ascii_lowercase()) {
-                        None if value.is_null() => Format::Auto,
-                        Some(s) if s == "auto" => Format::Auto,
-                        Some(s) if s == "yaml" || s == "yml" => Format::Yaml,
-                        Some(s) if s == "json" => Format::Json,
-                        _ => {
-                            return Err(format!(
-                                "option `format`: expected auto, yaml or json, found {}",
-                                source::short(value)
-                            ));
-                        }
-                    }
-                }
-                "datacenter" => opts.datacenters = name_list(key, value)?,
-                "infrastructure" => opts.infrastructures = name_list(key, value)?,
-                "instance_port" => {
-                    let port = match value {
-                        Value::Null => None,
-                        Value::Number(n) => n.as_u64(),
-                        Value::String(s) if s.trim().is_empty() => {
-                            opts.instance_port = None;
-                            continue;
-                        }
-                        Value::String(s) => s.trim().parse::<u64>().ok(),
-                        _ => None,
-                    };
-                    opts.instance_port = match (value, port) {
-                        (Value::Null, _) => None,
-                        (_, Some(p)) if (1..=65535).contains(&p) => u16::try_from(p).ok(),
-                        _ => {
-                            return Err(format!(
-                                "option `instance_port`: expected a port number from 1 to 65535, found {}",
-                                source::short(value)
-                            ));
-                        }
-                    };
-                }
-                other => {
-                    return Err(format!(
-                        "unknown option `{other}` for the racksdb importer; valid options: {}",
-                        OPTION_NAMES.join(", ")
-                    ));
-                }
-            }
-        }
-        Ok(opts)
+        let format = match c.raw("format") {
+            None | Some(Value::Null) => Format::Auto,
+            Some(v) => match v.as_str().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+                Some("auto") => Format::Auto,
+                Some("yaml" | "yml") => Format::Yaml,
+                Some("json") => Format::Json,
+                _ => return Err(c.invalid("format", "auto, yaml or json").into()),
+            },
+        };
+        Ok(Options {
+            path,
+            format,
+            datacenters: c.list("datacenter")?.unwrap_or_default(),
+            infrastructures: c.list("infrastructure")?.unwrap_or_default(),
+            instance_port: c.port("instance_port")?,
+        })
     }
 }
 
@@ -424,7 +330,7 @@ impl Importer for RacksDb {
                           the U RacksDB computes; fractional-width nodes sharing a U become one \
                           multi-instance device"
                 .into(),
-            options: option_specs(),
+            options: options::specs(OPTIONS),
         }
     }
 

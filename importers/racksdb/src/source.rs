@@ -79,6 +79,32 @@ pub struct RackSrc {
     pub initial: i64,
 }
 
+impl RackSrc {
+    /// The racks of a set (`names` expanded from one node set), in consecutive slots from
+    /// `first`, all of one rack type.
+    pub fn set(names: Vec<String>, first: i64, (units, initial): (u32, i64)) -> Vec<RackSrc> {
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(k, name)| RackSrc {
+                name,
+                slot: first.saturating_add(i64::try_from(k).unwrap_or(i64::MAX)),
+                units,
+                initial,
+            })
+            .collect()
+    }
+}
+
+/// A datacenter's `location`, when it has both coordinates.
+pub fn location(v: Option<&Value>) -> Option<Location> {
+    let l = v?.as_object()?;
+    Some(Location {
+        lat: number(l.get("latitude"))?,
+        lon: number(l.get("longitude"))?,
+    })
+}
+
 /// An equipment type, reduced to what placement and templates need.
 #[derive(Debug, Clone)]
 pub struct EqType {
@@ -250,14 +276,7 @@ pub fn keyed_list(
     }
 }
 
-/// A value cut short for an error message.
-pub fn short(v: &Value) -> String {
-    let s = v.to_string();
-    match s.char_indices().nth(60) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
-        None => s,
-    }
-}
+pub use rackscope_importer_abi::options::short;
 
 /// A type from its fields (`height`, `width`, `model`), with defaults and rounding named in
 /// `warnings`. `default_width` is RacksDB's schema default (full for all but nodes).

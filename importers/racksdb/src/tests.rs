@@ -6,22 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use rackscope_importer_abi::{Importer, Inventory, Reporter, slug};
+use rackscope_importer_abi::{Importer, Inventory, Reporter, slug, testkit};
 use serde_json::{Value, json};
 
 use super::*;
 
 fn fixtures() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/importers/racksdb"
-    ));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared/fixtures/importers not found");
-        None
-    }
+    testkit::fixtures("racksdb")
 }
 
 fn opts() -> Options {
@@ -130,58 +121,16 @@ fn normalized(mut inv: Inventory) -> Inventory {
     inv
 }
 
+/// The contract of the importer ABI, and RacksDB's own rule: a device without slots is
+/// exactly one node.
 fn assert_model_rules(inv: &Inventory) {
-    let template_ids: BTreeSet<&str> = inv.templates.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(
-        template_ids.len(),
-        inv.templates.len(),
-        "template ids unique"
-    );
-    let sorted: Vec<&str> = inv.templates.iter().map(|t| t.id.as_str()).collect();
-    let mut again = sorted.clone();
-    again.sort();
-    assert_eq!(sorted, again, "templates sorted by id");
-    let mut used = BTreeSet::new();
-    let mut ids: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for site in &inv.sites {
-        assert!(ids.entry("site").or_default().insert(site.id.clone()));
-        assert_eq!(site.id, slug(&site.id));
-        for room in &site.rooms {
-            assert!(ids.entry("room").or_default().insert(room.id.clone()));
-            for aisle in &room.aisles {
-                assert!(ids.entry("aisle").or_default().insert(aisle.id.clone()));
-                for rack in &aisle.racks {
-                    assert!(ids.entry("rack").or_default().insert(rack.id.clone()));
-                    assert_eq!(rack.id, slug(&rack.id));
-                    let mut taken: Vec<(u32, u32)> = Vec::new();
-                    for d in &rack.devices {
-                        assert!(ids.entry("device").or_default().insert(d.id.clone()));
-                        assert_eq!(d.id, slug(&d.id));
-                        let t = inv
-                            .templates
-                            .iter()
-                            .find(|t| t.id == d.template_id)
-                            .unwrap();
-                        used.insert(t.id.clone());
-                        assert!(t.u_height >= 1);
-                        let top = d.u_position + t.u_height - 1;
-                        assert!(d.u_position >= 1 && top <= rack.u_height, "{} fits", d.id);
-                        assert!(
-                            taken.iter().all(|&(lo, hi)| top < lo || d.u_position > hi),
-                            "{} overlaps",
-                            d.id
-                        );
-                        taken.push((d.u_position, top));
-                        match t.slots {
-                            Some(s) => assert!((s.rows * s.cols) as usize >= d.instances.len()),
-                            None => assert_eq!(d.instances.len(), 1),
-                        }
-                    }
-                }
-            }
+    assert_eq!(testkit::violations(inv), Vec::<String>::new());
+    let templates: BTreeMap<&str, _> = inv.templates.iter().map(|t| (t.id.as_str(), t)).collect();
+    for d in inv.devices() {
+        if templates[d.template_id.as_str()].slots.is_none() {
+            assert_eq!(d.instances.len(), 1, "{}", d.id);
         }
     }
-    assert_eq!(used, template_ids.iter().map(|s| s.to_string()).collect());
 }
 
 #[test]
@@ -288,11 +237,7 @@ fn the_placement_rule_reproduces_every_recorded_position() {
 fn specific_devices_sit_where_racksdb_puts_them() {
     let Some(inv) = yaml_db() else { return };
     let dev = |name: &str| {
-        inv.sites
-            .iter()
-            .flat_map(|s| &s.rooms)
-            .flat_map(|r| &r.aisles)
-            .flat_map(|a| &a.racks)
+        inv.racks()
             .flat_map(|r| r.devices.iter().map(move |d| (r.id.clone(), d)))
             .find(|(_, d)| d.instances.iter().any(|i| i == name))
             .unwrap()
@@ -549,7 +494,7 @@ fn run_reads_the_path_and_applies_options() {
     let path = root.join("examples/db");
     let config =
         json!({"path": path.to_str().unwrap(), "instance_port": 9100, "datacenter": "paris"});
-    let inv = RacksDb::run(config, &mut Reporter::silent()).unwrap();
+    let inv = testkit::run::<RacksDb>(config).unwrap();
     let (sites, racks, _, _) = inv.counts();
     assert_eq!((sites, racks), (1, 53));
     assert!(placements(&inv).contains_key("mecn0001:9100"));
@@ -558,43 +503,31 @@ fn run_reads_the_path_and_applies_options() {
     assert!(!placements(&inv).contains_key("junas01:9100"));
     assert!(!inv.warnings.iter().any(|w| w.contains("junas")));
 
-    let inv = RacksDb::run(
+    let inv = testkit::run::<RacksDb>(
         json!({"path": path.to_str().unwrap(), "infrastructure": "jupiter"}),
-        &mut Reporter::silent(),
     )
     .unwrap();
     let (_, racks, devices, instances) = inv.counts();
     assert_eq!((racks, devices, instances), (101, 22, 22));
 
-    let err = RacksDb::run(
-        json!({"path": path.to_str().unwrap(), "datacenter": "berlin"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err =
+        testkit::run::<RacksDb>(json!({"path": path.to_str().unwrap(), "datacenter": "berlin"}))
+            .unwrap_err();
     assert!(err.contains("berlin") && err.contains("paris"), "{err}");
-    let err = RacksDb::run(
-        json!({"path": path.to_str().unwrap(), "infrastructure": "venus"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err =
+        testkit::run::<RacksDb>(json!({"path": path.to_str().unwrap(), "infrastructure": "venus"}))
+            .unwrap_err();
     assert!(err.contains("venus") && err.contains("mercury"), "{err}");
-    let err = RacksDb::run(
-        json!({"path": "/nonexistent/racksdb"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err = testkit::run::<RacksDb>(json!({"path": "/nonexistent/racksdb"})).unwrap_err();
     assert!(err.contains("/nonexistent/racksdb"), "{err}");
     assert!(
-        RacksDb::run(json!({}), &mut Reporter::silent())
+        testkit::run::<RacksDb>(json!({}))
             .unwrap_err()
             .contains("`path`")
     );
     // Forcing the wrong format fails cleanly.
-    let err = RacksDb::run(
-        json!({"path": path.to_str().unwrap(), "format": "json"}),
-        &mut Reporter::silent(),
-    )
-    .unwrap_err();
+    let err = testkit::run::<RacksDb>(json!({"path": path.to_str().unwrap(), "format": "json"}))
+        .unwrap_err();
     assert!(err.contains("no *.json"), "{err}");
 }
 

@@ -12,9 +12,11 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use rackscope_core::topology::{Rack, Room, Site};
+
 use crate::catalog::{Catalog, Family, Gen, LabelValue, Scope, Token};
-use crate::sim::{EPOCH, Frame, hash, unit};
-use crate::world::{Class, World};
+use crate::sim::{EPOCH, Frame, NodeState, RackState, hash, unit};
+use crate::world::{Class, Node, World};
 
 /// Content type of the exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -203,18 +205,15 @@ impl Out<'_, '_, '_> {
 
 impl Collector for Scrape {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let world = &*self.world;
-        let topo = &world.config.topology;
-        let frame = &*self.frame;
-        let max_slot = world
+        let max_slot = self
+            .world
             .nodes
             .iter()
             .flat_map(|n| n.slots.iter().copied())
             .max()
             .unwrap_or(0)
             .max(16);
-        let nums: Vec<String> = (0..=max_slot).map(|i| i.to_string()).collect();
-
+        let nums: Vec<String> = (0..=max_slot).map(|n| n.to_string()).collect();
         for fam in &self.catalog.families {
             // OpenMetrics counters are declared without `_total`, which the encoder adds.
             let counter = fam.name.ends_with("_total");
@@ -230,94 +229,134 @@ impl Collector for Scrape {
             };
             let mut enc = encoder.encode_descriptor(name, &fam.help, None, kind)?;
             match fam.scope {
-                Scope::Node => {
-                    let mask = base_mask(fam, &NODE_BASE);
-                    for (i, node) in world.nodes.iter().enumerate() {
-                        if !applies(fam.fgen, node.class, !node.slots.is_empty())
-                            || !fam.applies(&node.name)
-                        {
-                            continue;
-                        }
-                        let dev = &topo.devices[node.device as usize];
-                        let rack = &topo.racks[node.rack as usize];
-                        let room = &topo.rooms[rack.room as usize];
-                        let site = &topo.sites[room.site as usize];
-                        let values = [
-                            site.id.as_str(),
-                            room.id.as_str(),
-                            rack.id.as_str(),
-                            dev.id.as_str(),
-                            node.name.as_str(),
-                            node.name.as_str(),
-                            "node",
-                        ];
-                        let tokens = Tokens {
-                            node: &node.name,
-                            rack: &rack.id,
-                            site: &site.id,
-                            room: &room.id,
-                            chassis: &dev.id,
-                            ..Tokens::default()
-                        };
-                        let mut out = Out {
-                            enc: &mut enc,
-                            counter,
-                            keys: &NODE_BASE,
-                            values: &values,
-                            mask,
-                            family: fam,
-                            forced: frame.forced.node_value(i as u32, &fam.name),
-                        };
-                        node_samples(fam.fgen, i, world, frame, &tokens, &nums, &mut out)?;
-                    }
-                }
-                Scope::Rack => {
-                    let mask = base_mask(fam, &RACK_BASE);
-                    for (r, rack) in topo.racks.iter().enumerate() {
-                        if !fam.applies(&rack.id) {
-                            continue;
-                        }
-                        let room = &topo.rooms[rack.room as usize];
-                        let site = &topo.sites[room.site as usize];
-                        let [pdu, sequana, rack_inst] = &world.rack_instances[r];
-                        let (instance, job) = match fam.fgen {
-                            Gen::SequanaState
-                            | Gen::SequanaPressure
-                            | Gen::SequanaFlow
-                            | Gen::SequanaLeak
-                            | Gen::SequanaPcbTemp
-                            | Gen::SequanaPmcWatt
-                            | Gen::PmcTotalPower
-                            | Gen::HmcCoolantTemp => (sequana.as_str(), "sequana3"),
-                            Gen::RackFanState | Gen::RackPsuStatus => (rack_inst.as_str(), "rack"),
-                            _ => (pdu.as_str(), "pdu"),
-                        };
-                        let values = [
-                            site.id.as_str(),
-                            room.id.as_str(),
-                            rack.id.as_str(),
-                            instance,
-                            job,
-                        ];
-                        let tokens = Tokens {
-                            rack: &rack.id,
-                            site: &site.id,
-                            room: &room.id,
-                            ..Tokens::default()
-                        };
-                        let mut out = Out {
-                            enc: &mut enc,
-                            counter,
-                            keys: &RACK_BASE,
-                            values: &values,
-                            mask,
-                            family: fam,
-                            forced: frame.forced.rack_value(r as u32, &fam.name),
-                        };
-                        rack_samples(fam.fgen, r, frame, &tokens, &mut out)?;
-                    }
-                }
+                Scope::Node => self.node_family(fam, counter, &mut enc, &nums)?,
+                Scope::Rack => self.rack_family(fam, counter, &mut enc)?,
             }
+        }
+        Ok(())
+    }
+}
+
+/// The rack-level label values every sample has.
+fn rack_tokens<'a>(site: &'a Site, room: &'a Room, rack: &'a Rack) -> Tokens<'a> {
+    Tokens {
+        rack: &rack.id,
+        site: &site.id,
+        room: &room.id,
+        ..Tokens::default()
+    }
+}
+
+impl Scrape {
+    /// The site, room and rack of rack `rack_ix`.
+    fn place(&self, rack_ix: usize) -> (&Site, &Room, &Rack) {
+        let topo = &self.world.config.topology;
+        let rack = &topo.racks[rack_ix];
+        let room = &topo.rooms[rack.room as usize];
+        (&topo.sites[room.site as usize], room, rack)
+    }
+
+    /// The samples of a node family, node by node.
+    fn node_family(
+        &self,
+        fam: &Family,
+        counter: bool,
+        enc: &mut MetricEncoder<'_>,
+        nums: &[String],
+    ) -> Result<(), std::fmt::Error> {
+        let world = &*self.world;
+        let topo = &world.config.topology;
+        let frame = &*self.frame;
+        let mask = base_mask(fam, &NODE_BASE);
+        for (node_ix, node) in world.nodes.iter().enumerate() {
+            if !applies(fam.fgen, node.class, !node.slots.is_empty()) || !fam.applies(&node.name) {
+                continue;
+            }
+            let dev = &topo.devices[node.device as usize];
+            let (site, room, rack) = self.place(node.rack as usize);
+            let values = [
+                site.id.as_str(),
+                room.id.as_str(),
+                rack.id.as_str(),
+                dev.id.as_str(),
+                node.name.as_str(),
+                node.name.as_str(),
+                "node",
+            ];
+            let tokens = Tokens {
+                node: &node.name,
+                chassis: &dev.id,
+                ..rack_tokens(site, room, rack)
+            };
+            let mut out = Out {
+                enc,
+                counter,
+                keys: &NODE_BASE,
+                values: &values,
+                mask,
+                family: fam,
+                forced: frame.forced.node_value(node_ix as u32, &fam.name),
+            };
+            let samples = NodeSamples {
+                node_ix,
+                node,
+                state: &frame.nodes[node_ix],
+                frame,
+                base: &tokens,
+                nums,
+            };
+            samples.write(fam.fgen, &mut out)?;
+        }
+        Ok(())
+    }
+
+    /// The samples of a rack family, rack by rack.
+    fn rack_family(
+        &self,
+        fam: &Family,
+        counter: bool,
+        enc: &mut MetricEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        let world = &*self.world;
+        let topo = &world.config.topology;
+        let frame = &*self.frame;
+        let mask = base_mask(fam, &RACK_BASE);
+        for (rack_ix, rack) in topo.racks.iter().enumerate() {
+            if !fam.applies(&rack.id) {
+                continue;
+            }
+            let (site, room, _) = self.place(rack_ix);
+            let [pdu, sequana, rack_inst] = &world.rack_instances[rack_ix];
+            let (instance, job) = match fam.fgen {
+                Gen::SequanaState
+                | Gen::SequanaPressure
+                | Gen::SequanaFlow
+                | Gen::SequanaLeak
+                | Gen::SequanaPcbTemp
+                | Gen::SequanaPmcWatt
+                | Gen::PmcTotalPower
+                | Gen::HmcCoolantTemp => (sequana.as_str(), "sequana3"),
+                Gen::RackFanState | Gen::RackPsuStatus => (rack_inst.as_str(), "rack"),
+                _ => (pdu.as_str(), "pdu"),
+            };
+            let values = [
+                site.id.as_str(),
+                room.id.as_str(),
+                rack.id.as_str(),
+                instance,
+                job,
+            ];
+            let tokens = rack_tokens(site, room, rack);
+            let mut out = Out {
+                enc,
+                counter,
+                keys: &RACK_BASE,
+                values: &values,
+                mask,
+                family: fam,
+                forced: frame.forced.rack_value(rack_ix as u32, &fam.name),
+            };
+            rack_samples(fam.fgen, rack_ix, frame, &tokens, &mut out)?;
         }
         Ok(())
     }
@@ -344,260 +383,266 @@ fn applies(fgen: Gen, class: Class, has_drives: bool) -> bool {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn node_samples<'a>(
-    fgen: Gen,
-    i: usize,
-    world: &World,
-    frame: &Frame,
-    base: &Tokens<'a>,
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// One node's view of the frame, with its base label values.
+struct NodeSamples<'a, 'b> {
+    node_ix: usize,
+    node: &'b Node,
+    state: &'b NodeState,
+    frame: &'b Frame,
+    base: &'b Tokens<'a>,
+    /// Numbers as text, for port and slot labels.
     nums: &'a [String],
-    out: &mut Out<'_, '_, '_>,
-) -> Result<(), std::fmt::Error> {
-    use Gen::*;
-    let num = |i: u32| nums.get(i as usize).map_or("", String::as_str);
-    let s = &frame.nodes[i];
-    let node = &world.nodes[i];
-    let t = frame.t;
-    let flag = |b: bool| if b { 1.0 } else { 0.0 };
-    let since_epoch = (t - EPOCH).max(0.0);
-    let salt = |k: u64| unit(hash(i as u64, k, 0x5eed));
-    match fgen {
-        Up => out.put(base, flag(s.up)),
-        Temperature => out.put(base, round2(s.temp)),
-        Power => out.put(base, round2(s.power)),
-        Load => out.put(base, round2(s.load)),
-        HealthStatus => out.put(base, s.health as f64),
-        BootTime => out.put(base, s.boot.floor()),
-        IpmiUp => out.put(base, flag(s.ipmi_up)),
-        IpmiState(k) => out.put(base, s.ipmi[k] as f64),
-        IpmiTemperatureCelsius => {
-            let tk = Tokens {
-                sensor: "CPU1",
-                ..*base
-            };
-            out.put(&tk, round2(s.temp + 8.0))
-        }
-        IpmiPowerWatts => out.put(base, round2(s.power)),
-        SwitchPortOper | SwitchPortIn | SwitchPortOut | IfErrors(_) => {
-            for p in 1..=8u32 {
+}
+
+impl<'a> NodeSamples<'a, '_> {
+    fn num(&self, n: u32) -> &'a str {
+        self.nums.get(n as usize).map_or("", String::as_str)
+    }
+
+    /// A constant per-node draw in [0, 1), by salt.
+    fn salt(&self, k: u64) -> f64 {
+        unit(hash(self.node_ix as u64, k, 0x5eed))
+    }
+
+    fn write(&self, fgen: Gen, out: &mut Out<'_, '_, '_>) -> Result<(), std::fmt::Error> {
+        use Gen::*;
+        let (s, base) = (self.state, self.base);
+        match fgen {
+            Up => out.put(base, flag(s.up)),
+            Temperature => out.put(base, round2(s.temp)),
+            Power => out.put(base, round2(s.power)),
+            Load => out.put(base, round2(s.load)),
+            HealthStatus => out.put(base, s.health as f64),
+            BootTime => out.put(base, s.boot.floor()),
+            IpmiUp => out.put(base, flag(s.ipmi_up)),
+            IpmiState(state_ix) => out.put(base, s.ipmi[state_ix] as f64),
+            IpmiTemperatureCelsius => {
                 let tk = Tokens {
-                    port: num(p),
+                    sensor: "CPU1",
                     ..*base
                 };
-                let v = match fgen {
-                    SwitchPortOper => {
-                        if s.up {
-                            1.0
-                        } else {
-                            2.0
-                        }
-                    }
-                    // Constant per-port rates: counters that only grow.
-                    SwitchPortIn => (since_epoch * 1.0e6 * (1.0 + salt(p as u64))).floor(),
-                    SwitchPortOut => (since_epoch * 0.8e6 * (1.0 + salt(100 + p as u64))).floor(),
-                    _ => {
-                        let burst = if s.port_errors && p == 1 {
-                            (t % 3600.0) * 25.0
-                        } else {
-                            0.0
-                        };
-                        (since_epoch * 0.001 + burst).floor()
-                    }
+                out.put(&tk, round2(s.temp + 8.0))
+            }
+            IpmiPowerWatts => out.put(base, round2(s.power)),
+            SwitchPortOper | SwitchPortIn | SwitchPortOut | IfErrors(_) => {
+                self.switch_ports(fgen, out)
+            }
+            InfinibandPortState => self.infiniband_ports(out),
+            EseriesCollectError => out.put(base, 0.0),
+            EseriesSystemStatus => self.eseries_system(out),
+            EseriesDriveStatus => self.eseries_drives(out),
+            EseriesComponent(_) => self.eseries_components(out),
+            SlurmNodeStatus => {
+                // The node's own partition and its current status only: one series per node
+                // (a one-hot over twelve statuses would weigh twelve times more).
+                let tk = Tokens {
+                    partition: if self.node.class == Class::Gpu {
+                        "gpu"
+                    } else {
+                        "cpu"
+                    },
+                    status: s.slurm,
+                    ..*base
                 };
-                out.put(&tk, v)?;
+                out.put(&tk, 1.0)
             }
-            Ok(())
+            CpuSeconds | MemTotal | MemAvailable | FsSize | FsAvail | DiskBytes(_)
+            | NetBytes(_) => self.host(fgen, out),
+            _ => Ok(()),
         }
-        InfinibandPortState => {
-            for p in 1..=4u32 {
-                let current = if !s.up || (s.port_errors && p == 1) {
-                    "down"
-                } else {
-                    "active"
+    }
+
+    fn switch_ports(&self, fgen: Gen, out: &mut Out<'_, '_, '_>) -> Result<(), std::fmt::Error> {
+        let (s, t) = (self.state, self.frame.t);
+        let since_epoch = (t - EPOCH).max(0.0);
+        for port in 1..=8u32 {
+            let tk = Tokens {
+                port: self.num(port),
+                ..*self.base
+            };
+            let v = match fgen {
+                Gen::SwitchPortOper => {
+                    if s.up {
+                        1.0
+                    } else {
+                        2.0
+                    }
+                }
+                // Constant per-port rates: counters that only grow.
+                Gen::SwitchPortIn => (since_epoch * 1.0e6 * (1.0 + self.salt(port as u64))).floor(),
+                Gen::SwitchPortOut => {
+                    (since_epoch * 0.8e6 * (1.0 + self.salt(100 + port as u64))).floor()
+                }
+                _ => {
+                    let burst = if s.port_errors && port == 1 {
+                        (t % 3600.0) * 25.0
+                    } else {
+                        0.0
+                    };
+                    (since_epoch * 0.001 + burst).floor()
+                }
+            };
+            out.put(&tk, v)?;
+        }
+        Ok(())
+    }
+
+    fn infiniband_ports(&self, out: &mut Out<'_, '_, '_>) -> Result<(), std::fmt::Error> {
+        let s = self.state;
+        for port in 1..=4u32 {
+            let current = if !s.up || (s.port_errors && port == 1) {
+                "down"
+            } else {
+                "active"
+            };
+            for state in IB_STATES {
+                let tk = Tokens {
+                    port: self.num(port),
+                    state,
+                    ..*self.base
                 };
-                for state in IB_STATES {
-                    let tk = Tokens {
-                        port: num(p),
-                        state,
-                        ..*base
-                    };
-                    out.put(&tk, flag(state == current))?;
-                }
+                out.put(&tk, flag(state == current))?;
             }
-            Ok(())
         }
-        EseriesCollectError => out.put(base, 0.0),
-        EseriesSystemStatus => {
-            let any_failed = node
-                .slots
-                .iter()
-                .any(|sl| frame.failed_disks.contains(&(i as u32, *sl)));
-            let current = if !s.up {
-                "failed"
-            } else if any_failed {
-                "degraded"
-            } else {
-                "optimal"
-            };
-            for status in ["optimal", "degraded", "failed"] {
-                let tk = Tokens { status, ..*base };
-                out.put(&tk, flag(status == current))?;
-            }
-            Ok(())
-        }
-        EseriesDriveStatus => {
-            let tray = node.tray.to_string();
-            for &slot in &node.slots {
-                let failed = frame.failed_disks.contains(&(i as u32, slot));
-                let drive_id = format!("{}{:02}", node.tray, slot);
-                for status in ["optimal", "failed"] {
-                    let tk = Tokens {
-                        status,
-                        slot: num(slot),
-                        tray: &tray,
-                        drive_id: &drive_id,
-                        ..*base
-                    };
-                    out.put(&tk, flag((status == "failed") == failed))?;
-                }
-            }
-            Ok(())
-        }
-        EseriesComponent(_) => {
-            let tray = node.tray.to_string();
-            for slot in 1..=2u32 {
-                for status in ["optimal", "failed"] {
-                    let tk = Tokens {
-                        status,
-                        slot: num(slot),
-                        tray: &tray,
-                        ..*base
-                    };
-                    // A component fails with its array (node down).
-                    out.put(&tk, flag((status == "failed") != s.up))?;
-                }
-            }
-            Ok(())
-        }
-        SlurmNodeStatus => {
-            // The node's own partition and its current status only: one series per node
-            // (a one-hot over twelve statuses would weigh twelve times more).
+        Ok(())
+    }
+
+    fn eseries_system(&self, out: &mut Out<'_, '_, '_>) -> Result<(), std::fmt::Error> {
+        let any_failed = self.node.slots.iter().any(|slot| {
+            self.frame
+                .failed_disks
+                .contains(&(self.node_ix as u32, *slot))
+        });
+        let current = if !self.state.up {
+            "failed"
+        } else if any_failed {
+            "degraded"
+        } else {
+            "optimal"
+        };
+        for status in ["optimal", "degraded", "failed"] {
             let tk = Tokens {
-                partition: if node.class == Class::Gpu {
-                    "gpu"
+                status,
+                ..*self.base
+            };
+            out.put(&tk, flag(status == current))?;
+        }
+        Ok(())
+    }
+
+    fn eseries_drives(&self, out: &mut Out<'_, '_, '_>) -> Result<(), std::fmt::Error> {
+        let node = self.node;
+        let tray = node.tray.to_string();
+        for &slot in &node.slots {
+            let failed = self
+                .frame
+                .failed_disks
+                .contains(&(self.node_ix as u32, slot));
+            let drive_id = format!("{}{:02}", node.tray, slot);
+            for status in ["optimal", "failed"] {
+                let tk = Tokens {
+                    status,
+                    slot: self.num(slot),
+                    tray: &tray,
+                    drive_id: &drive_id,
+                    ..*self.base
+                };
+                out.put(&tk, flag((status == "failed") == failed))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn eseries_components(&self, out: &mut Out<'_, '_, '_>) -> Result<(), std::fmt::Error> {
+        let tray = self.node.tray.to_string();
+        for slot in 1..=2u32 {
+            for status in ["optimal", "failed"] {
+                let tk = Tokens {
+                    status,
+                    slot: self.num(slot),
+                    tray: &tray,
+                    ..*self.base
+                };
+                // A component fails with its array (node down).
+                out.put(&tk, flag((status == "failed") != self.state.up))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// node_exporter's host families: CPU, memory, file system, disk and network.
+    fn host(&self, fgen: Gen, out: &mut Out<'_, '_, '_>) -> Result<(), std::fmt::Error> {
+        use Gen::*;
+        let (s, t, base) = (self.state, self.frame.t, self.base);
+        match fgen {
+            CpuSeconds => {
+                let tk = Tokens {
+                    cpu: self.num(0),
+                    ..*base
+                };
+                out.put(&tk, ((t - s.boot).max(0.0) * 0.5).floor())
+            }
+            MemTotal | MemAvailable => {
+                let gib = match self.node.class {
+                    Class::Gpu => 512.0,
+                    Class::Compute => 256.0,
+                    _ => 64.0,
+                } * 1024.0
+                    * 1024.0
+                    * 1024.0;
+                let v = if fgen == MemTotal {
+                    gib
                 } else {
-                    "cpu"
-                },
-                status: s.slurm,
-                ..*base
-            };
-            out.put(&tk, 1.0)
+                    gib * (1.0 - s.load / 100.0 * 0.8)
+                };
+                out.put(base, v.floor())
+            }
+            FsSize => out.put(base, 500.0e9),
+            FsAvail => out.put(base, (300.0e9 - 50.0e9 * self.salt(7)).floor()),
+            DiskBytes(read) => {
+                let rate = if read { 2.0e6 } else { 1.0e6 } * (1.0 + self.salt(8));
+                out.put(base, ((t - s.boot).max(0.0) * rate).floor())
+            }
+            NetBytes(rx) => {
+                let rate = if rx { 5.0e6 } else { 3.0e6 } * (1.0 + self.salt(9));
+                out.put(base, ((t - s.boot).max(0.0) * rate).floor())
+            }
+            _ => Ok(()),
         }
-        CpuSeconds => {
-            let tk = Tokens {
-                cpu: num(0),
-                ..*base
-            };
-            out.put(&tk, ((t - s.boot).max(0.0) * 0.5).floor())
-        }
-        MemTotal | MemAvailable => {
-            let gib = match node.class {
-                Class::Gpu => 512.0,
-                Class::Compute => 256.0,
-                _ => 64.0,
-            } * 1024.0
-                * 1024.0
-                * 1024.0;
-            let v = if fgen == MemTotal {
-                gib
-            } else {
-                gib * (1.0 - s.load / 100.0 * 0.8)
-            };
-            out.put(base, v.floor())
-        }
-        FsSize => out.put(base, 500.0e9),
-        FsAvail => out.put(base, (300.0e9 - 50.0e9 * salt(7)).floor()),
-        DiskBytes(read) => {
-            let rate = if read { 2.0e6 } else { 1.0e6 } * (1.0 + salt(8));
-            out.put(base, ((t - s.boot).max(0.0) * rate).floor())
-        }
-        NetBytes(rx) => {
-            let rate = if rx { 5.0e6 } else { 3.0e6 } * (1.0 + salt(9));
-            out.put(base, ((t - s.boot).max(0.0) * rate).floor())
-        }
-        _ => Ok(()),
     }
 }
 
 fn rack_samples(
     fgen: Gen,
-    r: usize,
+    rack_ix: usize,
     frame: &Frame,
     base: &Tokens<'_>,
     out: &mut Out<'_, '_, '_>,
 ) -> Result<(), std::fmt::Error> {
     use Gen::*;
-    let s = &frame.racks[r];
-    let jitter = |k: u64| unit(hash(r as u64, frame.tick, k)) - 0.5;
-    let since_epoch = (frame.t - EPOCH).max(0.0);
+    let s = &frame.racks[rack_ix];
+    let jitter = |k: u64| unit(hash(rack_ix as u64, frame.tick, k)) - 0.5;
     match fgen {
         PduActivePower | PduApparentPower | PduCurrent | PduInletRating | PduVoltage => {
-            for p in 1..=2u32 {
-                let pduid = p.to_string();
-                let pduname = format!("pdu{p}-{}", base.rack);
-                let tk = Tokens {
-                    pduid: &pduid,
-                    pduname: &pduname,
-                    inletid: "I1",
-                    inletname: "Inlet 1",
-                    ..*base
-                };
-                let active = s.power / 2.0 + jitter(p as u64) * 10.0;
-                let volts = 230.0 + jitter(10 + p as u64) * 2.0;
-                let v = match fgen {
-                    PduActivePower => active,
-                    PduApparentPower => active / 0.95,
-                    PduCurrent => active / 230.0,
-                    PduInletRating => 32.0,
-                    _ => volts,
-                };
-                out.put(&tk, round2(v))?;
-            }
-            Ok(())
+            pdu_inlets(fgen, s, base, &jitter, out)
         }
-        PduEnergy => {
-            for p in 1..=2u32 {
-                for o in 1..=3u32 {
-                    let pduid = p.to_string();
-                    let pduname = format!("pdu{p}-{}", base.rack);
-                    let outletid = o.to_string();
-                    let outletname = format!("Outlet {o}");
-                    let tk = Tokens {
-                        pduid: &pduid,
-                        pduname: &pduname,
-                        outletid: &outletid,
-                        outletname: &outletname,
-                        ..*base
-                    };
-                    // A constant mean draw, so the counter only grows.
-                    out.put(&tk, (since_epoch / 3600.0 * 400.0).floor())?;
-                }
-            }
-            Ok(())
-        }
-        RackFanState => out.put(base, if s.hot { 1.0 } else { 0.0 }),
+        PduEnergy => pdu_energy(frame, base, out),
+        RackFanState => out.put(base, flag(s.hot)),
         RackPsuStatus => {
             for psu in ["1", "2"] {
                 let tk = Tokens { psu, ..*base };
-                out.put(&tk, if s.down { 1.0 } else { 0.0 })?;
+                out.put(&tk, flag(s.down))?;
             }
             Ok(())
         }
         PduTotalLoad => out.put(base, round2(s.power)),
         PduOutletCurrent => {
-            for o in 1..=3u32 {
-                let outletid = o.to_string();
+            for outlet in 1..=3u32 {
+                let outletid = outlet.to_string();
                 let tk = Tokens {
                     outletid: &outletid,
                     ..*base
@@ -611,49 +656,113 @@ fn rack_samples(
             let tk = Tokens { state, ..*base };
             out.put(&tk, 1.0)
         }
-        SequanaPressure => out.put(
-            base,
-            round2(if s.down {
-                160.0
-            } else if s.hot {
-                175.0
-            } else {
-                200.0 + jitter(20) * 4.0
-            }),
-        ),
-        SequanaFlow => out.put(
-            base,
-            round2(if s.down {
-                0.0
-            } else if s.hot {
-                4.2
-            } else {
-                12.0 + jitter(21)
-            }),
-        ),
-        SequanaLeak => out.put(base, if s.down { 1.0 } else { 0.0 }),
-        SequanaPcbTemp => out.put(
-            base,
-            round2(if s.hot {
-                40.0
-            } else {
-                30.0 + 4.0 * s.avg_load / 100.0
-            }),
-        ),
-        SequanaPmcWatt | PmcTotalPower => out.put(
-            base,
-            round2(if s.down {
-                0.0
-            } else {
-                4000.0 + 8000.0 * s.avg_load / 100.0 * s.up_fraction
-            }),
-        ),
-        HmcCoolantTemp => out.put(
-            base,
-            round2(18.0 + 6.0 * s.avg_load / 100.0 + if s.hot { 8.0 } else { 0.0 }),
-        ),
+        SequanaPressure | SequanaFlow | SequanaLeak | SequanaPcbTemp | SequanaPmcWatt
+        | PmcTotalPower | HmcCoolantTemp => cooling(fgen, s, base, &jitter, out),
         _ => Ok(()),
     }
+}
+
+/// The `pduid` and `pduname` of PDU `pdu` (1 or 2) of a rack.
+fn pdu_labels(pdu: u32, rack: &str) -> (String, String) {
+    (pdu.to_string(), format!("pdu{pdu}-{rack}"))
+}
+
+/// Two PDUs per rack, one inlet each, sharing the rack's power.
+fn pdu_inlets(
+    fgen: Gen,
+    s: &RackState,
+    base: &Tokens<'_>,
+    jitter: &dyn Fn(u64) -> f64,
+    out: &mut Out<'_, '_, '_>,
+) -> Result<(), std::fmt::Error> {
+    for pdu in 1..=2u32 {
+        let (pduid, pduname) = pdu_labels(pdu, base.rack);
+        let tk = Tokens {
+            pduid: &pduid,
+            pduname: &pduname,
+            inletid: "I1",
+            inletname: "Inlet 1",
+            ..*base
+        };
+        let active = s.power / 2.0 + jitter(pdu as u64) * 10.0;
+        let volts = 230.0 + jitter(10 + pdu as u64) * 2.0;
+        let v = match fgen {
+            Gen::PduActivePower => active,
+            Gen::PduApparentPower => active / 0.95,
+            Gen::PduCurrent => active / 230.0,
+            Gen::PduInletRating => 32.0,
+            _ => volts,
+        };
+        out.put(&tk, round2(v))?;
+    }
+    Ok(())
+}
+
+/// Three outlets on each of the two PDUs.
+fn pdu_energy(
+    frame: &Frame,
+    base: &Tokens<'_>,
+    out: &mut Out<'_, '_, '_>,
+) -> Result<(), std::fmt::Error> {
+    let since_epoch = (frame.t - EPOCH).max(0.0);
+    for pdu in 1..=2u32 {
+        for outlet in 1..=3u32 {
+            let (pduid, pduname) = pdu_labels(pdu, base.rack);
+            let outletid = outlet.to_string();
+            let outletname = format!("Outlet {outlet}");
+            let tk = Tokens {
+                pduid: &pduid,
+                pduname: &pduname,
+                outletid: &outletid,
+                outletname: &outletname,
+                ..*base
+            };
+            // A constant mean draw, so the counter only grows.
+            out.put(&tk, (since_epoch / 3600.0 * 400.0).floor())?;
+        }
+    }
+    Ok(())
+}
+
+/// The Sequana cooling families: one value per rack.
+fn cooling(
+    fgen: Gen,
+    s: &RackState,
+    base: &Tokens<'_>,
+    jitter: &dyn Fn(u64) -> f64,
+    out: &mut Out<'_, '_, '_>,
+) -> Result<(), std::fmt::Error> {
+    use Gen::*;
+    let v = match fgen {
+        SequanaPressure => round2(if s.down {
+            160.0
+        } else if s.hot {
+            175.0
+        } else {
+            200.0 + jitter(20) * 4.0
+        }),
+        SequanaFlow => round2(if s.down {
+            0.0
+        } else if s.hot {
+            4.2
+        } else {
+            12.0 + jitter(21)
+        }),
+        SequanaLeak => flag(s.down),
+        SequanaPcbTemp => round2(if s.hot {
+            40.0
+        } else {
+            30.0 + 4.0 * s.avg_load / 100.0
+        }),
+        SequanaPmcWatt | PmcTotalPower => round2(if s.down {
+            0.0
+        } else {
+            4000.0 + 8000.0 * s.avg_load / 100.0 * s.up_fraction
+        }),
+        HmcCoolantTemp => round2(18.0 + 6.0 * s.avg_load / 100.0 + if s.hot { 8.0 } else { 0.0 }),
+        _ => return Ok(()),
+    };
+    out.put(base, v)
 }
 
 fn round2(v: f64) -> f64 {

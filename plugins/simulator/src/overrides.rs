@@ -356,20 +356,12 @@ impl Forced {
         f
     }
 
-    pub fn node_value(&self, n: u32, metric: &str) -> Option<f64> {
-        self.node
-            .get(&n)?
-            .iter()
-            .find(|(m, _)| m == metric)
-            .map(|(_, v)| *v)
+    pub fn node_value(&self, node: u32, metric: &str) -> Option<f64> {
+        forced_value(&self.node, node, metric)
     }
 
-    pub fn rack_value(&self, r: u32, metric: &str) -> Option<f64> {
-        self.rack
-            .get(&r)?
-            .iter()
-            .find(|(m, _)| m == metric)
-            .map(|(_, v)| *v)
+    pub fn rack_value(&self, rack: u32, metric: &str) -> Option<f64> {
+        forced_value(&self.rack, rack, metric)
     }
 
     /// A rack override of a metric ending in `_current_ampere` (the Python simulator's rule).
@@ -380,4 +372,17 @@ impl Forced {
             .find(|(m, _)| m.ends_with("_current_ampere"))
             .map(|(_, v)| *v)
     }
+}
+
+/// The value forced on `metric` for target `ix`, if any.
+fn forced_value(
+    by_target: &HashMap<u32, Vec<(String, f64)>>,
+    ix: u32,
+    metric: &str,
+) -> Option<f64> {
+    by_target
+        .get(&ix)?
+        .iter()
+        .find(|(m, _)| m == metric)
+        .map(|(_, v)| *v)
 }

@@ -235,202 +235,42 @@ impl Frame {
     ) -> Frame {
         let interval = settings.update_interval_seconds.max(1);
         let tick = (t.max(0.0) as u64) / interval;
-        let cycle_start = (now.cycle * settings.cycle_seconds()) as f64;
-        let topo = &world.config.topology;
         let racks_down: Vec<bool> = (0..world.rack_nodes.len())
-            .map(|r| {
-                now.racks_down[r]
+            .map(|rack_ix| {
+                now.racks_down[rack_ix]
                     || forced
-                        .rack_value(r as u32, "rack_down")
+                        .rack_value(rack_ix as u32, "rack_down")
                         .is_some_and(|v| v > 0.0)
             })
             .collect();
-        let hot_rack = |r: usize| {
-            topo.racks[r]
-                .aisle
-                .is_some_and(|a| now.hot_aisles.get(a as usize).copied().unwrap_or(false))
+        let instant = Instant {
+            world,
+            seed,
+            t,
+            tick,
+            cycle_start: (now.cycle * settings.cycle_seconds()) as f64,
+            now,
+            before,
+            forced: &forced,
+            racks_down,
         };
-        let mut slurm_forced = std::collections::HashMap::new();
-        for (n, s) in &now.slurm {
-            slurm_forced.insert(*n, *s);
-        }
-        let mut slurm_rank = 0usize;
-        let slurm_total = world
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.class, Class::Compute | Class::Gpu))
-            .count();
-        let allocated = slurm_total * settings.slurm_alloc_percent as usize / 100;
-
-        let mut nodes = Vec::with_capacity(world.nodes.len());
-        for (i, node) in world.nodes.iter().enumerate() {
-            let id = i as u64;
-            let p = world.profile(node.class);
-            let noise = |salt: u64| unit(hash(seed ^ salt, id, tick)) - 0.5;
-            let mut load = match node.class {
-                Class::Compute => {
-                    let phase = unit(hash(seed, id, 1)) * TAU;
-                    let mid = (p.load_min + p.load_max) / 2.0;
-                    let amp = (p.load_max - p.load_min) / 2.0;
-                    mid + amp * (TAU * t / 1800.0 + phase).sin() + noise(2) * 6.0
-                }
-                Class::Gpu => {
-                    // Jobs of ten minutes: busy or nearly idle.
-                    let job = (t.max(0.0) as u64) / 600;
-                    if unit(hash(seed, id, job ^ 0x6a0b)) < 0.6 {
-                        p.load_max - 8.0 * unit(hash(seed, id, tick ^ 3))
-                    } else {
-                        p.load_min + 15.0 * unit(hash(seed, id, tick ^ 3))
-                    }
-                }
-                _ => p.load_min + (p.load_max - p.load_min) * unit(hash(seed, id, tick ^ 4)),
-            }
-            .clamp(0.0, 100.0);
-            let hot = hot_rack(node.rack as usize);
-            let mut temp = p.base_temp
-                + load / 100.0 * p.temp_range
-                + noise(5) * 0.6
-                + if hot { 12.0 } else { 0.0 };
-            let mut ipmi = [0u8; 5];
-            let warn = now.warn[i];
-            let mut port_errors = false;
-            if warn {
-                match hash(seed, id, now.cycle ^ 0x3a) % 3 {
-                    0 => {
-                        temp = temp.max(39.0 + 3.0 * unit(hash(seed, id, 7)));
-                        ipmi[3] = 1;
-                    }
-                    1 => ipmi[0] = 1,
-                    _ => ipmi[1] = 1,
-                }
-                port_errors = node.class == Class::Network;
-            }
-            let mut up = !(now.crit[i] || racks_down[node.rack as usize]);
-            if let Some(v) = forced.node_value(i as u32, "up") {
-                up = v > 0.0;
-            }
-            let mut power = p.base_power + load / 100.0 * p.power_var;
-            if !up {
-                load = 0.0;
-                temp = p.base_temp - 3.0;
-                power = 12.0;
-            }
-            if let Some(v) = forced.node_value(i as u32, "node_load_percent") {
-                load = v;
-            }
-            if let Some(v) = forced.node_value(i as u32, "node_temperature_celsius") {
-                temp = v;
-            }
-            if let Some(v) = forced.node_value(i as u32, "node_power_watts") {
-                power = v;
-            }
-            if temp > 45.0 {
-                ipmi[3] = 2;
-            } else if temp > 38.0 {
-                ipmi[3] = ipmi[3].max(1);
-            }
-            for (k, name) in IPMI_STATES.iter().enumerate() {
-                if let Some(v) = forced.node_value(i as u32, name) {
-                    ipmi[k] = v.clamp(0.0, 2.0) as u8;
-                }
-            }
-            let mut health = if !up || temp > 45.0 || ipmi.contains(&2) {
-                2
-            } else if warn || temp > 38.0 || ipmi.contains(&1) {
-                1
-            } else {
-                0
-            };
-            if let Some(v) = forced.node_value(i as u32, "node_health_status") {
-                health = v.clamp(0.0, 2.0) as u8;
-            }
-            let ipmi_up = forced
-                .node_value(i as u32, "ipmi_up")
-                .map_or(!racks_down[node.rack as usize], |v| v > 0.0);
-            // Back from a CRIT incident of the previous cycle: rebooted as this one began.
-            // Never later than the cycle's start, or `time() - node_boot_time_seconds` would
-            // be negative early in the cycle.
-            let boot = if before.crit.get(i).copied().unwrap_or(false) && up && !now.crit[i] {
-                cycle_start
-            } else {
-                EPOCH - unit(hash(seed, id, 0xb007)) * 90.0 * 86400.0
-            };
-            let slurm = if let Some(s) = slurm_forced.get(&(i as u32)) {
-                s
-            } else if !up || health == 2 {
-                "down"
-            } else if health == 1 {
-                "drain"
-            } else if matches!(node.class, Class::Compute | Class::Gpu) {
-                slurm_rank += 1;
-                if slurm_rank <= allocated {
-                    "allocated"
-                } else {
-                    "idle"
-                }
-            } else {
-                "idle"
-            };
-            nodes.push(NodeState {
-                up,
-                ipmi_up,
-                load,
-                temp,
-                power,
-                health,
-                ipmi,
-                boot,
-                slurm,
-                port_errors,
-            });
-        }
-
+        let mut slurm = SlurmQueue::new(world, settings, now);
+        let nodes: Vec<NodeState> = (0..world.nodes.len())
+            .map(|node_ix| instant.node(node_ix, &mut slurm))
+            .collect();
         let racks = world
             .rack_nodes
             .iter()
             .enumerate()
-            .map(|(r, members)| {
-                let (mut sum, mut up) = (0.0, 0usize);
-                for &n in members {
-                    let s = &nodes[n as usize];
-                    if s.up {
-                        sum += s.load;
-                        up += 1;
-                    }
-                }
-                let avg_load = if up > 0 { sum / up as f64 } else { 0.0 };
-                let up_fraction = if members.is_empty() {
-                    1.0
-                } else {
-                    up as f64 / members.len() as f64
-                };
-                let down = racks_down[r];
-                // Scaled to a 3.6 kW rack so that the example thresholds (5–8 kW) hold in
-                // normal operation whatever the rack holds.
-                let mut power = if down {
-                    150.0
-                } else {
-                    1200.0 + 2400.0 * avg_load / 100.0 * up_fraction
-                };
-                if let Some(a) = forced.rack_current(r as u32) {
-                    power = a * 230.0 * 2.0;
-                }
-                RackState {
-                    down,
-                    hot: hot_rack(r),
-                    avg_load,
-                    up_fraction,
-                    power,
-                }
-            })
+            .map(|(rack_ix, members)| instant.rack(rack_ix, members, &nodes))
             .collect();
         let mut failed_disks: std::collections::HashSet<(u32, u32)> =
             now.failed_disks.iter().copied().collect();
-        for (&(n, s), &v) in &forced.disks {
+        for (&(node, slot), &v) in &forced.disks {
             if v > 0.0 {
-                failed_disks.insert((n, s));
+                failed_disks.insert((node, slot));
             } else {
-                failed_disks.remove(&(n, s));
+                failed_disks.remove(&(node, slot));
             }
         }
         Frame {
@@ -440,6 +280,215 @@ impl Frame {
             racks,
             failed_disks,
             forced,
+        }
+    }
+}
+
+/// What every value of one frame depends on.
+struct Instant<'a> {
+    world: &'a World,
+    seed: u64,
+    t: f64,
+    tick: u64,
+    cycle_start: f64,
+    now: &'a Incidents,
+    before: &'a Incidents,
+    forced: &'a Forced,
+    /// Down by an incident or by an override.
+    racks_down: Vec<bool>,
+}
+
+/// Slurm states: forced ones first, then the first `allocated` healthy compute and GPU
+/// nodes (in node order) are allocated and the others idle.
+struct SlurmQueue {
+    forced: std::collections::HashMap<u32, &'static str>,
+    rank: usize,
+    allocated: usize,
+}
+
+impl SlurmQueue {
+    fn new(world: &World, settings: &Settings, now: &Incidents) -> Self {
+        let total = world
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.class, Class::Compute | Class::Gpu))
+            .count();
+        SlurmQueue {
+            forced: now.slurm.iter().map(|(n, s)| (*n, *s)).collect(),
+            rank: 0,
+            allocated: total * settings.slurm_alloc_percent as usize / 100,
+        }
+    }
+
+    fn state(&mut self, node_ix: usize, class: Class, up: bool, health: u8) -> &'static str {
+        if let Some(s) = self.forced.get(&(node_ix as u32)) {
+            s
+        } else if !up || health == 2 {
+            "down"
+        } else if health == 1 {
+            "drain"
+        } else if matches!(class, Class::Compute | Class::Gpu) {
+            self.rank += 1;
+            if self.rank <= self.allocated {
+                "allocated"
+            } else {
+                "idle"
+            }
+        } else {
+            "idle"
+        }
+    }
+}
+
+impl Instant<'_> {
+    fn hot_rack(&self, rack_ix: usize) -> bool {
+        self.world.config.topology.racks[rack_ix]
+            .aisle
+            .is_some_and(|a| {
+                self.now
+                    .hot_aisles
+                    .get(a as usize)
+                    .copied()
+                    .unwrap_or(false)
+            })
+    }
+
+    /// The load of a node before incidents and overrides: a slow wave for compute nodes,
+    /// ten-minute jobs for GPUs, noise within the profile for the rest.
+    fn base_load(&self, node_ix: usize, class: Class) -> f64 {
+        let (seed, id, t, tick) = (self.seed, node_ix as u64, self.t, self.tick);
+        let p = self.world.profile(class);
+        match class {
+            Class::Compute => {
+                let phase = unit(hash(seed, id, 1)) * TAU;
+                let mid = (p.load_min + p.load_max) / 2.0;
+                let amp = (p.load_max - p.load_min) / 2.0;
+                let noise = unit(hash(seed ^ 2, id, tick)) - 0.5;
+                mid + amp * (TAU * t / 1800.0 + phase).sin() + noise * 6.0
+            }
+            Class::Gpu => {
+                // Jobs of ten minutes: busy or nearly idle.
+                let job = (t.max(0.0) as u64) / 600;
+                if unit(hash(seed, id, job ^ 0x6a0b)) < 0.6 {
+                    p.load_max - 8.0 * unit(hash(seed, id, tick ^ 3))
+                } else {
+                    p.load_min + 15.0 * unit(hash(seed, id, tick ^ 3))
+                }
+            }
+            _ => p.load_min + (p.load_max - p.load_min) * unit(hash(seed, id, tick ^ 4)),
+        }
+        .clamp(0.0, 100.0)
+    }
+
+    fn node(&self, node_ix: usize, slurm: &mut SlurmQueue) -> NodeState {
+        let node = &self.world.nodes[node_ix];
+        let (seed, id, forced) = (self.seed, node_ix as u64, self.forced);
+        let forced_value = |metric: &str| forced.node_value(node_ix as u32, metric);
+        let p = self.world.profile(node.class);
+        let mut load = self.base_load(node_ix, node.class);
+        let hot = self.hot_rack(node.rack as usize);
+        let noise = unit(hash(seed ^ 5, id, self.tick)) - 0.5;
+        let mut temp =
+            p.base_temp + load / 100.0 * p.temp_range + noise * 0.6 + if hot { 12.0 } else { 0.0 };
+        let mut ipmi = [0u8; 5];
+        let warn = self.now.warn[node_ix];
+        let mut port_errors = false;
+        if warn {
+            match hash(seed, id, self.now.cycle ^ 0x3a) % 3 {
+                0 => {
+                    temp = temp.max(39.0 + 3.0 * unit(hash(seed, id, 7)));
+                    ipmi[3] = 1;
+                }
+                1 => ipmi[0] = 1,
+                _ => ipmi[1] = 1,
+            }
+            port_errors = node.class == Class::Network;
+        }
+        let rack_down = self.racks_down[node.rack as usize];
+        let up = forced_value("up").map_or(!(self.now.crit[node_ix] || rack_down), |v| v > 0.0);
+        let mut power = p.base_power + load / 100.0 * p.power_var;
+        if !up {
+            load = 0.0;
+            temp = p.base_temp - 3.0;
+            power = 12.0;
+        }
+        let load = forced_value("node_load_percent").unwrap_or(load);
+        let temp = forced_value("node_temperature_celsius").unwrap_or(temp);
+        let power = forced_value("node_power_watts").unwrap_or(power);
+        if temp > 45.0 {
+            ipmi[3] = 2;
+        } else if temp > 38.0 {
+            ipmi[3] = ipmi[3].max(1);
+        }
+        for (state_ix, name) in IPMI_STATES.iter().enumerate() {
+            if let Some(v) = forced_value(name) {
+                ipmi[state_ix] = v.clamp(0.0, 2.0) as u8;
+            }
+        }
+        let health = if !up || temp > 45.0 || ipmi.contains(&2) {
+            2
+        } else if warn || temp > 38.0 || ipmi.contains(&1) {
+            1
+        } else {
+            0
+        };
+        let health = forced_value("node_health_status").map_or(health, |v| v.clamp(0.0, 2.0) as u8);
+        let ipmi_up = forced_value("ipmi_up").map_or(!rack_down, |v| v > 0.0);
+        NodeState {
+            up,
+            ipmi_up,
+            load,
+            temp,
+            power,
+            health,
+            ipmi,
+            boot: self.boot(node_ix, up),
+            slurm: slurm.state(node_ix, node.class, up, health),
+            port_errors,
+        }
+    }
+
+    /// Back from a CRIT incident of the previous cycle: rebooted as this one began. Never
+    /// later than the cycle's start, or `time() - node_boot_time_seconds` would be
+    /// negative early in the cycle.
+    fn boot(&self, node_ix: usize, up: bool) -> f64 {
+        let was_crit = self.before.crit.get(node_ix).copied().unwrap_or(false);
+        if was_crit && up && !self.now.crit[node_ix] {
+            self.cycle_start
+        } else {
+            EPOCH - unit(hash(self.seed, node_ix as u64, 0xb007)) * 90.0 * 86400.0
+        }
+    }
+
+    fn rack(&self, rack_ix: usize, members: &[u32], nodes: &[NodeState]) -> RackState {
+        let (mut sum, mut up) = (0.0, 0usize);
+        for &member in members {
+            let s = &nodes[member as usize];
+            if s.up {
+                sum += s.load;
+                up += 1;
+            }
+        }
+        let avg_load = if up > 0 { sum / up as f64 } else { 0.0 };
+        let up_fraction = if members.is_empty() {
+            1.0
+        } else {
+            up as f64 / members.len() as f64
+        };
+        let down = self.racks_down[rack_ix];
+        // Scaled to a 3.6 kW rack so that the example thresholds (5–8 kW) hold in normal
+        // operation whatever the rack holds.
+        let power = match self.forced.rack_current(rack_ix as u32) {
+            Some(amps) => amps * 230.0 * 2.0,
+            None if down => 150.0,
+            None => 1200.0 + 2400.0 * avg_load / 100.0 * up_fraction,
+        };
+        RackState {
+            down,
+            hot: self.hot_rack(rack_ix),
+            avg_load,
+            up_fraction,
+            power,
         }
     }
 }

@@ -39,6 +39,16 @@ fn value(expo: &str, metric: &str, needles: &[&str]) -> Option<f64> {
 
 const T: f64 = 1_790_000_000.0;
 
+/// The first node with drive slots: a storage array.
+fn storage_array(s: &Simulator) -> crate::world::Node {
+    s.world()
+        .nodes
+        .iter()
+        .find(|n| !n.slots.is_empty())
+        .unwrap()
+        .clone()
+}
+
 #[test]
 fn same_seed_and_instant_give_the_same_exposition() {
     let a = sim(IncidentMode::Medium, 42, None).render_at(T);
@@ -226,13 +236,7 @@ fn overrides_force_values_persist_and_expire() {
 #[test]
 fn a_failed_disk_override_fails_that_slot_only() {
     let s = sim(IncidentMode::FullOk, 1, None);
-    let array = s
-        .world()
-        .nodes
-        .iter()
-        .find(|n| !n.slots.is_empty())
-        .unwrap()
-        .clone();
+    let array = storage_array(&s);
     let slot = array.slots[2];
     s.add_override(
         Override {
@@ -409,13 +413,7 @@ async fn overrides_are_bounded_and_slots_checked_against_the_topology() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("only for `eseries_drive_status`"), "{body}");
     // A slot the storage array does not have.
-    let array = s
-        .world()
-        .nodes
-        .iter()
-        .find(|n| !n.slots.is_empty())
-        .unwrap()
-        .clone();
+    let array = storage_array(&s);
     let missing = array.slots.iter().max().unwrap() + 1;
     let (st, body) = post(format!(
         r#"{{"instance":"{}","metric":"eseries_drive_status","value":1,"slot":{missing}}}"#,
