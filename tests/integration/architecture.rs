@@ -232,3 +232,63 @@ fn every_rust_file_opens_with_a_doc_line() {
         "files without a `//!` first line: {missing:#?}"
     );
 }
+
+/// The non-test source of every `.rs` file below `dir` (relative to the root), by path.
+fn sources(dir: &str) -> Vec<(String, String)> {
+    rust_files(&root().join(dir))
+        .into_iter()
+        .filter(|f| !is_test_file(f.strip_prefix(root().join(dir)).unwrap()))
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let rel = f.strip_prefix(root()).unwrap().display().to_string();
+            (rel, non_test_source(&text).to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn planning_binding_and_evaluation_never_read_the_clock() {
+    let pure = [
+        "core/src/bind.rs",
+        "core/src/config.rs",
+        "core/src/placeholder.rs",
+        "core/src/telemetry/plan.rs",
+        "core/src/telemetry/eval.rs",
+        "core/src/telemetry/outcome.rs",
+        "core/src/telemetry/rollup.rs",
+    ];
+    for (path, text) in sources("core/src") {
+        if pure.contains(&path.as_str()) {
+            for clock in ["SystemTime::now", "Instant::now", "tokio::"] {
+                assert!(!text.contains(clock), "{path} uses {clock}");
+            }
+        }
+    }
+}
+
+#[test]
+fn only_server_live_sends_queries_for_requests() {
+    let sends = regex::Regex::new(r"\.(instant_cached|instant_now|range|adhoc)\(").unwrap();
+    let mut seen = false;
+    for (path, text) in sources("src") {
+        if path == "src/server/live.rs" {
+            seen = sends.is_match(&text);
+        } else if path.starts_with("src/server") || path.starts_with("src/ui") {
+            assert!(
+                !sends.is_match(&text),
+                "{path} sends a query to Prometheus; requests go through src/server/live.rs"
+            );
+        }
+    }
+    assert!(seen, "src/server/live.rs sends no query: the pattern is out of date");
+}
+
+#[test]
+fn pages_never_read_the_json_wire_types() {
+    for (path, text) in sources("src/ui") {
+        assert!(
+            !text.contains("server::wire") && !text.contains("serde_json::Value"),
+            "{path} reads the API's JSON shapes; pages build from core::read"
+        );
+    }
+}
