@@ -10,6 +10,7 @@ pub mod expand;
 pub mod load;
 pub mod model;
 pub mod promql;
+pub mod read;
 pub mod script;
 pub mod severity;
 pub mod telemetry;

@@ -22,8 +22,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::server::api::{Ordered, RackLive, find_device};
+use crate::server::api::find_device;
 use crate::server::error::ApiError;
+use crate::server::wire::Ordered;
+use crate::server::wire::chart::{ChartData, ChartSeries, Points};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -42,6 +44,15 @@ pub fn routes() -> Router<AppState> {
 const TESTER_BODY_LIMIT: usize = 256 * 1024;
 /// The most variables one tester request may fill in.
 const MAX_TEST_VARIABLES: usize = 32;
+
+/// Live values for the rack view (`include_metrics`, and the rack page).
+#[derive(Default)]
+pub struct RackLive {
+    pub node_temperature: HashMap<String, f64>,
+    pub node_power: HashMap<String, f64>,
+    pub components: Vec<(String, Vec<(String, f64)>)>,
+    pub error: Option<String>,
+}
 
 /// What to fetch: a metric of the library for some targets of its scope.
 struct Want {
@@ -445,40 +456,6 @@ async fn metrics_data(
         warnings: &res.warnings,
     };
     Ok(Json(body).into_response())
-}
-
-/// `/api/metrics/data`'s answer, in the Python version's key order.
-#[derive(serde::Serialize)]
-struct ChartData<'a> {
-    metric_id: &'a str,
-    target_id: &'a str,
-    time_range: &'a str,
-    step: String,
-    unit: &'a str,
-    aggregation: String,
-    query: &'a str,
-    series: Vec<ChartSeries<'a>>,
-    warnings: &'a [String],
-}
-
-#[derive(serde::Serialize)]
-struct ChartSeries<'a> {
-    metric: std::collections::BTreeMap<&'a str, &'a str>,
-    values: Points<'a>,
-}
-
-/// `[[t, v], …]`, with every value that JSON cannot carry as null.
-struct Points<'a>(&'a [(f64, f64)]);
-
-impl serde::Serialize for Points<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|(t, v)| (t, finite(*v))))
-    }
-}
-
-/// JSON has no NaN or infinity: such points become null (a gap in the chart).
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
 }
 
 #[derive(Deserialize)]

@@ -26,10 +26,10 @@ pub mod listen;
 pub mod live;
 pub mod memo;
 pub mod ops;
-pub mod views;
+pub mod wire;
 
-pub use api::{AlertView, alert_views};
 pub use error::ApiError;
+pub use wire::alerts::{AlertView, alert_views};
 
 #[derive(Clone)]
 pub struct AppState {

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::draw::{self, St};
 use super::{Ctx, PageError, THEMES, error_page, html};
 use crate::server::AppState;
-use crate::server::api::{AlertView, alert_views, alert_views_where, rack_summary};
+use crate::server::wire::alerts::{AlertView, alert_views, alert_views_where};
+use crate::server::wire::rack::rack_summary;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -917,7 +918,7 @@ async fn rack(
     html(&st, &ctx, StatusCode::OK, "rack.html", &c, &page)
 }
 
-fn live_view(config: &Config, live: &crate::server::api::RackLive) -> LiveView {
+fn live_view(config: &Config, live: &crate::server::live::RackLive) -> LiveView {
     let temps: Vec<f64> = live.node_temperature.values().copied().collect();
     let power: f64 = live.node_power.values().sum();
     let temperature = if temps.is_empty() {

@@ -403,6 +403,8 @@ fn mask(page: &str) -> String {
     let series = regex::Regex::new(r#"<path class="series[^"]*" d="[^"]*""#).unwrap();
     let x = regex::Regex::new(r"([ML])[0-9]+(?:\.[0-9]+)?,").unwrap();
     series
-        .replace_all(&page, |c: &regex::Captures| x.replace_all(&c[0], "$1<x>,").into_owned())
+        .replace_all(&page, |c: &regex::Captures| {
+            x.replace_all(&c[0], "$1<x>,").into_owned()
+        })
         .into_owned()
 }
