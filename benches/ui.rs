@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use rackscope::server::AppState;
 use rackscope::ui::Ctx;
-use rackscope::ui::pages::{self, chrome};
+use rackscope::ui::chrome::chrome;
+use rackscope::ui::pages;
 use rackscope_core::telemetry::fake::{FakeSource, one_series_per_id};
 use rackscope_core::telemetry::{Engine, plan};
 
@@ -93,12 +94,12 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         })
         .unwrap();
     let render_room = |id: &str| {
-        let page = pages::room_page(Some(&snap), &config, topo.room_ix(id).unwrap());
+        let page = pages::room::build(Some(&snap), &config, topo.room_ix(id).unwrap());
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui.render("room.html", &c, &page, false).unwrap().len()
     };
     let render_rack = |x: u32| {
-        let page = pages::rack_page(Some(&snap), &config, x, None);
+        let page = pages::rack::build(Some(&snap), &config, x, None);
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui.render("rack.html", &c, &page, false).unwrap().len()
     };
@@ -130,7 +131,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         ));
     }
     for d in 0..topo.devices.len() as u32 {
-        let page = pages::device_page(Some(&snap), &config, d, None, "1h");
+        let page = pages::device::build(Some(&snap), &config, d, None, "1h");
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         let size = st.ui.render("device.html", &c, &page, false).unwrap().len();
         heaviest.push((size, format!("device {}", topo.devices[d as usize].id)));

@@ -144,5 +144,5 @@ async fn not_found(State(st): State<AppState>, ctx: Ctx, req: Request) -> Respon
         )
             .into_response();
     }
-    crate::ui::pages::no_route(&st, &ctx)
+    crate::ui::chrome::no_route(&st, &ctx)
 }

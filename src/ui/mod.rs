@@ -19,8 +19,14 @@ use serde::Serialize;
 use crate::server::AppState;
 
 pub mod assets;
+pub mod chrome;
 pub mod draw;
+pub mod events;
+pub mod files;
 pub mod pages;
+pub mod rows;
+pub mod theme;
+pub mod urls;
 pub mod world;
 
 pub use pages::routes;
@@ -139,7 +145,7 @@ impl Ui {
     pub fn render<P: Serialize>(
         &self,
         template: &str,
-        chrome: &pages::Chrome,
+        chrome: &chrome::Chrome,
         page: &P,
         fragment: bool,
     ) -> Result<String, String> {
@@ -309,7 +315,7 @@ pub fn html(
     ctx: &Ctx,
     status: StatusCode,
     template: &str,
-    chrome: &pages::Chrome,
+    chrome: &chrome::Chrome,
     page: &impl Serialize,
 ) -> Response {
     match st.ui.render(template, chrome, page, ctx.fragment) {
@@ -362,7 +368,7 @@ struct ErrorPage<'a> {
 }
 
 /// The error page; if even that cannot be rendered, plain text, never a loop.
-pub fn error_page(st: &AppState, ctx: &Ctx, chrome: &pages::Chrome, err: &PageError) -> Response {
+pub fn error_page(st: &AppState, ctx: &Ctx, chrome: &chrome::Chrome, err: &PageError) -> Response {
     let status = err.status();
     let page = ErrorPage {
         status: status.as_u16(),

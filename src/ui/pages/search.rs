@@ -1,0 +1,163 @@
+//! The jump box: every place whose id or name contains the query.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use rackscope_core::Severity;
+use rackscope_core::telemetry::Snapshot;
+use rackscope_core::topology::Topology;
+use serde::{Deserialize, Serialize};
+
+use crate::server::AppState;
+use crate::ui::chrome::{Above, chrome, crumbs, level, node_state, world};
+use crate::ui::draw::St;
+use crate::ui::urls::{device_url, enc, rack_url, room_url, site_url};
+use crate::ui::{Ctx, html};
+
+#[derive(Debug, Serialize)]
+pub struct Hit {
+    pub kind: &'static str,
+    pub name: String,
+    pub id: String,
+    pub url: String,
+    pub path: String,
+    pub st: St,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchPage {
+    pub q: String,
+    pub hits: Vec<Hit>,
+    pub more: bool,
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+}
+
+const MAX_HITS: usize = 50;
+
+/// Every place whose id or name contains `q` (case-insensitive), best first: exact ids,
+/// then the hierarchy from sites down to instances.
+pub fn search_hits(snap: Option<&Snapshot>, topo: &Topology, q: &str) -> Vec<Hit> {
+    let needle = q.trim().to_lowercase();
+    if needle.is_empty() {
+        return Vec::new();
+    }
+    let matches = |id: &str, name: &str| {
+        id.to_lowercase().contains(&needle) || name.to_lowercase().contains(&needle)
+    };
+    let st_of = |v: Option<&Vec<Option<Severity>>>, i: u32| St::of(level(v, i).flatten());
+    let h = snap.map(|s| &*s.health);
+    let mut hits = Vec::new();
+    for (i, s) in topo.sites.iter().enumerate() {
+        if matches(&s.id, &s.name) {
+            hits.push(Hit {
+                kind: "site",
+                name: s.name.clone(),
+                id: s.id.clone(),
+                url: site_url(&s.id),
+                path: String::new(),
+                st: st_of(h.map(|h| &h.sites), i as u32),
+            });
+        }
+    }
+    for (i, r) in topo.rooms.iter().enumerate() {
+        if matches(&r.id, &r.name) {
+            hits.push(Hit {
+                kind: "room",
+                name: r.name.clone(),
+                id: r.id.clone(),
+                url: room_url(&r.id),
+                path: topo.sites[r.site as usize].name.clone(),
+                st: st_of(h.map(|h| &h.rooms), i as u32),
+            });
+        }
+    }
+    for (i, r) in topo.racks.iter().enumerate() {
+        if matches(&r.id, &r.name) {
+            hits.push(Hit {
+                kind: "rack",
+                name: r.name.clone(),
+                id: r.id.clone(),
+                url: rack_url(&r.id),
+                path: topo.path(i as u32, None).join(" › "),
+                st: St::of(h.and_then(|h| h.racks[i].state)),
+            });
+        }
+    }
+    for (i, d) in topo.devices.iter().enumerate() {
+        if matches(&d.id, &d.name) {
+            let rack = &topo.racks[d.rack as usize];
+            hits.push(Hit {
+                kind: "device",
+                name: d.name.clone(),
+                id: d.id.clone(),
+                url: device_url(&rack.id, &d.id),
+                path: format!(
+                    "{} › U{}",
+                    topo.path(d.rack, None).join(" › "),
+                    d.u_position
+                ),
+                st: St::of(h.and_then(|h| h.devices[i].state)),
+            });
+        }
+    }
+    for (i, inst) in topo.instances.iter().enumerate() {
+        if matches(&inst.name, "") {
+            let d = &topo.devices[inst.device as usize];
+            let rack = &topo.racks[d.rack as usize];
+            hits.push(Hit {
+                kind: "instance",
+                name: inst.name.clone(),
+                id: inst.name.clone(),
+                url: format!(
+                    "{}?instance={}#inst-{}",
+                    device_url(&rack.id, &d.id),
+                    enc(&inst.name),
+                    enc(&inst.name)
+                ),
+                path: format!(
+                    "{} › U{} › {}",
+                    topo.path(d.rack, None).join(" › "),
+                    d.u_position,
+                    d.name
+                ),
+                st: St::of(node_state(snap, i as u32)),
+            });
+        }
+    }
+    // Exact ids first, keeping the hierarchy order otherwise.
+    hits.sort_by_key(|h| h.id.to_lowercase() != needle);
+    hits
+}
+
+pub async fn handler(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let (snap, config) = world(&st);
+    let snap = snap.as_deref();
+    let hits = search_hits(snap, &config.topology, &q.q);
+    // One exact match: go straight there, as a jump box should.
+    let exact: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.id.eq_ignore_ascii_case(q.q.trim()))
+        .collect();
+    if exact.len() == 1 && !ctx.fragment {
+        return Redirect::to(&exact[0].url).into_response();
+    }
+    let more = hits.len() > MAX_HITS;
+    let page = SearchPage {
+        q: q.q.clone(),
+        hits: hits.into_iter().take(MAX_HITS).collect(),
+        more,
+    };
+    let crumbs = crumbs(&config.topology, Above::Overview);
+    let mut c = chrome(&st, &ctx, &config, snap, "Search", "", crumbs);
+    c.q = q.q;
+    html(&st, &ctx, StatusCode::OK, "search.html", &c, &page)
+}
