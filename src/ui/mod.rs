@@ -309,15 +309,21 @@ impl FromRequestParts<AppState> for Ctx {
     }
 }
 
+/// A page's view model, bound to the template that renders it.
+pub trait Page: Serialize {
+    /// The template's name under `templates/`.
+    const TEMPLATE: &'static str;
+}
+
 /// A page's HTML, or the error page when rendering failed.
-pub fn html(
+pub fn html<P: Page>(
     st: &AppState,
     ctx: &Ctx,
     status: StatusCode,
-    template: &str,
     chrome: &chrome::Chrome,
-    page: &impl Serialize,
+    page: &P,
 ) -> Response {
+    let template = P::TEMPLATE;
     match st.ui.render(template, chrome, page, ctx.fragment) {
         Ok(body) => {
             let mut r = (status, Html(body)).into_response();
@@ -367,6 +373,10 @@ struct ErrorPage<'a> {
     request_id: &'a str,
 }
 
+impl Page for ErrorPage<'_> {
+    const TEMPLATE: &'static str = "error.html";
+}
+
 /// The error page; if even that cannot be rendered, plain text, never a loop.
 pub fn error_page(st: &AppState, ctx: &Ctx, chrome: &chrome::Chrome, err: &PageError) -> Response {
     let status = err.status();
@@ -380,7 +390,10 @@ pub fn error_page(st: &AppState, ctx: &Ctx, chrome: &chrome::Chrome, err: &PageE
         request_id: &ctx.request_id,
     };
     let chrome = chrome.titled(page.title);
-    match st.ui.render("error.html", &chrome, &page, ctx.fragment) {
+    match st
+        .ui
+        .render(ErrorPage::TEMPLATE, &chrome, &page, ctx.fragment)
+    {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "The error page could not be rendered.");

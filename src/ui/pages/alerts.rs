@@ -3,13 +3,15 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use rackscope_core::load::Config;
 use rackscope_core::read::{LocatedAlert, located_alerts};
+use rackscope_core::telemetry::Snapshot;
 use serde::{Deserialize, Serialize};
 
 use crate::server::AppState;
 use crate::ui::chrome::{Above, chrome, crumbs, world};
 use crate::ui::rows::{AlertRow, alert_row};
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct Choice {
@@ -26,6 +28,10 @@ pub struct AlertsPage {
     pub severities: Vec<Choice>,
     pub sites: Vec<Choice>,
     pub rooms: Vec<Choice>,
+}
+
+impl Page for AlertsPage {
+    const TEMPLATE: &'static str = "alerts.html";
 }
 
 #[derive(Deserialize)]
@@ -45,6 +51,13 @@ pub async fn handler(
 ) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
+    let page = build(snap, &config, q);
+    let crumbs = crumbs(&config.topology, Above::Overview);
+    let c = chrome(&st, &ctx, &config, snap, "Alerts", "alerts", crumbs);
+    html(&st, &ctx, StatusCode::OK, &c, &page)
+}
+
+pub fn build(snap: Option<&Snapshot>, config: &Config, q: AlertsQuery) -> AlertsPage {
     let topo = &config.topology;
     let all = snap.map(located_alerts).unwrap_or_default();
     let sev = q.severity.filter(|s| !s.is_empty());
@@ -61,7 +74,7 @@ pub async fn handler(
         label: l.to_owned(),
         selected: cur.as_deref() == Some(v),
     };
-    let page = AlertsPage {
+    AlertsPage {
         total: all.len(),
         matched: matched.len(),
         rows: matched
@@ -87,8 +100,5 @@ pub async fn handler(
             })
             .map(|r| choice(&r.id, &r.name, &room))
             .collect(),
-    };
-    let crumbs = crumbs(&config.topology, Above::Overview);
-    let c = chrome(&st, &ctx, &config, snap, "Alerts", "alerts", crumbs);
-    html(&st, &ctx, StatusCode::OK, "alerts.html", &c, &page)
+    }
 }

@@ -10,7 +10,7 @@ use crate::server::AppState;
 use crate::ui::chrome::{Above, chrome, crumbs, world};
 use crate::ui::draw;
 use crate::ui::urls::enc;
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct CheckCard {
@@ -62,6 +62,10 @@ pub struct TestPanel {
 pub struct ChecksPage {
     pub groups: Vec<KindGroup>,
     pub test: Option<TestPanel>,
+}
+
+impl Page for ChecksPage {
+    const TEMPLATE: &'static str = "checks.html";
 }
 
 /// The placeholders a check expression may use, with a value to try them with.
@@ -192,7 +196,7 @@ async fn checks_page(
     let crumbs = crumbs(&config.topology, Above::Overview);
     let page = ChecksPage { groups, test };
     let c = chrome(st, ctx, &config, snap, "Checks library", "checks", crumbs);
-    html(st, ctx, StatusCode::OK, "checks.html", &c, &page)
+    html(st, ctx, StatusCode::OK, &c, &page)
 }
 
 /// The tester: the check's expression (or the edited one) with its placeholders filled

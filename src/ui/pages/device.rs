@@ -19,7 +19,7 @@ use crate::ui::chrome::{Above, chrome, crumbs, not_found, world};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{CheckRow, check_row};
 use crate::ui::urls::{device_url, rack_device_url};
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct InstanceCard {
@@ -65,6 +65,10 @@ pub struct DevicePage {
     pub charts: Vec<ChartView>,
 }
 
+impl Page for DevicePage {
+    const TEMPLATE: &'static str = "device.html";
+}
+
 #[derive(Deserialize)]
 pub struct DeviceQuery {
     pub range: Option<String>,
@@ -103,7 +107,7 @@ pub async fn handler(
     page.charts = charts(&st, &config, d, range).await;
     let crumbs = crumbs(topo, Above::Rack(x, &device_id));
     let c = chrome(&st, &ctx, &config, snap.as_deref(), &page.name, "", crumbs);
-    html(&st, &ctx, StatusCode::OK, "device.html", &c, &page)
+    html(&st, &ctx, StatusCode::OK, &c, &page)
 }
 
 /// The device page's data, without the charts.

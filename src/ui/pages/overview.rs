@@ -7,7 +7,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rackscope_core::Severity;
+use rackscope_core::load::Config;
 use rackscope_core::read::located_alerts;
+use rackscope_core::telemetry::{Snapshot, StatsView};
 use serde::Serialize;
 
 use crate::server::AppState;
@@ -15,7 +17,7 @@ use crate::ui::chrome::{Link, chrome, level, world};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{AlertRow, Card, alert_row};
 use crate::ui::urls::site_url;
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct SiteRow {
@@ -40,11 +42,27 @@ pub struct OverviewPage {
     pub prometheus: Vec<Link>,
 }
 
+impl Page for OverviewPage {
+    const TEMPLATE: &'static str = "overview.html";
+}
+
 const OVERVIEW_ALERTS: usize = 15;
 
 pub async fn handler(State(st): State<AppState>, ctx: Ctx) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
+    let page = build(snap, &config, &st.engine.stats(), SystemTime::now());
+    let c = chrome(&st, &ctx, &config, snap, "Overview", "overview", Vec::new());
+    html(&st, &ctx, StatusCode::OK, &c, &page)
+}
+
+/// The overview's data: the engine's query figures and the time are passed in.
+pub fn build(
+    snap: Option<&Snapshot>,
+    config: &Config,
+    stats: &StatsView,
+    now: SystemTime,
+) -> OverviewPage {
     let topo = &config.topology;
     let all = snap.map(located_alerts).unwrap_or_default();
     let mut per_site = vec![0usize; topo.sites.len()];
@@ -112,8 +130,26 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx) -> Response {
             alerts: per_site[i],
         });
     }
-    let stats = st.engine.stats();
-    let now = SystemTime::now();
+    OverviewPage {
+        st: St::of(snap.and_then(|s| s.health.global)),
+        cards,
+        alerts_total: all.len(),
+        alerts: all.iter().take(OVERVIEW_ALERTS).map(alert_row).collect(),
+        map_viewbox: draw::MAP_VIEWBOX,
+        land: crate::ui::world::LAND_PATH,
+        markers,
+        sites,
+        prometheus: prometheus_links(snap, config, stats, now),
+    }
+}
+
+/// The Prometheus panel: where it is, the last refresh, latency, heartbeat and counts.
+fn prometheus_links(
+    snap: Option<&Snapshot>,
+    config: &Config,
+    stats: &StatsView,
+    now: SystemTime,
+) -> Vec<Link> {
     let mut prometheus = vec![Link {
         name: "URL".into(),
         url: config
@@ -159,17 +195,5 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx) -> Response {
             stats.query_count, stats.query_errors, stats.cache_hits, stats.cache_misses
         ),
     });
-    let page = OverviewPage {
-        st: St::of(snap.and_then(|s| s.health.global)),
-        cards,
-        alerts_total: all.len(),
-        alerts: all.iter().take(OVERVIEW_ALERTS).map(alert_row).collect(),
-        map_viewbox: draw::MAP_VIEWBOX,
-        land: crate::ui::world::LAND_PATH,
-        markers,
-        sites,
-        prometheus,
-    };
-    let c = chrome(&st, &ctx, &config, snap, "Overview", "overview", Vec::new());
-    html(&st, &ctx, StatusCode::OK, "overview.html", &c, &page)
+    prometheus
 }

@@ -16,7 +16,7 @@ use crate::ui::chrome::{Above, Link, chrome, crumbs, node_state, not_found, worl
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{AlertRow, CheckRow, alert_row, check_row};
 use crate::ui::urls::{device_url, rack_device_url, rack_url};
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct DeviceRow {
@@ -51,6 +51,10 @@ pub struct RackPage {
     pub live: LiveView,
 }
 
+impl Page for RackPage {
+    const TEMPLATE: &'static str = "rack.html";
+}
+
 #[derive(Deserialize)]
 pub struct RackQuery {
     pub device: Option<String>,
@@ -75,7 +79,7 @@ pub async fn handler(
     let r = &topo.racks[x as usize];
     let crumbs = crumbs(topo, Above::Room(r.room));
     let c = chrome(&st, &ctx, &config, snap.as_deref(), &r.name, "", crumbs);
-    html(&st, &ctx, StatusCode::OK, "rack.html", &c, &page)
+    html(&st, &ctx, StatusCode::OK, &c, &page)
 }
 
 fn live_view(config: &Config, live: &crate::server::live::RackLive) -> LiveView {

@@ -14,7 +14,7 @@ use crate::ui::chrome::{Above, chrome, crumbs, level, not_found, world};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{AlertRow, alert_row};
 use crate::ui::urls::{enc, rack_url};
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct RoomPage {
@@ -25,6 +25,10 @@ pub struct RoomPage {
     pub alerts: Vec<AlertRow>,
     pub alerts_total: usize,
     pub alerts_url: String,
+}
+
+impl Page for RoomPage {
+    const TEMPLATE: &'static str = "room.html";
 }
 
 const PAGE_ALERTS: usize = 50;
@@ -39,7 +43,7 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String
     let page = build(snap, &config, ri);
     let crumbs = crumbs(topo, Above::Site(topo.rooms[ri as usize].site));
     let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
-    html(&st, &ctx, StatusCode::OK, "room.html", &c, &page)
+    html(&st, &ctx, StatusCode::OK, &c, &page)
 }
 
 /// The room page's data; public for the render benchmark.

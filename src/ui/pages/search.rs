@@ -12,7 +12,7 @@ use crate::server::AppState;
 use crate::ui::chrome::{Above, chrome, crumbs, level, node_state, world};
 use crate::ui::draw::St;
 use crate::ui::urls::{device_url, enc, rack_url, room_url, site_url};
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct Hit {
@@ -29,6 +29,10 @@ pub struct SearchPage {
     pub q: String,
     pub hits: Vec<Hit>,
     pub more: bool,
+}
+
+impl Page for SearchPage {
+    const TEMPLATE: &'static str = "search.html";
 }
 
 #[derive(Deserialize)]
@@ -159,5 +163,5 @@ pub async fn handler(
     let crumbs = crumbs(&config.topology, Above::Overview);
     let mut c = chrome(&st, &ctx, &config, snap, "Search", "", crumbs);
     c.q = q.q;
-    html(&st, &ctx, StatusCode::OK, "search.html", &c, &page)
+    html(&st, &ctx, StatusCode::OK, &c, &page)
 }

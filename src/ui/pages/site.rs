@@ -4,14 +4,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rackscope_core::Severity;
-use rackscope_core::topology::RackIx;
+use rackscope_core::load::Config;
+use rackscope_core::telemetry::Snapshot;
+use rackscope_core::topology::{RackIx, SiteIx};
 use serde::Serialize;
 
 use crate::server::AppState;
 use crate::ui::chrome::{Above, chrome, crumbs, level, not_found, world};
 use crate::ui::draw::St;
 use crate::ui::urls::{rack_url, room_url};
-use crate::ui::{Ctx, html};
+use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
 pub struct Mini {
@@ -40,6 +42,10 @@ pub struct SitePage {
     pub rooms: Vec<RoomCard>,
 }
 
+impl Page for SitePage {
+    const TEMPLATE: &'static str = "site.html";
+}
+
 pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
@@ -47,6 +53,14 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String
     let Some(si) = topo.site_ix(&id) else {
         return not_found(&st, &ctx, &config, snap, "site", &id);
     };
+    let page = build(snap, &config, si);
+    let crumbs = crumbs(&config.topology, Above::Overview);
+    let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
+    html(&st, &ctx, StatusCode::OK, &c, &page)
+}
+
+pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
+    let topo = &config.topology;
     let s = &topo.sites[si as usize];
     let rack_st = |r: RackIx| St::of(snap.and_then(|s| s.health.racks[r as usize].state));
     let rooms = s
@@ -82,7 +96,7 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String
             }
         })
         .collect();
-    let page = SitePage {
+    SitePage {
         id: s.id.clone(),
         name: s.name.clone(),
         st: St::of(level(snap.map(|s| &s.health.sites), si).flatten()),
@@ -95,8 +109,5 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String
         }),
         description: s.description.clone().unwrap_or_default(),
         rooms,
-    };
-    let crumbs = crumbs(&config.topology, Above::Overview);
-    let c = chrome(&st, &ctx, &config, snap, &s.name, "", crumbs);
-    html(&st, &ctx, StatusCode::OK, "site.html", &c, &page)
+    }
 }
