@@ -15,8 +15,9 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use rackscope_core::load::Config;
 use rackscope_core::model::checks::Scope;
+use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::telemetry::metricq::{self, MetricQuery, MetricScope};
-use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot};
+use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot, source};
 use rackscope_core::topology::{DeviceIx, RackIx};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -317,6 +318,141 @@ async fn device_metrics(
         o.insert("error".into(), json!(e));
     }
     Ok(Json(out).into_response())
+}
+
+/// One metric's range answer for a device: a labelled line per series, sorted by label.
+pub struct MetricRange<'c> {
+    pub def: &'c MetricDef,
+    /// The last query sent for it (one per batch of targets).
+    pub query: String,
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// The first failure, if any query failed.
+    pub error: Option<String>,
+}
+
+/// A range query per metric of the device's template for all the device's nodes (batched
+/// like the live reads), every metric's queries sent together within the engine's bound:
+/// one after another, a page of ten charts waited ten round trips.
+pub async fn device_ranges<'c>(
+    engine: &Engine,
+    config: &'c Config,
+    d: DeviceIx,
+    spec: RangeSpec,
+) -> Vec<MetricRange<'c>> {
+    let topo = &config.topology;
+    let dev = &topo.devices[d as usize];
+    let Some(tpl) = config.catalog.devices.get(&dev.template_id) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = if dev.instances.is_empty() {
+        vec![dev.id.clone()]
+    } else {
+        topo.device_instances(dev)
+            .iter()
+            .map(|i| i.name.clone())
+            .collect()
+    };
+    let mut wanted = Vec::new();
+    for m in &tpl.def.metrics {
+        let Some(def) = config.metrics.get(&m.value).map(|x| &x.def) else {
+            continue;
+        };
+        let (ids, scope): (Vec<&str>, _) = match metricq::scope_of(def) {
+            Some(MetricScope::Instance) => (
+                names.iter().map(String::as_str).collect(),
+                MetricScope::Instance,
+            ),
+            Some(MetricScope::Chassis) => (vec![dev.id.as_str()], MetricScope::Chassis),
+            Some(MetricScope::Rack) => (
+                vec![topo.racks[dev.rack as usize].id.as_str()],
+                MetricScope::Rack,
+            ),
+            None => continue,
+        };
+        wanted.push((def, metricq::queries(def, scope, &ids)));
+    }
+    let mut futures = Vec::new();
+    for (_, queries) in &wanted {
+        for q in queries {
+            futures.push(engine.range(&q.expr, spec));
+        }
+    }
+    let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
+    let mut answers = futures_util::stream::iter(futures)
+        .buffered(limit)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter();
+    let mut out = Vec::new();
+    for (def, queries) in wanted {
+        let mut m = MetricRange {
+            def,
+            query: String::new(),
+            series: Vec::new(),
+            error: None,
+        };
+        for q in queries {
+            m.query = q.expr.clone();
+            let Some(answer) = answers.next() else {
+                break;
+            };
+            match answer {
+                Ok(res) => m.series.extend(
+                    res.series
+                        .into_iter()
+                        .map(|s| (series_label(def, &q, &s.labels), s.points)),
+                ),
+                Err(e) => {
+                    m.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        m.series.sort_by(|a, b| a.0.cmp(&b.0));
+        out.push(m);
+    }
+    out
+}
+
+/// A chart line's name: its target, and for several series of one target (sensors, PSUs)
+/// what tells them apart.
+fn series_label(def: &MetricDef, q: &MetricQuery, labels: &source::Labels) -> String {
+    let who = match (&q.label, &q.target) {
+        (Some(l), _) => labels.get(l).map(str::to_owned),
+        (None, Some(t)) => Some(t.clone()),
+        (None, None) => None,
+    }
+    .unwrap_or_else(|| def.name.clone());
+    let extra = labels
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(*k, "__name__" | "instance" | "job")
+                && Some(*k) != q.label.as_deref()
+                && !k.ends_with("_id")
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>();
+    if extra.is_empty() {
+        who
+    } else {
+        format!("{who} {}", extra.join(","))
+    }
+}
+
+/// The checks page's tester: admitted like `POST /api/checks/test`, then run now. The
+/// expression sent, with the answer or why Prometheus gave none; refused before sending
+/// when the tester is off, over its rate, or the expression is not sendable.
+pub async fn test_now(
+    st: &AppState,
+    expr: String,
+    variables: HashMap<String, String>,
+) -> Result<(String, Result<source::InstantResult, String>), ApiError> {
+    let query = admit_test(st, expr, variables).await?;
+    let res = st
+        .engine
+        .instant_now(&query)
+        .await
+        .map_err(|e| e.to_string());
+    Ok((query, res))
 }
 
 /// `30m`, `6h`, `7d`, `2w`, or plain seconds.

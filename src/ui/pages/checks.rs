@@ -242,11 +242,11 @@ async fn test_panel(
         .iter()
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
-    match crate::server::live::admit_test(st, expr.clone(), values).await {
+    match crate::server::live::test_now(st, expr.clone(), values).await {
         Err(e) => panel.error = Some(e.to_string()),
-        Ok(query) => {
-            panel.query = query.clone();
-            match st.engine.instant_now(&query).await {
+        Ok((query, answer)) => {
+            panel.query = query;
+            match answer {
                 Ok(res) => {
                     panel.series = res
                         .samples
@@ -263,7 +263,7 @@ async fn test_panel(
                         })
                         .collect();
                 }
-                Err(e) => panel.error = Some(e.to_string()),
+                Err(e) => panel.error = Some(e),
             }
         }
     }

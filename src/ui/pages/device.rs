@@ -5,16 +5,14 @@ use std::time::{Duration, SystemTime};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use futures_util::StreamExt as _;
 use rackscope_core::load::Config;
 use rackscope_core::model::checks::Scope;
 use rackscope_core::read::check_outcomes;
-use rackscope_core::telemetry::metricq::{self, MetricScope};
 use rackscope_core::telemetry::{RangeSpec, Snapshot};
 use rackscope_core::topology::DeviceIx;
 use serde::{Deserialize, Serialize};
 
-use crate::server::AppState;
+use crate::server::{AppState, live};
 use crate::ui::chrome::{Above, chrome, crumbs, not_found, world};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{CheckRow, check_row};
@@ -198,126 +196,38 @@ pub fn build(
     }
 }
 
-/// One chart per metric of the device's template: a range query per metric for all the
-/// device's nodes (batched like the live reads), one line per node.
+/// One chart per metric of the device's template, from the range queries `live` sends.
 async fn charts(st: &AppState, config: &Config, d: DeviceIx, range: &str) -> Vec<ChartView> {
-    let topo = &config.topology;
-    let dev = &topo.devices[d as usize];
-    let Some(tpl) = config.catalog.devices.get(&dev.template_id) else {
-        return Vec::new();
-    };
-    let span = crate::server::live::parse_range(range).unwrap_or(Duration::from_secs(3600));
-    let step = crate::server::live::auto_step(span);
+    let span = live::parse_range(range).unwrap_or(Duration::from_secs(3600));
     let end = SystemTime::now();
     let spec = RangeSpec {
         start: end.checked_sub(span).unwrap_or(SystemTime::UNIX_EPOCH),
         end,
-        step,
+        step: live::auto_step(span),
     };
-    let names: Vec<String> = if dev.instances.is_empty() {
-        vec![dev.id.clone()]
-    } else {
-        topo.device_instances(dev)
-            .iter()
-            .map(|i| i.name.clone())
-            .collect()
-    };
-    // Every chart's queries first, sent together (within the engine's bound): one after
-    // another, a page of ten charts waited ten round trips.
-    let mut wanted = Vec::new();
-    for m in &tpl.def.metrics {
-        let Some(def) = config.metrics.get(&m.value).map(|x| &x.def) else {
-            continue;
-        };
-        let (ids, scope): (Vec<&str>, _) = match metricq::scope_of(def) {
-            Some(MetricScope::Instance) => (
-                names.iter().map(String::as_str).collect(),
-                MetricScope::Instance,
-            ),
-            Some(MetricScope::Chassis) => (vec![dev.id.as_str()], MetricScope::Chassis),
-            Some(MetricScope::Rack) => (
-                vec![topo.racks[dev.rack as usize].id.as_str()],
-                MetricScope::Rack,
-            ),
-            None => continue,
-        };
-        wanted.push((def, metricq::queries(def, scope, &ids)));
-    }
-    let mut futures = Vec::new();
-    for (_, queries) in &wanted {
-        for q in queries {
-            futures.push(st.engine.range(&q.expr, spec));
-        }
-    }
-    let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
-    let mut answers = futures_util::stream::iter(futures)
-        .buffered(limit)
-        .collect::<Vec<_>>()
+    let start = rackscope_core::telemetry::source::unix_seconds(spec.start);
+    let stop = rackscope_core::telemetry::source::unix_seconds(spec.end);
+    live::device_ranges(&st.engine, config, d, spec)
         .await
-        .into_iter();
-    let mut out = Vec::new();
-    for (def, queries) in wanted {
-        let unit = def.display.unit.clone();
-        let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        let mut error = None;
-        let mut query = String::new();
-        for q in queries {
-            query = q.expr.clone();
-            let Some(answer) = answers.next() else {
-                break;
-            };
-            match answer {
-                Ok(res) => {
-                    for s in res.series {
-                        let who = match (&q.label, &q.target) {
-                            (Some(l), _) => s.labels.get(l).map(str::to_owned),
-                            (None, Some(t)) => Some(t.clone()),
-                            (None, None) => None,
-                        }
-                        .unwrap_or_else(|| def.name.clone());
-                        // Several series of one target (sensors, PSUs) keep their own line,
-                        // named by what tells them apart.
-                        let extra = s
-                            .labels
-                            .iter()
-                            .filter(|(k, _)| {
-                                !matches!(*k, "__name__" | "instance" | "job")
-                                    && Some(*k) != q.label.as_deref()
-                                    && !k.ends_with("_id")
-                            })
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>();
-                        let label = if extra.is_empty() {
-                            who
-                        } else {
-                            format!("{who} {}", extra.join(","))
-                        };
-                        series.push((label, s.points));
-                    }
-                }
-                Err(e) => {
-                    error.get_or_insert_with(|| e.to_string());
-                }
+        .into_iter()
+        .map(|m| {
+            let def = m.def;
+            let unit = def.display.unit.clone();
+            let (warn, crit) = def
+                .display
+                .thresholds
+                .as_ref()
+                .map_or((None, None), |t| (t.warn, t.crit));
+            let omitted = m.series.len().saturating_sub(draw::MAX_LINES);
+            ChartView {
+                title: def.name.clone(),
+                chart: (!m.series.is_empty())
+                    .then(|| draw::chart(&m.series, start, stop, &unit, warn, crit)),
+                unit,
+                query: m.query,
+                error: m.error,
+                omitted,
             }
-        }
-        series.sort_by(|a, b| a.0.cmp(&b.0));
-        let (warn, crit) = def
-            .display
-            .thresholds
-            .as_ref()
-            .map_or((None, None), |t| (t.warn, t.crit));
-        let start = rackscope_core::telemetry::source::unix_seconds(spec.start);
-        let stop = rackscope_core::telemetry::source::unix_seconds(spec.end);
-        let omitted = series.len().saturating_sub(draw::MAX_LINES);
-        out.push(ChartView {
-            title: def.name.clone(),
-            unit: unit.clone(),
-            query,
-            chart: (!series.is_empty())
-                .then(|| draw::chart(&series, start, stop, &unit, warn, crit)),
-            error,
-            omitted,
-        });
-    }
-    out
+        })
+        .collect()
 }
