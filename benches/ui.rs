@@ -97,7 +97,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         let page = pages::room::build(Some(&snap), &config, topo.room_ix(id).unwrap());
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui
-            .render(pages::room::RoomPage::TEMPLATE, &c, &page, false)
+            .render(pages::room::RoomPage::TEMPLATE, &c, &page, None)
             .unwrap()
             .len()
     };
@@ -105,7 +105,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         let page = pages::rack::build(Some(&snap), &config, x, None);
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui
-            .render(pages::rack::RackPage::TEMPLATE, &c, &page, false)
+            .render(pages::rack::RackPage::TEMPLATE, &c, &page, None)
             .unwrap()
             .len()
     };
@@ -141,7 +141,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         let size = st
             .ui
-            .render(pages::device::DevicePage::TEMPLATE, &c, &page, false)
+            .render(pages::device::DevicePage::TEMPLATE, &c, &page, None)
             .unwrap()
             .len();
         heaviest.push((size, format!("device {}", topo.devices[d as usize].id)));
