@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use axum::response::Response;
 use rackscope_core::load::Config;
-use rackscope_core::telemetry::{Snapshot, Stale, StaleCause};
+use rackscope_core::telemetry::{Snapshot, Stale, StaleCause, StatsView};
 use rackscope_core::topology::{RackIx, RoomIx, Topology};
 use serde::Serialize;
 
@@ -115,77 +115,6 @@ pub fn chrome(
     active: &'static str,
     crumbs: Vec<Link>,
 ) -> Chrome {
-    let topo = &config.topology;
-    let h = snap.map(|s| &*s.health);
-    let nav = topo
-        .sites
-        .iter()
-        .enumerate()
-        .map(|(si, s)| NavItem {
-            name: s.name.clone(),
-            url: site_url(&s.id),
-            st: St::of(level(h.map(|h| &h.sites), si as u32).flatten()),
-            rooms: s
-                .rooms
-                .iter()
-                .map(|&r| {
-                    let room = &topo.rooms[r as usize];
-                    NavItem {
-                        name: room.name.clone(),
-                        url: room_url(&room.id),
-                        st: St::of(level(h.map(|h| &h.rooms), r).flatten()),
-                        rooms: Vec::new(),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let stats = st.engine.stats();
-    let prom = match (stats.heartbeat_ok, stats.last_ms) {
-        (Some(false), _) => Pill {
-            class: "st-CRIT",
-            text: "Prometheus unreachable".into(),
-            title: stats.heartbeat_error.clone().unwrap_or_default(),
-        },
-        (_, Some(ms)) => Pill {
-            class: "st-OK",
-            text: format!("Prometheus {ms:.0} ms"),
-            title: format!(
-                "{} average over the last queries",
-                stats
-                    .avg_ms
-                    .map_or_else(String::new, |a| format!("{a:.1} ms"))
-            ),
-        },
-        _ => Pill {
-            class: "st-UNKNOWN",
-            text: "Prometheus: waiting".into(),
-            title: "no query answered yet".into(),
-        },
-    };
-    let now = SystemTime::now();
-    let banner = match snap {
-        None => Some(Pill {
-            class: "st-UNKNOWN",
-            text: "Waiting for the first refresh from Prometheus: every state is UNKNOWN for now."
-                .into(),
-            title: String::new(),
-        }),
-        Some(s) => match &s.stale {
-            Some(stale) => Some(stale_banner(s, stale, now)),
-            None if !s.errors.is_empty() => Some(Pill {
-                class: "st-WARN",
-                text: format!(
-                    "{} of {} queries failed in the last refresh ({}): their checks are UNKNOWN.",
-                    s.errors.len(),
-                    s.query_count,
-                    s.errors[0].error
-                ),
-                title: String::new(),
-            }),
-            None => None,
-        },
-    };
     let views = playlist(config);
     let next_url = ctx.playlist.map(|i| {
         let n = (i + 1) % views.len().max(1);
@@ -212,12 +141,91 @@ pub fn chrome(
         refresh: config.app.refresh.room_state_seconds.max(10),
         seq: snap.map_or(0, |s| s.seq),
         active,
-        nav,
+        nav: nav(&config.topology, snap),
         crumbs,
-        prom,
-        banner,
+        prom: prom_pill(&st.engine.stats()),
+        banner: banner(snap, SystemTime::now()),
         q: String::new(),
         v: st.ui.version.clone(),
+    }
+}
+
+/// The navigation: every site with its rooms, each with its state.
+fn nav(topo: &Topology, snap: Option<&Snapshot>) -> Vec<NavItem> {
+    let h = snap.map(|s| &*s.health);
+    topo.sites
+        .iter()
+        .enumerate()
+        .map(|(si, s)| NavItem {
+            name: s.name.clone(),
+            url: site_url(&s.id),
+            st: St::of(level(h.map(|h| &h.sites), si as u32).flatten()),
+            rooms: s
+                .rooms
+                .iter()
+                .map(|&r| {
+                    let room = &topo.rooms[r as usize];
+                    NavItem {
+                        name: room.name.clone(),
+                        url: room_url(&room.id),
+                        st: St::of(level(h.map(|h| &h.rooms), r).flatten()),
+                        rooms: Vec::new(),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The Prometheus pill: unreachable, its latency, or waiting for a first answer.
+fn prom_pill(stats: &StatsView) -> Pill {
+    match (stats.heartbeat_ok, stats.last_ms) {
+        (Some(false), _) => Pill {
+            class: "st-CRIT",
+            text: "Prometheus unreachable".into(),
+            title: stats.heartbeat_error.clone().unwrap_or_default(),
+        },
+        (_, Some(ms)) => Pill {
+            class: "st-OK",
+            text: format!("Prometheus {ms:.0} ms"),
+            title: format!(
+                "{} average over the last queries",
+                stats
+                    .avg_ms
+                    .map_or_else(String::new, |a| format!("{a:.1} ms"))
+            ),
+        },
+        _ => Pill {
+            class: "st-UNKNOWN",
+            text: "Prometheus: waiting".into(),
+            title: "no query answered yet".into(),
+        },
+    }
+}
+
+/// The banner when the states cannot be trusted: none yet, stale, or partly failed.
+fn banner(snap: Option<&Snapshot>, now: SystemTime) -> Option<Pill> {
+    match snap {
+        None => Some(Pill {
+            class: "st-UNKNOWN",
+            text: "Waiting for the first refresh from Prometheus: every state is UNKNOWN for now."
+                .into(),
+            title: String::new(),
+        }),
+        Some(s) => match &s.stale {
+            Some(stale) => Some(stale_banner(s, stale, now)),
+            None if !s.errors.is_empty() => Some(Pill {
+                class: "st-WARN",
+                text: format!(
+                    "{} of {} queries failed in the last refresh ({}): their checks are UNKNOWN.",
+                    s.errors.len(),
+                    s.query_count,
+                    s.errors[0].error
+                ),
+                title: String::new(),
+            }),
+            None => None,
+        },
     }
 }
 
