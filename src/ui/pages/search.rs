@@ -55,82 +55,73 @@ pub fn search_hits(snap: Option<&Snapshot>, topo: &Topology, q: &str) -> Vec<Hit
     };
     let st_of = |v: Option<&Vec<Option<Severity>>>, i: u32| St::of(level(v, i).flatten());
     let h = snap.map(|s| &*s.health);
+    let hit = |kind, id: &str, name: &str, url, path, st| Hit {
+        kind,
+        name: name.to_owned(),
+        id: id.to_owned(),
+        url,
+        path,
+        st,
+    };
     let mut hits = Vec::new();
     for (i, s) in topo.sites.iter().enumerate() {
         if matches(&s.id, &s.name) {
-            hits.push(Hit {
-                kind: "site",
-                name: s.name.clone(),
-                id: s.id.clone(),
-                url: site_url(&s.id),
-                path: String::new(),
-                st: st_of(h.map(|h| &h.sites), i as u32),
-            });
+            let st = st_of(h.map(|h| &h.sites), i as u32);
+            hits.push(hit(
+                "site",
+                &s.id,
+                &s.name,
+                site_url(&s.id),
+                String::new(),
+                st,
+            ));
         }
     }
     for (i, r) in topo.rooms.iter().enumerate() {
         if matches(&r.id, &r.name) {
-            hits.push(Hit {
-                kind: "room",
-                name: r.name.clone(),
-                id: r.id.clone(),
-                url: room_url(&r.id),
-                path: topo.sites[r.site as usize].name.clone(),
-                st: st_of(h.map(|h| &h.rooms), i as u32),
-            });
+            let site = topo.sites[r.site as usize].name.clone();
+            let st = st_of(h.map(|h| &h.rooms), i as u32);
+            hits.push(hit("room", &r.id, &r.name, room_url(&r.id), site, st));
         }
     }
     for (i, r) in topo.racks.iter().enumerate() {
         if matches(&r.id, &r.name) {
-            hits.push(Hit {
-                kind: "rack",
-                name: r.name.clone(),
-                id: r.id.clone(),
-                url: rack_url(&r.id),
-                path: topo.path(i as u32, None).join(" › "),
-                st: St::of(h.and_then(|h| h.racks[i].state)),
-            });
+            let path = topo.path(i as u32, None).join(" › ");
+            let st = St::of(h.and_then(|h| h.racks[i].state));
+            hits.push(hit("rack", &r.id, &r.name, rack_url(&r.id), path, st));
         }
     }
     for (i, d) in topo.devices.iter().enumerate() {
         if matches(&d.id, &d.name) {
             let rack = &topo.racks[d.rack as usize];
-            hits.push(Hit {
-                kind: "device",
-                name: d.name.clone(),
-                id: d.id.clone(),
-                url: device_url(&rack.id, &d.id),
-                path: format!(
-                    "{} › U{}",
-                    topo.path(d.rack, None).join(" › "),
-                    d.u_position
-                ),
-                st: St::of(h.and_then(|h| h.devices[i].state)),
-            });
+            let url = device_url(&rack.id, &d.id);
+            let path = format!(
+                "{} › U{}",
+                topo.path(d.rack, None).join(" › "),
+                d.u_position
+            );
+            let st = St::of(h.and_then(|h| h.devices[i].state));
+            hits.push(hit("device", &d.id, &d.name, url, path, st));
         }
     }
     for (i, inst) in topo.instances.iter().enumerate() {
         if matches(&inst.name, "") {
             let d = &topo.devices[inst.device as usize];
             let rack = &topo.racks[d.rack as usize];
-            hits.push(Hit {
-                kind: "instance",
-                name: inst.name.clone(),
-                id: inst.name.clone(),
-                url: format!(
-                    "{}?instance={}#inst-{}",
-                    device_url(&rack.id, &d.id),
-                    enc(&inst.name),
-                    enc(&inst.name)
-                ),
-                path: format!(
-                    "{} › U{} › {}",
-                    topo.path(d.rack, None).join(" › "),
-                    d.u_position,
-                    d.name
-                ),
-                st: St::of(node_state(snap, i as u32)),
-            });
+            let url = format!(
+                "{}?instance={}#inst-{}",
+                device_url(&rack.id, &d.id),
+                enc(&inst.name),
+                enc(&inst.name)
+            );
+            let path = format!(
+                "{} › U{} › {}",
+                topo.path(d.rack, None).join(" › "),
+                d.u_position,
+                d.name
+            );
+            let st = St::of(node_state(snap, i as u32));
+            hits.push(hit("instance", &inst.name, &inst.name, url, path, st));
         }
     }
     // Exact ids first, keeping the hierarchy order otherwise.
