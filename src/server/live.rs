@@ -20,13 +20,12 @@ use rackscope_core::telemetry::metricq::{self, MetricQuery, MetricScope};
 use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot, source};
 use rackscope_core::topology::{DeviceIx, RackIx};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::server::AppState;
 use crate::server::api::find_device;
 use crate::server::error::ApiError;
-use crate::server::wire::Ordered;
-use crate::server::wire::chart::{ChartData, ChartSeries, Points};
+use crate::server::wire;
+use crate::server::wire::live::{ChartData, ChartSeries, Points};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -243,10 +242,13 @@ async fn device_metrics(
 ) -> Result<Response, ApiError> {
     let engine = &st.engine;
     let Some(snap) = engine.snapshot() else {
-        return Ok(
-            Json(json!({ "device_id": device_id, "rack_id": rack_id, "metrics": {} }))
-                .into_response(),
-        );
+        return Ok(Json(wire::live::device_metrics(
+            &device_id,
+            &rack_id,
+            Vec::new(),
+            None,
+        ))
+        .into_response());
     };
     let config = &*snap.config;
     let d = find_device(config, &rack_id, &device_id)?;
@@ -307,17 +309,10 @@ async fn device_metrics(
             }
         }
     }
-    let metrics = Ordered(
-        rows.into_iter()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(k, r)| (k, Ordered(r)))
-            .collect(),
-    );
-    let mut out = json!({ "device_id": device_id, "rack_id": rack_id, "metrics": metrics });
-    if let (Some(e), Some(o)) = (error, out.as_object_mut()) {
-        o.insert("error".into(), json!(e));
-    }
-    Ok(Json(out).into_response())
+    Ok(Json(wire::live::device_metrics(
+        &device_id, &rack_id, rows, error,
+    ))
+    .into_response())
 }
 
 /// One metric's range answer for a device: a labelled line per series, sorted by label.
@@ -622,26 +617,7 @@ async fn checks_test(
     let at = SystemTime::now();
     let res = st.engine.instant_now(&expr).await?;
     let ts = rackscope_core::telemetry::source::unix_seconds(at);
-    let result: Vec<Value> = res
-        .samples
-        .iter()
-        .map(|s| {
-            json!({
-                "metric": s.labels.iter().collect::<std::collections::BTreeMap<_, _>>(),
-                "value": [ts, prom_number(s.value)],
-            })
-        })
-        .collect();
-    let mut prometheus = json!({
-        "status": "success",
-        "data": { "resultType": "vector", "result": result },
-    });
-    if !res.warnings.is_empty()
-        && let Some(o) = prometheus.as_object_mut()
-    {
-        o.insert("warnings".into(), json!(res.warnings));
-    }
-    Ok(Json(json!({ "expr": expr, "prometheus": prometheus })).into_response())
+    Ok(Json(wire::live::tester(&expr, &res, ts)).into_response())
 }
 
 /// Lets a tester request through when the tester is on and the rate allows, and prepares
@@ -703,17 +679,4 @@ pub fn prepare_test(expr: &str, variables: &HashMap<String, String>) -> Result<S
     rackscope_core::promql::parse(&expr)
         .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
     Ok(expr)
-}
-
-/// Prometheus writes sample values as strings (`"NaN"`, `"+Inf"` included).
-fn prom_number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
-    }
 }

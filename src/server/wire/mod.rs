@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 pub mod alerts;
-pub mod chart;
+pub mod live;
 pub mod rack;
 pub mod stats;
 pub mod topology;
