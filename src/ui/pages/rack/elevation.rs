@@ -14,6 +14,9 @@ use crate::ui::chrome::node_state;
 use crate::ui::draw::{self, St};
 use crate::ui::urls::{device_url, rack_url};
 
+/// A grid cell of a device: row, column, state and tooltip.
+type Cell = (u32, u32, St, String);
+
 /// Where a face is drawn: the rack's height and the body's left edge.
 #[derive(Clone, Copy)]
 struct Frame {
@@ -124,7 +127,7 @@ fn device_cells(
     dev: &Device,
     d: DeviceIx,
     face: Face,
-) -> (u32, u32, Vec<(u32, u32, St, String)>) {
+) -> (u32, u32, Vec<Cell>) {
     let topo = &config.topology;
     let tpl = config.catalog.devices.get(&dev.template_id).map(|t| &t.def);
     let dev_sev = snap.and_then(|s| s.health.devices[d as usize].state);
