@@ -1,7 +1,9 @@
 //! The web UI: pages rendered on the server with Tera from one view-model struct each,
-//! SVG drawn on the server, and one small hand-written script for live updates. Handlers
-//! build data (`pages`, `draw`); templates (`templates/`, embedded, overridable from a
-//! directory) only render it.
+//! SVG drawn on the server, and one small hand-written script for live updates. Each page
+//! (`pages/<page>.rs`) builds its view model from the core's read models, bound to its
+//! template by `Page`; `draw` computes the SVG; templates (`templates/`, loaded by
+//! `render`) only render. The UI depends on the server (its state, `live` for the queries a
+//! page sends), never the reverse: `app.rs` hands the pages to `AppState::with_pages`.
 //!
 //! Live updates: `/events` pushes the snapshot sequence number (server-sent events); the
 //! script then fetches the same URL with `X-Rackscope-Fragment: main` and swaps `<main>`.
