@@ -121,6 +121,21 @@ async fn checks_page(
 ) -> Response {
     let (snap, config) = world(st);
     let snap = snap.as_deref();
+    let test = match q.get("test") {
+        Some(id) => Some(test_panel(st, &config, id, q, run).await),
+        None => None,
+    };
+    let crumbs = crumbs(&config.topology, Above::Overview);
+    let page = ChecksPage {
+        groups: library(&config),
+        test,
+    };
+    let c = chrome(st, ctx, &config, snap, "Checks library", "checks", crumbs);
+    html(st, ctx, StatusCode::OK, &c, &page)
+}
+
+/// The library: every check as a card, grouped by kind in first-seen order.
+pub fn library(config: &Config) -> Vec<KindGroup> {
     let mut groups: Vec<KindGroup> = Vec::new();
     for c in config.checks.iter() {
         let def = &c.def;
@@ -189,14 +204,7 @@ async fn checks_page(
             }),
         }
     }
-    let test = match q.get("test") {
-        Some(id) => Some(test_panel(st, &config, id, q, run).await),
-        None => None,
-    };
-    let crumbs = crumbs(&config.topology, Above::Overview);
-    let page = ChecksPage { groups, test };
-    let c = chrome(st, ctx, &config, snap, "Checks library", "checks", crumbs);
-    html(st, ctx, StatusCode::OK, &c, &page)
+    groups
 }
 
 /// The tester: the check's expression (or the edited one) with its placeholders filled
