@@ -22,7 +22,7 @@ fi
 cargo build --release --quiet
 state=$(mktemp -d)
 port=18000
-target/release/rackscope demo --config "$config" --state-dir "$state" --port $port \
+"${CARGO_TARGET_DIR:-target}"/release/rackscope demo --config "$config" --state-dir "$state" --port $port \
   --prometheus-port 19190 --simulator-port 19000 >"$state/demo.log" 2>&1 &
 demo=$!
 trap 'kill -INT $demo 2>/dev/null; wait $demo 2>/dev/null; rm -rf "$state"' EXIT

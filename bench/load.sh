@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 cargo build --release --quiet
-bin=target/release/rackscope
+bin=${CARGO_TARGET_DIR:-target}/release/rackscope
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -16,7 +16,7 @@ sse=${4:-200}
 cargo build --release --quiet
 state=$(mktemp -d)
 port=18100
-target/release/rackscope demo --config "$config" --state-dir "$state" --port $port \
+"${CARGO_TARGET_DIR:-target}"/release/rackscope demo --config "$config" --state-dir "$state" --port $port \
   --prometheus-port 19290 --simulator-port 19100 >"$state/demo.log" 2>&1 &
 demo=$!
 trap 'kill -CONT $(pgrep -P $demo prometheus) 2>/dev/null || true; kill -INT $demo 2>/dev/null; wait $demo 2>/dev/null; rm -rf "$state"' EXIT

@@ -121,14 +121,8 @@ fn run(name: &str) {
         .unwrap();
     let old = name.starts_with("old ");
     let (body, raised) = match name.trim_start_matches("old ") {
-        "instant-1m" => (
-            rackscope_core::telemetry::fake::vector_answer(1_000_000),
-            false,
-        ),
-        "instant-1m-raised" => (
-            rackscope_core::telemetry::fake::vector_answer(1_000_000),
-            true,
-        ),
+        "instant-1m" => (rackscope_core::testkit::vector_answer(1_000_000), false),
+        "instant-1m-raised" => (rackscope_core::testkit::vector_answer(1_000_000), true),
         "range-300x11000" => (range_body(300, 11_000), false),
         _ => panic!("unknown scenario {name}"),
     };

@@ -20,8 +20,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use rackscope_core::telemetry::fake::{FakeSource, ids_in, one_series_per_id};
 use rackscope_core::telemetry::{Engine, plan};
+use rackscope_core::testkit::{Table, ids_in, one_series_per_id};
 
 /// On-CPU time of the calling thread, in nanoseconds (scheduler statistics).
 fn thread_cpu_ns() -> u64 {
@@ -61,9 +61,9 @@ fn fake_100k(rt: &tokio::runtime::Runtime) {
     let series: usize = answers.values().map(|a| a.samples.len()).sum();
     let answers = Arc::new(answers);
     let a2 = answers.clone();
-    let source = Arc::new(FakeSource::new(move |q, _| {
-        Ok(a2.get(q).cloned().unwrap_or_default())
-    }));
+    let source = Arc::new(
+        Table::new(Vec::new()).with_hook(move |q| Some(Ok(a2.get(q).cloned().unwrap_or_default()))),
+    );
     let engine = Engine::new(config.clone(), source);
     let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     // Warm-up, then measured refreshes.

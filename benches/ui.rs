@@ -16,8 +16,8 @@ use rackscope::server::AppState;
 use rackscope::ui::chrome::chrome;
 use rackscope::ui::pages;
 use rackscope::ui::{Ctx, Page};
-use rackscope_core::telemetry::fake::{FakeSource, one_series_per_id};
 use rackscope_core::telemetry::{Engine, plan};
+use rackscope_core::testkit::{Table, one_series_per_id};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -54,9 +54,10 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
     // Every planned query answers one series per id with value 1: every target has a state.
     let p = plan(&config);
     let answers = one_series_per_id(&p, 1.0);
-    let source = Arc::new(FakeSource::new(move |q, _| {
-        Ok(answers.get(q).cloned().unwrap_or_default())
-    }));
+    let source = Arc::new(
+        Table::new(Vec::new())
+            .with_hook(move |q| Some(Ok(answers.get(q).cloned().unwrap_or_default()))),
+    );
     let engine = Arc::new(Engine::new(config.clone(), source));
     let snap = rt.block_on(engine.refresh_at(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
     let st = AppState::new(engine.clone()).unwrap();

@@ -197,28 +197,8 @@ pub async fn demo(
         .unwrap_or_else(|| default_state_dir(&opts.config));
     std::fs::create_dir_all(state_dir.join("data"))
         .with_context(|| format!("creating the state directory {}", state_dir.display()))?;
-
-    let lo = [127, 0, 0, 1];
-    let web = bind(SocketAddr::from((lo, opts.port)), "Rackscope", "--port").await?;
-    let sim_listener = bind(
-        SocketAddr::from((lo, opts.simulator_port)),
-        "simulator",
-        "--simulator-port",
-    )
-    .await?;
-    let sim_addr = sim_listener.local_addr()?;
-    // Prometheus binds its port itself; check it is free first so the error is ours.
-    let prom_port = {
-        let probe = bind(
-            SocketAddr::from((lo, opts.prometheus_port)),
-            "Prometheus",
-            "--prometheus-port",
-        )
-        .await?;
-        probe.local_addr()?.port()
-    };
-    let prom_url = format!("http://127.0.0.1:{prom_port}");
-
+    let ports = Ports::bind(&opts).await?;
+    let sim_addr = ports.simulator.local_addr()?;
     let prometheus_bin = match &opts.prometheus_bin {
         Some(p) => p.clone(),
         None => find_prometheus().map_or_else(install_prometheus, Ok)?,
@@ -232,73 +212,51 @@ pub async fn demo(
         opts.incident_mode,
         Some(state_dir.join("overrides.yaml")),
     )?);
-
-    let prom_yml = state_dir.join("prometheus.yml");
-    std::fs::write(
-        &prom_yml,
-        prometheus_config(sim_addr, opts.scrape_interval_seconds),
-    )
-    .with_context(|| format!("writing {}", prom_yml.display()))?;
-
     let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-
     let sim_task = tokio::spawn(rackscope_simulator::http::run(
-        sim_listener,
+        ports.simulator,
         sim.clone(),
         std::env::var("SIMULATOR_CONTROL_TOKEN").ok(),
         stopped(stop_rx.clone()),
     ));
+    let prom = Prometheus::start(
+        &prometheus_bin,
+        &state_dir,
+        sim_addr,
+        ports.prometheus,
+        &opts,
+    )
+    .await;
+    let mut prom = match prom {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            return Err(e);
+        }
+    };
 
-    let log_path = state_dir.join("prometheus.log");
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("creating {}", log_path.display()))?;
-    let mut prom = tokio::process::Command::new(&prometheus_bin)
-        .arg(format!("--config.file={}", prom_yml.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            state_dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-        .arg("--storage.tsdb.retention.time=2d")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", prometheus_bin.display()))?;
-    if let Err(e) = wait_ready(&prom_url, &mut prom, &log_path).await {
-        let _ = stop_tx.send(true);
-        let _ = prom.kill().await;
-        return Err(e);
-    }
-
-    config.app.telemetry.prometheus_url = Some(prom_url.clone());
+    config.app.telemetry.prometheus_url = Some(prom.url.clone());
     let name = config.app.app.name.clone();
     let instances = config.topology.instances.len();
     let engine = engine_for(config)?;
-    let web_addr = web.local_addr()?;
+    let web_addr = ports.web.local_addr()?;
     let state = AppState::with_templates(engine.clone(), opts.templates.as_deref())
         .context("web UI templates")?;
-    let web_task = tokio::spawn(serve(state, web, stopped(stop_rx.clone())));
-
+    let web_task = tokio::spawn(serve(state, ports.web, stopped(stop_rx.clone())));
     println!(
         "Rackscope demo: {name}, {instances} instances, simulator seed {} ({} incidents)\n\
          \x20 Rackscope   http://{web_addr}   (alerts: http://{web_addr}/api/alerts/active)\n\
-         \x20 Prometheus  {prom_url}   (data and log in {})\n\
+         \x20 Prometheus  {}   (data and log in {})\n\
          \x20 simulator   http://{sim_addr}/metrics   (control: http://{sim_addr}/api/status)\n\
          \x20 force a node down:  curl -X POST http://{sim_addr}/api/overrides -H 'content-type: application/json' -d '{{\"instance\":\"<name>\",\"metric\":\"up\",\"value\":0}}'\n\
          Live states appear within about {} seconds. Ctrl-C stops everything.",
         sim.seed(),
         sim.settings().mode.as_str(),
+        prom.url,
         state_dir.display(),
         opts.scrape_interval_seconds + u64::from(engine.config().app.planner.cache_ttl_seconds),
     );
-
     let reporter = {
-        let engine = engine.clone();
         let rx = stop_rx.clone();
         let verbose = opts.verbose;
         tokio::spawn(async move {
@@ -312,15 +270,15 @@ pub async fn demo(
     // Run until Ctrl-C, or until Prometheus goes away under us.
     let outcome = tokio::select! {
         _ = shutdown => Ok(()),
-        status = prom.wait() => Err(anyhow::anyhow!(
+        status = prom.child.wait() => Err(anyhow::anyhow!(
             "Prometheus exited ({}); its log is {}",
             status.map_or_else(|e| e.to_string(), |s| s.to_string()),
-            log_path.display()
+            prom.log.display()
         )),
     };
     eprintln!("stopping…");
     let _ = stop_tx.send(true);
-    stop_child(&mut prom).await;
+    stop_child(&mut prom.child).await;
     let _ = reporter.await;
     let web_res = web_task.await;
     let sim_res = sim_task.await;
@@ -331,6 +289,98 @@ pub async fn demo(
     sim_res.context("simulator task")?.context("simulator")?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// Completes once the demo's stop flag is raised.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// The demo's three ports on loopback, taken before anything starts so that a port in use
+/// is an error naming its flag.
+struct Ports {
+    web: TcpListener,
+    simulator: TcpListener,
+    prometheus: u16,
+}
+
+impl Ports {
+    async fn bind(opts: &DemoOptions) -> anyhow::Result<Ports> {
+        let lo = [127, 0, 0, 1];
+        let web = bind(SocketAddr::from((lo, opts.port)), "Rackscope", "--port").await?;
+        let simulator = bind(
+            SocketAddr::from((lo, opts.simulator_port)),
+            "simulator",
+            "--simulator-port",
+        )
+        .await?;
+        // Prometheus binds its port itself; check it is free first so the error is ours.
+        let probe = bind(
+            SocketAddr::from((lo, opts.prometheus_port)),
+            "Prometheus",
+            "--prometheus-port",
+        )
+        .await?;
+        Ok(Ports {
+            web,
+            simulator,
+            prometheus: probe.local_addr()?.port(),
+        })
+    }
+}
+
+/// The demo's Prometheus: a child process scraping the simulator, its data and log in the
+/// state directory.
+struct Prometheus {
+    child: tokio::process::Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Prometheus {
+    /// Writes the scrape configuration, starts the process and waits until it is ready
+    /// (killing it when it never is).
+    async fn start(
+        bin: &Path,
+        state_dir: &Path,
+        sim: SocketAddr,
+        port: u16,
+        opts: &DemoOptions,
+    ) -> anyhow::Result<Prometheus> {
+        let prom_yml = state_dir.join("prometheus.yml");
+        std::fs::write(
+            &prom_yml,
+            prometheus_config(sim, opts.scrape_interval_seconds),
+        )
+        .with_context(|| format!("writing {}", prom_yml.display()))?;
+        let log_path = state_dir.join("prometheus.log");
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let mut child = tokio::process::Command::new(bin)
+            .arg(format!("--config.file={}", prom_yml.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                state_dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--storage.tsdb.retention.time=2d")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        if let Err(e) = wait_ready(&url, &mut child, &log_path).await {
+            let _ = child.kill().await;
+            return Err(e);
+        }
+        Ok(Prometheus {
+            child,
+            url,
+            log: log_path,
+        })
+    }
 }
 
 fn prometheus_config(sim: SocketAddr, interval: u64) -> String {

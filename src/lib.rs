@@ -1,6 +1,7 @@
-//! The `rackscope` library side of the binary: the HTTP server and the demo orchestration,
-//! kept here (not in `core`) because they know axum and processes, and the importer host. `src/main.rs` is the
-//! command line over it; the integration tests drive it directly.
+//! The `rackscope` library side of the binary: the HTTP server, the web UI, the importer
+//! host and the demo orchestration, kept here (not in `core`) because they know axum, Tera,
+//! libloading and processes. The subcommands over them are `src/cli/` (binary only); the
+//! integration tests drive this library directly.
 
 pub mod demo;
 pub mod import;

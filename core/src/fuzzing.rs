@@ -242,6 +242,46 @@ fn error_within(e: &crate::telemetry::source::SourceError) -> Result<(), String>
 }
 
 #[cfg(test)]
+mod decode_tests {
+    //! The decoder's bounds, through the fuzz target's property checks.
+    use proptest::prelude::*;
+
+    use super::prometheus_answer;
+    use crate::telemetry::source::{
+        Limits, MAX_UPSTREAM_TEXT, MAX_WARNINGS, SourceError, decode_instant,
+    };
+
+    proptest! {
+        /// Whatever the error text and the number of warnings, what is kept is bounded.
+        #[test]
+        fn kept_texts_are_bounded(error in any::<String>(), len in 0usize..5000,
+                                  warnings in 0usize..40, status in 200u16..600) {
+            let error = error.repeat(len / error.len().max(1) + 1);
+            let ws: Vec<String> = (0..warnings).map(|_| serde_json::to_string(&error).unwrap()).collect();
+            let body = format!(
+                r#"{{"status":"error","errorType":"bad_data","error":{},"warnings":[{}]}}"#,
+                serde_json::to_string(&error).unwrap(),
+                ws.join(",")
+            );
+            let e = decode_instant(status, body.as_bytes(), &Limits::default()).unwrap_err();
+            prop_assert_eq!(prometheus_answer(body.as_bytes()), Ok(()));
+            let SourceError::Api { error: kept, warnings: kw, .. } = e else {
+                return Err(TestCaseError::fail("not an API error"));
+            };
+            prop_assert!(kept.chars().count() <= MAX_UPSTREAM_TEXT + 40);
+            prop_assert!(kw.len() <= MAX_WARNINGS + 1);
+            prop_assert_eq!(kw.len(), warnings.min(MAX_WARNINGS) + usize::from(warnings > MAX_WARNINGS));
+        }
+
+        /// Arbitrary bytes never panic the decoder and never escape the bounds.
+        #[test]
+        fn any_bytes_hold_the_fuzz_properties(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            prop_assert_eq!(prometheus_answer(&data), Ok(()));
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -3,12 +3,17 @@
 //! This crate knows nothing of HTTP or HTML; the server and the UI live in the binary.
 
 pub mod app_keys;
+pub mod bind;
+pub mod config;
 pub mod diag;
 pub mod duration;
 pub mod env;
 pub mod expand;
+pub mod labels;
+pub mod library;
 pub mod load;
 pub mod model;
+pub mod placeholder;
 pub mod promql;
 pub mod read;
 pub mod script;
@@ -20,8 +25,11 @@ pub mod validate;
 pub mod walk;
 pub mod yaml;
 
+pub use config::Config;
 pub use diag::{Diagnostic, Diagnostics, Level};
-pub use load::{Config, Loaded, load, load_with_env};
+pub use load::{Loaded, load, load_with_env};
 pub use severity::Severity;
 pub mod fuzzing;
 pub mod generate;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::bind::Bindings;
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::expand;
 use crate::model::app::AppConfig;
-use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile};
+use crate::model::catalog::{
+    DeviceTemplate, RackComponentTemplate, RackTemplate, TemplatesFile, default_rack_height,
+};
 use crate::model::checks::{CheckDef, ChecksFile};
 use crate::model::metrics::{MetricDef, MetricsFile};
 use crate::model::topology::{
@@ -25,133 +28,8 @@ use crate::topology::{Aisle, Device, Instance, Rack, Room, RoomIx, Site, Topolog
 use crate::walk::{Escape, confine, read_bounded, yaml_files};
 use crate::yaml::{self, Ctx, Kind, Located, Node};
 
-/// A definition together with the file it came from.
-#[derive(Debug, Clone)]
-pub struct Sourced<T> {
-    pub def: T,
-    pub file: Arc<Path>,
-}
-
-impl<T> Sourced<T> {
-    pub fn span(&self, pos: Pos) -> Span {
-        Span::new(&self.file, pos)
-    }
-}
-
-/// Definitions that carry their own id.
-pub trait HasId {
-    fn id(&self) -> &str;
-}
-
-impl HasId for CheckDef {
-    fn id(&self) -> &str {
-        &self.id.value
-    }
-}
-
-/// A library of definitions addressed by id, in load order.
-#[derive(Debug, Clone)]
-pub struct Library<T> {
-    pub items: Vec<Sourced<T>>,
-    by_id: HashMap<String, usize>,
-}
-
-impl<T> Default for Library<T> {
-    fn default() -> Self {
-        Library {
-            items: Vec::new(),
-            by_id: HashMap::new(),
-        }
-    }
-}
-
-impl<T> Library<T> {
-    pub fn get(&self, id: &str) -> Option<&Sourced<T>> {
-        self.by_id.get(id).map(|&i| &self.items[i])
-    }
-    pub fn contains(&self, id: &str) -> bool {
-        self.by_id.contains_key(id)
-    }
-    /// A library of the given definitions; of two with one id, the first wins.
-    pub fn from_items(items: Vec<Sourced<T>>) -> Library<T>
-    where
-        T: HasId,
-    {
-        let mut by_id = HashMap::new();
-        for (i, it) in items.iter().enumerate() {
-            by_id.entry(it.def.id().to_owned()).or_insert(i);
-        }
-        Library { items, by_id }
-    }
-    /// The position of a definition in `items`, a stable handle for the engine's tables.
-    pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).copied()
-    }
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-    pub fn iter(&self) -> impl Iterator<Item = &Sourced<T>> {
-        self.items.iter()
-    }
-    /// Adds a definition; a second one with the same id is refused and reported.
-    fn insert(
-        &mut self,
-        id: &Located<String>,
-        item: Sourced<T>,
-        what: &str,
-        diags: &mut Diagnostics,
-    ) {
-        if let Some(&first) = self.by_id.get(&id.value) {
-            let prev = &self.items[first].file;
-            diags.error(
-                "duplicate-id",
-                item.span(id.pos),
-                format!(
-                    "{what} id `{}` is already defined in {}; ids must be unique",
-                    id.value,
-                    prev.display()
-                ),
-            );
-            return;
-        }
-        self.by_id.insert(id.value.clone(), self.items.len());
-        self.items.push(item);
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Catalog {
-    pub devices: Library<DeviceTemplate>,
-    pub racks: Library<RackTemplate>,
-    pub components: Library<RackComponentTemplate>,
-}
-
-/// The paths of app.yaml, resolved.
-#[derive(Debug, Clone, Default)]
-pub struct ResolvedPaths {
-    pub topology: PathBuf,
-    pub templates: PathBuf,
-    pub checks: PathBuf,
-    pub metrics: PathBuf,
-}
-
-/// A loaded configuration: everything the engine needs, resolved.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    pub app_file: PathBuf,
-    pub base_dir: PathBuf,
-    pub app: AppConfig,
-    pub paths: ResolvedPaths,
-    pub topology: Topology,
-    pub catalog: Catalog,
-    pub checks: Library<CheckDef>,
-    /// The kind of each check, from its own `kind:` or from the `kinds:` group it sits in.
-    pub check_kinds: HashMap<String, String>,
-    pub metrics: Library<MetricDef>,
-}
+pub use crate::config::{Config, ResolvedPaths};
+pub use crate::library::{Catalog, HasId, Library, Sourced};
 
 /// The result of loading: the configuration as far as it could be read, and every problem.
 #[derive(Debug, Clone)]
@@ -202,7 +80,7 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
             node,
         ),
         None => {
-            crate::validate::finish(&mut config, &mut diags);
+            crate::validate::finish(&config, &mut diags);
             return Loaded {
                 config,
                 diagnostics: diags,
@@ -227,16 +105,30 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
     };
 
     config.catalog = load_templates(&config.paths.templates, &app_arc, &mut diags);
-    let (checks, kinds) = load_checks(&config.paths.checks, &app_arc, &mut diags);
+    let (checks, kinds, scripts) = load_checks(&config.paths.checks, &app_arc, &mut diags);
     config.checks = checks;
     config.check_kinds = kinds;
+    config.scripts = scripts;
     config.metrics = load_metrics(&config.paths.metrics, &mut diags);
     config.topology = TopologyLoader::new(&mut diags).load(&config.paths.topology, &app_arc);
-    crate::validate::finish(&mut config, &mut diags);
+    resolve_rack_heights(&mut config.topology, &config.catalog);
+    config.bindings = Bindings::compute(&config.topology, &config.catalog, &config.checks);
+    crate::validate::finish(&config, &mut diags);
     diags.sort();
     Loaded {
         config,
         diagnostics: diags,
+    }
+}
+
+/// A rack without `u_height` takes its template's, else the default height.
+fn resolve_rack_heights(topo: &mut Topology, catalog: &Catalog) {
+    for rack in topo.racks.iter_mut().filter(|r| r.u_height == 0) {
+        rack.u_height = rack
+            .template_id
+            .as_deref()
+            .and_then(|t| catalog.racks.get(t))
+            .map_or_else(default_rack_height, |t| t.def.u_height);
     }
 }
 
@@ -454,12 +346,9 @@ fn load_templates(dir: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> Catal
     cat
 }
 
-fn load_checks(
-    path: &Path,
-    app: &Arc<Path>,
-    diags: &mut Diagnostics,
-) -> (Library<CheckDef>, HashMap<String, String>) {
+fn load_checks(path: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> LoadedChecks {
     let mut lib = Library::default();
+    let mut scripts_of = Vec::new();
     let mut kinds = HashMap::new();
     let files = if path.is_file() {
         vec![path.to_path_buf()]
@@ -471,7 +360,7 @@ fn load_checks(
             Span::file_only(app),
             format!("paths.checks: {} does not exist", path.display()),
         );
-        return (lib, kinds);
+        return (lib, kinds, scripts_of);
     };
     // `script_file:` is relative to the checks directory (to its folder when it is a file),
     // and must stay inside it or inside the configuration directory.
@@ -521,7 +410,7 @@ fn load_checks(
         }
         for (item, group_kind) in items {
             if let Some(mut c) = decode_one::<CheckDef>(item, &src, &file, diags) {
-                c.compiled = compile_scripts(&c, &src, &file, &scripts, diags);
+                let compiled = compile_scripts(&c, &src, &file, &scripts, diags);
                 if c.kind.is_none() {
                     c.kind = group_kind;
                 }
@@ -538,11 +427,22 @@ fn load_checks(
                     "check",
                     diags,
                 );
+                // A duplicate id was refused: its scripts go with it.
+                if scripts_of.len() < lib.len() {
+                    scripts_of.push(compiled);
+                }
             }
         }
     }
-    (lib, kinds)
+    (lib, kinds, scripts_of)
 }
+
+/// The checks library, the kind of each check, and each check's compiled scripts.
+type LoadedChecks = (
+    Library<CheckDef>,
+    HashMap<String, String>,
+    Vec<Option<Arc<script::CheckScripts>>>,
+);
 
 /// Where `script_file:` paths are resolved (`dir`) and the directories they may not leave.
 struct ScriptRoots<'a> {
@@ -1103,6 +1003,36 @@ impl<'d> TopologyLoader<'d> {
         let Some(def) = decode_one::<RoomDef>(node, src, file, self.diags) else {
             return;
         };
+        let Some((id, span)) = self.room_id(site, &def, node, file, listed_id, listed_at) else {
+            return;
+        };
+        let room_ix: RoomIx = self.topo.rooms.len() as u32;
+        self.topo.rooms.push(Room {
+            id: id.clone(),
+            name: def.name.clone().unwrap_or_else(|| id.clone()),
+            description: def.description.clone(),
+            layout: def.layout.clone(),
+            site,
+            aisles: Vec::new(),
+            standalone_racks: Vec::new(),
+            span,
+        });
+        self.topo.sites[site as usize].rooms.push(room_ix);
+
+        self.room_contents(room_ix, &id, node, src, file, dir);
+    }
+
+    /// A room's id (its file's, else the one it is listed under), checked against the
+    /// listing, its site and the rooms seen before; `None` for a duplicate.
+    fn room_id(
+        &mut self,
+        site: u32,
+        def: &RoomDef,
+        node: &Node,
+        file: &Arc<Path>,
+        listed_id: &str,
+        listed_at: Option<Span>,
+    ) -> Option<(String, Span)> {
         let id = def
             .id
             .as_ref()
@@ -1142,21 +1072,21 @@ impl<'d> TopologyLoader<'d> {
                     format!("room id `{id}` is already used at {prev}"),
                 ),
             }
-            return;
+            return None;
         }
-        let room_ix: RoomIx = self.topo.rooms.len() as u32;
-        self.topo.rooms.push(Room {
-            id: id.clone(),
-            name: def.name.clone().unwrap_or_else(|| id.clone()),
-            description: def.description.clone(),
-            layout: def.layout.clone(),
-            site,
-            aisles: Vec::new(),
-            standalone_racks: Vec::new(),
-            span,
-        });
-        self.topo.sites[site as usize].rooms.push(room_ix);
+        Some((id, span))
+    }
 
+    /// A room's aisles (listed, and directories not listed) and standalone racks.
+    fn room_contents(
+        &mut self,
+        room_ix: RoomIx,
+        id: &str,
+        node: &Node,
+        src: &str,
+        file: &Arc<Path>,
+        dir: Option<&Path>,
+    ) {
         let mut aisle_ids = HashSet::new();
         for a in list(node, "aisles", file, self.diags) {
             let Some(entry) = decode_one::<AisleEntry>(a, src, file, self.diags) else {

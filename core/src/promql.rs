@@ -1,43 +1,5 @@
-//! PromQL helpers: placeholder substitution and parsing through promql-parser.
-
-/// The placeholders a check expression may use, each replaced by an anchored alternation
-/// of ids when the planner builds queries.
-pub const CHECK_PLACEHOLDERS: [&str; 4] = ["$instances", "$chassis", "$racks", "$jobs"];
-
-/// Replaces every check placeholder by a harmless regex so the expression can be parsed.
-pub fn with_sample_ids(expr: &str) -> String {
-    let mut s = expr.to_owned();
-    for p in CHECK_PLACEHOLDERS {
-        s = s.replace(p, "sample");
-    }
-    s
-}
-
-/// `$words` in an expression that are not check placeholders (typos like `$instance`).
-pub fn unknown_placeholders(expr: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let b = expr.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' {
-            let start = i;
-            i += 1;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            let word = &expr[start..i];
-            if word.len() > 1
-                && !CHECK_PLACEHOLDERS.contains(&word)
-                && !out.iter().any(|w| w == word)
-            {
-                out.push(word.to_owned());
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
+//! PromQL parsing through promql-parser, behind a guard that bounds what reaches it.
+//! Placeholders are `placeholder`'s.
 
 /// Parses PromQL; the error text is promql-parser's, which carries no position. Every
 /// expression passes [`guard`] first, so no text, from a request or a file, reaches the
@@ -96,6 +58,10 @@ fn oversized_duration(word: &str) -> bool {
 
 /// Checks an expression against the limits above with a linear scan of its tokens, strings
 /// and comments skipped, so that the check itself costs nothing a request could inflate.
+///
+/// Longer than our usual functions on purpose: it is one scanner whose states (depth,
+/// pending unary operators, whether an operand is due, inside `[…]` or after `offset`)
+/// change together at each byte; split, they would travel as one struct through every part.
 pub fn guard(expr: &str) -> Result<(), GuardError> {
     if expr.len() > MAX_EXPR_BYTES {
         return Err(GuardError::TooLong(expr.len()));
@@ -220,48 +186,10 @@ fn skip_string(b: &[u8], start: usize) -> usize {
     b.len()
 }
 
-/// Replaces the metric-library placeholders (`$instance`, `{instance}`, `$rack_id`…) by a
-/// sample value so the expression can be parsed.
-pub fn with_sample_metric_values(expr: &str) -> String {
-    let mut out = String::with_capacity(expr.len());
-    let b = expr.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' {
-            let mut j = i + 1;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                j += 1;
-            }
-            if j > i + 1 {
-                out.push_str("sample");
-                i = j;
-                continue;
-            }
-        }
-        if b[i] == b'{'
-            && let Some(close) = expr[i + 1..].find('}')
-        {
-            let inner = &expr[i + 1..i + 1 + close];
-            if !inner.is_empty()
-                && inner
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
-            {
-                out.push_str("sample");
-                i += close + 2;
-                continue;
-            }
-        }
-        let ch = expr[i..].chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placeholder::{unknown_placeholders, with_sample_ids, with_sample_metric_values};
 
     #[test]
     fn placeholders() {

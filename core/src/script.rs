@@ -12,8 +12,8 @@ use std::sync::{Arc, LazyLock};
 use rhai::packages::Package as _;
 use rhai::{Dynamic, Engine, ImmutableString, Map, OptimizationLevel, Scope};
 
+use crate::labels::Labels;
 use crate::severity::Severity;
-use crate::telemetry::source::Labels;
 
 /// Operations one evaluation may run: thousands of times what a real check needs, and
 /// still about a millisecond of CPU at worst.

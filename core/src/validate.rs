@@ -1,22 +1,22 @@
 //! Semantic validation: everything that parses but is still wrong. Cross-references between
 //! files, device placement, PromQL, rule order, unbound checks, app.yaml value ranges.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::bind::{Listing, device_template_checks};
+use crate::config::Config;
 use crate::diag::{Diagnostics, Pos, Span};
-use crate::load::Config;
 use crate::model::app::AppConfig;
-use crate::model::catalog::default_rack_height;
 use crate::model::checks::{CheckDef, Op, Rule, Scope};
 use crate::model::topology::Face;
-use crate::promql;
 use crate::topology::Counts;
 use crate::util::closest;
 use crate::yaml::{Located, Node};
+use crate::{placeholder, promql};
 
 /// Racks taller than this are surely a typo.
 pub const MAX_RACK_UNITS: u32 = 100;
@@ -97,7 +97,7 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
 }
 
 /// Cross-file validation, run once everything is loaded. Also settles rack heights.
-pub fn finish(config: &mut Config, diags: &mut Diagnostics) {
+pub fn finish(config: &Config, diags: &mut Diagnostics) {
     placement(config, diags);
     references(config, diags);
     for c in config.checks.iter() {
@@ -105,7 +105,7 @@ pub fn finish(config: &mut Config, diags: &mut Diagnostics) {
     }
     for m in config.metrics.iter() {
         if let Some(q) = m.def.query() {
-            if let Err(e) = promql::parse(&promql::with_sample_metric_values(q)) {
+            if let Err(e) = promql::parse(&placeholder::with_sample_metric_values(q)) {
                 diags.warning(
                     "promql",
                     m.span(q.pos),
@@ -130,29 +130,24 @@ pub fn finish(config: &mut Config, diags: &mut Diagnostics) {
 }
 
 /// Rack heights, device templates, U range and overlaps.
-fn placement(config: &mut Config, diags: &mut Diagnostics) {
+fn placement(config: &Config, diags: &mut Diagnostics) {
     let cat = &config.catalog;
-    let topo = &mut config.topology;
+    let topo = &config.topology;
     let rack_ids: Vec<&str> = cat.racks.iter().map(|t| t.def.id.value.as_str()).collect();
     let device_ids: Vec<&str> = cat
         .devices
         .iter()
         .map(|t| t.def.id.value.as_str())
         .collect();
-    for rack in topo.racks.iter_mut() {
-        let mut template_height = None;
-        if let Some(t) = &rack.template_id {
-            match cat.racks.get(t) {
-                Some(rt) => template_height = Some(rt.def.u_height),
-                None => diags.error(
-                    "unknown-template",
-                    Span::new(&rack.span.file, rack.template_pos),
-                    unknown("rack template", t, &rack_ids),
-                ),
-            }
-        }
-        if rack.u_height == 0 {
-            rack.u_height = template_height.unwrap_or_else(default_rack_height);
+    for rack in &topo.racks {
+        if let Some(t) = &rack.template_id
+            && !cat.racks.contains(t)
+        {
+            diags.error(
+                "unknown-template",
+                Span::new(&rack.span.file, rack.template_pos),
+                unknown("rack template", t, &rack_ids),
+            );
         }
         if rack.u_height == 0 || rack.u_height > MAX_RACK_UNITS {
             diags.error(
@@ -238,74 +233,36 @@ fn unknown(what: &str, id: &str, known: &[&str]) -> String {
     }
 }
 
-/// What one template refers to, and whether the topology uses the template.
+/// What one template refers to.
 struct TemplateRefs<'c> {
     owner: String,
     file: &'c Arc<Path>,
     checks: Vec<&'c Located<String>>,
     metrics: &'c [Located<String>],
-    in_use: bool,
 }
 
 /// Every template's references, device templates (with their rear components) first.
 fn template_refs(config: &Config) -> Vec<TemplateRefs<'_>> {
-    let topo = &config.topology;
-    let used_devices: HashSet<&str> = topo
-        .devices
-        .iter()
-        .map(|d| d.template_id.as_str())
-        .collect();
-    let used_racks: HashSet<&str> = topo
-        .racks
-        .iter()
-        .filter_map(|r| r.template_id.as_deref())
-        .collect();
-    let mut used_components = HashSet::new();
-    for t in config.catalog.racks.iter() {
-        if used_racks.contains(t.def.id.value.as_str()) {
-            used_components.extend(
-                t.def
-                    .infrastructure
-                    .rack_components
-                    .iter()
-                    .map(|r| r.template_id.value.as_str()),
-            );
-        }
-    }
-    let mut out = Vec::new();
-    for t in config.catalog.devices.iter() {
-        out.push(TemplateRefs {
-            owner: format!("device template `{}`", t.def.id.value),
-            file: &t.file,
-            checks: t
-                .def
-                .checks
-                .iter()
-                .chain(t.def.rear_components.iter().flat_map(|r| r.checks.iter()))
-                .collect(),
-            metrics: &t.def.metrics,
-            in_use: used_devices.contains(t.def.id.value.as_str()),
-        });
-    }
-    for t in config.catalog.racks.iter() {
-        out.push(TemplateRefs {
-            owner: format!("rack template `{}`", t.def.id.value),
-            file: &t.file,
-            checks: t.def.checks.iter().collect(),
-            metrics: &t.def.metrics,
-            in_use: used_racks.contains(t.def.id.value.as_str()),
-        });
-    }
-    for t in config.catalog.components.iter() {
-        out.push(TemplateRefs {
-            owner: format!("rack component template `{}`", t.def.id.value),
-            file: &t.file,
-            checks: t.def.checks.iter().collect(),
-            metrics: &t.def.metrics,
-            in_use: used_components.contains(t.def.id.value.as_str()),
-        });
-    }
-    out
+    let cat = &config.catalog;
+    let devices = cat.devices.iter().map(|t| TemplateRefs {
+        owner: format!("device template `{}`", t.def.id.value),
+        file: &t.file,
+        checks: device_template_checks(&t.def).collect(),
+        metrics: &t.def.metrics,
+    });
+    let racks = cat.racks.iter().map(|t| TemplateRefs {
+        owner: format!("rack template `{}`", t.def.id.value),
+        file: &t.file,
+        checks: t.def.checks.iter().collect(),
+        metrics: &t.def.metrics,
+    });
+    let components = cat.components.iter().map(|t| TemplateRefs {
+        owner: format!("rack component template `{}`", t.def.id.value),
+        file: &t.file,
+        checks: t.def.checks.iter().collect(),
+        metrics: &t.def.metrics,
+    });
+    devices.chain(racks).chain(components).collect()
 }
 
 /// A reference to an id that a library lacks, with a suggestion when it looks like a typo.
@@ -374,6 +331,13 @@ fn references(config: &Config, diags: &mut Diagnostics) {
 
 /// One check: its PromQL, placeholders, expansion fields and rule order.
 pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
+    check_exprs(c, file, diags);
+    check_expansion(c, file, diags);
+    check_rules(c, file, diags);
+}
+
+/// A check's expressions: they parse, and name only placeholders of its scope.
+fn check_exprs(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
     let id = &c.id.value;
     let span = |pos: Pos| Span::new(file, pos);
     for (expr, what) in std::iter::once((&c.expr, "expr")).chain(
@@ -381,11 +345,11 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             .as_ref()
             .map(|e| (e, "expand_discovery_expr")),
     ) {
-        if let Err(e) = promql::parse(&promql::with_sample_ids(expr)) {
+        if let Err(e) = promql::parse(&placeholder::with_sample_ids(expr)) {
             diags.error("promql", span(expr.pos), format!("check `{id}`: {what} does not parse as PromQL once placeholders are filled in: {e}"));
         }
-        for p in promql::unknown_placeholders(expr) {
-            let hint = closest(&p, promql::CHECK_PLACEHOLDERS)
+        for p in placeholder::unknown_placeholders(expr) {
+            let hint = closest(&p, placeholder::CHECK_PLACEHOLDERS)
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
             diags.warning("placeholder", span(expr.pos), format!("check `{id}`: `{p}` is not a placeholder and is sent to Prometheus as written{hint}"));
@@ -397,7 +361,7 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
         Scope::Rack => ["$instances", "$chassis"],
     };
     for f in foreign {
-        if c.expr.contains(f) {
+        if placeholder::uses(&c.expr.value, f) {
             diags.warning(
                 "placeholder",
                 span(c.expr.pos),
@@ -405,6 +369,12 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// The `expand_*` fields of a check, which only make sense together.
+fn check_expansion(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let id = &c.id.value;
+    let span = |pos: Pos| Span::new(file, pos);
     if c.expand_by_label.is_some() && c.scope != Scope::Node {
         diags.error(
             "expand",
@@ -439,6 +409,12 @@ pub fn check(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             format!("check `{id}`: an aggregate script cannot be combined with expand_by_label, which already decides the target from its slots"),
         );
     }
+}
+
+/// A check's rules and `for:`: present, finite, reachable.
+fn check_rules(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let id = &c.id.value;
+    let span = |pos: Pos| Span::new(file, pos);
     if c.rules.is_empty() && !c.is_scripted() {
         diags.warning(
             "no-rules",
@@ -555,25 +531,9 @@ pub fn unreachable_rules(rules: &[Located<Rule>]) -> Vec<(usize, Option<usize>)>
     out
 }
 
-/// Check ids referenced by a template, and by a template that the topology uses.
-pub fn bound_checks(config: &Config) -> (HashSet<&str>, HashSet<&str>) {
-    let mut any = HashSet::new();
-    let mut used = HashSet::new();
-    for t in template_refs(config) {
-        for id in t.checks.into_iter().filter(|id| config.checks.contains(id)) {
-            any.insert(id.value.as_str());
-            if t.in_use {
-                used.insert(id.value.as_str());
-            }
-        }
-    }
-    (any, used)
-}
-
 fn unbound(config: &Config, diags: &mut Diagnostics) {
-    let (any, _) = bound_checks(config);
-    for c in config.checks.iter() {
-        if !any.contains(c.def.id.value.as_str()) {
+    for (ix, c) in config.checks.iter().enumerate() {
+        if config.bindings.listing(ix) == Listing::Unlisted {
             diags.warning(
                 "unbound-check",
                 c.span(c.def.id.pos),
@@ -601,11 +561,12 @@ pub struct Summary {
 }
 
 pub fn summary(config: &Config) -> Summary {
-    let (_, used) = bound_checks(config);
     Summary {
         counts: config.topology.counts(),
         checks: config.checks.len(),
-        checks_bound: used.len(),
+        checks_bound: (0..config.checks.len())
+            .filter(|&ix| config.bindings.listing(ix) == Listing::InUse)
+            .count(),
         device_templates: config.catalog.devices.len(),
         rack_templates: config.catalog.racks.len(),
         rack_component_templates: config.catalog.components.len(),

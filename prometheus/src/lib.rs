@@ -408,7 +408,7 @@ mod wire_tests {
 
     #[tokio::test]
     async fn bodies_past_the_byte_cap_are_refused_announced_or_not() {
-        let body = rackscope_core::telemetry::fake::vector_answer(20_000);
+        let body = rackscope_core::testkit::vector_answer(20_000);
         let len = body.len() as u64;
         for chunked in [false, true] {
             let url = serve("HTTP/1.1 200 OK", body.clone(), chunked);

@@ -1,5 +1,6 @@
-//! `rackscope import`: runs an importer plugin and writes its inventory as configuration,
-//! deterministic, atomic, and never over a file the importer did not write itself.
+//! The import of an inventory as configuration (the work behind `rackscope import`, whose
+//! command line is `cli/import.rs`): a plan against the files written before, a trial load,
+//! then one transaction; deterministic, atomic, never over a file the importer did not write.
 
 pub mod apply;
 pub mod layout;
@@ -9,155 +10,12 @@ pub mod safe;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use rackscope_importer_abi::Inventory;
-
-use plugin::Plugin;
-
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    /// The importer: a name (`netbox`, `racksdb`, `bluebanquise`) looked up in the plugin
-    /// directories, or the path of an importer library.
-    pub importer: Option<String>,
-    /// The importer's options as a YAML file (a map of option to value).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// One option, `key=value`; the value is read as YAML (`42`, `true`, `[a, b]`).
-    /// Overrides the same key from --config. Repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// The configuration directory to write into (created if missing).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Print what would change (racks and devices added, removed, changed) and write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Overwrite files that the importer did not write (or that were edited and unmarked).
-    #[arg(long)]
-    pub force: bool,
-    /// Also remove files that carry this importer's mark at paths of its layout but were
-    /// not written by its previous run (copies, files from before the list was kept).
-    #[arg(long)]
-    pub prune: bool,
-    /// Stop when the import would remove more than this share of the devices (or racks)
-    /// the configuration holds now, in percent.
-    #[arg(long, value_name = "PERCENT", default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
-    pub max_removal: u8,
-    /// Remove devices and racks past --max-removal all the same.
-    #[arg(long)]
-    pub force_removal: bool,
-    /// Where importer libraries are looked for first.
-    #[arg(long, env = "RACKSCOPE_PLUGIN_DIR")]
-    pub plugin_dir: Option<PathBuf>,
-    /// List the importers found and their options, then exit.
-    #[arg(long)]
-    pub list: bool,
-}
-
-pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
-    let dirs = plugin::search_dirs(args.plugin_dir.as_deref());
-    if args.list {
-        return list(&dirs);
-    }
-    let Some(name) = &args.importer else {
-        bail!("name an importer (or pass --list to see those installed)");
-    };
-    let Some(out) = &args.out else {
-        bail!("--out: the configuration directory to write into is required");
-    };
-    let path = plugin::find(name, &dirs)?;
-    let plugin = Plugin::load(&path)?;
-    let config = options(args)?;
-    let importer = plugin.describe.name.clone();
-    layout::check_importer_name(&importer).map_err(anyhow::Error::msg)?;
-    finish_interrupted(out)?;
-    let inv = fetch(&plugin, &config)?;
-    for w in &inv.warnings {
-        eprintln!("warning: {importer}: {w}");
-    }
-    let (sites, racks, devices, instances) = inv.counts();
-    eprintln!(
-        "{importer}: {sites} sites, {racks} racks, {devices} devices, {instances} instances, {} templates",
-        inv.templates.len()
-    );
-    if let Some(r) = inv.records
-        && r.read > 0
-        && r.skipped >= r.read
-    {
-        bail!(
-            "`{importer}` skipped every one of the {} device records its source returned (see the warnings above): the source is unreadable, not empty; nothing was written",
-            r.read
-        );
-    }
-    let plan = Plan::new(&importer, &inv, out, args.prune)?;
-    print!("{}", plan.report(args.dry_run));
-    if !plan.linked.is_empty() {
-        bail!(
-            "{} path(s) of the import pass through a symbolic link, which could lead out of {}; nothing was written. Replace the link(s) with directories:\n  {}",
-            plan.linked.len(),
-            out.display(),
-            lines(plan.linked.iter().map(|p| p.display().to_string()))
-        );
-    }
-    if !plan.strays.is_empty() && !args.prune {
-        eprintln!(
-            "note: {} file(s) marked as written by `{importer}` were not written by its previous run and are left alone (pass --prune to remove them):\n  {}",
-            plan.strays.len(),
-            lines(
-                plan.strays
-                    .iter()
-                    .map(|p| out.join(p).display().to_string())
-            )
-        );
-    }
-    if !plan.conflicts.is_empty() && !args.force {
-        let msg = format!(
-            "{} file(s) exist that `{importer}` did not write; nothing was written. Move them away, or pass --force to overwrite them:\n  {}",
-            plan.conflicts.len(),
-            lines(
-                plan.conflicts
-                    .iter()
-                    .map(|p| out.join(p).display().to_string())
-            )
-        );
-        if args.dry_run {
-            eprintln!("would stop: {msg}");
-            return Ok(std::process::ExitCode::SUCCESS);
-        }
-        bail!(msg);
-    }
-    let trial = trial(&plan, out)?;
-    if !trial.errors.is_empty() {
-        for e in &trial.errors {
-            eprintln!("{e}");
-        }
-        bail!(
-            "the imported configuration would have {} error(s); nothing was written",
-            trial.errors.len()
-        );
-    }
-    let refusal = trial.removal.refusal(args.max_removal);
-    match refusal {
-        Some(why) if args.dry_run => eprintln!("would stop: {why} (--force-removal to go ahead)"),
-        Some(why) if !args.force_removal => bail!(
-            "{why}; nothing was written. If the source is right, pass --force-removal (or raise --max-removal)"
-        ),
-        _ => {}
-    }
-    if args.dry_run {
-        return Ok(std::process::ExitCode::SUCCESS);
-    }
-    plan.apply(out)?;
-    Ok(std::process::ExitCode::SUCCESS)
-}
-
-fn lines(items: impl Iterator<Item = String>) -> String {
-    items.collect::<Vec<_>>().join("\n  ")
-}
 
 /// Rolls forward an import that died after its commit and sweeps the staged files of one
 /// that died before, so the plan is made against a whole tree.
-fn finish_interrupted(out: &Path) -> anyhow::Result<()> {
+pub fn finish_interrupted(out: &Path) -> anyhow::Result<()> {
     if !out.is_dir() {
         return Ok(());
     }
@@ -172,9 +30,9 @@ fn finish_interrupted(out: &Path) -> anyhow::Result<()> {
 }
 
 /// What the trial import found: the loader's errors, and what it would remove.
-struct Trial {
-    errors: Vec<String>,
-    removal: Removal,
+pub struct Trial {
+    pub errors: Vec<String>,
+    pub removal: Removal,
 }
 
 /// Devices and racks the configuration holds now, and how many of them the import drops.
@@ -208,7 +66,7 @@ impl Removal {
 /// configuration that works is never swapped for one that does not; and compares the
 /// devices and racks with those `out` holds now. The copy is a sibling, so that paths in
 /// app.yaml relative to the directory resolve the same.
-fn trial(plan: &Plan, out: &Path) -> anyhow::Result<Trial> {
+pub fn trial(plan: &Plan, out: &Path) -> anyhow::Result<Trial> {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -269,109 +127,6 @@ fn removed(
             after.racks.iter().map(|r| r.id.as_str()).collect(),
         ),
     }
-}
-
-fn list(dirs: &[PathBuf]) -> anyhow::Result<std::process::ExitCode> {
-    let found = plugin::discover(dirs);
-    if found.is_empty() {
-        println!(
-            "no importers found in {}",
-            dirs.iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    for path in found {
-        match Plugin::load(&path) {
-            Ok(p) => {
-                let d = &p.describe;
-                println!(
-                    "{} {} — {}\n  {}",
-                    d.name,
-                    d.version,
-                    d.description,
-                    path.display()
-                );
-                for o in &d.options {
-                    let mut line = format!("    {}", o.name);
-                    if o.required {
-                        line.push_str(" (required)");
-                    }
-                    if let Some(def) = &o.default {
-                        line.push_str(&format!(" [default: {def}]"));
-                    }
-                    println!("{line}\n        {}", o.help);
-                }
-            }
-            Err(e) => println!("{e}"),
-        }
-    }
-    Ok(std::process::ExitCode::SUCCESS)
-}
-
-/// The options object: --config's map, then each --set over it.
-fn options(args: &Args) -> anyhow::Result<serde_json::Value> {
-    let mut map = match &args.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            let v: serde_json::Value = serde_saphyr::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-            match v {
-                serde_json::Value::Object(m) => m,
-                serde_json::Value::Null => serde_json::Map::new(),
-                other => bail!(
-                    "{}: expected a map of options, found {}",
-                    p.display(),
-                    kind(&other)
-                ),
-            }
-        }
-        None => serde_json::Map::new(),
-    };
-    for kv in &args.set {
-        let Some((k, v)) = kv.split_once('=') else {
-            bail!("--set {kv}: expected KEY=VALUE");
-        };
-        let value: serde_json::Value = if v.is_empty() {
-            serde_json::Value::String(String::new())
-        } else {
-            serde_saphyr::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()))
-        };
-        map.insert(k.trim().to_owned(), value);
-    }
-    Ok(serde_json::Value::Object(map))
-}
-
-fn kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::Bool(_) => "a boolean",
-        _ => "something else",
-    }
-}
-
-/// Runs the plugin with a progress bar on stderr (hidden when stderr is not a terminal).
-fn fetch(plugin: &Plugin, config: &serde_json::Value) -> anyhow::Result<Inventory> {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos}/{len}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    let mut on_progress = |p: rackscope_importer_abi::Progress| {
-        bar.set_message(p.message);
-        if let Some(t) = p.total {
-            bar.set_length(t);
-        }
-        bar.set_position(p.done);
-        bar.tick();
-    };
-    let r = plugin.run(config, &mut on_progress);
-    bar.finish_and_clear();
-    Ok(r?)
 }
 
 /// What an import changes in the output directory.

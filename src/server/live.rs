@@ -660,11 +660,11 @@ pub fn prepare_test(expr: &str, variables: &HashMap<String, String>) -> Result<S
         .iter()
         .map(|(k, v)| (format!("${}", k.trim_start_matches('$')), v.as_str()))
         .collect();
-    let expr = rackscope_core::telemetry::plan::substitute(expr, |w| vars.get(w).copied());
-    let left = rackscope_core::promql::unknown_placeholders(&expr)
+    let expr = rackscope_core::placeholder::substitute(expr, |w| vars.get(w).copied());
+    let left = rackscope_core::placeholder::unknown_placeholders(&expr)
         .into_iter()
         .chain(
-            rackscope_core::promql::CHECK_PLACEHOLDERS
+            rackscope_core::placeholder::CHECK_PLACEHOLDERS
                 .iter()
                 .filter(|p| expr.contains(*p))
                 .map(|p| p.to_string()),

@@ -5,156 +5,21 @@
 //! (`api_e2e`) runs the same server against a real Prometheus.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use promql_parser::parser::{self, Expr};
 use rackscope::server::{AppState, router};
 use rackscope_core::telemetry::source::BoxFuture;
-use rackscope_core::telemetry::source::RangeSeries;
 use rackscope_core::telemetry::{
-    Engine, InstantResult, Labels, MetricsSource, RangeResult, RangeSpec, Sample, SourceError,
+    Engine, InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError,
 };
+use rackscope_core::testkit::{Series, Table, row};
 use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::support;
-
-/// One stored series: name, labels, value.
-type Series = (String, Vec<(String, String)>, f64);
-
-/// A Prometheus stand-in for router tests: selects from a table with the query's matchers,
-/// and applies a top-level `sum by (…)`. Answers every query the fixture plans, and can be
-/// switched to failing.
-pub struct Table {
-    series: Vec<Series>,
-    pub down: AtomicBool,
-}
-
-impl Table {
-    fn select(&self, query: &str) -> Result<Vec<Sample>, SourceError> {
-        if self.down.load(Ordering::Relaxed) {
-            return Err(SourceError::Unreachable {
-                url: "http://table".into(),
-                reason: "connection refused".into(),
-            });
-        }
-        let expr = parser::parse(query).map_err(|e| SourceError::Api {
-            status: 400,
-            error_type: "bad_data".into(),
-            error: e,
-            warnings: Vec::new(),
-        })?;
-        let (sel, by) = match &expr {
-            Expr::Aggregate(a) => {
-                let by = match &a.modifier {
-                    Some(parser::LabelModifier::Include(l)) => Some(l.labels.clone()),
-                    _ => Some(Vec::new()),
-                };
-                (&*a.expr, by)
-            }
-            e => (e, None),
-        };
-        let sel = match sel {
-            Expr::Paren(p) => &*p.expr,
-            e => e,
-        };
-        let Expr::VectorSelector(vs) = sel else {
-            return Ok(Vec::new());
-        };
-        let rows = self.series.iter().filter(|(name, labels, _)| {
-            vs.name.as_deref().is_none_or(|n| n == name)
-                && vs.matchers.matchers.iter().all(|m| {
-                    let v = labels
-                        .iter()
-                        .find(|(k, _)| *k == m.name)
-                        .map_or("", |(_, v)| v.as_str());
-                    m.is_match(v)
-                })
-        });
-        let mut out: Vec<Sample> = Vec::new();
-        for (_, labels, v) in rows {
-            let kept: Vec<(&str, &str)> = labels
-                .iter()
-                .filter(|(k, _)| by.as_ref().is_none_or(|b| b.contains(k)))
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let l: Labels = kept.iter().copied().collect();
-            match out.iter_mut().find(|s| by.is_some() && s.labels == l) {
-                Some(s) => s.value += v,
-                None => out.push(Sample {
-                    labels: l,
-                    value: *v,
-                }),
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl MetricsSource for Table {
-    fn instant<'a>(
-        &'a self,
-        query: &'a str,
-        _at: SystemTime,
-    ) -> BoxFuture<'a, Result<InstantResult, SourceError>> {
-        let r = self.select(query).map(|samples| InstantResult {
-            samples,
-            warnings: Vec::new(),
-        });
-        Box::pin(async move { r })
-    }
-
-    fn range<'a>(
-        &'a self,
-        query: &'a str,
-        range: RangeSpec,
-    ) -> BoxFuture<'a, Result<RangeResult, SourceError>> {
-        let r = self.select(query).map(|samples| RangeResult {
-            series: samples
-                .into_iter()
-                .map(|s| {
-                    let start = range
-                        .start
-                        .duration_since(UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .as_secs();
-                    let n = range
-                        .end
-                        .duration_since(range.start)
-                        .unwrap_or_default()
-                        .as_secs()
-                        / range.step.as_secs().max(1);
-                    RangeSeries {
-                        labels: s.labels,
-                        points: (0..=n)
-                            .map(|i| ((start + i * range.step.as_secs()) as f64, s.value))
-                            .collect(),
-                    }
-                })
-                .collect(),
-            warnings: Vec::new(),
-        });
-        Box::pin(async move { r })
-    }
-
-    fn describe(&self) -> String {
-        "table".into()
-    }
-}
-
-fn row(name: &str, labels: &[(&str, &str)], v: f64) -> Series {
-    (
-        name.into(),
-        labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        v,
-    )
-}
 
 /// The fixture's world, as in the health tests: node.1 down (CRIT), n03 warm (WARN), n04 hot
 /// (CRIT), n16 without temperature (UNKNOWN), n05's fan failed (pending for 1m),
@@ -229,10 +94,7 @@ pub async fn fixture_with(
 ) -> (AppState, Arc<Table>) {
     let mut config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
     tune(&mut config.app);
-    let table = Arc::new(Table {
-        series: world(),
-        down: AtomicBool::new(false),
-    });
+    let table = Arc::new(Table::new(world()));
     let engine = Arc::new(Engine::new(Arc::new(config), table.clone()));
     if refreshed {
         engine

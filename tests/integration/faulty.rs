@@ -80,7 +80,7 @@ async fn handle(mut conn: TcpStream, upstream: u16, pin: Option<f64>, fault: Fau
             br#"{"status":"error","errorType":"internal","error":"storage is on fire"}"#.to_vec(),
         ),
         Fault::Unauthorized(n) => (401, vec![b'x'; n]),
-        Fault::Oversized(n) => (200, rackscope_core::telemetry::fake::vector_answer(n)),
+        Fault::Oversized(n) => (200, rackscope_core::testkit::vector_answer(n)),
         _ => {
             let (status, real) = forward(&head, &body, upstream, pin).await;
             match fault {
@@ -220,7 +220,7 @@ fn values_are_replaced_in_vectors_and_matrices() {
     assert_eq!(out.matches("\"NaN\"").count(), 3, "{out}");
     assert!(out.contains(r#""a":"1""#), "labels are left alone: {out}");
     let big: serde_json::Value =
-        serde_json::from_slice(&rackscope_core::telemetry::fake::vector_answer(3)).unwrap();
+        serde_json::from_slice(&rackscope_core::testkit::vector_answer(3)).unwrap();
     assert_eq!(big["data"]["result"].as_array().unwrap().len(), 3);
     assert_eq!(decode("a%3D1+b"), "a=1 b");
 }

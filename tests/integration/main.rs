@@ -5,6 +5,7 @@
 
 mod adversarial;
 mod api;
+mod architecture;
 mod bad_configs;
 mod browser;
 mod cli;

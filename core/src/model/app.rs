@@ -172,9 +172,9 @@ impl Default for Telemetry {
             tls_ca_file: None,
             tls_cert_file: None,
             tls_key_file: None,
-            max_response_bytes: crate::telemetry::source::DEFAULT_MAX_RESPONSE_BYTES,
-            max_series_per_answer: crate::telemetry::source::DEFAULT_MAX_SERIES,
-            max_points_per_answer: crate::telemetry::source::DEFAULT_MAX_POINTS,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_series_per_answer: DEFAULT_MAX_SERIES,
+            max_points_per_answer: DEFAULT_MAX_POINTS,
         }
     }
 }
@@ -402,3 +402,13 @@ impl Default for Server {
         }
     }
 }
+
+// The bounds of one Prometheus answer, the defaults of `telemetry.max_*`.
+/// 256 MiB: the body of a chart of 300 series × 11,000 points (the most a chart asks) is
+/// about 100 MiB, an answer of 1,000,000 series about 125 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+/// 100,000: a planned query names at most `planner.max_ids_per_query` ids (200), so this
+/// leaves room for 500 series per id.
+pub const DEFAULT_MAX_SERIES: u64 = 100_000;
+/// 10,000,000: three times the largest chart (300 series × 11,000 points); 160 MB decoded.
+pub const DEFAULT_MAX_POINTS: u64 = 10_000_000;

@@ -84,9 +84,6 @@ pub struct CheckDef {
     /// Values handed to the scripts as `params`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, serde_json::Value>,
-    /// The scripts, compiled when the configuration loaded.
-    #[serde(skip)]
-    pub compiled: Option<std::sync::Arc<crate::script::CheckScripts>>,
 }
 
 impl CheckDef {

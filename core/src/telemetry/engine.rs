@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwapOption;
 use futures_util::StreamExt;
 
-use crate::load::Config;
+use crate::config::Config;
 use crate::model::checks::Scope;
 use crate::telemetry::adhoc::AdHoc;
 use crate::telemetry::eval::{AlertTarget, Answer, ForMemory, Health, evaluate};

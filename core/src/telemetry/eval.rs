@@ -8,11 +8,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::load::Config;
+use crate::config::Config;
+use crate::labels::Labels;
 use crate::model::checks::Scope;
+use crate::script::{CheckScripts, Runner, SeriesInput, SeriesResult, Verdict};
 use crate::severity::Severity;
-use crate::telemetry::plan::{BoundCheck, Expand, Plan};
-use crate::telemetry::source::InstantResult;
+use crate::telemetry::outcome::Outcome;
+use crate::telemetry::plan::{BoundCheck, Chunk, Expand, Plan};
+use crate::telemetry::rollup::{alerts, roll_up};
+use crate::telemetry::source::{InstantResult, Sample};
 
 /// The answer to one planned query, as evaluation sees it.
 #[derive(Debug, Clone)]
@@ -40,10 +44,12 @@ pub struct CheckResult {
     pub value: Option<f64>,
     pub pending: Option<Pending>,
     /// Why the state is what it is when no sample decided it (no data, a failed query,
-    /// a script that failed).
+    /// a script that failed): `outcome`'s reason.
     pub reason: Option<Arc<str>>,
     /// What the check's script said about the state.
     pub message: Option<Arc<str>>,
+    /// How the evaluation went, from which `severity` (before `for:`) and `reason` come.
+    pub outcome: Outcome,
 }
 
 /// One virtual node of an `expand_by_label` check (a disk slot, a port).
@@ -181,7 +187,7 @@ impl ForMemory {
         let scripted: HashMap<&str, String> = plan
             .checks
             .iter()
-            .filter(|c| config.checks.items[c.def].def.compiled.is_some())
+            .filter(|c| config.scripts_of(c.def).is_some())
             .map(|c| (&*c.id, fingerprint(config, c)))
             .collect();
         self.scripts
@@ -229,56 +235,45 @@ fn debounce(
     (confirmed, Some(pending))
 }
 
-#[derive(Clone, Default)]
-struct Cell {
-    severity: Option<Severity>,
-    value: Option<f64>,
-    failed: Option<u32>,
-    /// From the script that decided the state.
-    message: Option<Arc<str>>,
-    /// The script failed for the series that decided the state.
-    error: Option<Arc<str>>,
-}
-
-/// A series' verdict: rules, then the check's script when it has one.
+/// One series' verdict: the rules, then the check's script when it has one.
+#[derive(Clone)]
 struct Judged {
-    severity: Severity,
+    /// Evaluated, NaN, or the script failed.
+    outcome: Outcome,
+    /// What the script said.
     message: Option<Arc<str>>,
-    error: Option<Arc<str>>,
 }
 
 impl Judged {
-    fn of(severity: Severity) -> Judged {
+    fn severity(&self) -> Severity {
+        // A series' outcome is never `NoData`, so the unknown state does not matter here.
+        self.outcome.severity(Severity::Unknown)
+    }
+
+    fn failed(error: Arc<str>) -> Judged {
         Judged {
-            severity,
+            outcome: Outcome::ScriptFailed(error),
             message: None,
-            error: None,
         }
     }
 
-    fn said(v: crate::script::Verdict) -> Judged {
+    fn said(v: Verdict, nan: bool) -> Judged {
         Judged {
-            severity: v.severity,
+            outcome: Outcome::judged(v.severity, nan),
             message: v.message,
-            error: None,
         }
     }
 }
 
-/// The reason of a state that a NaN sample decided.
-const NAN_REASON: &str = "value is NaN";
-
-/// A NaN sample is at least UNKNOWN: rules cannot compare it, and a script written for
-/// numbers (`value > 90`) would call it OK by accident. A script may still raise it to WARN
-/// or CRIT. When it stays UNKNOWN, the reason says why.
-fn nan_floor(mut j: Judged, nan: bool) -> Judged {
-    if nan {
-        j.severity = j.severity.max(Severity::Unknown);
-        if j.severity == Severity::Unknown && j.error.is_none() {
-            j.error = Some(Arc::from(NAN_REASON));
-        }
-    }
-    j
+/// What the series of one target gave so far.
+#[derive(Clone, Default)]
+struct Cell {
+    /// The worst series' verdict.
+    judged: Option<Judged>,
+    /// That series' value.
+    value: Option<f64>,
+    /// The first query of the target that got no answer.
+    failed: Option<u32>,
 }
 
 /// The `ctx` a script sees for a target: where it sits and what it is.
@@ -332,156 +327,23 @@ pub fn evaluate(
     now: SystemTime,
     memory: &mut ForMemory,
 ) -> Health {
-    let topo = &config.topology;
-    let t = &plan.targets;
-    let unknown = config.app.planner.unknown_state;
-    let no_data: Arc<str> = Arc::from("no data: the query returned no series for this target");
-    let no_slots: Arc<str> = Arc::from("no data: neither query returned a series for this target");
-    let mut h = Health {
-        nodes: vec![TargetHealth::default(); t.len(Scope::Node)],
-        devices: vec![TargetHealth::default(); t.len(Scope::Chassis)],
-        racks: vec![TargetHealth::default(); t.len(Scope::Rack)],
+    let targets = &plan.targets;
+    let mut health = Health {
+        nodes: vec![TargetHealth::default(); targets.len(Scope::Node)],
+        devices: vec![TargetHealth::default(); targets.len(Scope::Chassis)],
+        racks: vec![TargetHealth::default(); targets.len(Scope::Rack)],
         ..Health::default()
     };
-
-    for (ci, check) in plan.checks.iter().enumerate() {
-        let ci = ci as u32;
-        let mut cells = vec![Cell::default(); check.targets.len()];
-        let scripts = config.checks.items[check.def].def.compiled.as_deref();
-        let mut runner = scripts.map(|s| s.runner());
-        let mut smem = scripts.map(|_| {
-            memory
-                .scripts
-                .entry(check.id.clone())
-                .or_insert_with(|| ScriptMemory {
-                    fingerprint: fingerprint(config, check),
-                    ..ScriptMemory::default()
-                })
-        });
-        let mut ctxs: Vec<Option<rhai::Dynamic>> = match scripts {
-            Some(_) => vec![None; check.targets.len()],
-            None => Vec::new(),
-        };
-        let aggregate = scripts.is_some_and(|s| s.aggregate.is_some());
-        let mut gathered: Vec<Vec<crate::script::SeriesResult>> = match aggregate {
-            true => vec![Vec::new(); check.targets.len()],
-            false => Vec::new(),
-        };
-        let mut script_errors = 0usize;
-        let mut first_error: Option<Arc<str>> = None;
-        // The target whose inputs the runner holds; series of one target usually arrive
-        // together, so its `ctx` is copied into the scope once, not per series.
-        let mut current: Option<usize> = None;
-        let previous = |smem: &Option<&mut ScriptMemory>, g: u32| {
-            smem.as_ref()
-                .and_then(|m| m.previous.get(t.key(topo, check.scope, g)).copied())
-        };
-        let mut slots: Vec<Slots> = match check.expand {
-            Some(_) => vec![Slots::new(); check.targets.len()],
-            None => Vec::new(),
-        };
+    for (check_ix, check) in plan.checks.iter().enumerate() {
+        let mut run = CheckRun::new(config, plan, check, &mut memory.scripts);
         for chunk in &check.chunks {
-            let mut take = |q: u32, discovery: bool| match answers.get(q as usize) {
-                Some(Answer::Ok(r)) => {
-                    for s in &r.samples {
-                        let Some(key) = s.labels.get(&check.key_label) else {
-                            continue;
-                        };
-                        let input =
-                            scripts.map(|sc| crate::script::SeriesInput::new(&s.labels, sc));
-                        let mut judge = |g: u32, l: usize| -> Judged {
-                            let state = check.classify(s.value);
-                            let (Some(run), Some(input)) = (runner.as_mut(), input.as_ref()) else {
-                                return nan_floor(Judged::of(state), s.value.is_nan());
-                            };
-                            if current != Some(l) {
-                                let ctx = ctxs[l].get_or_insert_with(|| {
-                                    script_ctx(config, plan, check.scope, g)
-                                });
-                                run.target(ctx, previous(&smem, g));
-                                current = Some(l);
-                            }
-                            let verdict = run.series(input, s.value, state);
-                            let judged = match verdict {
-                                Ok(v) => nan_floor(
-                                    Judged {
-                                        severity: v.severity,
-                                        message: v.message,
-                                        error: None,
-                                    },
-                                    s.value.is_nan(),
-                                ),
-                                Err(e) => {
-                                    script_errors += 1;
-                                    let e: Arc<str> = Arc::from(e);
-                                    first_error.get_or_insert_with(|| e.clone());
-                                    Judged {
-                                        severity: Severity::Unknown,
-                                        message: None,
-                                        error: Some(e),
-                                    }
-                                }
-                            };
-                            if let Some(list) = gathered.get_mut(l) {
-                                list.push(crate::script::SeriesResult {
-                                    value: s.value,
-                                    labels: input.labels(),
-                                    verdict: crate::script::Verdict {
-                                        severity: judged.severity,
-                                        message: judged.message.clone(),
-                                    },
-                                });
-                            }
-                            judged
-                        };
-                        let slot_name = match &check.expand {
-                            Some(e) => match s.labels.get(&e.label) {
-                                Some(v) => Some(v),
-                                None => continue,
-                            },
-                            None => None,
-                        };
-                        for g in t.lookup(check.scope, key) {
-                            let Some(l) = check.local(g) else { continue };
-                            match slot_name {
-                                Some(name) => {
-                                    let sev = (!discovery).then(|| judge(g, l).severity);
-                                    let e = slots[l].entry(name.into()).or_insert(None);
-                                    if let Some(sev) = sev
-                                        && e.is_none_or(|(w, _)| sev > w)
-                                    {
-                                        *e = Some((sev, s.value));
-                                    }
-                                }
-                                None if !discovery => {
-                                    let j = judge(g, l);
-                                    let c = &mut cells[l];
-                                    if c.severity.is_none_or(|w| j.severity > w) {
-                                        c.severity = Some(j.severity);
-                                        c.value = Some(s.value);
-                                        c.message = j.message;
-                                        c.error = j.error;
-                                    }
-                                }
-                                None => {}
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    for l in chunk.targets.clone() {
-                        cells[l as usize].failed.get_or_insert(q);
-                    }
-                }
-            };
-            take(chunk.query, false);
-            if let Some(d) = chunk.discovery {
-                take(d, true);
+            run.take(answers, chunk, chunk.query, false);
+            if let Some(discovery) = chunk.discovery {
+                run.take(answers, chunk, discovery, true);
             }
         }
-
-        // Only `for:` checks have anything to remember.
-        let mut mem = check.for_seconds.map(|_| {
+        run.aggregate_scripts();
+        let for_memory = check.for_seconds.map(|_| {
             memory
                 .checks
                 .entry(check.id.clone())
@@ -490,132 +352,434 @@ pub fn evaluate(
                     targets: HashMap::new(),
                 })
         });
-        if let Some(run) = runner.as_mut() {
-            for (l, list) in gathered.iter().enumerate() {
-                if list.is_empty() {
-                    continue;
-                }
-                let g = check.targets[l];
-                let ctx = ctxs[l].get_or_insert_with(|| script_ctx(config, plan, check.scope, g));
-                run.target(ctx, previous(&smem, g));
-                let c = &mut cells[l];
-                match run.aggregate(list) {
-                    Ok(v) => {
-                        let nan = list.iter().any(|r| r.value.is_nan());
-                        let j = nan_floor(Judged::said(v), nan);
-                        c.severity = Some(j.severity);
-                        c.message = j.message;
-                        c.error = j.error;
-                    }
-                    Err(e) => {
-                        script_errors += 1;
-                        let e: Arc<str> = Arc::from(e);
-                        first_error.get_or_insert_with(|| e.clone());
-                        c.severity = Some(Severity::Unknown);
-                        c.message = None;
-                        c.error = Some(e);
-                    }
-                }
-            }
-        }
-        if let Some(m) = smem.as_mut() {
-            let now_err = first_error.as_deref().map(str::to_owned);
-            if let Some(e) = &now_err
-                && m.logged.as_deref() != Some(e.as_str())
-            {
-                tracing::warn!(check = %check.id, targets = script_errors, "script failed, its targets are UNKNOWN: {e}");
-            }
-            m.logged = now_err;
-        }
-        for (l, &g) in check.targets.iter().enumerate() {
-            let cell = std::mem::take(&mut cells[l]);
-            let failed = cell.failed.and_then(|q| match answers.get(q as usize) {
-                Some(Answer::Failed(r)) => Some(r.clone()),
-                _ => None,
-            });
-            let key = t.key(topo, check.scope, g);
-            let mut result = CheckResult {
-                check: ci,
-                severity: unknown,
-                value: None,
-                pending: None,
-                reason: None,
-                message: None,
-            };
-            let mut group = None;
-            let query_failed = failed.is_some();
-            if let Some(reason) = failed {
-                // A failed query says nothing about the target: its `for:` timers stay as
-                // they were, and the state is UNKNOWN with the query's error.
-                result.severity = Severity::Unknown;
-                result.reason = Some(reason);
-            } else if let Some(expand) = &check.expand {
-                let slots = std::mem::take(&mut slots[l]);
-                let tm = mem.as_mut().and_then(|m| m.targets.remove(key));
-                let (out, tm) = expand_slots(check, expand, slots, tm.unwrap_or_default(), now);
-                if let Some(m) = mem.as_mut()
-                    && (tm.whole.is_some() || !tm.slots.is_empty())
-                {
-                    m.targets.insert(key.into(), tm);
-                }
-                expand_verdict(expand, &out, unknown, &no_slots, &mut result);
-                group = Some(SlotGroup {
-                    check: ci,
-                    label: Arc::from(expand.label.as_str()),
-                    slots: out,
+        run.settle(check_ix as u32, answers, now, for_memory, &mut health);
+    }
+    roll_up(config, plan, &mut health);
+    health.alerts = alerts(&health);
+    health
+}
+
+/// The health of a target of a scope.
+fn target_health(health: &mut Health, scope: Scope, target: u32) -> &mut TargetHealth {
+    match scope {
+        Scope::Node => &mut health.nodes[target as usize],
+        Scope::Chassis => &mut health.devices[target as usize],
+        Scope::Rack => &mut health.racks[target as usize],
+    }
+}
+
+/// One check's evaluation over its targets: the answers gathered per target (position in
+/// `BoundCheck::targets`), then settled into results.
+struct CheckRun<'a> {
+    config: &'a Config,
+    plan: &'a Plan,
+    check: &'a BoundCheck,
+    cells: Vec<Cell>,
+    /// Per target, for `expand_by_label` checks only.
+    slots: Vec<Slots>,
+    script: Option<ScriptRun<'a>>,
+}
+
+impl<'a> CheckRun<'a> {
+    fn new(
+        config: &'a Config,
+        plan: &'a Plan,
+        check: &'a BoundCheck,
+        memory: &'a mut HashMap<Arc<str>, ScriptMemory>,
+    ) -> CheckRun<'a> {
+        let targets = check.targets.len();
+        let script = config.scripts_of(check.def).map(|scripts| {
+            let memory = memory
+                .entry(check.id.clone())
+                .or_insert_with(|| ScriptMemory {
+                    fingerprint: fingerprint(config, check),
+                    ..ScriptMemory::default()
                 });
-            } else {
-                let raw = match cell.severity {
-                    Some(s) => {
-                        result.value = cell.value;
-                        result.message = cell.message;
-                        result.reason = cell.error;
-                        s
-                    }
-                    None => {
-                        result.reason = Some(no_data.clone());
-                        unknown
-                    }
-                };
-                match (check.for_seconds, mem.as_mut()) {
-                    // Nothing remembered and nothing failing: the common case, no lookup.
-                    (Some(secs), Some(m)) if raw.is_alert() || !m.targets.is_empty() => {
-                        let mut tm = m.targets.remove(key).unwrap_or_default();
-                        let (s, p) = debounce(&mut tm.whole, raw, secs, now);
-                        result.severity = s;
-                        result.pending = p;
-                        if tm.whole.is_some() || !tm.slots.is_empty() {
-                            m.targets.insert(key.into(), tm);
-                        }
-                    }
-                    _ => result.severity = raw,
+            ScriptRun::new(scripts, memory, targets)
+        });
+        CheckRun {
+            config,
+            plan,
+            check,
+            cells: vec![Cell::default(); targets],
+            slots: match check.expand {
+                Some(_) => vec![Slots::new(); targets],
+                None => Vec::new(),
+            },
+            script,
+        }
+    }
+
+    /// Takes the answer to query `query` of a chunk (its discovery query when `discovery`).
+    fn take(&mut self, answers: &[Answer<'_>], chunk: &Chunk, query: u32, discovery: bool) {
+        match answers.get(query as usize) {
+            Some(Answer::Ok(result)) => {
+                for sample in &result.samples {
+                    self.sample(sample, discovery);
                 }
             }
-            // Like `for:` timers, a failed query leaves the remembered state as it was.
-            if let Some(m) = smem.as_mut().filter(|_| !query_failed) {
-                let key = t.key(topo, check.scope, g);
-                if result.severity == Severity::Ok {
-                    m.previous.remove(key);
-                } else {
-                    m.previous.insert(key.into(), result.severity);
+            _ => {
+                for position in chunk.targets.clone() {
+                    self.cells[position as usize].failed.get_or_insert(query);
                 }
-            }
-            let th = match check.scope {
-                Scope::Node => &mut h.nodes[g as usize],
-                Scope::Chassis => &mut h.devices[g as usize],
-                Scope::Rack => &mut h.racks[g as usize],
-            };
-            th.pending |= result.pending.is_some();
-            th.checks.push(result);
-            if let Some(g) = group {
-                th.slots.push(g);
             }
         }
     }
 
-    aggregate(config, plan, &mut h);
-    h.alerts = alerts(&h);
-    h
+    /// One series of an answer, for every target its key names.
+    fn sample(&mut self, sample: &Sample, discovery: bool) {
+        let (plan, check) = (self.plan, self.check);
+        let Some(key) = sample.labels.get(&check.key_label) else {
+            return;
+        };
+        let slot_name = match &check.expand {
+            Some(expand) => match sample.labels.get(&expand.label) {
+                Some(name) => Some(name),
+                None => return,
+            },
+            None => None,
+        };
+        if discovery && slot_name.is_none() {
+            return;
+        }
+        let input = self.script.as_ref().map(|s| s.input(&sample.labels));
+        for target in plan.targets.lookup(check.scope, key) {
+            let Some(position) = check.local(target) else {
+                continue;
+            };
+            match slot_name {
+                Some(name) => {
+                    let severity = (!discovery).then(|| {
+                        self.judge(sample, input.as_ref(), target, position)
+                            .severity()
+                    });
+                    let slot = self.slots[position].entry(name.into()).or_insert(None);
+                    if let Some(severity) = severity
+                        && slot.is_none_or(|(worst, _)| severity > worst)
+                    {
+                        *slot = Some((severity, sample.value));
+                    }
+                }
+                None => {
+                    let judged = self.judge(sample, input.as_ref(), target, position);
+                    let cell = &mut self.cells[position];
+                    let worse = cell
+                        .judged
+                        .as_ref()
+                        .is_none_or(|worst| judged.severity() > worst.severity());
+                    if worse {
+                        cell.judged = Some(judged);
+                        cell.value = Some(sample.value);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A series' verdict for one target: the threshold rules, then the series script.
+    fn judge(
+        &mut self,
+        sample: &Sample,
+        input: Option<&SeriesInput>,
+        target: u32,
+        position: usize,
+    ) -> Judged {
+        let state = self.check.classify(sample.value);
+        let nan = sample.value.is_nan();
+        match (self.script.as_mut(), input) {
+            (Some(script), Some(input)) => {
+                let at = TargetRef::new(self.config, self.plan, self.check, target, position);
+                script.series(&at, input, sample.value, state)
+            }
+            _ => Judged {
+                outcome: Outcome::judged(state, nan),
+                message: None,
+            },
+        }
+    }
+
+    /// Runs the aggregate script of every target that got series.
+    fn aggregate_scripts(&mut self) {
+        let Some(script) = self.script.as_mut() else {
+            return;
+        };
+        // Without an aggregate script nothing was gathered.
+        for position in 0..script.gathered.len() {
+            let target = self.check.targets[position];
+            let at = TargetRef::new(self.config, self.plan, self.check, target, position);
+            if let Some(judged) = script.aggregate(&at) {
+                self.cells[position].judged = Some(judged);
+            }
+        }
+        script.log_errors(&self.check.id);
+    }
+
+    /// Turns what each target gathered into its result, `for:` applied, into `health`.
+    fn settle(
+        mut self,
+        check_ix: u32,
+        answers: &[Answer<'_>],
+        now: SystemTime,
+        mut for_memory: Option<&mut CheckMemory>,
+        health: &mut Health,
+    ) {
+        let (config, plan, check) = (self.config, self.plan, self.check);
+        let unknown = config.app.planner.unknown_state;
+        for (position, &target) in check.targets.iter().enumerate() {
+            let cell = std::mem::take(&mut self.cells[position]);
+            let key = plan.targets.key(&config.topology, check.scope, target);
+            let failed = cell.failed.and_then(|q| match answers.get(q as usize) {
+                Some(Answer::Failed(reason)) => Some(reason.clone()),
+                _ => None,
+            });
+            let mut group = None;
+            let (outcome, value, message, severity, pending) = if let Some(reason) = failed {
+                // A failed query says nothing about the target: its `for:` timers stay as
+                // they were, and the state is UNKNOWN with the query's error.
+                (
+                    Outcome::QueryFailed(reason),
+                    None,
+                    None,
+                    Severity::Unknown,
+                    None,
+                )
+            } else if let Some(expand) = &check.expand {
+                let slots = std::mem::take(&mut self.slots[position]);
+                let (out, outcome, value, pending) = settle_slots(
+                    check,
+                    expand,
+                    slots,
+                    key,
+                    for_memory.as_deref_mut(),
+                    now,
+                    unknown,
+                );
+                let severity = outcome.severity(unknown);
+                group = Some(SlotGroup {
+                    check: check_ix,
+                    label: Arc::from(expand.label.as_str()),
+                    slots: out,
+                });
+                (outcome, value, None, severity, pending)
+            } else {
+                let (outcome, value, message) = match cell.judged {
+                    Some(judged) => (judged.outcome, cell.value, judged.message),
+                    None => (Outcome::NoData { slots: false }, None, None),
+                };
+                let raw = outcome.severity(unknown);
+                let (severity, pending) =
+                    debounce_target(check, for_memory.as_deref_mut(), key, raw, now);
+                (outcome, value, message, severity, pending)
+            };
+            // Like `for:` timers, a failed query leaves the remembered state as it was.
+            if let Some(script) = self.script.as_mut().filter(|_| outcome.observed()) {
+                script.remember(key, severity);
+            }
+            let result = CheckResult {
+                check: check_ix,
+                severity,
+                value,
+                pending,
+                reason: outcome.reason(),
+                message,
+                outcome,
+            };
+            let th = target_health(health, check.scope, target);
+            th.pending |= result.pending.is_some();
+            th.checks.push(result);
+            if let Some(group) = group {
+                th.slots.push(group);
+            }
+        }
+    }
+}
+
+/// A target's whole state through its check's `for:`, when it has one.
+fn debounce_target(
+    check: &BoundCheck,
+    memory: Option<&mut CheckMemory>,
+    key: &str,
+    raw: Severity,
+    now: SystemTime,
+) -> (Severity, Option<Pending>) {
+    match (check.for_seconds, memory) {
+        // Nothing remembered and nothing failing: the common case, no lookup.
+        (Some(secs), Some(m)) if raw.is_alert() || !m.targets.is_empty() => {
+            let mut tm = m.targets.remove(key).unwrap_or_default();
+            let settled = debounce(&mut tm.whole, raw, secs, now);
+            if tm.whole.is_some() || !tm.slots.is_empty() {
+                m.targets.insert(key.into(), tm);
+            }
+            settled
+        }
+        _ => (raw, None),
+    }
+}
+
+/// The slots of an `expand_by_label` target, `for:` applied per slot, and its verdict.
+fn settle_slots(
+    check: &BoundCheck,
+    expand: &Expand,
+    slots: Slots,
+    key: &str,
+    mut memory: Option<&mut CheckMemory>,
+    now: SystemTime,
+    unknown: Severity,
+) -> (Vec<SlotResult>, Outcome, Option<f64>, Option<Pending>) {
+    let tm = memory.as_mut().and_then(|m| m.targets.remove(key));
+    let (out, tm) = expand_slots(check, expand, slots, tm.unwrap_or_default(), now);
+    if let Some(m) = memory
+        && (tm.whole.is_some() || !tm.slots.is_empty())
+    {
+        m.targets.insert(key.into(), tm);
+    }
+    let (outcome, value, pending) = expand_verdict(expand, &out, unknown);
+    (out, outcome, value, pending)
+}
+
+/// A target as a script sees it: its position in the check's targets and its `ctx`.
+struct TargetRef<'a> {
+    config: &'a Config,
+    plan: &'a Plan,
+    scope: Scope,
+    target: u32,
+    position: usize,
+    key: &'a str,
+}
+
+impl<'a> TargetRef<'a> {
+    fn new(
+        config: &'a Config,
+        plan: &'a Plan,
+        check: &BoundCheck,
+        target: u32,
+        position: usize,
+    ) -> TargetRef<'a> {
+        TargetRef {
+            config,
+            plan,
+            scope: check.scope,
+            target,
+            position,
+            key: plan.targets.key(&config.topology, check.scope, target),
+        }
+    }
+}
+
+/// A scripted check's state through one evaluation.
+struct ScriptRun<'a> {
+    scripts: &'a CheckScripts,
+    runner: Runner<'a>,
+    memory: &'a mut ScriptMemory,
+    /// Each target's `ctx`, built when first needed.
+    ctxs: Vec<Option<rhai::Dynamic>>,
+    /// Per target, its series' results for the aggregate script (empty without one).
+    gathered: Vec<Vec<SeriesResult>>,
+    errors: usize,
+    first_error: Option<Arc<str>>,
+    /// The target whose inputs the runner holds; series of one target usually arrive
+    /// together, so its `ctx` is copied into the scope once, not per series.
+    current: Option<usize>,
+}
+
+impl<'a> ScriptRun<'a> {
+    fn new(scripts: &'a CheckScripts, memory: &'a mut ScriptMemory, targets: usize) -> Self {
+        ScriptRun {
+            scripts,
+            runner: scripts.runner(),
+            memory,
+            ctxs: vec![None; targets],
+            gathered: match scripts.aggregate {
+                Some(_) => vec![Vec::new(); targets],
+                None => Vec::new(),
+            },
+            errors: 0,
+            first_error: None,
+            current: None,
+        }
+    }
+
+    fn input(&self, labels: &Labels) -> SeriesInput {
+        SeriesInput::new(labels, self.scripts)
+    }
+
+    /// Hands the runner a target's `ctx` and `previous` state.
+    fn enter(&mut self, at: &TargetRef<'_>) {
+        let ctx = self.ctxs[at.position]
+            .get_or_insert_with(|| script_ctx(at.config, at.plan, at.scope, at.target));
+        let previous = self.memory.previous.get(at.key).copied();
+        self.runner.target(ctx, previous);
+    }
+
+    fn failed(&mut self, error: String) -> Judged {
+        self.errors += 1;
+        let error: Arc<str> = Arc::from(error);
+        self.first_error.get_or_insert_with(|| error.clone());
+        Judged::failed(error)
+    }
+
+    /// The series script's verdict, kept for the aggregate script.
+    fn series(
+        &mut self,
+        at: &TargetRef<'_>,
+        input: &SeriesInput,
+        value: f64,
+        state: Severity,
+    ) -> Judged {
+        if self.current != Some(at.position) {
+            self.enter(at);
+            self.current = Some(at.position);
+        }
+        let judged = match self.runner.series(input, value, state) {
+            Ok(v) => Judged::said(v, value.is_nan()),
+            Err(e) => self.failed(e),
+        };
+        if let Some(list) = self.gathered.get_mut(at.position) {
+            list.push(SeriesResult {
+                value,
+                labels: input.labels(),
+                verdict: Verdict {
+                    severity: judged.severity(),
+                    message: judged.message.clone(),
+                },
+            });
+        }
+        judged
+    }
+
+    /// The aggregate script's verdict for a target that got series.
+    fn aggregate(&mut self, at: &TargetRef<'_>) -> Option<Judged> {
+        if self.gathered.get(at.position).is_none_or(Vec::is_empty) {
+            return None;
+        }
+        self.enter(at);
+        let list = &self.gathered[at.position];
+        let nan = list.iter().any(|r| r.value.is_nan());
+        Some(match self.runner.aggregate(list) {
+            Ok(v) => Judged::said(v, nan),
+            Err(e) => self.failed(e),
+        })
+    }
+
+    /// Logs a failing script when its error changes, not at every refresh.
+    fn log_errors(&mut self, check: &str) {
+        let now_err = self.first_error.as_deref().map(str::to_owned);
+        if let Some(e) = &now_err
+            && self.memory.logged.as_deref() != Some(e.as_str())
+        {
+            tracing::warn!(check = %check, targets = self.errors, "script failed, its targets are UNKNOWN: {e}");
+        }
+        self.memory.logged = now_err;
+    }
+
+    /// Keeps a target's state for its `previous` at the next refresh.
+    fn remember(&mut self, key: &str, severity: Severity) {
+        if severity == Severity::Ok {
+            self.memory.previous.remove(key);
+        } else {
+            self.memory.previous.insert(key.into(), severity);
+        }
+    }
 }
 
 /// The slots of one target of an `expand_by_label` check, `for:` applied per slot, and the
@@ -661,16 +825,13 @@ fn expand_verdict(
     expand: &Expand,
     out: &[SlotResult],
     unknown: Severity,
-    no_slots: &Arc<str>,
-    result: &mut CheckResult,
-) {
+) -> (Outcome, Option<f64>, Option<Pending>) {
     if out.is_empty() {
-        result.reason = Some(no_slots.clone());
-        return;
+        return (Outcome::NoData { slots: true }, None, None);
     }
     let crit = out.iter().filter(|s| s.severity == Severity::Crit).count();
     let worst = out.iter().map(|s| s.severity).max().unwrap_or(unknown);
-    result.severity = if crit > 0 {
+    let severity = if crit > 0 {
         match expand.crit_threshold {
             Some(th) if (crit as u32) < th => Severity::Warn,
             _ => Severity::Crit,
@@ -678,148 +839,9 @@ fn expand_verdict(
     } else {
         worst
     };
-    result.pending = out
+    let pending = out
         .iter()
         .filter_map(|s| s.pending)
         .max_by_key(|p| p.severity);
-    result.value = Some(crit as f64);
-}
-
-fn worst(a: Option<Severity>, b: Option<Severity>) -> Option<Severity> {
-    a.max(b)
-}
-
-fn own_state(th: &TargetHealth) -> Option<Severity> {
-    th.checks.iter().map(|c| c.severity).max()
-}
-
-/// Rolls health up: node → device → rack → aisle → room → site → global, worst wins
-/// (CRIT > WARN > UNKNOWN > OK) at every level; what no check covers does not count.
-fn aggregate(config: &Config, plan: &Plan, h: &mut Health) {
-    let topo = &config.topology;
-    for n in &mut h.nodes {
-        n.state = own_state(n);
-    }
-    for (d, dev) in h.devices.iter_mut().enumerate() {
-        let mut s = own_state(dev);
-        let mut pending = dev.pending;
-        for n in plan.targets.device_nodes(topo, d as u32) {
-            if let Some(node) = h.nodes.get(n as usize) {
-                s = worst(s, node.state);
-                pending |= node.pending;
-            }
-        }
-        dev.state = s;
-        dev.pending = pending;
-    }
-    for (r, rack) in h.racks.iter_mut().enumerate() {
-        let mut s = own_state(rack);
-        let mut pending = rack.pending;
-        for &d in &topo.racks[r].devices {
-            s = worst(s, h.devices[d as usize].state);
-            pending |= h.devices[d as usize].pending;
-        }
-        rack.state = s;
-        rack.pending = pending;
-    }
-    h.aisles = topo
-        .aisles
-        .iter()
-        .map(|a| {
-            a.racks
-                .iter()
-                .map(|&r| h.racks[r as usize].state)
-                .fold(None, worst)
-        })
-        .collect();
-    h.rooms = topo
-        .rooms
-        .iter()
-        .map(|room| {
-            let a = room
-                .aisles
-                .iter()
-                .map(|&a| h.aisles[a as usize])
-                .fold(None, worst);
-            room.standalone_racks
-                .iter()
-                .map(|&r| h.racks[r as usize].state)
-                .fold(a, worst)
-        })
-        .collect();
-    h.sites = topo
-        .sites
-        .iter()
-        .map(|s| {
-            s.rooms
-                .iter()
-                .map(|&r| h.rooms[r as usize])
-                .fold(None, worst)
-        })
-        .collect();
-    h.global = h.sites.iter().copied().fold(None, worst);
-}
-
-fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
-    let mut checks = Vec::new();
-    for c in th.checks.iter().filter(|c| c.severity.is_alert()) {
-        match th.slots.iter().find(|g| g.check == c.check) {
-            Some(g) => checks.extend(g.slots.iter().filter(|s| s.severity.is_alert()).map(|s| {
-                AlertCheck {
-                    check: c.check,
-                    severity: s.severity,
-                    slot: Some(s.name.clone()),
-                    value: s.value,
-                    message: None,
-                }
-            })),
-            None => checks.push(AlertCheck {
-                check: c.check,
-                severity: c.severity,
-                slot: None,
-                value: c.value,
-                message: c.message.clone(),
-            }),
-        }
-    }
-    // The target's own verdict, not its worst slot: one failed disk below
-    // `expand_crit_threshold` is a WARN array with a CRIT disk.
-    let state = th
-        .checks
-        .iter()
-        .map(|c| c.severity)
-        .filter(|s| s.is_alert())
-        .max()?;
-    Some(Alert {
-        target,
-        state,
-        checks,
-    })
-}
-
-/// Every target in WARN or CRIT: nodes (slots included), devices, racks; worst first.
-fn alerts(h: &Health) -> Vec<Alert> {
-    let mut out: Vec<Alert> = Vec::new();
-    let nodes = h
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (AlertTarget::Node(i as u32), n));
-    let devices = h
-        .devices
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (AlertTarget::Device(i as u32), n));
-    let racks = h
-        .racks
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (AlertTarget::Rack(i as u32), n));
-    for (target, th) in nodes.chain(devices).chain(racks) {
-        if let Some(a) = alert_of(target, th) {
-            out.push(a);
-        }
-    }
-    out.sort_by_key(|a| std::cmp::Reverse(a.state));
-    out
+    (Outcome::Evaluated(severity), Some(crit as f64), pending)
 }

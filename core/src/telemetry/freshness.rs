@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::load::Config;
+use crate::config::Config;
 use crate::telemetry::engine::{Snapshot, Stale, StaleCause};
 use crate::telemetry::eval::{Answer, ForMemory, evaluate};
 

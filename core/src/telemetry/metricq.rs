@@ -7,13 +7,12 @@
 //! the placeholder becomes a regex matcher on the alternation of every target, and the
 //! matcher's label tells which series belongs to which target.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::model::metrics::MetricDef;
-use crate::telemetry::plan::{alternation, substitute};
+use crate::placeholder::{self, Literal, Placeholder, dollars, substitute, with_braces};
+use crate::telemetry::plan::alternation;
 use crate::telemetry::source::InstantResult;
 
 /// What a metric is measured on: which placeholder its query uses.
@@ -37,60 +36,116 @@ impl MetricScope {
     }
 }
 
-/// `{instance}` → `$instance`, so that one substitution handles both styles. Only known
-/// names are rewritten: a label matcher block is never a lone word in braces.
-static BRACED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{(instance|instances|node_id|rack_id|racks|pduid|chassis_id|chassis|inletid)\}")
-        .unwrap_or_else(|_| unreachable!("constant regex"))
-});
+/// The braced names rewritten to the `$` style. Only known names: a label matcher block is
+/// never a lone word in braces.
+const BRACED: [&str; 9] = [
+    "instance",
+    "instances",
+    "node_id",
+    "rack_id",
+    "racks",
+    "pduid",
+    "chassis_id",
+    "chassis",
+    "inletid",
+];
 
-/// `label="$word"` (or `!=`, `=~`, `!~`), capturing the label, the operator, the quote and
-/// the placeholder.
-static MATCHER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(["'`])\$([A-Za-z_]+)(["'`])"#)
-        .unwrap_or_else(|_| unreachable!("constant regex"))
-});
+/// `{instance}` → `$instance`, so that one substitution handles both styles.
+fn normalise(expr: &str) -> String {
+    placeholder::replace(expr, with_braces(expr), |p| {
+        (p.braced && BRACED.contains(&p.name)).then(|| Cow::Owned(format!("${}", p.name)))
+    })
+}
 
-/// The query text of a metric with the braced style normalised, and its scope (the first
-/// placeholder it names), or `None` when it names no target (a global metric).
+/// The metric's scope: the first placeholder it names, in either style, or `None` when it
+/// names no target (a global metric).
 pub fn scope_of(def: &MetricDef) -> Option<MetricScope> {
-    let expr = def.query()?;
-    let norm = BRACED.replace_all(expr, "$$$1");
-    [
+    let expr = normalise(def.query()?);
+    let scopes = [
         MetricScope::Instance,
         MetricScope::Chassis,
         MetricScope::Rack,
-    ]
-    .into_iter()
-    .filter_map(|s| {
-        s.names()
-            .iter()
-            .filter_map(|n| find_placeholder(&norm, n))
-            .min()
-            .map(|at| (at, s))
-    })
-    .min_by_key(|(at, _)| *at)
-    .map(|(_, s)| s)
+    ];
+    dollars(&expr).find_map(|p| scopes.into_iter().find(|s| s.names().contains(&p.name)))
 }
 
-fn find_placeholder(expr: &str, name: &str) -> Option<usize> {
-    placeholders(expr, name).next()
+/// A placeholder that is a label matcher's whole value: `label="$word"` (or `!=`, `=~`,
+/// `!~`, any quote).
+struct Matcher<'e> {
+    /// Where the label starts and the closing quote ends.
+    start: usize,
+    end: usize,
+    label: &'e str,
+    op: &'e str,
+    quote: char,
+    name: &'e str,
 }
 
-/// Where `$name` occurs as a whole word (`$instance` is not in `$instances`).
-fn placeholders<'e>(expr: &'e str, name: &str) -> impl Iterator<Item = usize> + 'e {
-    let needle = format!("${name}");
-    let len = needle.len();
-    expr.match_indices(&needle)
-        .map(|(i, _)| i)
-        .filter(move |i| {
-            expr[i + len..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
-        })
-        .collect::<Vec<_>>()
+fn matcher<'e>(expr: &'e str, p: &Placeholder<'e>) -> Option<Matcher<'e>> {
+    let quote = match p.literal {
+        Literal::Quoted(q) => q,
+        Literal::Raw => b'`',
+        Literal::Code => return None,
+    };
+    if p.braced || p.name.is_empty() || p.start == 0 {
+        return None;
+    }
+    let bytes = expr.as_bytes();
+    if bytes[p.start - 1] != quote || bytes.get(p.end) != Some(&quote) {
+        return None;
+    }
+    let before = expr[..p.start - 1].trim_end();
+    let op = ["=~", "!~", "!=", "="]
         .into_iter()
+        .find(|op| before.ends_with(op))?;
+    let before = before[..before.len() - op.len()].trim_end();
+    let ident = before.len()
+        - before
+            .bytes()
+            .rev()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+    // A label starts with a letter or an underscore.
+    let start = ident
+        + before[ident..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+    let label = &before[start..];
+    (!label.is_empty()).then_some(Matcher {
+        start,
+        end: p.end + 1,
+        label,
+        op,
+        quote: char::from(quote),
+        name: p.name,
+    })
+}
+
+/// The matchers on a placeholder of `names`, in order.
+fn matchers<'e>(expr: &'e str, names: &'e [&str]) -> impl Iterator<Item = Matcher<'e>> + 'e {
+    dollars(expr)
+        .filter_map(move |p| matcher(expr, &p))
+        .filter(move |m| names.contains(&m.name))
+}
+
+/// `expr` with each matcher on a placeholder of `names` replaced by what `rewrite` gives.
+fn rewrite_matchers(
+    expr: &str,
+    names: &[&str],
+    mut rewrite: impl FnMut(&Matcher<'_>) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut copied = 0;
+    for m in matchers(expr, names) {
+        if let Some(text) = rewrite(&m) {
+            out.push_str(&expr[copied..m.start]);
+            out.push_str(&text);
+            copied = m.end;
+        }
+    }
+    out.push_str(&expr[copied..]);
+    out
 }
 
 /// A query ready to send, and how to read its answer.
@@ -110,33 +165,20 @@ pub fn queries(def: &MetricDef, scope: MetricScope, ids: &[&str]) -> Vec<MetricQ
     let Some(expr) = def.query() else {
         return Vec::new();
     };
-    let norm = BRACED.replace_all(expr, "$$$1").into_owned();
+    let norm = normalise(expr);
     let names = scope.names();
-    let mut label = None;
-    let mut batchable = true;
-    let rewritten = MATCHER.replace_all(&norm, |c: &regex::Captures<'_>| {
-        let (lab, op, q1, word, q2) = (&c[1], &c[2], &c[3], &c[4], &c[5]);
-        if !names.contains(&word) || q1 != q2 {
-            return c[0].to_string();
-        }
-        match op {
-            "=" | "=~" => {
-                label.get_or_insert_with(|| lab.to_string());
-                format!("{lab}=~{q1}${word}{q2}")
-            }
-            // A negative matcher on the target cannot be batched meaningfully.
-            _ => {
-                batchable = false;
-                c[0].to_string()
-            }
-        }
-    });
-    let occurrences: usize = names.iter().map(|n| placeholders(&norm, n).count()).sum();
-    let in_matchers = MATCHER
-        .captures_iter(&norm)
-        .filter(|c| names.contains(&&c[4]) && matches!(&c[2], "=" | "=~"))
-        .count();
+    let equality = |m: &Matcher<'_>| matches!(m.op, "=" | "=~");
+    // A negative matcher on the target cannot be batched meaningfully.
+    let batchable = matchers(&norm, names).all(|m| equality(&m));
+    let label = matchers(&norm, names)
+        .find(equality)
+        .map(|m| m.label.to_owned());
+    let occurrences = dollars(&norm).filter(|p| names.contains(&p.name)).count();
+    let in_matchers = matchers(&norm, names).filter(|m| equality(m)).count();
     if ids.len() > 1 && batchable && label.is_some() && occurrences == in_matchers {
+        let rewritten = rewrite_matchers(&norm, names, |m| {
+            equality(m).then(|| format!("{}=~{q}${}{q}", m.label, m.name, q = m.quote))
+        });
         let re = alternation(ids);
         let out = substitute(&rewritten, |w| fill(w, names, &re));
         return vec![MetricQuery {
@@ -150,12 +192,8 @@ pub fn queries(def: &MetricDef, scope: MetricScope, ids: &[&str]) -> Vec<MetricQ
             // One target: its literal name for an equality, an anchored regex for a regex
             // matcher (so `n1` does not also match `n10`).
             let re = alternation(&[id]);
-            let expr = MATCHER.replace_all(&norm, |c: &regex::Captures<'_>| {
-                if names.contains(&&c[4]) && &c[2] == "=~" && c[3] == c[5] {
-                    format!("{}=~{}$__re{}", &c[1], &c[3], &c[5])
-                } else {
-                    c[0].to_string()
-                }
+            let expr = rewrite_matchers(&norm, names, |m| {
+                (m.op == "=~").then(|| format!("{}=~{q}$__re{q}", m.label, q = m.quote))
             });
             MetricQuery {
                 expr: substitute(&expr, |w| {

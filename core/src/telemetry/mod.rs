@@ -7,16 +7,18 @@
 pub mod adhoc;
 pub mod engine;
 pub mod eval;
-pub mod fake;
 pub mod freshness;
 pub mod metricq;
+pub mod outcome;
 pub mod plan;
+mod rollup;
 pub mod source;
 pub mod stats;
 pub mod supervise;
 
 pub use engine::{Engine, QueryError, Snapshot, Stale, StaleCause};
 pub use eval::{Alert, AlertCheck, AlertTarget, CheckResult, Health, Pending, TargetHealth};
+pub use outcome::Outcome;
 pub use plan::{Plan, plan};
 pub use source::{
     InstantResult, Labels, MetricsSource, RangeResult, RangeSpec, Sample, SourceError,

@@ -1,167 +1,25 @@
-//! Planning: which check runs for which targets, and the few batched queries that cover them.
+//! Planning: the few batched queries that cover the targets each check is bound to.
 //!
 //! A pure function of the configuration, built once per load and shared by every refresh:
 //! nothing here touches the network or the clock, so the plan of any configuration can be
 //! printed and compared (`rackscope plan`, and the snapshot tests of the examples).
-//!
-//! Targets live in three index spaces, one per scope:
-//! - node: every instance (its index is its `InstanceIx`), then every device that has no
-//!   instance, which is checked under its own id;
-//! - chassis: every device (`DeviceIx`);
-//! - rack: every rack (`RackIx`).
+//! Which check runs for which target is `bind`'s, computed when the configuration loads.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::load::Config;
+pub use crate::bind::Targets;
+use crate::bind::scope_ix;
+use crate::config::Config;
 use crate::model::app::Telemetry;
 use crate::model::checks::{Op, Scope};
+use crate::placeholder::{self, substitute};
 use crate::severity::Severity;
 use crate::topology::{DeviceIx, Topology};
 
 /// No target: the filler of `BoundCheck::local`.
 const NONE: u32 = u32::MAX;
-
-/// The targets of each scope and the ids Prometheus knows them by.
-#[derive(Debug, Clone, Default)]
-pub struct Targets {
-    pub instances: u32,
-    /// Devices without instances, in the node space after the instances.
-    pub bare_devices: Vec<DeviceIx>,
-    /// For each device, its node-space index when it has no instance.
-    bare_of_device: HashMap<DeviceIx, u32>,
-    keys: [KeyIndex; 3],
-}
-
-/// Id → first target with that id, plus a chain for ids defined more than once (the same
-/// device id in two racks is legal, and both must get the result).
-#[derive(Debug, Clone, Default)]
-struct KeyIndex {
-    first: HashMap<Box<str>, u32>,
-    next: Vec<u32>,
-}
-
-impl KeyIndex {
-    fn build<'a>(keys: impl Iterator<Item = &'a str>) -> KeyIndex {
-        let mut ix = KeyIndex::default();
-        let mut last: HashMap<u32, u32> = HashMap::new();
-        for (i, k) in keys.enumerate() {
-            let i = i as u32;
-            ix.next.push(NONE);
-            match ix.first.get(k) {
-                Some(&f) => {
-                    let tail = last.get(&f).copied().unwrap_or(f);
-                    ix.next[tail as usize] = i;
-                    last.insert(f, i);
-                }
-                None => {
-                    ix.first.insert(k.into(), i);
-                }
-            }
-        }
-        ix
-    }
-    fn lookup(&self, key: &str) -> impl Iterator<Item = u32> + '_ {
-        let mut cur = self.first.get(key).copied().unwrap_or(NONE);
-        std::iter::from_fn(move || {
-            if cur == NONE {
-                return None;
-            }
-            let c = cur;
-            cur = self.next[c as usize];
-            Some(c)
-        })
-    }
-}
-
-fn scope_ix(s: Scope) -> usize {
-    match s {
-        Scope::Node => 0,
-        Scope::Chassis => 1,
-        Scope::Rack => 2,
-    }
-}
-
-impl Targets {
-    pub fn build(topo: &Topology) -> Targets {
-        let instances = topo.instances.len() as u32;
-        let bare_devices: Vec<DeviceIx> = topo
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.instances.is_empty())
-            .map(|(i, _)| i as u32)
-            .collect();
-        let bare_of_device = bare_devices
-            .iter()
-            .enumerate()
-            .map(|(k, &d)| (d, instances + k as u32))
-            .collect();
-        let node_keys = topo.instances.iter().map(|i| i.name.as_str()).chain(
-            bare_devices
-                .iter()
-                .map(|&d| topo.devices[d as usize].id.as_str()),
-        );
-        let keys = [
-            KeyIndex::build(node_keys),
-            KeyIndex::build(topo.devices.iter().map(|d| d.id.as_str())),
-            KeyIndex::build(topo.racks.iter().map(|r| r.id.as_str())),
-        ];
-        Targets {
-            instances,
-            bare_devices,
-            bare_of_device,
-            keys,
-        }
-    }
-
-    /// How many targets a scope has.
-    pub fn len(&self, scope: Scope) -> usize {
-        self.keys[scope_ix(scope)].next.len()
-    }
-
-    /// The targets Prometheus calls `key` in a scope.
-    pub fn lookup<'a>(&'a self, scope: Scope, key: &str) -> impl Iterator<Item = u32> + 'a {
-        self.keys[scope_ix(scope)].lookup(key)
-    }
-
-    /// The id of a target, as queries and results spell it.
-    pub fn key<'t>(&self, topo: &'t Topology, scope: Scope, t: u32) -> &'t str {
-        match scope {
-            Scope::Node => match self.node_instance(t) {
-                Some(i) => &topo.instances[i as usize].name,
-                None => &topo.devices[self.node_device(topo, t) as usize].id,
-            },
-            Scope::Chassis => &topo.devices[t as usize].id,
-            Scope::Rack => &topo.racks[t as usize].id,
-        }
-    }
-
-    /// The instance behind a node target, `None` for an instance-less device.
-    pub fn node_instance(&self, t: u32) -> Option<u32> {
-        (t < self.instances).then_some(t)
-    }
-
-    /// The device a node target belongs to.
-    pub fn node_device(&self, topo: &Topology, t: u32) -> DeviceIx {
-        match self.node_instance(t) {
-            Some(i) => topo.instances[i as usize].device,
-            None => self.bare_devices[(t - self.instances) as usize],
-        }
-    }
-
-    /// The node targets of a device: its instances, or the device itself.
-    pub fn device_nodes(&self, topo: &Topology, d: DeviceIx) -> Range<u32> {
-        let dev = &topo.devices[d as usize];
-        if dev.instances.is_empty() {
-            let n = self.bare_of_device.get(&d).copied().unwrap_or(0);
-            n..n + 1
-        } else {
-            dev.instances.clone()
-        }
-    }
-}
 
 /// A threshold rule, ready to test.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -305,106 +163,19 @@ impl Plan {
 
 /// Builds the plan of a configuration.
 pub fn plan(config: &Config) -> Plan {
-    let topo = &config.topology;
-    let targets = Targets::build(topo);
+    let bindings = &config.bindings;
+    let targets = bindings.targets.clone();
     let max_ids = (config.app.planner.max_ids_per_query as usize).max(1);
-
-    // Template id → indices of the checks it lists, resolved once.
-    let resolve = |ids: &[crate::yaml::Located<String>]| -> Vec<usize> {
-        ids.iter()
-            .filter_map(|id| config.checks.index_of(&id.value))
-            .collect()
-    };
-    let device_checks: HashMap<&str, Vec<usize>> = config
-        .catalog
-        .devices
-        .iter()
-        .map(|t| (t.def.id.value.as_str(), resolve(&t.def.checks)))
-        .collect();
-    let rack_checks: HashMap<&str, Vec<usize>> = config
-        .catalog
-        .racks
-        .iter()
-        .map(|t| {
-            let mut v = resolve(&t.def.checks);
-            for c in &t.def.infrastructure.rack_components {
-                if let Some(ct) = config.catalog.components.get(&c.template_id.value) {
-                    v.extend(resolve(&ct.def.checks));
-                }
-            }
-            (t.def.id.value.as_str(), v)
-        })
-        .collect();
-
-    let mut bound: Vec<Vec<u32>> = vec![Vec::new(); config.checks.len()];
-    let add_rack_wide = |bound: &mut Vec<Vec<u32>>, check: usize, rack: u32| {
-        let scope = config.checks.items[check].def.scope;
-        let out = &mut bound[check];
-        match scope {
-            Scope::Rack => out.push(rack),
-            Scope::Chassis => out.extend(topo.racks[rack as usize].devices.iter().copied()),
-            Scope::Node => {
-                for &d in &topo.racks[rack as usize].devices {
-                    out.extend(targets.device_nodes(topo, d));
-                }
-            }
-        }
-    };
-    for (r, rack) in topo.racks.iter().enumerate() {
-        let r = r as u32;
-        if let Some(checks) = rack.template_id.as_deref().and_then(|t| rack_checks.get(t)) {
-            for &c in checks {
-                add_rack_wide(&mut bound, c, r);
-            }
-        }
-        for &d in &rack.devices {
-            let dev = &topo.devices[d as usize];
-            let Some(checks) = device_checks.get(dev.template_id.as_str()) else {
-                continue;
-            };
-            for &c in checks {
-                let out = &mut bound[c];
-                match config.checks.items[c].def.scope {
-                    Scope::Node => out.extend(targets.device_nodes(topo, d)),
-                    Scope::Chassis => out.push(d),
-                    Scope::Rack => out.push(r),
-                }
-            }
-        }
-    }
-
-    let mut queries: Vec<PlannedQuery> = Vec::new();
-    let mut query_ix: HashMap<String, u32> = HashMap::new();
-    let mut intern = |expr: String, ids: u32| -> u32 {
-        if let Some(&i) = query_ix.get(&expr) {
-            return i;
-        }
-        let i = queries.len() as u32;
-        query_ix.insert(expr.clone(), i);
-        queries.push(PlannedQuery { expr, ids });
-        i
-    };
-
+    let mut queries = Queries::default();
     let mut checks = Vec::new();
     let mut seen: [HashSet<u32>; 3] = Default::default();
-    for (ci, mut list) in bound.into_iter().enumerate() {
+    for (check_ix, item) in config.checks.iter().enumerate() {
+        let list = bindings.targets_of(check_ix);
         if list.is_empty() {
             continue;
         }
-        let def = &config.checks.items[ci].def;
-        let scope = def.scope;
-        list.sort_unstable_by(|a, b| {
-            targets
-                .key(topo, scope, *a)
-                .cmp(targets.key(topo, scope, *b))
-                .then(a.cmp(b))
-        });
-        list.dedup();
-        seen[scope_ix(scope)].extend(list.iter().copied());
-        let mut local = vec![NONE; targets.len(scope)];
-        for (l, &t) in list.iter().enumerate() {
-            local[t as usize] = l as u32;
-        }
+        let def = &item.def;
+        seen[scope_ix(def.scope)].extend(list.iter().copied());
         let discovery_expr = def
             .expand_by_label
             .as_ref()
@@ -413,8 +184,8 @@ pub fn plan(config: &Config) -> Plan {
         let chunks = chunk(
             config,
             &targets,
-            scope,
-            &list,
+            def.scope,
+            list,
             &def.expr.value,
             discovery_expr,
             max_ids,
@@ -422,51 +193,87 @@ pub fn plan(config: &Config) -> Plan {
         .into_iter()
         .map(|c| Chunk {
             targets: c.range,
-            query: intern(c.expr, c.ids),
-            discovery: c.discovery.map(|d| intern(d, c.ids)),
+            query: queries.intern(c.expr, c.ids),
+            discovery: c.discovery.map(|d| queries.intern(d, c.ids)),
         })
         .collect();
-        let key_label = match def.selectors.first() {
-            Some(s) => s.clone(),
-            None => scope_label(&config.app.telemetry, scope).to_owned(),
-        };
-        let rules = def
-            .rules
-            .iter()
-            .filter_map(|r| {
-                r.value.value.as_number().map(|threshold| PlannedRule {
-                    op: r.value.op,
-                    threshold,
-                    severity: r.value.severity,
-                })
-            })
-            .collect();
-        let expand = def.expand_by_label.as_ref().map(|label| Expand {
-            label: label.clone(),
-            absent_state: def
-                .expand_absent_state
-                .unwrap_or(config.app.planner.unknown_state),
-            crit_threshold: def.expand_crit_threshold,
-        });
-        checks.push(BoundCheck {
-            def: ci,
-            id: Arc::from(def.id.value.as_str()),
-            scope,
-            targets: list,
-            local,
-            chunks,
-            key_label,
-            rules,
-            expand,
-            for_seconds: def.for_duration.as_ref().map(|d| d.value.seconds),
-        });
+        checks.push(bound_check(config, &targets, check_ix, list, chunks));
     }
     Plan {
         total_ids: seen.iter().map(HashSet::len).sum(),
         targets,
         checks,
-        queries,
+        queries: queries.list,
         max_ids_per_query: max_ids,
+    }
+}
+
+/// The queries of a plan, each expression once.
+#[derive(Default)]
+struct Queries {
+    list: Vec<PlannedQuery>,
+    index: HashMap<String, u32>,
+}
+
+impl Queries {
+    fn intern(&mut self, expr: String, ids: u32) -> u32 {
+        if let Some(&ix) = self.index.get(&expr) {
+            return ix;
+        }
+        let ix = self.list.len() as u32;
+        self.index.insert(expr.clone(), ix);
+        self.list.push(PlannedQuery { expr, ids });
+        ix
+    }
+}
+
+/// A check of the library (`check_ix`) bound to its targets, its rules ready to test.
+fn bound_check(
+    config: &Config,
+    targets: &Targets,
+    check_ix: usize,
+    list: &[u32],
+    chunks: Vec<Chunk>,
+) -> BoundCheck {
+    let def = &config.checks.items[check_ix].def;
+    let scope = def.scope;
+    let mut local = vec![NONE; targets.len(scope)];
+    for (position, &target) in list.iter().enumerate() {
+        local[target as usize] = position as u32;
+    }
+    let key_label = match def.selectors.first() {
+        Some(s) => s.clone(),
+        None => scope_label(&config.app.telemetry, scope).to_owned(),
+    };
+    let rules = def
+        .rules
+        .iter()
+        .filter_map(|r| {
+            r.value.value.as_number().map(|threshold| PlannedRule {
+                op: r.value.op,
+                threshold,
+                severity: r.value.severity,
+            })
+        })
+        .collect();
+    let expand = def.expand_by_label.as_ref().map(|label| Expand {
+        label: label.clone(),
+        absent_state: def
+            .expand_absent_state
+            .unwrap_or(config.app.planner.unknown_state),
+        crit_threshold: def.expand_crit_threshold,
+    });
+    BoundCheck {
+        def: check_ix,
+        id: Arc::from(def.id.value.as_str()),
+        scope,
+        targets: list.to_vec(),
+        local,
+        chunks,
+        key_label,
+        rules,
+        expand,
+        for_seconds: def.for_duration.as_ref().map(|d| d.value.seconds),
     }
 }
 
@@ -543,7 +350,8 @@ fn chunk(
     max_ids: usize,
 ) -> Vec<RawChunk> {
     let topo = &config.topology;
-    let uses = |p: &str| expr.contains(p) || discovery.is_some_and(|d| d.contains(p));
+    let uses =
+        |p: &str| placeholder::uses(expr, p) || discovery.is_some_and(|d| placeholder::uses(d, p));
     let used: Vec<usize> = [
         ("$instances", INSTANCES),
         ("$chassis", CHASSIS),
@@ -553,91 +361,113 @@ fn chunk(
     .filter(|(p, _)| uses(p))
     .map(|(_, w)| w)
     .collect();
-
+    let exprs = ChunkExprs {
+        expr,
+        discovery,
+        jobs: format!("^(?:{})$", config.app.telemetry.job_regex),
+    };
     let mut out = Vec::new();
-    let mut sets: [HashSet<&str>; 3] = Default::default();
-    let mut order: [Vec<&str>; 3] = Default::default();
+    let mut filling = Filling::default();
     let mut start = 0usize;
-    let mut bufs: [Vec<&str>; 3] = Default::default();
-    let flush = |start: usize,
-                 end: usize,
-                 order: &mut [Vec<&str>; 3],
-                 sets: &mut [HashSet<&str>; 3],
-                 out: &mut Vec<RawChunk>| {
-        for o in order.iter_mut() {
-            o.sort_unstable();
+    // The ids per placeholder of the group being added, buffers reused across groups.
+    let mut group_ids: [Vec<&str>; 3] = Default::default();
+    let mut first = 0usize;
+    while first < list.len() {
+        // The group of targets that share one id.
+        let key = targets.key(topo, scope, list[first]);
+        let end = first
+            + list[first..]
+                .iter()
+                .take_while(|&&t| targets.key(topo, scope, t) == key)
+                .count();
+        for &which in &used {
+            group_ids[which].clear();
+            for &t in &list[first..end] {
+                related(topo, targets, scope, t, which, &mut group_ids[which]);
+            }
         }
-        let regexes: [String; 3] = [
-            alternation(&order[INSTANCES]),
-            alternation(&order[CHASSIS]),
-            alternation(&order[RACKS]),
-        ];
-        let jobs = format!("^(?:{})$", config.app.telemetry.job_regex);
+        if first > start && filling.would_exceed(&used, &group_ids, max_ids) {
+            out.push(filling.flush(start..first, &exprs));
+            start = first;
+        }
+        filling.add(&used, &group_ids);
+        first = end;
+    }
+    if start < list.len() {
+        out.push(filling.flush(start..list.len(), &exprs));
+    }
+    out
+}
+
+/// What each chunk of one check substitutes into.
+struct ChunkExprs<'e> {
+    expr: &'e str,
+    discovery: Option<&'e str>,
+    /// `$jobs`, the same for every chunk.
+    jobs: String,
+}
+
+/// The ids each placeholder carries in the chunk being filled, in first-seen order.
+#[derive(Default)]
+struct Filling<'t> {
+    sets: [HashSet<&'t str>; 3],
+    order: [Vec<&'t str>; 3],
+}
+
+impl<'t> Filling<'t> {
+    /// Whether a group's ids would push a placeholder over the limit.
+    fn would_exceed(&self, used: &[usize], group: &[Vec<&'t str>; 3], max_ids: usize) -> bool {
+        used.iter().any(|&which| {
+            let set = &self.sets[which];
+            let fresh = match group[which].as_slice() {
+                [one] => usize::from(!set.contains(one)),
+                many => many
+                    .iter()
+                    .filter(|k| !set.contains(*k))
+                    .collect::<HashSet<_>>()
+                    .len(),
+            };
+            set.len() + fresh > max_ids
+        })
+    }
+
+    fn add(&mut self, used: &[usize], group: &[Vec<&'t str>; 3]) {
+        for &which in used {
+            for &id in &group[which] {
+                if self.sets[which].insert(id) {
+                    self.order[which].push(id);
+                }
+            }
+        }
+    }
+
+    /// The chunk of the targets `range`, its placeholders substituted; empties the filling.
+    fn flush(&mut self, range: Range<usize>, exprs: &ChunkExprs<'_>) -> RawChunk {
+        for ids in self.order.iter_mut() {
+            ids.sort_unstable();
+        }
+        let regexes = self.order.each_ref().map(|ids| alternation(ids));
         let sub = |e: &str| {
             substitute(e, |p| match p {
                 "$instances" => Some(regexes[INSTANCES].as_str()),
                 "$chassis" => Some(regexes[CHASSIS].as_str()),
                 "$racks" => Some(regexes[RACKS].as_str()),
-                "$jobs" => Some(jobs.as_str()),
+                "$jobs" => Some(exprs.jobs.as_str()),
                 _ => None,
             })
         };
-        out.push(RawChunk {
-            range: start as u32..end as u32,
-            expr: sub(expr),
-            discovery: discovery.map(sub),
-            ids: order.iter().map(Vec::len).max().unwrap_or(0) as u32,
-        });
-        for (o, s) in order.iter_mut().zip(sets.iter_mut()) {
-            o.clear();
-            s.clear();
+        let chunk = RawChunk {
+            range: range.start as u32..range.end as u32,
+            expr: sub(exprs.expr),
+            discovery: exprs.discovery.map(sub),
+            ids: self.order.iter().map(Vec::len).max().unwrap_or(0) as u32,
+        };
+        for (ids, set) in self.order.iter_mut().zip(self.sets.iter_mut()) {
+            ids.clear();
+            set.clear();
         }
-    };
-
-    let mut i = 0usize;
-    while i < list.len() {
-        // The group of targets that share one id.
-        let key = targets.key(topo, scope, list[i]);
-        let mut j = i + 1;
-        while j < list.len() && targets.key(topo, scope, list[j]) == key {
-            j += 1;
-        }
-        // The group's ids per placeholder, computed once.
-        for &w in &used {
-            bufs[w].clear();
-            for &t in &list[i..j] {
-                related(topo, targets, scope, t, w, &mut bufs[w]);
-            }
-        }
-        // Would the group push a placeholder over the limit?
-        let over = used.iter().any(|&w| {
-            let fresh = match bufs[w].as_slice() {
-                [one] => usize::from(!sets[w].contains(one)),
-                many => many
-                    .iter()
-                    .filter(|k| !sets[w].contains(*k))
-                    .collect::<HashSet<_>>()
-                    .len(),
-            };
-            sets[w].len() + fresh > max_ids
-        });
-        if over && i > start {
-            flush(start, i, &mut order, &mut sets, &mut out);
-            start = i;
-        }
-        for &w in &used {
-            for &k in &bufs[w] {
-                if sets[w].insert(k) {
-                    order[w].push(k);
-                }
-            }
-        }
-        i = j;
+        chunk
     }
-    if start < list.len() {
-        flush(start, list.len(), &mut order, &mut sets, &mut out);
-    }
-    out
 }
 
 /// `^(?:a|b\.c)$`: the ids as one anchored alternation, every regex metacharacter escaped.
@@ -691,64 +521,6 @@ pub fn elide(expr: &str) -> String {
     out
 }
 
-/// Replaces `$word` placeholders in a PromQL expression, escaping each replacement for the
-/// string literal it lands in: backslashes and the quote doubled in `"…"` and `'…'`, and
-/// backticks (which a raw string cannot hold) as `\x60` in `` `…` ``.
-pub fn substitute<'r>(expr: &str, mut value: impl FnMut(&str) -> Option<&'r str>) -> String {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Ctx {
-        Code,
-        Quoted(char),
-        Raw,
-    }
-    let mut out = String::with_capacity(expr.len() + 64);
-    let mut ctx = Ctx::Code;
-    let mut chars = expr.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match (ctx, c) {
-            (Ctx::Code, '"' | '\'') => ctx = Ctx::Quoted(c),
-            (Ctx::Code, '`') => ctx = Ctx::Raw,
-            (Ctx::Quoted(q), _) if c == q => ctx = Ctx::Code,
-            (Ctx::Raw, '`') => ctx = Ctx::Code,
-            (Ctx::Quoted(_), '\\') => {
-                out.push(c);
-                if let Some((_, n)) = chars.next() {
-                    out.push(n);
-                }
-                continue;
-            }
-            (_, '$') => {
-                let rest = &expr[i + 1..];
-                let len = rest
-                    .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-                    .unwrap_or(rest.len());
-                let word = &expr[i..i + 1 + len];
-                if let Some(v) = value(word) {
-                    match ctx {
-                        Ctx::Quoted(q) => {
-                            for ch in v.chars() {
-                                if ch == '\\' || ch == q {
-                                    out.push('\\');
-                                }
-                                out.push(ch);
-                            }
-                        }
-                        Ctx::Raw => out.push_str(&v.replace('`', "\\x60")),
-                        Ctx::Code => out.push_str(v),
-                    }
-                    for _ in 0..len {
-                        chars.next();
-                    }
-                    continue;
-                }
-            }
-            _ => {}
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -767,29 +539,6 @@ mod tests {
         assert_eq!(
             elide(&q),
             r#"up{instance=~"^(?:n1|n2|n3|…4 more…|n8|n9)$"}"#
-        );
-    }
-
-    #[test]
-    fn substitution_escapes_for_the_literal() {
-        let re = alternation(&["node.1"]);
-        let f = |p: &str| (p == "$instances").then_some(re.as_str());
-        assert_eq!(
-            substitute(r#"up{instance=~"$instances"}"#, f),
-            r#"up{instance=~"^(?:node\\.1)$"}"#
-        );
-        assert_eq!(
-            substitute(r#"up{instance=~`$instances`}"#, f),
-            r#"up{instance=~`^(?:node\.1)$`}"#
-        );
-        assert_eq!(
-            substitute(r#"up{instance=~'$instances', x="\"$y"}"#, f),
-            r#"up{instance=~'^(?:node\\.1)$', x="\"$y"}"#
-        );
-        // A longer word is not the placeholder.
-        assert_eq!(
-            substitute(r#"x{a="$instances_x"}"#, f),
-            r#"x{a="$instances_x"}"#
         );
     }
 }

@@ -22,25 +22,7 @@ pub use decode::{decode_instant, decode_range};
 /// A boxed future, so that the trait stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The label set of one series. Small and scanned linearly: Prometheus series rarely carry
-/// more than a dozen labels, and a linear scan beats hashing at that size.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Labels(pub Vec<(Box<str>, Box<str>)>);
-
-impl Labels {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
-    }
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (&**k, &**v))
-    }
-}
-
-impl<'a> FromIterator<(&'a str, &'a str)> for Labels {
-    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(it: I) -> Self {
-        Labels(it.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
-    }
-}
+pub use crate::labels::Labels;
 
 /// One sample of an instant query.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,14 +191,7 @@ pub struct Limits {
     pub max_points: usize,
 }
 
-/// 256 MiB: the body of a chart of 300 series × 11,000 points (the most a chart asks) is
-/// about 100 MiB, an answer of 1,000,000 series about 125 MiB.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
-/// 100,000: a planned query names at most `planner.max_ids_per_query` ids (200), so this
-/// leaves room for 500 series per id.
-pub const DEFAULT_MAX_SERIES: u64 = 100_000;
-/// 10,000,000: three times the largest chart (300 series × 11,000 points); 160 MB decoded.
-pub const DEFAULT_MAX_POINTS: u64 = 10_000_000;
+pub use crate::model::app::{DEFAULT_MAX_POINTS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_SERIES};
 /// Labels are bounded per answer through the series cap: on average a series may carry
 /// this many (Prometheus series rarely carry more than a dozen). Without it, an answer of
 /// few series with millions of tiny labels would cost ten times its bytes in memory.

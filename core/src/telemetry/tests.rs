@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proptest::prelude::*;
 
 use super::eval::{Answer, ForMemory, evaluate};
-use super::fake::{FakeSource, ids_in, sample};
 use super::plan::{alternation, plan};
 use super::source::{InstantResult, SourceError};
 use super::*;
-use crate::load::Config;
+use crate::config::Config;
 use crate::severity::Severity::{self, *};
+use crate::testkit::{Series, Table, ids_in, row, sample};
 
 pub(super) fn fixture() -> Config {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/health/app.yaml");
@@ -65,61 +65,51 @@ impl World {
             m.remove(id);
         }
     }
-    pub(super) fn answer(&self, q: &str) -> Result<InstantResult, SourceError> {
-        let label = if q.contains("rack_id=~") {
-            "rack_id"
-        } else if q.contains("chassis_id=~") {
-            "chassis_id"
-        } else {
-            "instance"
-        };
-        let ids = ids_in(q, label);
-        let mut samples = Vec::new();
-        if q.starts_with("eseries_drive_status") {
-            let only_failed = q.contains("status!~");
-            for ((inst, slot), status) in &self.drives {
-                if ids.contains(inst) && !(only_failed && *status == "optimal") {
-                    let v = if *status == "optimal" { 0.0 } else { 1.0 };
-                    samples.push(sample(
-                        &[("instance", inst), ("slot", slot), ("status", status)],
-                        v,
-                    ));
-                }
-            }
-        } else {
-            let (metric, label) = if q.starts_with("sum by (rack_id)") {
-                ("raritan_pdu_current_ampere", "rack_id")
-            } else if q.starts_with("chassis_psu_state") {
-                ("chassis_psu_state", "chassis_id")
-            } else {
-                let m = q.split('{').next().unwrap_or_default();
-                let m = self
-                    .values
-                    .keys()
-                    .find(|k| **k == m)
-                    .copied()
-                    .unwrap_or("none");
-                (m, "instance")
+    /// The world as Prometheus would hold it: one series per metric and id, labelled as
+    /// the fixture's checks select them.
+    fn rows(&self) -> Vec<Series> {
+        let mut rows = Vec::new();
+        for (metric, ids) in &self.values {
+            let label = match *metric {
+                "chassis_psu_state" => "chassis_id",
+                "raritan_pdu_current_ampere" => "rack_id",
+                _ => "instance",
             };
-            if let Some(vals) = self.values.get(metric) {
-                for id in &ids {
-                    if let Some(v) = vals.get(id) {
-                        samples.push(sample(&[(label, id)], *v));
-                    }
-                }
+            for (id, v) in ids {
+                rows.push(row(metric, &[(label, id)], *v));
             }
         }
-        Result::Ok(InstantResult {
-            samples,
-            warnings: Vec::new(),
-        })
+        for ((inst, slot), status) in &self.drives {
+            let v = if *status == "optimal" { 0.0 } else { 1.0 };
+            rows.push(row(
+                "eseries_drive_status",
+                &[("instance", inst), ("slot", slot), ("status", status)],
+                v,
+            ));
+        }
+        rows
+    }
+    /// The fake Prometheus holding this world.
+    pub(super) fn table(&self) -> Table {
+        Table::new(self.rows())
+    }
+    /// Its answer to one query.
+    pub(super) fn answer(&self, q: &str) -> Result<InstantResult, SourceError> {
+        self.table().answer(q)
     }
 }
 
-fn shared_world(w: World) -> (Arc<std::sync::Mutex<World>>, Arc<FakeSource>) {
+/// The fake Prometheus answering every query through `f` (faults, special answers).
+pub(super) fn answering(
+    f: impl Fn(&str) -> Result<InstantResult, SourceError> + Send + Sync + 'static,
+) -> Table {
+    Table::new(Vec::new()).with_hook(move |q| Some(f(q)))
+}
+
+fn shared_world(w: World) -> (Arc<std::sync::Mutex<World>>, Arc<Table>) {
     let world = Arc::new(std::sync::Mutex::new(w));
     let w2 = world.clone();
-    let src = Arc::new(FakeSource::new(move |q, _| w2.lock().unwrap().answer(q)));
+    let src = Arc::new(answering(move |q| w2.lock().unwrap().answer(q)));
     (world, src)
 }
 
@@ -180,6 +170,37 @@ fn binding_follows_templates_and_scopes() {
     assert_eq!(p.total_ids, 18 + 4 + 3);
 }
 
+/// A device template's rear components are parts of the device: their checks bind to it
+/// (node scope: its instances; chassis: the device) and no `unbound-check` is reported.
+#[test]
+fn rear_component_checks_bind_to_their_device() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rear/app.yaml");
+    let loaded = crate::load_with_env(&p, std::iter::empty());
+    assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+    assert!(
+        !loaded.diagnostics.iter().any(|d| d.code == "unbound-check"),
+        "{:?}",
+        loaded.diagnostics
+    );
+    let config = loaded.config;
+    let p = plan(&config);
+    let bound: BTreeMap<&str, Vec<&str>> = p
+        .checks
+        .iter()
+        .map(|c| {
+            let keys = c
+                .targets
+                .iter()
+                .map(|&t| p.targets.key(&config.topology, c.scope, t));
+            (&*c.id, keys.collect())
+        })
+        .collect();
+    assert_eq!(bound["psu_state"], ["srv-1", "srv-2"]);
+    assert_eq!(bound["psu_fan"], ["n01", "n02"]);
+    assert_eq!(bound["node_up"], ["n01", "n02"]);
+    assert!(p.unbound(&config).is_empty());
+}
+
 #[test]
 fn queries_respect_the_id_limit_escape_ids_and_cover_each_target_once() {
     let config = fixture();
@@ -228,12 +249,14 @@ fn identical_queries_are_sent_once() {
             ));
         }
     }
+    config.bindings =
+        crate::bind::Bindings::compute(&config.topology, &config.catalog, &config.checks);
     let p = plan(&config);
     assert_eq!(p.checks.len(), 8);
     assert_eq!(p.queries.len(), before, "the twin adds no query");
 }
 
-fn engine_with(world: World) -> (Arc<Engine>, Arc<std::sync::Mutex<World>>, Arc<FakeSource>) {
+fn engine_with(world: World) -> (Arc<Engine>, Arc<std::sync::Mutex<World>>, Arc<Table>) {
     let config = Arc::new(fixture());
     let (w, src) = shared_world(world);
     (Arc::new(Engine::new(config, src.clone())), w, src)
@@ -423,7 +446,7 @@ async fn a_rejected_query_makes_only_its_targets_unknown() {
     let config = fixture();
     let w = World::healthy(&config);
     let world = Arc::new(w);
-    let src = Arc::new(FakeSource::new(move |q, _| {
+    let src = Arc::new(answering(move |q| {
         if q.contains("n03") && q.starts_with("node_temperature") {
             Err(SourceError::Api {
                 status: 422,
@@ -454,7 +477,7 @@ async fn unreachable_prometheus_goes_stale_then_unknown_then_recovers() {
     let down = Arc::new(AtomicBool::new(false));
     let d2 = down.clone();
     let world = Arc::new(w);
-    let src = Arc::new(FakeSource::new(move |q, _| {
+    let src = Arc::new(answering(move |q| {
         if d2.load(Ordering::Relaxed) {
             Err(SourceError::Unreachable {
                 url: "http://x".into(),
@@ -641,7 +664,7 @@ async fn selectors_name_the_label_that_identifies_targets() {
     let mut config = fixture();
     let i = config.checks.index_of("node_temperature").unwrap();
     config.checks.items[i].def.selectors = vec!["host".into()];
-    let src = Arc::new(FakeSource::new(|q, _| {
+    let src = Arc::new(answering(|q| {
         let samples = if q.starts_with("node_temperature") {
             ids_in(q, "instance")
                 .iter()

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::eval::{Answer, ForMemory, Health, evaluate};
-use super::fake::{FakeSource, ids_in, sample};
 use super::freshness::fresh_for_seconds;
-use super::source::{InstantResult, SourceError};
-use super::tests::{World, check_state, fixture, node, t0};
+use super::source::SourceError;
+use super::tests::{World, answering, check_state, fixture, node, t0};
 use super::*;
-use crate::load::Config;
+use crate::config::Config;
 use crate::severity::Severity::{self, *};
+use crate::testkit::{Table, row};
 
 fn evaluate_world(config: &Config, w: &World) -> (Plan, Health) {
     let p = plan(config);
@@ -29,7 +29,7 @@ fn evaluate_world(config: &Config, w: &World) -> (Plan, Health) {
     (p, h)
 }
 
-fn engine_on(config: Config, src: FakeSource) -> Arc<Engine> {
+fn engine_on(config: Config, src: Table) -> Arc<Engine> {
     Arc::new(Engine::new(Arc::new(config), Arc::new(src)))
 }
 
@@ -39,9 +39,7 @@ async fn a_nan_sample_is_unknown_with_the_reason_never_ok() {
     let mut w = World::healthy(&config);
     w.set("up", "n03", f64::NAN);
     w.set("node_temperature_celsius", "n05", f64::NAN);
-    let s = engine_on(config, FakeSource::new(move |q, _| w.answer(q)))
-        .refresh_at(t0())
-        .await;
+    let s = engine_on(config, w.table()).refresh_at(t0()).await;
     for (name, check) in [("n03", "node_up"), ("n05", "node_temperature")] {
         let r = check_state(&s, &node(&s, name), check);
         assert_eq!(r.severity, Unknown, "{name} {check}");
@@ -61,9 +59,7 @@ async fn infinities_compare_as_numbers() {
     w.set("node_temperature_celsius", "n03", f64::INFINITY);
     w.set("node_temperature_celsius", "n04", f64::NEG_INFINITY);
     w.set("up", "n05", f64::INFINITY);
-    let s = engine_on(config, FakeSource::new(move |q, _| w.answer(q)))
-        .refresh_at(t0())
-        .await;
+    let s = engine_on(config, w.table()).refresh_at(t0()).await;
     let hot = check_state(&s, &node(&s, "n03"), "node_temperature");
     assert_eq!((hot.severity, hot.reason), (Crit, None), "+Inf > 45");
     let cold = check_state(&s, &node(&s, "n04"), "node_temperature");
@@ -79,43 +75,41 @@ fn scripted() -> Config {
     loaded.config
 }
 
-/// The scripted fixture's answers: probes (mode "ok", so the script says OK) at 1 except
+/// The scripted fixture's Prometheus: probes (mode "ok", so the script says OK) at 1 except
 /// n03's at NaN; three PSUs per chassis at 0 (working), except a NaN PSU in chassis-1 and
 /// chassis-3, and a failed one (1) in chassis-1.
-fn scripted_answer(q: &str) -> InstantResult {
-    let mut samples = Vec::new();
-    if q.starts_with("scripted_probe") {
-        for id in ids_in(q, "instance") {
-            let v = if id == "n03" { f64::NAN } else { 1.0 };
-            samples.push(sample(&[("instance", &id), ("mode", "ok")], v));
-        }
-    } else if q.starts_with("chassis_psu_status") {
-        for id in ids_in(q, "chassis_id") {
-            for psu in ["1", "2", "3"] {
-                let v = match (id.as_str(), psu) {
-                    ("chassis-1" | "chassis-3", "2") => f64::NAN,
-                    ("chassis-1", "3") => 1.0,
-                    _ => 0.0,
-                };
-                samples.push(sample(&[("chassis_id", &id), ("psu", psu)], v));
-            }
+fn scripted_table(config: &Config) -> Table {
+    let mut rows = Vec::new();
+    for i in &config.topology.instances {
+        let v = if i.name == "n03" { f64::NAN } else { 1.0 };
+        rows.push(row(
+            "scripted_probe",
+            &[("instance", &i.name), ("mode", "ok")],
+            v,
+        ));
+    }
+    for d in &config.topology.devices {
+        for psu in ["1", "2", "3"] {
+            let v = match (d.id.as_str(), psu) {
+                ("chassis-1" | "chassis-3", "2") => f64::NAN,
+                ("chassis-1", "3") => 1.0,
+                _ => 0.0,
+            };
+            rows.push(row(
+                "chassis_psu_status",
+                &[("chassis_id", &d.id), ("psu", psu)],
+                v,
+            ));
         }
     }
-    InstantResult {
-        samples,
-        warnings: Vec::new(),
-    }
+    Table::new(rows)
 }
 
 #[tokio::test]
 async fn a_script_may_raise_a_nan_sample_but_not_call_it_ok() {
     let config = scripted();
-    let s = engine_on(
-        config,
-        FakeSource::new(|q, _| Result::Ok(scripted_answer(q))),
-    )
-    .refresh_at(t0())
-    .await;
+    let table = scripted_table(&config);
+    let s = engine_on(config, table).refresh_at(t0()).await;
     // The probe script returns OK whatever the value: for NaN that is not knowledge.
     let probe = check_state(&s, &node(&s, "n03"), "probe");
     assert_eq!(probe.severity, Unknown);
@@ -139,8 +133,8 @@ async fn a_script_may_raise_a_nan_sample_but_not_call_it_ok() {
     assert_eq!(psu("chassis-2").severity, Ok);
 }
 
-fn failing(err: SourceError) -> FakeSource {
-    FakeSource::new(move |_, _| Err(err.clone()))
+fn failing(err: SourceError) -> Table {
+    answering(move |_| Err(err.clone()))
 }
 
 fn http_500() -> SourceError {
@@ -185,7 +179,7 @@ async fn a_failed_refresh_after_a_good_one_serves_the_last_states_marked_stale()
     w.set("up", "node.1", 0.0);
     let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let b2 = broken.clone();
-    let src = FakeSource::new(move |q, _| {
+    let src = answering(move |q| {
         if b2.load(Ordering::Relaxed) {
             Err(http_500())
         } else {
@@ -218,7 +212,7 @@ async fn a_failed_refresh_after_a_good_one_serves_the_last_states_marked_stale()
 }
 
 /// A source whose first refresh queries and first heartbeat panic.
-fn panicking(config: &Config, refreshes: usize, heartbeats: usize) -> FakeSource {
+fn panicking(config: &Config, refreshes: usize, heartbeats: usize) -> Table {
     let w = World::healthy(config);
     let refreshes = AtomicUsize::new(refreshes);
     let heartbeats = AtomicUsize::new(heartbeats);
@@ -226,7 +220,7 @@ fn panicking(config: &Config, refreshes: usize, heartbeats: usize) -> FakeSource
         n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1))
             .is_ok()
     };
-    FakeSource::new(move |q, _| {
+    answering(move |q| {
         let left = if q == "vector(1)" {
             &heartbeats
         } else {
@@ -277,7 +271,7 @@ async fn staleness_is_judged_when_the_snapshot_is_read() {
     let fresh = fresh_for_seconds(&config);
     let mut w = World::healthy(&config);
     w.set("up", "node.1", 0.0);
-    let engine = engine_on(config, FakeSource::new(move |q, _| w.answer(q)));
+    let engine = engine_on(config, w.table());
     let s = engine.refresh_at(t0()).await;
     let now = Instant::now();
     assert!(Arc::ptr_eq(&engine.snapshot_at(now).unwrap(), &s));
@@ -312,7 +306,7 @@ async fn a_stale_snapshot_whose_loop_died_expires_at_read() {
     let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let b2 = broken.clone();
     let w = World::healthy(&config);
-    let src = FakeSource::new(move |q, _| {
+    let src = answering(move |q| {
         if b2.load(Ordering::Relaxed) {
             Err(SourceError::Decode("garbage".into()))
         } else {

@@ -1,0 +1,115 @@
+//! The libraries of a configuration: definitions addressed by id, each with the file it came
+//! from (templates, checks, metrics).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diag::{Diagnostics, Pos, Span};
+use crate::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate};
+use crate::model::checks::CheckDef;
+use crate::yaml::Located;
+
+/// A definition together with the file it came from.
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    pub def: T,
+    pub file: Arc<Path>,
+}
+
+impl<T> Sourced<T> {
+    pub fn span(&self, pos: Pos) -> Span {
+        Span::new(&self.file, pos)
+    }
+}
+
+/// Definitions that carry their own id.
+pub trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for CheckDef {
+    fn id(&self) -> &str {
+        &self.id.value
+    }
+}
+
+/// A library of definitions addressed by id, in load order.
+#[derive(Debug, Clone)]
+pub struct Library<T> {
+    pub items: Vec<Sourced<T>>,
+    by_id: HashMap<String, usize>,
+}
+
+impl<T> Default for Library<T> {
+    fn default() -> Self {
+        Library {
+            items: Vec::new(),
+            by_id: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Library<T> {
+    pub fn get(&self, id: &str) -> Option<&Sourced<T>> {
+        self.by_id.get(id).map(|&i| &self.items[i])
+    }
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+    /// A library of the given definitions; of two with one id, the first wins.
+    pub fn from_items(items: Vec<Sourced<T>>) -> Library<T>
+    where
+        T: HasId,
+    {
+        let mut by_id = HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            by_id.entry(it.def.id().to_owned()).or_insert(i);
+        }
+        Library { items, by_id }
+    }
+    /// The position of a definition in `items`, a stable handle for the engine's tables.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Sourced<T>> {
+        self.items.iter()
+    }
+    /// Adds a definition; a second one with the same id is refused and reported.
+    pub(crate) fn insert(
+        &mut self,
+        id: &Located<String>,
+        item: Sourced<T>,
+        what: &str,
+        diags: &mut Diagnostics,
+    ) {
+        if let Some(&first) = self.by_id.get(&id.value) {
+            let prev = &self.items[first].file;
+            diags.error(
+                "duplicate-id",
+                item.span(id.pos),
+                format!(
+                    "{what} id `{}` is already defined in {}; ids must be unique",
+                    id.value,
+                    prev.display()
+                ),
+            );
+            return;
+        }
+        self.by_id.insert(id.value.clone(), self.items.len());
+        self.items.push(item);
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub devices: Library<DeviceTemplate>,
+    pub racks: Library<RackTemplate>,
+    pub components: Library<RackComponentTemplate>,
+}

@@ -1,0 +1,148 @@
+//! The roll-up of one refresh's results: node → device → rack → aisle → room → site →
+//! global, worst wins, and the alerts (every target in WARN or CRIT).
+
+use crate::config::Config;
+use crate::severity::Severity;
+use crate::telemetry::eval::{Alert, AlertCheck, AlertTarget, Health, TargetHealth};
+use crate::telemetry::plan::Plan;
+
+fn worst(a: Option<Severity>, b: Option<Severity>) -> Option<Severity> {
+    a.max(b)
+}
+
+fn own_state(th: &TargetHealth) -> Option<Severity> {
+    th.checks.iter().map(|c| c.severity).max()
+}
+
+/// Rolls health up: node → device → rack → aisle → room → site → global, worst wins
+/// (CRIT > WARN > UNKNOWN > OK) at every level; what no check covers does not count.
+pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
+    let topo = &config.topology;
+    for node in &mut h.nodes {
+        node.state = own_state(node);
+    }
+    for (device_ix, device) in h.devices.iter_mut().enumerate() {
+        let mut state = own_state(device);
+        let mut pending = device.pending;
+        for node_ix in plan.targets.device_nodes(topo, device_ix as u32) {
+            if let Some(node) = h.nodes.get(node_ix as usize) {
+                state = worst(state, node.state);
+                pending |= node.pending;
+            }
+        }
+        device.state = state;
+        device.pending = pending;
+    }
+    for (rack_ix, rack) in h.racks.iter_mut().enumerate() {
+        let mut state = own_state(rack);
+        let mut pending = rack.pending;
+        for &device_ix in &topo.racks[rack_ix].devices {
+            let device = &h.devices[device_ix as usize];
+            state = worst(state, device.state);
+            pending |= device.pending;
+        }
+        rack.state = state;
+        rack.pending = pending;
+    }
+    h.aisles = topo
+        .aisles
+        .iter()
+        .map(|aisle| {
+            aisle
+                .racks
+                .iter()
+                .map(|&rack_ix| h.racks[rack_ix as usize].state)
+                .fold(None, worst)
+        })
+        .collect();
+    h.rooms = topo
+        .rooms
+        .iter()
+        .map(|room| {
+            let aisles = room
+                .aisles
+                .iter()
+                .map(|&aisle_ix| h.aisles[aisle_ix as usize])
+                .fold(None, worst);
+            room.standalone_racks
+                .iter()
+                .map(|&rack_ix| h.racks[rack_ix as usize].state)
+                .fold(aisles, worst)
+        })
+        .collect();
+    h.sites = topo
+        .sites
+        .iter()
+        .map(|site| {
+            site.rooms
+                .iter()
+                .map(|&room_ix| h.rooms[room_ix as usize])
+                .fold(None, worst)
+        })
+        .collect();
+    h.global = h.sites.iter().copied().fold(None, worst);
+}
+
+fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
+    let mut checks = Vec::new();
+    for c in th.checks.iter().filter(|c| c.severity.is_alert()) {
+        match th.slots.iter().find(|g| g.check == c.check) {
+            Some(g) => checks.extend(g.slots.iter().filter(|s| s.severity.is_alert()).map(|s| {
+                AlertCheck {
+                    check: c.check,
+                    severity: s.severity,
+                    slot: Some(s.name.clone()),
+                    value: s.value,
+                    message: None,
+                }
+            })),
+            None => checks.push(AlertCheck {
+                check: c.check,
+                severity: c.severity,
+                slot: None,
+                value: c.value,
+                message: c.message.clone(),
+            }),
+        }
+    }
+    // The target's own verdict, not its worst slot: one failed disk below
+    // `expand_crit_threshold` is a WARN array with a CRIT disk.
+    let state = th
+        .checks
+        .iter()
+        .map(|c| c.severity)
+        .filter(|s| s.is_alert())
+        .max()?;
+    Some(Alert {
+        target,
+        state,
+        checks,
+    })
+}
+
+/// Every target in WARN or CRIT: nodes (slots included), devices, racks; worst first.
+pub(super) fn alerts(h: &Health) -> Vec<Alert> {
+    let mut out: Vec<Alert> = Vec::new();
+    let nodes = h
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (AlertTarget::Node(i as u32), n));
+    let devices = h
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (AlertTarget::Device(i as u32), n));
+    let racks = h
+        .racks
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (AlertTarget::Rack(i as u32), n));
+    for (target, th) in nodes.chain(devices).chain(racks) {
+        if let Some(a) = alert_of(target, th) {
+            out.push(a);
+        }
+    }
+    out.sort_by_key(|a| std::cmp::Reverse(a.state));
+    out
+}
