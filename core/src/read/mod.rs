@@ -14,3 +14,6 @@ pub use racks::{
     DeviceEntry, NodeEntry, RackState, RackSummary, rack_nodes, rack_state, rack_summary,
 };
 pub use stats::{GlobalStats, global_stats};
+
+#[cfg(test)]
+mod tests;
