@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use rackscope::server::AppState;
-use rackscope::ui::Ctx;
-use rackscope::ui::pages::{self, chrome};
+use rackscope::ui::chrome::chrome;
+use rackscope::ui::pages;
+use rackscope::ui::{Ctx, Page};
 use rackscope_core::telemetry::{Engine, plan};
 use rackscope_core::testkit::{Table, one_series_per_id};
 
@@ -94,14 +95,20 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         })
         .unwrap();
     let render_room = |id: &str| {
-        let page = pages::room_page(Some(&snap), &config, topo.room_ix(id).unwrap());
+        let page = pages::room::build(Some(&snap), &config, topo.room_ix(id).unwrap());
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
-        st.ui.render("room.html", &c, &page, false).unwrap().len()
+        st.ui
+            .render(pages::room::RoomPage::TEMPLATE, &c, &page, None)
+            .unwrap()
+            .len()
     };
     let render_rack = |x: u32| {
-        let page = pages::rack_page(Some(&snap), &config, x, None);
+        let page = pages::rack::build(Some(&snap), &config, x, None);
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
-        st.ui.render("rack.html", &c, &page, false).unwrap().len()
+        st.ui
+            .render(pages::rack::RackPage::TEMPLATE, &c, &page, None)
+            .unwrap()
+            .len()
     };
     let runs = 200;
     let (med, max, size) = time(runs, || render_room(&room.id));
@@ -131,9 +138,13 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         ));
     }
     for d in 0..topo.devices.len() as u32 {
-        let page = pages::device_page(Some(&snap), &config, d, None, "1h");
+        let page = pages::device::build(Some(&snap), &config, d, None, "1h");
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
-        let size = st.ui.render("device.html", &c, &page, false).unwrap().len();
+        let size = st
+            .ui
+            .render(pages::device::DevicePage::TEMPLATE, &c, &page, None)
+            .unwrap()
+            .len();
         heaviest.push((size, format!("device {}", topo.devices[d as usize].id)));
     }
     let total = heaviest.len();

@@ -6,5 +6,6 @@
 pub mod demo;
 pub mod import;
 pub mod mem;
+pub mod render;
 pub mod server;
 pub mod ui;

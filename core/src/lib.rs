@@ -15,6 +15,7 @@ pub mod load;
 pub mod model;
 pub mod placeholder;
 pub mod promql;
+pub mod read;
 pub mod script;
 pub mod severity;
 pub mod telemetry;

@@ -15,15 +15,17 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use rackscope_core::load::Config;
 use rackscope_core::model::checks::Scope;
+use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::telemetry::metricq::{self, MetricQuery, MetricScope};
-use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot};
+use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot, source};
 use rackscope_core::topology::{DeviceIx, RackIx};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::server::api::{Ordered, RackLive, find_device};
+use crate::server::api::find_device;
 use crate::server::error::ApiError;
+use crate::server::wire;
+use crate::server::wire::live::{ChartData, ChartSeries, Points};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -42,6 +44,15 @@ pub fn routes() -> Router<AppState> {
 const TESTER_BODY_LIMIT: usize = 256 * 1024;
 /// The most variables one tester request may fill in.
 const MAX_TEST_VARIABLES: usize = 32;
+
+/// Live values for the rack view (`include_metrics`, and the rack page).
+#[derive(Default)]
+pub struct RackLive {
+    pub node_temperature: HashMap<String, f64>,
+    pub node_power: HashMap<String, f64>,
+    pub components: Vec<(String, Vec<(String, f64)>)>,
+    pub error: Option<String>,
+}
 
 /// What to fetch: a metric of the library for some targets of its scope.
 struct Want {
@@ -231,10 +242,13 @@ async fn device_metrics(
 ) -> Result<Response, ApiError> {
     let engine = &st.engine;
     let Some(snap) = engine.snapshot() else {
-        return Ok(
-            Json(json!({ "device_id": device_id, "rack_id": rack_id, "metrics": {} }))
-                .into_response(),
-        );
+        return Ok(Json(wire::live::device_metrics(
+            &device_id,
+            &rack_id,
+            Vec::new(),
+            None,
+        ))
+        .into_response());
     };
     let config = &*snap.config;
     let d = find_device(config, &rack_id, &device_id)?;
@@ -295,17 +309,145 @@ async fn device_metrics(
             }
         }
     }
-    let metrics = Ordered(
-        rows.into_iter()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(k, r)| (k, Ordered(r)))
-            .collect(),
-    );
-    let mut out = json!({ "device_id": device_id, "rack_id": rack_id, "metrics": metrics });
-    if let (Some(e), Some(o)) = (error, out.as_object_mut()) {
-        o.insert("error".into(), json!(e));
+    Ok(Json(wire::live::device_metrics(
+        &device_id, &rack_id, rows, error,
+    ))
+    .into_response())
+}
+
+/// One metric's range answer for a device: a labelled line per series, sorted by label.
+pub struct MetricRange<'c> {
+    pub def: &'c MetricDef,
+    /// The last query sent for it (one per batch of targets).
+    pub query: String,
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// The first failure, if any query failed.
+    pub error: Option<String>,
+}
+
+/// A range query per metric of the device's template for all the device's nodes (batched
+/// like the live reads), every metric's queries sent together within the engine's bound:
+/// one after another, a page of ten charts waited ten round trips.
+pub async fn device_ranges<'c>(
+    engine: &Engine,
+    config: &'c Config,
+    d: DeviceIx,
+    spec: RangeSpec,
+) -> Vec<MetricRange<'c>> {
+    let topo = &config.topology;
+    let dev = &topo.devices[d as usize];
+    let Some(tpl) = config.catalog.devices.get(&dev.template_id) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = if dev.instances.is_empty() {
+        vec![dev.id.clone()]
+    } else {
+        topo.device_instances(dev)
+            .iter()
+            .map(|i| i.name.clone())
+            .collect()
+    };
+    let mut wanted = Vec::new();
+    for m in &tpl.def.metrics {
+        let Some(def) = config.metrics.get(&m.value).map(|x| &x.def) else {
+            continue;
+        };
+        let (ids, scope): (Vec<&str>, _) = match metricq::scope_of(def) {
+            Some(MetricScope::Instance) => (
+                names.iter().map(String::as_str).collect(),
+                MetricScope::Instance,
+            ),
+            Some(MetricScope::Chassis) => (vec![dev.id.as_str()], MetricScope::Chassis),
+            Some(MetricScope::Rack) => (
+                vec![topo.racks[dev.rack as usize].id.as_str()],
+                MetricScope::Rack,
+            ),
+            None => continue,
+        };
+        wanted.push((def, metricq::queries(def, scope, &ids)));
     }
-    Ok(Json(out).into_response())
+    let mut futures = Vec::new();
+    for (_, queries) in &wanted {
+        for q in queries {
+            futures.push(engine.range(&q.expr, spec));
+        }
+    }
+    let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
+    let mut answers = futures_util::stream::iter(futures)
+        .buffered(limit)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter();
+    let mut out = Vec::new();
+    for (def, queries) in wanted {
+        let mut m = MetricRange {
+            def,
+            query: String::new(),
+            series: Vec::new(),
+            error: None,
+        };
+        for q in queries {
+            m.query = q.expr.clone();
+            let Some(answer) = answers.next() else {
+                break;
+            };
+            match answer {
+                Ok(res) => m.series.extend(
+                    res.series
+                        .into_iter()
+                        .map(|s| (series_label(def, &q, &s.labels), s.points)),
+                ),
+                Err(e) => {
+                    m.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        m.series.sort_by(|a, b| a.0.cmp(&b.0));
+        out.push(m);
+    }
+    out
+}
+
+/// A chart line's name: its target, and for several series of one target (sensors, PSUs)
+/// what tells them apart.
+fn series_label(def: &MetricDef, q: &MetricQuery, labels: &source::Labels) -> String {
+    let who = match (&q.label, &q.target) {
+        (Some(l), _) => labels.get(l).map(str::to_owned),
+        (None, Some(t)) => Some(t.clone()),
+        (None, None) => None,
+    }
+    .unwrap_or_else(|| def.name.clone());
+    let extra = labels
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(*k, "__name__" | "instance" | "job")
+                && Some(*k) != q.label.as_deref()
+                && !k.ends_with("_id")
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>();
+    if extra.is_empty() {
+        who
+    } else {
+        format!("{who} {}", extra.join(","))
+    }
+}
+
+/// The checks page's tester: admitted like `POST /api/checks/test`, then run now. The
+/// expression sent, with the answer or why Prometheus gave none; refused before sending
+/// when the tester is off, over its rate, or the expression is not sendable.
+pub async fn test_now(
+    st: &AppState,
+    expr: String,
+    variables: HashMap<String, String>,
+) -> Result<(String, Result<source::InstantResult, String>), ApiError> {
+    let query = admit_test(st, expr, variables).await?;
+    let res = st
+        .engine
+        .instant_now(&query)
+        .await
+        .map_err(|e| e.to_string());
+    Ok((query, res))
 }
 
 /// `30m`, `6h`, `7d`, `2w`, or plain seconds.
@@ -447,40 +589,6 @@ async fn metrics_data(
     Ok(Json(body).into_response())
 }
 
-/// `/api/metrics/data`'s answer, in the Python version's key order.
-#[derive(serde::Serialize)]
-struct ChartData<'a> {
-    metric_id: &'a str,
-    target_id: &'a str,
-    time_range: &'a str,
-    step: String,
-    unit: &'a str,
-    aggregation: String,
-    query: &'a str,
-    series: Vec<ChartSeries<'a>>,
-    warnings: &'a [String],
-}
-
-#[derive(serde::Serialize)]
-struct ChartSeries<'a> {
-    metric: std::collections::BTreeMap<&'a str, &'a str>,
-    values: Points<'a>,
-}
-
-/// `[[t, v], …]`, with every value that JSON cannot carry as null.
-struct Points<'a>(&'a [(f64, f64)]);
-
-impl serde::Serialize for Points<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|(t, v)| (t, finite(*v))))
-    }
-}
-
-/// JSON has no NaN or infinity: such points become null (a gap in the chart).
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
-}
-
 #[derive(Deserialize)]
 struct TestBody {
     expr: String,
@@ -509,26 +617,7 @@ async fn checks_test(
     let at = SystemTime::now();
     let res = st.engine.instant_now(&expr).await?;
     let ts = rackscope_core::telemetry::source::unix_seconds(at);
-    let result: Vec<Value> = res
-        .samples
-        .iter()
-        .map(|s| {
-            json!({
-                "metric": s.labels.iter().collect::<std::collections::BTreeMap<_, _>>(),
-                "value": [ts, prom_number(s.value)],
-            })
-        })
-        .collect();
-    let mut prometheus = json!({
-        "status": "success",
-        "data": { "resultType": "vector", "result": result },
-    });
-    if !res.warnings.is_empty()
-        && let Some(o) = prometheus.as_object_mut()
-    {
-        o.insert("warnings".into(), json!(res.warnings));
-    }
-    Ok(Json(json!({ "expr": expr, "prometheus": prometheus })).into_response())
+    Ok(Json(wire::live::tester(&expr, &res, ts)).into_response())
 }
 
 /// Lets a tester request through when the tester is on and the rate allows, and prepares
@@ -590,17 +679,4 @@ pub fn prepare_test(expr: &str, variables: &HashMap<String, String>) -> Result<S
     rackscope_core::promql::parse(&expr)
         .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
     Ok(expr)
-}
-
-/// Prometheus writes sample values as strings (`"NaN"`, `"+Inf"` included).
-fn prom_number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
-    }
 }

@@ -1,9 +1,9 @@
-//! The Rackscope HTTP server: the web UI (`crate::ui`), the JSON API of seed 003 (`api`),
-//! the endpoints that reach Prometheus (`live`), and operations (`ops`: probes, `/metrics`,
-//! OpenAPI). Health reads come from the engine's current snapshot and never wait on
-//! Prometheus.
+//! The Rackscope HTTP server: the JSON API of seed 003 (`api`, shaped by `wire`), the
+//! endpoints that reach Prometheus (`live`), operations (`ops`: probes, `/metrics`,
+//! OpenAPI), and the pages it mounts without knowing them (`Pages`: the web UI depends on
+//! the server, not the reverse). Health reads come from the engine's current snapshot and
+//! never wait on Prometheus.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,7 +17,7 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::ui::{Ctx, Ui, UiError};
+use crate::render::Ui;
 
 pub mod api;
 pub mod error;
@@ -26,10 +26,10 @@ pub mod listen;
 pub mod live;
 pub mod memo;
 pub mod ops;
-pub mod views;
+pub mod wire;
 
-pub use api::{AlertView, alert_views};
 pub use error::ApiError;
+pub use wire::alerts::{AlertView, alert_views};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -44,18 +44,25 @@ pub struct AppState {
     pub sse: Arc<tokio::sync::Semaphore>,
     /// The query tester's rate (`api.query_tester_per_minute`).
     pub tester: Arc<guard::Rate>,
+    pub pages: Pages,
+}
+
+/// The HTML side of the server, handed over by whoever builds the state (the UI's
+/// `AppState::{new, with_templates}`), so that the server mounts pages without depending
+/// on them.
+#[derive(Clone, Copy)]
+pub struct Pages {
+    /// Every page's route.
+    pub routes: fn() -> Router<AppState>,
+    /// The page for a path outside `/api/` that no route serves.
+    pub not_found: fn(&AppState, &Request) -> Response,
 }
 
 impl AppState {
-    /// With the built-in templates.
-    pub fn new(engine: Arc<Engine>) -> Result<AppState, UiError> {
-        AppState::with_templates(engine, None)
-    }
-
-    /// With the templates of `dir` over the built-in ones (see `Ui::load`).
-    pub fn with_templates(engine: Arc<Engine>, dir: Option<&Path>) -> Result<AppState, UiError> {
+    /// With `ui`'s templates and files, and `pages` mounted by `router`.
+    pub fn with_pages(engine: Arc<Engine>, ui: Ui, pages: Pages) -> AppState {
         let config = engine.config();
-        Ok(AppState {
+        AppState {
             sse: Arc::new(tokio::sync::Semaphore::new(
                 config.app.server.max_sse_clients.max(1) as usize,
             )),
@@ -65,9 +72,10 @@ impl AppState {
             engine,
             http: Arc::new(ops::HttpMetrics::default()),
             memo: Arc::new(memo::Memo::default()),
-            ui: Arc::new(Ui::load(dir)?),
+            ui: Arc::new(ui),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
-        })
+            pages,
+        }
     }
 }
 
@@ -85,7 +93,7 @@ pub fn router(state: AppState) -> Router {
             .max(1),
     ));
     Router::new()
-        .merge(crate::ui::routes())
+        .merge((state.pages.routes)())
         .merge(api::routes())
         .merge(live::routes())
         .merge(ops::routes())
@@ -135,7 +143,7 @@ pub async fn run(
 
 /// Unknown paths: JSON under `/api/` (clients of the API read `detail`), the HTML 404
 /// page elsewhere.
-async fn not_found(State(st): State<AppState>, ctx: Ctx, req: Request) -> Response {
+async fn not_found(State(st): State<AppState>, req: Request) -> Response {
     let path = req.uri().path();
     if path == "/api" || path.starts_with("/api/") {
         return (
@@ -144,5 +152,5 @@ async fn not_found(State(st): State<AppState>, ctx: Ctx, req: Request) -> Respon
         )
             .into_response();
     }
-    crate::ui::pages::no_route(&st, &ctx)
+    (st.pages.not_found)(&st, &req)
 }

@@ -26,7 +26,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use rackscope_core::Severity;
-use rackscope_core::telemetry::{Engine, StatsView};
+use rackscope_core::telemetry::{Engine, Snapshot, StatsView};
 use serde_json::json;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
@@ -271,174 +271,196 @@ fn engine_health(enc: &mut DescriptorEncoder<'_>, s: &StatsView) -> Result<(), s
 
 impl Collector for EngineCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let s = self.engine.stats();
-        counter(
-            &mut enc,
-            "rackscope_prometheus_queries",
-            "Queries sent to Prometheus since start",
-            s.query_count,
-        )?;
-        counter(
-            &mut enc,
-            "rackscope_prometheus_query_errors",
-            "Queries to Prometheus that got no answer (unreachable, timeout, refused)",
-            s.query_errors,
-        )?;
-        counter(
-            &mut enc,
-            "rackscope_query_cache_hits",
-            "Ad-hoc queries answered from the short cache",
-            s.cache_hits,
-        )?;
-        counter(
-            &mut enc,
-            "rackscope_query_cache_misses",
-            "Ad-hoc queries that went to Prometheus",
-            s.cache_misses,
-        )?;
-        let (in_flight, limit) = self.engine.adhoc_in_flight();
-        gauge(
-            &mut enc,
-            "rackscope_adhoc_queries_in_flight",
-            "Queries sent to Prometheus for requests (live values, charts, the tester) now",
-            i64::try_from(in_flight).unwrap_or(i64::MAX),
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_adhoc_queries_limit",
-            "server.max_adhoc_queries: the bound on those queries",
-            i64::try_from(limit).unwrap_or(i64::MAX),
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_prometheus_in_flight",
-            "Queries awaiting Prometheus now",
-            s.in_flight as i64,
-        )?;
-        if let Some(ok) = s.heartbeat_ok {
-            gauge(
-                &mut enc,
-                "rackscope_prometheus_up",
-                "1 when the last heartbeat query got an answer",
-                i64::from(ok),
-            )?;
-        }
-        engine_health(&mut enc, &s)?;
-        if let Some(ms) = s.last_ms {
-            gauge(
-                &mut enc,
-                "rackscope_prometheus_latency_seconds",
-                "Latency of the last Prometheus query",
-                ms / 1000.0,
-            )?;
-        }
+        engine_figures(&mut enc, &self.engine, &self.engine.stats())?;
         let Some(snap) = self.engine.snapshot() else {
             return Ok(());
         };
-        let now = SystemTime::now();
-        counter(
-            &mut enc,
-            "rackscope_refreshes",
-            "Snapshots published since start",
-            snap.seq,
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_refresh_duration_seconds",
-            "Wall time of the refresh behind the current snapshot",
-            snap.duration.as_secs_f64(),
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_refresh_queries",
-            "Queries the last refresh sent",
-            snap.query_count as i64,
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_refresh_failed_queries",
-            "Queries of the last refresh that got no answer",
-            snap.errors.len() as i64,
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_snapshot_age_seconds",
-            "Age of the health data served",
-            snap.age(now).as_secs_f64(),
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_snapshot_stale",
-            "1 while the states served are not current: the last refresh failed, or none finished in time",
-            i64::from(snap.stale.is_some()),
-        )?;
-        gauge(
-            &mut enc,
-            "rackscope_snapshot_expired",
-            "1 while the data is older than planner.stale_after_seconds and every state is UNKNOWN",
-            i64::from(snap.stale.as_ref().is_some_and(|x| x.expired)),
-        )?;
-
-        let h = &snap.health;
-        {
-            let mut m = enc.encode_descriptor(
-                "rackscope_active_alerts",
-                "Targets in WARN or CRIT, by severity",
-                None,
-                MetricType::Gauge,
-            )?;
-            for sev in [Severity::Warn, Severity::Crit] {
-                let n = h.alerts.iter().filter(|a| a.state == sev).count();
-                ConstGauge::new(n as i64)
-                    .encode(m.encode_family(&Pairs(&[("severity", sev.as_str())]))?)?;
-            }
-        }
-        let topo = &snap.config.topology;
-        let help = "Health of the target: 0 OK, 1 UNKNOWN, 2 WARN, 3 CRIT (worst wins: max() rolls up); absent when nothing checks it";
-        {
-            let mut m =
-                enc.encode_descriptor("rackscope_rack_health", help, None, MetricType::Gauge)?;
-            for (i, r) in topo.racks.iter().enumerate() {
-                let Some(state) = h.racks.get(i).and_then(|x| x.state) else {
-                    continue;
-                };
-                let room = &topo.rooms[r.room as usize];
-                let site = &topo.sites[room.site as usize];
-                let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
-                let labels = [
-                    ("site", site.id.as_str()),
-                    ("room", room.id.as_str()),
-                    ("aisle", aisle),
-                    ("rack", r.id.as_str()),
-                ];
-                ConstGauge::new(severity_value(state)).encode(m.encode_family(&Pairs(&labels))?)?;
-            }
-        }
-        {
-            let mut m =
-                enc.encode_descriptor("rackscope_device_health", help, None, MetricType::Gauge)?;
-            for (i, d) in topo.devices.iter().enumerate() {
-                let Some(state) = h.devices.get(i).and_then(|x| x.state) else {
-                    continue;
-                };
-                let r = &topo.racks[d.rack as usize];
-                let room = &topo.rooms[r.room as usize];
-                let site = &topo.sites[room.site as usize];
-                let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
-                let u = d.u_position.to_string();
-                let labels = [
-                    ("site", site.id.as_str()),
-                    ("room", room.id.as_str()),
-                    ("aisle", aisle),
-                    ("rack", r.id.as_str()),
-                    ("device", d.id.as_str()),
-                    ("u", u.as_str()),
-                ];
-                ConstGauge::new(severity_value(state)).encode(m.encode_family(&Pairs(&labels))?)?;
-            }
-        }
-        Ok(())
+        snapshot_figures(&mut enc, &snap)?;
+        health_states(&mut enc, &snap)
     }
+}
+
+/// The engine's queries, cache, bounds and Prometheus's reachability and latency.
+fn engine_figures(
+    enc: &mut DescriptorEncoder<'_>,
+    engine: &Engine,
+    s: &StatsView,
+) -> Result<(), std::fmt::Error> {
+    counter(
+        enc,
+        "rackscope_prometheus_queries",
+        "Queries sent to Prometheus since start",
+        s.query_count,
+    )?;
+    counter(
+        enc,
+        "rackscope_prometheus_query_errors",
+        "Queries to Prometheus that got no answer (unreachable, timeout, refused)",
+        s.query_errors,
+    )?;
+    counter(
+        enc,
+        "rackscope_query_cache_hits",
+        "Ad-hoc queries answered from the short cache",
+        s.cache_hits,
+    )?;
+    counter(
+        enc,
+        "rackscope_query_cache_misses",
+        "Ad-hoc queries that went to Prometheus",
+        s.cache_misses,
+    )?;
+    let (in_flight, limit) = engine.adhoc_in_flight();
+    gauge(
+        enc,
+        "rackscope_adhoc_queries_in_flight",
+        "Queries sent to Prometheus for requests (live values, charts, the tester) now",
+        i64::try_from(in_flight).unwrap_or(i64::MAX),
+    )?;
+    gauge(
+        enc,
+        "rackscope_adhoc_queries_limit",
+        "server.max_adhoc_queries: the bound on those queries",
+        i64::try_from(limit).unwrap_or(i64::MAX),
+    )?;
+    gauge(
+        enc,
+        "rackscope_prometheus_in_flight",
+        "Queries awaiting Prometheus now",
+        s.in_flight as i64,
+    )?;
+    if let Some(ok) = s.heartbeat_ok {
+        gauge(
+            enc,
+            "rackscope_prometheus_up",
+            "1 when the last heartbeat query got an answer",
+            i64::from(ok),
+        )?;
+    }
+    engine_health(enc, s)?;
+    if let Some(ms) = s.last_ms {
+        gauge(
+            enc,
+            "rackscope_prometheus_latency_seconds",
+            "Latency of the last Prometheus query",
+            ms / 1000.0,
+        )?;
+    }
+    Ok(())
+}
+
+/// The refresh behind the current snapshot and how current it is.
+fn snapshot_figures(
+    enc: &mut DescriptorEncoder<'_>,
+    snap: &Snapshot,
+) -> Result<(), std::fmt::Error> {
+    let now = SystemTime::now();
+    counter(
+        enc,
+        "rackscope_refreshes",
+        "Snapshots published since start",
+        snap.seq,
+    )?;
+    gauge(
+        enc,
+        "rackscope_refresh_duration_seconds",
+        "Wall time of the refresh behind the current snapshot",
+        snap.duration.as_secs_f64(),
+    )?;
+    gauge(
+        enc,
+        "rackscope_refresh_queries",
+        "Queries the last refresh sent",
+        snap.query_count as i64,
+    )?;
+    gauge(
+        enc,
+        "rackscope_refresh_failed_queries",
+        "Queries of the last refresh that got no answer",
+        snap.errors.len() as i64,
+    )?;
+    gauge(
+        enc,
+        "rackscope_snapshot_age_seconds",
+        "Age of the health data served",
+        snap.age(now).as_secs_f64(),
+    )?;
+    gauge(
+        enc,
+        "rackscope_snapshot_stale",
+        "1 while the states served are not current: the last refresh failed, or none finished in time",
+        i64::from(snap.stale.is_some()),
+    )?;
+    gauge(
+        enc,
+        "rackscope_snapshot_expired",
+        "1 while the data is older than planner.stale_after_seconds and every state is UNKNOWN",
+        i64::from(snap.stale.as_ref().is_some_and(|x| x.expired)),
+    )?;
+    Ok(())
+}
+
+/// The active alerts by severity and every rack's and device's health, with their place.
+fn health_states(enc: &mut DescriptorEncoder<'_>, snap: &Snapshot) -> Result<(), std::fmt::Error> {
+    let h = &snap.health;
+    {
+        let mut m = enc.encode_descriptor(
+            "rackscope_active_alerts",
+            "Targets in WARN or CRIT, by severity",
+            None,
+            MetricType::Gauge,
+        )?;
+        for sev in [Severity::Warn, Severity::Crit] {
+            let n = h.alerts.iter().filter(|a| a.state == sev).count();
+            ConstGauge::new(n as i64)
+                .encode(m.encode_family(&Pairs(&[("severity", sev.as_str())]))?)?;
+        }
+    }
+    let topo = &snap.config.topology;
+    let help = "Health of the target: 0 OK, 1 UNKNOWN, 2 WARN, 3 CRIT (worst wins: max() rolls up); absent when nothing checks it";
+    {
+        let mut m =
+            enc.encode_descriptor("rackscope_rack_health", help, None, MetricType::Gauge)?;
+        for (i, r) in topo.racks.iter().enumerate() {
+            let Some(state) = h.racks.get(i).and_then(|x| x.state) else {
+                continue;
+            };
+            let room = &topo.rooms[r.room as usize];
+            let site = &topo.sites[room.site as usize];
+            let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+            let labels = [
+                ("site", site.id.as_str()),
+                ("room", room.id.as_str()),
+                ("aisle", aisle),
+                ("rack", r.id.as_str()),
+            ];
+            ConstGauge::new(severity_value(state)).encode(m.encode_family(&Pairs(&labels))?)?;
+        }
+    }
+    {
+        let mut m =
+            enc.encode_descriptor("rackscope_device_health", help, None, MetricType::Gauge)?;
+        for (i, d) in topo.devices.iter().enumerate() {
+            let Some(state) = h.devices.get(i).and_then(|x| x.state) else {
+                continue;
+            };
+            let r = &topo.racks[d.rack as usize];
+            let room = &topo.rooms[r.room as usize];
+            let site = &topo.sites[room.site as usize];
+            let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+            let u = d.u_position.to_string();
+            let labels = [
+                ("site", site.id.as_str()),
+                ("room", room.id.as_str()),
+                ("aisle", aisle),
+                ("rack", r.id.as_str()),
+                ("device", d.id.as_str()),
+                ("u", u.as_str()),
+            ];
+            ConstGauge::new(severity_value(state)).encode(m.encode_family(&Pairs(&labels))?)?;
+        }
+    }
+    Ok(())
 }
 
 /// Content type of the text exposition (Prometheus 0.0.4 text, which every scraper reads).

@@ -137,7 +137,7 @@ pub fn floor_plan(
     layout: &rackscope_core::model::topology::RoomLayout,
     rows: Vec<RowIn>,
 ) -> FloorPlan {
-    use rackscope_core::model::topology::{Compass, Side4};
+    use rackscope_core::model::topology::Side4;
     let cell = f64::from(layout.grid.cell.max(4));
     let cols = rows.iter().map(|r| r.racks.len()).max().unwrap_or(0) as f64;
     let need_w = MARGIN * 2.0 + cols * UNIT;
@@ -179,28 +179,7 @@ pub fn floor_plan(
         y += RACK_H + ROW_GAP;
     }
     let grid = if layout.grid.enabled {
-        let mut g = Vec::new();
-        let mut x = cell;
-        while x < w {
-            g.push(Line {
-                x1: x,
-                y1: 0.0,
-                x2: x,
-                y2: h,
-            });
-            x += cell;
-        }
-        let mut yy = cell;
-        while yy < h {
-            g.push(Line {
-                x1: 0.0,
-                y1: yy,
-                x2: w,
-                y2: yy,
-            });
-            yy += cell;
-        }
-        g
+        grid_lines(cell, w, h)
     } else {
         Vec::new()
     };
@@ -211,57 +190,7 @@ pub fn floor_plan(
         Side4::Bottom => 2,
         Side4::Left => 3,
     };
-    let compass = match layout.door.side {
-        Compass::North => 0,
-        Compass::East => 1,
-        Compass::South => 2,
-        Compass::West => 3,
-    };
-    let side = (north + compass) % 4;
-    let pos = layout.door.position.clamp(0.0, 1.0);
-    let (dw, dt) = (UNIT * 1.5, 8.0);
-    let door = Some(match side {
-        0 => DoorShape {
-            x: (w - dw) * pos,
-            y: 0.0,
-            w: dw,
-            h: dt,
-            label: layout.door.label.clone(),
-            lx: (w - dw) * pos + dw / 2.0,
-            ly: dt + 14.0,
-            rotate: 0,
-        },
-        1 => DoorShape {
-            x: w - dt,
-            y: (h - dw) * pos,
-            w: dt,
-            h: dw,
-            label: layout.door.label.clone(),
-            lx: w - dt - 10.0,
-            ly: (h - dw) * pos + dw / 2.0,
-            rotate: 90,
-        },
-        2 => DoorShape {
-            x: (w - dw) * pos,
-            y: h - dt,
-            w: dw,
-            h: dt,
-            label: layout.door.label.clone(),
-            lx: (w - dw) * pos + dw / 2.0,
-            ly: h - dt - 6.0,
-            rotate: 0,
-        },
-        _ => DoorShape {
-            x: 0.0,
-            y: (h - dw) * pos,
-            w: dt,
-            h: dw,
-            label: layout.door.label.clone(),
-            lx: dt + 14.0,
-            ly: (h - dw) * pos + dw / 2.0,
-            rotate: -90,
-        },
-    });
+    let door = Some(door(&layout.door, north, w, h));
     FloorPlan {
         w,
         h,
@@ -272,6 +201,89 @@ pub fn floor_plan(
         compass_rotate: north * 90,
         rows: out_rows,
         racks,
+    }
+}
+
+/// The room's grid: a line every `cell` across and down.
+fn grid_lines(cell: f64, w: f64, h: f64) -> Vec<Line> {
+    let mut g = Vec::new();
+    let mut x = cell;
+    while x < w {
+        g.push(Line {
+            x1: x,
+            y1: 0.0,
+            x2: x,
+            y2: h,
+        });
+        x += cell;
+    }
+    let mut yy = cell;
+    while yy < h {
+        g.push(Line {
+            x1: 0.0,
+            y1: yy,
+            x2: w,
+            y2: yy,
+        });
+        yy += cell;
+    }
+    g
+}
+
+/// The door on its wall: the compass side it faces, turned by where north is (`north`,
+/// sides clockwise from the top).
+fn door(d: &rackscope_core::model::topology::Door, north: u32, w: f64, h: f64) -> DoorShape {
+    use rackscope_core::model::topology::Compass;
+    let compass = match d.side {
+        Compass::North => 0,
+        Compass::East => 1,
+        Compass::South => 2,
+        Compass::West => 3,
+    };
+    let side = (north + compass) % 4;
+    let pos = d.position.clamp(0.0, 1.0);
+    let (dw, dt) = (UNIT * 1.5, 8.0);
+    match side {
+        0 => DoorShape {
+            x: (w - dw) * pos,
+            y: 0.0,
+            w: dw,
+            h: dt,
+            label: d.label.clone(),
+            lx: (w - dw) * pos + dw / 2.0,
+            ly: dt + 14.0,
+            rotate: 0,
+        },
+        1 => DoorShape {
+            x: w - dt,
+            y: (h - dw) * pos,
+            w: dt,
+            h: dw,
+            label: d.label.clone(),
+            lx: w - dt - 10.0,
+            ly: (h - dw) * pos + dw / 2.0,
+            rotate: 90,
+        },
+        2 => DoorShape {
+            x: (w - dw) * pos,
+            y: h - dt,
+            w: dw,
+            h: dt,
+            label: d.label.clone(),
+            lx: (w - dw) * pos + dw / 2.0,
+            ly: h - dt - 6.0,
+            rotate: 0,
+        },
+        _ => DoorShape {
+            x: 0.0,
+            y: (h - dw) * pos,
+            w: dt,
+            h: dw,
+            label: d.label.clone(),
+            lx: dt + 14.0,
+            ly: (h - dw) * pos + dw / 2.0,
+            rotate: -90,
+        },
     }
 }
 
@@ -440,30 +452,7 @@ pub fn chart(
 ) -> Chart {
     let (w, h) = (640.0, 200.0);
     let (x0, x1, y0, y1) = (52.0, w - 10.0, 10.0, h - 24.0);
-    let finite = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|(_, v)| *v))
-        .filter(|v| v.is_finite());
-    let (mut lo, mut hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
-    if !lo.is_finite() {
-        (lo, hi) = (0.0, 1.0);
-    }
-    for t in [warn, crit].into_iter().flatten() {
-        // A threshold close above the data is worth showing; one far away would flatten it.
-        if t > hi && t <= hi + (hi - lo).abs().max(1.0) * 0.5 {
-            hi = t;
-        }
-    }
-    if lo > 0.0 && lo < (hi - lo) {
-        lo = 0.0;
-    }
-    if (hi - lo).abs() < 1e-9 {
-        hi = lo + 1.0;
-    }
-    let pad = (hi - lo) * 0.05;
-    let (lo, hi) = (lo - if lo == 0.0 { 0.0 } else { pad }, hi + pad);
+    let (lo, hi) = value_range(series, warn, crit);
     let span = (end - start).max(1.0);
     let sx = |t: f64| x0 + (t - start) / span * (x1 - x0);
     let sy = |v: f64| y1 - (v - lo) / (hi - lo) * (y1 - y0);
@@ -472,21 +461,7 @@ pub fn chart(
         .take(MAX_LINES)
         .enumerate()
         .map(|(i, (label, pts))| {
-            // Path data rather than a polyline, so that a NaN (a gap) starts a new segment.
-            let mut d = String::new();
-            let mut pen_down = false;
-            for (t, v) in pts {
-                if v.is_finite() {
-                    if !d.is_empty() {
-                        d.push(' ');
-                    }
-                    d.push(if pen_down { 'L' } else { 'M' });
-                    d.push_str(&format!("{:.1},{:.1}", sx(*t), sy(*v)));
-                    pen_down = true;
-                } else {
-                    pen_down = false;
-                }
-            }
+            let d = path_data(pts, sx, sy);
             let last = pts
                 .iter()
                 .rev()
@@ -543,6 +518,58 @@ pub fn chart(
         xticks,
         thresholds,
     }
+}
+
+/// The value axis: the data's range, stretched to a threshold close above it, from zero
+/// when the data is not far from it, padded by 5 %.
+fn value_range(
+    series: &[(String, Vec<(f64, f64)>)],
+    warn: Option<f64>,
+    crit: Option<f64>,
+) -> (f64, f64) {
+    let finite = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(_, v)| *v))
+        .filter(|v| v.is_finite());
+    let (mut lo, mut hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    for t in [warn, crit].into_iter().flatten() {
+        // A threshold close above the data is worth showing; one far away would flatten it.
+        if t > hi && t <= hi + (hi - lo).abs().max(1.0) * 0.5 {
+            hi = t;
+        }
+    }
+    if lo > 0.0 && lo < (hi - lo) {
+        lo = 0.0;
+    }
+    if (hi - lo).abs() < 1e-9 {
+        hi = lo + 1.0;
+    }
+    let pad = (hi - lo) * 0.05;
+    (lo - if lo == 0.0 { 0.0 } else { pad }, hi + pad)
+}
+
+/// SVG path data rather than a polyline, so that a NaN (a gap) starts a new segment.
+fn path_data(pts: &[(f64, f64)], sx: impl Fn(f64) -> f64, sy: impl Fn(f64) -> f64) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (t, v) in pts {
+        if v.is_finite() {
+            if !d.is_empty() {
+                d.push(' ');
+            }
+            d.push(if pen_down { 'L' } else { 'M' });
+            d.push_str(&format!("{:.1},{:.1}", sx(*t), sy(*v)));
+            pen_down = true;
+        } else {
+            pen_down = false;
+        }
+    }
+    d
 }
 
 /// A number for an axis: short, no needless decimals.

@@ -387,8 +387,24 @@ fn mask(page: &str) -> String {
     let volatile = regex::Regex::new(
         r"(?x)
         [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}   # request ids
+        | \b[0-9a-f]{8}-[0-9]+\b   # request ids this server makes (process prefix, counter)
         ",
     )
     .unwrap();
-    volatile.replace_all(page, "<masked>").into_owned()
+    // Wall-clock ages and measured latencies (refresh age, refresh duration, query round
+    // trips): only the number is masked, the unit and the wording stay compared.
+    let timing = regex::Regex::new(r"\b[0-9]+(?:\.[0-9]+)?( ms\b| s ago)").unwrap();
+    let page = volatile.replace_all(page, "<masked>");
+    let page = timing.replace_all(&page, "<n>$1");
+    // Charts span "the last hour from now": the time labels and the x of each point move
+    // with the clock; the values (y) and everything else stay compared.
+    let clock = regex::Regex::new(r">[0-9]{2}:[0-9]{2}</text>").unwrap();
+    let page = clock.replace_all(&page, "><hh:mm></text>");
+    let series = regex::Regex::new(r#"<path class="series[^"]*" d="[^"]*""#).unwrap();
+    let x = regex::Regex::new(r"([ML])[0-9]+(?:\.[0-9]+)?,").unwrap();
+    series
+        .replace_all(&page, |c: &regex::Captures| {
+            x.replace_all(&c[0], "$1<x>,").into_owned()
+        })
+        .into_owned()
 }

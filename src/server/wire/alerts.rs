@@ -1,0 +1,95 @@
+//! `GET /api/alerts/active`: each alert with its full physical location.
+
+use rackscope_core::read::{LocatedAlert, located_alerts_where};
+use rackscope_core::telemetry::Snapshot;
+use rackscope_core::topology::RackIx;
+use serde::Serialize;
+
+/// One alert of `GET /api/alerts/active` (seed 003), with the aisle and U position added
+/// so that the operator sees the full physical location.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AlertView<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<&'a str>,
+    pub state: &'static str,
+    pub checks: Vec<AlertCheckView<'a>>,
+    pub site_id: &'a str,
+    pub site_name: &'a str,
+    pub room_id: &'a str,
+    pub room_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aisle_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aisle_name: Option<&'a str>,
+    pub rack_id: &'a str,
+    pub rack_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub u_position: Option<u32>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AlertCheckView<'a> {
+    pub id: &'a str,
+    pub severity: &'static str,
+    /// The failing virtual node of an `expand_by_label` check (a disk slot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// What the check's script said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'a str>,
+}
+
+impl<'a> From<LocatedAlert<'a>> for AlertView<'a> {
+    fn from(a: LocatedAlert<'a>) -> AlertView<'a> {
+        AlertView {
+            kind: match a.kind {
+                rackscope_core::read::AlertKind::Rack => "rack",
+                rackscope_core::read::AlertKind::Node => "node",
+            },
+            node_id: a.node_id(),
+            state: a.state.as_str(),
+            checks: a
+                .checks
+                .iter()
+                .map(|c| AlertCheckView {
+                    id: c.id,
+                    severity: c.severity.as_str(),
+                    slot: c.slot,
+                    value: c.value,
+                    message: c.message,
+                })
+                .collect(),
+            site_id: &a.site.id,
+            site_name: &a.site.name,
+            room_id: &a.room.id,
+            room_name: &a.room.name,
+            aisle_id: a.aisle.map(|x| x.id.as_str()),
+            aisle_name: a.aisle.map(|x| x.name.as_str()),
+            rack_id: &a.rack.id,
+            rack_name: &a.rack.name,
+            device_id: a.device.map(|d| d.id.as_str()),
+            device_name: a.device.map(|d| d.name.as_str()),
+            u_position: a.device.map(|d| d.u_position),
+        }
+    }
+}
+
+pub fn alert_views(snap: &Snapshot) -> Vec<AlertView<'_>> {
+    alert_views_where(snap, |_| true)
+}
+
+/// The views of the alerts whose rack passes `keep`, in the same order.
+pub fn alert_views_where(snap: &Snapshot, keep: impl Fn(RackIx) -> bool) -> Vec<AlertView<'_>> {
+    located_alerts_where(snap, keep)
+        .into_iter()
+        .map(AlertView::from)
+        .collect()
+}

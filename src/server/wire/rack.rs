@@ -1,0 +1,220 @@
+//! Room and rack states: `/api/rooms/states`, `/api/rooms/{id}/state` and
+//! `/api/racks/{id}/state` (with the live values when asked for).
+
+use rackscope_core::read::{self, CheckOutcome};
+use rackscope_core::telemetry::Snapshot;
+use rackscope_core::topology::{RackIx, RoomIx};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Ordered, state_str};
+use crate::server::live::RackLive;
+
+#[derive(Serialize)]
+pub struct RackSummary {
+    pub state: &'static str,
+    pub node_total: usize,
+    pub node_crit: usize,
+    pub node_warn: usize,
+}
+
+impl From<read::RackSummary> for RackSummary {
+    fn from(s: read::RackSummary) -> RackSummary {
+        RackSummary {
+            state: state_str(s.state),
+            node_total: s.node_total,
+            node_crit: s.node_crit,
+            node_warn: s.node_warn,
+        }
+    }
+}
+
+pub fn rack_summary(snap: &Snapshot, rack: RackIx) -> RackSummary {
+    read::rack_summary(snap, rack).into()
+}
+
+/// One check result as the rack and device views list it: seed 003's `{id, severity}`
+/// with the Python version's `name`, plus what the engine knows besides.
+#[derive(Serialize, Clone)]
+pub struct CheckView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub severity: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// A failing state waiting out the check's `for:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<&'static str>,
+    /// Why no sample decided the state (no data, a failed query).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    /// What the check's script said about the state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'a str>,
+}
+
+impl<'a> From<&CheckOutcome<'a>> for CheckView<'a> {
+    fn from(c: &CheckOutcome<'a>) -> CheckView<'a> {
+        CheckView {
+            id: c.id,
+            name: c.name,
+            severity: c.severity.as_str(),
+            value: c.finite_value(),
+            pending: c.pending.map(|p| p.as_str()),
+            reason: c.reason,
+            message: c.message,
+        }
+    }
+}
+
+/// A target's checks, and those of them that alert.
+fn checks_and_alerts<'a>(
+    outcomes: &[CheckOutcome<'a>],
+) -> (Vec<CheckView<'a>>, Vec<CheckView<'a>>) {
+    let checks = outcomes.iter().map(CheckView::from).collect();
+    let alerts = outcomes
+        .iter()
+        .filter(|c| c.severity.is_alert())
+        .map(CheckView::from)
+        .collect();
+    (checks, alerts)
+}
+
+#[derive(Serialize)]
+pub struct NodeView<'a> {
+    pub state: &'static str,
+    pub temperature: f64,
+    pub power: f64,
+    pub checks: Vec<CheckView<'a>>,
+    pub alerts: Vec<CheckView<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeviceStateView<'a> {
+    state: &'static str,
+    checks: Vec<CheckView<'a>>,
+    alerts: Vec<CheckView<'a>>,
+}
+
+/// `/api/racks/{id}/state`; the live values are zeros when not requested (seed 003).
+pub fn rack_state_json(snap: &Snapshot, rack: RackIx, live: Option<&RackLive>) -> Value {
+    let rs = read::rack_state(snap, rack);
+    let (checks, alerts) = checks_and_alerts(&rs.checks);
+    let nodes: Vec<_> = rs
+        .nodes
+        .iter()
+        .map(|n| {
+            let (c, a) = checks_and_alerts(&n.checks);
+            let value = |m: Option<&std::collections::HashMap<String, f64>>| {
+                m.filter(|_| n.real)
+                    .and_then(|m| m.get(&*n.key))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            (
+                &*n.key,
+                NodeView {
+                    state: state_str(n.state),
+                    temperature: value(live.map(|l| &l.node_temperature)),
+                    power: value(live.map(|l| &l.node_power)),
+                    checks: c,
+                    alerts: a,
+                },
+            )
+        })
+        .collect();
+    let devices: Vec<_> = rs
+        .devices
+        .iter()
+        .map(|d| {
+            let (checks, alerts) = checks_and_alerts(&d.checks);
+            let view = DeviceStateView {
+                state: state_str(d.state),
+                checks,
+                alerts,
+            };
+            (d.id, view)
+        })
+        .collect();
+    let temps: Vec<f64> = nodes
+        .iter()
+        .map(|(_, n)| n.temperature)
+        .filter(|t| *t > 0.0)
+        .collect();
+    let temperature = if temps.is_empty() {
+        0.0
+    } else {
+        temps.iter().sum::<f64>() / temps.len() as f64
+    };
+    let power: f64 = nodes.iter().map(|(_, n)| n.power).sum();
+    let components = Ordered(
+        live.map(|l| {
+            l.components
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str(),
+                        Ordered(v.iter().map(|(a, b)| (a.as_str(), *b)).collect()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default(),
+    );
+    let mut out = json!({
+        "rack_id": rs.rack.id,
+        "state": state_str(rs.state),
+        "checks": checks,
+        "alerts": alerts,
+        "metrics": { "temperature": temperature, "power": power },
+        "infra_metrics": { "components": components },
+        "nodes": Ordered(nodes),
+        "devices": Ordered(devices),
+    });
+    if let (Some(e), Some(o)) = (live.and_then(|l| l.error.as_ref()), out.as_object_mut()) {
+        o.insert("metrics_error".into(), json!(e));
+    }
+    out
+}
+
+/// `/api/racks/{id}/state` before the first refresh.
+pub fn rack_state_unknown(rack_id: &str) -> Value {
+    json!({ "rack_id": rack_id, "state": "UNKNOWN", "metrics": {}, "nodes": {} })
+}
+
+/// `/api/rooms/{id}/state`: the room's state and each of its racks' summary.
+pub fn room_state(snap: &Snapshot, room: RoomIx, room_id: &str) -> Value {
+    let topo = &snap.config.topology;
+    let racks = Ordered(
+        topo.room_racks(room)
+            .map(|x| (topo.racks[x as usize].id.as_str(), rack_summary(snap, x)))
+            .collect(),
+    );
+    json!({
+        "room_id": room_id,
+        "state": state_str(snap.health.rooms[room as usize]),
+        "racks": racks,
+    })
+}
+
+/// `/api/rooms/{id}/state` before the first refresh.
+pub fn room_state_unknown(room_id: &str) -> Value {
+    json!({ "room_id": room_id, "state": "UNKNOWN", "racks": {} })
+}
+
+/// `/api/rooms/states`: every room's state, UNKNOWN without a snapshot.
+pub fn rooms_states<'a>(
+    topo: &'a rackscope_core::topology::Topology,
+    snap: Option<&Snapshot>,
+) -> Ordered<&'a str, &'static str> {
+    Ordered(
+        topo.rooms
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let s = snap.and_then(|s| s.health.rooms.get(i).copied().flatten());
+                (r.id.as_str(), state_str(s))
+            })
+            .collect(),
+    )
+}

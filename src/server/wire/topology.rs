@@ -1,0 +1,298 @@
+//! The topology and the library as the API shows them: the Python Rackscope's "full model"
+//! shapes (site, room, aisle, rack, device), borrowed from the resolved topology rather than
+//! copied, the room list, the catalog, the checks and the metrics library.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use rackscope_core::load::Config;
+use rackscope_core::model::topology::{Face, Location, RoomLayout};
+use rackscope_core::topology::{Device, Rack, RackIx, Room, RoomIx, Site, Topology};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Value, json};
+
+#[derive(Serialize)]
+pub struct SiteView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub location: Option<&'a Location>,
+    pub rooms: Vec<RoomView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct RoomView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub site_id: &'a str,
+    pub description: Option<&'a str>,
+    pub layout: Option<&'a RoomLayout>,
+    pub aisles: Vec<AisleView<'a>>,
+    pub standalone_racks: Vec<RackView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct AisleView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub racks: Vec<RackView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct RackView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub template_id: Option<&'a str>,
+    pub u_height: u32,
+    pub aisle_id: Option<&'a str>,
+    pub room_id: &'a str,
+    pub devices: Vec<DeviceView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct DeviceView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub template_id: &'a str,
+    pub u_position: u32,
+    pub face: Face,
+    pub instance: InstanceView<'a>,
+    pub labels: &'a BTreeMap<String, String>,
+}
+
+/// A device's instances as the Python Rackscope writes them: a list when they fill slots
+/// 1…n in order, otherwise a map of slot number to name (so that no slot is lost).
+pub struct InstanceView<'a>(&'a [rackscope_core::topology::Instance]);
+
+impl Serialize for InstanceView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let in_order = self
+            .0
+            .iter()
+            .enumerate()
+            .all(|(i, inst)| inst.slot as usize == i + 1);
+        if in_order {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for i in self.0 {
+                seq.serialize_element(&i.name)?;
+            }
+            seq.end()
+        } else {
+            let mut map = s.serialize_map(Some(self.0.len()))?;
+            for i in self.0 {
+                map.serialize_entry(&i.slot.to_string(), &i.name)?;
+            }
+            map.end()
+        }
+    }
+}
+
+pub fn site<'a>(topo: &'a Topology, s: &'a Site) -> SiteView<'a> {
+    SiteView {
+        id: &s.id,
+        name: &s.name,
+        description: s.description.as_deref(),
+        location: s.location.as_ref(),
+        rooms: s
+            .rooms
+            .iter()
+            .map(|&r| room(topo, &topo.rooms[r as usize]))
+            .collect(),
+    }
+}
+
+pub fn room<'a>(topo: &'a Topology, r: &'a Room) -> RoomView<'a> {
+    RoomView {
+        id: &r.id,
+        name: &r.name,
+        site_id: &topo.sites[r.site as usize].id,
+        description: r.description.as_deref(),
+        layout: r.layout.as_ref(),
+        aisles: r
+            .aisles
+            .iter()
+            .map(|&a| {
+                let a = &topo.aisles[a as usize];
+                AisleView {
+                    id: &a.id,
+                    name: &a.name,
+                    racks: a
+                        .racks
+                        .iter()
+                        .map(|&x| rack(topo, &topo.racks[x as usize]))
+                        .collect(),
+                }
+            })
+            .collect(),
+        standalone_racks: r
+            .standalone_racks
+            .iter()
+            .map(|&x| rack(topo, &topo.racks[x as usize]))
+            .collect(),
+    }
+}
+
+pub fn rack<'a>(topo: &'a Topology, r: &'a Rack) -> RackView<'a> {
+    RackView {
+        id: &r.id,
+        name: &r.name,
+        template_id: r.template_id.as_deref(),
+        u_height: r.u_height,
+        aisle_id: r.aisle.map(|a| topo.aisles[a as usize].id.as_str()),
+        room_id: &topo.rooms[r.room as usize].id,
+        devices: r
+            .devices
+            .iter()
+            .map(|&d| device(topo, &topo.devices[d as usize]))
+            .collect(),
+    }
+}
+
+pub fn device<'a>(topo: &'a Topology, d: &'a Device) -> DeviceView<'a> {
+    DeviceView {
+        id: &d.id,
+        name: &d.name,
+        template_id: &d.template_id,
+        u_position: d.u_position,
+        face: d.face,
+        instance: InstanceView(topo.device_instances(d)),
+        labels: &d.labels,
+    }
+}
+
+/// One room of `/api/rooms`.
+#[derive(Serialize)]
+pub struct RoomSummary<'a> {
+    id: &'a str,
+    name: &'a str,
+    site_id: &'a str,
+    site_name: &'a str,
+    aisle_count: usize,
+    rack_count: usize,
+    standalone_rack_count: usize,
+    /// The Python version's list shape; standalone racks form a virtual aisle
+    /// `<room>-standalone` named "Standalone", as its front end expects.
+    aisles: Vec<AisleSummary<'a>>,
+}
+
+#[derive(Serialize)]
+struct AisleSummary<'a> {
+    id: Cow<'a, str>,
+    name: &'a str,
+    racks: Vec<RackRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct RackRef<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+/// `/api/rooms`.
+pub fn rooms(topo: &Topology) -> Vec<RoomSummary<'_>> {
+    let refs = |racks: &[RackIx]| -> Vec<RackRef<'_>> {
+        racks
+            .iter()
+            .map(|&r| {
+                let r = &topo.racks[r as usize];
+                RackRef {
+                    id: &r.id,
+                    name: &r.name,
+                }
+            })
+            .collect()
+    };
+    topo.rooms
+        .iter()
+        .enumerate()
+        .map(|(ix, room)| {
+            let site = &topo.sites[room.site as usize];
+            let mut aisles: Vec<AisleSummary<'_>> = room
+                .aisles
+                .iter()
+                .map(|&a| {
+                    let a = &topo.aisles[a as usize];
+                    AisleSummary {
+                        id: Cow::Borrowed(&a.id),
+                        name: &a.name,
+                        racks: refs(&a.racks),
+                    }
+                })
+                .collect();
+            if !room.standalone_racks.is_empty() {
+                aisles.push(AisleSummary {
+                    id: Cow::Owned(format!("{}-standalone", room.id)),
+                    name: "Standalone",
+                    racks: refs(&room.standalone_racks),
+                });
+            }
+            RoomSummary {
+                id: &room.id,
+                name: &room.name,
+                site_id: &site.id,
+                site_name: &site.name,
+                aisle_count: room.aisles.len(),
+                rack_count: topo.room_racks(ix as RoomIx).count(),
+                standalone_rack_count: room.standalone_racks.len(),
+                aisles,
+            }
+        })
+        .collect()
+}
+
+/// `/api/racks/{rack}/devices/{device}`: the device with its template and where it is.
+pub fn rack_device(config: &Config, d: &Device) -> Value {
+    let topo = &config.topology;
+    let rack = &topo.racks[d.rack as usize];
+    let room = &topo.rooms[rack.room as usize];
+    let site = &topo.sites[room.site as usize];
+    let aisle = rack.aisle.map(|a| &topo.aisles[a as usize]);
+    json!({
+        "device": device(topo, d),
+        "template": config.catalog.devices.get(&d.template_id).map(|t| &t.def),
+        "rack": self::rack(topo, rack),
+        "room": { "id": room.id, "name": room.name },
+        "site": { "id": site.id, "name": site.name, "description": site.description },
+        "aisle": aisle.map(|a| json!({ "id": a.id, "name": a.name })),
+    })
+}
+
+/// `/api/catalog`.
+pub fn catalog(config: &Config) -> Value {
+    let c = &config.catalog;
+    json!({
+        "device_templates": c.devices.iter().map(|t| &t.def).collect::<Vec<_>>(),
+        "rack_templates": c.racks.iter().map(|t| &t.def).collect::<Vec<_>>(),
+        "rack_component_templates": c.components.iter().map(|t| &t.def).collect::<Vec<_>>(),
+    })
+}
+
+/// `/api/checks`: the definitions as written, each with its kind.
+pub fn checks(config: &Config) -> Value {
+    let list: Vec<Value> = config
+        .checks
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(&c.def).unwrap_or_default();
+            // A check grouped under `kinds:` carries its kind from the group.
+            if let (Some(o), Some(k)) = (v.as_object_mut(), config.check_kinds.get(&*c.def.id)) {
+                o.insert("kind".into(), json!(k));
+            }
+            v
+        })
+        .collect();
+    json!({ "checks": list })
+}
+
+/// `/api/metrics/library`, filtered by category and tag.
+pub fn metrics_library(config: &Config, category: Option<&str>, tag: Option<&str>) -> Value {
+    let list: Vec<_> = config
+        .metrics
+        .iter()
+        .map(|m| &m.def)
+        .filter(|m| category.is_none_or(|c| m.category.as_deref() == Some(c)))
+        .filter(|m| tag.is_none_or(|t| m.tags.iter().any(|x| x == t)))
+        .collect();
+    json!({ "count": list.len(), "metrics": list })
+}

@@ -1,0 +1,360 @@
+//! The frame of every page: navigation, breadcrumbs, the Prometheus pill, the stale
+//! banner and the wallboard's next view; and the 404 pages, which are only a frame.
+
+use std::time::SystemTime;
+
+use axum::response::Response;
+use rackscope_core::load::Config;
+use rackscope_core::telemetry::{Snapshot, Stale, StaleCause, StatsView};
+use rackscope_core::topology::{RackIx, RoomIx, Topology};
+use serde::Serialize;
+
+use super::draw::St;
+use super::urls::{enc, rack_device_url, room_url, site_url};
+use super::{Ctx, PageError, THEMES, error_page};
+use crate::server::AppState;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    pub name: String,
+    pub url: String,
+    pub st: St,
+    pub rooms: Vec<NavItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pill {
+    pub class: &'static str,
+    pub text: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThemeLink {
+    pub name: &'static str,
+    pub url: String,
+    pub active: bool,
+}
+
+/// What the layout around every page shows: navigation, breadcrumbs, the Prometheus
+/// status and the banner when the data cannot be trusted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chrome {
+    pub app_name: String,
+    pub title: String,
+    pub theme: &'static str,
+    pub themes: Vec<ThemeLink>,
+    pub kiosk: bool,
+    /// The next wallboard view and when to go there.
+    pub next_url: Option<String>,
+    pub interval: u32,
+    /// Seconds between reloads when JavaScript is off.
+    pub refresh: u32,
+    pub seq: u64,
+    pub active: &'static str,
+    pub nav: Vec<NavItem>,
+    pub crumbs: Vec<Link>,
+    pub prom: Pill,
+    pub banner: Option<Pill>,
+    pub q: String,
+    /// Static files' version, for their cache-busting URLs.
+    pub v: String,
+}
+
+impl Chrome {
+    pub fn titled(&self, title: &str) -> Chrome {
+        Chrome {
+            title: title.to_owned(),
+            ..self.clone()
+        }
+    }
+}
+
+/// The state of a level, `None` (not monitored) when there is no snapshot.
+pub fn level<T: Copy>(v: Option<&Vec<T>>, i: u32) -> Option<T> {
+    v.and_then(|v| v.get(i as usize).copied())
+}
+
+/// The views the wallboard rotates through: `playlist.views` that this server shows
+/// (the Python version's Slurm views are not ours), else the overview, the alerts and
+/// every room.
+pub fn playlist(config: &Config) -> Vec<String> {
+    let ours = |v: &str| {
+        v == "/"
+            || v.starts_with("/views/")
+            || ["/alerts", "/notifications", "/checks"].contains(&v)
+    };
+    let views: Vec<String> = config
+        .app
+        .playlist
+        .views
+        .iter()
+        .filter(|v| ours(v))
+        .cloned()
+        .collect();
+    if !views.is_empty() {
+        return views;
+    }
+    let mut v = vec!["/".to_owned(), "/alerts".to_owned()];
+    v.extend(config.topology.rooms.iter().map(|r| room_url(&r.id)));
+    v
+}
+
+pub fn chrome(
+    st: &AppState,
+    ctx: &Ctx,
+    config: &Config,
+    snap: Option<&Snapshot>,
+    title: &str,
+    active: &'static str,
+    crumbs: Vec<Link>,
+) -> Chrome {
+    let views = playlist(config);
+    let next_url = ctx.playlist.map(|i| {
+        let n = (i + 1) % views.len().max(1);
+        let v = views.get(n).map_or("/", String::as_str);
+        let sep = if v.contains('?') { '&' } else { '?' };
+        format!("{v}{sep}kiosk=1&pl={n}")
+    });
+    let back = enc(&ctx.here);
+    Chrome {
+        app_name: config.app.app.name.clone(),
+        title: title.to_owned(),
+        theme: ctx.theme,
+        themes: THEMES
+            .iter()
+            .map(|t| ThemeLink {
+                name: t,
+                url: format!("/theme/{t}?back={back}"),
+                active: *t == ctx.theme,
+            })
+            .collect(),
+        kiosk: ctx.playlist.is_some(),
+        next_url,
+        interval: config.app.playlist.interval_seconds.max(5),
+        refresh: config.app.refresh.room_state_seconds.max(10),
+        seq: snap.map_or(0, |s| s.seq),
+        active,
+        nav: nav(&config.topology, snap),
+        crumbs,
+        prom: prom_pill(&st.engine.stats()),
+        banner: banner(snap, SystemTime::now()),
+        q: String::new(),
+        v: st.ui.version.clone(),
+    }
+}
+
+/// The navigation: every site with its rooms, each with its state.
+fn nav(topo: &Topology, snap: Option<&Snapshot>) -> Vec<NavItem> {
+    let h = snap.map(|s| &*s.health);
+    topo.sites
+        .iter()
+        .enumerate()
+        .map(|(si, s)| NavItem {
+            name: s.name.clone(),
+            url: site_url(&s.id),
+            st: St::of(level(h.map(|h| &h.sites), si as u32).flatten()),
+            rooms: s
+                .rooms
+                .iter()
+                .map(|&r| {
+                    let room = &topo.rooms[r as usize];
+                    NavItem {
+                        name: room.name.clone(),
+                        url: room_url(&room.id),
+                        st: St::of(level(h.map(|h| &h.rooms), r).flatten()),
+                        rooms: Vec::new(),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The Prometheus pill: unreachable, its latency, or waiting for a first answer.
+fn prom_pill(stats: &StatsView) -> Pill {
+    match (stats.heartbeat_ok, stats.last_ms) {
+        (Some(false), _) => Pill {
+            class: "st-CRIT",
+            text: "Prometheus unreachable".into(),
+            title: stats.heartbeat_error.clone().unwrap_or_default(),
+        },
+        (_, Some(ms)) => Pill {
+            class: "st-OK",
+            text: format!("Prometheus {ms:.0} ms"),
+            title: format!(
+                "{} average over the last queries",
+                stats
+                    .avg_ms
+                    .map_or_else(String::new, |a| format!("{a:.1} ms"))
+            ),
+        },
+        _ => Pill {
+            class: "st-UNKNOWN",
+            text: "Prometheus: waiting".into(),
+            title: "no query answered yet".into(),
+        },
+    }
+}
+
+/// The banner when the states cannot be trusted: none yet, stale, or partly failed.
+fn banner(snap: Option<&Snapshot>, now: SystemTime) -> Option<Pill> {
+    match snap {
+        None => Some(Pill {
+            class: "st-UNKNOWN",
+            text: "Waiting for the first refresh from Prometheus: every state is UNKNOWN for now."
+                .into(),
+            title: String::new(),
+        }),
+        Some(s) => match &s.stale {
+            Some(stale) => Some(stale_banner(s, stale, now)),
+            None if !s.errors.is_empty() => Some(Pill {
+                class: "st-WARN",
+                text: format!(
+                    "{} of {} queries failed in the last refresh ({}): their checks are UNKNOWN.",
+                    s.errors.len(),
+                    s.query_count,
+                    s.errors[0].error
+                ),
+                title: String::new(),
+            }),
+            None => None,
+        },
+    }
+}
+
+/// The banner of a snapshot whose states are not current: amber while the last states are
+/// shown, red once they are UNKNOWN.
+fn stale_banner(s: &Snapshot, stale: &Stale, now: SystemTime) -> Pill {
+    let down = now
+        .duration_since(stale.since)
+        .unwrap_or_default()
+        .as_secs();
+    let what = match stale.cause {
+        StaleCause::RefreshFailed => format!("Refreshes failing for {down} s"),
+        StaleCause::NoRefresh => format!("No refresh for {down} s"),
+    };
+    let (class, shown) = if stale.expired {
+        ("st-CRIT", "every state below is UNKNOWN".to_owned())
+    } else {
+        (
+            "st-WARN",
+            format!("showing the states of {} s ago", s.age(now).as_secs()),
+        )
+    };
+    Pill {
+        class,
+        text: format!("{what} ({}): {shown}.", stale.reason),
+        title: String::new(),
+    }
+}
+
+/// The snapshot and the configuration pages read: the snapshot's own, so that ids and
+/// states always agree, or the engine's before the first refresh.
+pub fn world(st: &AppState) -> (Option<std::sync::Arc<Snapshot>>, std::sync::Arc<Config>) {
+    let snap = st.engine.snapshot();
+    let config = snap
+        .as_ref()
+        .map_or_else(|| st.engine.config(), |s| s.config.clone());
+    (snap, config)
+}
+
+/// What a page sits under, for its breadcrumbs.
+pub enum Above<'a> {
+    Overview,
+    Site(rackscope_core::topology::SiteIx),
+    Room(RoomIx),
+    /// A device page: its rack, linked with the device highlighted.
+    Rack(RackIx, &'a str),
+}
+
+/// The breadcrumbs from the overview down to the page's parent.
+pub fn crumbs(topo: &Topology, above: Above<'_>) -> Vec<Link> {
+    let mut out = vec![Link {
+        name: "Overview".into(),
+        url: "/".into(),
+    }];
+    let (site, room, rack) = match above {
+        Above::Overview => (None, None, None),
+        Above::Site(s) => (Some(s), None, None),
+        Above::Room(r) => (Some(topo.rooms[r as usize].site), Some(r), None),
+        Above::Rack(x, device) => {
+            let r = topo.racks[x as usize].room;
+            (
+                Some(topo.rooms[r as usize].site),
+                Some(r),
+                Some((x, device)),
+            )
+        }
+    };
+    if let Some(s) = site {
+        let s = &topo.sites[s as usize];
+        out.push(Link {
+            name: s.name.clone(),
+            url: site_url(&s.id),
+        });
+    }
+    if let Some(r) = room {
+        let r = &topo.rooms[r as usize];
+        out.push(Link {
+            name: r.name.clone(),
+            url: room_url(&r.id),
+        });
+    }
+    if let Some((x, device)) = rack {
+        let r = &topo.racks[x as usize];
+        out.push(Link {
+            name: r.name.clone(),
+            url: rack_device_url(&r.id, device),
+        });
+    }
+    out
+}
+
+pub fn not_found(
+    st: &AppState,
+    ctx: &Ctx,
+    config: &Config,
+    snap: Option<&Snapshot>,
+    kind: &'static str,
+    id: &str,
+) -> Response {
+    let c = chrome(st, ctx, config, snap, "Not found", "", Vec::new());
+    error_page(
+        st,
+        ctx,
+        &c,
+        &PageError::NotFound {
+            kind,
+            id: id.to_owned(),
+        },
+    )
+}
+
+/// The 404 page for a path no route serves.
+pub fn no_route(st: &AppState, ctx: &Ctx) -> Response {
+    let (snap, config) = world(st);
+    let c = chrome(
+        st,
+        ctx,
+        &config,
+        snap.as_deref(),
+        "Not found",
+        "",
+        Vec::new(),
+    );
+    let path = ctx.here.split('?').next().unwrap_or("/").to_owned();
+    error_page(st, ctx, &c, &PageError::NoRoute(path))
+}
+
+/// The state of node `n`, `None` without a snapshot.
+pub fn node_state(snap: Option<&Snapshot>, n: u32) -> Option<rackscope_core::Severity> {
+    snap.and_then(|s| s.health.nodes.get(n as usize))
+        .and_then(|h| h.state)
+}

@@ -1,0 +1,199 @@
+//! A rack: both faces' elevations, its devices, checks and alerts, and its live values.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use rackscope_core::load::Config;
+use rackscope_core::read::{check_outcomes, located_alerts_where};
+use rackscope_core::telemetry::Snapshot;
+use rackscope_core::topology::RackIx;
+use serde::{Deserialize, Serialize};
+
+use crate::server::AppState;
+use crate::ui::chrome::{Above, Link, chrome, crumbs, not_found, world};
+use crate::ui::draw::{self, St};
+use crate::ui::rows::{AlertRow, CheckRow, alert_row, check_row};
+use crate::ui::urls::{device_url, rack_device_url};
+use crate::ui::{Ctx, Page, html};
+
+mod elevation;
+
+#[derive(Debug, Serialize)]
+pub struct DeviceRow {
+    pub u: String,
+    pub name: String,
+    pub url: String,
+    pub rack_url: String,
+    pub template: String,
+    pub st: St,
+    pub highlight: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LiveView {
+    pub temperature: String,
+    pub power: String,
+    pub components: Vec<Link>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RackPage {
+    pub id: String,
+    pub name: String,
+    pub st: St,
+    pub template: String,
+    pub u_height: u32,
+    pub elevations: Vec<draw::Elevation>,
+    pub devices: Vec<DeviceRow>,
+    pub checks: Vec<CheckRow>,
+    pub alerts: Vec<AlertRow>,
+    pub live: LiveView,
+}
+
+impl Page for RackPage {
+    const TEMPLATE: &'static str = "rack.html";
+}
+
+#[derive(Deserialize)]
+pub struct RackQuery {
+    pub device: Option<String>,
+}
+
+pub async fn handler(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<RackQuery>,
+) -> Response {
+    let (snap, config) = world(&st);
+    let topo = &config.topology;
+    let Some(x) = topo.rack_ix(&id) else {
+        return not_found(&st, &ctx, &config, snap.as_deref(), "rack", &id);
+    };
+    let mut page = build(snap.as_deref(), &config, x, q.device.as_deref());
+    if let Some(s) = &snap {
+        let live = crate::server::live::rack_live(&st.engine, s, x).await;
+        page.live = live_view(&config, &live);
+    }
+    let r = &topo.racks[x as usize];
+    let crumbs = crumbs(topo, Above::Room(r.room));
+    let c = chrome(&st, &ctx, &config, snap.as_deref(), &r.name, "", crumbs);
+    html(&st, &ctx, StatusCode::OK, &c, &page)
+}
+
+fn live_view(config: &Config, live: &crate::server::live::RackLive) -> LiveView {
+    let temps: Vec<f64> = live.node_temperature.values().copied().collect();
+    let power: f64 = live.node_power.values().sum();
+    let temperature = if temps.is_empty() {
+        "no data".into()
+    } else {
+        let max = temps.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let avg = temps.iter().sum::<f64>() / temps.len() as f64;
+        format!("average {avg:.1} °C, hottest {max:.1} °C")
+    };
+    let components = live
+        .components
+        .iter()
+        .flat_map(|(comp, values)| {
+            values.iter().map(move |(metric, v)| {
+                let unit = config
+                    .metrics
+                    .get(metric)
+                    .map(|m| m.def.display.unit.clone())
+                    .unwrap_or_default();
+                Link {
+                    name: format!("{comp} · {metric}"),
+                    url: draw::value_text(*v, &unit),
+                }
+            })
+        })
+        .collect();
+    LiveView {
+        temperature,
+        power: if live.node_power.is_empty() {
+            "no data".into()
+        } else {
+            format!("{power:.0} W over {} nodes", live.node_power.len())
+        },
+        components,
+        error: live.error.clone(),
+    }
+}
+
+/// The rack page's data, without the live values; public for the render benchmark.
+pub fn build(
+    snap: Option<&Snapshot>,
+    config: &Config,
+    x: RackIx,
+    highlight: Option<&str>,
+) -> RackPage {
+    let topo = &config.topology;
+    let r = &topo.racks[x as usize];
+    let rack_u = r.u_height.max(1);
+    let rack_h = snap.map(|s| &s.health.racks[x as usize]);
+    let rack_sev = rack_h.and_then(|h| h.state);
+    let rack_st = St::of(rack_sev);
+    let mut elevations = Vec::new();
+    for face in [
+        rackscope_core::model::topology::Face::Front,
+        rackscope_core::model::topology::Face::Rear,
+    ] {
+        elevations.push(elevation::elevation(
+            snap, config, x, face, highlight, rack_sev,
+        ));
+    }
+    let mut devices: Vec<DeviceRow> = r
+        .devices
+        .iter()
+        .map(|&d| {
+            let dev = &topo.devices[d as usize];
+            let h = device_u_height(config, dev);
+            DeviceRow {
+                u: if h > 1 {
+                    format!("U{}–U{}", dev.u_position, dev.u_position + h - 1)
+                } else {
+                    format!("U{}", dev.u_position)
+                },
+                name: dev.name.clone(),
+                url: device_url(&r.id, &dev.id),
+                rack_url: rack_device_url(&r.id, &dev.id),
+                template: dev.template_id.clone(),
+                st: St::of(snap.and_then(|s| s.health.devices[d as usize].state)),
+                highlight: highlight == Some(dev.id.as_str()),
+            }
+        })
+        .collect();
+    devices.reverse();
+    let alerts = snap
+        .map(|s| {
+            located_alerts_where(s, |r| r == x)
+                .iter()
+                .map(alert_row)
+                .collect()
+        })
+        .unwrap_or_default();
+    RackPage {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        st: rack_st,
+        template: r.template_id.clone().unwrap_or_default(),
+        u_height: rack_u,
+        elevations,
+        devices,
+        checks: match (snap, rack_h) {
+            (Some(s), Some(h)) => check_outcomes(s, h).iter().map(check_row).collect(),
+            _ => Vec::new(),
+        },
+        alerts,
+        live: LiveView::default(),
+    }
+}
+
+pub(super) fn device_u_height(config: &Config, dev: &rackscope_core::topology::Device) -> u32 {
+    config
+        .catalog
+        .devices
+        .get(&dev.template_id)
+        .map_or(1, |t| t.def.u_height.value.max(1))
+}
