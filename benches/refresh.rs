@@ -12,7 +12,7 @@
 
 // The test harness's Prometheus launcher; the bench uses only part of it.
 #[allow(dead_code)]
-#[path = "../tests/integration/prom.rs"]
+#[path = "../tests/integration/support/prom.rs"]
 mod prom;
 
 use std::collections::BTreeSet;

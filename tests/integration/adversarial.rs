@@ -21,8 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
-use crate::api::{call, fixture, fixture_with, get, post};
 use crate::support;
+use crate::support::router::{call, fixture, fixture_with, get, post};
 
 fn tester_body(expr: &str) -> String {
     serde_json::json!({ "expr": expr }).to_string()

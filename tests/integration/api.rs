@@ -10,148 +10,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use rackscope::server::{AppState, router};
+use rackscope::server::AppState;
 use rackscope_core::telemetry::source::BoxFuture;
 use rackscope_core::telemetry::{
     Engine, InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError,
 };
-use rackscope_core::testkit::{Series, Table, row};
 use serde_json::Value;
-use tower::ServiceExt;
 
 use crate::support;
-
-/// The fixture's world, as in the health tests: node.1 down (CRIT), n03 warm (WARN), n04 hot
-/// (CRIT), n16 without temperature (UNKNOWN), n05's fan failed (pending for 1m),
-/// chassis-2's PSU degraded (WARN), r03's PDU over 12 A (WARN), disk slot 3 of da01 failed.
-pub fn world() -> Vec<Series> {
-    let config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
-    let mut s = Vec::new();
-    for i in &config.topology.instances {
-        let n = i.name.as_str();
-        let up = if n == "node.1" { 0.0 } else { 1.0 };
-        s.push(row("up", &[("instance", n), ("job", "node")], up));
-        let temp = match n {
-            "n03" => 40.0,
-            "n04" => 50.0,
-            _ => 30.0,
-        };
-        if n != "n16" && n != "da01-c1" {
-            s.push(row("node_temperature_celsius", &[("instance", n)], temp));
-            s.push(row("node_power_watts", &[("instance", n)], 200.0));
-        }
-        let fan = if n == "n05" { 2.0 } else { 0.0 };
-        s.push(row("node_fan_state", &[("instance", n)], fan));
-    }
-    s.push(row("up", &[("instance", "sw-1"), ("job", "snmp")], 1.0));
-    for d in ["chassis-1", "chassis-2", "chassis-3", "chassis-4"] {
-        let v = if d == "chassis-2" { 1.0 } else { 0.0 };
-        s.push(row("chassis_psu_state", &[("chassis_id", d)], v));
-    }
-    for (rack, amps) in [("r01", 4.0), ("r02", 7.0), ("r03", 13.0)] {
-        for inlet in ["I1", "I2"] {
-            s.push(row(
-                "raritan_pdu_current_ampere",
-                &[("rack_id", rack), ("inletid", inlet)],
-                amps / 2.0,
-            ));
-            s.push(row(
-                "raritan_pdu_activepower_watt",
-                &[("rack_id", rack), ("inletid", inlet)],
-                amps * 115.0,
-            ));
-        }
-    }
-    for slot in 1..=4 {
-        let failed = slot == 3;
-        let slot = slot.to_string();
-        s.push(row(
-            "eseries_drive_status",
-            &[
-                ("instance", "da01-c1"),
-                ("slot", &slot),
-                ("status", if failed { "failed" } else { "optimal" }),
-            ],
-            1.0,
-        ));
-    }
-    s
-}
-
-/// Evaluation time of the fixture's refreshes.
-const T0: u64 = 1_700_000_000;
-
-/// The server state over the fixture, after two refreshes 30 s apart (so n05's fan is
-/// pending, not yet CRIT), or none when `refreshed` is false.
-pub async fn fixture(refreshed: bool) -> (AppState, Arc<Table>) {
-    fixture_with(refreshed, |_| {}).await
-}
-
-/// As `fixture`, with app.yaml's settings changed by `tune` first.
-pub async fn fixture_with(
-    refreshed: bool,
-    tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
-) -> (AppState, Arc<Table>) {
-    let mut config = support::load(&support::root().join("tests/fixtures/health/app.yaml")).config;
-    tune(&mut config.app);
-    let table = Arc::new(Table::new(world()));
-    let engine = Arc::new(Engine::new(Arc::new(config), table.clone()));
-    if refreshed {
-        engine
-            .refresh_at(UNIX_EPOCH + Duration::from_secs(T0))
-            .await;
-        engine
-            .refresh_at(UNIX_EPOCH + Duration::from_secs(T0 + 30))
-            .await;
-    }
-    (AppState::new(engine).unwrap(), table)
-}
-
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: axum::http::HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-pub async fn call(state: &AppState, req: Request<Body>) -> Reply {
-    let res = router(state.clone()).oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-pub async fn get(state: &AppState, uri: &str) -> Reply {
-    call(state, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-pub async fn post(state: &AppState, uri: &str, body: &str) -> Reply {
-    call(
-        state,
-        Request::post(uri)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_owned()))
-            .unwrap(),
-    )
-    .await
-}
+use crate::support::fixture::T0;
+use crate::support::router::{Reply, call, fixture, get, post};
 
 /// Runs `requests` and renders status and pretty JSON for each, for a snapshot file.
 async fn transcript(state: &AppState, requests: &[&str]) -> String {
@@ -528,15 +396,16 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
 /// engine refreshing on its own, and every kind of endpoint read as a client would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_e2e_against_a_real_prometheus() {
-    if !crate::prom::available() {
+    if !crate::support::prom::available() {
         return;
     }
-    use crate::simulator::start_simulator;
+    use crate::support::served::start_simulator;
     let app = support::root().join("config/demo-small/app.yaml");
     let (sim, sim_addr, _sim_stop) = start_simulator(&app, None).await;
-    let prom = crate::prom::Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
+    let prom =
+        crate::support::prom::Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
     let config = sim.world().config.clone();
-    let served = crate::simulator::Served::start(&config, &prom.url()).await;
+    let served = crate::support::served::Served::start(&config, &prom.url()).await;
     let web = served.web.clone();
     let http = reqwest::Client::new();
     let get = |path: &str| {

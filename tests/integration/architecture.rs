@@ -280,7 +280,10 @@ fn only_server_live_sends_queries_for_requests() {
             );
         }
     }
-    assert!(seen, "src/server/live.rs sends no query: the pattern is out of date");
+    assert!(
+        seen,
+        "src/server/live.rs sends no query: the pattern is out of date"
+    );
 }
 
 #[test]

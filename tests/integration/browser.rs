@@ -14,9 +14,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use rackscope_simulator::IncidentMode;
 use serde_json::{Value, json};
 
-use crate::prom::{Prometheus, available};
-use crate::simulator::{Served, start_simulator};
+use crate::support::prom::{Prometheus, available};
 use crate::support::root;
+use crate::support::served::{Served, start_simulator};
 
 /// A chromedriver process on a free loopback port, killed on drop.
 struct Driver {

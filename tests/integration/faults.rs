@@ -12,11 +12,11 @@ use rackscope_core::Severity::{self, *};
 use rackscope_core::telemetry::{Engine, Snapshot};
 use rackscope_prometheus::PrometheusClient;
 
-use crate::api::get;
-use crate::faulty::{Fault, Faulty};
-use crate::health::{T0, data};
-use crate::prom::Prometheus;
 use crate::support;
+use crate::support::faulty::{Fault, Faulty};
+use crate::support::fixture::{T0, data};
+use crate::support::prom::Prometheus;
+use crate::support::router::get;
 
 fn at(offset: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(T0 + offset)

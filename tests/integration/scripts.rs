@@ -9,9 +9,9 @@ use rackscope_core::Severity::{self, *};
 use rackscope_core::telemetry::{CheckResult, Engine, Snapshot};
 use rackscope_prometheus::PrometheusClient;
 
-use crate::api::get;
-use crate::prom::{OpenMetrics, Prometheus};
 use crate::support;
+use crate::support::prom::{OpenMetrics, Prometheus};
+use crate::support::router::get;
 
 const T0: u64 = 1_700_000_000;
 

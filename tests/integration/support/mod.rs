@@ -1,4 +1,13 @@
-//! Helpers shared by the integration tests.
+//! Everything the integration tests share: paths, loading, snapshots, the binary, and the
+//! stand-ins below (a real Prometheus, the faulty front, the health fixture's data, the
+//! router without a socket, served processes). Test modules import from here, never from
+//! each other.
+
+pub mod faulty;
+pub mod fixture;
+pub mod prom;
+pub mod router;
+pub mod served;
 
 use std::path::{Path, PathBuf};
 
