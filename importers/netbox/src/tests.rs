@@ -783,13 +783,34 @@ fn from_json_never_panics_on_odd_input() {
             "device_types":[{"id":1,"u_height":-5}]}"#,
         br#"{"locations":[{"id":1,"parent":2},{"id":2,"parent":1}],"sites":[{"id":1}],
             "racks":[{"id":1,"site":1,"location":1,"u_height":"42"}]}"#,
+        // Found by the fuzzer: two racks with one NetBox id gave one rack id twice.
+        DUPLICATE_RACK_ID,
     ];
     for input in inputs {
-        let _ = from_json(input);
+        if let Ok(inv) = from_json(input) {
+            check_invariants(&inv);
+        }
     }
     let odd = from_json(inputs[8]).unwrap();
     assert_eq!(odd.counts(), (1, 1, 0, 0));
     assert!(odd.warnings.iter().any(|w| w.contains("parent cycle")));
+}
+
+const DUPLICATE_RACK_ID: &[u8] = br#"{"sites":[{"id":1,"name":"S","slug":"s"}],"racks":[{"id":7,"name":"A","site":{"id":1},"u_height":42},{"id":7,"name":"B","site":{"id":1},"u_height":42}]}"#;
+
+#[test]
+fn a_second_rack_with_the_same_netbox_id_is_skipped() {
+    let inv = from_json(DUPLICATE_RACK_ID).unwrap();
+    check_invariants(&inv);
+    let racks: Vec<&str> = all_racks(&inv).iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(racks, ["s-a"]);
+    assert!(
+        inv.warnings
+            .iter()
+            .any(|w| w == "rack B: its NetBox id (7) is also rack A's: skipped"),
+        "{:?}",
+        inv.warnings
+    );
 }
 
 // ---------------------------------------------------------------------------------------
