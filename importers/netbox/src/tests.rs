@@ -787,6 +787,7 @@ fn from_json_never_panics_on_odd_input() {
         DUPLICATE_RACK_ID,
         // Found by the fuzzer: two sites without a slug, of one name, gave one site id twice.
         SITE_SLUG_TWICE,
+        // Found while fixing it: a negative NetBox id made a suffixed id that is no slug.
         NEGATIVE_RACK_IDS,
         SITE_ID_TWICE,
     ];

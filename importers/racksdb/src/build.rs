@@ -451,7 +451,21 @@ impl DeviceContext<'_> {
     fn device(&mut self, mut cand: Candidate, ty: &EqType, template_id: &str) -> Option<Device> {
         cand.items.sort_by_key(|p| p.column);
         let mut items: Vec<Placed> = Vec::new();
+        let cols = i64::try_from(columns(ty)).unwrap_or(i64::MAX);
         for p in cand.items {
+            // RacksDB's own positions are within the type's columns; one outside them
+            // would be an instance beyond the template's slots.
+            if ty.width < 1.0 && !(0..cols).contains(&p.column) {
+                self.warnings.push(format!(
+                    "`{}` in rack `{}` (U{}): column {} is outside the {cols} columns of type `{}`; skipped",
+                    p.name,
+                    self.rack_name,
+                    p.offset.saturating_add(1),
+                    p.column,
+                    ty.id
+                ));
+                continue;
+            }
             if let Some(prev) = items.iter().find(|q| q.column == p.column) {
                 self.warnings.push(format!(
                     "`{}` in rack `{}` takes the same place as `{}` (U{}, column {}); skipped",

@@ -978,11 +978,36 @@ fn a_name_given_twice_is_imported_once() {
     );
 }
 
-/// Inputs the fuzz target (`fuzz/fuzz_targets/import_racksdb.rs`) found breaking the
-/// contract, replayed through the same calls, so they stay fixed without libFuzzer.
+/// Three half-width items at one U, the last at a column RacksDB never gives.
+const COLUMN_OUTSIDE_JSON: &str = r#"{
+ "datacenters": [{"name": "d", "rooms": [{"name": "r", "rows": [{"name": "w", "racks": [
+  {"name": "k", "slot": 0, "type": {"id": "t", "slots": 42, "initial": 1}}]}]}]}],
+ "infrastructures": [{"name": "i", "layout": [{"rack": "k", "nodes": [
+  {"name": "a1", "type": {"id": "x", "height": 1, "width": 0.5}, "slot": 1, "position": {"height": 0, "width": 0}},
+  {"name": "a2", "type": {"id": "x", "height": 1, "width": 0.5}, "slot": 1, "position": {"height": 0, "width": 1}},
+  {"name": "a3", "type": {"id": "x", "height": 1, "width": 0.5}, "slot": 1, "position": {"height": 0, "width": 5}}]}]}]}"#;
+
+#[test]
+fn an_item_outside_its_types_columns_is_skipped() {
+    let inv = from_json(COLUMN_OUTSIDE_JSON.as_bytes(), &opts()).unwrap();
+    assert_model_rules(&inv);
+    let got = placements(&inv);
+    assert_eq!((got["a1"].3, got["a2"].3, got["a2"].4), (0, 1, 2));
+    assert!(!got.contains_key("a3"));
+    assert!(
+        inv.warnings.iter().any(
+            |w| w == "`a3` in rack `k` (U1): column 5 is outside the 2 columns of type `x`; skipped"
+        ),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+/// Inputs that broke the contract, replayed through the calls of the fuzz target
+/// (`fuzz/fuzz_targets/import_racksdb.rs`), so that they stay fixed without libFuzzer.
 #[test]
 fn fuzz_findings_keep_the_contract() {
-    for input in [NAME_TWICE_YAML, NAME_TWICE_JSON] {
+    for input in [NAME_TWICE_YAML, NAME_TWICE_JSON, COLUMN_OUTSIDE_JSON] {
         for result in [
             from_yaml_str(input, &opts()),
             from_json(input.as_bytes(), &opts()),
