@@ -995,9 +995,8 @@ fn an_item_outside_its_types_columns_is_skipped() {
     assert_eq!((got["a1"].3, got["a2"].3, got["a2"].4), (0, 1, 2));
     assert!(!got.contains_key("a3"));
     assert!(
-        inv.warnings.iter().any(
-            |w| w == "`a3` in rack `k` (U1): column 5 is outside the 2 columns of type `x`; skipped"
-        ),
+        inv.warnings.iter().any(|w| w
+            == "`a3` in rack `k` (U1): column 5 is outside the 2 columns of type `x`; skipped"),
         "{:?}",
         inv.warnings
     );
@@ -1008,13 +1007,13 @@ fn an_item_outside_its_types_columns_is_skipped() {
 #[test]
 fn fuzz_findings_keep_the_contract() {
     for input in [NAME_TWICE_YAML, NAME_TWICE_JSON, COLUMN_OUTSIDE_JSON] {
-        for result in [
+        // An input that is an error in one form (YAML read as JSON, say) has nothing to check.
+        let results = [
             from_yaml_str(input, &opts()),
             from_json(input.as_bytes(), &opts()),
-        ] {
-            if let Ok(inv) = result {
-                assert_eq!(testkit::violations(&inv), Vec::<String>::new(), "{input}");
-            }
+        ];
+        for inv in results.iter().flatten() {
+            assert_eq!(testkit::violations(inv), Vec::<String>::new(), "{input}");
         }
     }
 }
