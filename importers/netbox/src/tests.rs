@@ -783,13 +783,83 @@ fn from_json_never_panics_on_odd_input() {
             "device_types":[{"id":1,"u_height":-5}]}"#,
         br#"{"locations":[{"id":1,"parent":2},{"id":2,"parent":1}],"sites":[{"id":1}],
             "racks":[{"id":1,"site":1,"location":1,"u_height":"42"}]}"#,
+        // Found by the fuzzer: two racks with one NetBox id gave one rack id twice.
+        DUPLICATE_RACK_ID,
+        // Found by the fuzzer: two sites without a slug, of one name, gave one site id twice.
+        SITE_SLUG_TWICE,
+        // Found while fixing it: a negative NetBox id made a suffixed id that is no slug.
+        NEGATIVE_RACK_IDS,
+        SITE_ID_TWICE,
     ];
     for input in inputs {
-        let _ = from_json(input);
+        if let Ok(inv) = from_json(input) {
+            check_invariants(&inv);
+        }
     }
     let odd = from_json(inputs[8]).unwrap();
     assert_eq!(odd.counts(), (1, 1, 0, 0));
     assert!(odd.warnings.iter().any(|w| w.contains("parent cycle")));
+}
+
+const DUPLICATE_RACK_ID: &[u8] = br#"{"sites":[{"id":1,"name":"S","slug":"s"}],"racks":[{"id":7,"name":"A","site":{"id":1},"u_height":42},{"id":7,"name":"B","site":{"id":1},"u_height":42}]}"#;
+
+#[test]
+fn a_second_rack_with_the_same_netbox_id_is_skipped() {
+    let inv = from_json(DUPLICATE_RACK_ID).unwrap();
+    check_invariants(&inv);
+    let racks: Vec<&str> = all_racks(&inv).iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(racks, ["s-a"]);
+    assert!(
+        inv.warnings
+            .iter()
+            .any(|w| w == "rack B: its NetBox id (7) is also rack A's: skipped"),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+const SITE_SLUG_TWICE: &[u8] = br#"{"sites":[{"id":1,"name":"A"},{"id":2,"name":"a"}],"racks":[{"id":1,"name":"R","site":{"id":1},"u_height":42},{"id":2,"name":"R","site":{"id":2},"u_height":42}]}"#;
+
+#[test]
+fn two_sites_with_one_slug_get_two_ids() {
+    let inv = from_json(SITE_SLUG_TWICE).unwrap();
+    check_invariants(&inv);
+    let sites: Vec<&str> = inv.sites.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(sites, ["a", "a-2"]);
+    assert!(
+        inv.warnings
+            .iter()
+            .any(|w| w == "site a: id `a` is already another site's: `a-2` used instead"),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+const NEGATIVE_RACK_IDS: &[u8] = br#"{"sites":[{"id":1,"name":"S","slug":"s"}],"racks":[{"id":-7,"name":"A","site":{"id":1},"u_height":42},{"id":-8,"name":"A","site":{"id":1},"u_height":42}]}"#;
+
+#[test]
+fn an_id_suffixed_with_a_negative_netbox_id_is_a_slug() {
+    let inv = from_json(NEGATIVE_RACK_IDS).unwrap();
+    check_invariants(&inv);
+    let racks: Vec<&str> = all_racks(&inv).iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(racks, ["s-a", "s-a-7"]);
+}
+
+const SITE_ID_TWICE: &[u8] = br#"{"sites":[{"id":1,"name":"S","slug":"s"},{"id":1,"name":"T","slug":"t"}],"racks":[{"id":7,"name":"A","site":{"id":1},"u_height":42}]}"#;
+
+#[test]
+fn a_second_site_with_the_same_netbox_id_is_skipped() {
+    let inv = from_json(SITE_ID_TWICE).unwrap();
+    check_invariants(&inv);
+    let sites: Vec<&str> = inv.sites.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(sites, ["s"]);
+    assert!(
+        inv.warnings
+            .iter()
+            .any(|w| w == "site T: its NetBox id (1) is also site S's: skipped"),
+        "{:?}",
+        inv.warnings
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ pub fn build(
     let total_sets = sets.len() as u64;
     let work = layout.gather(sets, &types, opts, progress, &mut warnings);
     let mut device_ids = Ids::default();
+    let mut claimed = BTreeMap::new();
     let mut used_templates: BTreeSet<(Category, String)> = BTreeSet::new();
     for (rack_ix, rw) in work {
         let Some(rack) = layout.rack_mut(rack_ix) else {
@@ -125,6 +126,7 @@ pub fn build(
                 rack_height: rack.u_height,
                 taken: &mut taken,
                 device_ids: &mut device_ids,
+                claimed: &mut claimed,
                 opts,
                 warnings: &mut warnings,
             };
@@ -431,12 +433,15 @@ fn template_ids(types: &Types, warnings: &mut Vec<String>) -> BTreeMap<(Category
 }
 
 /// What turning one rack's candidates into devices needs: the rack, the units already
-/// taken (the first of any overlap is kept), and the ids handed out.
+/// taken (the first of any overlap is kept), and the ids and names handed out.
 struct DeviceContext<'a> {
     rack_name: &'a str,
     rack_height: u32,
     taken: &'a mut Vec<(u32, u32, String)>,
     device_ids: &'a mut Ids,
+    /// Equipment name -> where its device is. A name is an instance, which must be unique,
+    /// but RacksDB does not stop a database from naming one item twice.
+    claimed: &'a mut BTreeMap<String, String>,
     opts: &'a Options,
     warnings: &'a mut Vec<String>,
 }
@@ -446,7 +451,21 @@ impl DeviceContext<'_> {
     fn device(&mut self, mut cand: Candidate, ty: &EqType, template_id: &str) -> Option<Device> {
         cand.items.sort_by_key(|p| p.column);
         let mut items: Vec<Placed> = Vec::new();
+        let cols = i64::try_from(columns(ty)).unwrap_or(i64::MAX);
         for p in cand.items {
+            // RacksDB's own positions are within the type's columns; one outside them
+            // would be an instance beyond the template's slots.
+            if ty.width < 1.0 && !(0..cols).contains(&p.column) {
+                self.warnings.push(format!(
+                    "`{}` in rack `{}` (U{}): column {} is outside the {cols} columns of type `{}`; skipped",
+                    p.name,
+                    self.rack_name,
+                    p.offset.saturating_add(1),
+                    p.column,
+                    ty.id
+                ));
+                continue;
+            }
             if let Some(prev) = items.iter().find(|q| q.column == p.column) {
                 self.warnings.push(format!(
                     "`{}` in rack `{}` takes the same place as `{}` (U{}, column {}); skipped",
@@ -458,12 +477,35 @@ impl DeviceContext<'_> {
                 ));
                 continue;
             }
+            let here = self.place_of(&p, ty);
+            let first = match self.claimed.get(&p.name) {
+                Some(first) => Some(first.clone()),
+                None => items
+                    .iter()
+                    .find(|q| q.name == p.name)
+                    .map(|q| self.place_of(q, ty)),
+            };
+            if let Some(first) = first {
+                self.warnings.push(format!(
+                    "`{}` in {here} is already in {first}; skipped",
+                    p.name
+                ));
+                continue;
+            }
             items.push(p);
+        }
+        if items.is_empty() {
+            return None;
         }
         let names: Vec<String> = items.iter().map(|p| p.name.clone()).collect();
         let name = crate::nodeset::fold(&names);
         let (u, top) = self.units(&name, cand.offset, ty)?;
         self.taken.push((u, top, name.clone()));
+        // Claimed only once placed, so that an item skipped here does not hide a later one.
+        for p in &items {
+            let place = self.place_of(p, ty);
+            self.claimed.insert(p.name.clone(), place);
+        }
         let first = names.first().cloned().unwrap_or_default();
         let id = take(
             self.device_ids,
@@ -487,6 +529,17 @@ impl DeviceContext<'_> {
             instances,
             labels: labels(&items),
         })
+    }
+
+    /// Where an item sits, as the warnings name it: its rack and U, and its column when
+    /// items share the U.
+    fn place_of(&self, p: &Placed, ty: &EqType) -> String {
+        let u = p.offset.saturating_add(1);
+        if ty.width < 1.0 {
+            format!("rack `{}` (U{u}, column {})", self.rack_name, p.column)
+        } else {
+            format!("rack `{}` (U{u})", self.rack_name)
+        }
     }
 
     /// The lowest and highest U of a device at `offset`; `None`, with a warning, when they

@@ -909,3 +909,111 @@ fn total_expansion_is_bounded() {
     let err = from_yaml_str(&text, &opts()).unwrap_err();
     assert!(err.contains("in all"), "{err}");
 }
+
+/// A node named twice: in two racks, and twice in one rack's fractional U.
+const NAME_TWICE_YAML: &str = r#"
+types:
+  racks: [{id: std, slots: 10u, initial: 1}]
+  nodes: [{id: s, height: 1u, width: full}, {id: h, height: 1u, width: 1/2}]
+datacenters:
+- name: d
+  rooms:
+  - name: r
+    rows:
+    - name: w
+      racks:
+      - {name: k1, type: std}
+      - {name: k2, type: std}
+infrastructures:
+- name: i
+  layout:
+  - rack: k1
+    nodes:
+    - {name: n1, type: s, slot: 1}
+    - {name: h1, type: h, slot: 3}
+    - {name: "h[0-1]", type: h, slot: 3}
+  - rack: k2
+    nodes:
+    - {name: n1, type: s, slot: 5}
+    - {name: n2, type: s, slot: 6}
+"#;
+
+/// The same name in two racks of `racksdb racks --format json`.
+const NAME_TWICE_JSON: &str = r#"[
+ {"name": "k1", "slot": 0, "type": {"id": "std", "slots": 42, "initial": 1},
+  "datacenter": "d", "room": "r", "row": "w",
+  "nodes": [{"name": "megpu0006", "type": "g", "slot": 1, "position": {"height": 0, "width": 0}}]},
+ {"name": "k2", "slot": 1, "type": {"id": "std", "slots": 42, "initial": 1},
+  "datacenter": "d", "room": "r", "row": "w",
+  "nodes": [{"name": "megpu0006", "type": "g", "slot": 3, "position": {"height": 2, "width": 0}}]}
+]"#;
+
+#[test]
+fn a_name_given_twice_is_imported_once() {
+    let inv = from_yaml_str(NAME_TWICE_YAML, &opts()).unwrap();
+    assert_model_rules(&inv);
+    let got = placements(&inv);
+    assert_eq!((got["n1"].0.as_str(), got["n1"].1), ("k1", 1));
+    assert_eq!((got["n2"].0.as_str(), got["n2"].1), ("k2", 6));
+    let has = |s: &str| inv.warnings.iter().any(|w| w == s);
+    assert!(
+        has("`n1` in rack `k2` (U5) is already in rack `k1` (U1); skipped"),
+        "{:?}",
+        inv.warnings
+    );
+    assert!(
+        has("`h1` in rack `k1` (U3, column 1) is already in rack `k1` (U3, column 0); skipped"),
+        "{:?}",
+        inv.warnings
+    );
+    let inv = from_json(NAME_TWICE_JSON.as_bytes(), &opts()).unwrap();
+    assert_model_rules(&inv);
+    assert_eq!(inv.counts().3, 1);
+    assert!(
+        inv.warnings
+            .iter()
+            .any(|w| w == "`megpu0006` in rack `k2` (U3) is already in rack `k1` (U1); skipped"),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+/// Three half-width items at one U, the last at a column RacksDB never gives.
+const COLUMN_OUTSIDE_JSON: &str = r#"{
+ "datacenters": [{"name": "d", "rooms": [{"name": "r", "rows": [{"name": "w", "racks": [
+  {"name": "k", "slot": 0, "type": {"id": "t", "slots": 42, "initial": 1}}]}]}]}],
+ "infrastructures": [{"name": "i", "layout": [{"rack": "k", "nodes": [
+  {"name": "a1", "type": {"id": "x", "height": 1, "width": 0.5}, "slot": 1, "position": {"height": 0, "width": 0}},
+  {"name": "a2", "type": {"id": "x", "height": 1, "width": 0.5}, "slot": 1, "position": {"height": 0, "width": 1}},
+  {"name": "a3", "type": {"id": "x", "height": 1, "width": 0.5}, "slot": 1, "position": {"height": 0, "width": 5}}]}]}]}"#;
+
+#[test]
+fn an_item_outside_its_types_columns_is_skipped() {
+    let inv = from_json(COLUMN_OUTSIDE_JSON.as_bytes(), &opts()).unwrap();
+    assert_model_rules(&inv);
+    let got = placements(&inv);
+    assert_eq!((got["a1"].3, got["a2"].3, got["a2"].4), (0, 1, 2));
+    assert!(!got.contains_key("a3"));
+    assert!(
+        inv.warnings.iter().any(|w| w
+            == "`a3` in rack `k` (U1): column 5 is outside the 2 columns of type `x`; skipped"),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+/// Inputs that broke the contract, replayed through the calls of the fuzz target
+/// (`fuzz/fuzz_targets/import_racksdb.rs`), so that they stay fixed without libFuzzer.
+#[test]
+fn fuzz_findings_keep_the_contract() {
+    for input in [NAME_TWICE_YAML, NAME_TWICE_JSON, COLUMN_OUTSIDE_JSON] {
+        // An input that is an error in one form (YAML read as JSON, say) has nothing to check.
+        let results = [
+            from_yaml_str(input, &opts()),
+            from_json(input.as_bytes(), &opts()),
+        ];
+        for inv in results.iter().flatten() {
+            assert_eq!(testkit::violations(inv), Vec::<String>::new(), "{input}");
+        }
+    }
+}

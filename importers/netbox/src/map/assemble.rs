@@ -46,6 +46,7 @@ pub(super) fn assemble(
     warnings: &mut Vec<String>,
 ) -> Vec<Site> {
     let mut out_sites = Vec::new();
+    let mut site_ids = Ids::default();
     let mut site_order: Vec<(SortKey, i64)> = index
         .sites
         .iter()
@@ -80,8 +81,17 @@ pub(super) fn assemble(
             }
             out_rooms.push(room);
         }
+        // NetBox slugs are unique, but a slug made from a name (none given) may not be.
+        let wanted = slug(&s.slug);
+        let id = take(&mut site_ids, wanted.clone(), Some(site_id));
+        if id != wanted {
+            warnings.push(format!(
+                "site {}: id `{wanted}` is already another site's: `{id}` used instead",
+                s.name
+            ));
+        }
         out_sites.push(Site {
-            id: slug(&s.slug),
+            id,
             name: s.name.clone(),
             description: s.description.clone(),
             location: s.location.clone(),

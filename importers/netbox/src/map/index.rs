@@ -14,14 +14,23 @@ pub(super) struct Index {
 
 impl Index {
     pub(super) fn new(lists: &Lists, warnings: &mut Vec<String>) -> Index {
-        let mut sites = BTreeMap::new();
+        let mut sites: BTreeMap<i64, SiteRec> = BTreeMap::new();
         for v in &lists.sites {
-            match id_of(v) {
-                Some(id) => {
-                    sites.insert(id, site_rec(v));
-                }
-                None => warnings.push("a site without an id was skipped".into()),
+            let Some(id) = id_of(v) else {
+                warnings.push("a site without an id was skipped".into());
+                continue;
+            };
+            let rec = site_rec(v);
+            // NetBox ids are unique: of two sites with one id, the first read is kept, as
+            // for racks.
+            if let Some(first) = sites.get(&id) {
+                warnings.push(format!(
+                    "site {}: its NetBox id ({id}) is also site {}'s: skipped",
+                    rec.name, first.name
+                ));
+                continue;
             }
+            sites.insert(id, rec);
         }
         let locations = lists
             .locations

@@ -34,9 +34,21 @@ impl Layout {
                 None => warnings.push("a rack without an id was skipped".into()),
             }
         }
+        // Stable: of records sharing an id, the first in the list comes first.
         rack_values.sort_by_key(|(id, _)| *id);
         let mut layout = Layout::default();
+        // NetBox ids are unique, and racks, their members and their devices are all keyed
+        // by id: a second record with an id already read is a broken source, not a rack.
+        let mut first_of: BTreeMap<i64, String> = BTreeMap::new();
         for (nb_id, v) in rack_values {
+            let name = rack_name(v, nb_id);
+            if let Some(first) = first_of.get(&nb_id) {
+                warnings.push(format!(
+                    "rack {name}: its NetBox id ({nb_id}) is also rack {first}'s: skipped"
+                ));
+                continue;
+            }
+            first_of.insert(nb_id, name);
             layout.add(nb_id, v, index, options, warnings);
         }
         layout.warn_defaults(index, options, warnings);
@@ -51,9 +63,7 @@ impl Layout {
         options: &Options,
         warnings: &mut Vec<String>,
     ) {
-        let name = text(v, "name")
-            .or_else(|| text(v, "facility_id"))
-            .map_or_else(|| format!("rack {nb_id}"), str::to_owned);
+        let name = rack_name(v, nb_id);
         let Some(site_id) = ref_id(v, "site") else {
             warnings.push(format!("rack {name} has no site: skipped"));
             return;
@@ -251,6 +261,13 @@ impl Layout {
             ));
         }
     }
+}
+
+/// The name shown for a rack: its name, else its facility id, else its NetBox id.
+pub(super) fn rack_name(v: &Value, nb_id: i64) -> String {
+    text(v, "name")
+        .or_else(|| text(v, "facility_id"))
+        .map_or_else(|| format!("rack {nb_id}"), str::to_owned)
 }
 
 pub(super) fn starting_unit(v: &Value, name: &str, warnings: &mut Vec<String>) -> i64 {

@@ -112,7 +112,8 @@ fn default_key() -> SortKey {
 
 /// An id unique within its kind: `wanted`, else suffixed with the NetBox id, else counted.
 fn take(ids: &mut Ids, wanted: String, nb_id: Option<i64>) -> String {
-    let with_id = nb_id.map(|id| format!("{wanted}-{id}"));
+    // Slugged again: a negative id would otherwise leave `--` in it.
+    let with_id = nb_id.map(|id| slug(&format!("{wanted}-{id}")));
     let base = wanted.clone();
     ids.claim(std::iter::once(wanted).chain(with_id), &base)
 }
