@@ -5,7 +5,14 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rackscope_core::telemetry::SourceError;
-use serde_json::json;
+use serde::Serialize;
+
+/// The body of every error answer; `Error` in the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub detail: String,
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
@@ -69,7 +76,10 @@ impl From<SourceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.status(), Json(json!({ "detail": self.to_string() }))).into_response();
+        let body = ErrorBody {
+            detail: self.to_string(),
+        };
+        let mut r = (self.status(), Json(body)).into_response();
         if let ApiError::TooManyRequests(wait) = &self
             && let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
         {

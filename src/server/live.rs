@@ -20,10 +20,11 @@ use rackscope_core::telemetry::metricq::{self, MetricQuery, MetricScope};
 use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot, source};
 use rackscope_core::topology::{DeviceIx, RackIx};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::server::AppState;
 use crate::server::api::find_device;
-use crate::server::error::ApiError;
+use crate::server::error::{ApiError, ErrorBody};
 use crate::server::wire;
 use crate::server::wire::live::{ChartData, ChartSeries, Points};
 
@@ -236,6 +237,22 @@ pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLi
     live
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/devices/{rack_id}/{device_id}/metrics",
+    operation_id = "deviceMetrics",
+    tag = "live",
+    summary = "Live values of a device's template metrics (seed 003)",
+    description = "Keyed by instance, then by metric-library id (the Python version queried the ids as metric names). Chassis- and rack-level metrics appear under the device id. Before the first snapshot: empty metrics. A Prometheus failure sets `error`.",
+    params(
+        ("rack_id" = String, Path, description = "Rack id"),
+        ("device_id" = String, Path, description = "Device id"),
+    ),
+    responses(
+        (status = 200, description = "Metrics", body = wire::live::DeviceMetrics, example = json!({"device_id": "blade-chassis-01", "rack_id": "a01-r01", "metrics": {"compute001": {"node_temperature": 41.0, "node_power": 380.0}}})),
+        (status = 404, description = "Unknown id", body = ErrorBody, example = json!({"detail": "rack `x` not found"})),
+    )
+)]
 async fn device_metrics(
     State(st): State<AppState>,
     Path((rack_id, device_id)): Path<(String, String)>,
@@ -487,18 +504,46 @@ pub fn auto_step(range: Duration) -> Duration {
     })
 }
 
-#[derive(Deserialize)]
+/// Every field optional for serde, so that a missing one is refused with its name (400)
+/// rather than by the extractor; the document still says which are required.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DataQuery {
+    /// Metric id
+    #[param(value_type = String)]
     metric_id: Option<String>,
+    /// Instance, device or rack id, as the metric's placeholder needs
+    #[param(value_type = String)]
     target_id: Option<String>,
+    /// 1h, 6h, 24h, 7d (any <n>[smhdw])
     time_range: Option<String>,
+    /// Resolution, e.g. 1m
     step: Option<String>,
+    /// Echoed for the chart
     aggregation: Option<String>,
 }
 
 /// Prometheus refuses ranges of more points than this.
 const MAX_POINTS: u64 = 11_000;
 
+#[utoipa::path(
+    get,
+    path = "/api/metrics/data",
+    operation_id = "metricsData",
+    tag = "live",
+    summary = "A metric's history for a chart (range query)",
+    description = "Both placeholder styles ($instance and {instance}) are filled in. Step is automatic unless given: ≤1h → 1m, ≤6h → 5m, ≤24h → 15m, ≤7d → 1h.",
+    params(
+        DataQuery,
+    ),
+    responses(
+        (status = 200, description = "Series", body = ChartData, example = json!({"metric_id": "node_temperature", "target_id": "compute001", "time_range": "1h", "step": "60s", "unit": "°C", "aggregation": "avg", "query": "node_temperature_celsius{instance=\"compute001\"}", "series": [{"metric": {"instance": "compute001"}, "values": [[1709292000.0, 41.5]]}], "warnings": []})),
+        (status = 400, description = "Missing or invalid parameter", body = ErrorBody),
+        (status = 404, description = "Unknown id", body = ErrorBody, example = json!({"detail": "rack `x` not found"})),
+        (status = 502, description = "Prometheus unreachable", body = ErrorBody),
+        (status = 504, description = "Prometheus timed out", body = ErrorBody),
+    )
+)]
 async fn metrics_data(
     State(st): State<AppState>,
     Query(q): Query<DataQuery>,
@@ -589,7 +634,7 @@ async fn metrics_data(
     Ok(Json(body).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TestBody {
     expr: String,
     #[serde(default)]
@@ -599,6 +644,21 @@ struct TestBody {
 /// `POST /api/checks/test`: `{expr, variables}` with each `$name` replaced (escaped for the
 /// string it sits in), parsed, then run through the engine, so the configured
 /// authentication, TLS and timeouts apply (the Python version used a bare client).
+#[utoipa::path(
+    post,
+    path = "/api/checks/test",
+    operation_id = "checksTest",
+    tag = "live",
+    summary = "Run a check expression against the configured Prometheus",
+    description = "Replaces each `$name` of `variables` (escaped for the string it sits in), parses the result, and runs it with the configured authentication, TLS and timeouts. The result is Prometheus's vector shape.",
+    request_body(content = TestBody, example = json!({"expr": "up{instance=~\"$instances\"}", "variables": {"instances": "compute001|compute002"}})),
+    responses(
+        (status = 200, description = "Result", body = wire::live::TestResult, example = json!({"expr": "up{instance=~\"compute001|compute002\"}", "prometheus": {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"instance": "compute001"}, "value": [1709295600.0, "1"]}]}}})),
+        (status = 400, description = "Empty expression, missing variable, invalid PromQL or refused by Prometheus", body = ErrorBody),
+        (status = 502, description = "Prometheus unreachable", body = ErrorBody),
+        (status = 504, description = "Prometheus timed out", body = ErrorBody),
+    )
+)]
 async fn checks_test(
     State(st): State<AppState>,
     body: Result<Json<TestBody>, JsonRejection>,

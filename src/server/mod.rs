@@ -25,6 +25,7 @@ pub mod guard;
 pub mod listen;
 pub mod live;
 pub mod memo;
+pub mod openapi;
 pub mod ops;
 pub mod wire;
 

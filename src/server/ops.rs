@@ -27,8 +27,9 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use rackscope_core::Severity;
 use rackscope_core::telemetry::{Engine, Snapshot, StatsView};
-use serde_json::json;
+use serde::Serialize;
 use tower_http::request_id::{MakeRequestId, RequestId};
+use utoipa::ToSchema;
 
 use crate::server::AppState;
 
@@ -41,25 +42,76 @@ pub fn routes() -> Router<AppState> {
         .route("/api/docs", get(docs))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "Alive", body = Status, example = json!({"status": "ok"})),
+    )
+)]
 async fn healthz() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+    Json(Status { status: "ok" }).into_response()
+}
+
+/// `/healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(value_type = String, example = "ok")]
+    status: &'static str,
+}
+
+/// `/readyz` when ready.
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    #[schema(value_type = String, example = "ready")]
+    status: &'static str,
+    /// The sequence number of the snapshot served.
+    snapshot: u64,
+    stale: bool,
+    expired: bool,
+}
+
+/// `/readyz` before the first snapshot.
+#[derive(Serialize, ToSchema)]
+pub struct Starting {
+    #[schema(value_type = String, example = "starting")]
+    status: &'static str,
+    #[schema(value_type = String)]
+    reason: &'static str,
 }
 
 /// Ready once a configuration is loaded and a first snapshot is published. A stale snapshot
 /// is still served (with its marker, or UNKNOWN past the window), so it stays ready: taking
 /// the dashboard out of a load balancer would hide the very outage it reports.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    summary = "Readiness: configuration loaded and first snapshot taken",
+    responses(
+        (status = 200, description = "Ready", body = Ready, example = json!({"status": "ready", "snapshot": 1, "stale": false, "expired": false})),
+        (status = 503, description = "Starting", body = Starting, example = json!({"status": "starting", "reason": "no snapshot yet"})),
+    )
+)]
 async fn readyz(State(st): State<AppState>) -> Response {
     match st.engine.snapshot() {
-        Some(s) => Json(json!({
-            "status": "ready",
-            "snapshot": s.seq,
-            "stale": s.stale.is_some(),
-            "expired": s.stale.as_ref().is_some_and(|x| x.expired),
-        }))
+        Some(s) => Json(Ready {
+            status: "ready",
+            snapshot: s.seq,
+            stale: s.stale.is_some(),
+            expired: s.stale.as_ref().is_some_and(|x| x.expired),
+        })
         .into_response(),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "starting", "reason": "no snapshot yet" })),
+            Json(Starting {
+                status: "starting",
+                reason: "no snapshot yet",
+            }),
         )
             .into_response(),
     }
@@ -466,6 +518,17 @@ fn health_states(enc: &mut DescriptorEncoder<'_>, snap: &Snapshot) -> Result<(),
 /// Content type of the text exposition (Prometheus 0.0.4 text, which every scraper reads).
 const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Rackscope's own metrics, and rack and device health with their location (Prometheus text)",
+    description = "rackscope_rack_health{site,room,aisle,rack} and rackscope_device_health{site,room,aisle,rack,device,u}: 0 OK, 1 UNKNOWN, 2 WARN, 3 CRIT.",
+    responses(
+        (status = 200, description = "Text exposition", content_type = "text/plain", body = String),
+    )
+)]
 async fn metrics(State(st): State<AppState>) -> Response {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(EngineCollector {
@@ -490,12 +553,19 @@ async fn metrics(State(st): State<AppState>) -> Response {
 
 // ---------------------------------------------------------------- OpenAPI
 
-/// The OpenAPI 3 document, written by hand next to the routes it describes; a test checks
-/// that every path it lists answers.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    summary = "This document",
+    responses(
+        (status = 200, description = "OpenAPI 3 document", body = Object),
+    )
+)]
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    let doc: &str = &crate::server::openapi::DOCUMENT;
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
 fn esc(s: &str) -> String {
@@ -576,8 +646,18 @@ pub fn docs_html(doc: &serde_json::Value) -> String {
     h
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    operation_id = "docs",
+    tag = "operations",
+    summary = "This document as a page",
+    responses(
+        (status = 200, description = "HTML", content_type = "text/html", body = String),
+    )
+)]
 async fn docs() -> Response {
-    match serde_json::from_str::<serde_json::Value>(OPENAPI) {
+    match serde_json::to_value(crate::server::openapi::document()) {
         Ok(doc) => Html(docs_html(&doc)).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -4,15 +4,19 @@ use rackscope_core::read::{LocatedAlert, located_alerts_where};
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::RackIx;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One alert of `GET /api/alerts/active` (seed 003), with the aisle and U position added
 /// so that the operator sees the full physical location.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ToSchema)]
 pub struct AlertView<'a> {
+    /// `node` or `rack`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_id: Option<&'a str>,
+    #[schema(value_type = String)]
     pub state: &'static str,
     pub checks: Vec<AlertCheckView<'a>>,
     pub site_id: &'a str,
@@ -33,9 +37,10 @@ pub struct AlertView<'a> {
     pub u_position: Option<u32>,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ToSchema)]
 pub struct AlertCheckView<'a> {
     pub id: &'a str,
+    #[schema(value_type = String)]
     pub severity: &'static str,
     /// The failing virtual node of an `expand_by_label` check (a disk slot).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +85,12 @@ impl<'a> From<LocatedAlert<'a>> for AlertView<'a> {
             u_position: a.device.map(|d| d.u_position),
         }
     }
+}
+
+/// `GET /api/alerts/active`: worst first.
+#[derive(Serialize, ToSchema)]
+pub struct ActiveAlerts<'a> {
+    pub alerts: Vec<AlertView<'a>>,
 }
 
 pub fn alert_views(snap: &Snapshot) -> Vec<AlertView<'_>> {

@@ -3,60 +3,108 @@
 //! shape).
 
 use rackscope_core::telemetry::source::InstantResult;
+use std::collections::BTreeMap;
+
 use serde::Serialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::Ordered;
 
-/// `/api/devices/{rack}/{device}/metrics`: per node (or the device, for chassis- and
-/// rack-level metrics), metric → value, in the order given; nodes without values left
-/// out.
-pub fn device_metrics(
-    device_id: &str,
-    rack_id: &str,
-    rows: Vec<(String, Vec<(String, f64)>)>,
-    error: Option<String>,
-) -> Value {
-    let metrics = Ordered(
-        rows.into_iter()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(k, r)| (k, Ordered(r)))
-            .collect(),
-    );
-    let mut out = json!({ "device_id": device_id, "rack_id": rack_id, "metrics": metrics });
-    if let (Some(e), Some(o)) = (error, out.as_object_mut()) {
-        o.insert("error".into(), json!(e));
-    }
-    out
+/// `/api/devices/{rack}/{device}/metrics` (seed 003).
+#[derive(Serialize, ToSchema)]
+pub struct DeviceMetrics<'a> {
+    pub device_id: &'a str,
+    pub rack_id: &'a str,
+    /// Instance (or the device id, for chassis- and rack-level metrics) → metric-library
+    /// id → value, in the device's order; empty before the first snapshot.
+    #[schema(value_type = HashMap<String, HashMap<String, f64>>)]
+    pub metrics: Ordered<String, Ordered<String, f64>>,
+    /// The first Prometheus failure, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
-/// `POST /api/checks/test`: the expression sent and Prometheus's answer in its own shape,
-/// every sample at `ts`.
-pub fn tester(expr: &str, res: &InstantResult, ts: f64) -> Value {
-    let result: Vec<Value> = res
-        .samples
-        .iter()
-        .map(|s| {
-            json!({
-                "metric": s.labels.iter().collect::<std::collections::BTreeMap<_, _>>(),
-                "value": [ts, prom_number(s.value)],
-            })
-        })
-        .collect();
-    let mut prometheus = json!({
-        "status": "success",
-        "data": { "resultType": "vector", "result": result },
-    });
-    if !res.warnings.is_empty()
-        && let Some(o) = prometheus.as_object_mut()
-    {
-        o.insert("warnings".into(), json!(res.warnings));
+/// Per node (or the device, for chassis- and rack-level metrics), metric → value, in the
+/// order given; nodes without values left out.
+pub fn device_metrics<'a>(
+    device_id: &'a str,
+    rack_id: &'a str,
+    rows: Vec<(String, Vec<(String, f64)>)>,
+    error: Option<String>,
+) -> DeviceMetrics<'a> {
+    DeviceMetrics {
+        device_id,
+        rack_id,
+        metrics: Ordered(
+            rows.into_iter()
+                .filter(|(_, r)| !r.is_empty())
+                .map(|(k, r)| (k, Ordered(r)))
+                .collect(),
+        ),
+        error,
     }
-    json!({ "expr": expr, "prometheus": prometheus })
+}
+
+/// `POST /api/checks/test`: the expression sent and Prometheus's answer in its own shape.
+#[derive(Serialize, ToSchema)]
+pub struct TestResult<'a> {
+    /// The expression as sent, its variables filled in.
+    pub expr: &'a str,
+    pub prometheus: PromAnswer<'a>,
+}
+
+/// Prometheus's instant-query answer (`/api/v1/query`).
+#[derive(Serialize, ToSchema)]
+pub struct PromAnswer<'a> {
+    #[schema(value_type = String, example = "success")]
+    pub status: &'static str,
+    pub data: PromVector<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub warnings: Option<&'a [String]>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PromVector<'a> {
+    #[serde(rename = "resultType")]
+    #[schema(value_type = String, example = "vector")]
+    pub result_type: &'static str,
+    pub result: Vec<PromSample<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PromSample<'a> {
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub metric: BTreeMap<&'a str, &'a str>,
+    /// `[unix seconds, value as a string]` (`"NaN"`, `"+Inf"` included).
+    #[schema(value_type = Vec<Object>)]
+    pub value: (f64, String),
+}
+
+/// Every sample at `ts`.
+pub fn tester<'a>(expr: &'a str, res: &'a InstantResult, ts: f64) -> TestResult<'a> {
+    TestResult {
+        expr,
+        prometheus: PromAnswer {
+            status: "success",
+            data: PromVector {
+                result_type: "vector",
+                result: res
+                    .samples
+                    .iter()
+                    .map(|s| PromSample {
+                        metric: s.labels.iter().collect(),
+                        value: (ts, prom_number(s.value)),
+                    })
+                    .collect(),
+            },
+            warnings: (!res.warnings.is_empty()).then_some(res.warnings.as_slice()),
+        },
+    }
 }
 
 /// `/api/metrics/data`'s answer, in the Python version's key order.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ChartData<'a> {
     pub metric_id: &'a str,
     pub target_id: &'a str,
@@ -66,12 +114,16 @@ pub struct ChartData<'a> {
     pub aggregation: String,
     pub query: &'a str,
     pub series: Vec<ChartSeries<'a>>,
+    #[schema(value_type = Vec<String>)]
     pub warnings: &'a [String],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ChartSeries<'a> {
-    pub metric: std::collections::BTreeMap<&'a str, &'a str>,
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub metric: BTreeMap<&'a str, &'a str>,
+    /// `[[unix seconds, value], …]`; a value JSON cannot carry is null.
+    #[schema(value_type = Vec<Vec<Option<f64>>>)]
     pub values: Points<'a>,
 }
 

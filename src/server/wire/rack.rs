@@ -4,14 +4,18 @@
 use rackscope_core::read::{self, CheckOutcome};
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::{RackIx, RoomIx};
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::{Ordered, state_str};
 use crate::server::live::RackLive;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RackSummary {
+    #[schema(value_type = String)]
     pub state: &'static str,
     pub node_total: usize,
     pub node_crit: usize,
@@ -35,15 +39,17 @@ pub fn rack_summary(snap: &Snapshot, rack: RackIx) -> RackSummary {
 
 /// One check result as the rack and device views list it: seed 003's `{id, severity}`
 /// with the Python version's `name`, plus what the engine knows besides.
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, ToSchema)]
 pub struct CheckView<'a> {
     pub id: &'a str,
     pub name: &'a str,
+    #[schema(value_type = String)]
     pub severity: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     /// A failing state waiting out the check's `for:`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub pending: Option<&'static str>,
     /// Why no sample decided the state (no data, a failed query).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,8 +86,9 @@ fn checks_and_alerts<'a>(
     (checks, alerts)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NodeView<'a> {
+    #[schema(value_type = String)]
     pub state: &'static str,
     pub temperature: f64,
     pub power: f64,
@@ -89,20 +96,68 @@ pub struct NodeView<'a> {
     pub alerts: Vec<CheckView<'a>>,
 }
 
-#[derive(Serialize)]
-struct DeviceStateView<'a> {
+/// A chassis-level device's own results (an addition).
+#[derive(Serialize, ToSchema)]
+pub struct DeviceStateView<'a> {
+    #[schema(value_type = String)]
     state: &'static str,
     checks: Vec<CheckView<'a>>,
     alerts: Vec<CheckView<'a>>,
 }
 
+/// `/api/racks/{id}/state`. Before the first snapshot only `rack_id`, `state` (UNKNOWN),
+/// an empty `metrics` and an empty `nodes` are written.
+#[derive(Serialize, ToSchema)]
+pub struct RackState<'a> {
+    pub rack_id: &'a str,
+    #[schema(value_type = String)]
+    pub state: &'static str,
+    #[schema(required = false)]
+    pub checks: Vec<CheckView<'a>>,
+    #[schema(required = false)]
+    pub alerts: Vec<CheckView<'a>>,
+    pub metrics: RackMetrics,
+    #[schema(required = false)]
+    pub infra_metrics: InfraMetrics<'a>,
+    /// Node (instance, or `<instance>:<label><value>` for a virtual node) → its state.
+    #[schema(value_type = HashMap<String, NodeView>)]
+    pub nodes: Ordered<Cow<'a, str>, NodeView<'a>>,
+    /// Device id → its chassis-level results.
+    #[schema(value_type = HashMap<String, DeviceStateView>, required = false)]
+    pub devices: Ordered<&'a str, DeviceStateView<'a>>,
+    /// Why live values are missing, when they were asked for and a query failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_error: Option<String>,
+}
+
+/// The rack's live totals: mean node temperature and summed power, zeros when not asked
+/// for.
+#[derive(Serialize, ToSchema)]
+pub struct RackMetrics {
+    #[schema(required = false)]
+    pub temperature: f64,
+    #[schema(required = false)]
+    pub power: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InfraMetrics<'a> {
+    /// Component template id → metric id → value.
+    #[schema(value_type = HashMap<String, HashMap<String, f64>>)]
+    pub components: Ordered<&'a str, Ordered<&'a str, f64>>,
+}
+
 /// `/api/racks/{id}/state`; the live values are zeros when not requested (seed 003).
-pub fn rack_state_json(snap: &Snapshot, rack: RackIx, live: Option<&RackLive>) -> Value {
+pub fn rack_state<'a>(
+    snap: &'a Snapshot,
+    rack: RackIx,
+    live: Option<&'a RackLive>,
+) -> RackState<'a> {
     let rs = read::rack_state(snap, rack);
     let (checks, alerts) = checks_and_alerts(&rs.checks);
     let nodes: Vec<_> = rs
         .nodes
-        .iter()
+        .into_iter()
         .map(|n| {
             let (c, a) = checks_and_alerts(&n.checks);
             let value = |m: Option<&std::collections::HashMap<String, f64>>| {
@@ -111,16 +166,14 @@ pub fn rack_state_json(snap: &Snapshot, rack: RackIx, live: Option<&RackLive>) -
                     .copied()
                     .unwrap_or(0.0)
             };
-            (
-                &*n.key,
-                NodeView {
-                    state: state_str(n.state),
-                    temperature: value(live.map(|l| &l.node_temperature)),
-                    power: value(live.map(|l| &l.node_power)),
-                    checks: c,
-                    alerts: a,
-                },
-            )
+            let view = NodeView {
+                state: state_str(n.state),
+                temperature: value(live.map(|l| &l.node_temperature)),
+                power: value(live.map(|l| &l.node_power)),
+                checks: c,
+                alerts: a,
+            };
+            (n.key, view)
         })
         .collect();
     let devices: Vec<_> = rs
@@ -161,20 +214,17 @@ pub fn rack_state_json(snap: &Snapshot, rack: RackIx, live: Option<&RackLive>) -
         })
         .unwrap_or_default(),
     );
-    let mut out = json!({
-        "rack_id": rs.rack.id,
-        "state": state_str(rs.state),
-        "checks": checks,
-        "alerts": alerts,
-        "metrics": { "temperature": temperature, "power": power },
-        "infra_metrics": { "components": components },
-        "nodes": Ordered(nodes),
-        "devices": Ordered(devices),
-    });
-    if let (Some(e), Some(o)) = (live.and_then(|l| l.error.as_ref()), out.as_object_mut()) {
-        o.insert("metrics_error".into(), json!(e));
+    RackState {
+        rack_id: &rs.rack.id,
+        state: state_str(rs.state),
+        checks,
+        alerts,
+        metrics: RackMetrics { temperature, power },
+        infra_metrics: InfraMetrics { components },
+        nodes: Ordered(nodes),
+        devices: Ordered(devices),
+        metrics_error: live.and_then(|l| l.error.clone()),
     }
-    out
 }
 
 /// `/api/racks/{id}/state` before the first refresh.
@@ -183,18 +233,27 @@ pub fn rack_state_unknown(rack_id: &str) -> Value {
 }
 
 /// `/api/rooms/{id}/state`: the room's state and each of its racks' summary.
-pub fn room_state(snap: &Snapshot, room: RoomIx, room_id: &str) -> Value {
+#[derive(Serialize, ToSchema)]
+pub struct RoomState<'a> {
+    pub room_id: &'a str,
+    #[schema(value_type = String)]
+    pub state: &'static str,
+    /// Rack id → its summary, in topology order; empty before the first snapshot.
+    #[schema(value_type = HashMap<String, RackSummary>)]
+    pub racks: Ordered<&'a str, RackSummary>,
+}
+
+pub fn room_state<'a>(snap: &'a Snapshot, room: RoomIx, room_id: &'a str) -> RoomState<'a> {
     let topo = &snap.config.topology;
-    let racks = Ordered(
-        topo.room_racks(room)
-            .map(|x| (topo.racks[x as usize].id.as_str(), rack_summary(snap, x)))
-            .collect(),
-    );
-    json!({
-        "room_id": room_id,
-        "state": state_str(snap.health.rooms[room as usize]),
-        "racks": racks,
-    })
+    RoomState {
+        room_id,
+        state: state_str(snap.health.rooms[room as usize]),
+        racks: Ordered(
+            topo.room_racks(room)
+                .map(|x| (topo.racks[x as usize].id.as_str(), rack_summary(snap, x)))
+                .collect(),
+        ),
+    }
 }
 
 /// `/api/rooms/{id}/state` before the first refresh.

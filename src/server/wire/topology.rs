@@ -6,40 +6,49 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rackscope_core::load::Config;
+use rackscope_core::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate};
+use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::model::topology::{Face, Location, RoomLayout};
 use rackscope_core::topology::{Device, Rack, RackIx, Room, RoomIx, Site, Topology};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{RefOr, schema};
+use utoipa::{PartialSchema, ToSchema};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SiteView<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub description: Option<&'a str>,
+    /// `{lat, lon, address?}` as written in the topology.
+    #[schema(value_type = Option<Object>)]
     pub location: Option<&'a Location>,
     pub rooms: Vec<RoomView<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoomView<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub site_id: &'a str,
     pub description: Option<&'a str>,
+    /// `{shape, size, orientation, grid, door}` as written in the topology.
+    #[schema(value_type = Option<Object>)]
     pub layout: Option<&'a RoomLayout>,
     pub aisles: Vec<AisleView<'a>>,
     pub standalone_racks: Vec<RackView<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AisleView<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub racks: Vec<RackView<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RackView<'a> {
     pub id: &'a str,
     pub name: &'a str,
@@ -50,14 +59,17 @@ pub struct RackView<'a> {
     pub devices: Vec<DeviceView<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DeviceView<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub template_id: &'a str,
     pub u_position: u32,
+    /// `front` or `rear`.
+    #[schema(value_type = String)]
     pub face: Face,
     pub instance: InstanceView<'a>,
+    #[schema(value_type = BTreeMap<String, String>)]
     pub labels: &'a BTreeMap<String, String>,
 }
 
@@ -87,6 +99,25 @@ impl Serialize for InstanceView<'_> {
         }
     }
 }
+
+/// Written by hand: the serializer chooses between the two shapes at run time.
+impl PartialSchema for InstanceView<'_> {
+    fn schema() -> RefOr<Schema> {
+        let names = ArrayBuilder::new().items(schema::Object::with_type(Type::String));
+        let slots = ObjectBuilder::new()
+            .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .description(Some("slot number → instance name"));
+        OneOfBuilder::new()
+            .item(names)
+            .item(slots)
+            .description(Some(
+                "The device's instances: a list when they fill slots 1…n in order, otherwise a map of slot number to name",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for InstanceView<'_> {}
 
 pub fn site<'a>(topo: &'a Topology, s: &'a Site) -> SiteView<'a> {
     SiteView {
@@ -162,7 +193,7 @@ pub fn device<'a>(topo: &'a Topology, d: &'a Device) -> DeviceView<'a> {
 }
 
 /// One room of `/api/rooms`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoomSummary<'a> {
     id: &'a str,
     name: &'a str,
@@ -176,14 +207,15 @@ pub struct RoomSummary<'a> {
     aisles: Vec<AisleSummary<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AisleSummary<'a> {
+    #[schema(value_type = String)]
     id: Cow<'a, str>,
     name: &'a str,
     racks: Vec<RackRef<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RackRef<'a> {
     id: &'a str,
     name: &'a str,
@@ -242,34 +274,90 @@ pub fn rooms(topo: &Topology) -> Vec<RoomSummary<'_>> {
 }
 
 /// `/api/racks/{rack}/devices/{device}`: the device with its template and where it is.
-pub fn rack_device(config: &Config, d: &Device) -> Value {
+#[derive(Serialize, ToSchema)]
+pub struct RackDevice<'a> {
+    pub device: DeviceView<'a>,
+    /// The device template as written in the catalog; null when it is missing.
+    #[schema(value_type = Option<Object>)]
+    pub template: Option<&'a DeviceTemplate>,
+    pub rack: RackView<'a>,
+    pub room: IdName<'a>,
+    pub site: SiteRef<'a>,
+    /// Null for a standalone rack.
+    pub aisle: Option<IdName<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdName<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteRef<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+}
+
+pub fn rack_device<'a>(config: &'a Config, d: &'a Device) -> RackDevice<'a> {
     let topo = &config.topology;
     let rack = &topo.racks[d.rack as usize];
     let room = &topo.rooms[rack.room as usize];
     let site = &topo.sites[room.site as usize];
-    let aisle = rack.aisle.map(|a| &topo.aisles[a as usize]);
-    json!({
-        "device": device(topo, d),
-        "template": config.catalog.devices.get(&d.template_id).map(|t| &t.def),
-        "rack": self::rack(topo, rack),
-        "room": { "id": room.id, "name": room.name },
-        "site": { "id": site.id, "name": site.name, "description": site.description },
-        "aisle": aisle.map(|a| json!({ "id": a.id, "name": a.name })),
-    })
+    RackDevice {
+        device: device(topo, d),
+        template: config.catalog.devices.get(&d.template_id).map(|t| &t.def),
+        rack: self::rack(topo, rack),
+        room: IdName {
+            id: &room.id,
+            name: &room.name,
+        },
+        site: SiteRef {
+            id: &site.id,
+            name: &site.name,
+            description: site.description.as_deref(),
+        },
+        aisle: rack.aisle.map(|a| {
+            let a = &topo.aisles[a as usize];
+            IdName {
+                id: &a.id,
+                name: &a.name,
+            }
+        }),
+    }
 }
 
-/// `/api/catalog`.
-pub fn catalog(config: &Config) -> Value {
+/// `/api/catalog`: the templates as written.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogView<'a> {
+    #[schema(value_type = Vec<Object>)]
+    pub device_templates: Vec<&'a DeviceTemplate>,
+    #[schema(value_type = Vec<Object>)]
+    pub rack_templates: Vec<&'a RackTemplate>,
+    #[schema(value_type = Vec<Object>)]
+    pub rack_component_templates: Vec<&'a RackComponentTemplate>,
+}
+
+pub fn catalog(config: &Config) -> CatalogView<'_> {
     let c = &config.catalog;
-    json!({
-        "device_templates": c.devices.iter().map(|t| &t.def).collect::<Vec<_>>(),
-        "rack_templates": c.racks.iter().map(|t| &t.def).collect::<Vec<_>>(),
-        "rack_component_templates": c.components.iter().map(|t| &t.def).collect::<Vec<_>>(),
-    })
+    CatalogView {
+        device_templates: c.devices.iter().map(|t| &t.def).collect(),
+        rack_templates: c.racks.iter().map(|t| &t.def).collect(),
+        rack_component_templates: c.components.iter().map(|t| &t.def).collect(),
+    }
+}
+
+/// `/api/checks`.
+#[derive(Serialize, ToSchema)]
+pub struct ChecksView {
+    /// Each check's definition as written, with its `kind`.
+    #[schema(value_type = Vec<Object>)]
+    pub checks: Vec<Value>,
 }
 
 /// `/api/checks`: the definitions as written, each with its kind.
-pub fn checks(config: &Config) -> Value {
+pub fn checks(config: &Config) -> ChecksView {
     let list: Vec<Value> = config
         .checks
         .iter()
@@ -282,17 +370,33 @@ pub fn checks(config: &Config) -> Value {
             v
         })
         .collect();
-    json!({ "checks": list })
+    ChecksView { checks: list }
 }
 
-/// `/api/metrics/library`, filtered by category and tag.
-pub fn metrics_library(config: &Config, category: Option<&str>, tag: Option<&str>) -> Value {
-    let list: Vec<_> = config
+/// `/api/metrics/library`.
+#[derive(Serialize, ToSchema)]
+pub struct MetricsLibrary<'a> {
+    pub count: usize,
+    /// Each metric's definition as written in the library.
+    #[schema(value_type = Vec<Object>)]
+    pub metrics: Vec<&'a MetricDef>,
+}
+
+/// Filtered by category and tag.
+pub fn metrics_library<'a>(
+    config: &'a Config,
+    category: Option<&str>,
+    tag: Option<&str>,
+) -> MetricsLibrary<'a> {
+    let metrics: Vec<_> = config
         .metrics
         .iter()
         .map(|m| &m.def)
         .filter(|m| category.is_none_or(|c| m.category.as_deref() == Some(c)))
         .filter(|m| tag.is_none_or(|t| m.tags.iter().any(|x| x == t)))
         .collect();
-    json!({ "count": list.len(), "metrics": list })
+    MetricsLibrary {
+        count: metrics.len(),
+        metrics,
+    }
 }
