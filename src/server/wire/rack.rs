@@ -187,12 +187,12 @@ pub fn room_state(snap: &Snapshot, room: RoomIx, room_id: &str) -> Value {
     let topo = &snap.config.topology;
     let racks = Ordered(
         topo.room_racks(room)
-            .map(|x| (topo.racks[x as usize].id.as_str(), rack_summary(snap, x)))
+            .map(|x| (topo.racks[x].id.as_str(), rack_summary(snap, x)))
             .collect(),
     );
     json!({
         "room_id": room_id,
-        "state": state_str(snap.health.rooms[room as usize]),
+        "state": state_str(snap.health.rooms[room.index()]),
         "racks": racks,
     })
 }
