@@ -27,25 +27,30 @@ macro_rules! arena_index {
         impl $name {
             /// From a number that is known to address this arena: a plan target of the
             /// matching space, or a position in a per-index table such as `Health`'s.
+            #[inline]
             pub const fn new(ix: u32) -> Self {
                 Self(ix)
             }
             /// The number, for a plan target space or a serialization.
+            #[inline]
             pub const fn get(self) -> u32 {
                 self.0
             }
             /// The position in a table laid out like the arena (`Health`'s vectors).
+            #[inline]
             pub const fn index(self) -> usize {
                 self.0 as usize
             }
         }
 
         impl ArenaIndex for $name {
+            #[inline]
             fn from_position(position: usize) -> Self {
                 // No configuration comes near 2^32 items; saturating keeps this total
                 // without a panic in library code.
                 Self(u32::try_from(position).unwrap_or(u32::MAX))
             }
+            #[inline]
             fn position(self) -> usize {
                 self.0 as usize
             }
