@@ -18,6 +18,7 @@ use rackscope::ui::pages;
 use rackscope::ui::{Ctx, Page};
 use rackscope_core::telemetry::{Engine, plan};
 use rackscope_core::testkit::{Table, one_series_per_id};
+use rackscope_core::topology::RackIx;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -85,9 +86,11 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         .iter()
         .max_by_key(|r| topo.room_racks(topo.room_ix(&r.id).unwrap()).count())
         .unwrap();
-    let rack_ix = (0..topo.racks.len() as u32)
+    let rack_ix = topo
+        .racks
+        .ixs()
         .max_by_key(|&x| {
-            topo.racks[x as usize]
+            topo.racks[x]
                 .devices
                 .iter()
                 .map(|&d| snap.plan.targets.device_nodes(topo, d).len())
@@ -102,7 +105,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
             .unwrap()
             .len()
     };
-    let render_rack = |x: u32| {
+    let render_rack = |x: RackIx| {
         let page = pages::rack::build(Some(&snap), &config, x, None);
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui
@@ -121,8 +124,8 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
     let (med, max, size) = time(runs, || render_rack(rack_ix));
     println!(
         "rack page `{}` ({} devices): median {med:.2} ms, max {max:.2} ms over {runs} renders, {:.1} KB (target < 10 ms)",
-        topo.racks[rack_ix as usize].id,
-        topo.racks[rack_ix as usize].devices.len(),
+        topo.racks[rack_ix].id,
+        topo.racks[rack_ix].devices.len(),
         size as f64 / 1024.0
     );
 
@@ -131,13 +134,10 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
     for r in &topo.rooms {
         heaviest.push((render_room(&r.id), format!("room {}", r.id)));
     }
-    for x in 0..topo.racks.len() as u32 {
-        heaviest.push((
-            render_rack(x),
-            format!("rack {}", topo.racks[x as usize].id),
-        ));
+    for x in topo.racks.ixs() {
+        heaviest.push((render_rack(x), format!("rack {}", topo.racks[x].id)));
     }
-    for d in 0..topo.devices.len() as u32 {
+    for d in topo.devices.ixs() {
         let page = pages::device::build(Some(&snap), &config, d, None, "1h");
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         let size = st
@@ -145,7 +145,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
             .render(pages::device::DevicePage::TEMPLATE, &c, &page, None)
             .unwrap()
             .len();
-        heaviest.push((size, format!("device {}", topo.devices[d as usize].id)));
+        heaviest.push((size, format!("device {}", topo.devices[d].id)));
     }
     let total = heaviest.len();
     heaviest.sort_by_key(|h| std::cmp::Reverse(h.0));

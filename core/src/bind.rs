@@ -20,7 +20,7 @@ use std::sync::Arc;
 use crate::library::{Catalog, Library};
 use crate::model::catalog::{DeviceTemplate, RackTemplate};
 use crate::model::checks::{CheckDef, Scope};
-use crate::topology::{DeviceIx, RackIx, Topology};
+use crate::topology::{DeviceIx, InstanceIx, RackIx, Topology};
 use crate::yaml::Located;
 
 /// No target: the end of a `KeyIndex` chain.
@@ -96,21 +96,20 @@ impl Targets {
         let instances = topo.instances.len() as u32;
         let bare_devices: Vec<DeviceIx> = topo
             .devices
-            .iter()
-            .enumerate()
+            .iter_ix()
             .filter(|(_, d)| d.instances.is_empty())
-            .map(|(d, _)| d as DeviceIx)
+            .map(|(d, _)| d)
             .collect();
         let bare_of_device = bare_devices
             .iter()
             .enumerate()
             .map(|(k, &d)| (d, instances + k as u32))
             .collect();
-        let node_keys = topo.instances.iter().map(|i| i.name.as_str()).chain(
-            bare_devices
-                .iter()
-                .map(|&d| topo.devices[d as usize].id.as_str()),
-        );
+        let node_keys = topo
+            .instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .chain(bare_devices.iter().map(|&d| topo.devices[d].id.as_str()));
         let keys = [
             KeyIndex::build(node_keys),
             KeyIndex::build(topo.devices.iter().map(|d| d.id.as_str())),
@@ -138,35 +137,35 @@ impl Targets {
     pub fn key<'t>(&self, topo: &'t Topology, scope: Scope, t: u32) -> &'t str {
         match scope {
             Scope::Node => match self.node_instance(t) {
-                Some(i) => &topo.instances[i as usize].name,
-                None => &topo.devices[self.node_device(topo, t) as usize].id,
+                Some(i) => &topo.instances[i].name,
+                None => &topo.devices[self.node_device(topo, t)].id,
             },
-            Scope::Chassis => &topo.devices[t as usize].id,
-            Scope::Rack => &topo.racks[t as usize].id,
+            Scope::Chassis => &topo.devices[DeviceIx::new(t)].id,
+            Scope::Rack => &topo.racks[RackIx::new(t)].id,
         }
     }
 
     /// The instance behind a node target, `None` for an instance-less device.
-    pub fn node_instance(&self, t: u32) -> Option<u32> {
-        (t < self.0.instances).then_some(t)
+    pub fn node_instance(&self, t: u32) -> Option<InstanceIx> {
+        (t < self.0.instances).then_some(InstanceIx::new(t))
     }
 
     /// The device a node target belongs to.
     pub fn node_device(&self, topo: &Topology, t: u32) -> DeviceIx {
         match self.node_instance(t) {
-            Some(i) => topo.instances[i as usize].device,
+            Some(i) => topo.instances[i].device,
             None => self.0.bare_devices[(t - self.0.instances) as usize],
         }
     }
 
     /// The node targets of a device: its instances, or the device itself.
     pub fn device_nodes(&self, topo: &Topology, d: DeviceIx) -> Range<u32> {
-        let dev = &topo.devices[d as usize];
+        let dev = &topo.devices[d];
         if dev.instances.is_empty() {
             let n = self.0.bare_of_device.get(&d).copied().unwrap_or(0);
             n..n + 1
         } else {
-            dev.instances.clone()
+            dev.instances.start.get()..dev.instances.end.get()
         }
     }
 
@@ -174,17 +173,17 @@ impl Targets {
     fn of_device(&self, topo: &Topology, scope: Scope, d: DeviceIx, out: &mut Vec<u32>) {
         match scope {
             Scope::Node => out.extend(self.device_nodes(topo, d)),
-            Scope::Chassis => out.push(d),
-            Scope::Rack => out.push(topo.devices[d as usize].rack),
+            Scope::Chassis => out.push(d.get()),
+            Scope::Rack => out.push(topo.devices[d].rack.get()),
         }
     }
 
     /// The targets of a scope inside one rack.
     fn of_rack(&self, topo: &Topology, scope: Scope, r: RackIx, out: &mut Vec<u32>) {
         match scope {
-            Scope::Rack => out.push(r),
+            Scope::Rack => out.push(r.get()),
             _ => {
-                for &d in &topo.racks[r as usize].devices {
+                for &d in &topo.racks[r].devices {
                     self.of_device(topo, scope, d, out);
                 }
             }
@@ -297,19 +296,14 @@ impl Bindings {
             .collect();
         let scope_of = |check: usize| checks.items[check].def.scope;
         let mut of_check: Vec<Vec<u32>> = vec![Vec::new(); checks.len()];
-        for (rack_ix, rack) in topo.racks.iter().enumerate() {
+        for (rack_ix, rack) in topo.racks.iter_ix() {
             if let Some(bound) = rack.template_id.as_deref().and_then(|t| rack_checks.get(t)) {
                 for &check in bound {
-                    targets.of_rack(
-                        topo,
-                        scope_of(check),
-                        rack_ix as RackIx,
-                        &mut of_check[check],
-                    );
+                    targets.of_rack(topo, scope_of(check), rack_ix, &mut of_check[check]);
                 }
             }
             for &d in &rack.devices {
-                let template = topo.devices[d as usize].template_id.as_str();
+                let template = topo.devices[d].template_id.as_str();
                 for &check in device_checks.get(template).into_iter().flatten() {
                     targets.of_device(topo, scope_of(check), d, &mut of_check[check]);
                 }

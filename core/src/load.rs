@@ -24,7 +24,9 @@ use crate::model::topology::{
     AisleEntry, AisleFile, DeviceDef, InstanceSpec, Location, RackDef, RoomDef, SiteDef, SitesFile,
 };
 use crate::script;
-use crate::topology::{Aisle, Device, Instance, Rack, Room, RoomIx, Site, Topology};
+use crate::topology::{
+    Aisle, AisleIx, Device, Instance, Rack, RackIx, Room, RoomIx, Site, SiteIx, Topology,
+};
 use crate::walk::{Escape, confine, read_bounded, yaml_files};
 use crate::yaml::{self, Ctx, Kind, Located, Node};
 
@@ -731,7 +733,7 @@ impl<'d> TopologyLoader<'d> {
     fn report(&mut self, dups: crate::topology::Duplicates) {
         let topo = &self.topo;
         for (dup, first) in dups.devices {
-            let (d, f) = (&topo.devices[dup as usize], &topo.devices[first as usize]);
+            let (d, f) = (&topo.devices[dup], &topo.devices[first]);
             self.diags.warning(
                 "duplicate-id",
                 d.span.clone(),
@@ -742,9 +744,9 @@ impl<'d> TopologyLoader<'d> {
             );
         }
         for (dup, first) in dups.instances {
-            let name = &topo.instances[dup as usize].name;
-            let d = &topo.devices[topo.instances[dup as usize].device as usize];
-            let f = &topo.devices[topo.instances[first as usize].device as usize];
+            let name = &topo.instances[dup].name;
+            let d = &topo.devices[topo.instances[dup].device];
+            let f = &topo.devices[topo.instances[first].device];
             self.diags.error(
                 "duplicate-instance",
                 Span::new(&d.span.file, d.instance_pos),
@@ -836,7 +838,7 @@ impl<'d> TopologyLoader<'d> {
                     ),
                 );
             }
-            let site_ix = self.topo.sites.len() as u32;
+            let site_ix = self.topo.sites.next_ix();
             self.topo.sites.push(Site {
                 id: def.id.value.clone(),
                 name: def.name.clone().unwrap_or_else(|| def.id.value.clone()),
@@ -868,7 +870,7 @@ impl<'d> TopologyLoader<'d> {
         }
     }
 
-    fn discover_rooms(&mut self, site: u32, rooms_dir: &Path) {
+    fn discover_rooms(&mut self, site: SiteIx, rooms_dir: &Path) {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(rooms_dir)
             .into_iter()
             .flatten()
@@ -906,7 +908,7 @@ impl<'d> TopologyLoader<'d> {
     /// inline room.
     fn room_entry(
         &mut self,
-        site: u32,
+        site: SiteIx,
         item: &Node,
         src: &str,
         file: &Arc<Path>,
@@ -992,7 +994,7 @@ impl<'d> TopologyLoader<'d> {
     #[allow(clippy::too_many_arguments)]
     fn room(
         &mut self,
-        site: u32,
+        site: SiteIx,
         node: &Node,
         src: &str,
         file: &Arc<Path>,
@@ -1006,7 +1008,7 @@ impl<'d> TopologyLoader<'d> {
         let Some((id, span)) = self.room_id(site, &def, node, file, listed_id, listed_at) else {
             return;
         };
-        let room_ix: RoomIx = self.topo.rooms.len() as u32;
+        let room_ix: RoomIx = self.topo.rooms.next_ix();
         self.topo.rooms.push(Room {
             id: id.clone(),
             name: def.name.clone().unwrap_or_else(|| id.clone()),
@@ -1017,7 +1019,7 @@ impl<'d> TopologyLoader<'d> {
             standalone_racks: Vec::new(),
             span,
         });
-        self.topo.sites[site as usize].rooms.push(room_ix);
+        self.topo.sites[site].rooms.push(room_ix);
 
         self.room_contents(room_ix, &id, node, src, file, dir);
     }
@@ -1026,7 +1028,7 @@ impl<'d> TopologyLoader<'d> {
     /// listing, its site and the rooms seen before; `None` for a duplicate.
     fn room_id(
         &mut self,
-        site: u32,
+        site: SiteIx,
         def: &RoomDef,
         node: &Node,
         file: &Arc<Path>,
@@ -1045,7 +1047,7 @@ impl<'d> TopologyLoader<'d> {
         {
             self.diags.warning("id-mismatch", span.clone(), format!("room is listed as `{listed_id}` at {at} but its file says `{id}`; `{id}` is used"));
         }
-        let site_id = self.topo.sites[site as usize].id.clone();
+        let site_id = self.topo.sites[site].id.clone();
         if let Some(sid) = &def.site_id
             && sid.value != site_id
         {
@@ -1128,9 +1130,7 @@ impl<'d> TopologyLoader<'d> {
             if let Some(rack) =
                 self.rack_ref(r, src, file, standalone_dir.as_deref(), room_ix, None)
             {
-                self.topo.rooms[room_ix as usize]
-                    .standalone_racks
-                    .push(rack);
+                self.topo.rooms[room_ix].standalone_racks.push(rack);
             }
         }
     }
@@ -1144,7 +1144,7 @@ impl<'d> TopologyLoader<'d> {
         file: &Arc<Path>,
         room_dir: Option<&Path>,
     ) {
-        let aisle_ix = self.topo.aisles.len() as u32;
+        let aisle_ix = self.topo.aisles.next_ix();
         let mut name = entry.name.clone();
         self.topo.aisles.push(Aisle {
             id: entry.id.value.clone(),
@@ -1153,7 +1153,7 @@ impl<'d> TopologyLoader<'d> {
             racks: Vec::new(),
             span: Span::new(file, entry.id.pos),
         });
-        self.topo.rooms[room as usize].aisles.push(aisle_ix);
+        self.topo.rooms[room].aisles.push(aisle_ix);
         if entry.racks.is_some() || room_dir.is_none() {
             // Racks listed in room.yaml itself (or a single-file topology).
             for r in list(node, "racks", file, self.diags) {
@@ -1167,7 +1167,7 @@ impl<'d> TopologyLoader<'d> {
                     room,
                     Some(aisle_ix),
                 ) {
-                    self.topo.aisles[aisle_ix as usize].racks.push(rack);
+                    self.topo.aisles[aisle_ix].racks.push(rack);
                 }
             }
         } else if let Some(room_dir) = room_dir {
@@ -1208,12 +1208,12 @@ impl<'d> TopologyLoader<'d> {
                     if let Some(rack) =
                         self.rack_ref(r, &asrc, &afile, Some(&racks_dir), room, Some(aisle_ix))
                     {
-                        self.topo.aisles[aisle_ix as usize].racks.push(rack);
+                        self.topo.aisles[aisle_ix].racks.push(rack);
                     }
                 }
             }
         }
-        self.topo.aisles[aisle_ix as usize].name = name.unwrap_or_else(|| entry.id.value.clone());
+        self.topo.aisles[aisle_ix].name = name.unwrap_or_else(|| entry.id.value.clone());
     }
 
     /// A rack reference: a plain id or `{id: x}` naming `<racks_dir>/x.yaml`, or an inline rack.
@@ -1224,8 +1224,8 @@ impl<'d> TopologyLoader<'d> {
         file: &Arc<Path>,
         racks_dir: Option<&Path>,
         room: RoomIx,
-        aisle: Option<u32>,
-    ) -> Option<u32> {
+        aisle: Option<AisleIx>,
+    ) -> Option<RackIx> {
         let id = match &item.kind {
             Kind::Str(_) | Kind::Int(_) | Kind::Float(_) => {
                 decode_one::<String>(item, src, file, self.diags)?
@@ -1301,9 +1301,9 @@ impl<'d> TopologyLoader<'d> {
         src: &str,
         file: &Arc<Path>,
         room: RoomIx,
-        aisle: Option<u32>,
+        aisle: Option<AisleIx>,
         listed_at: Option<Span>,
-    ) -> Option<u32> {
+    ) -> Option<RackIx> {
         let def = decode_one::<RackDef>(node, src, file, self.diags)?;
         let span = Span::new(file, def.id.pos);
         if let Some(prev) = Self::first_seen(&mut self.seen_racks, &def.id, &span) {
@@ -1322,7 +1322,7 @@ impl<'d> TopologyLoader<'d> {
             }
             return None;
         }
-        let rack_ix = self.topo.racks.len() as u32;
+        let rack_ix = self.topo.racks.next_ix();
         self.topo.racks.push(Rack {
             id: def.id.value.clone(),
             name: def.name.clone().unwrap_or_else(|| def.id.value.clone()),
@@ -1362,8 +1362,8 @@ impl<'d> TopologyLoader<'d> {
         Some(rack_ix)
     }
 
-    fn device(&mut self, rack: u32, dev: DeviceDef, file: &Arc<Path>, span: Span) {
-        let device_ix = self.topo.devices.len() as u32;
+    fn device(&mut self, rack: RackIx, dev: DeviceDef, file: &Arc<Path>, span: Span) {
+        let device_ix = self.topo.devices.next_ix();
         let spec = match (dev.instance, dev.nodes) {
             (Some(i), None) => Some(i),
             (None, Some(n)) => {
@@ -1384,7 +1384,7 @@ impl<'d> TopologyLoader<'d> {
             }
             (None, None) => None,
         };
-        let start = self.topo.instances.len() as u32;
+        let start = self.topo.instances.next_ix();
         let instance_pos = spec.as_ref().map(|s| s.pos).unwrap_or(dev.id.pos);
         if let Some(spec) = spec {
             match expand_instances(&spec.value) {
@@ -1400,7 +1400,7 @@ impl<'d> TopologyLoader<'d> {
                 Err(e) => self.diags.error("instance", Span::new(file, spec.pos), e),
             }
         }
-        let end = self.topo.instances.len() as u32;
+        let end = self.topo.instances.next_ix();
         self.topo.devices.push(Device {
             id: dev.id.value.clone(),
             name: dev.name.unwrap_or_else(|| dev.id.value.clone()),
@@ -1415,7 +1415,7 @@ impl<'d> TopologyLoader<'d> {
             labels: dev.labels,
             span,
         });
-        self.topo.racks[rack as usize].devices.push(device_ix);
+        self.topo.racks[rack].devices.push(device_ix);
     }
 }
 

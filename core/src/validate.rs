@@ -163,7 +163,7 @@ fn placement(config: &Config, diags: &mut Diagnostics) {
     for rack in &topo.racks {
         let mut occupied: Vec<(u32, u32, Face, &str, Pos)> = Vec::new();
         for &d in &rack.devices {
-            let dev = &topo.devices[d as usize];
+            let dev = &topo.devices[d];
             let file = &dev.span.file;
             let Some(t) = cat.devices.get(&dev.template_id) else {
                 diags.error(

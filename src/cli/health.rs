@@ -115,17 +115,17 @@ fn render(s: &Snapshot, all: bool) -> String {
     for (si, site) in topo.sites.iter().enumerate() {
         let _ = writeln!(out, "site {} {}", site.id, state(h.sites[si]));
         for &r in &site.rooms {
-            let room = &topo.rooms[r as usize];
-            let _ = writeln!(out, "  room {} {}", room.id, state(h.rooms[r as usize]));
+            let room = &topo.rooms[r];
+            let _ = writeln!(out, "  room {} {}", room.id, state(h.rooms[r.index()]));
             for rk in topo.room_racks(r) {
-                let rs = &h.racks[rk as usize];
+                let rs = &h.racks[rk.index()];
                 if !all && rs.state.is_none_or(|x| x == Severity::Ok) {
                     continue;
                 }
-                let rack = &topo.racks[rk as usize];
+                let rack = &topo.racks[rk];
                 let aisle = rack
                     .aisle
-                    .map_or("(standalone)", |a| topo.aisles[a as usize].id.as_str());
+                    .map_or("(standalone)", |a| topo.aisles[a].id.as_str());
                 let _ = writeln!(
                     out,
                     "    {aisle} rack {} {}{}",

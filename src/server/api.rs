@@ -199,7 +199,7 @@ async fn room_layout(
     let config = st.engine.config();
     let r = find_room(&config, &room_id)?;
     let topo = &config.topology;
-    Ok(Json(wire::topology::room(topo, &topo.rooms[r as usize])).into_response())
+    Ok(Json(wire::topology::room(topo, &topo.rooms[r])).into_response())
 }
 
 #[utoipa::path(
@@ -223,7 +223,7 @@ async fn rack(
     let config = st.engine.config();
     let r = find_rack(&config, &rack_id)?;
     let topo = &config.topology;
-    Ok(Json(wire::topology::rack(topo, &topo.racks[r as usize])).into_response())
+    Ok(Json(wire::topology::rack(topo, &topo.racks[r])).into_response())
 }
 
 #[utoipa::path(
@@ -247,7 +247,7 @@ async fn rack_device(
 ) -> Result<Response, ApiError> {
     let config = st.engine.config();
     let d = find_device(&config, &rack_id, &device_id)?;
-    let d = &config.topology.devices[d as usize];
+    let d = &config.topology.devices[d];
     Ok(Json(wire::topology::rack_device(&config, d)).into_response())
 }
 

@@ -145,12 +145,12 @@ fn want(wants: &mut Vec<Want>, metric: &str, scope: MetricScope, ids: &[String])
 pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLive {
     let config = &*snap.config;
     let topo = &config.topology;
-    let r = &topo.racks[rack as usize];
+    let r = &topo.racks[rack];
     let mut wants = Vec::new();
     // Per metric: is it the temperature (true) or the power (false) column?
     let mut column: HashMap<String, bool> = HashMap::new();
     for &d in &r.devices {
-        let dev = &topo.devices[d as usize];
+        let dev = &topo.devices[d];
         let Some(t) = config.catalog.devices.get(&dev.template_id) else {
             continue;
         };
@@ -269,7 +269,7 @@ async fn device_metrics(
     };
     let config = &*snap.config;
     let d = find_device(config, &rack_id, &device_id)?;
-    let dev = &config.topology.devices[d as usize];
+    let dev = &config.topology.devices[d];
     let keys = node_keys(&snap, d);
     let mut wants = Vec::new();
     if let Some(t) = config.catalog.devices.get(&dev.template_id) {
@@ -352,7 +352,7 @@ pub async fn device_ranges<'c>(
     spec: RangeSpec,
 ) -> Vec<MetricRange<'c>> {
     let topo = &config.topology;
-    let dev = &topo.devices[d as usize];
+    let dev = &topo.devices[d];
     let Some(tpl) = config.catalog.devices.get(&dev.template_id) else {
         return Vec::new();
     };
@@ -375,10 +375,7 @@ pub async fn device_ranges<'c>(
                 MetricScope::Instance,
             ),
             Some(MetricScope::Chassis) => (vec![dev.id.as_str()], MetricScope::Chassis),
-            Some(MetricScope::Rack) => (
-                vec![topo.racks[dev.rack as usize].id.as_str()],
-                MetricScope::Rack,
-            ),
+            Some(MetricScope::Rack) => (vec![topo.racks[dev.rack].id.as_str()], MetricScope::Rack),
             None => continue,
         };
         wanted.push((def, metricq::queries(def, scope, &ids)));

@@ -477,9 +477,9 @@ fn health_states(enc: &mut DescriptorEncoder<'_>, snap: &Snapshot) -> Result<(),
             let Some(state) = h.racks.get(i).and_then(|x| x.state) else {
                 continue;
             };
-            let room = &topo.rooms[r.room as usize];
-            let site = &topo.sites[room.site as usize];
-            let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+            let room = &topo.rooms[r.room];
+            let site = &topo.sites[room.site];
+            let aisle = r.aisle.map_or("", |a| topo.aisles[a].id.as_str());
             let labels = [
                 ("site", site.id.as_str()),
                 ("room", room.id.as_str()),
@@ -496,10 +496,10 @@ fn health_states(enc: &mut DescriptorEncoder<'_>, snap: &Snapshot) -> Result<(),
             let Some(state) = h.devices.get(i).and_then(|x| x.state) else {
                 continue;
             };
-            let r = &topo.racks[d.rack as usize];
-            let room = &topo.rooms[r.room as usize];
-            let site = &topo.sites[room.site as usize];
-            let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+            let r = &topo.racks[d.rack];
+            let room = &topo.rooms[r.room];
+            let site = &topo.sites[room.site];
+            let aisle = r.aisle.map_or("", |a| topo.aisles[a].id.as_str());
             let u = d.u_position.to_string();
             let labels = [
                 ("site", site.id.as_str()),

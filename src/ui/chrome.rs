@@ -164,11 +164,11 @@ fn nav(topo: &Topology, snap: Option<&Snapshot>) -> Vec<NavItem> {
                 .rooms
                 .iter()
                 .map(|&r| {
-                    let room = &topo.rooms[r as usize];
+                    let room = &topo.rooms[r];
                     NavItem {
                         name: room.name.clone(),
                         url: room_url(&room.id),
-                        st: St::of(level(h.map(|h| &h.rooms), r).flatten()),
+                        st: St::of(level(h.map(|h| &h.rooms), r.get()).flatten()),
                         rooms: Vec::new(),
                     }
                 })
@@ -283,32 +283,28 @@ pub fn crumbs(topo: &Topology, above: Above<'_>) -> Vec<Link> {
     let (site, room, rack) = match above {
         Above::Overview => (None, None, None),
         Above::Site(s) => (Some(s), None, None),
-        Above::Room(r) => (Some(topo.rooms[r as usize].site), Some(r), None),
+        Above::Room(r) => (Some(topo.rooms[r].site), Some(r), None),
         Above::Rack(x, device) => {
-            let r = topo.racks[x as usize].room;
-            (
-                Some(topo.rooms[r as usize].site),
-                Some(r),
-                Some((x, device)),
-            )
+            let r = topo.racks[x].room;
+            (Some(topo.rooms[r].site), Some(r), Some((x, device)))
         }
     };
     if let Some(s) = site {
-        let s = &topo.sites[s as usize];
+        let s = &topo.sites[s];
         out.push(Link {
             name: s.name.clone(),
             url: site_url(&s.id),
         });
     }
     if let Some(r) = room {
-        let r = &topo.rooms[r as usize];
+        let r = &topo.rooms[r];
         out.push(Link {
             name: r.name.clone(),
             url: room_url(&r.id),
         });
     }
     if let Some((x, device)) = rack {
-        let r = &topo.racks[x as usize];
+        let r = &topo.racks[x];
         out.push(Link {
             name: r.name.clone(),
             url: rack_device_url(&r.id, device),

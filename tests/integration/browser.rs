@@ -225,8 +225,8 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     let (node, rack_id) = crit[0].clone();
     let topo = &config.topology;
     let rack_ix = topo.rack_ix(&rack_id).unwrap();
-    let room = &topo.rooms[topo.racks[rack_ix as usize].room as usize];
-    let site = &topo.sites[room.site as usize];
+    let room = &topo.rooms[topo.racks[rack_ix].room];
+    let site = &topo.sites[room.site];
 
     let c = session(&drv, false).await;
     // Overview → site → room → rack → device, by clicking.
@@ -338,7 +338,7 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     shot(&c, "rack-1920").await;
     // The node's device, drawn CRIT in the elevation, opens the device page.
     let place = topo.locate_instance(&node).unwrap();
-    let dev_id = &topo.devices[place.device as usize].id;
+    let dev_id = &topo.devices[place.device].id;
     let dev_link = format!("/views/device/{rack_id}/{dev_id}");
     let dev_sel = format!("svg.rack-svg g.device.st-CRIT a[href='{dev_link}']");
     click(&c, &dev_sel).await;
@@ -384,19 +384,19 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
         .find_map(|n| {
             // Any rack not CRIT yet (light incidents may leave no compute rack OK).
             let ok =
-                snap.health.racks[n.rack as usize].state != Some(rackscope_core::Severity::Crit);
+                snap.health.racks[n.rack.index()].state != Some(rackscope_core::Severity::Crit);
             // Only a compute node that `node_up` watches turns CRIT when its `up` goes to 0;
             // the first OK rack may hold only switches, whose `up` the check's job filter
             // does not select.
             let watched = n.class == rackscope_simulator::world::Class::Compute
                 && topo.instance_ix(&n.name).is_some_and(|i| {
-                    snap.health.nodes.get(i as usize).is_some_and(|h| {
+                    snap.health.nodes.get(i.index()).is_some_and(|h| {
                         h.checks
                             .iter()
                             .any(|c| &*snap.plan.checks[c.check as usize].id == "node_up")
                     })
                 });
-            (ok && watched).then(|| (n.name.clone(), topo.racks[n.rack as usize].id.clone()))
+            (ok && watched).then(|| (n.name.clone(), topo.racks[n.rack].id.clone()))
         })
         .expect("some compute rack is not CRIT in light mode");
     // A fresh browser: the walk above left live-update streams that a browser may keep
@@ -428,13 +428,13 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     loop {
         let s = engine.snapshot().unwrap();
         let r = s.config.topology.rack_ix(&victim_rack).unwrap();
-        if s.health.racks[r as usize].state == Some(rackscope_core::Severity::Crit) {
+        if s.health.racks[r.index()].state == Some(rackscope_core::Severity::Crit) {
             break;
         }
         assert!(
             Instant::now() < deadline,
             "the engine never saw {victim} down: rack {victim_rack} is {:?}",
-            s.health.racks[r as usize].state
+            s.health.racks[r.index()].state
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -126,13 +126,10 @@ fn hpc_cluster() {
     // The lookups later issues rely on, answered from the index.
     let topo = &loaded.config.topology;
     let p = topo.locate_instance("compute0001").unwrap();
-    assert_eq!(topo.racks[p.rack as usize].id, "rack-c01");
-    assert_eq!(topo.rooms[p.room as usize].id, "machine-room-a");
-    assert_eq!(topo.sites[p.site as usize].id, "dc-paris");
-    assert_eq!(
-        topo.aisles[p.aisle.unwrap() as usize].id,
-        "aisle-compute-std"
-    );
+    assert_eq!(topo.racks[p.rack].id, "rack-c01");
+    assert_eq!(topo.rooms[p.room].id, "machine-room-a");
+    assert_eq!(topo.sites[p.site].id, "dc-paris");
+    assert_eq!(topo.aisles[p.aisle.unwrap()].id, "aisle-compute-std");
     assert_eq!(
         topo.device_in_rack("rack-c01", "cc01-01").unwrap().name,
         "compute0001-compute0003"
@@ -212,5 +209,5 @@ fn a_single_file_topology_loads() {
         .collect();
     assert_eq!(slots, [(1, "lab002"), (2, "lab003"), (3, "lab004")]);
     let p = topo.locate_instance("lab005").unwrap();
-    assert_eq!(topo.rooms[p.room as usize].id, "lab-room");
+    assert_eq!(topo.rooms[p.room].id, "lab-room");
 }

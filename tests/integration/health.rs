@@ -28,11 +28,11 @@ fn engine(prom: &Prometheus) -> Arc<Engine> {
 
 fn node(s: &Snapshot, name: &str) -> TargetHealth {
     let i = s.config.topology.instance_ix(name).unwrap();
-    s.health.nodes[i as usize].clone()
+    s.health.nodes[i.index()].clone()
 }
 
 fn rack(s: &Snapshot, id: &str) -> Option<Severity> {
-    s.health.racks[s.config.topology.rack_ix(id).unwrap() as usize].state
+    s.health.racks[s.config.topology.rack_ix(id).unwrap().index()].state
 }
 
 fn check(s: &Snapshot, th: &TargetHealth, id: &str) -> rackscope_core::telemetry::CheckResult {
@@ -69,11 +69,11 @@ async fn health_from_a_real_prometheus() {
     let topo = &s.config.topology;
     assert_eq!(s.health.aisles[0], Some(Crit));
     assert_eq!(
-        s.health.rooms[topo.room_ix("room-a").unwrap() as usize],
+        s.health.rooms[topo.room_ix("room-a").unwrap().index()],
         Some(Crit)
     );
     assert_eq!(
-        s.health.sites[topo.site_ix("dc1").unwrap() as usize],
+        s.health.sites[topo.site_ix("dc1").unwrap().index()],
         Some(Crit)
     );
     assert_eq!(s.health.global, Some(Crit));
@@ -81,7 +81,7 @@ async fn health_from_a_real_prometheus() {
         .health
         .alerts
         .iter()
-        .find(|a| a.target == AlertTarget::Node(topo.instance_ix("node.1").unwrap()))
+        .find(|a| a.target == AlertTarget::Node(topo.instance_ix("node.1").unwrap().get()))
         .unwrap();
     assert_eq!(
         location(&s, down.target),
@@ -107,7 +107,7 @@ async fn health_from_a_real_prometheus() {
 
     // Rack-scope PDU check: sum over inlets (r02: 14 A WARN, r03: 20 A CRIT); r10 has no
     // PDU in its template, so its 60 A is never asked for.
-    let r02 = s.config.topology.rack_ix("r02").unwrap() as usize;
+    let r02 = s.config.topology.rack_ix("r02").unwrap().index();
     assert_eq!(
         check(&s, &s.health.racks[r02], "pdu_current").severity,
         Warn
@@ -124,7 +124,7 @@ async fn health_from_a_real_prometheus() {
             .alerts
             .iter()
             .any(|a| matches!(a.target, AlertTarget::Device(d)
-        if s.config.topology.devices[d as usize].id == "chassis-2"))
+        if s.config.topology.devices[d].id == "chassis-2"))
     );
 
     // One failed disk, below expand_crit_threshold 2: WARN, alerted with its slot.
@@ -134,7 +134,7 @@ async fn health_from_a_real_prometheus() {
         .health
         .alerts
         .iter()
-        .find(|a| a.target == AlertTarget::Node(topo.instance_ix("da01-c1").unwrap()))
+        .find(|a| a.target == AlertTarget::Node(topo.instance_ix("da01-c1").unwrap().get()))
         .unwrap();
     assert_eq!(disk.checks.len(), 1);
     assert_eq!(disk.checks[0].slot.as_deref(), Some("3"));

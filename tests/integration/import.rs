@@ -93,11 +93,12 @@ fn device_at(out: &Path, id: &str) -> (String, u32, Vec<String>) {
         .iter()
         .find(|d| d.id == id)
         .unwrap_or_else(|| panic!("no device {id}"));
-    let names = t.instances[d.instances.start as usize..d.instances.end as usize]
+    let names = t
+        .device_instances(d)
         .iter()
         .map(|i| i.name.clone())
         .collect();
-    (t.racks[d.rack as usize].id.clone(), d.u_position, names)
+    (t.racks[d.rack].id.clone(), d.u_position, names)
 }
 
 #[test]

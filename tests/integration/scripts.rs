@@ -102,7 +102,7 @@ fn engine(prom: &Prometheus) -> Arc<Engine> {
 fn result(s: &Snapshot, target: &str, id: &str) -> CheckResult {
     let topo = &s.config.topology;
     let th = match topo.instance_ix(target) {
-        Some(i) => &s.health.nodes[i as usize],
+        Some(i) => &s.health.nodes[i.index()],
         None => {
             let d = topo.devices.iter().position(|d| d.id == target).unwrap();
             &s.health.devices[d]

@@ -157,20 +157,21 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
     for a in alerts.iter().filter(|a| a["type"] == "node") {
         let name = a["node_id"].as_str().unwrap();
         let placement = topo.locate_instance(name).unwrap_or_else(|| {
-            let d = topo.devices.iter().position(|d| d.id == name).unwrap();
-            topo.placement_of_device(d as u32)
+            let d = topo
+                .devices
+                .iter_ix()
+                .find(|(_, d)| d.id == name)
+                .unwrap()
+                .0;
+            topo.placement_of_device(d)
         });
-        let rack = &topo.racks[placement.rack as usize];
-        let room = &topo.rooms[rack.room as usize];
+        let rack = &topo.racks[placement.rack];
+        let room = &topo.rooms[rack.room];
         assert_eq!(a["rack_id"], rack.id.as_str(), "{a}");
         assert_eq!(a["room_id"], room.id.as_str(), "{a}");
+        assert_eq!(a["site_id"], topo.sites[room.site].id.as_str(), "{a}");
         assert_eq!(
-            a["site_id"],
-            topo.sites[room.site as usize].id.as_str(),
-            "{a}"
-        );
-        assert_eq!(
-            a["u_position"], topo.devices[placement.device as usize].u_position,
+            a["u_position"], topo.devices[placement.device].u_position,
             "{a}"
         );
         assert!(a["checks"].as_array().is_some_and(|c| !c.is_empty()), "{a}");
@@ -183,7 +184,7 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
         .nodes
         .iter()
         .find_map(|n| {
-            let ok = snap.health.racks[n.rack as usize].state == Some(Severity::Ok);
+            let ok = snap.health.racks[n.rack.index()].state == Some(Severity::Ok);
             ok.then(|| (n.name.clone(), n.rack))
         })
         .expect("some rack is OK in light mode");
@@ -210,10 +211,10 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
     }
     let snap = engine.refresh().await;
     assert_eq!(
-        snap.health.racks[rack_ix as usize].state,
+        snap.health.racks[rack_ix.index()].state,
         Some(Severity::Crit),
         "rack {} of {victim}",
-        topo.racks[rack_ix as usize].id
+        topo.racks[rack_ix].id
     );
     let v = get_json(&format!("{web}/api/alerts/active")).await;
     assert!(
@@ -223,7 +224,7 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
             .iter()
             .any(|a| a["node_id"] == victim.as_str()
                 && a["state"] == "CRIT"
-                && a["rack_id"] == topo.racks[rack_ix as usize].id.as_str()),
+                && a["rack_id"] == topo.racks[rack_ix].id.as_str()),
         "{v:#}"
     );
     let _ = stop_tx.send(());

@@ -65,8 +65,8 @@ pub fn located_alerts_where(
         .map(|a| (a, snap.locate(a.target)))
         .filter(|(_, (rack_ix, _, _))| keep(*rack_ix))
         .map(|(a, (rack_ix, device_ix, key))| {
-            let rack = &topo.racks[rack_ix as usize];
-            let room = &topo.rooms[rack.room as usize];
+            let rack = &topo.racks[rack_ix];
+            let room = &topo.rooms[rack.room];
             LocatedAlert {
                 kind: match a.target {
                     AlertTarget::Rack(_) => AlertKind::Rack,
@@ -85,11 +85,11 @@ pub fn located_alerts_where(
                         message: c.message.as_deref(),
                     })
                     .collect(),
-                site: &topo.sites[room.site as usize],
+                site: &topo.sites[room.site],
                 room,
-                aisle: rack.aisle.map(|x| &topo.aisles[x as usize]),
+                aisle: rack.aisle.map(|x| &topo.aisles[x]),
                 rack,
-                device: device_ix.map(|d| &topo.devices[d as usize]),
+                device: device_ix.map(|d| &topo.devices[d]),
             }
         })
         .collect()

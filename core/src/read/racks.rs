@@ -21,7 +21,7 @@ pub struct RackSummary {
 /// The node-space targets of a rack: every instance, and every instance-less device.
 pub fn rack_nodes(snap: &Snapshot, rack: RackIx) -> impl Iterator<Item = u32> + '_ {
     let topo = &snap.config.topology;
-    topo.racks[rack as usize]
+    topo.racks[rack]
         .devices
         .iter()
         .flat_map(move |&d| snap.plan.targets.device_nodes(topo, d))
@@ -38,7 +38,7 @@ pub fn rack_summary(snap: &Snapshot, rack: RackIx) -> RackSummary {
         }
     }
     RackSummary {
-        state: snap.health.racks[rack as usize].state,
+        state: snap.health.racks[rack.index()].state,
         node_total: total,
         node_crit: crit,
         node_warn: warn,
@@ -76,8 +76,8 @@ pub struct RackState<'a> {
 
 pub fn rack_state(snap: &Snapshot, rack: RackIx) -> RackState<'_> {
     let topo = &snap.config.topology;
-    let r = &topo.racks[rack as usize];
-    let rh = &snap.health.racks[rack as usize];
+    let r = &topo.racks[rack];
+    let rh = &snap.health.racks[rack.index()];
     let mut nodes = Vec::new();
     let mut devices = Vec::new();
     for &d in &r.devices {
@@ -114,9 +114,9 @@ pub fn rack_state(snap: &Snapshot, rack: RackIx) -> RackState<'_> {
                 }
             }
         }
-        let dh = &snap.health.devices[d as usize];
+        let dh = &snap.health.devices[d.index()];
         devices.push(DeviceEntry {
-            id: &topo.devices[d as usize].id,
+            id: &topo.devices[d].id,
             state: dh.state,
             checks: check_outcomes(snap, dh),
         });

@@ -40,8 +40,8 @@ async fn a_node_down_is_located_counted_and_rolled_up() {
     assert_eq!(a.state, Crit);
     let device = a.device.expect("a node alert has its device");
     assert_eq!(device.rack, topo.rack_ix(&a.rack.id).unwrap());
-    assert_eq!(a.room.id, topo.rooms[a.rack.room as usize].id);
-    assert_eq!(a.site.id, topo.sites[a.room.site as usize].id);
+    assert_eq!(a.room.id, topo.rooms[a.rack.room].id);
+    assert_eq!(a.site.id, topo.sites[a.room.site].id);
     assert!(a.checks.iter().any(|c| c.severity == Crit));
 
     let x = device.rack;
@@ -52,7 +52,7 @@ async fn a_node_down_is_located_counted_and_rolled_up() {
     let sum = rack_summary(&s, x);
     assert_eq!(sum.node_total, rack_nodes(&s, x).count());
     assert!(sum.node_crit >= 1);
-    assert_eq!(sum.state, s.health.racks[x as usize].state);
+    assert_eq!(sum.state, s.health.racks[x.index()].state);
 
     let state = rack_state(&s, x);
     let node = state
@@ -67,7 +67,7 @@ async fn a_node_down_is_located_counted_and_rolled_up() {
             .iter()
             .any(|c| c.severity == Crit && !c.name.is_empty())
     );
-    assert_eq!(state.devices.len(), topo.racks[x as usize].devices.len());
+    assert_eq!(state.devices.len(), topo.racks[x].devices.len());
 
     let g = global_stats(&config, Some(&s));
     assert!(g.crit_count >= 1);

@@ -90,13 +90,13 @@ impl Snapshot {
             AlertTarget::Node(n) => {
                 let d = self.plan.targets.node_device(topo, n);
                 let name = self.plan.targets.key(topo, Scope::Node, n);
-                (topo.devices[d as usize].rack, Some(d), name)
+                (topo.devices[d].rack, Some(d), name)
             }
             AlertTarget::Device(d) => {
-                let dev = &topo.devices[d as usize];
+                let dev = &topo.devices[d];
                 (dev.rack, Some(d), dev.id.as_str())
             }
-            AlertTarget::Rack(r) => (r, None, topo.racks[r as usize].id.as_str()),
+            AlertTarget::Rack(r) => (r, None, topo.racks[r].id.as_str()),
         }
     }
 

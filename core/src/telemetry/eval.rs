@@ -17,6 +17,7 @@ use crate::telemetry::outcome::Outcome;
 use crate::telemetry::plan::{BoundCheck, Chunk, Expand, Plan};
 use crate::telemetry::rollup::{alerts, roll_up};
 use crate::telemetry::source::{InstantResult, Sample};
+use crate::topology::{DeviceIx, RackIx};
 
 /// The answer to one planned query, as evaluation sees it.
 #[derive(Debug, Clone)]
@@ -88,8 +89,8 @@ pub enum AlertTarget {
     /// A node-space target (an instance, or a device checked under its own id).
     Node(u32),
     /// A device, through its chassis-scope checks.
-    Device(u32),
-    Rack(u32),
+    Device(DeviceIx),
+    Rack(RackIx),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -285,13 +286,17 @@ fn script_ctx(config: &Config, plan: &Plan, scope: Scope, g: u32) -> rhai::Dynam
             let d = t.node_device(topo, g);
             let inst = t
                 .node_instance(g)
-                .map_or("", |i| topo.instances[i as usize].name.as_str());
-            (inst, Some(d), topo.devices[d as usize].rack)
+                .map_or("", |i| topo.instances[i].name.as_str());
+            (inst, Some(d), topo.devices[d].rack)
         }
-        Scope::Chassis => ("", Some(g), topo.devices[g as usize].rack),
-        Scope::Rack => ("", None, g),
+        Scope::Chassis => (
+            "",
+            Some(DeviceIx::new(g)),
+            topo.devices[DeviceIx::new(g)].rack,
+        ),
+        Scope::Rack => ("", None, RackIx::new(g)),
     };
-    let dev = device.map(|d| &topo.devices[d as usize]);
+    let dev = device.map(|d| &topo.devices[d]);
     let template = dev.map_or("", |d| d.template_id.as_str());
     let role = config
         .catalog
@@ -299,9 +304,9 @@ fn script_ctx(config: &Config, plan: &Plan, scope: Scope, g: u32) -> rhai::Dynam
         .get(template)
         .and_then(|t| t.def.role.as_deref())
         .unwrap_or("");
-    let r = &topo.racks[rack as usize];
-    let room = &topo.rooms[r.room as usize];
-    let aisle = r.aisle.map_or("", |a| topo.aisles[a as usize].id.as_str());
+    let r = &topo.racks[rack];
+    let room = &topo.rooms[r.room];
+    let aisle = r.aisle.map_or("", |a| topo.aisles[a].id.as_str());
     crate::script::context([
         ("scope", scope.as_str()),
         ("instance", instance),
@@ -311,7 +316,7 @@ fn script_ctx(config: &Config, plan: &Plan, scope: Scope, g: u32) -> rhai::Dynam
         ("rack", r.id.as_str()),
         ("aisle", aisle),
         ("room", room.id.as_str()),
-        ("site", topo.sites[room.site as usize].id.as_str()),
+        ("site", topo.sites[room.site].id.as_str()),
     ])
 }
 

@@ -16,7 +16,7 @@ use crate::model::app::Telemetry;
 use crate::model::checks::{Op, Scope};
 use crate::placeholder::{self, substitute};
 use crate::severity::Severity;
-use crate::topology::{DeviceIx, Topology};
+use crate::topology::{DeviceIx, RackIx, Topology};
 
 /// No target: the filler of `BoundCheck::local`.
 const NONE: u32 = u32::MAX;
@@ -313,27 +313,29 @@ fn related<'t>(
             out.push(targets.key(topo, Scope::Node, n));
         }
     };
+    // A chassis target is a device index, a rack target a rack index.
+    let (device, rack) = (DeviceIx::new(t), RackIx::new(t));
     match (scope, which) {
         (Scope::Node, INSTANCES) => out.push(targets.key(topo, Scope::Node, t)),
-        (Scope::Node, CHASSIS) => out.push(&topo.devices[targets.node_device(topo, t) as usize].id),
+        (Scope::Node, CHASSIS) => out.push(&topo.devices[targets.node_device(topo, t)].id),
         (Scope::Node, _) => {
             let d = targets.node_device(topo, t);
-            out.push(&topo.racks[topo.devices[d as usize].rack as usize].id);
+            out.push(&topo.racks[topo.devices[d].rack].id);
         }
-        (Scope::Chassis, INSTANCES) => device_nodes(t, out),
-        (Scope::Chassis, CHASSIS) => out.push(&topo.devices[t as usize].id),
-        (Scope::Chassis, _) => out.push(&topo.racks[topo.devices[t as usize].rack as usize].id),
+        (Scope::Chassis, INSTANCES) => device_nodes(device, out),
+        (Scope::Chassis, CHASSIS) => out.push(&topo.devices[device].id),
+        (Scope::Chassis, _) => out.push(&topo.racks[topo.devices[device].rack].id),
         (Scope::Rack, INSTANCES) => {
-            for &d in &topo.racks[t as usize].devices {
+            for &d in &topo.racks[rack].devices {
                 device_nodes(d, out);
             }
         }
         (Scope::Rack, CHASSIS) => {
-            for &d in &topo.racks[t as usize].devices {
-                out.push(&topo.devices[d as usize].id);
+            for &d in &topo.racks[rack].devices {
+                out.push(&topo.devices[d].id);
             }
         }
-        (Scope::Rack, _) => out.push(&topo.racks[t as usize].id),
+        (Scope::Rack, _) => out.push(&topo.racks[rack].id),
     }
 }
 

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::severity::Severity;
 use crate::telemetry::eval::{Alert, AlertCheck, AlertTarget, Health, TargetHealth};
 use crate::telemetry::plan::Plan;
+use crate::topology::{DeviceIx, RackIx};
 
 fn worst(a: Option<Severity>, b: Option<Severity>) -> Option<Severity> {
     a.max(b)
@@ -21,10 +22,10 @@ pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
     for node in &mut h.nodes {
         node.state = own_state(node);
     }
-    for (device_ix, device) in h.devices.iter_mut().enumerate() {
+    for (device_ix, device) in topo.devices.ixs().zip(h.devices.iter_mut()) {
         let mut state = own_state(device);
         let mut pending = device.pending;
-        for node_ix in plan.targets.device_nodes(topo, device_ix as u32) {
+        for node_ix in plan.targets.device_nodes(topo, device_ix) {
             if let Some(node) = h.nodes.get(node_ix as usize) {
                 state = worst(state, node.state);
                 pending |= node.pending;
@@ -33,11 +34,11 @@ pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
         device.state = state;
         device.pending = pending;
     }
-    for (rack_ix, rack) in h.racks.iter_mut().enumerate() {
+    for (r, rack) in topo.racks.iter().zip(h.racks.iter_mut()) {
         let mut state = own_state(rack);
         let mut pending = rack.pending;
-        for &device_ix in &topo.racks[rack_ix].devices {
-            let device = &h.devices[device_ix as usize];
+        for &device_ix in &r.devices {
+            let device = &h.devices[device_ix.index()];
             state = worst(state, device.state);
             pending |= device.pending;
         }
@@ -51,7 +52,7 @@ pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
             aisle
                 .racks
                 .iter()
-                .map(|&rack_ix| h.racks[rack_ix as usize].state)
+                .map(|&rack_ix| h.racks[rack_ix.index()].state)
                 .fold(None, worst)
         })
         .collect();
@@ -62,11 +63,11 @@ pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
             let aisles = room
                 .aisles
                 .iter()
-                .map(|&aisle_ix| h.aisles[aisle_ix as usize])
+                .map(|&aisle_ix| h.aisles[aisle_ix.index()])
                 .fold(None, worst);
             room.standalone_racks
                 .iter()
-                .map(|&rack_ix| h.racks[rack_ix as usize].state)
+                .map(|&rack_ix| h.racks[rack_ix.index()].state)
                 .fold(aisles, worst)
         })
         .collect();
@@ -76,7 +77,7 @@ pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
         .map(|site| {
             site.rooms
                 .iter()
-                .map(|&room_ix| h.rooms[room_ix as usize])
+                .map(|&room_ix| h.rooms[room_ix.index()])
                 .fold(None, worst)
         })
         .collect();
@@ -132,12 +133,12 @@ pub(super) fn alerts(h: &Health) -> Vec<Alert> {
         .devices
         .iter()
         .enumerate()
-        .map(|(i, n)| (AlertTarget::Device(i as u32), n));
+        .map(|(i, n)| (AlertTarget::Device(DeviceIx::new(i as u32)), n));
     let racks = h
         .racks
         .iter()
         .enumerate()
-        .map(|(i, n)| (AlertTarget::Rack(i as u32), n));
+        .map(|(i, n)| (AlertTarget::Rack(RackIx::new(i as u32)), n));
     for (target, th) in nodes.chain(devices).chain(racks) {
         if let Some(a) = alert_of(target, th) {
             out.push(a);

@@ -16,6 +16,7 @@ use super::*;
 use crate::config::Config;
 use crate::severity::Severity::{self, *};
 use crate::testkit::{Series, Table, ids_in, row, sample};
+use crate::topology::DeviceIx;
 
 pub(super) fn fixture() -> Config {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/health/app.yaml");
@@ -115,7 +116,7 @@ fn shared_world(w: World) -> (Arc<std::sync::Mutex<World>>, Arc<Table>) {
 
 pub(super) fn node(snap: &Snapshot, name: &str) -> TargetHealth {
     let i = snap.config.topology.instance_ix(name).unwrap();
-    snap.health.nodes[i as usize].clone()
+    snap.health.nodes[i.index()].clone()
 }
 
 fn device(snap: &Snapshot, id: &str) -> TargetHealth {
@@ -131,7 +132,7 @@ fn device(snap: &Snapshot, id: &str) -> TargetHealth {
 
 pub(super) fn rack(snap: &Snapshot, id: &str) -> Option<Severity> {
     let r = snap.config.topology.rack_ix(id).unwrap();
-    snap.health.racks[r as usize].state
+    snap.health.racks[r.index()].state
 }
 
 pub(super) fn check_state(snap: &Snapshot, th: &TargetHealth, check: &str) -> CheckResult {
@@ -299,7 +300,11 @@ async fn health_rolls_up_with_full_locations() {
     // Rack scope.
     assert_eq!(rack(&s, "r03"), Some(Crit));
     // An instance-less device counts in its rack.
-    let sw = s.plan.targets.device_nodes(&s.config.topology, 1).start;
+    let sw = s
+        .plan
+        .targets
+        .device_nodes(&s.config.topology, DeviceIx::new(1))
+        .start;
     assert_eq!(s.health.nodes[sw as usize].state, Some(Crit));
     assert_eq!(device(&s, "sw-1").state, Some(Crit));
     // Disk 3 failed, below expand_crit_threshold 2: WARN, with the slot named.
@@ -322,15 +327,15 @@ async fn health_rolls_up_with_full_locations() {
     // Up the tree.
     let topo = &s.config.topology;
     assert_eq!(
-        s.health.rooms[topo.room_ix("room-a").unwrap() as usize],
+        s.health.rooms[topo.room_ix("room-a").unwrap().index()],
         Some(Crit)
     );
     assert_eq!(
-        s.health.sites[topo.site_ix("dc1").unwrap() as usize],
+        s.health.sites[topo.site_ix("dc1").unwrap().index()],
         Some(Crit)
     );
     assert_eq!(
-        s.health.sites[topo.site_ix("dc2").unwrap() as usize],
+        s.health.sites[topo.site_ix("dc2").unwrap().index()],
         Some(Unknown),
         "UNKNOWN ranks above OK"
     );
@@ -342,7 +347,7 @@ async fn health_rolls_up_with_full_locations() {
     let da_ix = topo.instance_ix("da01-c1").unwrap();
     let disk = a
         .iter()
-        .find(|x| x.target == AlertTarget::Node(da_ix))
+        .find(|x| x.target == AlertTarget::Node(da_ix.get()))
         .unwrap();
     assert_eq!(disk.checks[0].slot.as_deref(), Some("3"));
     assert_eq!(disk.checks[0].severity, Crit);
@@ -585,7 +590,7 @@ proptest! {
         let config = fixture();
         let mut w = World::healthy(&config);
         for (i, f) in fans.iter().enumerate() {
-            let name = config.topology.instances[i].name.clone();
+            let name = config.topology.instances.as_slice()[i].name.clone();
             match f {
                 Some(v) => w.set("node_temperature_celsius", &name, 30.0 + 10.0 * v),
                 None => w.unset("node_temperature_celsius", &name),
@@ -602,20 +607,20 @@ proptest! {
         }).collect();
         let h = evaluate(&config, &p, &view, t0(), &mut ForMemory::default());
         let topo = &config.topology;
-        for (d, dev) in topo.devices.iter().enumerate() {
-            for n in p.targets.device_nodes(topo, d as u32) {
-                prop_assert!(h.devices[d].state >= h.nodes[n as usize].state);
+        for (d, dev) in topo.devices.iter_ix() {
+            for n in p.targets.device_nodes(topo, d) {
+                prop_assert!(h.devices[d.index()].state >= h.nodes[n as usize].state);
             }
-            prop_assert!(h.racks[dev.rack as usize].state >= h.devices[d].state);
+            prop_assert!(h.racks[dev.rack.index()].state >= h.devices[d.index()].state);
         }
-        for (r, rack) in topo.racks.iter().enumerate() {
+        for (r, rack) in topo.racks.iter_ix() {
             if let Some(a) = rack.aisle {
-                prop_assert!(h.aisles[a as usize] >= h.racks[r].state);
+                prop_assert!(h.aisles[a.index()] >= h.racks[r.index()].state);
             }
-            prop_assert!(h.rooms[rack.room as usize] >= h.racks[r].state);
+            prop_assert!(h.rooms[rack.room.index()] >= h.racks[r.index()].state);
         }
-        for (r, room) in topo.rooms.iter().enumerate() {
-            prop_assert!(h.sites[room.site as usize] >= h.rooms[r]);
+        for (r, room) in topo.rooms.iter_ix() {
+            prop_assert!(h.sites[room.site.index()] >= h.rooms[r.index()]);
         }
         for s in &h.sites {
             prop_assert!(h.global >= *s);

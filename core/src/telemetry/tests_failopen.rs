@@ -17,6 +17,7 @@ use super::*;
 use crate::config::Config;
 use crate::severity::Severity::{self, *};
 use crate::testkit::{Table, row};
+use crate::topology::RackIx;
 
 fn evaluate_world(config: &Config, w: &World) -> (Plan, Health) {
     let p = plan(config);
@@ -369,7 +370,7 @@ proptest! {
         // Temperatures 30/40/50 °C (OK, WARN, CRIT), `up` 0 is CRIT, PSU states as they
         // are, PDUs 8/16/24 A (OK, WARN, CRIT); NaN, +Inf and missing series everywhere.
         for (i, (t, u)) in temps.iter().zip(&ups).enumerate() {
-            let name = topo.instances[i].name.clone();
+            let name = topo.instances.as_slice()[i].name.clone();
             put(&mut w, "node_temperature_celsius", &name, t.map(|v| 30.0 + 10.0 * v));
             put(&mut w, "up", &name, *u);
         }
@@ -384,15 +385,15 @@ proptest! {
         let rack_want: Vec<Option<Severity>> = topo.racks.iter().enumerate().map(|(r, rack)| {
             let mut s = own(&h.racks[r]);
             for &d in &rack.devices {
-                s = s.max(own(&h.devices[d as usize]));
+                s = s.max(own(&h.devices[d.index()]));
                 for n in p.targets.device_nodes(topo, d) {
                     s = s.max(own(&h.nodes[n as usize]));
                 }
             }
             s
         }).collect();
-        let under = |racks: &mut dyn Iterator<Item = u32>| {
-            racks.map(|r| rack_want[r as usize]).max().flatten()
+        let under = |racks: &mut dyn Iterator<Item = RackIx>| {
+            racks.map(|r| rack_want[r.index()]).max().flatten()
         };
         for (r, want) in rack_want.iter().enumerate() {
             prop_assert_eq!(h.racks[r].state, *want);
@@ -400,8 +401,8 @@ proptest! {
         for (a, aisle) in topo.aisles.iter().enumerate() {
             prop_assert_eq!(h.aisles[a], under(&mut aisle.racks.iter().copied()));
         }
-        for (ri, _) in topo.rooms.iter().enumerate() {
-            prop_assert_eq!(h.rooms[ri], under(&mut topo.room_racks(ri as u32)));
+        for (ri, _) in topo.rooms.iter_ix() {
+            prop_assert_eq!(h.rooms[ri.index()], under(&mut topo.room_racks(ri)));
         }
         for (si, site) in topo.sites.iter().enumerate() {
             let mut racks = site.rooms.iter().flat_map(|&ri| topo.room_racks(ri));

@@ -12,7 +12,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use rackscope_core::topology::{Rack, Room, Site};
+use rackscope_core::topology::{Rack, RackIx, Room, Site};
 
 use crate::catalog::{Catalog, Family, Gen, LabelValue, Scope, Token};
 use crate::sim::{EPOCH, Frame, NodeState, RackState, hash, unit};
@@ -249,11 +249,11 @@ fn rack_tokens<'a>(site: &'a Site, room: &'a Room, rack: &'a Rack) -> Tokens<'a>
 
 impl Scrape {
     /// The site, room and rack of rack `rack_ix`.
-    fn place(&self, rack_ix: usize) -> (&Site, &Room, &Rack) {
+    fn place(&self, rack_ix: RackIx) -> (&Site, &Room, &Rack) {
         let topo = &self.world.config.topology;
         let rack = &topo.racks[rack_ix];
-        let room = &topo.rooms[rack.room as usize];
-        (&topo.sites[room.site as usize], room, rack)
+        let room = &topo.rooms[rack.room];
+        (&topo.sites[room.site], room, rack)
     }
 
     /// The samples of a node family, node by node.
@@ -272,8 +272,8 @@ impl Scrape {
             if !applies(fam.fgen, node.class, !node.slots.is_empty()) || !fam.applies(&node.name) {
                 continue;
             }
-            let dev = &topo.devices[node.device as usize];
-            let (site, room, rack) = self.place(node.rack as usize);
+            let dev = &topo.devices[node.device];
+            let (site, room, rack) = self.place(node.rack);
             let values = [
                 site.id.as_str(),
                 room.id.as_str(),
@@ -321,12 +321,12 @@ impl Scrape {
         let topo = &world.config.topology;
         let frame = &*self.frame;
         let mask = base_mask(fam, &RACK_BASE);
-        for (rack_ix, rack) in topo.racks.iter().enumerate() {
+        for (rack_ix, rack) in topo.racks.iter_ix() {
             if !fam.applies(&rack.id) {
                 continue;
             }
             let (site, room, _) = self.place(rack_ix);
-            let [pdu, sequana, rack_inst] = &world.rack_instances[rack_ix];
+            let [pdu, sequana, rack_inst] = &world.rack_instances[rack_ix.index()];
             let (instance, job) = match fam.fgen {
                 Gen::SequanaState
                 | Gen::SequanaPressure
@@ -354,9 +354,9 @@ impl Scrape {
                 values: &values,
                 mask,
                 family: fam,
-                forced: frame.forced.rack_value(rack_ix as u32, &fam.name),
+                forced: frame.forced.rack_value(rack_ix.get(), &fam.name),
             };
-            rack_samples(fam.fgen, rack_ix, frame, &tokens, &mut out)?;
+            rack_samples(fam.fgen, rack_ix.index(), frame, &tokens, &mut out)?;
         }
         Ok(())
     }

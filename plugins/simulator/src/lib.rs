@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rackscope_core::topology::{AisleIx, RackIx};
 use rackscope_core::{Config, Diagnostic};
 use serde::Serialize;
 
@@ -219,7 +220,7 @@ impl Simulator {
             let node = &w.nodes[n as usize];
             NodeRef {
                 instance: node.name.clone(),
-                rack_id: topo.racks[node.rack as usize].id.clone(),
+                rack_id: topo.racks[node.rack].id.clone(),
             }
         };
         let cycle_s = self.settings.cycle_seconds();
@@ -243,11 +244,11 @@ impl Simulator {
                 warn: inc.warn_nodes().map(node).collect(),
                 racks_down: inc
                     .down_racks()
-                    .map(|r| topo.racks[r as usize].id.clone())
+                    .map(|r| topo.racks[RackIx::new(r)].id.clone())
                     .collect(),
                 hot_aisles: inc
                     .hot()
-                    .map(|a| topo.aisles[a as usize].id.clone())
+                    .map(|a| topo.aisles[AisleIx::new(a)].id.clone())
                     .collect(),
                 failed_disks: inc
                     .failed_disks

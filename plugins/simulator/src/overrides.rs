@@ -348,7 +348,7 @@ impl Forced {
                 && let Some(r) = world.rack_ix(r)
             {
                 f.rack
-                    .entry(r)
+                    .entry(r.get())
                     .or_default()
                     .push((o.metric.clone(), o.value));
             }

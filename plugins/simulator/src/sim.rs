@@ -8,6 +8,7 @@ use crate::catalog::IPMI_STATES;
 use crate::overrides::Forced;
 use crate::settings::{IncidentMode, Settings};
 use crate::world::{Class, World};
+use rackscope_core::topology::RackIx;
 
 /// A fixed past instant (2025-10-09) from which counters count and boot times are drawn,
 /// so that counters only grow, whenever the simulator is (re)started.
@@ -341,16 +342,10 @@ impl SlurmQueue {
 }
 
 impl Instant<'_> {
-    fn hot_rack(&self, rack_ix: usize) -> bool {
+    fn hot_rack(&self, rack_ix: RackIx) -> bool {
         self.world.config.topology.racks[rack_ix]
             .aisle
-            .is_some_and(|a| {
-                self.now
-                    .hot_aisles
-                    .get(a as usize)
-                    .copied()
-                    .unwrap_or(false)
-            })
+            .is_some_and(|a| self.now.hot_aisles.get(a.index()).copied().unwrap_or(false))
     }
 
     /// The load of a node before incidents and overrides: a slow wave for compute nodes,
@@ -386,7 +381,7 @@ impl Instant<'_> {
         let forced_value = |metric: &str| forced.node_value(node_ix as u32, metric);
         let p = self.world.profile(node.class);
         let mut load = self.base_load(node_ix, node.class);
-        let hot = self.hot_rack(node.rack as usize);
+        let hot = self.hot_rack(node.rack);
         let noise = unit(hash(seed ^ 5, id, self.tick)) - 0.5;
         let mut temp =
             p.base_temp + load / 100.0 * p.temp_range + noise * 0.6 + if hot { 12.0 } else { 0.0 };
@@ -404,7 +399,7 @@ impl Instant<'_> {
             }
             port_errors = node.class == Class::Network;
         }
-        let rack_down = self.racks_down[node.rack as usize];
+        let rack_down = self.racks_down[node.rack.index()];
         let up = forced_value("up").map_or(!(self.now.crit[node_ix] || rack_down), |v| v > 0.0);
         let mut power = p.base_power + load / 100.0 * p.power_var;
         if !up {
@@ -485,7 +480,7 @@ impl Instant<'_> {
         };
         RackState {
             down,
-            hot: self.hot_rack(rack_ix),
+            hot: self.hot_rack(RackIx::new(rack_ix as u32)),
             avg_load,
             up_fraction,
             power,

@@ -79,7 +79,7 @@ impl World {
         let topo = &config.topology;
         let mut nodes = Vec::with_capacity(topo.instances.len() + topo.devices.len());
         let mut rack_nodes = vec![Vec::new(); topo.racks.len()];
-        for (d, dev) in topo.devices.iter().enumerate() {
+        for (d, dev) in topo.devices.iter_ix() {
             let tpl = config.catalog.devices.get(&dev.template_id).map(|s| &s.def);
             let kind = tpl.map(|t| t.kind.as_str()).unwrap_or("server");
             let role = tpl.and_then(|t| t.role.as_deref()).unwrap_or("");
@@ -100,10 +100,10 @@ impl World {
                 } else {
                     Vec::new()
                 };
-                rack_nodes[dev.rack as usize].push(nodes.len() as u32);
+                rack_nodes[dev.rack.index()].push(nodes.len() as u32);
                 nodes.push(Node {
                     name: name.to_string(),
-                    device: d as u32,
+                    device: d,
                     rack: dev.rack,
                     class,
                     slots,

@@ -247,10 +247,10 @@ pub fn room_state<'a>(snap: &'a Snapshot, room: RoomIx, room_id: &'a str) -> Roo
     let topo = &snap.config.topology;
     RoomState {
         room_id,
-        state: state_str(snap.health.rooms[room as usize]),
+        state: state_str(snap.health.rooms[room.index()]),
         racks: Ordered(
             topo.room_racks(room)
-                .map(|x| (topo.racks[x as usize].id.as_str(), rack_summary(snap, x)))
+                .map(|x| (topo.racks[x].id.as_str(), rack_summary(snap, x)))
                 .collect(),
         ),
     }

@@ -9,7 +9,7 @@ use rackscope_core::load::Config;
 use rackscope_core::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate};
 use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::model::topology::{Face, Location, RoomLayout};
-use rackscope_core::topology::{Device, Rack, RackIx, Room, RoomIx, Site, Topology};
+use rackscope_core::topology::{Device, Rack, RackIx, Room, Site, Topology};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
@@ -128,7 +128,7 @@ pub fn site<'a>(topo: &'a Topology, s: &'a Site) -> SiteView<'a> {
         rooms: s
             .rooms
             .iter()
-            .map(|&r| room(topo, &topo.rooms[r as usize]))
+            .map(|&r| room(topo, &topo.rooms[r]))
             .collect(),
     }
 }
@@ -137,21 +137,21 @@ pub fn room<'a>(topo: &'a Topology, r: &'a Room) -> RoomView<'a> {
     RoomView {
         id: &r.id,
         name: &r.name,
-        site_id: &topo.sites[r.site as usize].id,
+        site_id: &topo.sites[r.site].id,
         description: r.description.as_deref(),
         layout: r.layout.as_ref(),
         aisles: r
             .aisles
             .iter()
             .map(|&a| {
-                let a = &topo.aisles[a as usize];
+                let a = &topo.aisles[a];
                 AisleView {
                     id: &a.id,
                     name: &a.name,
                     racks: a
                         .racks
                         .iter()
-                        .map(|&x| rack(topo, &topo.racks[x as usize]))
+                        .map(|&x| rack(topo, &topo.racks[x]))
                         .collect(),
                 }
             })
@@ -159,7 +159,7 @@ pub fn room<'a>(topo: &'a Topology, r: &'a Room) -> RoomView<'a> {
         standalone_racks: r
             .standalone_racks
             .iter()
-            .map(|&x| rack(topo, &topo.racks[x as usize]))
+            .map(|&x| rack(topo, &topo.racks[x]))
             .collect(),
     }
 }
@@ -170,12 +170,12 @@ pub fn rack<'a>(topo: &'a Topology, r: &'a Rack) -> RackView<'a> {
         name: &r.name,
         template_id: r.template_id.as_deref(),
         u_height: r.u_height,
-        aisle_id: r.aisle.map(|a| topo.aisles[a as usize].id.as_str()),
-        room_id: &topo.rooms[r.room as usize].id,
+        aisle_id: r.aisle.map(|a| topo.aisles[a].id.as_str()),
+        room_id: &topo.rooms[r.room].id,
         devices: r
             .devices
             .iter()
-            .map(|&d| device(topo, &topo.devices[d as usize]))
+            .map(|&d| device(topo, &topo.devices[d]))
             .collect(),
     }
 }
@@ -227,7 +227,7 @@ pub fn rooms(topo: &Topology) -> Vec<RoomSummary<'_>> {
         racks
             .iter()
             .map(|&r| {
-                let r = &topo.racks[r as usize];
+                let r = &topo.racks[r];
                 RackRef {
                     id: &r.id,
                     name: &r.name,
@@ -236,15 +236,14 @@ pub fn rooms(topo: &Topology) -> Vec<RoomSummary<'_>> {
             .collect()
     };
     topo.rooms
-        .iter()
-        .enumerate()
+        .iter_ix()
         .map(|(ix, room)| {
-            let site = &topo.sites[room.site as usize];
+            let site = &topo.sites[room.site];
             let mut aisles: Vec<AisleSummary<'_>> = room
                 .aisles
                 .iter()
                 .map(|&a| {
-                    let a = &topo.aisles[a as usize];
+                    let a = &topo.aisles[a];
                     AisleSummary {
                         id: Cow::Borrowed(&a.id),
                         name: &a.name,
@@ -265,7 +264,7 @@ pub fn rooms(topo: &Topology) -> Vec<RoomSummary<'_>> {
                 site_id: &site.id,
                 site_name: &site.name,
                 aisle_count: room.aisles.len(),
-                rack_count: topo.room_racks(ix as RoomIx).count(),
+                rack_count: topo.room_racks(ix).count(),
                 standalone_rack_count: room.standalone_racks.len(),
                 aisles,
             }
@@ -302,9 +301,9 @@ pub struct SiteRef<'a> {
 
 pub fn rack_device<'a>(config: &'a Config, d: &'a Device) -> RackDevice<'a> {
     let topo = &config.topology;
-    let rack = &topo.racks[d.rack as usize];
-    let room = &topo.rooms[rack.room as usize];
-    let site = &topo.sites[room.site as usize];
+    let rack = &topo.racks[d.rack];
+    let room = &topo.rooms[rack.room];
+    let site = &topo.sites[room.site];
     RackDevice {
         device: device(topo, d),
         template: config.catalog.devices.get(&d.template_id).map(|t| &t.def),
@@ -319,7 +318,7 @@ pub fn rack_device<'a>(config: &'a Config, d: &'a Device) -> RackDevice<'a> {
             description: site.description.as_deref(),
         },
         aisle: rack.aisle.map(|a| {
-            let a = &topo.aisles[a as usize];
+            let a = &topo.aisles[a];
             IdName {
                 id: &a.id,
                 name: &a.name,

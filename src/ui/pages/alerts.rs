@@ -94,10 +94,7 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, q: AlertsQuery) -> Alerts
         rooms: topo
             .rooms
             .iter()
-            .filter(|r| {
-                site.as_deref()
-                    .is_none_or(|s| topo.sites[r.site as usize].id == s)
-            })
+            .filter(|r| site.as_deref().is_none_or(|s| topo.sites[r.site].id == s))
             .map(|r| choice(&r.id, &r.name, &room))
             .collect(),
     }

@@ -117,8 +117,8 @@ pub fn build(
     range: &str,
 ) -> DevicePage {
     let topo = &config.topology;
-    let dev = &topo.devices[d as usize];
-    let r = &topo.racks[dev.rack as usize];
+    let dev = &topo.devices[d];
+    let r = &topo.racks[dev.rack];
     let tpl = config.catalog.devices.get(&dev.template_id).map(|t| &t.def);
     let mut instances = Vec::new();
     if let Some(s) = snap {
@@ -176,9 +176,9 @@ pub fn build(
         kind: tpl.map_or_else(String::new, |t| t.kind.clone()),
         u: dev.u_position,
         u_height: tpl.map_or(1, |t| t.u_height.value),
-        st: St::of(snap.and_then(|s| s.health.devices[d as usize].state)),
+        st: St::of(snap.and_then(|s| s.health.devices[d.index()].state)),
         checks: snap.map_or_else(Vec::new, |s| {
-            check_outcomes(s, &s.health.devices[d as usize])
+            check_outcomes(s, &s.health.devices[d.index()])
                 .iter()
                 .map(check_row)
                 .collect()

@@ -41,7 +41,7 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String
         return not_found(&st, &ctx, &config, snap, "room", &id);
     };
     let page = build(snap, &config, ri);
-    let crumbs = crumbs(topo, Above::Site(topo.rooms[ri as usize].site));
+    let crumbs = crumbs(topo, Above::Site(topo.rooms[ri].site));
     let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
     html(&st, &ctx, StatusCode::OK, &c, &page)
 }
@@ -49,14 +49,14 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String
 /// The room page's data; public for the render benchmark.
 pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
     let topo = &config.topology;
-    let room = &topo.rooms[ri as usize];
+    let room = &topo.rooms[ri];
     let rack_in = |x: RackIx| {
-        let rk = &topo.racks[x as usize];
+        let rk = &topo.racks[x];
         let (st, crit, warn) = match snap {
             Some(s) => {
                 let sum = rack_summary(s, x);
                 (
-                    St::of(s.health.racks[x as usize].state),
+                    St::of(s.health.racks[x.index()].state),
                     sum.node_crit,
                     sum.node_warn,
                 )
@@ -76,7 +76,7 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
         .aisles
         .iter()
         .map(|&a| {
-            let aisle = &topo.aisles[a as usize];
+            let aisle = &topo.aisles[a];
             draw::RowIn {
                 label: aisle.name.clone(),
                 racks: aisle.racks.iter().map(|&x| rack_in(x)).collect(),
@@ -92,7 +92,7 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
     let layout = room.layout.clone().unwrap_or_default();
     let all: Vec<AlertRow> = snap
         .map(|s| {
-            located_alerts_where(s, |x| topo.racks[x as usize].room == ri)
+            located_alerts_where(s, |x| topo.racks[x].room == ri)
                 .iter()
                 .map(alert_row)
                 .collect()
@@ -101,7 +101,7 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
     RoomPage {
         id: room.id.clone(),
         name: room.name.clone(),
-        st: St::of(level(snap.map(|s| &s.health.rooms), ri).flatten()),
+        st: St::of(level(snap.map(|s| &s.health.rooms), ri.get()).flatten()),
         plan: draw::floor_plan(&layout, rows),
         alerts_url: format!("/alerts?room={}", enc(&room.id)),
         alerts_total: all.len(),

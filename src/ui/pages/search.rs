@@ -79,21 +79,21 @@ pub fn search_hits(snap: Option<&Snapshot>, topo: &Topology, q: &str) -> Vec<Hit
     }
     for (i, r) in topo.rooms.iter().enumerate() {
         if matches(&r.id, &r.name) {
-            let site = topo.sites[r.site as usize].name.clone();
+            let site = topo.sites[r.site].name.clone();
             let st = st_of(h.map(|h| &h.rooms), i as u32);
             hits.push(hit("room", &r.id, &r.name, room_url(&r.id), site, st));
         }
     }
-    for (i, r) in topo.racks.iter().enumerate() {
+    for (i, r) in topo.racks.iter_ix() {
         if matches(&r.id, &r.name) {
-            let path = topo.path(i as u32, None).join(" › ");
-            let st = St::of(h.and_then(|h| h.racks[i].state));
+            let path = topo.path(i, None).join(" › ");
+            let st = St::of(h.and_then(|h| h.racks[i.index()].state));
             hits.push(hit("rack", &r.id, &r.name, rack_url(&r.id), path, st));
         }
     }
     for (i, d) in topo.devices.iter().enumerate() {
         if matches(&d.id, &d.name) {
-            let rack = &topo.racks[d.rack as usize];
+            let rack = &topo.racks[d.rack];
             let url = device_url(&rack.id, &d.id);
             let path = format!(
                 "{} › U{}",
@@ -106,8 +106,8 @@ pub fn search_hits(snap: Option<&Snapshot>, topo: &Topology, q: &str) -> Vec<Hit
     }
     for (i, inst) in topo.instances.iter().enumerate() {
         if matches(&inst.name, "") {
-            let d = &topo.devices[inst.device as usize];
-            let rack = &topo.racks[d.rack as usize];
+            let d = &topo.devices[inst.device];
+            let rack = &topo.racks[d.rack];
             let url = format!(
                 "{}?instance={}#inst-{}",
                 device_url(&rack.id, &d.id),

@@ -61,17 +61,17 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String
 
 pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
     let topo = &config.topology;
-    let s = &topo.sites[si as usize];
-    let rack_st = |r: RackIx| St::of(snap.and_then(|s| s.health.racks[r as usize].state));
+    let s = &topo.sites[si];
+    let rack_st = |r: RackIx| St::of(snap.and_then(|s| s.health.racks[r.index()].state));
     let rooms = s
         .rooms
         .iter()
         .map(|&r| {
-            let room = &topo.rooms[r as usize];
+            let room = &topo.rooms[r];
             let racks: Vec<Mini> = topo
                 .room_racks(r)
                 .map(|x| {
-                    let rk = &topo.racks[x as usize];
+                    let rk = &topo.racks[x];
                     let st = rack_st(x);
                     Mini {
                         url: rack_url(&rk.id),
@@ -83,7 +83,7 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
             RoomCard {
                 name: room.name.clone(),
                 url: room_url(&room.id),
-                st: St::of(level(snap.map(|s| &s.health.rooms), r).flatten()),
+                st: St::of(level(snap.map(|s| &s.health.rooms), r.get()).flatten()),
                 crit: racks
                     .iter()
                     .filter(|m| m.st == St::of(Some(Severity::Crit)))
@@ -99,7 +99,7 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
     SitePage {
         id: s.id.clone(),
         name: s.name.clone(),
-        st: St::of(level(snap.map(|s| &s.health.sites), si).flatten()),
+        st: St::of(level(snap.map(|s| &s.health.sites), si.get()).flatten()),
         location: s.location.as_ref().map_or_else(String::new, |l| {
             let mut t = format!("{:.4}, {:.4}", l.lat, l.lon);
             if let Some(a) = &l.address {

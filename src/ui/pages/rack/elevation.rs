@@ -33,7 +33,7 @@ pub fn elevation(
     highlight: Option<&str>,
     rack_sev: Option<Severity>,
 ) -> draw::Elevation {
-    let r = &config.topology.racks[x as usize];
+    let r = &config.topology.racks[x];
     let f = Frame {
         rack_u: r.u_height.max(1),
         body_x: draw::U_LABEL + draw::SIDE_W + 2.0,
@@ -59,7 +59,7 @@ pub fn elevation(
         // The side components' checks are the rack's own, so they show the rack's checks'
         // state.
         let rack_own = snap
-            .map(|s| &s.health.racks[x as usize])
+            .map(|s| &s.health.racks[x.index()])
             .and_then(|h| Severity::worst(h.checks.iter().map(|c| c.severity)));
         sides = side_bars(t, St::of(rack_own.or(rack_sev)), f);
         devices.extend(mounted(t, r, face, f));
@@ -88,11 +88,11 @@ fn device_box(
     highlight: Option<&str>,
     f: Frame,
 ) -> draw::DeviceBox {
-    let dev = &config.topology.devices[d as usize];
+    let dev = &config.topology.devices[d];
     let uh = super::device_u_height(config, dev);
     let (y, h) = draw::device_rect(f.rack_u, dev.u_position, uh);
     let w = draw::BODY_W;
-    let st = St::of(snap.and_then(|s| s.health.devices[d as usize].state));
+    let st = St::of(snap.and_then(|s| s.health.devices[d.index()].state));
     let ghost = dev.face != face;
     let (rows, cols, cells) = if ghost {
         (1, 1, Vec::new())
@@ -130,7 +130,7 @@ fn device_cells(
 ) -> (u32, u32, Vec<Cell>) {
     let topo = &config.topology;
     let tpl = config.catalog.devices.get(&dev.template_id).map(|t| &t.def);
-    let dev_sev = snap.and_then(|s| s.health.devices[d as usize].state);
+    let dev_sev = snap.and_then(|s| s.health.devices[d.index()].state);
     let grid = tpl.and_then(|t| match face {
         Face::Front => t
             .disk_layout
@@ -144,7 +144,7 @@ fn device_cells(
     let slot_state = |slot: u32| -> (Option<Severity>, String) {
         match instances.iter().position(|i| i.slot == slot) {
             Some(k) => {
-                let n = dev.instances.start + k as u32;
+                let n = dev.instances.start.get() + k as u32;
                 (node_state(snap, n), instances[k].name.clone())
             }
             None => (None, format!("slot {slot} (empty)")),

@@ -76,7 +76,7 @@ pub async fn handler(
         let live = crate::server::live::rack_live(&st.engine, s, x).await;
         page.live = live_view(&config, &live);
     }
-    let r = &topo.racks[x as usize];
+    let r = &topo.racks[x];
     let crumbs = crumbs(topo, Above::Room(r.room));
     let c = chrome(&st, &ctx, &config, snap.as_deref(), &r.name, "", crumbs);
     html(&st, &ctx, StatusCode::OK, &c, &page)
@@ -129,9 +129,9 @@ pub fn build(
     highlight: Option<&str>,
 ) -> RackPage {
     let topo = &config.topology;
-    let r = &topo.racks[x as usize];
+    let r = &topo.racks[x];
     let rack_u = r.u_height.max(1);
-    let rack_h = snap.map(|s| &s.health.racks[x as usize]);
+    let rack_h = snap.map(|s| &s.health.racks[x.index()]);
     let rack_sev = rack_h.and_then(|h| h.state);
     let rack_st = St::of(rack_sev);
     let mut elevations = Vec::new();
@@ -147,7 +147,7 @@ pub fn build(
         .devices
         .iter()
         .map(|&d| {
-            let dev = &topo.devices[d as usize];
+            let dev = &topo.devices[d];
             let h = device_u_height(config, dev);
             DeviceRow {
                 u: if h > 1 {
@@ -159,7 +159,7 @@ pub fn build(
                 url: device_url(&r.id, &dev.id),
                 rack_url: rack_device_url(&r.id, &dev.id),
                 template: dev.template_id.clone(),
-                st: St::of(snap.and_then(|s| s.health.devices[d as usize].state)),
+                st: St::of(snap.and_then(|s| s.health.devices[d.index()].state)),
                 highlight: highlight == Some(dev.id.as_str()),
             }
         })
