@@ -228,7 +228,7 @@ mod old {
         m.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
     }
 
-    pub async fn query(url: &str, range: bool) -> String {
+    pub(crate) async fn query(url: &str, range: bool) -> String {
         let resp = reqwest::Client::new()
             .post(format!("{url}/api/v1/query"))
             .form(&[("query", "x")])

@@ -8,7 +8,7 @@ use std::time::Instant;
 use rackscope_core::{Level, diag};
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The configuration's app.yaml, or its directory.
     #[arg(env = "RACKSCOPE_APP_CONFIG")]
     app: PathBuf,
@@ -29,7 +29,7 @@ enum Format {
     Json,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     rackscope::demo::finish_interrupted_import(&args.app)?;
     let started = Instant::now();
     let loaded = rackscope_core::load(&args.app);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The configuration to run (a directory holding app.yaml).
     #[arg(
         long,
@@ -46,7 +46,7 @@ pub struct Args {
     templates: Option<PathBuf>,
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !a.config.exists() {
         anyhow::bail!(
             "{} not found: run the demo from the repository root, or pass --config DIR",

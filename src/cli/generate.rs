@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// Directory to write the configuration into (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -15,7 +15,7 @@ pub struct Args {
     instances: usize,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let out = &args.out;
     if out.join("app.yaml").exists() || out.join("topology").exists() {
         anyhow::bail!(

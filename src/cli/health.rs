@@ -13,7 +13,7 @@ use rackscope_core::telemetry::{Engine, Snapshot, plan};
 use rackscope_prometheus::PrometheusClient;
 
 #[derive(clap::Args)]
-pub struct PlanArgs {
+pub(super) struct PlanArgs {
     /// The configuration's app.yaml, or its directory.
     #[arg(env = "RACKSCOPE_APP_CONFIG")]
     app: PathBuf,
@@ -23,7 +23,7 @@ pub struct PlanArgs {
 }
 
 #[derive(clap::Args)]
-pub struct HealthArgs {
+pub(super) struct HealthArgs {
     /// The configuration's app.yaml, or its directory.
     #[arg(env = "RACKSCOPE_APP_CONFIG")]
     app: PathBuf,
@@ -38,7 +38,7 @@ pub struct HealthArgs {
     all: bool,
 }
 
-pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn plan_cmd(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let config = rackscope::demo::load_config(&args.app)?;
     print!("{}", plan(&config).describe(&config, !args.short));
     Ok(ExitCode::SUCCESS)
@@ -48,7 +48,7 @@ fn state(s: Option<Severity>) -> &'static str {
     s.map_or("-", Severity::as_str)
 }
 
-pub fn health_cmd(args: &HealthArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn health_cmd(args: &HealthArgs) -> anyhow::Result<ExitCode> {
     let mut config = rackscope::demo::load_config(&args.app)?;
     if let Some(url) = &args.prometheus {
         config.app.telemetry.prometheus_url = Some(url.clone());

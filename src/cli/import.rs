@@ -10,7 +10,7 @@ use rackscope::import::{Plan, finish_interrupted, layout, trial};
 use rackscope_importer_abi::Inventory;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(super) struct Args {
     /// The importer: a name (`netbox`, `racksdb`, `bluebanquise`) looked up in the plugin
     /// directories, or the path of an importer library.
     pub importer: Option<String>,
@@ -49,7 +49,7 @@ pub struct Args {
     pub list: bool,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let dirs = plugin::search_dirs(args.plugin_dir.as_deref());
     if args.list {
         return list(&dirs);

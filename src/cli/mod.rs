@@ -47,7 +47,7 @@ enum Command {
 }
 
 /// Parses the command line, runs the subcommand, and turns its error into exit code 2.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The configuration directory or its app.yaml.
     #[arg(env = "RACKSCOPE_APP_CONFIG")]
     config: PathBuf,
@@ -18,7 +18,7 @@ pub struct Args {
     templates: Option<PathBuf>,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = rackscope::demo::load_config(&args.config)?;
     let engine = rackscope::demo::engine_for(cfg)?;
     let state = rackscope::server::AppState::with_templates(engine, args.templates.as_deref())

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(super) struct Args {
     /// The configuration directory or its app.yaml.
     #[arg(env = "RACKSCOPE_APP_CONFIG")]
     config: PathBuf,
@@ -27,7 +27,7 @@ pub struct Args {
     control_token: Option<String>,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Arc::new(rackscope::demo::load_config(&args.config)?);
     let sim = Arc::new(rackscope::demo::simulator(
         config,

@@ -154,9 +154,9 @@ fn locked_dependencies(name: &str) -> BTreeSet<String> {
 mod toml_lock {
     use std::collections::BTreeMap;
 
-    pub type Lock = BTreeMap<String, Vec<String>>;
+    pub(super) type Lock = BTreeMap<String, Vec<String>>;
 
-    pub fn parse(text: &str) -> Lock {
+    pub(super) fn parse(text: &str) -> Lock {
         let mut lock = Lock::new();
         for block in text.split("[[package]]").skip(1) {
             let mut name = None;

@@ -352,8 +352,8 @@ fn the_demo_command_shows_alerts_and_stops_cleanly_on_ctrl_c() {
 
 /// A tiny blocking GET for the subprocess test: the alerts array, or None if not up yet.
 mod reqwest {
-    pub use ::reqwest::*;
-    pub fn blocking_get(url: &str) -> Option<Vec<serde_json::Value>> {
+    pub(super) use ::reqwest::*;
+    pub(super) fn blocking_get(url: &str) -> Option<Vec<serde_json::Value>> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

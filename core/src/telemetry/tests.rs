@@ -603,7 +603,7 @@ proptest! {
         let answers: Vec<_> = p.queries.iter().map(|q| w.answer(&q.expr)).collect();
         let view: Vec<Answer<'_>> = answers.iter().map(|a| match a {
             Result::Ok(r) => Answer::Ok(r),
-            Err(_) => unreachable!(),
+            Err(e) => panic!("the table answers every query: {e}"),
         }).collect();
         let h = evaluate(&config, &p, &view, t0(), &mut ForMemory::default());
         let topo = &config.topology;

@@ -41,8 +41,8 @@ pub struct Options {
     pub instance_port: Option<u16>,
 }
 
-pub const DEFAULT_RACK_GROUP_PATTERN: &str = r"^rack_?(\d+)$";
-pub const DEFAULT_HARDWARE_GROUP_PATTERN: &str = r"^(hw|equipment)_";
+pub(crate) const DEFAULT_RACK_GROUP_PATTERN: &str = r"^rack_?(\d+)$";
+pub(crate) const DEFAULT_HARDWARE_GROUP_PATTERN: &str = r"^(hw|equipment)_";
 
 impl Default for Options {
     fn default() -> Self {
@@ -150,7 +150,7 @@ const DEFS: &[OptionDef] = &[
     ),
 ];
 
-pub fn specs() -> Vec<OptionSpec> {
+pub(crate) fn specs() -> Vec<OptionSpec> {
     options::specs(DEFS)
 }
 

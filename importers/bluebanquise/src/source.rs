@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// One Ansible host.
 #[derive(Debug, Clone)]
-pub struct Host {
+pub(crate) struct Host {
     pub name: String,
     /// Variables as Ansible resolves them for the host (group vars merged in).
     pub vars: Map<String, Value>,
@@ -29,7 +29,7 @@ fn strings(v: Option<&Value>) -> Vec<&str> {
 }
 
 /// Hosts in natural name order. Warnings go to `warnings`.
-pub fn read(doc: &Value, warnings: &mut Vec<String>) -> Result<Vec<Host>, String> {
+pub(crate) fn read(doc: &Value, warnings: &mut Vec<String>) -> Result<Vec<Host>, String> {
     let top = doc
         .as_object()
         .ok_or("the ansible-inventory JSON must be an object (the output of `--list`)")?;
@@ -194,7 +194,7 @@ fn group_depths<'a>(groups: &BTreeMap<&'a str, Group<'a>>) -> BTreeMap<&'a str, 
 }
 
 /// Follows a dotted path (`labels.rack`) through nested maps.
-pub fn lookup<'v>(vars: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
+pub(crate) fn lookup<'v>(vars: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
     let mut parts = path.split('.');
     let mut cur = vars.get(parts.next()?.trim())?;
     for p in parts {

@@ -30,7 +30,7 @@ pub fn place(first_slot: i64, initial: i64, k: usize, ty: &EqType) -> (i64, i64)
 }
 
 /// How many items of a type sit side by side: int(1/width), as RacksDB computes it.
-pub fn columns(ty: &EqType) -> u64 {
+pub(crate) fn columns(ty: &EqType) -> u64 {
     let c = 1.0 / ty.width;
     if c.is_finite() && c >= 1.0 {
         c as u64
@@ -89,7 +89,7 @@ fn matches(filter: &[String], name: &str) -> bool {
 
 /// Maps the source in passes: check the filters, lay out the racks, name the templates,
 /// place the equipment, turn it into devices rack by rack, then list the templates in use.
-pub fn build(
+pub(crate) fn build(
     src: Source,
     opts: &Options,
     source: String,

@@ -18,7 +18,7 @@ use crate::source::{
 
 /// What one top-level list holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
+pub(crate) enum Kind {
     Datacenters,
     Racks,
     Infrastructures,
@@ -37,7 +37,7 @@ impl Kind {
 }
 
 /// One parsed JSON document: either computed lists, or a whole database written in JSON.
-pub enum Document {
+pub(crate) enum Document {
     Lists(Vec<(Kind, Vec<Value>)>),
     Database(Value),
 }
@@ -58,7 +58,7 @@ fn classify_list(items: &[Value]) -> Option<Kind> {
 }
 
 /// Recognises a document by its shape. `what` names it in messages.
-pub fn classify(doc: Value, what: &str) -> Result<Document, String> {
+pub(crate) fn classify(doc: Value, what: &str) -> Result<Document, String> {
     match doc {
         Value::Array(items) => {
             if items.is_empty() {
@@ -105,7 +105,7 @@ pub fn classify(doc: Value, what: &str) -> Result<Document, String> {
 
 /// Combines computed lists into the source model. Of each kind, the first list with
 /// computed positions wins (a folded copy of the same data is then ignored).
-pub fn read(lists: Vec<(Kind, Vec<Value>)>) -> Result<Source, String> {
+pub(crate) fn read(lists: Vec<(Kind, Vec<Value>)>) -> Result<Source, String> {
     let mut src = Source::default();
     let mut by_kind: BTreeMap<Kind, Vec<Value>> = BTreeMap::new();
     for (kind, items) in lists {

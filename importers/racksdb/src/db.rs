@@ -15,7 +15,7 @@ use crate::source::{
 const MAX_DEPTH: usize = 16;
 
 /// Parses YAML text into a JSON value. An empty document is null.
-pub fn parse_yaml(text: &str, what: &str) -> Result<Value, String> {
+pub(crate) fn parse_yaml(text: &str, what: &str) -> Result<Value, String> {
     if text
         .lines()
         .all(|l| matches!(l.trim(), "" | "---") || l.trim_start().starts_with('#'))
@@ -34,7 +34,7 @@ pub fn parse_yaml(text: &str, what: &str) -> Result<Value, String> {
 /// is a mapping from each entry's stem to its content, except a directory named `*.l`,
 /// which is a list of its entries' contents. Entries are read in name order so the result
 /// does not depend on the file system.
-pub fn load_tree(path: &Path, warnings: &mut Vec<String>) -> Result<Value, String> {
+pub(crate) fn load_tree(path: &Path, warnings: &mut Vec<String>) -> Result<Value, String> {
     load_entry(path, 0, warnings)
 }
 
@@ -119,7 +119,7 @@ type RackTypes = std::collections::BTreeMap<String, (u32, i64)>;
 
 /// Turns a merged database document into the source model: types first, then the
 /// datacenters (whose racks need the rack types), then the infrastructures' equipment.
-pub fn read(root: &Value) -> Result<Source, String> {
+pub(crate) fn read(root: &Value) -> Result<Source, String> {
     let root = match root {
         Value::Object(m) => m,
         Value::Null => return Err("the RacksDB database is empty".into()),

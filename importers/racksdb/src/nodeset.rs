@@ -9,16 +9,16 @@ use std::collections::BTreeSet;
 
 /// A node set larger than this is refused: no rack holds it, and a typo such as
 /// `n[0-99999999]` must not exhaust memory.
-pub const MAX_NAMES: usize = 100_000;
+pub(crate) const MAX_NAMES: usize = 100_000;
 
 /// All node sets of one source together may not name more than this.
-pub const MAX_TOTAL_NAMES: usize = 1_000_000;
+pub(crate) const MAX_TOTAL_NAMES: usize = 1_000_000;
 
 /// Nor may one node set expand to more text than this.
 const MAX_BYTES: usize = 16 << 20;
 
 /// Expands a node set, charging its names to `budget` (what is left for the whole source).
-pub fn expand_within(set: &str, budget: &mut usize) -> Result<Vec<String>, String> {
+pub(crate) fn expand_within(set: &str, budget: &mut usize) -> Result<Vec<String>, String> {
     let names = expand(set)?;
     match budget.checked_sub(names.len()) {
         Some(left) => {

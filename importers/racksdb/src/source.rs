@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// The four equipment lists of an infrastructure part; the order is RacksDB's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Category {
+pub(crate) enum Category {
     Nodes,
     Storage,
     Network,
@@ -15,7 +15,7 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 4] = [
+    pub(crate) const ALL: [Category; 4] = [
         Category::Nodes,
         Category::Storage,
         Category::Network,
@@ -23,7 +23,7 @@ impl Category {
     ];
 
     /// The key of the list in RacksDB (`types.<key>`, `layout[].<key>`).
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Category::Nodes => "nodes",
             Category::Storage => "storage",
@@ -33,7 +33,7 @@ impl Category {
     }
 
     /// The Rackscope template type.
-    pub fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Category::Nodes => "server",
             Category::Storage => "storage",
@@ -44,32 +44,32 @@ impl Category {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Location {
+pub(crate) struct Location {
     pub lat: f64,
     pub lon: f64,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Datacenter {
+pub(crate) struct Datacenter {
     pub name: String,
     pub location: Option<Location>,
     pub rooms: Vec<RoomSrc>,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct RoomSrc {
+pub(crate) struct RoomSrc {
     pub name: String,
     pub rows: Vec<RowSrc>,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct RowSrc {
+pub(crate) struct RowSrc {
     pub name: String,
     pub racks: Vec<RackSrc>,
 }
 
 #[derive(Debug, Clone)]
-pub struct RackSrc {
+pub(crate) struct RackSrc {
     pub name: String,
     /// Index of the rack in its row (RacksDB `slot`), which orders the row.
     pub slot: i64,
@@ -82,7 +82,11 @@ pub struct RackSrc {
 impl RackSrc {
     /// The racks of a set (`names` expanded from one node set), in consecutive slots from
     /// `first`, all of one rack type.
-    pub fn set(names: Vec<String>, first: i64, (units, initial): (u32, i64)) -> Vec<RackSrc> {
+    pub(crate) fn set(
+        names: Vec<String>,
+        first: i64,
+        (units, initial): (u32, i64),
+    ) -> Vec<RackSrc> {
         names
             .into_iter()
             .enumerate()
@@ -97,7 +101,7 @@ impl RackSrc {
 }
 
 /// A datacenter's `location`, when it has both coordinates.
-pub fn location(v: Option<&Value>) -> Option<Location> {
+pub(crate) fn location(v: Option<&Value>) -> Option<Location> {
     let l = v?.as_object()?;
     Some(Location {
         lat: number(l.get("latitude"))?,
@@ -119,7 +123,7 @@ pub struct EqType {
 /// A set of equipment as declared (`name: mecn[0001-0040]`, `slot: 1`), or a single item
 /// of RacksDB's expanded output with its computed position.
 #[derive(Debug, Clone)]
-pub struct EqSet {
+pub(crate) struct EqSet {
     pub names: Vec<String>,
     pub category: Category,
     pub type_id: String,
@@ -134,7 +138,7 @@ pub struct EqSet {
 }
 
 #[derive(Debug)]
-pub struct Source {
+pub(crate) struct Source {
     pub datacenters: Vec<Datacenter>,
     pub types: BTreeMap<(Category, String), EqType>,
     pub sets: Vec<EqSet>,
@@ -156,7 +160,7 @@ impl Default for Source {
 }
 
 /// A scalar as text: RacksDB names may be written as YAML numbers.
-pub fn text(v: Option<&Value>) -> Option<String> {
+pub(crate) fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -165,7 +169,7 @@ pub fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-pub fn number(v: Option<&Value>) -> Option<f64> {
+pub(crate) fn number(v: Option<&Value>) -> Option<f64> {
     match v? {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse::<f64>().ok(),
@@ -175,7 +179,7 @@ pub fn number(v: Option<&Value>) -> Option<f64> {
 }
 
 /// An integer, or a number with no fractional part.
-pub fn integer(v: Option<&Value>) -> Option<i64> {
+pub(crate) fn integer(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Number(n) => n.as_i64().or_else(|| {
             n.as_f64()
@@ -189,7 +193,7 @@ pub fn integer(v: Option<&Value>) -> Option<i64> {
 
 /// A height in U: `2u` in the database, `2` in the computed output. Fractional values
 /// come back as they are for the caller to round.
-pub fn units(v: Option<&Value>) -> Option<f64> {
+pub(crate) fn units(v: Option<&Value>) -> Option<f64> {
     match v? {
         Value::String(s) => {
             let s = s.trim();
@@ -207,7 +211,7 @@ pub fn units(v: Option<&Value>) -> Option<f64> {
 /// A width as RacksDB parses it: `full`, `1/7`, `1`, or a number in the computed output.
 /// The arithmetic is the one of RacksDB (`dividend / divisor` in floating point), so that
 /// placement reproduces its rounding exactly.
-pub fn width(v: Option<&Value>) -> Option<f64> {
+pub(crate) fn width(v: Option<&Value>) -> Option<f64> {
     match v? {
         Value::String(s) => {
             let s = s.trim();
@@ -228,7 +232,7 @@ pub fn width(v: Option<&Value>) -> Option<f64> {
     .filter(|f| f.is_finite())
 }
 
-pub fn string_list(v: Option<&Value>) -> Vec<String> {
+pub(crate) fn string_list(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::Array(items)) => items.iter().filter_map(|i| text(Some(i))).collect(),
         Some(other) => text(Some(other)).into_iter().collect(),
@@ -238,7 +242,7 @@ pub fn string_list(v: Option<&Value>) -> Vec<String> {
 
 /// A RacksDB list of keyed objects, which may also be written as a mapping from the key
 /// to the rest of the object (that is how a directory of files reads, too).
-pub fn keyed_list(
+pub(crate) fn keyed_list(
     v: Option<&Value>,
     key: &str,
     what: &str,
@@ -276,11 +280,11 @@ pub fn keyed_list(
     }
 }
 
-pub use rackscope_importer_abi::options::short;
+pub(crate) use rackscope_importer_abi::options::short;
 
 /// A type from its fields (`height`, `width`, `model`), with defaults and rounding named in
 /// `warnings`. `default_width` is RacksDB's schema default (full for all but nodes).
-pub fn eq_type(
+pub(crate) fn eq_type(
     category: Category,
     id: &str,
     m: &Map<String, Value>,

@@ -536,7 +536,7 @@ fn plugin_file_paths_of_the_python_examples_resolve_beside_the_configuration() {
 }
 
 /// A path under `../shared/fixtures`, or `None` (with a message) when it is absent.
-pub fn shared(rel: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn shared(rel: &str) -> Option<std::path::PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/fixtures")
         .join(rel);

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Answers are the real Prometheus's.
     Pass,
     /// Reads the request, never answers.
@@ -34,7 +34,7 @@ pub enum Fault {
 }
 
 /// The proxy; lives as long as the test's runtime.
-pub struct Faulty {
+pub(crate) struct Faulty {
     pub port: u16,
     fault: Arc<Mutex<Fault>>,
 }
@@ -42,7 +42,7 @@ pub struct Faulty {
 impl Faulty {
     /// Starts a proxy in front of Prometheus on `upstream`, pinning instant queries to
     /// `pin` (unix seconds) when given.
-    pub async fn start(upstream: u16, pin: Option<f64>) -> Faulty {
+    pub(crate) async fn start(upstream: u16, pin: Option<f64>) -> Faulty {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let fault = Arc::new(Mutex::new(Fault::Pass));
@@ -56,11 +56,11 @@ impl Faulty {
         Faulty { port, fault }
     }
 
-    pub fn set(&self, fault: Fault) {
+    pub(crate) fn set(&self, fault: Fault) {
         *self.fault.lock().unwrap() = fault;
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }

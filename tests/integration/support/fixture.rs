@@ -8,10 +8,10 @@ use super::prom::OpenMetrics;
 use super::{load, root};
 
 /// Evaluation time of the first refresh. Data spans T0-600 … T0+300.
-pub const T0: u64 = 1_700_000_000;
+pub(crate) const T0: u64 = 1_700_000_000;
 
 /// The fixture's world: all healthy except the incidents each case looks for.
-pub fn data() -> String {
+pub(crate) fn data() -> String {
     let config = load(&root().join("tests/fixtures/health/app.yaml")).config;
     let (from, to) = (T0 - 600, T0 + 300);
     let mut om = OpenMetrics::default();
@@ -102,7 +102,7 @@ pub fn data() -> String {
 /// The fixture's world, as in the health tests: node.1 down (CRIT), n03 warm (WARN), n04 hot
 /// (CRIT), n16 without temperature (UNKNOWN), n05's fan failed (pending for 1m),
 /// chassis-2's PSU degraded (WARN), r03's PDU over 12 A (WARN), disk slot 3 of da01 failed.
-pub fn world() -> Vec<Series> {
+pub(crate) fn world() -> Vec<Series> {
     let config = load(&root().join("tests/fixtures/health/app.yaml")).config;
     let mut s = Vec::new();
     for i in &config.topology.instances {

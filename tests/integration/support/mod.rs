@@ -3,22 +3,22 @@
 //! router without a socket, served processes). Test modules import from here, never from
 //! each other.
 
-pub mod faulty;
-pub mod fixture;
-pub mod prom;
-pub mod router;
-pub mod served;
+pub(crate) mod faulty;
+pub(crate) mod fixture;
+pub(crate) mod prom;
+pub(crate) mod router;
+pub(crate) mod served;
 
 use std::path::{Path, PathBuf};
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `../shared/fixtures/<rel>`, or `None` with a message when `../shared` is absent, so that
 /// the suite passes anywhere.
-pub fn shared(rel: &str) -> Option<PathBuf> {
+pub(crate) fn shared(rel: &str) -> Option<PathBuf> {
     let p = root().join("../shared/fixtures").join(rel);
     if p.exists() {
         Some(p)
@@ -32,7 +32,7 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
 }
 
 /// Copies a directory tree.
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -46,18 +46,18 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Loads a configuration with no environment overrides, whatever the test runner's env is.
-pub fn load(app: &Path) -> rackscope_core::Loaded {
+pub(crate) fn load(app: &Path) -> rackscope_core::Loaded {
     rackscope_core::load_with_env(app, std::iter::empty())
 }
 
 /// The `rackscope` binary built for these tests.
-pub fn bin() -> std::process::Command {
+pub(crate) fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_rackscope"))
 }
 
 /// Compares `text` with the snapshot file `tests/snapshots/<rel>`, or rewrites it when
 /// `RACKSCOPE_BLESS=1` is set (after the difference was checked by a human).
-pub fn assert_snapshot(rel: &str, text: &str) {
+pub(crate) fn assert_snapshot(rel: &str, text: &str) {
     let snap = root().join("tests/snapshots").join(rel);
     if std::env::var_os("RACKSCOPE_BLESS").is_some() {
         std::fs::create_dir_all(snap.parent().unwrap()).unwrap();

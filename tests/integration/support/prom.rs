@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub struct Prometheus {
+pub(crate) struct Prometheus {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
@@ -18,7 +18,7 @@ pub struct Prometheus {
 }
 
 /// Whether the Prometheus binaries are here; under CI they must be (`.ci/run` installs them).
-pub fn available() -> bool {
+pub(crate) fn available() -> bool {
     let ok = ["prometheus", "promtool"].iter().all(|b| {
         Command::new(b)
             .arg("--version")
@@ -40,12 +40,12 @@ pub fn available() -> bool {
 
 impl Prometheus {
     /// Backfills `openmetrics` (must end with `# EOF`) and starts Prometheus on it.
-    pub fn start(openmetrics: &str) -> Option<Prometheus> {
+    pub(crate) fn start(openmetrics: &str) -> Option<Prometheus> {
         Prometheus::start_with(openmetrics, None)
     }
 
     /// As `start`, with a `--web.config.file` (TLS, basic auth).
-    pub fn start_with(openmetrics: &str, web_config: Option<&str>) -> Option<Prometheus> {
+    pub(crate) fn start_with(openmetrics: &str, web_config: Option<&str>) -> Option<Prometheus> {
         if !available() {
             return None;
         }
@@ -91,7 +91,7 @@ impl Prometheus {
 
     /// Starts an empty Prometheus that scrapes `targets` (host:port) every `interval_s`
     /// seconds, keeping the labels they export (`honor_labels`), as the demo does.
-    pub fn scraping(targets: &[String], interval_s: u32) -> Option<Prometheus> {
+    pub(crate) fn scraping(targets: &[String], interval_s: u32) -> Option<Prometheus> {
         if !available() {
             return None;
         }
@@ -120,7 +120,7 @@ impl Prometheus {
         Some(p)
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
@@ -192,7 +192,7 @@ impl Prometheus {
     }
 
     /// SIGKILL: the way a crashed or unplugged Prometheus goes away.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -200,7 +200,7 @@ impl Prometheus {
     }
 
     /// Starts again on the same port and data.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         self.launch();
     }
@@ -215,12 +215,12 @@ impl Drop for Prometheus {
 /// Builds an OpenMetrics text: `series(name, labels, values)` where values are
 /// (unix seconds, value) in time order.
 #[derive(Default)]
-pub struct OpenMetrics {
+pub(crate) struct OpenMetrics {
     families: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl OpenMetrics {
-    pub fn series(&mut self, name: &str, labels: &[(&str, &str)], points: &[(u64, f64)]) {
+    pub(crate) fn series(&mut self, name: &str, labels: &[(&str, &str)], points: &[(u64, f64)]) {
         let l: Vec<String> = labels
             .iter()
             .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
@@ -232,14 +232,21 @@ impl OpenMetrics {
     }
 
     /// A constant value every 15 s over [from, to].
-    pub fn constant(&mut self, name: &str, labels: &[(&str, &str)], from: u64, to: u64, v: f64) {
+    pub(crate) fn constant(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        from: u64,
+        to: u64,
+        v: f64,
+    ) {
         let pts: Vec<(u64, f64)> = (from..=to).step_by(15).map(|t| (t, v)).collect();
         self.series(name, labels, &pts);
     }
 
     /// `before` until `switch` (exclusive), `after` from it, every 15 s over [from, to];
     /// a sample sits exactly at `switch`.
-    pub fn step(
+    pub(crate) fn step(
         &mut self,
         name: &str,
         labels: &[(&str, &str)],
@@ -252,7 +259,7 @@ impl OpenMetrics {
         self.series(name, labels, &pts);
     }
 
-    pub fn finish(&self) -> String {
+    pub(crate) fn finish(&self) -> String {
         let mut out = String::new();
         for (name, lines) in &self.families {
             out.push_str(&format!("# TYPE {name} gauge\n"));

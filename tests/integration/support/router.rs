@@ -17,12 +17,12 @@ use super::{load, root};
 
 /// The server state over the fixture, after two refreshes 30 s apart (so n05's fan is
 /// pending, not yet CRIT), or none when `refreshed` is false.
-pub async fn fixture(refreshed: bool) -> (AppState, Arc<Table>) {
+pub(crate) async fn fixture(refreshed: bool) -> (AppState, Arc<Table>) {
     fixture_with(refreshed, |_| {}).await
 }
 
 /// As `fixture`, with app.yaml's settings changed by `tune` first.
-pub async fn fixture_with(
+pub(crate) async fn fixture_with(
     refreshed: bool,
     tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
 ) -> (AppState, Arc<Table>) {
@@ -41,23 +41,23 @@ pub async fn fixture_with(
     (AppState::new(engine).unwrap(), table)
 }
 
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
-pub async fn call(state: &AppState, req: Request<Body>) -> Reply {
+pub(crate) async fn call(state: &AppState, req: Request<Body>) -> Reply {
     let res = router(state.clone()).oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -72,11 +72,11 @@ pub async fn call(state: &AppState, req: Request<Body>) -> Reply {
     }
 }
 
-pub async fn get(state: &AppState, uri: &str) -> Reply {
+pub(crate) async fn get(state: &AppState, uri: &str) -> Reply {
     call(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
-pub async fn post(state: &AppState, uri: &str, body: &str) -> Reply {
+pub(crate) async fn post(state: &AppState, uri: &str, body: &str) -> Reply {
     call(
         state,
         Request::post(uri)

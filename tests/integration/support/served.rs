@@ -11,7 +11,7 @@ use super::load;
 
 /// A simulator for `app` with a fixed seed and no overrides file (fixtures stay untouched),
 /// served on a free loopback port. Returns it with its address.
-pub async fn start_simulator(
+pub(crate) async fn start_simulator(
     app: &std::path::Path,
     mode: Option<IncidentMode>,
 ) -> (Arc<Simulator>, String, tokio::sync::oneshot::Sender<()>) {
@@ -39,7 +39,7 @@ pub async fn start_simulator(
     (sim, addr, tx)
 }
 
-pub fn client_for(config: &rackscope_core::Config, url: &str) -> PrometheusClient {
+pub(crate) fn client_for(config: &rackscope_core::Config, url: &str) -> PrometheusClient {
     let mut t = config.app.telemetry.clone();
     t.prometheus_url = Some(url.to_string());
     PrometheusClient::from_config(&t, &config.base_dir).unwrap()
@@ -47,7 +47,7 @@ pub fn client_for(config: &rackscope_core::Config, url: &str) -> PrometheusClien
 
 /// `rackscope::demo::serve` (the server and its refresh loop, every second) over `config`
 /// reading the Prometheus at `prom_url`, on a free loopback port.
-pub struct Served {
+pub(crate) struct Served {
     pub web: String,
     pub engine: Arc<Engine>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -55,7 +55,7 @@ pub struct Served {
 }
 
 impl Served {
-    pub async fn start(config: &rackscope_core::Config, prom_url: &str) -> Served {
+    pub(crate) async fn start(config: &rackscope_core::Config, prom_url: &str) -> Served {
         let mut cfg = config.clone();
         cfg.app.planner.cache_ttl_seconds = 1;
         let engine = Arc::new(Engine::new(
@@ -81,7 +81,7 @@ impl Served {
     }
 
     /// Stops the server and waits for it, refresh loop included.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.task.await?
     }

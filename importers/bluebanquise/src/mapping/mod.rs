@@ -78,7 +78,7 @@ struct PlacedRack {
 }
 
 /// Builds the inventory from hosts in natural name order.
-pub fn map(hosts: &[Host], o: &Options, warnings: &mut Vec<String>) -> Inventory {
+pub(crate) fn map(hosts: &[Host], o: &Options, warnings: &mut Vec<String>) -> Inventory {
     warnings.push(format!(
         "BlueBanquise has no physical location model: racks come from {}; U from {}; \
          hosts without a rack go to `{}`",

@@ -25,7 +25,7 @@ struct Frame {
 }
 
 /// One face of rack `x`.
-pub fn elevation(
+pub(super) fn elevation(
     snap: Option<&Snapshot>,
     config: &Config,
     x: RackIx,
