@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::topology::{DeviceIx, RackIx, RoomIx};
 
 use serde::Deserialize;

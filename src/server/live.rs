@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::model::checks::Scope;
 use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::telemetry::metricq::{self, MetricQuery, MetricScope};

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use axum::response::Response;
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::telemetry::{Snapshot, Stale, StaleCause, StatsView};
 use rackscope_core::topology::{RackIx, RoomIx, Topology};
 use serde::Serialize;

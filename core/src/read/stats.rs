@@ -1,7 +1,7 @@
 //! The global roll-up: rooms, racks, alerts and the worst monitored state.
 
 use crate::Severity;
-use crate::load::Config;
+use crate::config::Config;
 use crate::telemetry::{Snapshot, StaleCause};
 
 /// `crit_count`/`warn_count` count racks; `status` is the worst monitored state (CRIT >

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate};
 use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::model::topology::{Face, Location, RoomLayout};

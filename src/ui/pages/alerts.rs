@@ -3,7 +3,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::read::{LocatedAlert, located_alerts};
 use rackscope_core::telemetry::Snapshot;
 use serde::{Deserialize, Serialize};

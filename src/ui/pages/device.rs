@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::model::checks::Scope;
 use rackscope_core::read::check_outcomes;
 use rackscope_core::telemetry::{RangeSpec, Snapshot};

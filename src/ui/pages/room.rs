@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::read::{located_alerts_where, rack_summary};
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::{RackIx, RoomIx};

@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use rackscope_core::Config;
 use rackscope_core::Severity;
-use rackscope_core::load::Config;
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::{RackIx, SiteIx};
 use serde::Serialize;

@@ -2,8 +2,8 @@
 //! (or per disk slot), the devices of the other face as outlines, and the rack template's
 //! side and mounted components.
 
+use rackscope_core::Config;
 use rackscope_core::Severity;
-use rackscope_core::load::Config;
 use rackscope_core::model::catalog::RackTemplate;
 use rackscope_core::model::checks::Scope;
 use rackscope_core::model::topology::Face;

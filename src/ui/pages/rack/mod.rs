@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use rackscope_core::load::Config;
+use rackscope_core::Config;
 use rackscope_core::read::{check_outcomes, located_alerts_where};
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::RackIx;
