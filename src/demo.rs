@@ -186,6 +186,8 @@ pub fn default_state_dir(config: &Path) -> PathBuf {
 }
 
 /// Runs the demo until `shutdown` completes or a part of it fails.
+// One function on purpose (about 100 lines): it is the order in which three processes
+// start and stop, and reading it top to bottom is the point.
 pub async fn demo(
     opts: DemoOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -184,6 +184,18 @@ async fn checks_library_and_its_query_tester() {
     has(&bad, "invalid PromQL");
 }
 
+/// A page's live fragment, as the page's script asks for it.
+async fn fragment(st: &AppState, uri: &str) -> Reply {
+    call(
+        st,
+        Request::get(uri)
+            .header("x-rackscope-fragment", "main")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
 async fn form(st: &AppState, uri: &str, body: &str) -> Reply {
     call(
         st,
@@ -228,14 +240,7 @@ async fn wallboard_rotates_through_the_playlist_in_kiosk_mode() {
 #[tokio::test]
 async fn live_fragment_themes_and_static_files() {
     let (st, _) = fixture(true).await;
-    let r = call(
-        &st,
-        Request::get("/views/room/room-a")
-            .header("x-rackscope-fragment", "main")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let r = fragment(&st, "/views/room/room-a").await;
     let frag = html(&r);
     assert!(frag.starts_with("<main id=\"main\" data-seq=\""), "{frag}");
     assert!(frag.ends_with("</main>"));
@@ -367,14 +372,7 @@ async fn every_page_matches_its_snapshot() {
         let text = format!("{} {url}\n{}", r.status.as_u16(), mask(&r.text()));
         crate::support::assert_snapshot(&format!("ui/{name}"), &text);
     }
-    let r = call(
-        &st,
-        Request::get("/views/room/room-a")
-            .header("x-rackscope-fragment", "main")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let r = fragment(&st, "/views/room/room-a").await;
     let text = format!("{} fragment\n{}", r.status.as_u16(), mask(&r.text()));
     crate::support::assert_snapshot("ui/room-fragment.html", &text);
     let r = form(&st, "/checks", "test=node_up&instances=n03").await;
