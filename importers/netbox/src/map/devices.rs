@@ -7,7 +7,7 @@ use super::*;
 pub(super) type Bays<'a> = Vec<(NaturalKey, i64, &'a Value)>;
 
 /// The devices mounted themselves, and the children of each parent, in bay order.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity)] // two maps of bays, named by the line above
 pub(super) fn split_bays<'a>(
     lists: &'a Lists,
     warnings: &mut Vec<String>,
