@@ -44,15 +44,10 @@ use crate::server::{api, live, ops};
 )]
 struct ApiDoc;
 
-/// The document as a value, for the `/api/docs` page and the tests.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
-
-/// The document served at `/api/openapi.json`. Serializing a document of plain maps and
+/// The document served at `/api/openapi.json` (and rendered once as `/api/docs`). Serializing a document of plain maps and
 /// strings does not fail; were it to, the answer is an error body rather than a panic.
 pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    document().to_pretty_json().unwrap_or_else(|e| {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| {
         tracing::error!(error = %e, "the OpenAPI document could not be serialized");
         format!("{{\"detail\": \"the OpenAPI document could not be serialized: {e}\"}}")
     })

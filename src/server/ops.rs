@@ -4,8 +4,8 @@
 //! with a page to browse it.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime};
 
 use axum::Json;
@@ -657,8 +657,8 @@ pub fn docs_html(doc: &serde_json::Value) -> String {
     )
 )]
 async fn docs() -> Response {
-    match serde_json::to_value(crate::server::openapi::document()) {
-        Ok(doc) => Html(docs_html(&doc)).into_response(),
+    match &*DOCS_PAGE {
+        Ok(page) => Html(page.as_str()).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("openapi.json: {e}"),
@@ -666,3 +666,11 @@ async fn docs() -> Response {
             .into_response(),
     }
 }
+
+/// The `/api/docs` page, rendered once from the served document (the document does not
+/// change while the process runs).
+static DOCS_PAGE: LazyLock<Result<String, String>> = LazyLock::new(|| {
+    serde_json::from_str::<serde_json::Value>(&crate::server::openapi::DOCUMENT)
+        .map(|doc| docs_html(&doc))
+        .map_err(|e| e.to_string())
+});
