@@ -189,6 +189,40 @@ pub fn substitute<'r>(expr: &str, mut value: impl FnMut(&str) -> Option<&'r str>
     })
 }
 
+/// The length `value` takes once escaped for `literal`, as `push_escaped` writes it.
+fn escaped_len(value: &str, literal: Literal) -> usize {
+    match literal {
+        Literal::Quoted(q) => value.len() + value.bytes().filter(|&b| b == b'\\' || b == q).count(),
+        Literal::Raw => value.len() + 3 * value.bytes().filter(|&b| b == b'`').count(),
+        Literal::Code => value.len(),
+    }
+}
+
+/// As `substitute`, for text from a request: the length of the result is added up before
+/// anything is copied, and `Err(length)` is returned past `max`, so that a short expression
+/// repeating a placeholder with a long value cannot make the server allocate gigabytes.
+pub fn substitute_bounded<'r>(
+    expr: &str,
+    mut value: impl FnMut(&str) -> Option<&'r str>,
+    max: usize,
+) -> Result<String, usize> {
+    let mut len = expr.len();
+    for p in dollars(expr) {
+        if p.escaped {
+            continue;
+        }
+        if let Some(v) = value(p.text(expr)) {
+            len = len
+                .saturating_sub(p.end - p.start)
+                .saturating_add(escaped_len(v, p.literal));
+            if len > max {
+                return Err(len);
+            }
+        }
+    }
+    Ok(substitute(expr, value))
+}
+
 /// Whether an expression uses a placeholder (`$racks`) where substitution would fill it.
 pub fn uses(expr: &str, placeholder: &str) -> bool {
     dollars(expr).any(|p| !p.escaped && p.text(expr) == placeholder)
@@ -281,6 +315,22 @@ mod tests {
         assert_eq!(
             unknown_placeholders(r#"up{a="$instance", b="$instances", c="$instance"} $"#),
             ["$instance"]
+        );
+    }
+    #[test]
+    fn bounded_substitution_adds_up_the_result_before_copying() {
+        let vars = |w: &str| (w == "$a").then_some(r#"x"y"#);
+        let expr = r#"up{a="$a"} + $a"#;
+        let full = substitute(expr, vars);
+        assert_eq!(substitute_bounded(expr, vars, full.len()).unwrap(), full);
+        assert_eq!(
+            substitute_bounded(expr, vars, full.len() - 1),
+            Err(full.len())
+        );
+        let many = "$a ".repeat(20_000);
+        let long = "v".repeat(200_000);
+        assert!(
+            substitute_bounded(&many, |w| (w == "$a").then_some(long.as_str()), 65_536).is_err()
         );
     }
 }

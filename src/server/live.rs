@@ -42,7 +42,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The largest tester request body: an expression at its limit plus its variables.
-const TESTER_BODY_LIMIT: usize = 256 * 1024;
+pub(crate) const TESTER_BODY_LIMIT: usize = 256 * 1024;
 /// The most variables one tester request may fill in.
 const MAX_TEST_VARIABLES: usize = 32;
 
@@ -717,7 +717,14 @@ pub fn prepare_test(expr: &str, variables: &HashMap<String, String>) -> Result<S
         .iter()
         .map(|(k, v)| (format!("${}", k.trim_start_matches('$')), v.as_str()))
         .collect();
-    let expr = rackscope_core::placeholder::substitute(expr, |w| vars.get(w).copied());
+    let max = rackscope_core::promql::MAX_EXPR_BYTES;
+    let expr =
+        rackscope_core::placeholder::substitute_bounded(expr, |w| vars.get(w).copied(), max)
+            .map_err(|len| {
+                ApiError::BadRequest(format!(
+                    "invalid PromQL: with its variables filled in the expression would be {len} bytes or more; the limit is {max}"
+                ))
+            })?;
     let left = rackscope_core::placeholder::unknown_placeholders(&expr)
         .into_iter()
         .chain(

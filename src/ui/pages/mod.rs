@@ -26,7 +26,14 @@ pub fn routes() -> Router<AppState> {
         .route("/views/device/{rack}/{device}", get(device::handler))
         .route("/alerts", get(alerts::handler))
         .route("/notifications", get(alerts::handler))
-        .route("/checks", get(checks::handler).post(checks::run))
+        .route(
+            "/checks",
+            get(checks::handler)
+                .post(checks::run)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::server::live::TESTER_BODY_LIMIT,
+                )),
+        )
         .route("/wallboard", get(wallboard::handler))
         .route("/playlist", get(wallboard::handler))
         .route("/search", get(search::handler))
