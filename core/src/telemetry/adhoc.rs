@@ -74,24 +74,33 @@ impl AdHoc {
     }
 
     /// A remembered failure for `key` (or for every query, when Prometheus was not there),
-    /// younger than `FAILURE_TTL`. While Prometheus is down, one caller per `FAILURE_TTL`
-    /// is let through to probe it and the others keep the remembered error: letting them
-    /// all through would make every open page wait out the query timeout again.
-    pub fn remembered(&self, key: &str) -> Option<SourceError> {
+    /// younger than `FAILURE_TTL`, as `Err`; `Ok(true)` when this caller is the one let
+    /// through to probe a Prometheus that was down. While it is down, one caller per
+    /// `FAILURE_TTL` probes and the others keep the remembered error: letting them all
+    /// through would make every open page wait out the query timeout again.
+    pub fn admit(&self, key: &str) -> Result<bool, SourceError> {
         if let Ok(mut d) = self.down.lock()
             && let Some((at, e)) = &mut *d
         {
             if at.elapsed() < FAILURE_TTL {
-                return Some(e.clone());
+                return Err(e.clone());
             }
             // This caller probes; the others wait for its answer (`succeeded` or `fail`).
             *at = Instant::now();
-            return None;
+            return Ok(true);
         }
-        let f = self.failures.lock().ok()?;
-        f.get(key)
-            .filter(|(at, _)| at.elapsed() < FAILURE_TTL)
-            .map(|(_, e)| e.clone())
+        match self.failures.lock() {
+            Ok(f) => match f.get(key).filter(|(at, _)| at.elapsed() < FAILURE_TTL) {
+                Some((_, e)) => Err(e.clone()),
+                None => Ok(false),
+            },
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// As `admit`, when only the remembered failure matters.
+    pub fn remembered(&self, key: &str) -> Option<SourceError> {
+        self.admit(key).err()
     }
 
     /// Remembers a failure; a busy refusal is ours, not Prometheus's, and is not kept.

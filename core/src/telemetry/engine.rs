@@ -233,6 +233,10 @@ impl Engine {
         let errors = query_errors(&plan, &answers);
         let failed = !answers.is_empty() && answers.iter().all(Result::is_err);
         self.stats.refresh_done(!failed);
+        if answers.iter().any(Result::is_ok) {
+            // Prometheus answered: requests need not wait for their own probe.
+            self.adhoc.succeeded();
+        }
         let done = Done {
             config,
             plan,
@@ -514,14 +518,13 @@ impl Engine {
         query: impl std::future::Future<Output = Result<T, SourceError>>,
         config: &Config,
     ) -> Result<T, SourceError> {
-        if let Some(e) = self.adhoc.remembered(key) {
-            return Err(e);
-        }
+        let probe = self.adhoc.admit(key)?;
         let _slot = self.adhoc.slot().await?;
         // Asked again: while this request waited for its slot, the ones ahead of it may
-        // have found Prometheus gone.
-        if let Some(e) = self.adhoc.remembered(key) {
-            return Err(e);
+        // have found Prometheus gone. Not the probe: asking again would find its own mark
+        // and it would never reach Prometheus, nor clear the mark.
+        if !probe {
+            self.adhoc.admit(key)?;
         }
         let r = self.timed(query, query_timeout(config)).await;
         match &r {
@@ -539,6 +542,9 @@ impl Engine {
             .timed_instant("vector(1)", SystemTime::now(), query_timeout(&config))
             .await;
         let next = SystemTime::now() + heartbeat_interval(&config);
+        if r.is_ok() {
+            self.adhoc.succeeded();
+        }
         self.stats
             .heartbeat_done(r.map(|_| ()).map_err(|e| e.to_string()), next);
     }

@@ -415,3 +415,39 @@ proptest! {
         prop_assert!(!(any_bad && h.global == Some(Ok)));
     }
 }
+
+#[tokio::test]
+async fn requests_reach_prometheus_again_once_it_is_back() {
+    let config = fixture();
+    let table = Arc::new(World::healthy(&config).table());
+    let engine = Arc::new(Engine::new(Arc::new(config), table.clone()));
+    let down = |d: bool| table.down.store(d, Ordering::Relaxed);
+
+    down(true);
+    assert!(engine.instant_now("up").await.is_err());
+    down(false);
+    // Within the failure memory the error is repeated without asking Prometheus.
+    let asked = table.query_count();
+    assert!(engine.instant_now("up").await.is_err());
+    assert_eq!(table.query_count(), asked);
+    // A refresh that gets answers clears the memory at once.
+    engine.refresh_at(t0()).await;
+    assert!(
+        engine.instant_now("up").await.is_ok(),
+        "the refresh did not clear it"
+    );
+
+    // With no refresh in between, the one probe let through past the memory reaches
+    // Prometheus, and its answer clears the memory for everyone.
+    down(true);
+    assert!(engine.instant_now("up").await.is_err());
+    down(false);
+    tokio::time::sleep(super::adhoc::FAILURE_TTL + Duration::from_millis(100)).await;
+    let asked = table.query_count();
+    assert!(
+        engine.instant_now("up").await.is_ok(),
+        "the probe never reached Prometheus"
+    );
+    assert_eq!(table.query_count(), asked + 1);
+    assert!(engine.instant_now("up").await.is_ok());
+}
