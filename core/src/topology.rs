@@ -187,11 +187,6 @@ impl<I, T> FromIterator<T> for Arena<I, T> {
     }
 }
 
-/// The indices of a contiguous range (a device's instances), in order.
-pub fn range_ixs<I: ArenaIndex>(range: &Range<I>) -> impl DoubleEndedIterator<Item = I> + use<I> {
-    (range.start.position()..range.end.position()).map(I::from_position)
-}
-
 #[derive(Debug, Clone)]
 pub struct Site {
     pub id: String,

@@ -37,11 +37,6 @@ pub struct Ui {
 }
 
 impl Ui {
-    /// The templates and files built into the binary.
-    pub fn embedded() -> Result<Ui, UiError> {
-        Ui::load(None)
-    }
-
     /// The built-in templates, each replaced by the file of the same relative name under
     /// `dir` when there is one; other `.html` files there are added (for includes), and
     /// `dir/static/<name>` replaces a static file. Every template is parsed now, so a

@@ -59,9 +59,11 @@ pub async fn same_site_writes(req: Request, next: Next) -> Response {
     let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
     // Browsers of the last years send Sec-Fetch-Site; the Origin is the fallback for older
     // ones, compared with the Host (or the host a reverse proxy says it forwarded).
+    // `same-site` is a sibling subdomain, another origin: it is judged by its Origin too.
     let (cross_site, foreign_origin) = match text("sec-fetch-site") {
-        Some(site) => (site == "cross-site", false),
-        None => (
+        Some("same-origin" | "none") => (false, false),
+        Some("cross-site") => (true, false),
+        _ => (
             false,
             match text(header::ORIGIN.as_str()) {
                 None => false,

@@ -117,7 +117,9 @@ pub fn chrome(
 ) -> Chrome {
     let views = playlist(config);
     let next_url = ctx.playlist.map(|i| {
-        let n = (i + 1) % views.len().max(1);
+        // `pl` comes from the URL: reduce it before adding, so a huge one cannot overflow.
+        let len = views.len().max(1);
+        let n = (i % len + 1) % len;
         let v = views.get(n).map_or("/", String::as_str);
         let sep = if v.contains('?') { '&' } else { '?' };
         format!("{v}{sep}kiosk=1&pl={n}")

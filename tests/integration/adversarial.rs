@@ -123,6 +123,11 @@ async fn cross_site_writes_are_refused() {
         vec![("origin", "http://evil.example")],
         vec![("origin", "null")],
         vec![("sec-fetch-site", "cross-site")],
+        // A sibling subdomain is same-site but another origin.
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://intranet.example"),
+        ],
     ] {
         let r = call(&st, send(h.clone())).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{h:?}");
@@ -131,6 +136,10 @@ async fn cross_site_writes_are_refused() {
         vec![],
         vec![("origin", "http://127.0.0.1:8000")],
         vec![("sec-fetch-site", "same-origin")],
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://127.0.0.1:8000"),
+        ],
     ] {
         let r = call(&st, send(h.clone())).await;
         assert_eq!(r.status, StatusCode::OK, "{h:?}: {}", r.text());
@@ -301,7 +310,14 @@ async fn a_hung_prometheus_and_many_open_pages_keep_queries_bounded() {
         "{} queries were sent for 200 pages",
         hung.total.load(Ordering::SeqCst)
     );
-    assert!(statuses.iter().all(|s| s.as_u16() < 600), "{statuses:?}");
+    // The pages did ask (a fixture whose ids stopped resolving would send nothing and 404).
+    assert!(hung.total.load(Ordering::SeqCst) > 0, "no query was sent");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(s.as_u16(), 200 | 503 | 504)),
+        "{statuses:?}"
+    );
     assert_eq!(hung.open.load(Ordering::SeqCst), 0);
 }
 

@@ -235,6 +235,9 @@ async fn wallboard_rotates_through_the_playlist_in_kiosk_mode() {
     // Moves on by itself, JavaScript or not.
     assert!(page.contains("http-equiv=\"refresh\""), "{page}");
     assert!(page.contains("pl=1"), "{page}");
+    // The position comes from the URL: the largest one still gives the next view.
+    let last = html(&get(&st, &format!("/?kiosk=1&pl={}", usize::MAX)).await);
+    assert!(last.contains("http-equiv=\"refresh\""), "{last}");
 }
 
 #[tokio::test]
