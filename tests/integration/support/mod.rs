@@ -59,7 +59,12 @@ pub(crate) fn bin() -> std::process::Command {
 /// `RACKSCOPE_BLESS=1` is set (after the difference was checked by a human).
 pub(crate) fn assert_snapshot(rel: &str, text: &str) {
     let snap = root().join("tests/snapshots").join(rel);
-    if std::env::var_os("RACKSCOPE_BLESS").is_some() {
+    if std::env::var("RACKSCOPE_BLESS").is_ok_and(|v| v == "1") {
+        // CI compares; a blessing there would pass whatever the output became.
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "RACKSCOPE_BLESS is refused under CI=true"
+        );
         std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
         std::fs::write(&snap, text).unwrap();
         return;
