@@ -13,6 +13,18 @@ use crate::source::{
 
 /// Deeper trees are refused: a symbolic link loop must end in an error, not a stack overflow.
 const MAX_DEPTH: usize = 16;
+/// Entries (files and directories) one database may have: a real one has hundreds.
+const MAX_ENTRIES: usize = 100_000;
+/// Bytes of one database file.
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What a walk has seen: each directory is read once (by device and inode), so links that
+/// point back up the tree, or at one directory from many places, cannot multiply the work.
+#[derive(Default)]
+struct Walk {
+    seen: std::collections::HashSet<(u64, u64)>,
+    entries: usize,
+}
 
 /// Parses YAML text into a JSON value. An empty document is null.
 pub(crate) fn parse_yaml(text: &str, what: &str) -> Result<Value, String> {
@@ -35,10 +47,21 @@ pub(crate) fn parse_yaml(text: &str, what: &str) -> Result<Value, String> {
 /// which is a list of its entries' contents. Entries are read in name order so the result
 /// does not depend on the file system.
 pub(crate) fn load_tree(path: &Path, warnings: &mut Vec<String>) -> Result<Value, String> {
-    load_entry(path, 0, warnings)
+    load_entry(path, 0, &mut Walk::default(), warnings)
 }
 
-fn load_entry(path: &Path, depth: usize, warnings: &mut Vec<String>) -> Result<Value, String> {
+fn load_entry(
+    path: &Path,
+    depth: usize,
+    walk: &mut Walk,
+    warnings: &mut Vec<String>,
+) -> Result<Value, String> {
+    walk.entries += 1;
+    if walk.entries > MAX_ENTRIES {
+        return Err(format!(
+            "the database has more than {MAX_ENTRIES} files and directories"
+        ));
+    }
     if depth > MAX_DEPTH {
         return Err(format!(
             "{} is more than {MAX_DEPTH} directories deep (a symbolic link loop?)",
@@ -48,9 +71,25 @@ fn load_entry(path: &Path, depth: usize, warnings: &mut Vec<String>) -> Result<V
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.is_file() {
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "{} is {} bytes; a database file may have at most {MAX_FILE_BYTES}",
+                path.display(),
+                meta.len()
+            ));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         return parse_yaml(&text, &path.display().to_string());
+    }
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if !walk.seen.insert((meta.dev(), meta.ino())) {
+            return Err(format!(
+                "{} is reached twice (a symbolic link back into the database)",
+                path.display()
+            ));
+        }
     }
     let mut entries: Vec<_> = std::fs::read_dir(path)
         .map_err(|e| format!("cannot list {}: {e}", path.display()))?
@@ -82,7 +121,7 @@ fn load_entry(path: &Path, depth: usize, warnings: &mut Vec<String>) -> Result<V
             ));
             continue;
         }
-        let value = load_entry(&entry, depth + 1, warnings)?;
+        let value = load_entry(&entry, depth + 1, walk, warnings)?;
         if is_list {
             list.push(value);
             continue;
@@ -352,4 +391,26 @@ fn read_rack_set(
     };
     racks.extend(RackSrc::set(names, first, (units, initial)));
     Ok(())
+}
+
+#[cfg(test)]
+mod walk_tests {
+    use super::*;
+
+    /// A directory with links back to itself: without the record of what was read, ten
+    /// links and the depth limit of 16 would make 10^16 directory listings.
+    #[test]
+    fn links_back_into_the_database_end_in_an_error_at_once() {
+        let dir = std::env::temp_dir().join(format!("racksdb-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = dir.join("db");
+        std::fs::create_dir_all(&db).unwrap();
+        std::fs::write(db.join("types.yml"), "{}\n").unwrap();
+        for i in 0..10 {
+            std::os::unix::fs::symlink(&db, db.join(format!("loop{i}"))).unwrap();
+        }
+        let e = load_tree(&db, &mut Vec::new()).unwrap_err();
+        assert!(e.contains("reached twice"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
