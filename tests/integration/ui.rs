@@ -412,3 +412,17 @@ fn mask(page: &str) -> String {
         })
         .into_owned()
 }
+
+#[test]
+fn the_checks_library_lists_a_device_template_for_its_rear_components_checks() {
+    let config =
+        crate::support::load(&crate::support::root().join("tests/fixtures/rear/app.yaml")).config;
+    let cards: Vec<_> = rackscope::ui::pages::checks::library(&config)
+        .into_iter()
+        .flat_map(|g| g.checks)
+        .collect();
+    for id in ["psu_state", "psu_fan"] {
+        let card = cards.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(card.templates, ["device: server"], "{id}");
+    }
+}

@@ -148,7 +148,11 @@ pub fn library(config: &Config) -> Vec<KindGroup> {
             .catalog
             .devices
             .iter()
-            .filter(|t| t.def.checks.iter().any(|x| x.value == def.id.value))
+            // Through its rear components too: the binding's own definition.
+            .filter(|t| {
+                rackscope_core::bind::device_template_checks(&t.def)
+                    .any(|x| x.value == def.id.value)
+            })
             .map(|t| format!("device: {}", t.def.id.value))
             .chain(
                 config
