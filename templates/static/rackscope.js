@@ -13,7 +13,9 @@
   // Swapping main under someone typing in a filter would eat their input, so wait for blur.
   const blocked = () => { const m = $('main'), a = d.activeElement; return !!(m && a && m.contains(a) && inField(a)); };
   function refresh() {
-    if (!$('main')) return;
+    const main = $('main');
+    // A tester's answer came from a POST: fetching the page again would drop it.
+    if (!main || main.querySelector('[data-hold]')) return;
     if (busy || blocked() || d.hidden) { pending = true; return; }
     busy = true; pending = false;
     fetch(location.href, { headers: { 'X-Rackscope-Fragment': 'main' }, cache: 'no-store' })
