@@ -224,7 +224,7 @@ pub enum Listing {
     InUse,
 }
 
-/// Which check runs for which target, both ways.
+/// Which check runs for which target.
 #[derive(Debug, Clone, Default)]
 pub struct Bindings {
     pub targets: Targets,
@@ -232,42 +232,6 @@ pub struct Bindings {
     listing: Vec<Listing>,
     /// Per check, its targets in its scope's space, sorted by id, each once.
     of_check: Vec<Vec<u32>>,
-    /// Per scope, the checks of each target.
-    of_target: [Adjacency; 3],
-}
-
-/// Target → check indices, as one flat array with offsets.
-#[derive(Debug, Clone, Default)]
-struct Adjacency {
-    start: Vec<u32>,
-    checks: Vec<u32>,
-}
-
-impl Adjacency {
-    fn build(len: usize, edges: impl Iterator<Item = (u32, u32)> + Clone) -> Adjacency {
-        let mut start = vec![0u32; len + 1];
-        for (target, _) in edges.clone() {
-            start[target as usize + 1] += 1;
-        }
-        for ix in 1..start.len() {
-            start[ix] += start[ix - 1];
-        }
-        let mut fill = start.clone();
-        let mut checks = vec![0u32; start[len] as usize];
-        for (target, check) in edges {
-            let slot = &mut fill[target as usize];
-            checks[*slot as usize] = check;
-            *slot += 1;
-        }
-        Adjacency { start, checks }
-    }
-    fn get(&self, target: u32) -> &[u32] {
-        let ix = target as usize;
-        match (self.start.get(ix), self.start.get(ix + 1)) {
-            (Some(&lo), Some(&hi)) => &self.checks[lo as usize..hi as usize],
-            _ => &[],
-        }
-    }
 }
 
 impl Bindings {
@@ -317,30 +281,16 @@ impl Bindings {
             });
             list.dedup();
         }
-        let of_target = [Scope::Node, Scope::Chassis, Scope::Rack].map(|scope| {
-            let edges = of_check
-                .iter()
-                .enumerate()
-                .filter(move |(check, _)| scope_of(*check) == scope)
-                .flat_map(|(check, list)| list.iter().map(move |&t| (t, check as u32)));
-            Adjacency::build(targets.len(scope), edges)
-        });
         Bindings {
             targets,
             listing,
             of_check,
-            of_target,
         }
     }
 
     /// The targets a check runs for, in its scope's space, sorted by id.
     pub fn targets_of(&self, check: usize) -> &[u32] {
         self.of_check.get(check).map_or(&[], Vec::as_slice)
-    }
-
-    /// The checks (indices in `Config::checks`) that run for a target of a scope.
-    pub fn checks_of(&self, scope: Scope, target: u32) -> &[u32] {
-        self.of_target[scope_ix(scope)].get(target)
     }
 
     /// Whether templates list a check.
@@ -405,37 +355,27 @@ mod tests {
 
     use super::*;
 
-    /// Both directions agree, rear components included: the checks of a target are the
-    /// checks whose targets hold it.
+    /// Rear components bind like the device's own checks: each check runs for the targets
+    /// of the templates that list it, at its scope.
     #[test]
-    fn bindings_read_both_ways() {
+    fn rear_components_bind_to_their_device() {
         let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rear/app.yaml");
         let config = crate::load_with_env(&p, std::iter::empty()).config;
         let bindings = &config.bindings;
-        let names = |checks: &[u32]| -> Vec<&str> {
-            checks
+        let targets_of = |id: &str| -> Vec<&str> {
+            let ix = config.checks.index_of(id).unwrap();
+            let scope = config.checks.items[ix].def.scope;
+            bindings
+                .targets_of(ix)
                 .iter()
-                .map(|&c| config.checks.items[c as usize].def.id.value.as_str())
+                .map(|&t| bindings.targets.key(&config.topology, scope, t))
                 .collect()
         };
-        let srv2 = config.topology.devices.iter().position(|d| d.id == "srv-2");
-        let srv2 = srv2.map_or(u32::MAX, |d| d as u32);
-        assert_eq!(
-            names(bindings.checks_of(Scope::Chassis, srv2)),
-            ["psu_state"]
-        );
-        let n01 = bindings.targets.lookup(Scope::Node, "n01").next();
-        let n01 = n01.unwrap_or(u32::MAX);
-        assert_eq!(
-            names(bindings.checks_of(Scope::Node, n01)),
-            ["node_up", "psu_fan"]
-        );
-        for (ix, _) in config.checks.iter().enumerate() {
+        assert!(targets_of("psu_state").contains(&"srv-2"));
+        assert!(targets_of("psu_fan").contains(&"n01"));
+        assert!(targets_of("node_up").contains(&"n01"));
+        for ix in 0..config.checks.len() {
             assert_eq!(bindings.listing(ix), Listing::InUse);
-            let scope = config.checks.items[ix].def.scope;
-            for &t in bindings.targets_of(ix) {
-                assert!(bindings.checks_of(scope, t).contains(&(ix as u32)));
-            }
         }
     }
 }

@@ -55,7 +55,10 @@ async fn a_node_down_is_located_counted_and_rolled_up() {
 
     let state = rack_state(&s, x);
     // The summary (the API's room state) and the rack state (the rack page) agree.
-    assert_eq!(sum.node_total, state.nodes.iter().filter(|n| n.real).count());
+    assert_eq!(
+        sum.node_total,
+        state.nodes.iter().filter(|n| n.real).count()
+    );
     let node = state
         .nodes
         .iter()
