@@ -3,6 +3,7 @@
 //! libloading and processes. The subcommands over them are `src/cli/` (binary only); the
 //! integration tests drive this library directly.
 
+pub mod accounts;
 pub mod demo;
 pub mod import;
 pub mod mem;

@@ -318,6 +318,18 @@ pub struct Policy {
     pub require_symbol: bool,
 }
 
+impl Default for Policy {
+    /// The Python version's defaults.
+    fn default() -> Policy {
+        Policy {
+            min_length: 6,
+            max_length: 128,
+            require_digit: false,
+            require_symbol: false,
+        }
+    }
+}
+
 /// Checks a new password against the policy; the message lists everything that is missing
 /// and never quotes the password.
 pub fn check_policy(password: &str, p: &Policy) -> Result<(), String> {

@@ -27,6 +27,30 @@ const DAY: f64 = MAX_INTERVAL_SECONDS as f64;
 /// break (a panic, a busy loop, an unbounded allocation) or mean nothing sensible.
 pub const LIMITS: &[Limit] = &[
     Limit {
+        path: &["auth", "policy", "min_length"],
+        min: 1.0,
+        min_open: false,
+        max: 128.0,
+        unit: "characters",
+        get: |a| f64::from(a.auth.policy.min_length),
+    },
+    Limit {
+        path: &["auth", "policy", "max_length"],
+        min: 6.0,
+        min_open: false,
+        max: 512.0,
+        unit: "characters",
+        get: |a| f64::from(a.auth.policy.max_length),
+    },
+    Limit {
+        path: &["auth", "replicas"],
+        min: 1.0,
+        min_open: false,
+        max: 1000.0,
+        unit: "processes",
+        get: |a| f64::from(a.auth.replicas),
+    },
+    Limit {
         path: &["refresh", "room_state_seconds"],
         min: 10.0,
         min_open: false,
@@ -251,31 +275,6 @@ fn shown(v: f64) -> String {
     }
 }
 
-/// Settings that ask for protection Rackscope does not give. Serving anyway would leave
-/// every route open to someone who believes it is closed, so these are errors, which also
-/// stop `serve` and `demo`.
-pub fn refused(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
-    let at = |path: &[&str]| Span::new(file, key_pos(node, path));
-    if app.auth.enabled {
-        diags.error(
-            "unsupported",
-            at(&["auth", "enabled"]),
-            "auth.enabled: true asks for logins, but Rackscope has no authentication and \
-             would serve every page and API route to anyone; set `enabled: false` and put \
-             Rackscope behind a reverse proxy that authenticates (docs/configuration.md, `auth`)",
-        );
-    }
-    if !app.auth.trusted_networks.is_empty() {
-        diags.error(
-            "unsupported",
-            at(&["auth", "trusted_networks"]),
-            "auth.trusted_networks asks to restrict who may use the server, but Rackscope \
-             does not filter clients; remove it and restrict access with a firewall or a \
-             reverse proxy (docs/configuration.md, `auth`)",
-        );
-    }
-}
-
 /// An upstream key that is accepted (so configurations of the Python version load) but has
 /// no effect here. `inert` says which values ask for nothing Rackscope does not do anyway;
 /// `None` means the key has no effect whatever its value.
@@ -370,16 +369,6 @@ const IGNORED: &[Ignored] = &[
         path: &["features", "aisle_dashboard"],
         inert: None,
         why: "a setting of the Python version's front end",
-    },
-    Ignored {
-        path: &["auth", "password_hash"],
-        inert: Some(|a| a.auth.password_hash.is_empty()),
-        why: "there is no authentication",
-    },
-    Ignored {
-        path: &["auth", "secret_key"],
-        inert: Some(|a| a.auth.secret_key.is_empty()),
-        why: "there is no authentication",
     },
     Ignored {
         path: &["map"],
@@ -482,14 +471,11 @@ mod tests {
             &mut found,
         );
         assert!(found.len() > 10, "{found:?}");
-        // Only meaningful with auth.enabled, which is refused.
-        let auth_only = ["auth", "policy"];
         for p in found {
             let covered = LIMITS
                 .iter()
                 .map(|l| l.path)
                 .chain(IGNORED.iter().map(|k| k.path))
-                .chain(std::iter::once(&auth_only[..]))
                 .any(|known| {
                     p.starts_with(&known.iter().map(|s| s.to_string()).collect::<Vec<_>>())
                 });

@@ -40,6 +40,8 @@ pub struct Config {
     pub scripts: Vec<Option<Arc<CheckScripts>>>,
     /// Which check runs for which target.
     pub bindings: Bindings,
+    /// Who may sign in and what each role may do.
+    pub access: crate::access::Access,
 }
 
 impl Config {

@@ -2,8 +2,10 @@
 //!
 //! This crate knows nothing of HTTP or HTML; the server and the UI live in the binary.
 
+pub mod access;
 pub mod app_keys;
 pub mod bind;
+pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod duration;

@@ -97,6 +97,7 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
         }
     };
     crate::validate::app(&config.app, &app_node, &app_arc, &mut diags);
+    config.access = load_access(&config.app, &app_node, &app_arc, &base_dir, &mut diags);
 
     let p = &config.app.paths;
     config.paths = ResolvedPaths {
@@ -121,6 +122,78 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
         config,
         diagnostics: diags,
     }
+}
+
+/// Only app.yaml's `auth:` section and the users file, read again while the server runs (a
+/// token revoked, a password changed) without reloading the rest of the configuration.
+pub fn access_of(
+    app_file: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> (crate::access::Access, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let app_arc: Arc<Path> = Arc::from(app_file);
+    let base_dir = match app_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Some((file, src, node)) = read_file(app_file, &mut diags) else {
+        return (crate::access::Access::default(), diags);
+    };
+    let app = decode_one::<AppConfig>(&node, &src, &file, &mut diags).unwrap_or_default();
+    let app = match crate::env::apply(&app, env) {
+        Ok(app) => app,
+        Err(e) => {
+            diags.error("env", Span::file_only(&app_arc), e);
+            app
+        }
+    };
+    let access = load_access(&app, &node, &app_arc, &base_dir, &mut diags);
+    (access, diags)
+}
+
+/// The `auth:` section with the users file beside it (read when it exists; an
+/// `auth.users_file` named explicitly must exist).
+fn load_access(
+    app: &AppConfig,
+    app_node: &Node,
+    app_file: &Arc<Path>,
+    base_dir: &Path,
+    diags: &mut Diagnostics,
+) -> crate::access::Access {
+    let named = &app.auth.users_file;
+    let path = if named.is_absolute() {
+        named.clone()
+    } else {
+        base_dir.join(named)
+    };
+    let default = crate::model::app::Auth::default().users_file;
+    let parsed = if path.exists() {
+        read_file(&path, diags)
+    } else {
+        if *named != default {
+            diags.error(
+                "missing-file",
+                Span::new(
+                    app_file,
+                    crate::app_keys::key_pos(app_node, &["auth", "users_file"]),
+                ),
+                format!("auth.users_file `{}` does not exist", path.display()),
+            );
+        }
+        None
+    };
+    let source = parsed.as_ref().and_then(|(file, src, node)| {
+        let decoded = decode_one::<crate::model::users::UsersFile>(node, src, file, diags)?;
+        Some(crate::access::UsersSource {
+            file: file.clone(),
+            node,
+            decoded,
+        })
+    });
+    // A users file that exists but does not read has its error from `read_file` or
+    // `decode_one` already, which makes the configuration unusable: nobody signs in with
+    // half a file.
+    crate::access::resolve(app, app_node, app_file, path, source, diags)
 }
 
 /// A rack without `u_height` takes its template's, else the default height.

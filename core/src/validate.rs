@@ -28,7 +28,6 @@ pub const MAX_FOR_SECONDS: u64 = 31_536_000;
 pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
     let at = |path: &[&str]| Span::new(file, crate::app_keys::key_pos(node, path));
     crate::app_keys::ranges(app, node, file, diags);
-    crate::app_keys::refused(app, node, file, diags);
     crate::app_keys::ignored(app, node, file, diags);
     let t = &app.telemetry;
     let url = t.url();

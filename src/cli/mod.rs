@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod account;
 mod check;
 mod demo;
 mod generate;
@@ -44,6 +45,10 @@ enum Command {
     Import(import::Args),
     /// Write a synthetic topology of any size (for benchmarks and load tests).
     Generate(generate::Args),
+    /// Add users, set their passwords, list them (docs/auth.md).
+    User(account::UserArgs),
+    /// Make, list and revoke API tokens for scripts.
+    Token(account::TokenArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its error into exit code 2.
@@ -55,6 +60,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Plan(args) => health::plan_cmd(&args),
         Command::Health(args) => health::health_cmd(&args),
         Command::Generate(args) => generate::run(&args),
+        Command::User(args) => account::user(&args),
+        Command::Token(args) => account::token(&args),
         Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve::run(args))),
         Command::Simulate(args) => runtime().and_then(|rt| rt.block_on(simulate::run(args))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),

@@ -20,6 +20,13 @@ pub(super) struct Args {
 
 pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = rackscope::demo::load_config(&args.config)?;
+    if !cfg.access.enabled && !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: sign-in is disabled (auth.enabled: false): everyone who can reach {} \
+             may do everything; docs/auth.md sets it up",
+            args.listen
+        );
+    }
     let engine = rackscope::demo::engine_for(cfg)?;
     let state = rackscope::server::AppState::with_templates(engine, args.templates.as_deref())
         .map_err(|e| anyhow::anyhow!("web UI templates: {e}"))?;

@@ -3,7 +3,6 @@
 //! explicit live reads (`include_metrics`), which `live.rs` fetches.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,26 +13,27 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::server::error::{ApiError, ErrorBody};
+use crate::server::routes::Routes;
 use crate::server::{AppState, live, wire};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/global", get(stats_global))
-        .route("/api/stats/prometheus", get(stats_prometheus))
-        .route("/api/stats/telemetry", get(stats_telemetry))
-        .route("/api/alerts/active", get(alerts_active))
-        .route("/api/sites", get(sites))
-        .route("/api/rooms", get(rooms))
-        .route("/api/rooms/states", get(rooms_states))
-        .route("/api/rooms/{room_id}/layout", get(room_layout))
-        .route("/api/rooms/{room_id}/state", get(room_state))
-        .route("/api/racks/{rack_id}", get(rack))
-        .route("/api/racks/{rack_id}/state", get(rack_state))
-        .route("/api/racks/{rack_id}/devices/{device_id}", get(rack_device))
-        .route("/api/catalog", get(catalog))
-        .route("/api/checks", get(checks))
-        .route("/api/metrics/library", get(metrics_library))
-        .route("/api/metrics/library/{metric_id}", get(metric))
+pub fn routes() -> Routes {
+    Routes::new()
+        .read("/api/stats/global", get(stats_global))
+        .read("/api/stats/prometheus", get(stats_prometheus))
+        .read("/api/stats/telemetry", get(stats_telemetry))
+        .read("/api/alerts/active", get(alerts_active))
+        .read("/api/sites", get(sites))
+        .read("/api/rooms", get(rooms))
+        .read("/api/rooms/states", get(rooms_states))
+        .read("/api/rooms/{room_id}/layout", get(room_layout))
+        .read("/api/rooms/{room_id}/state", get(room_state))
+        .read("/api/racks/{rack_id}", get(rack))
+        .read("/api/racks/{rack_id}/state", get(rack_state))
+        .read("/api/racks/{rack_id}/devices/{device_id}", get(rack_device))
+        .read("/api/catalog", get(catalog))
+        .read("/api/checks", get(checks))
+        .read("/api/metrics/library", get(metrics_library))
+        .read("/api/metrics/library/{metric_id}", get(metric))
 }
 
 #[utoipa::path(

@@ -30,6 +30,12 @@ pub enum ApiError {
     /// A part of the server that is switched off, or not allowed to this client.
     #[error("{0}")]
     Forbidden(String),
+    /// No credentials, or wrong ones.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A well-formed request that breaks a rule (a password policy).
+    #[error("{0}")]
+    Unprocessable(String),
     /// Over a rate limit; the value is how long until a retry can succeed.
     #[error("too many requests; retry in {} s", .0.as_secs().max(1))]
     TooManyRequests(std::time::Duration),
@@ -52,6 +58,8 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Prometheus(e) => match e {
@@ -80,6 +88,12 @@ impl IntoResponse for ApiError {
             detail: self.to_string(),
         };
         let mut r = (self.status(), Json(body)).into_response();
+        if let ApiError::Unauthorized(_) = &self {
+            r.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
         if let ApiError::TooManyRequests(wait) = &self
             && let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
         {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use axum::Json;
-use axum::Router;
+use axum::http::Method;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -23,20 +23,22 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::server::AppState;
+use crate::server::routes::{Need, Routes};
 use crate::server::api::find_device;
 use crate::server::error::{ApiError, ErrorBody};
 use crate::server::wire;
 use crate::server::wire::live::{ChartData, ChartSeries, Points};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+pub fn routes() -> Routes {
+    Routes::new()
+        .read(
             "/api/devices/{rack_id}/{device_id}/metrics",
             get(device_metrics),
         )
-        .route("/api/metrics/data", get(metrics_data))
+        .read("/api/metrics/data", get(metrics_data))
         .route(
             "/api/checks/test",
+            &[(Method::POST, Need::OPERATOR)],
             post(checks_test).layer(axum::extract::DefaultBodyLimit::max(TESTER_BODY_LIMIT)),
         )
 }

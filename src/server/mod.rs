@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::render::Ui;
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod listen;
@@ -27,6 +28,7 @@ pub mod live;
 pub mod memo;
 pub mod openapi;
 pub mod ops;
+pub mod routes;
 pub mod wire;
 
 pub use error::ApiError;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub sse: Arc<tokio::sync::Semaphore>,
     /// The query tester's rate (`api.query_tester_per_minute`).
     pub tester: Arc<guard::Rate>,
+    /// Users, sessions, sign-in limits and the audit counters.
+    pub auth: Arc<auth::AuthState>,
     pub pages: Pages,
 }
 
@@ -53,8 +57,8 @@ pub struct AppState {
 /// on them.
 #[derive(Clone, Copy)]
 pub struct Pages {
-    /// Every page's route.
-    pub routes: fn() -> Router<AppState>,
+    /// Every page's route, with the role each needs.
+    pub routes: fn() -> routes::Routes,
     /// The page for a path outside `/api/` that no route serves.
     pub not_found: fn(&AppState, &Request) -> Response,
 }
@@ -70,6 +74,7 @@ impl AppState {
             tester: Arc::new(guard::Rate::per_minute(
                 config.app.api.query_tester_per_minute,
             )),
+            auth: Arc::new(auth::AuthState::new(&config.access)),
             engine,
             http: Arc::new(ops::HttpMetrics::default()),
             memo: Arc::new(memo::Memo::default()),
@@ -80,9 +85,24 @@ impl AppState {
     }
 }
 
+/// Every route the server has, each with the role it needs: the pages and the server's
+/// own.
+pub fn all_routes(pages: &Pages) -> routes::Routes {
+    (pages.routes)().merge(server_routes())
+}
+
+/// The API, the live endpoints, operations and sign-in.
+pub fn server_routes() -> routes::Routes {
+    api::routes()
+        .merge(live::routes())
+        .merge(ops::routes())
+        .merge(auth::api::routes())
+}
+
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in
 /// the response and recorded on the request's span), compression, request metrics, a time
-/// bound per request and the refusal of cross-site writes.
+/// bound per request, the refusal of cross-site writes, and the gate that checks who the
+/// client is against the role each route needs.
 pub fn router(state: AppState) -> Router {
     let timeout = std::time::Duration::from_secs(u64::from(
         state
@@ -93,12 +113,14 @@ pub fn router(state: AppState) -> Router {
             .request_timeout_seconds
             .max(1),
     ));
-    Router::new()
-        .merge((state.pages.routes)())
-        .merge(api::routes())
-        .merge(live::routes())
-        .merge(ops::routes())
+    let (routes, policy) = all_routes(&state.pages).into_parts();
+    let gate = auth::gate::Gate {
+        app: state.clone(),
+        policy: Arc::new(policy),
+    };
+    routes
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(gate, auth::gate::gate))
         .layer(axum::middleware::from_fn(guard::same_site_writes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -139,6 +161,11 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let limits = listen::Limits::of(&state.engine.config().app.server);
     let closing = state.closing.clone();
+    tokio::spawn(auth::reload::watch(
+        state.auth.clone(),
+        state.engine.config().app_file.clone(),
+        closing.subscribe(),
+    ));
     listen::serve(listener, router(state), limits, closing, shutdown).await
 }
 

@@ -6,7 +6,8 @@ use std::sync::LazyLock;
 
 use utoipa::OpenApi;
 
-use crate::server::{api, live, ops};
+use crate::server::routes::Need;
+use crate::server::{api, auth, live, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,15 +41,46 @@ use crate::server::{api, live, ops};
         ops::metrics,
         ops::openapi,
         ops::docs,
+        auth::api::status,
+        auth::api::login,
+        auth::api::me,
+        auth::api::change_password,
     )
 )]
 struct ApiDoc;
 
-/// The document served at `/api/openapi.json` (and rendered once as `/api/docs`). Serializing a document of plain maps and
-/// strings does not fail; were it to, the answer is an error body rather than a panic.
+/// The document served at `/api/openapi.json` (and rendered once as `/api/docs`), with
+/// each operation's required role (`x-rackscope-role`, and a bearer `security` requirement
+/// unless public) taken from the routes' own declarations. Serializing a document of plain
+/// maps and strings does not fail; were it to, the answer is an error body, not a panic.
 pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "the OpenAPI document could not be serialized");
+    let mut doc = match serde_json::to_value(ApiDoc::openapi()) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document could not be serialized");
+            return format!("{{\"detail\": \"the OpenAPI document could not be serialized: {e}\"}}");
+        }
+    };
+    mark_roles(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
         format!("{{\"detail\": \"the OpenAPI document could not be serialized: {e}\"}}")
     })
 });
+
+fn mark_roles(doc: &mut serde_json::Value) {
+    doc["components"]["securitySchemes"]["bearer"] = serde_json::json!({
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from POST /api/auth/login, an API token (`rackscope token create`), or the session cookie of a signed-in browser. Needed only when auth.enabled is true (docs/auth.md)."
+    });
+    for e in crate::server::server_routes().entries() {
+        let op = &mut doc["paths"][e.path][e.method.as_str().to_ascii_lowercase()];
+        let Some(op) = op.as_object_mut() else {
+            continue;
+        };
+        op.insert("x-rackscope-role".into(), e.need.label().into());
+        if let Need::Role(_) = e.need {
+            op.insert("security".into(), serde_json::json!([{ "bearer": [] }]));
+        }
+    }
+}

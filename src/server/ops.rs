@@ -9,7 +9,6 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime};
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -32,14 +31,15 @@ use tower_http::request_id::{MakeRequestId, RequestId};
 use utoipa::ToSchema;
 
 use crate::server::AppState;
+use crate::server::routes::Routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/docs", get(docs))
+pub fn routes() -> Routes {
+    Routes::new()
+        .public("/healthz", get(healthz))
+        .public("/readyz", get(readyz))
+        .read("/metrics", get(metrics))
+        .read("/api/openapi.json", get(openapi))
+        .read("/api/docs", get(docs))
 }
 
 #[utoipa::path(
@@ -543,6 +543,16 @@ async fn metrics(State(st): State<AppState>) -> Response {
         "rackscope_http_request_duration_seconds",
         "Time to answer an HTTP request, by route template",
         st.http.durations.clone(),
+    );
+    st.auth.audit.register(&mut registry);
+    registry.register(
+        "rackscope_auth_reload_failures",
+        "Reloads of the users file that failed (the last good users stay)",
+        prometheus_client::metrics::counter::ConstCounter::new(
+            st.auth
+                .reload_failures
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
     );
     let mut out = String::with_capacity(64 * 1024);
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {

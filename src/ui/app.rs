@@ -18,7 +18,9 @@ pub const PAGES: Pages = Pages {
 };
 
 fn not_found(st: &AppState, req: &Request) -> Response {
-    chrome::no_route(st, &Ctx::of(req.headers(), req.uri()))
+    let mut ctx = Ctx::of(req.headers(), req.uri());
+    ctx.user = super::UserView::of(req.extensions().get());
+    chrome::no_route(st, &ctx)
 }
 
 impl AppState {

@@ -65,6 +65,12 @@ pub struct Chrome {
     pub q: String,
     /// Static files' version, for their cache-busting URLs.
     pub v: String,
+    /// Who is signed in, and what the role allows.
+    pub user: super::UserView,
+    /// Sign-in is enabled (the menu offers it to anonymous viewers).
+    pub auth: bool,
+    /// This page's path and query, URL-encoded, for `/signin?next=`.
+    pub here_enc: String,
 }
 
 impl Chrome {
@@ -125,6 +131,7 @@ pub fn chrome(
         format!("{v}{sep}kiosk=1&pl={n}")
     });
     let back = enc(&ctx.here);
+    let shown = ctx.user.role.is_some();
     Chrome {
         app_name: config.app.app.name.clone(),
         title: title.to_owned(),
@@ -143,12 +150,32 @@ pub fn chrome(
         refresh: config.app.refresh.room_state_seconds.max(10),
         seq: snap.map_or(0, |s| s.seq),
         active,
-        nav: nav(&config.topology, snap),
-        crumbs,
-        prom: prom_pill(&st.engine.stats()),
-        banner: banner(snap, SystemTime::now()),
+        // A client with no role sees no place names and no state: only the way to sign in.
+        nav: if shown {
+            nav(&config.topology, snap)
+        } else {
+            Vec::new()
+        },
+        crumbs: if shown { crumbs } else { Vec::new() },
+        prom: if shown {
+            prom_pill(&st.engine.stats())
+        } else {
+            Pill {
+                class: "",
+                text: String::new(),
+                title: String::new(),
+            }
+        },
+        banner: if shown {
+            banner(snap, SystemTime::now())
+        } else {
+            None
+        },
         q: String::new(),
         v: st.ui.version.clone(),
+        user: ctx.user.clone(),
+        auth: st.auth.access.load().enabled,
+        here_enc: back.clone(),
     }
 }
 

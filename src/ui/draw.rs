@@ -2,6 +2,7 @@
 //! chart and the world map markers. Pure functions of their inputs; templates only emit
 //! the elements at the coordinates given here.
 
+use rackscope_core::clock::civil_from_days;
 use serde::Serialize;
 
 /// A state as pages show it: a class for colour, and an icon and a word, so that colour is
@@ -618,20 +619,6 @@ pub fn time_label(t: f64, span: f64) -> String {
         let (_, m, d) = civil_from_days(days);
         format!("{m:02}-{d:02}")
     }
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's method).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 // ---------------------------------------------------------------- world map

@@ -48,13 +48,48 @@ pub struct Ctx {
     pub request_id: String,
     /// Path and query, for links back to this page.
     pub here: String,
+    /// Who is asking, as the gate found it.
+    pub user: UserView,
+}
+
+/// Who the page is shown to: the user menu and the actions the role allows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UserView {
+    pub name: Option<String>,
+    pub role: Option<&'static str>,
+    /// Signed in with a password (so the page offers sign-out).
+    pub signed_in: bool,
+    /// The value forms send back as `csrf`.
+    pub csrf: String,
+    /// May run the query tester (operator and up).
+    pub operator: bool,
+    pub admin: bool,
+}
+
+impl UserView {
+    pub fn of(p: Option<&crate::server::auth::Principal>) -> UserView {
+        use rackscope_core::model::users::Role;
+        let Some(p) = p else {
+            return UserView::default();
+        };
+        UserView {
+            name: p.name.clone(),
+            role: p.role.map(|r| r.as_str()),
+            signed_in: p.signed_in(),
+            csrf: p.csrf.clone(),
+            operator: p.allows(Role::Operator),
+            admin: p.allows(Role::Admin),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Ctx, Self::Rejection> {
-        Ok(Ctx::of(&parts.headers, &parts.uri))
+        let mut ctx = Ctx::of(&parts.headers, &parts.uri);
+        ctx.user = UserView::of(parts.extensions.get());
+        Ok(ctx)
     }
 }
 
@@ -88,6 +123,7 @@ impl Ctx {
             here: uri
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+            user: UserView::default(),
         }
     }
 }
@@ -140,6 +176,8 @@ pub enum PageError {
     NoRoute(String),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl PageError {
@@ -147,6 +185,7 @@ impl PageError {
         match self {
             PageError::NotFound { .. } | PageError::NoRoute(_) => StatusCode::NOT_FOUND,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -170,6 +209,7 @@ pub fn error_page(st: &AppState, ctx: &Ctx, chrome: &chrome::Chrome, err: &PageE
         status: status.as_u16(),
         title: match err {
             PageError::Internal(_) => "Something broke on our side",
+            PageError::Forbidden(_) => "Not allowed",
             _ => "Not found",
         },
         message: err.to_string(),

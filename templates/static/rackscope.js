@@ -19,7 +19,8 @@
     if (busy || blocked() || d.hidden) { pending = true; return; }
     busy = true; pending = false;
     fetch(location.href, { headers: { 'X-Rackscope-Fragment': 'main' }, cache: 'no-store' })
-      .then(r => r.ok ? r.text() : null)
+      // 401: the session ended; the full page will send the browser to sign in.
+      .then(r => { if (r.status === 401) { location.reload(); return null; } return r.ok ? r.text() : null; })
       .then(html => { if (html) swap(html); })
       .catch(() => {})
       .then(() => { busy = false; if (pending) setTimeout(refresh, 0); });

@@ -300,3 +300,23 @@ fn pages_never_read_the_json_wire_types() {
         );
     }
 }
+
+/// Routes are mounted only through `server::routes::Routes`, which takes each route's role
+/// in the same call: a `Router::route` anywhere else would mount a route the policy does
+/// not know (the gate would refuse it, but the test says where).
+#[test]
+fn routes_are_declared_with_their_role() {
+    let mounts = regex::Regex::new(r"(Router::new\(\)|\.nest\(|\.route_service\()").unwrap();
+    let mut routes_file = false;
+    for (path, text) in sources("src") {
+        if path == "src/server/routes.rs" {
+            routes_file = text.contains(".route(path, handler)");
+            continue;
+        }
+        assert!(
+            !mounts.is_match(&text),
+            "{path} builds routes outside server::routes::Routes"
+        );
+    }
+    assert!(routes_file, "src/server/routes.rs no longer mounts routes: update the test");
+}

@@ -6,6 +6,7 @@
 mod adversarial;
 mod api;
 mod architecture;
+mod auth;
 mod bad_configs;
 mod browser;
 mod cli;

@@ -254,16 +254,38 @@ impl Default for Features {
     }
 }
 
+/// Sign-in and roles. The first seven keys are the Python version's, with its meaning; the
+/// rest are ours (docs/auth.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Auth {
     pub enabled: bool,
+    /// The Python version's single user; an admin here.
     pub username: String,
     pub password_hash: String,
+    /// Signs sessions and tokens; every replica needs the same one. Empty: a random secret
+    /// per process (sessions end when it restarts).
     pub secret_key: String,
+    /// `8h`, `24h` or `unlimited` (upstream), or any duration such as `12h`.
     pub session_duration: String,
     pub policy: PasswordPolicy,
+    /// Client networks (CIDR or single addresses) granted `trusted_role`.
     pub trusted_networks: Vec<String>,
+    /// Users beside the single upstream one (also read from `users_file`).
+    pub users: Vec<crate::model::users::UserEntry>,
+    /// The users and tokens file, relative to app.yaml's directory; read when it exists.
+    pub users_file: PathBuf,
+    /// The role of a client that has not signed in (wallboards); absent: none, sign in.
+    pub anonymous: Option<crate::model::users::Role>,
+    /// The role `trusted_networks` grant. Absent: `admin` with auth disabled (the Python
+    /// version's meaning: only those networks may use admin routes), nothing with auth
+    /// enabled (the Python version ignored the list then).
+    pub trusted_role: Option<crate::model::users::Role>,
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<String>,
+    /// How many Rackscope processes serve this configuration behind one address; above 1
+    /// they must share `secret_key`.
+    pub replicas: u32,
 }
 
 impl Default for Auth {
@@ -276,6 +298,12 @@ impl Default for Auth {
             session_duration: "24h".into(),
             policy: PasswordPolicy::default(),
             trusted_networks: Vec::new(),
+            users: Vec::new(),
+            users_file: PathBuf::from("users.yaml"),
+            anonymous: None,
+            trusted_role: None,
+            trusted_proxies: Vec::new(),
+            replicas: 1,
         }
     }
 }

@@ -5,3 +5,4 @@ pub mod catalog;
 pub mod checks;
 pub mod metrics;
 pub mod topology;
+pub mod users;

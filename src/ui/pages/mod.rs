@@ -1,10 +1,11 @@
 //! The pages, one module each: a view-model struct bound to its template (`Page`), a pure
 //! function that builds it from the snapshot and the configuration, and a thin handler.
 
-use axum::Router;
+use axum::http::Method;
 use axum::routing::get;
 
 use crate::server::AppState;
+use crate::server::routes::{Need, Routes};
 
 pub mod alerts;
 pub mod checks;
@@ -13,31 +14,43 @@ pub mod overview;
 pub mod rack;
 pub mod room;
 pub mod search;
+pub mod signin;
 pub mod site;
 pub mod wallboard;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(overview::handler))
-        .route("/views/worldmap", get(overview::handler))
-        .route("/views/site/{id}", get(site::handler))
-        .route("/views/room/{id}", get(room::handler))
-        .route("/views/rack/{id}", get(rack::handler))
-        .route("/views/device/{rack}/{device}", get(device::handler))
-        .route("/alerts", get(alerts::handler))
-        .route("/notifications", get(alerts::handler))
+pub fn routes() -> Routes {
+    Routes::new()
+        .read("/", get(overview::handler))
+        .read("/views/worldmap", get(overview::handler))
+        .read("/views/site/{id}", get(site::handler))
+        .read("/views/room/{id}", get(room::handler))
+        .read("/views/rack/{id}", get(rack::handler))
+        .read("/views/device/{rack}/{device}", get(device::handler))
+        .read("/alerts", get(alerts::handler))
+        .read("/notifications", get(alerts::handler))
         .route(
             "/checks",
+            &[(Method::GET, Need::VIEWER), (Method::POST, Need::OPERATOR)],
             get(checks::handler)
                 .post(checks::run)
                 .layer(axum::extract::DefaultBodyLimit::max(
                     crate::server::live::TESTER_BODY_LIMIT,
                 )),
         )
-        .route("/wallboard", get(wallboard::handler))
-        .route("/playlist", get(wallboard::handler))
-        .route("/search", get(search::handler))
-        .route("/events", get(crate::ui::events::handler))
-        .route("/theme/{name}", get(crate::ui::theme::handler))
-        .route("/static/{file}", get(crate::ui::files::handler))
+        .read("/wallboard", get(wallboard::handler))
+        .read("/playlist", get(wallboard::handler))
+        .read("/search", get(search::handler))
+        .read("/events", get(crate::ui::events::handler))
+        .route(
+            "/signin",
+            &[(Method::GET, Need::Public), (Method::POST, Need::Public)],
+            get(signin::form).post(signin::submit),
+        )
+        .route(
+            "/signout",
+            &[(Method::POST, Need::Public)],
+            axum::routing::post(signin::signout),
+        )
+        .public("/theme/{name}", get(crate::ui::theme::handler))
+        .public("/static/{file}", get(crate::ui::files::handler))
 }

@@ -1,0 +1,356 @@
+//! The gate every request passes: who the client is (a session cookie, a bearer token, an
+//! API token, or nothing, with the role its network or `auth.anonymous` gives), whether
+//! the route's declared need allows it, and, for a browser's request that changes
+//! something, whether it carries this client's CSRF token. Refusals: 401 (API) or a
+//! redirect to the sign-in page (pages) when signing in could help, 403 when it could not.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use rackscope_core::access::Access;
+
+use super::signin::{self, Refused};
+use super::{Principal, Via, audit, cookie};
+use crate::server::AppState;
+use crate::server::listen::Transport;
+use crate::server::routes::{Need, Policy};
+
+/// The largest form body read to find its CSRF token (the tester's form is the largest).
+const MAX_FORM_BYTES: usize = crate::server::live::TESTER_BODY_LIMIT + 64 * 1024;
+pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const CSRF_FIELD: &str = "csrf";
+
+/// The gate's state: the application and the routes' needs.
+#[derive(Clone)]
+pub struct Gate {
+    pub app: AppState,
+    pub policy: Arc<Policy>,
+}
+
+pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
+    let st = &g.app;
+    let access = st.auth.access.load_full();
+    let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let method = req.method().clone();
+    let need = match &route {
+        Some(r) => match g.policy.need(&method, r) {
+            Some(n) => n,
+            None => {
+                tracing::error!(%method, route = %r, "a route without a declared role was refused");
+                return deny(&path, StatusCode::FORBIDDEN, "this route declares no role");
+            }
+        },
+        // No route: the 404 answer, which shows nothing.
+        None => Need::Public,
+    };
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let found = identify(st, &access, &req);
+    let mut principal = found.principal;
+    let writes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+
+    if let Some(why) = found.refused
+        && need != Need::Public
+    {
+        let who = audit::Who::of(&principal, &request_id);
+        st.auth.audit.event("credentials", why.label(), &who);
+        return unauthenticated(&req, &path, principal.secure, "Invalid or expired token");
+    }
+    if let Need::Role(needed) = need
+        && !principal.allows(needed)
+    {
+        if writes {
+            let who = audit::Who::of(&principal, &request_id);
+            st.auth.audit.write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
+        }
+        // Signing in can only help when there is something to sign in to.
+        return if principal.name.is_none() && access.enabled {
+            unauthenticated(&req, &path, principal.secure, "Not authenticated")
+        } else {
+            deny(
+                &path,
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "this needs the {} role; you have {}",
+                    needed,
+                    principal.role.map_or("none", |r| r.as_str())
+                ),
+            )
+        };
+    }
+
+    let req = if writes && needs_csrf(req.headers()) {
+        match check_csrf(st, &principal, &path, req).await {
+            Ok(req) => req,
+            Err(r) => {
+                let who = audit::Who::of(&principal, &request_id);
+                st.auth.audit.write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
+                return r;
+            }
+        }
+    } else {
+        req
+    };
+
+    let mut req = req;
+    if principal.csrf.is_empty() {
+        principal.csrf = st.auth.signer.csrf(&found.seed);
+    }
+    req.extensions_mut().insert(principal.clone());
+    let mut res = next.run(req).await;
+
+    let h = res.headers_mut();
+    if found.clear_session {
+        h.extend(cookie::clear(cookie::SESSION, principal.secure).map(|v| (header::SET_COOKIE, v)));
+    }
+    if found.new_seed && !path.starts_with("/api/") && !path.starts_with("/static/") {
+        h.extend(
+            cookie::set(cookie::CSRF_SEED, &found.seed, None, true, principal.secure)
+                .map(|v| (header::SET_COOKIE, v)),
+        );
+    }
+    if writes {
+        let who = audit::Who::of(&principal, &request_id);
+        st.auth.audit.write(
+            method.as_str(),
+            route.as_deref().unwrap_or("-"),
+            res.status().as_u16(),
+            &who,
+        );
+    }
+    res
+}
+
+/// What the gate found out about a request.
+struct Found {
+    principal: Principal,
+    /// Credentials were presented and refused.
+    refused: Option<Refused>,
+    /// The session cookie is bad and should be removed.
+    clear_session: bool,
+    /// The CSRF seed of a client without a session.
+    seed: String,
+    /// The seed is new and must be set as a cookie.
+    new_seed: bool,
+}
+
+fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
+    let h = req.headers();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let from_proxy = peer.is_some_and(|ip| access.proxies.iter().any(|c| c.contains(ip)));
+    let addr: Option<IpAddr> = peer.map(|p| {
+        let xff = h.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        rackscope_auth::net::client_addr(p, xff, &access.proxies)
+    });
+    let tls = req.extensions().get::<Transport>().is_some_and(|t| t.tls);
+    let secure = tls
+        || from_proxy
+            && h.get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let trusted = addr.is_some_and(|a| access.is_trusted(a));
+    let base = access.unauthenticated_role(trusted);
+    let (seed, new_seed) = match cookie::get(h, cookie::CSRF_SEED) {
+        Some(s) if s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            (s.to_owned(), false)
+        }
+        _ => (rackscope_auth::token::random_id(), true),
+    };
+    let mut found = Found {
+        principal: Principal {
+            name: None,
+            role: base,
+            via: if access.enabled { Via::Anonymous } else { Via::Open },
+            csrf: String::new(),
+            addr,
+            secure,
+        },
+        refused: None,
+        clear_session: false,
+        seed,
+        new_seed,
+    };
+    if !access.enabled {
+        // Nothing to sign in to: credentials mean nothing, and are not refused either.
+        return found;
+    }
+    let auth = &st.auth;
+    if let Some(value) = h.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        let proved = match token {
+            None => Err(Refused::Malformed),
+            Some(t) if t.starts_with("rsk_") => signin::api_token(access, t)
+                .map(|(name, role)| (name, role, Via::ApiToken)),
+            Some(t) => signin::session(auth, access, t).map(|(u, _)| (u.name, u.role, Via::Bearer)),
+        };
+        match proved {
+            Ok((name, role, via)) => {
+                found.principal.name = Some(name);
+                found.principal.role = Some(role).max(base);
+                found.principal.via = via;
+            }
+            Err(e) => found.refused = Some(e),
+        }
+        return found;
+    }
+    if let Some(c) = cookie::get(h, cookie::SESSION) {
+        match signin::session(auth, access, c) {
+            Ok((u, claims)) => {
+                found.principal.csrf = auth.signer.csrf(&claims.sid);
+                found.principal.name = Some(u.name);
+                found.principal.role = Some(u.role).max(base);
+                found.principal.via = Via::Session { sid: claims.sid };
+            }
+            Err(e) => {
+                found.refused = Some(e);
+                found.clear_session = true;
+            }
+        }
+    }
+    found
+}
+
+/// A browser's request: one that sends cookies or says where it comes from. A script
+/// with neither cannot be made to send anything by another site, so it needs no token.
+fn needs_csrf(h: &HeaderMap) -> bool {
+    !h.contains_key(header::AUTHORIZATION)
+        && (h.contains_key(header::COOKIE)
+            || h.contains_key(header::ORIGIN)
+            || h.contains_key("sec-fetch-site"))
+}
+
+/// Lets the request through when its `x-csrf-token` header or its form's `csrf` field is
+/// this client's token. The form body is read (bounded) and handed on unchanged.
+async fn check_csrf(
+    st: &AppState,
+    p: &Principal,
+    path: &str,
+    req: Request,
+) -> Result<Request, Response> {
+    let sid = match &p.via {
+        Via::Session { sid } => sid.clone(),
+        _ => cookie::get(req.headers(), cookie::CSRF_SEED)
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let expired = || {
+        deny(
+            path,
+            StatusCode::FORBIDDEN,
+            "the form has expired or was sent from another site; reload the page and try again",
+        )
+    };
+    if sid.is_empty() {
+        return Err(expired());
+    }
+    if let Some(given) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return if st.auth.signer.csrf_ok(&sid, given) {
+            Ok(req)
+        } else {
+            Err(expired())
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(expired());
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return Err(deny(path, StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"));
+    };
+    let given = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|fields| fields.into_iter().find(|(k, _)| k == CSRF_FIELD))
+        .map(|(_, v)| v);
+    match given {
+        Some(g) if st.auth.signer.csrf_ok(&sid, &g) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
+        _ => Err(expired()),
+    }
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/metrics" || path == "/events"
+}
+
+/// JSON for the API and probes, plain text otherwise (the pages' error page needs the
+/// UI, which the server does not know; the refusal says what to do).
+fn deny(path: &str, status: StatusCode, detail: &str) -> Response {
+    if is_api(path) {
+        (status, axum::Json(serde_json::json!({ "detail": detail }))).into_response()
+    } else {
+        let body = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code}</title>\
+             <link rel=\"stylesheet\" href=\"/static/rackscope.css\"></head><body class=\"refusal\">\
+             <main><h1>{code} · not allowed</h1><p>{detail}</p><p><a href=\"/\">Back to the overview</a> · \
+             <a href=\"/signin\">Sign in</a></p></main></body></html>",
+            code = status.as_u16(),
+            detail = html_escape(detail),
+        );
+        let mut r = (status, axum::response::Html(body)).into_response();
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Signing in could help: 401 for the API (and for a page's live update, whose script
+/// reloads the page), a redirect to the sign-in page for a page.
+fn unauthenticated(req: &Request, path: &str, secure: bool, detail: &str) -> Response {
+    let fragment = req.headers().contains_key("x-rackscope-fragment");
+    let mut r = if is_api(path) || fragment || *req.method() != Method::GET {
+        let mut r = (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({ "detail": detail })),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r
+    } else {
+        let here = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str());
+        let next = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
+        Redirect::to(&format!("/signin?{next}")).into_response()
+    };
+    if cookie::get(req.headers(), cookie::SESSION).is_some() {
+        r.headers_mut().extend(
+            cookie::clear(cookie::SESSION, secure).map(|v| (header::SET_COOKIE, v)),
+        );
+    }
+    r
+}

@@ -1,0 +1,387 @@
+//! Sign-in, sessions, tokens and roles through the router: every way in, every way of
+//! being refused, and every route that changes something checked against every role.
+
+use axum::http::StatusCode;
+use rackscope::server::routes::Need;
+use rackscope_core::model::users::Role;
+
+use crate::support::auth::{
+    PASSWORD, SECRET, access, browser, csrf_of, script, set_cookie, sign_in, state,
+};
+use crate::support::router::call;
+
+const HOME: &str = "10.9.8.7";
+
+#[tokio::test]
+async fn a_browser_signs_in_sees_its_name_and_signs_out() {
+    let st = state(access());
+    // A page without a session sends the browser to sign in, and back afterwards.
+    let r = call(&st, browser("GET", "/views/rack/r01", HOME, "", None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/signin?next=%2Fviews%2Frack%2Fr01");
+    // The sign-in page shows no place names to a client that has not signed in.
+    let page = call(&st, browser("GET", "/signin", HOME, "", None)).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text().contains("Room A"), "{}", page.text());
+    let seed = set_cookie(&page, "rackscope_csrf").unwrap();
+    assert!(seed.contains("HttpOnly") && seed.contains("SameSite=Strict"), "{seed}");
+
+    let (cookie, csrf) = sign_in(&st, "ada", HOME).await;
+    let r = call(&st, browser("GET", "/", HOME, &cookie, None)).await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(html.contains("class=\"user-menu\"") && html.contains(">ada <small class=\"role\">admin</small>"), "{html}");
+
+    let r = call(
+        &st,
+        browser("POST", "/signout", HOME, &cookie, Some(&format!("csrf={csrf}"))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let cleared = set_cookie(&r, "rackscope_session").unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_lax_and_secure_only_over_https() {
+    let st = state(access());
+    let page = call(&st, browser("GET", "/signin", HOME, "", None)).await;
+    let seed = set_cookie(&page, "rackscope_csrf").unwrap();
+    let seed = seed.split(';').next().unwrap().to_owned();
+    let form = format!(
+        "csrf={}&username=ada&password=correct+horse+battery",
+        csrf_of(&page.text())
+    );
+    let r = call(&st, browser("POST", "/signin", HOME, &seed, Some(&form))).await;
+    let c = set_cookie(&r, "rackscope_session").unwrap();
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Max-Age=28800"), "{c}");
+    assert!(!c.contains("Secure"), "plain HTTP: {c}");
+    assert_eq!(r.headers["location"], "/");
+}
+
+#[tokio::test]
+async fn a_wrong_user_and_a_wrong_password_get_the_same_answer() {
+    let st = state(access());
+    let page = call(&st, browser("GET", "/signin", HOME, "", None)).await;
+    let seed = set_cookie(&page, "rackscope_csrf").unwrap();
+    let seed = seed.split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&page.text());
+    let mut answers = Vec::new();
+    for (user, pw) in [("ada", "wrong password"), ("nobody", PASSWORD)] {
+        let form = format!("csrf={csrf}&username={user}&password={}", pw.replace(' ', "+"));
+        let r = call(&st, browser("POST", "/signin", HOME, &seed, Some(&form))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(set_cookie(&r, "rackscope_session").is_none());
+        let text = r.text();
+        assert!(text.contains("Wrong user name or password."), "{text}");
+        answers.push(text.replace(user, "USER"));
+    }
+    assert_eq!(answers[0], answers[1]);
+    // The API says the same for both.
+    for (user, pw) in [("ada", "nope"), ("nobody", PASSWORD)] {
+        let body = format!(r#"{{"username":"{user}","password":"{pw}"}}"#);
+        let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&body))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json()["detail"], "Invalid credentials");
+    }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_user_and_per_address() {
+    let st = state(access());
+    let body = r#"{"username":"vera","password":"guess"}"#;
+    for _ in 0..10 {
+        let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(body))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // The 11th for vera is refused before any password check, even with the right one,
+    // and from another address.
+    let right = format!(r#"{{"username":"vera","password":"{PASSWORD}"}}"#);
+    let r = call(&st, script("POST", "/api/auth/login", "10.0.0.99", None, Some(&right))).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key("retry-after"));
+    // Another user is not locked out by vera's attempts.
+    let ok = format!(r#"{{"username":"oscar","password":"{PASSWORD}"}}"#);
+    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&ok))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // One address guessing many names is stopped after 30 failures.
+    for i in 0..30 {
+        let b = format!(r#"{{"username":"u{i}","password":"x"}}"#);
+        call(&st, script("POST", "/api/auth/login", "10.1.1.1", None, Some(&b))).await;
+    }
+    let r = call(&st, script("POST", "/api/auth/login", "10.1.1.1", None, Some(&ok))).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_api_login_token_works_on_every_route_and_the_api_refuses_without_it() {
+    let st = state(access());
+    let r = call(&st, script("GET", "/api/auth/status", HOME, None, None)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["enabled"], true);
+    assert_eq!(r.json()["configured"], true);
+
+    let r = call(&st, script("GET", "/api/stats/global", HOME, None, None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers["www-authenticate"], "Bearer");
+    assert_eq!(r.json()["detail"], "Not authenticated");
+
+    let body = format!(r#"{{"username":"vera","password":"{PASSWORD}"}}"#);
+    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&body))).await;
+    assert_eq!(r.status, 200);
+    let j = r.json();
+    assert_eq!(j["token_type"], "bearer");
+    assert_eq!(j["expires_in"], 8 * 3600);
+    assert_eq!(j["username"], "vera");
+    let token = j["access_token"].as_str().unwrap().to_owned();
+
+    let r = call(&st, script("GET", "/api/stats/global", HOME, Some(&token), None)).await;
+    assert_eq!(r.status, 200);
+    let r = call(&st, script("GET", "/api/auth/me", HOME, Some(&token), None)).await;
+    assert_eq!(r.json()["username"], "vera");
+    assert_eq!(r.json()["role"], "viewer");
+    // A viewer may not run the tester.
+    let r = call(
+        &st,
+        script("POST", "/api/checks/test", HOME, Some(&token), Some(r#"{"expr":"up"}"#)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Pages take the bearer token too.
+    let r = call(&st, script("GET", "/alerts", HOME, Some(&token), None)).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn expired_and_tampered_credentials_are_refused_never_downgraded() {
+    let mut a = access();
+    a.anonymous = Some(Role::Viewer);
+    let st = state(a);
+    let signer = rackscope_auth::token::Signer::new(SECRET.as_bytes());
+    let now = rackscope::server::auth::now();
+    let user = crate::support::auth::user("ada", Role::Admin);
+    let mut claims = rackscope_auth::token::Claims {
+        sub: "ada".into(),
+        role: "admin".into(),
+        sid: "s1".into(),
+        iat: now - 7200,
+        exp: Some(now - 10),
+        r#gen: signer.generation(&user.password_hash),
+    };
+    let expired = signer.sign(&claims);
+    claims.exp = Some(now + 3600);
+    let good = signer.sign(&claims);
+    let mut tampered = good.clone().into_bytes();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let other = rackscope_auth::token::Signer::new(b"another secret, another deployment!!").sign(&claims);
+
+    let r = call(&st, script("GET", "/api/sites", HOME, Some(&good), None)).await;
+    assert_eq!(r.status, 200);
+    for bad in [&expired, &tampered, &other, &"garbage".to_owned()] {
+        // The API: 401, even though anonymous clients may read.
+        let r = call(&st, script("GET", "/api/sites", HOME, Some(bad), None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert_eq!(r.json()["detail"], "Invalid or expired token");
+        // A page: back to sign-in, with the bad cookie removed.
+        let cookie = format!("rackscope_session={bad}");
+        let r = call(&st, browser("GET", "/alerts", HOME, &cookie, None)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{bad}");
+        assert!(r.headers["location"].to_str().unwrap().starts_with("/signin?next="));
+        assert!(set_cookie(&r, "rackscope_session").unwrap().contains("Max-Age=0"));
+    }
+}
+
+#[tokio::test]
+async fn a_form_without_this_browsers_csrf_token_is_refused() {
+    let st = state(access());
+    let (cookie, csrf) = sign_in(&st, "oscar", HOME).await;
+    let form = |t: &str| format!("csrf={t}&test=node_up&expr=up");
+    // The right token runs the tester; none, a wrong one, or another browser's does not.
+    let r = call(&st, browser("POST", "/checks", HOME, &cookie, Some(&form(&csrf)))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (_, other) = sign_in(&st, "ada", HOME).await;
+    for bad in ["", "forged", other.as_str()] {
+        let r = call(&st, browser("POST", "/checks", HOME, &cookie, Some(&form(bad)))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "csrf {bad:?}");
+        assert!(r.text().contains("the form has expired"), "{}", r.text());
+    }
+    let r = call(&st, browser("POST", "/checks", HOME, &cookie, Some("test=node_up"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Signing in needs the token too (no login CSRF).
+    let r = call(
+        &st,
+        browser("POST", "/signin", HOME, "rackscope_csrf=abc", Some("username=ada&password=x")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn anonymous_viewers_see_pages_but_change_nothing() {
+    let mut a = access();
+    a.anonymous = Some(Role::Viewer);
+    let st = state(a);
+    let r = call(&st, browser("GET", "/", HOME, "", None)).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Sign in"), "the menu offers sign-in");
+    let r = call(&st, script("GET", "/api/stats/global", HOME, None, None)).await;
+    assert_eq!(r.status, 200);
+    let r = call(
+        &st,
+        script("POST", "/api/checks/test", HOME, None, Some(r#"{"expr":"up"}"#)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn trusted_networks_grant_their_role_and_forwarded_for_counts_only_from_proxies() {
+    let mut a = access();
+    a.trusted = vec!["10.20.0.0/16".parse().unwrap()];
+    a.trusted_role = Some(Role::Operator);
+    a.proxies = vec!["192.0.2.10".parse().unwrap()];
+    let st = state(a);
+    let test = |addr: &'static str, xff: Option<&'static str>| {
+        let mut req = script("POST", "/api/checks/test", addr, None, Some(r#"{"expr":"up"}"#));
+        if let Some(x) = xff {
+            req.headers_mut().insert("x-forwarded-for", x.parse().unwrap());
+        }
+        req
+    };
+    // From the trusted network: operator, without signing in. The fake Prometheus
+    // answers, so the tester's own answer comes back.
+    let r = call(&st, test("10.20.3.4", None)).await;
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    assert_ne!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    // Elsewhere: nothing.
+    let r = call(&st, test("172.16.0.1", None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A client cannot claim a trusted address itself...
+    let r = call(&st, test("172.16.0.1", Some("10.20.3.4"))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // ...but the configured proxy can say it forwarded one.
+    let r = call(&st, test("192.0.2.10", Some("172.16.0.1, 10.20.3.4"))).await;
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+}
+
+/// Every route that changes something, from the router's own list: anonymous clients are
+/// sent to sign in, a role below the route's is refused, and the route's role gets past
+/// the gate. A new write route with no role fails here (and, unlisted, is refused by the
+/// gate: see `architecture::routes_are_declared_with_their_role`).
+#[tokio::test]
+async fn every_state_changing_route_refuses_the_roles_below_its_own() {
+    let st = state(access());
+    let routes = rackscope::server::all_routes(&rackscope::ui::app::PAGES);
+    let writes: Vec<_> = routes.entries().iter().filter(|e| e.writes()).collect();
+    assert!(writes.len() >= 5, "{writes:?}");
+    let public_writes = ["/signin", "/signout", "/api/auth/login"];
+    let mut tokens = std::collections::HashMap::new();
+    for (name, role) in [("ada", Role::Admin), ("oscar", Role::Operator), ("vera", Role::Viewer)] {
+        let body = format!(r#"{{"username":"{name}","password":"{PASSWORD}"}}"#);
+        let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&body))).await;
+        tokens.insert(role, r.json()["access_token"].as_str().unwrap().to_owned());
+    }
+    for e in writes {
+        let path = e.path.replace("{id}", "x");
+        match e.need {
+            Need::Public => {
+                assert!(public_writes.contains(&e.path), "{} {} is open to anyone", e.method, e.path);
+                continue;
+            }
+            Need::Role(needed) => {
+                let r = call(&st, script(e.method.as_str(), &path, HOME, None, Some("{}"))).await;
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED, "anonymous {} {}", e.method, e.path);
+                for role in Role::ALL {
+                    let r = call(
+                        &st,
+                        script(e.method.as_str(), &path, HOME, Some(&tokens[&role]), Some("{}")),
+                    )
+                    .await;
+                    if role < needed {
+                        assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} {} {}", e.method, e.path);
+                    } else {
+                        assert!(
+                            r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
+                            "{role} {} {}: {} {}",
+                            e.method,
+                            e.path,
+                            r.status,
+                            r.text()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_servers_sharing_a_secret_accept_each_others_sessions() {
+    let a = state(access());
+    let b = state(access());
+    let (cookie, _) = sign_in(&a, "ada", HOME).await;
+    let r = call(&b, browser("GET", "/alerts", HOME, &cookie, None)).await;
+    assert_eq!(r.status, 200);
+    // With another secret: refused.
+    let mut other = access();
+    other.secret = Some("a different secret of at least 32 bytes".into());
+    let c = state(other);
+    let r = call(&c, browser("GET", "/alerts", HOME, &cookie, None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_demoted_or_removed_user_loses_the_role_at_once() {
+    let st = state(access());
+    let (cookie, _) = sign_in(&st, "oscar", HOME).await;
+    let mut a = access();
+    a.users.get_mut("oscar").unwrap().role = Role::Viewer;
+    st.auth.access.store(std::sync::Arc::new(a));
+    let r = call(&st, browser("GET", "/api/auth/me", HOME, &cookie, None)).await;
+    assert_eq!(r.json()["role"], "viewer");
+    let mut a = access();
+    a.users.remove("oscar");
+    st.auth.access.store(std::sync::Arc::new(a));
+    let r = call(&st, browser("GET", "/api/auth/me", HOME, &cookie, None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn with_auth_disabled_everything_is_open_as_before_unless_trusted_networks_say_otherwise() {
+    let st = state(rackscope_core::access::Access::default());
+    let r = call(&st, script("POST", "/api/checks/test", HOME, None, Some(r#"{"expr":"up"}"#))).await;
+    assert_ne!(r.status, StatusCode::FORBIDDEN);
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED);
+    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(r#"{"username":"a","password":"b"}"#))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The Python version's meaning: with trusted networks, only they may change things.
+    let mut a = rackscope_core::access::Access::default();
+    a.trusted = vec!["10.20.0.0/16".parse().unwrap()];
+    a.trusted_role = Some(Role::Admin);
+    let st = state(a);
+    let r = call(&st, script("POST", "/api/checks/test", HOME, None, Some(r#"{"expr":"up"}"#))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(&st, script("GET", "/api/sites", HOME, None, None)).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn sign_ins_and_refusals_are_counted_on_metrics() {
+    let st = state(access());
+    let bad = r#"{"username":"ada","password":"nope"}"#;
+    call(&st, script("POST", "/api/auth/login", HOME, None, Some(bad))).await;
+    let good = format!(r#"{{"username":"ada","password":"{PASSWORD}"}}"#);
+    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&good))).await;
+    let token = r.json()["access_token"].as_str().unwrap().to_owned();
+    call(&st, script("POST", "/api/checks/test", HOME, Some(&token), Some(r#"{"expr":"up"}"#))).await;
+    let m = call(&st, script("GET", "/metrics", HOME, Some(&token), None)).await.text();
+    for line in [
+        r#"rackscope_auth_events_total{event="signin",outcome="invalid"} 1"#,
+        r#"rackscope_auth_events_total{event="signin",outcome="ok"} 1"#,
+        r#"rackscope_audit_writes_total{role="admin",outcome="done"} 1"#,
+    ] {
+        assert!(m.contains(line), "{line} not in\n{m}");
+    }
+}
