@@ -7,6 +7,7 @@ pub mod bind;
 pub mod config;
 pub mod diag;
 pub mod duration;
+pub mod edit;
 pub mod env;
 pub mod expand;
 pub mod labels;
