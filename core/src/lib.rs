@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod duration;
+pub mod edit;
 pub mod env;
 pub mod expand;
 pub mod labels;

@@ -75,6 +75,12 @@ impl Node {
     pub fn describe(&self) -> &'static str {
         self.kind.describe()
     }
+    /// The byte range of the node's definition in the source, when the parser reported one
+    /// (the comment-keeping editor, `edit`, finds the text of a scalar with it).
+    pub fn span(&self) -> Option<std::ops::Range<usize>> {
+        let (o, l) = self.raw?;
+        Some(o as usize..(o as usize).saturating_add(l as usize))
+    }
 }
 
 impl Kind {
