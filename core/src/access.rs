@@ -129,6 +129,15 @@ pub fn resolve(
             .map_or_else(|| crate::app_keys::key_pos(node, &["auth", key]), |n| n.pos);
         Span::new(app_file, pos)
     };
+    // A field of a listed user or token: its value's position, else the item's.
+    let field = |list: Option<&Node>, file: &Arc<Path>, i: usize, f: Option<&str>| -> Span {
+        let item = list.and_then(Node::seq).and_then(|s| s.get(i));
+        let pos = item
+            .and_then(|n| f.and_then(|f| n.get(f)))
+            .or(item)
+            .map_or(Pos::FILE, |n| n.pos);
+        Span::new(file, pos)
+    };
 
     let (session_seconds, unlimited) = session(a, &at(&["auth", "session_duration"]), diags);
     let secret = secret(a, &at, diags);
@@ -178,27 +187,22 @@ pub fn resolve(
             role: Role::Admin,
             password_hash: a.password_hash.clone(),
         };
-        let span = at(&["auth", "password_hash"]);
-        add_user(&mut out, upstream, Defined::Upstream, span, diags);
+        let span = |_: Option<&str>| at(&["auth", "password_hash"]);
+        add_user(&mut out, upstream, Defined::Upstream, &span, diags);
     }
+    let inline = auth_node.and_then(|n| n.get("users"));
     for (i, u) in a.users.iter().enumerate() {
-        add_user(&mut out, u.clone(), Defined::AppYaml, item("users", i), diags);
+        let span = |f: Option<&str>| field(inline, app_file, i, f);
+        add_user(&mut out, u.clone(), Defined::AppYaml, &span, diags);
     }
     if let Some(file) = users {
-        let list = |key: &str, i: usize| -> Span {
-            let pos = file
-                .node
-                .get(key)
-                .and_then(Node::seq)
-                .and_then(|s| s.get(i))
-                .map_or(Pos::FILE, |n| n.pos);
-            Span::new(&file.file, pos)
-        };
         for (i, u) in file.decoded.users.iter().enumerate() {
-            add_user(&mut out, u.clone(), Defined::UsersFile, list("users", i), diags);
+            let span = |f: Option<&str>| field(file.node.get("users"), &file.file, i, f);
+            add_user(&mut out, u.clone(), Defined::UsersFile, &span, diags);
         }
         for (i, t) in file.decoded.tokens.iter().enumerate() {
-            add_token(&mut out, t, list("tokens", i), diags);
+            let span = |f: Option<&str>| field(file.node.get("tokens"), &file.file, i, f);
+            add_token(&mut out, t, &span, diags);
         }
         if out.users.len() > MAX_ENTRIES || out.tokens.len() > MAX_ENTRIES {
             diags.error(
@@ -335,11 +339,17 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
 }
 
-fn add_user(out: &mut Access, u: UserEntry, defined: Defined, span: Span, diags: &mut Diagnostics) {
+fn add_user(
+    out: &mut Access,
+    u: UserEntry,
+    defined: Defined,
+    at: &dyn Fn(Option<&str>) -> Span,
+    diags: &mut Diagnostics,
+) {
     if !valid_name(&u.name) {
         diags.error(
             "auth",
-            span,
+            at(Some("name")),
             format!(
                 "user name `{}` must be 1 to 64 letters, digits, `.`, `_`, `-` or `@`",
                 u.name.escape_debug()
@@ -352,7 +362,7 @@ fn add_user(out: &mut Access, u: UserEntry, defined: Defined, span: Span, diags:
     {
         diags.error(
             "auth",
-            span,
+            at(Some("password_hash")),
             format!("the password hash of user `{}`: {e}", u.name),
         );
         return;
@@ -360,7 +370,7 @@ fn add_user(out: &mut Access, u: UserEntry, defined: Defined, span: Span, diags:
     if u.password_hash.is_empty() && defined != Defined::Upstream {
         diags.warning(
             "auth",
-            span.clone(),
+            at(None),
             format!(
                 "user `{}` has no password and cannot sign in until \
                  `rackscope user passwd {}`",
@@ -371,7 +381,7 @@ fn add_user(out: &mut Access, u: UserEntry, defined: Defined, span: Span, diags:
     if out.users.contains_key(&u.name) {
         diags.error(
             "auth",
-            span,
+            at(Some("name")),
             format!("user `{}` is defined twice", u.name),
         );
         return;
@@ -387,21 +397,29 @@ fn add_user(out: &mut Access, u: UserEntry, defined: Defined, span: Span, diags:
     );
 }
 
-fn add_token(out: &mut Access, t: &TokenEntry, span: Span, diags: &mut Diagnostics) {
-    let mut bad = |what: String| diags.error("auth", span.clone(), what);
+fn add_token(
+    out: &mut Access,
+    t: &TokenEntry,
+    at: &dyn Fn(Option<&str>) -> Span,
+    diags: &mut Diagnostics,
+) {
+    let mut bad = |f: &str, what: String| diags.error("auth", at(Some(f)), what);
     if !valid_name(&t.name) {
-        bad(format!("token name `{}` is not valid", t.name.escape_debug()));
+        bad("name", format!("token name `{}` is not valid", t.name.escape_debug()));
         return;
     }
     if !rackscope_auth::apikey::valid_id(&t.id) {
-        bad(format!("token `{}`: id `{}` is not valid", t.name, t.id.escape_debug()));
+        bad(
+            "id",
+            format!("token `{}`: id `{}` is not valid", t.name, t.id.escape_debug()),
+        );
         return;
     }
     if !rackscope_auth::apikey::valid_hash(&t.hash) {
-        bad(format!(
-            "token `{}`: hash must be `sha256:` and 64 hex digits",
-            t.name
-        ));
+        bad(
+            "hash",
+            format!("token `{}`: hash must be `sha256:` and 64 hex digits", t.name),
+        );
         return;
     }
     let expires = match t.expires.as_deref() {
@@ -409,7 +427,7 @@ fn add_token(out: &mut Access, t: &TokenEntry, span: Span, diags: &mut Diagnosti
         Some(s) => match crate::clock::parse_utc(s) {
             Some(e) => Some(e),
             None => {
-                bad(format!(
+                bad("expires", format!(
                     "token `{}`: expires `{}` must be a UTC time like 2027-03-01T00:00:00Z",
                     t.name,
                     s.escape_debug()
@@ -419,7 +437,7 @@ fn add_token(out: &mut Access, t: &TokenEntry, span: Span, diags: &mut Diagnosti
         },
     };
     if out.tokens.contains_key(&t.id) || out.tokens.values().any(|o| o.name == t.name) {
-        bad(format!("token `{}` is defined twice", t.name));
+        bad("name", format!("token `{}` is defined twice", t.name));
         return;
     }
     out.tokens.insert(

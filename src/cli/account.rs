@@ -3,7 +3,7 @@
 //! Passwords are read from a prompt, or from stdin when it is not a terminal; never from
 //! the command line, where `ps` and the shell history would show them.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

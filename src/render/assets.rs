@@ -24,6 +24,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("checks.html", include_str!("../../templates/checks.html")),
     ("search.html", include_str!("../../templates/search.html")),
     ("error.html", include_str!("../../templates/error.html")),
+    ("signin.html", include_str!("../../templates/signin.html")),
 ];
 
 /// (name, content type, body) of every file under `/static/`.

@@ -10,7 +10,6 @@
 //! must match, so changing a password ends its sessions everywhere.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;

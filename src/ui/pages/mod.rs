@@ -4,7 +4,6 @@
 use axum::http::Method;
 use axum::routing::get;
 
-use crate::server::AppState;
 use crate::server::routes::{Need, Routes};
 
 pub mod alerts;
