@@ -98,6 +98,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_tls(state, listener, None, shutdown).await
+}
+
+/// As `serve`, over TLS when `tls` is given.
+pub async fn serve_tls(
+    state: AppState,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let engine = state.engine.clone();
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let refresh = {
@@ -110,7 +120,7 @@ pub async fn serve(
                 .await;
         })
     };
-    let result = server::run(listener, state, shutdown).await;
+    let result = server::run_tls(listener, state, tls, shutdown).await;
     let _ = stop_tx.send(true);
     // The engine supervises its own loops; a panic reaching here escaped that supervision.
     if let Err(e) = refresh.await

@@ -20,6 +20,9 @@ pub struct ResolvedPaths {
     pub templates: PathBuf,
     pub checks: PathBuf,
     pub metrics: PathBuf,
+    /// `server.tls_cert` and `server.tls_key`, resolved like the paths above.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A loaded configuration: everything the engine needs, resolved.

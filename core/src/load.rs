@@ -105,7 +105,20 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
         templates: resolve_path(&base_dir, &p.templates),
         checks: resolve_path(&base_dir, &p.checks),
         metrics: resolve_path(&base_dir, &p.metrics),
+        tls_cert: config
+            .app
+            .server
+            .tls_cert
+            .as_ref()
+            .map(|c| resolve_path(&base_dir, c)),
+        tls_key: config
+            .app
+            .server
+            .tls_key
+            .as_ref()
+            .map(|k| resolve_path(&base_dir, k)),
     };
+    crate::validate::server_tls(&config.paths, &app_node, &app_arc, &mut diags);
 
     config.catalog = load_templates(&config.paths.templates, &app_arc, &mut diags);
     let (checks, kinds, scripts) = load_checks(&config.paths.checks, &app_arc, &mut diags);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::bind::{Listing, device_template_checks};
-use crate::config::Config;
+use crate::config::{Config, ResolvedPaths};
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::model::app::AppConfig;
 use crate::model::checks::{CheckDef, Op, Rule, Scope};
@@ -92,6 +92,41 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
             at(&["telemetry", "prometheus_heartbeat_seconds"]),
             "prometheus_heartbeat_seconds below 10 is raised to 10",
         );
+    }
+}
+
+/// The largest certificate or key file read (1 MiB): a chain is a few KiB, and a link to an
+/// endless file stops here.
+pub const MAX_TLS_FILE_BYTES: u64 = 1 << 20;
+
+/// `server.tls_cert` and `server.tls_key`: both or neither, and each readable. Whether they
+/// parse and match takes a TLS library, which this crate does not have: the binary checks
+/// that (`rackscope check` and `serve` alike).
+pub fn server_tls(paths: &ResolvedPaths, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let at = |key: &str| Span::new(file, crate::app_keys::key_pos(node, &["server", key]));
+    match (&paths.tls_cert, &paths.tls_key) {
+        (Some(_), None) => diags.error(
+            "bad-value",
+            at("tls_cert"),
+            "server.tls_cert needs server.tls_key: TLS takes both, or neither",
+        ),
+        (None, Some(_)) => diags.error(
+            "bad-value",
+            at("tls_key"),
+            "server.tls_key needs server.tls_cert: TLS takes both, or neither",
+        ),
+        (Some(cert), Some(key)) => {
+            for (k, path) in [("tls_cert", cert), ("tls_key", key)] {
+                if let Err(e) = crate::walk::read_bounded(path, MAX_TLS_FILE_BYTES) {
+                    diags.error(
+                        "tls",
+                        at(k),
+                        format!("server.{k}: cannot read {}: {e}", path.display()),
+                    );
+                }
+            }
+        }
+        (None, None) => {}
     }
 }
 

@@ -32,7 +32,12 @@ enum Format {
 pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     rackscope::demo::finish_interrupted_import(&args.app)?;
     let started = Instant::now();
-    let loaded = rackscope_core::load(&args.app);
+    let mut loaded = rackscope_core::load(&args.app);
+    // What the core cannot judge without a TLS library: whether the files parse and match.
+    if let Some(d) = rackscope::server::tls::diagnostic(&loaded.config) {
+        loaded.diagnostics.push(d);
+        loaded.diagnostics.sort();
+    }
     let elapsed = started.elapsed();
     let summary = rackscope_core::validate::summary(&loaded.config);
     let usable = loaded.is_usable();

@@ -16,6 +16,12 @@ pub(super) struct Args {
     /// file by file.
     #[arg(long, env = "RACKSCOPE_TEMPLATES")]
     templates: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (over app.yaml's `server.tls_cert`).
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (over app.yaml's `server.tls_key`).
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -27,11 +33,26 @@ pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.listen
         );
     }
+    // Flags win over app.yaml; clap makes them come in pairs, the loader the keys.
+    let pair = match (args.tls_cert, args.tls_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        _ => cfg.paths.tls_cert.clone().zip(cfg.paths.tls_key.clone()),
+    };
+    // Checked before listening: a server that cannot do TLS must not start at all, rather
+    // than accept connections it can only drop.
+    let tls = match pair {
+        Some((cert, key)) => Some(rackscope::server::tls::load(&cert, &key)?),
+        None => None,
+    };
     let engine = rackscope::demo::engine_for(cfg)?;
     let state = rackscope::server::AppState::with_templates(engine, args.templates.as_deref())
         .map_err(|e| anyhow::anyhow!("web UI templates: {e}"))?;
     let listener = rackscope::demo::bind(args.listen, "Rackscope", "--listen").await?;
-    eprintln!("Rackscope listening on http://{}", listener.local_addr()?);
-    rackscope::demo::serve(state, listener, super::stop_signal()).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!(
+        "Rackscope listening on {scheme}://{}",
+        listener.local_addr()?
+    );
+    rackscope::demo::serve_tls(state, listener, tls, super::stop_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

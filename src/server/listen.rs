@@ -1,20 +1,36 @@
-//! The accept loop: hyper's HTTP/1 connections with a header-read timeout (which also ends
-//! kept-alive connections left idle), a cap on open connections (one past it gets a 503 and
-//! is closed), and a graceful shutdown bounded in time. `axum::serve` has none of the three:
-//! half-sent requests stayed open forever and held shutdown back.
+//! The accept loop: hyper's HTTP/1 connections, over TLS when configured, with a
+//! header-read timeout (which also bounds the TLS handshake and ends kept-alive connections
+//! left idle), a cap on open connections (one past it gets a 503 and is closed), and a
+//! graceful shutdown bounded in time. `axum::serve` has none of the three: half-sent
+//! requests stayed open forever and held shutdown back. Every request carries the peer's
+//! address (`ConnectInfo<SocketAddr>`) and its `Transport`.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+/// How a request reached the server, as a request extension: handlers and middleware read
+/// it rather than guess from headers a client can forge. Absent on requests that did not
+/// come through `serve` (tests calling the router directly).
+#[derive(Clone, Copy, Debug)]
+pub struct Transport {
+    /// Whether the connection is TLS terminated by this process.
+    pub tls: bool,
+}
 
 /// The server's limits on connections, from app.yaml's `server:` section.
 #[derive(Debug, Clone, Copy)]
@@ -39,19 +55,24 @@ const MAX_REFUSING: usize = 64;
 /// How long a refusal may take to write.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-retry-after: 5\r\nconnection: close\r\ncontent-length: 59\r\n\r\n\
+retry-after: 5\r\nconnection: close\r\nx-content-type-options: nosniff\r\n\
+content-security-policy: default-src 'none'; frame-ancestors 'none'\r\nx-frame-options: DENY\r\n\
+referrer-policy: same-origin\r\ncontent-length: 59\r\n\r\n\
 {\"detail\":\"too many connections to this server; try again\"}";
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish
-/// for at most `limits.shutdown_grace` before closing their connections. `closing` is set
-/// as shutdown begins so that endless responses (server-sent events) end first.
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes, then lets
+/// open requests finish for at most `limits.shutdown_grace` before closing their
+/// connections. `closing` is set as shutdown begins so that endless responses (server-sent
+/// events) end first.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
     closing: Arc<watch::Sender<bool>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = tls.map(TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -60,7 +81,7 @@ pub async fn serve(
     loop {
         // Finished connections are reaped as we go, so the set holds only open ones.
         while conns.try_join_next().is_some() {}
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(c) => c,
@@ -78,15 +99,17 @@ pub async fn serve(
             Ok(slot) => {
                 conns.spawn(connection(
                     stream,
+                    peer,
                     app.clone(),
                     limits,
+                    tls.clone(),
                     slot,
                     stop_rx.clone(),
                 ));
             }
             Err(_) => {
                 if let Ok(r) = refusing.clone().try_acquire_owned() {
-                    conns.spawn(refuse(stream, r));
+                    conns.spawn(refuse(stream, tls.clone(), r));
                 }
             }
         }
@@ -111,15 +134,54 @@ pub async fn serve(
 /// One connection, until the client closes it, the header timeout ends it, or shutdown.
 async fn connection(
     stream: TcpStream,
+    peer: SocketAddr,
     app: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     _slot: OwnedSemaphorePermit,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Some(acceptor) = tls else {
+        return http(stream, peer, false, app, limits, stop).await;
+    };
+    // The handshake runs here, in the connection's own task and under the header timeout,
+    // so that a client that connects and never says hello neither blocks the accept loop
+    // nor keeps its slot.
+    let handshake = tokio::select! {
+        r = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)) => r,
+        () = stopped(&mut stop) => return,
+    };
+    match handshake {
+        Ok(Ok(stream)) => http(stream, peer, true, app, limits, stop).await,
+        // Scanners, plain HTTP sent to the TLS port, clients that distrust the certificate:
+        // everyday noise on a server, not a warning.
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// HTTP/1 over an established connection; every request is given the peer's address and
+/// the transport.
+async fn http<I>(
+    io: I,
+    peer: SocketAddr,
+    tls: bool,
+    app: Router,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = app.map_request(move |mut req: hyper::Request<Incoming>| {
+        let ext = req.extensions_mut();
+        ext.insert(ConnectInfo(peer));
+        ext.insert(Transport { tls });
+        req
+    });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => {
@@ -139,11 +201,18 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }
 
-/// Tells a client over the connection cap why, and closes.
-async fn refuse(mut stream: TcpStream, _slot: OwnedSemaphorePermit) {
+/// Tells a client over the connection cap why (after the handshake on TLS, where plain
+/// bytes would read as garbage), and closes.
+async fn refuse(stream: TcpStream, tls: Option<TlsAcceptor>, _slot: OwnedSemaphorePermit) {
+    async fn write<S: AsyncWrite + Unpin>(mut s: S) -> std::io::Result<()> {
+        s.write_all(REFUSAL).await?;
+        s.shutdown().await
+    }
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
-        stream.write_all(REFUSAL).await?;
-        stream.shutdown().await
+        match tls {
+            None => write(stream).await,
+            Some(acceptor) => write(acceptor.accept(stream).await?).await,
+        }
     })
     .await;
 }

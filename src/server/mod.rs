@@ -23,12 +23,14 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod guard;
+pub mod headers;
 pub mod listen;
 pub mod live;
 pub mod memo;
 pub mod openapi;
 pub mod ops;
 pub mod routes;
+pub mod tls;
 pub mod wire;
 
 pub use error::ApiError;
@@ -101,9 +103,11 @@ pub fn server_routes() -> routes::Routes {
 
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in
 /// the response and recorded on the request's span), compression, request metrics, a time
-/// bound per request, the refusal of cross-site writes, and the gate that checks who the
-/// client is against the role each route needs.
+/// bound per request, the refusal of cross-site writes, the gate that checks who the client
+/// is against the role each route needs, and the security headers (outermost, so that
+/// timeouts and 404s carry them too).
 pub fn router(state: AppState) -> Router {
+    headers::prepare();
     let timeout = std::time::Duration::from_secs(u64::from(
         state
             .engine
@@ -150,6 +154,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CompressionLayer::new()),
         )
+        .layer(axum::middleware::from_fn(headers::security))
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, within the connection limits
@@ -159,6 +164,16 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run_tls(listener, state, None, shutdown).await
+}
+
+/// As `run`, over TLS when `tls` is given (`tls::load`).
+pub async fn run_tls(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let limits = listen::Limits::of(&state.engine.config().app.server);
     let closing = state.closing.clone();
     tokio::spawn(auth::reload::watch(
@@ -166,7 +181,7 @@ pub async fn run(
         state.engine.config().app_file.clone(),
         closing.subscribe(),
     ));
-    listen::serve(listener, router(state), limits, closing, shutdown).await
+    listen::serve(listener, router(state), limits, tls, closing, shutdown).await
 }
 
 /// Unknown paths: JSON under `/api/` (clients of the API read `detail`), the HTML 404

@@ -585,18 +585,22 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The `/api/docs` page's inline style. The Content-Security-Policy allows it by its hash
+/// (`headers`), so the page stays one self-contained response.
+pub const DOCS_STYLE: &str = "\
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2937}\
+code,pre{font:13px ui-monospace,monospace;background:#f3f4f6;border-radius:4px}pre{padding:.6rem;overflow:auto}\
+.op{border:1px solid #e5e7eb;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}\
+.m{font-weight:700;display:inline-block;min-width:4rem}.get{color:#047857}.post{color:#1d4ed8}\
+table{border-collapse:collapse}td,th{border-bottom:1px solid #e5e7eb;padding:.2rem .6rem;text-align:left}\
+@media(prefers-color-scheme:dark){body{background:#111827;color:#e5e7eb}code,pre{background:#1f2937}.op,td,th{border-color:#374151}}";
+
 /// `/api/docs`: the OpenAPI document as one readable page, without JavaScript.
 pub fn docs_html(doc: &serde_json::Value) -> String {
-    let mut h = String::from(
+    let mut h = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rackscope API</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>\
-         body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2937}\
-         code,pre{font:13px ui-monospace,monospace;background:#f3f4f6;border-radius:4px}pre{padding:.6rem;overflow:auto}\
-         .op{border:1px solid #e5e7eb;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}\
-         .m{font-weight:700;display:inline-block;min-width:4rem}.get{color:#047857}.post{color:#1d4ed8}\
-         table{border-collapse:collapse}td,th{border-bottom:1px solid #e5e7eb;padding:.2rem .6rem;text-align:left}\
-         @media(prefers-color-scheme:dark){body{background:#111827;color:#e5e7eb}code,pre{background:#1f2937}.op,td,th{border-color:#374151}}\
-         </style></head><body>",
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{DOCS_STYLE}\
+         </style></head><body>"
     );
     let info = &doc["info"];
     let _ = write!(

@@ -3,7 +3,8 @@
 //! Each `tests/fixtures/bad/*.bad.yaml` holds `# expect: level[code] path:line:col` lines,
 //! then `### file: <path>` sections that replace or add files of the valid configuration in
 //! `tests/fixtures/base`. The test applies them in a temporary directory and requires the
-//! diagnostics to be exactly the expected ones: nothing missing, nothing extra.
+//! diagnostics to be exactly the expected ones: nothing missing, nothing extra. The
+//! diagnostics are those of `rackscope check`: the loader's, and the binary's TLS check.
 
 use std::path::Path;
 
@@ -38,9 +39,11 @@ fn parse_case(text: &str) -> Case {
 
 fn diagnostics_of(dir: &Path) -> (Vec<String>, Vec<String>) {
     let loaded = support::load(&dir.join("app.yaml"));
+    // What `rackscope check` adds to the loader's diagnostics (the TLS files' contents).
+    let tls = rackscope::server::tls::diagnostic(&loaded.config);
     let mut keys = Vec::new();
     let mut full = Vec::new();
-    for d in loaded.diagnostics.iter() {
+    for d in loaded.diagnostics.iter().chain(tls.as_ref()) {
         let rel = d
             .span
             .file

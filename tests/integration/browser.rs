@@ -2,7 +2,8 @@
 //! loopback), over the simulator scraped by a real Prometheus: the walk from the overview
 //! to a device, the rack of a CRIT node drawn CRIT, a state change reaching an open page
 //! without a reload, and screenshots at 1920×1080 and at a 390-pixel phone width (under
-//! `target/screenshots/`) where nothing overflows sideways.
+//! `target/screenshots/`) where nothing overflows sideways. Chromium's console is read after
+//! each session: no Content-Security-Policy violation may have happened on any page.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener as StdListener;
@@ -91,6 +92,8 @@ async fn session(d: &Driver, phone: bool) -> Client {
     }
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), opts);
+    // The console is where Chromium reports a resource the CSP refused.
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
     // The workspace enables both of rustls's providers (reqwest: aws-lc-rs, the NetBox
     // importer's ureq: ring), so fantoccini's default builder cannot pick one by itself.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -126,6 +129,41 @@ async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
     std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// chromedriver's browser log since the last read, which fantoccini has no call for.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// Fails on any Content-Security-Policy violation Chromium logged since the last read: a
+/// script in the page cannot see those that happen while it parses, the console can.
+async fn no_csp_violation(c: &Client, during: &str) {
+    let log = c.issue_cmd(BrowserLog).await.unwrap();
+    let violations: Vec<&str> = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["message"].as_str())
+        .filter(|m| m.contains("Content Security Policy"))
+        .collect();
+    assert!(
+        violations.is_empty(),
+        "Content-Security-Policy violations during {during}: {violations:#?}"
+    );
 }
 
 async fn js(c: &Client, script: &str) -> Value {
@@ -370,10 +408,12 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     for (name, path) in [
         ("alerts", "/alerts"),
         ("checks", "/checks?test=node_up#test"),
+        ("api-docs", "/api/docs"),
     ] {
         c.goto(&format!("{web}{path}")).await.unwrap();
         shot(&c, &format!("{name}-1920")).await;
     }
+    no_csp_violation(&c, "the walk from the overview to the device page").await;
 
     // A state change in Prometheus reaches an open page without a reload.
     let snap = engine.snapshot().unwrap();
@@ -446,6 +486,7 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     )
     .await;
     shot(&c, "rack-live-1920").await;
+    no_csp_violation(&c, "the live update").await;
     c.close().await.unwrap();
 
     // A phone: every page fits its 390 pixels.
@@ -470,6 +511,7 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
         );
         shot(&p, &format!("{name}-390")).await;
     }
+    no_csp_violation(&p, "the phone's pages").await;
     p.close().await.unwrap();
 
     tokio::time::timeout(Duration::from_secs(10), served.stop())

@@ -16,6 +16,7 @@ mod health;
 mod import;
 mod plans;
 mod scripts;
+mod security;
 mod simulator;
 mod support;
 mod ui;

@@ -416,6 +416,11 @@ pub struct Server {
     /// Queries sent to Prometheus on behalf of requests (live values, charts, the tester)
     /// in flight at once, for the whole server.
     pub max_adhoc_queries: u32,
+    /// A PEM certificate chain to serve HTTPS with (relative to app.yaml's directory);
+    /// set with `tls_key` or not at all.
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Server {
@@ -427,6 +432,8 @@ impl Default for Server {
             request_timeout_seconds: 60,
             shutdown_grace_seconds: 10,
             max_adhoc_queries: 16,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
