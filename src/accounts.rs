@@ -10,9 +10,6 @@ use rackscope_core::access::{Access, Defined};
 use rackscope_core::edit::{Doc, EditError, Seg, write_atomic};
 use rackscope_core::model::users::Role;
 
-use crate::server::ApiError;
-use crate::server::auth::signin::SignInError;
-
 /// The largest users file or app.yaml edited.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -41,39 +38,8 @@ pub enum AccountError {
     Invalid(String),
     #[error("the new password {0}")]
     Policy(String),
-    #[error(transparent)]
-    SignIn(SignInError),
     #[error("hashing the password: {0}")]
     Hash(String),
-    #[error("the change was written but the server could not read it back: {0}")]
-    Reload(String),
-}
-
-impl AccountError {
-    /// The audit label of the failure.
-    pub fn label(&self) -> &'static str {
-        match self {
-            AccountError::SignIn(e) => e.label(),
-            AccountError::Policy(_) => "policy",
-            _ => "error",
-        }
-    }
-
-    pub fn into_api(self) -> ApiError {
-        match self {
-            AccountError::SignIn(SignInError::RateLimited(w)) => ApiError::TooManyRequests(w),
-            AccountError::SignIn(_) => ApiError::Unauthorized("Invalid credentials".into()),
-            AccountError::Policy(_) | AccountError::Invalid(_) => {
-                ApiError::Unprocessable(self.to_string())
-            }
-            e => {
-                tracing::error!(error = %e, "a password change failed");
-                ApiError::Forbidden(
-                    "the password could not be written; the server log says why".into(),
-                )
-            }
-        }
-    }
 }
 
 fn read(path: &Path) -> Result<String, AccountError> {
@@ -287,26 +253,4 @@ pub async fn hash_new(access: &Access, password: &str) -> Result<String, Account
         .await
         .map_err(|e| AccountError::Hash(e.to_string()))?
         .map_err(|e| AccountError::Hash(e.to_string()))
-}
-
-/// The API's and the account page's password change: the current password (under the
-/// sign-in limits), the policy, the write, and the reload that ends the old sessions.
-pub async fn change_password(
-    st: &crate::server::AppState,
-    name: &str,
-    current: &str,
-    new: &str,
-    addr: Option<std::net::IpAddr>,
-) -> Result<(), AccountError> {
-    crate::server::auth::signin::check_password(&st.auth, name, current, addr)
-        .await
-        .map_err(AccountError::SignIn)?;
-    let access = st.auth.access.load_full();
-    let hash = hash_new(&access, new).await?;
-    let app_file = st.engine.config().app_file.clone();
-    let (access2, app2, name2) = (access.clone(), app_file.clone(), name.to_owned());
-    tokio::task::spawn_blocking(move || set_password(&access2, &app2, &name2, &hash))
-        .await
-        .map_err(|e| AccountError::Hash(e.to_string()))??;
-    crate::server::auth::reload::reload(&st.auth, &app_file).map_err(AccountError::Reload)
 }

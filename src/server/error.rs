@@ -36,6 +36,9 @@ pub enum ApiError {
     /// A well-formed request that breaks a rule (a password policy).
     #[error("{0}")]
     Unprocessable(String),
+    /// Something on the server's side failed (the log has the details).
+    #[error("{0}")]
+    Internal(String),
     /// Over a rate limit; the value is how long until a retry can succeed.
     #[error("too many requests; retry in {} s", .0.as_secs().max(1))]
     TooManyRequests(std::time::Duration),
@@ -60,6 +63,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Prometheus(e) => match e {

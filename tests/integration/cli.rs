@@ -146,7 +146,7 @@ fn exit_of(mut cmd: std::process::Command) -> (Option<i32>, String) {
 }
 
 #[test]
-fn serve_and_demo_refuse_auth_they_cannot_enforce() {
+fn serve_and_demo_refuse_sign_in_that_nobody_could_pass() {
     let tmp = base_with_app(AUTH_ON);
     let mut serve = support::bin();
     serve
@@ -155,9 +155,8 @@ fn serve_and_demo_refuse_auth_they_cannot_enforce() {
         .args(["--listen", "127.0.0.1:0"]);
     let (code, text) = exit_of(serve);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("auth.enabled: true"), "{text}");
-    assert!(text.contains("no authentication"), "{text}");
-    assert!(text.contains("reverse proxy"), "{text}");
+    assert!(text.contains("nobody can sign in"), "{text}");
+    assert!(text.contains("rackscope user add"), "{text}");
     assert!(!text.contains("listening"), "{text}");
 
     let mut demo = support::bin();
@@ -168,7 +167,7 @@ fn serve_and_demo_refuse_auth_they_cannot_enforce() {
         .arg(tmp.path().join("state"));
     let (code, text) = exit_of(demo);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("auth.enabled: true"), "{text}");
+    assert!(text.contains("nobody can sign in"), "{text}");
 
     let out = support::bin()
         .arg("check")
@@ -178,7 +177,7 @@ fn serve_and_demo_refuse_auth_they_cannot_enforce() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("app.yaml:4:12: error[unsupported]"),
+        stdout.contains("app.yaml:4:12: error[auth]"),
         "{stdout}"
     );
 }

@@ -22,6 +22,7 @@ const PAGES: &[(&str, &str)] = &[
     ("checks.html", "/checks"),
     ("search.html", "/search?q=n0"),
     ("error.html", "/views/rack/nope"),
+    ("signin.html", "/signin"),
 ];
 
 fn html(r: &Reply) -> String {
@@ -522,6 +523,9 @@ fn mask(page: &str) -> String {
     let page = page.replace(&root, "<root>").replace(&esc(&root), "<root>");
     let page = volatile.replace_all(&page, "<masked>");
     let page = timing.replace_all(&page, "<n>$1");
+    // A form's CSRF token is bound to a random per-browser seed.
+    let csrf = regex::Regex::new(r#"name="csrf" value="[^"]*""#).unwrap();
+    let page = csrf.replace_all(&page, r#"name="csrf" value="<csrf>""#);
     // Charts span "the last hour from now": the time labels and the x of each point move
     // with the clock; the values (y) and everything else stay compared.
     let clock = regex::Regex::new(r">[0-9]{2}:[0-9]{2}</text>").unwrap();

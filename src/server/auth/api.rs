@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::signin::{self, SignInError};
-use super::{Principal, audit};
+use super::{Principal, audit, reload};
+use crate::accounts::{self, AccountError};
 use crate::server::AppState;
 use crate::server::error::{ApiError, ErrorBody};
 use crate::server::routes::{Need, Routes};
@@ -230,8 +231,6 @@ async fn change_password(
     headers: axum::http::HeaderMap,
     b: Result<Json<ChangePassword>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let b = body(b)?;
-    let rid = request_id(&headers);
     let name = match (&p.name, p.signed_in()) {
         (Some(n), true) => n.clone(),
         _ => {
@@ -240,16 +239,43 @@ async fn change_password(
             ));
         }
     };
-    crate::accounts::change_password(&st, &name, &b.current_password, &b.new_password, p.addr)
+    let b = body(b)?;
+    let rid = request_id(&headers);
+    let refused = |outcome: &'static str| {
+        st.auth
+            .audit
+            .event("password", outcome, &audit::Who::of(&p, &rid));
+    };
+    if let Err(e) = signin::check_password(&st.auth, &name, &b.current_password, p.addr).await {
+        refused(e.label());
+        return Err(signin_error(e));
+    }
+    let access = st.auth.access.load_full();
+    let hash = match accounts::hash_new(&access, &b.new_password).await {
+        Ok(h) => h,
+        Err(e @ AccountError::Policy(_)) => {
+            refused("policy");
+            return Err(ApiError::Unprocessable(e.to_string()));
+        }
+        Err(e) => return Err(internal(e)),
+    };
+    let app_file = st.engine.config().app_file.clone();
+    let (file, written) = (app_file.clone(), name.clone());
+    tokio::task::spawn_blocking(move || accounts::set_password(&access, &file, &written, &hash))
         .await
-        .map_err(|e| {
-            st.auth
-                .audit
-                .event("password", e.label(), &audit::Who::of(&p, &rid));
-            e.into_api()
-        })?;
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(internal)?;
+    // Read back at once, so that the old password stops working now rather than at the
+    // next look at the files.
+    reload::reload(&st.auth, &app_file).map_err(internal)?;
     st.auth
         .audit
         .event("password", "ok", &audit::Who::of(&p, &rid));
     Ok(Json(serde_json::json!({ "status": "ok" })).into_response())
+}
+
+/// A failure the client cannot fix: logged in full, answered in general.
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "a password change failed");
+    ApiError::Internal("the password could not be changed; the server log says why".into())
 }

@@ -230,13 +230,13 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
     found
 }
 
-/// A browser's request: one that sends cookies or says where it comes from. A script
-/// with neither cannot be made to send anything by another site, so it needs no token.
+/// A request that carries one of our cookies, and so the authority of a browser's session
+/// (or the seed its forms are bound to). Requests without them get no authority from a
+/// browser: scripts, and clients let in by their network, which the cross-site check of
+/// `guard::same_site_writes` already covers.
 fn needs_csrf(h: &HeaderMap) -> bool {
     !h.contains_key(header::AUTHORIZATION)
-        && (h.contains_key(header::COOKIE)
-            || h.contains_key(header::ORIGIN)
-            || h.contains_key("sec-fetch-site"))
+        && (cookie::get(h, cookie::SESSION).is_some() || cookie::get(h, cookie::CSRF_SEED).is_some())
 }
 
 /// Lets the request through when its `x-csrf-token` header or its form's `csrf` field is
