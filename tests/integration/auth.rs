@@ -385,3 +385,125 @@ async fn sign_ins_and_refusals_are_counted_on_metrics() {
         assert!(m.contains(line), "{line} not in\n{m}");
     }
 }
+
+/// The commands an operator runs, against a real `rackscope serve`: the first admin from
+/// stdin, a comment in the users file kept through a password change, a token made, used
+/// and revoked, and a changed password taking effect, all without restarting the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_makes_users_and_tokens_that_a_running_server_honours_and_revokes() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    crate::support::copy_dir(&crate::support::root().join("tests/fixtures/base"), dir);
+    let app = "# The NOC's configuration.\npaths:\n  topology: topology\nauth:\n  enabled: true  # sign-in for everyone\n  secret_key: 0123456789abcdef0123456789abcdef\n";
+    std::fs::write(dir.join("app.yaml"), app).unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut c = crate::support::bin();
+        c.args(args).arg("--config").arg(dir);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(s) = stdin {
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {text}{err}");
+        (text, err)
+    };
+    // Before the first user, `check` says nobody could sign in.
+    let out = crate::support::bin().arg("check").arg(dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nobody can sign in"));
+
+    run(&["user", "add", "ada", "--role", "admin"], Some("first password 1\n"));
+    let users = dir.join("users.yaml");
+    let text = std::fs::read_to_string(&users).unwrap();
+    assert!(text.contains("$argon2id$") && !text.contains("first password"), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&users).unwrap().permissions().mode() & 0o777, 0o600);
+    // An operator's comment survives the next edits.
+    std::fs::write(&users, text.replace("users:", "# Ada runs the NOC.\nusers:")).unwrap();
+    run(&["user", "add", "vera", "--role", "viewer"], Some("vera password\n"));
+    let (list, _) = run(&["user", "list"], None);
+    assert!(list.contains("ada") && list.contains("admin") && list.contains("vera"), "{list}");
+    let (token, _) = run(&["token", "create", "grafana", "--role", "viewer", "--expires", "90d"], None);
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("rsk_"), "{token}");
+    let text = std::fs::read_to_string(&users).unwrap();
+    assert!(text.contains("# Ada runs the NOC.") && !text.contains(&token[17..]), "{text}");
+    let out = crate::support::bin().arg("check").arg(dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = crate::support::bin()
+        .arg("serve")
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server did not start");
+    let login = |pw: &'static str| {
+        http.post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({"username": "ada", "password": pw}))
+            .send()
+    };
+    assert_eq!(login("first password 1").await.unwrap().status(), 200);
+    let sites = |t: String| http.get(format!("{base}/api/sites")).bearer_auth(t).send();
+    assert_eq!(sites(token.clone()).await.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{base}/api/sites")).send().await.unwrap().status(), 401);
+
+    // Revoked and re-passworded while the server runs: both take effect within seconds.
+    run(&["token", "revoke", "grafana"], None);
+    run(&["user", "passwd", "ada"], Some("second password 2\n"));
+    assert!(std::fs::read_to_string(&users).unwrap().contains("# Ada runs the NOC."));
+    let mut revoked = false;
+    for _ in 0..50 {
+        if sites(token.clone()).await.unwrap().status() == 401
+            && login("first password 1").await.unwrap().status() == 401
+        {
+            revoked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(revoked, "the revoked token or the old password still worked after 10 s");
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_each_routes_role() {
+    let st = state(access());
+    let good = format!(r#"{{"username":"vera","password":"{PASSWORD}"}}"#);
+    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&good))).await;
+    let token = r.json()["access_token"].as_str().unwrap().to_owned();
+    let doc = call(&st, script("GET", "/api/openapi.json", HOME, Some(&token), None)).await.json();
+    let role = |path: &str, method: &str| doc["paths"][path][method]["x-rackscope-role"].clone();
+    assert_eq!(role("/api/checks/test", "post"), "operator");
+    assert_eq!(role("/api/sites", "get"), "viewer");
+    assert_eq!(role("/api/auth/login", "post"), "public");
+    assert_eq!(role("/healthz", "get"), "public");
+    assert!(doc["paths"]["/api/sites"]["get"]["security"].is_array());
+    assert!(doc["paths"]["/healthz"]["get"].get("security").is_none());
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // Every documented operation says its role.
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["x-rackscope-role"].is_string(), "{method} {path} has no role");
+        }
+    }
+}
