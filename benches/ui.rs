@@ -68,6 +68,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         fragment: false,
         request_id: "bench".into(),
         here: "/".into(),
+        user: rackscope::ui::UserView::default(),
     };
     let topo = &config.topology;
     println!(

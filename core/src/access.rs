@@ -405,20 +405,30 @@ fn add_token(
 ) {
     let mut bad = |f: &str, what: String| diags.error("auth", at(Some(f)), what);
     if !valid_name(&t.name) {
-        bad("name", format!("token name `{}` is not valid", t.name.escape_debug()));
+        bad(
+            "name",
+            format!("token name `{}` is not valid", t.name.escape_debug()),
+        );
         return;
     }
     if !rackscope_auth::apikey::valid_id(&t.id) {
         bad(
             "id",
-            format!("token `{}`: id `{}` is not valid", t.name, t.id.escape_debug()),
+            format!(
+                "token `{}`: id `{}` is not valid",
+                t.name,
+                t.id.escape_debug()
+            ),
         );
         return;
     }
     if !rackscope_auth::apikey::valid_hash(&t.hash) {
         bad(
             "hash",
-            format!("token `{}`: hash must be `sha256:` and 64 hex digits", t.name),
+            format!(
+                "token `{}`: hash must be `sha256:` and 64 hex digits",
+                t.name
+            ),
         );
         return;
     }
@@ -427,11 +437,14 @@ fn add_token(
         Some(s) => match crate::clock::parse_utc(s) {
             Some(e) => Some(e),
             None => {
-                bad("expires", format!(
-                    "token `{}`: expires `{}` must be a UTC time like 2027-03-01T00:00:00Z",
-                    t.name,
-                    s.escape_debug()
-                ));
+                bad(
+                    "expires",
+                    format!(
+                        "token `{}`: expires `{}` must be a UTC time like 2027-03-01T00:00:00Z",
+                        t.name,
+                        s.escape_debug()
+                    ),
+                );
                 return;
             }
         },

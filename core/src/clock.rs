@@ -56,7 +56,10 @@ pub fn format_utc(unix: u64) -> String {
 pub fn parse_utc(s: &str) -> Option<u64> {
     let s = s.trim();
     let (date, time) = match s.split_once(['T', ' ']) {
-        Some((d, t)) => (d, Some(t.strip_suffix('Z').or_else(|| t.strip_suffix('z'))?)),
+        Some((d, t)) => (
+            d,
+            Some(t.strip_suffix('Z').or_else(|| t.strip_suffix('z'))?),
+        ),
         None => (s, None),
     };
     let mut parts = date.splitn(3, '-');

@@ -17,7 +17,13 @@ pub(super) struct UserArgs {
     #[command(subcommand)]
     command: UserCommand,
     /// The configuration directory or its app.yaml.
-    #[arg(long, short, env = "RACKSCOPE_APP_CONFIG", default_value = ".", global = true)]
+    #[arg(
+        long,
+        short,
+        env = "RACKSCOPE_APP_CONFIG",
+        default_value = ".",
+        global = true
+    )]
     config: PathBuf,
 }
 
@@ -40,7 +46,13 @@ pub(super) struct TokenArgs {
     #[command(subcommand)]
     command: TokenCommand,
     /// The configuration directory or its app.yaml.
-    #[arg(long, short, env = "RACKSCOPE_APP_CONFIG", default_value = ".", global = true)]
+    #[arg(
+        long,
+        short,
+        env = "RACKSCOPE_APP_CONFIG",
+        default_value = ".",
+        global = true
+    )]
     config: PathBuf,
 }
 
@@ -147,7 +159,9 @@ pub(super) fn user(args: &UserArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         UserCommand::Add { name, role } => {
             if access.users.contains_key(name) {
-                bail!("user `{name}` already exists; `rackscope user passwd {name}` sets its password");
+                bail!(
+                    "user `{name}` already exists; `rackscope user passwd {name}` sets its password"
+                );
             }
             let password = read_new_password(&access)?;
             let file = accounts::add_user(&access, name, *role, &hash(&password)?)?;
@@ -163,7 +177,11 @@ pub(super) fn user(args: &UserArgs) -> anyhow::Result<ExitCode> {
         }
         UserCommand::List => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{:<24} {:<9} {:<9} DEFINED IN", "NAME", "ROLE", "PASSWORD")?;
+            writeln!(
+                out,
+                "{:<24} {:<9} {:<9} DEFINED IN",
+                "NAME", "ROLE", "PASSWORD"
+            )?;
             for u in access.users.values() {
                 let place = match u.defined {
                     rackscope_core::access::Defined::Upstream => {
@@ -176,7 +194,11 @@ pub(super) fn user(args: &UserArgs) -> anyhow::Result<ExitCode> {
                         access.users_file.display().to_string()
                     }
                 };
-                let pw = if u.password_hash.is_empty() { "none" } else { "set" };
+                let pw = if u.password_hash.is_empty() {
+                    "none"
+                } else {
+                    "set"
+                };
                 writeln!(out, "{:<24} {:<9} {:<9} {place}", u.name, u.role, pw)?;
             }
             return Ok(ExitCode::SUCCESS);
@@ -218,10 +240,9 @@ pub(super) fn token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
             for t in access.tokens.values() {
                 let exp = match t.expires {
                     None => "never".to_owned(),
-                    Some(e) if e <= now => format!(
-                        "{} (expired)",
-                        rackscope_core::clock::format_utc(e)
-                    ),
+                    Some(e) if e <= now => {
+                        format!("{} (expired)", rackscope_core::clock::format_utc(e))
+                    }
                     Some(e) => rackscope_core::clock::format_utc(e),
                 };
                 writeln!(out, "{:<24} {:<14} {:<9} {exp}", t.name, t.id, t.role)?;

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use axum::Json;
-use axum::http::Method;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
@@ -23,9 +23,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::server::AppState;
-use crate::server::routes::{Need, Routes};
 use crate::server::api::find_device;
 use crate::server::error::{ApiError, ErrorBody};
+use crate::server::routes::{Need, Routes};
 use crate::server::wire;
 use crate::server::wire::live::{ChartData, ChartSeries, Points};
 

@@ -58,7 +58,9 @@ pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "the OpenAPI document could not be serialized");
-            return format!("{{\"detail\": \"the OpenAPI document could not be serialized: {e}\"}}");
+            return format!(
+                "{{\"detail\": \"the OpenAPI document could not be serialized: {e}\"}}"
+            );
         }
     };
     mark_roles(&mut doc);

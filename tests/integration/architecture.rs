@@ -318,5 +318,8 @@ fn routes_are_declared_with_their_role() {
             "{path} builds routes outside server::routes::Routes"
         );
     }
-    assert!(routes_file, "src/server/routes.rs no longer mounts routes: update the test");
+    assert!(
+        routes_file,
+        "src/server/routes.rs no longer mounts routes: update the test"
+    );
 }

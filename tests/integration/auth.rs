@@ -24,17 +24,30 @@ async fn a_browser_signs_in_sees_its_name_and_signs_out() {
     assert_eq!(page.status, 200);
     assert!(!page.text().contains("Room A"), "{}", page.text());
     let seed = set_cookie(&page, "rackscope_csrf").unwrap();
-    assert!(seed.contains("HttpOnly") && seed.contains("SameSite=Strict"), "{seed}");
+    assert!(
+        seed.contains("HttpOnly") && seed.contains("SameSite=Strict"),
+        "{seed}"
+    );
 
     let (cookie, csrf) = sign_in(&st, "ada", HOME).await;
     let r = call(&st, browser("GET", "/", HOME, &cookie, None)).await;
     assert_eq!(r.status, 200);
     let html = r.text();
-    assert!(html.contains("class=\"user-menu\"") && html.contains(">ada <small class=\"role\">admin</small>"), "{html}");
+    assert!(
+        html.contains("class=\"user-menu\"")
+            && html.contains(">ada <small class=\"role\">admin</small>"),
+        "{html}"
+    );
 
     let r = call(
         &st,
-        browser("POST", "/signout", HOME, &cookie, Some(&format!("csrf={csrf}"))),
+        browser(
+            "POST",
+            "/signout",
+            HOME,
+            &cookie,
+            Some(&format!("csrf={csrf}")),
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -54,7 +67,10 @@ async fn the_session_cookie_is_http_only_lax_and_secure_only_over_https() {
     );
     let r = call(&st, browser("POST", "/signin", HOME, &seed, Some(&form))).await;
     let c = set_cookie(&r, "rackscope_session").unwrap();
-    assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Max-Age=28800"), "{c}");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Max-Age=28800"),
+        "{c}"
+    );
     assert!(!c.contains("Secure"), "plain HTTP: {c}");
     assert_eq!(r.headers["location"], "/");
 }
@@ -68,7 +84,10 @@ async fn a_wrong_user_and_a_wrong_password_get_the_same_answer() {
     let csrf = csrf_of(&page.text());
     let mut answers = Vec::new();
     for (user, pw) in [("ada", "wrong password"), ("nobody", PASSWORD)] {
-        let form = format!("csrf={csrf}&username={user}&password={}", pw.replace(' ', "+"));
+        let form = format!(
+            "csrf={csrf}&username={user}&password={}",
+            pw.replace(' ', "+")
+        );
         let r = call(&st, browser("POST", "/signin", HOME, &seed, Some(&form))).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert!(set_cookie(&r, "rackscope_session").is_none());
@@ -80,7 +99,11 @@ async fn a_wrong_user_and_a_wrong_password_get_the_same_answer() {
     // The API says the same for both.
     for (user, pw) in [("ada", "nope"), ("nobody", PASSWORD)] {
         let body = format!(r#"{{"username":"{user}","password":"{pw}"}}"#);
-        let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&body))).await;
+        let r = call(
+            &st,
+            script("POST", "/api/auth/login", HOME, None, Some(&body)),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(r.json()["detail"], "Invalid credentials");
     }
@@ -91,25 +114,45 @@ async fn failed_sign_ins_are_limited_per_user_and_per_address() {
     let st = state(access());
     let body = r#"{"username":"vera","password":"guess"}"#;
     for _ in 0..10 {
-        let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(body))).await;
+        let r = call(
+            &st,
+            script("POST", "/api/auth/login", HOME, None, Some(body)),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     // The 11th for vera is refused before any password check, even with the right one,
     // and from another address.
     let right = format!(r#"{{"username":"vera","password":"{PASSWORD}"}}"#);
-    let r = call(&st, script("POST", "/api/auth/login", "10.0.0.99", None, Some(&right))).await;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", "10.0.0.99", None, Some(&right)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers.contains_key("retry-after"));
     // Another user is not locked out by vera's attempts.
     let ok = format!(r#"{{"username":"oscar","password":"{PASSWORD}"}}"#);
-    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&ok))).await;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", HOME, None, Some(&ok)),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     // One address guessing many names is stopped after 30 failures.
     for i in 0..30 {
         let b = format!(r#"{{"username":"u{i}","password":"x"}}"#);
-        call(&st, script("POST", "/api/auth/login", "10.1.1.1", None, Some(&b))).await;
+        call(
+            &st,
+            script("POST", "/api/auth/login", "10.1.1.1", None, Some(&b)),
+        )
+        .await;
     }
-    let r = call(&st, script("POST", "/api/auth/login", "10.1.1.1", None, Some(&ok))).await;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", "10.1.1.1", None, Some(&ok)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -127,7 +170,11 @@ async fn the_api_login_token_works_on_every_route_and_the_api_refuses_without_it
     assert_eq!(r.json()["detail"], "Not authenticated");
 
     let body = format!(r#"{{"username":"vera","password":"{PASSWORD}"}}"#);
-    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&body))).await;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", HOME, None, Some(&body)),
+    )
+    .await;
     assert_eq!(r.status, 200);
     let j = r.json();
     assert_eq!(j["token_type"], "bearer");
@@ -135,7 +182,11 @@ async fn the_api_login_token_works_on_every_route_and_the_api_refuses_without_it
     assert_eq!(j["username"], "vera");
     let token = j["access_token"].as_str().unwrap().to_owned();
 
-    let r = call(&st, script("GET", "/api/stats/global", HOME, Some(&token), None)).await;
+    let r = call(
+        &st,
+        script("GET", "/api/stats/global", HOME, Some(&token), None),
+    )
+    .await;
     assert_eq!(r.status, 200);
     let r = call(&st, script("GET", "/api/auth/me", HOME, Some(&token), None)).await;
     assert_eq!(r.json()["username"], "vera");
@@ -143,7 +194,13 @@ async fn the_api_login_token_works_on_every_route_and_the_api_refuses_without_it
     // A viewer may not run the tester.
     let r = call(
         &st,
-        script("POST", "/api/checks/test", HOME, Some(&token), Some(r#"{"expr":"up"}"#)),
+        script(
+            "POST",
+            "/api/checks/test",
+            HOME,
+            Some(&token),
+            Some(r#"{"expr":"up"}"#),
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -175,7 +232,8 @@ async fn expired_and_tampered_credentials_are_refused_never_downgraded() {
     let mid = tampered.len() / 2;
     tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    let other = rackscope_auth::token::Signer::new(b"another secret, another deployment!!").sign(&claims);
+    let other =
+        rackscope_auth::token::Signer::new(b"another secret, another deployment!!").sign(&claims);
 
     let r = call(&st, script("GET", "/api/sites", HOME, Some(&good), None)).await;
     assert_eq!(r.status, 200);
@@ -188,8 +246,17 @@ async fn expired_and_tampered_credentials_are_refused_never_downgraded() {
         let cookie = format!("rackscope_session={bad}");
         let r = call(&st, browser("GET", "/alerts", HOME, &cookie, None)).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{bad}");
-        assert!(r.headers["location"].to_str().unwrap().starts_with("/signin?next="));
-        assert!(set_cookie(&r, "rackscope_session").unwrap().contains("Max-Age=0"));
+        assert!(
+            r.headers["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/signin?next=")
+        );
+        assert!(
+            set_cookie(&r, "rackscope_session")
+                .unwrap()
+                .contains("Max-Age=0")
+        );
     }
 }
 
@@ -199,20 +266,38 @@ async fn a_form_without_this_browsers_csrf_token_is_refused() {
     let (cookie, csrf) = sign_in(&st, "oscar", HOME).await;
     let form = |t: &str| format!("csrf={t}&test=node_up&expr=up");
     // The right token runs the tester; none, a wrong one, or another browser's does not.
-    let r = call(&st, browser("POST", "/checks", HOME, &cookie, Some(&form(&csrf)))).await;
+    let r = call(
+        &st,
+        browser("POST", "/checks", HOME, &cookie, Some(&form(&csrf))),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let (_, other) = sign_in(&st, "ada", HOME).await;
     for bad in ["", "forged", other.as_str()] {
-        let r = call(&st, browser("POST", "/checks", HOME, &cookie, Some(&form(bad)))).await;
+        let r = call(
+            &st,
+            browser("POST", "/checks", HOME, &cookie, Some(&form(bad))),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "csrf {bad:?}");
         assert!(r.text().contains("the form has expired"), "{}", r.text());
     }
-    let r = call(&st, browser("POST", "/checks", HOME, &cookie, Some("test=node_up"))).await;
+    let r = call(
+        &st,
+        browser("POST", "/checks", HOME, &cookie, Some("test=node_up")),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Signing in needs the token too (no login CSRF).
     let r = call(
         &st,
-        browser("POST", "/signin", HOME, "rackscope_csrf=abc", Some("username=ada&password=x")),
+        browser(
+            "POST",
+            "/signin",
+            HOME,
+            "rackscope_csrf=abc",
+            Some("username=ada&password=x"),
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -230,7 +315,13 @@ async fn anonymous_viewers_see_pages_but_change_nothing() {
     assert_eq!(r.status, 200);
     let r = call(
         &st,
-        script("POST", "/api/checks/test", HOME, None, Some(r#"{"expr":"up"}"#)),
+        script(
+            "POST",
+            "/api/checks/test",
+            HOME,
+            None,
+            Some(r#"{"expr":"up"}"#),
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -244,9 +335,16 @@ async fn trusted_networks_grant_their_role_and_forwarded_for_counts_only_from_pr
     a.proxies = vec!["192.0.2.10".parse().unwrap()];
     let st = state(a);
     let test = |addr: &'static str, xff: Option<&'static str>| {
-        let mut req = script("POST", "/api/checks/test", addr, None, Some(r#"{"expr":"up"}"#));
+        let mut req = script(
+            "POST",
+            "/api/checks/test",
+            addr,
+            None,
+            Some(r#"{"expr":"up"}"#),
+        );
         if let Some(x) = xff {
-            req.headers_mut().insert("x-forwarded-for", x.parse().unwrap());
+            req.headers_mut()
+                .insert("x-forwarded-for", x.parse().unwrap());
         }
         req
     };
@@ -278,32 +376,68 @@ async fn every_state_changing_route_refuses_the_roles_below_its_own() {
     assert!(writes.len() >= 5, "{writes:?}");
     let public_writes = ["/signin", "/signout", "/api/auth/login"];
     let mut tokens = std::collections::HashMap::new();
-    for (name, role) in [("ada", Role::Admin), ("oscar", Role::Operator), ("vera", Role::Viewer)] {
+    for (name, role) in [
+        ("ada", Role::Admin),
+        ("oscar", Role::Operator),
+        ("vera", Role::Viewer),
+    ] {
         let body = format!(r#"{{"username":"{name}","password":"{PASSWORD}"}}"#);
-        let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&body))).await;
+        let r = call(
+            &st,
+            script("POST", "/api/auth/login", HOME, None, Some(&body)),
+        )
+        .await;
         tokens.insert(role, r.json()["access_token"].as_str().unwrap().to_owned());
     }
     for e in writes {
         let path = e.path.replace("{id}", "x");
         match e.need {
             Need::Public => {
-                assert!(public_writes.contains(&e.path), "{} {} is open to anyone", e.method, e.path);
+                assert!(
+                    public_writes.contains(&e.path),
+                    "{} {} is open to anyone",
+                    e.method,
+                    e.path
+                );
                 continue;
             }
             Need::Role(needed) => {
-                let r = call(&st, script(e.method.as_str(), &path, HOME, None, Some("{}"))).await;
-                assert_eq!(r.status, StatusCode::UNAUTHORIZED, "anonymous {} {}", e.method, e.path);
+                let r = call(
+                    &st,
+                    script(e.method.as_str(), &path, HOME, None, Some("{}")),
+                )
+                .await;
+                assert_eq!(
+                    r.status,
+                    StatusCode::UNAUTHORIZED,
+                    "anonymous {} {}",
+                    e.method,
+                    e.path
+                );
                 for role in Role::ALL {
                     let r = call(
                         &st,
-                        script(e.method.as_str(), &path, HOME, Some(&tokens[&role]), Some("{}")),
+                        script(
+                            e.method.as_str(),
+                            &path,
+                            HOME,
+                            Some(&tokens[&role]),
+                            Some("{}"),
+                        ),
                     )
                     .await;
                     if role < needed {
-                        assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} {} {}", e.method, e.path);
+                        assert_eq!(
+                            r.status,
+                            StatusCode::FORBIDDEN,
+                            "{role} {} {}",
+                            e.method,
+                            e.path
+                        );
                     } else {
                         assert!(
-                            r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
+                            r.status != StatusCode::FORBIDDEN
+                                && r.status != StatusCode::UNAUTHORIZED,
                             "{role} {} {}: {} {}",
                             e.method,
                             e.path,
@@ -351,17 +485,48 @@ async fn a_demoted_or_removed_user_loses_the_role_at_once() {
 #[tokio::test]
 async fn with_auth_disabled_everything_is_open_as_before_unless_trusted_networks_say_otherwise() {
     let st = state(rackscope_core::access::Access::default());
-    let r = call(&st, script("POST", "/api/checks/test", HOME, None, Some(r#"{"expr":"up"}"#))).await;
+    let r = call(
+        &st,
+        script(
+            "POST",
+            "/api/checks/test",
+            HOME,
+            None,
+            Some(r#"{"expr":"up"}"#),
+        ),
+    )
+    .await;
     assert_ne!(r.status, StatusCode::FORBIDDEN);
     assert_ne!(r.status, StatusCode::UNAUTHORIZED);
-    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(r#"{"username":"a","password":"b"}"#))).await;
+    let r = call(
+        &st,
+        script(
+            "POST",
+            "/api/auth/login",
+            HOME,
+            None,
+            Some(r#"{"username":"a","password":"b"}"#),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // The Python version's meaning: with trusted networks, only they may change things.
-    let mut a = rackscope_core::access::Access::default();
-    a.trusted = vec!["10.20.0.0/16".parse().unwrap()];
-    a.trusted_role = Some(Role::Admin);
-    let st = state(a);
-    let r = call(&st, script("POST", "/api/checks/test", HOME, None, Some(r#"{"expr":"up"}"#))).await;
+    let st = state(rackscope_core::access::Access {
+        trusted: vec!["10.20.0.0/16".parse().unwrap()],
+        trusted_role: Some(Role::Admin),
+        ..Default::default()
+    });
+    let r = call(
+        &st,
+        script(
+            "POST",
+            "/api/checks/test",
+            HOME,
+            None,
+            Some(r#"{"expr":"up"}"#),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = call(&st, script("GET", "/api/sites", HOME, None, None)).await;
     assert_eq!(r.status, 200);
@@ -371,12 +536,32 @@ async fn with_auth_disabled_everything_is_open_as_before_unless_trusted_networks
 async fn sign_ins_and_refusals_are_counted_on_metrics() {
     let st = state(access());
     let bad = r#"{"username":"ada","password":"nope"}"#;
-    call(&st, script("POST", "/api/auth/login", HOME, None, Some(bad))).await;
+    call(
+        &st,
+        script("POST", "/api/auth/login", HOME, None, Some(bad)),
+    )
+    .await;
     let good = format!(r#"{{"username":"ada","password":"{PASSWORD}"}}"#);
-    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&good))).await;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", HOME, None, Some(&good)),
+    )
+    .await;
     let token = r.json()["access_token"].as_str().unwrap().to_owned();
-    call(&st, script("POST", "/api/checks/test", HOME, Some(&token), Some(r#"{"expr":"up"}"#))).await;
-    let m = call(&st, script("GET", "/metrics", HOME, Some(&token), None)).await.text();
+    call(
+        &st,
+        script(
+            "POST",
+            "/api/checks/test",
+            HOME,
+            Some(&token),
+            Some(r#"{"expr":"up"}"#),
+        ),
+    )
+    .await;
+    let m = call(&st, script("GET", "/metrics", HOME, Some(&token), None))
+        .await
+        .text();
     for line in [
         r#"rackscope_auth_events_total{event="signin",outcome="invalid"} 1"#,
         r#"rackscope_auth_events_total{event="signin",outcome="ok"} 1"#,
@@ -401,7 +586,9 @@ async fn the_cli_makes_users_and_tokens_that_a_running_server_honours_and_revoke
     let run = |args: &[&str], stdin: Option<&str>| {
         let mut c = crate::support::bin();
         c.args(args).arg("--config").arg(dir);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         if let Some(s) = stdin {
             child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
@@ -413,30 +600,79 @@ async fn the_cli_makes_users_and_tokens_that_a_running_server_honours_and_revoke
         (text, err)
     };
     // Before the first user, `check` says nobody could sign in.
-    let out = crate::support::bin().arg("check").arg(dir).output().unwrap();
+    let out = crate::support::bin()
+        .arg("check")
+        .arg(dir)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("nobody can sign in"));
 
-    run(&["user", "add", "ada", "--role", "admin"], Some("first password 1\n"));
+    run(
+        &["user", "add", "ada", "--role", "admin"],
+        Some("first password 1\n"),
+    );
     let users = dir.join("users.yaml");
     let text = std::fs::read_to_string(&users).unwrap();
-    assert!(text.contains("$argon2id$") && !text.contains("first password"), "{text}");
+    assert!(
+        text.contains("$argon2id$") && !text.contains("first password"),
+        "{text}"
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&users).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&users).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     // An operator's comment survives the next edits.
-    std::fs::write(&users, text.replace("users:", "# Ada runs the NOC.\nusers:")).unwrap();
-    run(&["user", "add", "vera", "--role", "viewer"], Some("vera password\n"));
+    std::fs::write(
+        &users,
+        text.replace("users:", "# Ada runs the NOC.\nusers:"),
+    )
+    .unwrap();
+    run(
+        &["user", "add", "vera", "--role", "viewer"],
+        Some("vera password\n"),
+    );
     let (list, _) = run(&["user", "list"], None);
-    assert!(list.contains("ada") && list.contains("admin") && list.contains("vera"), "{list}");
-    let (token, _) = run(&["token", "create", "grafana", "--role", "viewer", "--expires", "90d"], None);
+    assert!(
+        list.contains("ada") && list.contains("admin") && list.contains("vera"),
+        "{list}"
+    );
+    let (token, _) = run(
+        &[
+            "token",
+            "create",
+            "grafana",
+            "--role",
+            "viewer",
+            "--expires",
+            "90d",
+        ],
+        None,
+    );
     let token = token.trim().to_owned();
     assert!(token.starts_with("rsk_"), "{token}");
     let text = std::fs::read_to_string(&users).unwrap();
-    assert!(text.contains("# Ada runs the NOC.") && !text.contains(&token[17..]), "{text}");
-    let out = crate::support::bin().arg("check").arg(dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        text.contains("# Ada runs the NOC.") && !text.contains(&token[17..]),
+        "{text}"
+    );
+    let out = crate::support::bin()
+        .arg("check")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut server = crate::support::bin()
         .arg("serve")
         .arg(dir)
@@ -464,12 +700,23 @@ async fn the_cli_makes_users_and_tokens_that_a_running_server_honours_and_revoke
     assert_eq!(login("first password 1").await.unwrap().status(), 200);
     let sites = |t: String| http.get(format!("{base}/api/sites")).bearer_auth(t).send();
     assert_eq!(sites(token.clone()).await.unwrap().status(), 200);
-    assert_eq!(http.get(format!("{base}/api/sites")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        http.get(format!("{base}/api/sites"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 
     // Revoked and re-passworded while the server runs: both take effect within seconds.
     run(&["token", "revoke", "grafana"], None);
     run(&["user", "passwd", "ada"], Some("second password 2\n"));
-    assert!(std::fs::read_to_string(&users).unwrap().contains("# Ada runs the NOC."));
+    assert!(
+        std::fs::read_to_string(&users)
+            .unwrap()
+            .contains("# Ada runs the NOC.")
+    );
     let mut revoked = false;
     for _ in 0..50 {
         if sites(token.clone()).await.unwrap().status() == 401
@@ -482,16 +729,28 @@ async fn the_cli_makes_users_and_tokens_that_a_running_server_honours_and_revoke
     }
     let _ = server.kill();
     let _ = server.wait();
-    assert!(revoked, "the revoked token or the old password still worked after 10 s");
+    assert!(
+        revoked,
+        "the revoked token or the old password still worked after 10 s"
+    );
 }
 
 #[tokio::test]
 async fn the_openapi_document_names_each_routes_role() {
     let st = state(access());
     let good = format!(r#"{{"username":"vera","password":"{PASSWORD}"}}"#);
-    let r = call(&st, script("POST", "/api/auth/login", HOME, None, Some(&good))).await;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", HOME, None, Some(&good)),
+    )
+    .await;
     let token = r.json()["access_token"].as_str().unwrap().to_owned();
-    let doc = call(&st, script("GET", "/api/openapi.json", HOME, Some(&token), None)).await.json();
+    let doc = call(
+        &st,
+        script("GET", "/api/openapi.json", HOME, Some(&token), None),
+    )
+    .await
+    .json();
     let role = |path: &str, method: &str| doc["paths"][path][method]["x-rackscope-role"].clone();
     assert_eq!(role("/api/checks/test", "post"), "operator");
     assert_eq!(role("/api/sites", "get"), "viewer");
@@ -499,11 +758,55 @@ async fn the_openapi_document_names_each_routes_role() {
     assert_eq!(role("/healthz", "get"), "public");
     assert!(doc["paths"]["/api/sites"]["get"]["security"].is_array());
     assert!(doc["paths"]["/healthz"]["get"].get("security").is_none());
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     // Every documented operation says its role.
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
-            assert!(op["x-rackscope-role"].is_string(), "{method} {path} has no role");
+            assert!(
+                op["x-rackscope-role"].is_string(),
+                "{method} {path} has no role"
+            );
         }
     }
+}
+
+/// A Python Rackscope app.yaml, as it was: its single user's bcrypt hash (made by Python's
+/// `bcrypt` at the upstream cost, 13) signs in with the same password.
+#[tokio::test]
+async fn an_upstream_app_yaml_and_its_bcrypt_hash_sign_in_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    crate::support::copy_dir(&crate::support::root().join("tests/fixtures/base"), dir);
+    std::fs::write(
+        dir.join("app.yaml"),
+        "paths:\n  topology: topology\nauth:\n  enabled: true\n  username: admin\n  \
+         password_hash: $2b$13$aGIF2T7VQxsZN/ubxf2cieYCR18xoypg7u6VdQV1cRyLINp4ArdqO\n  \
+         secret_key: 9f1c2b7e4a6d8c0e3b5a7f9d1c3e5a7b\n  session_duration: 8h\n  policy:\n    \
+         min_length: 10\n",
+    )
+    .unwrap();
+    let loaded = crate::support::load(&dir.join("app.yaml"));
+    assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+    let st = state(loaded.config.access.clone());
+    let body = r#"{"username":"admin","password":"migrated from python"}"#;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", HOME, None, Some(body)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["expires_in"], 8 * 3600);
+    assert_eq!(r.json()["role"], "admin");
+    let r = call(&st, script("GET", "/api/auth/status", HOME, None, None)).await;
+    assert_eq!(r.json()["policy"]["min_length"], 10);
+    let wrong = r#"{"username":"admin","password":"migrated from perl"}"#;
+    let r = call(
+        &st,
+        script("POST", "/api/auth/login", HOME, None, Some(wrong)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

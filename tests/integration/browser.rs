@@ -530,31 +530,81 @@ async fn browser_signs_in_sees_the_user_menu_and_signs_out() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let web = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(rackscope::server::run(listener, state(access()), async move {
-        let _ = stop_rx.wait_for(|s| *s).await;
-    }));
+    let task = tokio::spawn(rackscope::server::run(
+        listener,
+        state(access()),
+        async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        },
+    ));
     let c = session(&drv, false).await;
     c.goto(&format!("{web}/alerts")).await.unwrap();
-    until(&c, 10, "return location.pathname === '/signin' && !!document.querySelector('#username')", "sent to sign in").await;
+    until(
+        &c,
+        10,
+        "return location.pathname === '/signin' && !!document.querySelector('#username')",
+        "sent to sign in",
+    )
+    .await;
     shot(&c, "signin").await;
-    c.find(Locator::Css("#username")).await.unwrap().send_keys("ada").await.unwrap();
-    c.find(Locator::Css("#password")).await.unwrap().send_keys("not the password").await.unwrap();
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys("ada")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("not the password")
+        .await
+        .unwrap();
     click(&c, "#signin").await;
     until(&c, 10, "var e = document.querySelector('.signin .error'); return !!e && e.textContent.indexOf('Wrong user name or password') >= 0", "a wrong password is refused").await;
-    c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
     click(&c, "#signin").await;
-    until(&c, 10, "return location.pathname === '/alerts' && !!document.querySelector('.user-menu .who')", "back on the page, signed in").await;
-    let who = js(&c, "return document.querySelector('.user-menu .who').textContent").await;
+    until(
+        &c,
+        10,
+        "return location.pathname === '/alerts' && !!document.querySelector('.user-menu .who')",
+        "back on the page, signed in",
+    )
+    .await;
+    let who = js(
+        &c,
+        "return document.querySelector('.user-menu .who').textContent",
+    )
+    .await;
     assert!(who.as_str().unwrap().contains("ada"), "{who}");
     assert!(who.as_str().unwrap().contains("admin"), "{who}");
     // The session cookie is not readable by scripts.
     let visible = js(&c, "return document.cookie").await;
-    assert!(!visible.as_str().unwrap().contains("rackscope_session"), "{visible}");
+    assert!(
+        !visible.as_str().unwrap().contains("rackscope_session"),
+        "{visible}"
+    );
     shot(&c, "signed-in").await;
     click(&c, ".user-menu button.signout").await;
-    until(&c, 10, "return location.pathname === '/signin' && !!document.querySelector('#username')", "signed out").await;
+    until(
+        &c,
+        10,
+        "return location.pathname === '/signin' && !!document.querySelector('#username')",
+        "signed out",
+    )
+    .await;
     c.goto(&format!("{web}/checks")).await.unwrap();
-    until(&c, 10, "return location.pathname === '/signin' && location.search.indexOf('next=%2Fchecks') >= 0", "a protected page sends to sign in again").await;
+    until(
+        &c,
+        10,
+        "return location.pathname === '/signin' && location.search.indexOf('next=%2Fchecks') >= 0",
+        "a protected page sends to sign in again",
+    )
+    .await;
     c.close().await.unwrap();
     let _ = stop.send(true);
     task.await.unwrap().unwrap();

@@ -176,10 +176,7 @@ fn serve_and_demo_refuse_sign_in_that_nobody_could_pass() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains("app.yaml:4:12: error[auth]"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("app.yaml:4:12: error[auth]"), "{stdout}");
 }
 
 #[test]

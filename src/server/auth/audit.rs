@@ -51,7 +51,9 @@ impl Counters {
     /// A sign-in, sign-out, password change or refused credential. `name` is what the
     /// client claimed (for a failed sign-in, maybe no user at all).
     pub fn event(&self, event: &'static str, outcome: &'static str, who: &Who<'_>) {
-        self.events.get_or_create(&EventLabels { event, outcome }).inc();
+        self.events
+            .get_or_create(&EventLabels { event, outcome })
+            .inc();
         tracing::info!(
             target: "rackscope::audit",
             event,

@@ -74,7 +74,9 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
     {
         if writes {
             let who = audit::Who::of(&principal, &request_id);
-            st.auth.audit.write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
+            st.auth
+                .audit
+                .write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
         }
         // Signing in can only help when there is something to sign in to.
         return if principal.name.is_none() && access.enabled {
@@ -97,7 +99,9 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
             Ok(req) => req,
             Err(r) => {
                 let who = audit::Who::of(&principal, &request_id);
-                st.auth.audit.write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
+                st.auth
+                    .audit
+                    .write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
                 return r;
             }
         }
@@ -167,7 +171,11 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
     let trusted = addr.is_some_and(|a| access.is_trusted(a));
     let base = access.unauthenticated_role(trusted);
     let (seed, new_seed) = match cookie::get(h, cookie::CSRF_SEED) {
-        Some(s) if s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+        Some(s)
+            if s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
             (s.to_owned(), false)
         }
         _ => (rackscope_auth::token::random_id(), true),
@@ -176,7 +184,11 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
         principal: Principal {
             name: None,
             role: base,
-            via: if access.enabled { Via::Anonymous } else { Via::Open },
+            via: if access.enabled {
+                Via::Anonymous
+            } else {
+                Via::Open
+            },
             csrf: String::new(),
             addr,
             secure,
@@ -195,12 +207,16 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim);
         let proved = match token {
             None => Err(Refused::Malformed),
-            Some(t) if t.starts_with("rsk_") => signin::api_token(access, t)
-                .map(|(name, role)| (name, role, Via::ApiToken)),
+            Some(t) if t.starts_with("rsk_") => {
+                signin::api_token(access, t).map(|(name, role)| (name, role, Via::ApiToken))
+            }
             Some(t) => signin::session(auth, access, t).map(|(u, _)| (u.name, u.role, Via::Bearer)),
         };
         match proved {
@@ -236,7 +252,8 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
 /// `guard::same_site_writes` already covers.
 fn needs_csrf(h: &HeaderMap) -> bool {
     !h.contains_key(header::AUTHORIZATION)
-        && (cookie::get(h, cookie::SESSION).is_some() || cookie::get(h, cookie::CSRF_SEED).is_some())
+        && (cookie::get(h, cookie::SESSION).is_some()
+            || cookie::get(h, cookie::CSRF_SEED).is_some())
 }
 
 /// Lets the request through when its `x-csrf-token` header or its form's `csrf` field is
@@ -280,7 +297,11 @@ async fn check_csrf(
     }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-        return Err(deny(path, StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"));
+        return Err(deny(
+            path,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the form is too large",
+        ));
     };
     let given = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
@@ -340,17 +361,13 @@ fn unauthenticated(req: &Request, path: &str, secure: bool, detail: &str) -> Res
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         r
     } else {
-        let here = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str());
+        let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
         let next = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
         Redirect::to(&format!("/signin?{next}")).into_response()
     };
     if cookie::get(req.headers(), cookie::SESSION).is_some() {
-        r.headers_mut().extend(
-            cookie::clear(cookie::SESSION, secure).map(|v| (header::SET_COOKIE, v)),
-        );
+        r.headers_mut()
+            .extend(cookie::clear(cookie::SESSION, secure).map(|v| (header::SET_COOKIE, v)));
     }
     r
 }

@@ -138,11 +138,7 @@ impl Refused {
 
 /// A session or login token: the user it names, with the role the user has now (not the
 /// one signed into the token, so a demotion takes effect at once).
-pub fn session(
-    auth: &AuthState,
-    access: &Access,
-    token: &str,
-) -> Result<(User, Claims), Refused> {
+pub fn session(auth: &AuthState, access: &Access, token: &str) -> Result<(User, Claims), Refused> {
     let claims = auth.signer.verify(token, now()).map_err(|e| match e {
         TokenError::Malformed => Refused::Malformed,
         TokenError::Expired => Refused::Expired,
@@ -153,7 +149,10 @@ pub fn session(
         .get(&claims.sub)
         .filter(|u| !u.password_hash.is_empty())
         .ok_or(Refused::Invalid)?;
-    if !auth.signer.generation_ok(&user.password_hash, &claims.r#gen) {
+    if !auth
+        .signer
+        .generation_ok(&user.password_hash, &claims.r#gen)
+    {
         return Err(Refused::Invalid);
     }
     Ok((user.clone(), claims))

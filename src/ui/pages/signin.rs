@@ -44,7 +44,15 @@ fn next_or_home(next: &str) -> String {
 
 fn page(st: &AppState, ctx: &Ctx, status: StatusCode, page: &SignInPage) -> Response {
     let (snap, config) = world(st);
-    let c = chrome(st, ctx, &config, snap.as_deref(), "Sign in", "signin", Vec::new());
+    let c = chrome(
+        st,
+        ctx,
+        &config,
+        snap.as_deref(),
+        "Sign in",
+        "signin",
+        Vec::new(),
+    );
     let mut r = html(st, ctx, status, &c, page);
     // The sign-in page must not be framed or cached.
     r.headers_mut()
@@ -98,7 +106,9 @@ pub async fn submit(
                 role: Some(user.role),
                 ..claimed
             };
-            st.auth.audit.event("signin", "ok", &audit::Who::of(&who, &rid));
+            st.auth
+                .audit
+                .event("signin", "ok", &audit::Who::of(&who, &rid));
             let mut r = Redirect::to(&next).into_response();
             let h = r.headers_mut();
             h.extend(
@@ -154,8 +164,7 @@ pub async fn signout(
         .audit
         .event("signout", "ok", &audit::Who::of(&p, &rid));
     let mut r = Redirect::to("/signin").into_response();
-    r.headers_mut().extend(
-        cookie::clear(cookie::SESSION, p.secure).map(|v| (header::SET_COOKIE, v)),
-    );
+    r.headers_mut()
+        .extend(cookie::clear(cookie::SESSION, p.secure).map(|v| (header::SET_COOKIE, v)));
     r
 }
