@@ -66,6 +66,23 @@ fn edit_file(
     header: &str,
     change: impl FnOnce(&mut Doc) -> Result<(), AccountError>,
 ) -> Result<(), AccountError> {
+    // One writer at a time, across processes: a `token revoke` racing a password change
+    // must not write the revoked token back. The lock file sits beside the file, since the
+    // file itself is replaced by each write.
+    let lock_path = lock_file(path);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| AccountError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+    lock.lock().map_err(|source| AccountError::Io {
+        path: lock_path,
+        source,
+    })?;
     let text = read(path)?;
     let text = if text.is_empty() {
         header.to_owned()
@@ -82,6 +99,14 @@ fn edit_file(
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// `users.yaml` → `.users.yaml.lock`, beside it.
+fn lock_file(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "users.yaml".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.lock"))
 }
 
 fn edited(path: &Path) -> impl Fn(EditError) -> AccountError + '_ {

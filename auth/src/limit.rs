@@ -108,6 +108,28 @@ impl Attempts {
         }
     }
 
+    /// Checks and records an attempt in one step: `Ok` (and counted as a failure until
+    /// `forgive`n) if one more is allowed, else how long until one is. Checking first and
+    /// recording after the password check let concurrent attempts all pass the check before
+    /// any was recorded.
+    pub fn charge(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        self.check(key, now)?;
+        self.fail(key, now);
+        Ok(())
+    }
+
+    /// Takes back the latest charge of `key` (the attempt succeeded).
+    pub fn forgive(&self, key: &str) {
+        let key = stored_key(key);
+        let mut keys = self.lock();
+        if let Some(failures) = keys.get_mut(key.as_ref()) {
+            failures.pop_back();
+            if failures.is_empty() {
+                keys.remove(key.as_ref());
+            }
+        }
+    }
+
     /// Frees one slot: first forget keys with no failure left in the window, then, if none
     /// was stale, the key whose latest failure is oldest. Refusing to record instead would let
     /// an attacker fill the table with junk names and then guess freely.
@@ -138,6 +160,27 @@ impl Attempts {
 
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod charge_tests {
+    use super::*;
+
+    #[test]
+    fn charges_count_before_the_outcome_is_known_and_a_success_is_forgiven() {
+        let a = Attempts::new(2, Duration::from_secs(60), 10);
+        let t = Instant::now();
+        assert!(a.charge("k", t).is_ok());
+        assert!(a.charge("k", t).is_ok());
+        // Two attempts in flight: a third is refused before either finished.
+        assert!(a.charge("k", t).is_err());
+        a.forgive("k");
+        assert!(a.charge("k", t).is_ok());
+        a.forgive("k");
+        a.forgive("k");
+        a.forgive("k");
+        assert!(a.is_empty());
     }
 }
 

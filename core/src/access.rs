@@ -152,6 +152,14 @@ pub fn resolve(
              auth.trusted_role names the role to grant",
         );
     }
+    if a.anonymous.is_some_and(|r| r > Role::Viewer) {
+        diags.error(
+            "auth",
+            at(&["auth", "anonymous"]),
+            "auth.anonymous may only be `viewer`: every change needs someone signed in \
+             (trusted_networks with trusted_role grant more to known networks)",
+        );
+    }
     if !a.enabled && a.anonymous.is_some() {
         diags.warning(
             "auth",
@@ -165,7 +173,7 @@ pub fn resolve(
         enabled: a.enabled,
         users: BTreeMap::new(),
         tokens: BTreeMap::new(),
-        anonymous: a.anonymous,
+        anonymous: a.anonymous.map(|r| r.min(Role::Viewer)),
         trusted,
         trusted_role,
         proxies,

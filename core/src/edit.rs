@@ -1323,9 +1323,42 @@ fn fill_and_rename(
         None => new_file_permissions(&file, private)?,
     };
     file.set_permissions(perms)?;
+    keep_owner(&file, existing)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(tmp, target)
+}
+
+/// The new file gets the old one's owner and group. Without it, `sudo rackscope token
+/// revoke` would leave a users file root's, which the server (another user) can no longer
+/// read: the revocation would silently never reach it. When the owner cannot be kept (not
+/// root, someone else's file), the write is refused instead.
+#[cfg(unix)]
+fn keep_owner(file: &std::fs::File, existing: Option<&std::fs::Metadata>) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(m) = existing else {
+        return Ok(());
+    };
+    let mine = file.metadata()?;
+    if (mine.uid(), mine.gid()) == (m.uid(), m.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(m.uid()), Some(m.gid())).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "the file belongs to uid {} gid {}, and rewriting it would change that ({e}); \
+                 run the command as its owner",
+                m.uid(),
+                m.gid()
+            ),
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_: &std::fs::File, _: Option<&std::fs::Metadata>) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -122,7 +122,9 @@ pub fn chrome(
     crumbs: Vec<Link>,
 ) -> Chrome {
     let views = playlist(config);
-    let next_url = ctx.playlist.map(|i| {
+    let shown = ctx.user.role.is_some();
+    // The next view names a room: not for a client with no role.
+    let next_url = ctx.playlist.filter(|_| shown).map(|i| {
         // `pl` comes from the URL: reduce it before adding, so a huge one cannot overflow.
         let len = views.len().max(1);
         let n = (i % len + 1) % len;
@@ -131,7 +133,6 @@ pub fn chrome(
         format!("{v}{sep}kiosk=1&pl={n}")
     });
     let back = enc(&ctx.here);
-    let shown = ctx.user.role.is_some();
     Chrome {
         app_name: config.app.app.name.clone(),
         title: title.to_owned(),

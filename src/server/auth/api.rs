@@ -64,13 +64,22 @@ pub struct PolicyView {
     summary = "Whether sign-in is required, and the password policy",
     responses((status = 200, description = "Status", body = AuthStatus))
 )]
-async fn status(State(st): State<AppState>) -> Json<AuthStatus> {
+async fn status(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Json<AuthStatus> {
     let a = st.auth.access.load();
     let app = st.engine.config();
     Json(AuthStatus {
         enabled: a.enabled,
         configured: a.users.values().any(|u| !u.password_hash.is_empty()),
-        username: app.app.auth.username.clone(),
+        // The admin's name is half of a guess, and enough to lock them out: only clients
+        // that may already see the server learn it.
+        username: if p.role.is_some() {
+            app.app.auth.username.clone()
+        } else {
+            String::new()
+        },
         policy: PolicyView {
             min_length: a.policy.min_length,
             max_length: a.policy.max_length,
@@ -251,6 +260,10 @@ async fn change_password(
         return Err(signin_error(e));
     }
     let access = st.auth.access.load_full();
+    // Hashing takes a core for tens of milliseconds: it queues with the sign-ins.
+    let Ok(_permit) = st.auth.verifying.clone().acquire_owned().await else {
+        return Err(ApiError::NotReady("the server is shutting down"));
+    };
     let hash = match accounts::hash_new(&access, &b.new_password).await {
         Ok(h) => h,
         Err(e @ AccountError::Policy(_)) => {

@@ -45,7 +45,8 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
         Some(r) => match g.policy.need(&method, r) {
             Some(n) => n,
             None => {
-                tracing::error!(%method, route = %r, "a route without a declared role was refused");
+                // Any client can ask a GET route for another method: not worth more than debug.
+                tracing::debug!(%method, route = %r, "a method the route does not declare was refused");
                 return deny(&path, StatusCode::FORBIDDEN, "this route declares no role");
             }
         },
@@ -94,7 +95,7 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
         };
     }
 
-    let req = if writes && needs_csrf(req.headers()) {
+    let req = if writes && needs_csrf(req.headers(), &principal.via) {
         match check_csrf(st, &principal, &path, req).await {
             Ok(req) => req,
             Err(r) => {
@@ -111,13 +112,28 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
 
     let mut req = req;
     if principal.csrf.is_empty() {
-        principal.csrf = st.auth.signer.csrf(&found.seed);
+        principal.csrf = st
+            .auth
+            .signer
+            .csrf(&csrf_subject(&principal.via, &found.seed));
     }
     req.extensions_mut().insert(principal.clone());
     let mut res = next.run(req).await;
 
     let h = res.headers_mut();
-    if found.clear_session {
+    // What a signed-in client sees (its name, its CSRF token) is nobody else's.
+    if principal.name.is_some() && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    // A sign-in that set a new session: a stale cookie's removal must not undo it.
+    let sets_session = h.get_all(header::SET_COOKIE).iter().any(|v| {
+        v.as_bytes()
+            .starts_with(format!("{}=", cookie::SESSION).as_bytes())
+    });
+    if found.clear_session && !sets_session {
         h.extend(cookie::clear(cookie::SESSION, principal.secure).map(|v| (header::SET_COOKIE, v)));
     }
     if found.new_seed && !path.starts_with("/api/") && !path.starts_with("/static/") {
@@ -159,8 +175,19 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
         .map(|c| c.0.ip());
     let from_proxy = peer.is_some_and(|ip| access.proxies.iter().any(|c| c.contains(ip)));
     let addr: Option<IpAddr> = peer.map(|p| {
-        let xff = h.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        rackscope_auth::net::client_addr(p, xff, &access.proxies)
+        // Every header line, in order: RFC 9110 reads several as one list, and a proxy that
+        // adds its own line must not leave the client's forged first line the one read.
+        let xff: Vec<&str> = h
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let xff = xff.join(",");
+        rackscope_auth::net::client_addr(
+            p,
+            (!xff.is_empty()).then_some(xff.as_str()),
+            &access.proxies,
+        )
     });
     let tls = req.extensions().get::<Transport>().is_some_and(|t| t.tls);
     let secure = tls
@@ -232,7 +259,6 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
     if let Some(c) = cookie::get(h, cookie::SESSION) {
         match signin::session(auth, access, c) {
             Ok((u, claims)) => {
-                found.principal.csrf = auth.signer.csrf(&claims.sid);
                 found.principal.name = Some(u.name);
                 found.principal.role = Some(u.role).max(base);
                 found.principal.via = Via::Session { sid: claims.sid };
@@ -250,10 +276,21 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
 /// (or the seed its forms are bound to). Requests without them get no authority from a
 /// browser: scripts, and clients let in by their network, which the cross-site check of
 /// `guard::same_site_writes` already covers.
-fn needs_csrf(h: &HeaderMap) -> bool {
-    !h.contains_key(header::AUTHORIZATION)
+fn needs_csrf(h: &HeaderMap, via: &Via) -> bool {
+    // A bearer or API token proves itself; anything else a browser may attach on its own
+    // (a cached Basic credential of a proxy, say) does not exempt the request.
+    !matches!(via, Via::Bearer | Via::ApiToken)
         && (cookie::get(h, cookie::SESSION).is_some()
             || cookie::get(h, cookie::CSRF_SEED).is_some())
+}
+
+/// What a CSRF token is bound to: the session, or the seed of a browser without one, kept
+/// apart so that a seed a client chose can never stand for a session id.
+pub fn csrf_subject(via: &Via, seed: &str) -> String {
+    match via {
+        Via::Session { sid } => format!("s:{sid}"),
+        _ => format!("a:{seed}"),
+    }
 }
 
 /// Lets the request through when its `x-csrf-token` header or its form's `csrf` field is
@@ -264,12 +301,15 @@ async fn check_csrf(
     path: &str,
     req: Request,
 ) -> Result<Request, Response> {
-    let sid = match &p.via {
-        Via::Session { sid } => sid.clone(),
-        _ => cookie::get(req.headers(), cookie::CSRF_SEED)
-            .unwrap_or_default()
-            .to_owned(),
-    };
+    let seed = cookie::get(req.headers(), cookie::CSRF_SEED).unwrap_or_default();
+    if seed.is_empty() && !matches!(p.via, Via::Session { .. }) {
+        return Err(deny(
+            path,
+            StatusCode::FORBIDDEN,
+            "the form has expired or was sent from another site; reload the page and try again",
+        ));
+    }
+    let sid = csrf_subject(&p.via, seed);
     let expired = || {
         deny(
             path,

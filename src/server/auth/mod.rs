@@ -10,6 +10,7 @@
 //! must match, so changing a password ends its sessions everywhere.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -25,8 +26,12 @@ pub mod gate;
 pub mod reload;
 pub mod signin;
 
-/// Failed sign-ins allowed per user name in `ATTEMPT_WINDOW` (the Python version's 10).
+/// Failed sign-ins allowed per user name from one client network in `ATTEMPT_WINDOW` (the
+/// Python version's 10, per name).
 pub const ATTEMPTS_PER_USER: u32 = 10;
+/// Failed sign-ins allowed per user name from everywhere together: bounds guessing spread
+/// over many networks, high enough that locking a user out takes a botnet.
+pub const ATTEMPTS_PER_NAME: u32 = 100;
 /// Failed sign-ins allowed per client address in `ATTEMPT_WINDOW`: more than per user, as
 /// several people may share a NAT address.
 pub const ATTEMPTS_PER_ADDRESS: u32 = 30;
@@ -44,7 +49,11 @@ pub struct AuthState {
     pub signer: Signer,
     pub by_user: Attempts,
     pub by_addr: Attempts,
-    pub verifying: tokio::sync::Semaphore,
+    pub by_name: Attempts,
+    pub verifying: Arc<tokio::sync::Semaphore>,
+    /// Hashes for unknown users, one per kind of hash in use, so that checking a name that
+    /// does not exist costs what checking one that does costs.
+    dummies: std::sync::Mutex<std::collections::HashMap<String, String>>,
     pub audit: audit::Counters,
     /// Reloads of the users that failed (`reload`), for `/metrics`.
     pub reload_failures: std::sync::atomic::AtomicU64,
@@ -68,10 +77,47 @@ impl AuthState {
             access: ArcSwap::from_pointee(access.clone()),
             by_user: Attempts::new(ATTEMPTS_PER_USER, ATTEMPT_WINDOW, ATTEMPT_KEYS),
             by_addr: Attempts::new(ATTEMPTS_PER_ADDRESS, ATTEMPT_WINDOW, ATTEMPT_KEYS),
-            verifying: tokio::sync::Semaphore::new(CONCURRENT_VERIFIES),
+            by_name: Attempts::new(ATTEMPTS_PER_NAME, ATTEMPT_WINDOW, ATTEMPT_KEYS),
+            verifying: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_VERIFIES)),
+            dummies: std::sync::Mutex::default(),
             audit: audit::Counters::default(),
             reload_failures: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+}
+
+impl AuthState {
+    /// A hash of the costliest kind the users have (bcrypt at the highest cost, else
+    /// Argon2id), made once: an unknown name is checked against it. With users of both
+    /// kinds, names of the cheaper kind remain faster to refuse than unknown ones.
+    pub fn dummy_hash(&self, access: &Access) -> String {
+        use rackscope_auth::password::{Scheme, scheme};
+        let bcrypt = access
+            .users
+            .values()
+            .filter_map(|u| match scheme(&u.password_hash) {
+                Ok(Scheme::Bcrypt { cost }) => Some(cost),
+                _ => None,
+            })
+            .max();
+        let key = bcrypt.map_or_else(|| "argon2id".to_owned(), |c| format!("bcrypt:{c}"));
+        let mut cache = self
+            .dummies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(h) = cache.get(&key) {
+            return h.clone();
+        }
+        let secret = rackscope_auth::token::random_secret();
+        let made = match bcrypt {
+            Some(cost) => rackscope_auth::password::hash_bcrypt(&secret, cost),
+            None => rackscope_auth::password::hash(&secret),
+        };
+        // Should hashing fail, an empty hash fails `verify` at once: the unknown name is
+        // still refused, only faster.
+        let h = made.unwrap_or_default();
+        cache.insert(key, h.clone());
+        h
     }
 }
 

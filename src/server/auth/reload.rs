@@ -44,7 +44,35 @@ pub fn reload(auth: &AuthState, app_file: &Path) -> Result<(), String> {
         tracing::error!(target: "rackscope::audit", %why, "the users were not reloaded; the last good ones stay");
         return Err(why);
     }
-    auth.access.store(Arc::new(access));
+    // Only who the users and tokens are changes while the server runs. The settings
+    // (enabled, anonymous, networks, proxies, the secret) take effect at a restart: a
+    // half-written app.yaml reads as the defaults, auth off, and must not open the server
+    // for a moment.
+    let current = auth.access.load_full();
+    if (
+        access.enabled,
+        access.anonymous,
+        access.trusted_role,
+        &access.trusted,
+        &access.proxies,
+        &access.secret,
+    ) != (
+        current.enabled,
+        current.anonymous,
+        current.trusted_role,
+        &current.trusted,
+        &current.proxies,
+        &current.secret,
+    ) {
+        tracing::warn!(
+            target: "rackscope::audit",
+            "auth settings in app.yaml changed; they take effect when the server restarts (users and tokens are reloaded now)"
+        );
+    }
+    let mut next = (*current).clone();
+    next.users = access.users;
+    next.tokens = access.tokens;
+    auth.access.store(Arc::new(next));
     Ok(())
 }
 

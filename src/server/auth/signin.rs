@@ -4,6 +4,7 @@
 //! same time.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rackscope_auth::token::{Claims, TokenError};
@@ -40,19 +41,38 @@ impl SignInError {
     }
 }
 
-fn user_key(name: &str) -> String {
-    format!("u:{name}")
+/// The per-user key is the user with the client's network (/24 for IPv4, /64 for IPv6):
+/// a user name is often public (`/api/auth/status`, the Python version's `admin`), so a
+/// per-name key alone would let anyone lock anyone out. Guessing one user from many
+/// networks is bounded by `by_name`, far higher.
+fn keys(name: &str, addr: Option<IpAddr>) -> [String; 3] {
+    let net = addr.map_or_else(|| "unknown".to_owned(), |a| network(a).to_string());
+    [
+        format!("a:{net}"),
+        format!("u:{name}@{net}"),
+        format!("n:{name}"),
+    ]
 }
 
-fn addr_key(addr: Option<IpAddr>) -> String {
-    addr.map_or_else(|| "a:unknown".to_owned(), |a| format!("a:{a}"))
+/// The network an address's limit applies to: one IPv4 address, or an IPv6 /64 (what one
+/// client can spread over).
+fn network(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
 }
 
-/// Checks `password` for `name`, under the per-user and per-address limits. Only failures
-/// count: the Python version counted successes too, which locked out whoever signed in
-/// often.
+/// Checks `password` for `name`, under the per-address, per-user-and-network and per-user
+/// limits. Each attempt is charged before the password is checked (so concurrent attempts
+/// cannot all pass the limit first, and a client that hangs up still pays) and forgiven
+/// when it succeeds: only failures count. The Python version counted successes too, which
+/// locked out whoever signed in often.
 pub async fn check_password(
-    auth: &AuthState,
+    auth: &Arc<AuthState>,
     name: &str,
     password: &str,
     addr: Option<IpAddr>,
@@ -61,44 +81,56 @@ pub async fn check_password(
     if !access.enabled {
         return Err(SignInError::Disabled);
     }
-    let (ukey, akey) = (user_key(name), addr_key(addr));
+    let [akey, ukey, nkey] = keys(name, addr);
+    let limiters = [
+        (&auth.by_addr, &akey),
+        (&auth.by_user, &ukey),
+        (&auth.by_name, &nkey),
+    ];
     let at = Instant::now();
-    let waits = [auth.by_user.check(&ukey, at), auth.by_addr.check(&akey, at)];
-    if let Some(wait) = waits.iter().filter_map(|w| w.err()).max() {
-        return Err(SignInError::RateLimited(wait));
+    for (i, (limiter, key)) in limiters.iter().enumerate() {
+        if let Err(wait) = limiter.charge(key, at) {
+            for (l, k) in &limiters[..i] {
+                l.forgive(k);
+            }
+            return Err(SignInError::RateLimited(wait));
+        }
     }
+    let forgive_all = || {
+        for (l, k) in &limiters {
+            l.forgive(k);
+        }
+    };
     let user = access
         .users
         .get(name)
         .filter(|u| !u.password_hash.is_empty())
         .cloned();
-    let Ok(Ok(_permit)) =
-        tokio::time::timeout(VERIFY_QUEUE_TIMEOUT, auth.verifying.acquire()).await
+    // The permit goes with the work: were the client to hang up, the request's future is
+    // dropped but the hashing thread runs on, and must keep its place in the bound.
+    let Ok(Ok(permit)) =
+        tokio::time::timeout(VERIFY_QUEUE_TIMEOUT, auth.verifying.clone().acquire_owned()).await
     else {
+        forgive_all();
         return Err(SignInError::Busy);
     };
     let password = password.to_owned();
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => rackscope_auth::password::verify(&password, &h).unwrap_or(false),
-        None => {
-            rackscope_auth::password::dummy_verify(&password);
-            false
-        }
+    let (state, access) = (auth.clone(), access.clone());
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let hash = hash.unwrap_or_else(|| state.dummy_hash(&access));
+        rackscope_auth::password::verify(&password, &hash).unwrap_or(false)
     })
     .await
     .unwrap_or(false);
     match user {
         Some(u) if ok => {
+            forgive_all();
             auth.by_user.clear(&ukey);
             Ok(u)
         }
-        _ => {
-            let at = Instant::now();
-            auth.by_user.fail(&ukey, at);
-            auth.by_addr.fail(&akey, at);
-            Err(SignInError::Invalid)
-        }
+        _ => Err(SignInError::Invalid),
     }
 }
 
@@ -110,7 +142,9 @@ pub fn issue(auth: &AuthState, access: &Access, user: &User) -> (String, Claims)
         role: user.role.as_str().to_owned(),
         sid: rackscope_auth::token::random_id(),
         iat,
-        exp: (!access.unlimited).then(|| iat.saturating_add(access.session_seconds)),
+        // Always an expiry, `unlimited` included (a year): a token without one would outlive
+        // every later change of `session_duration`.
+        exp: Some(iat.saturating_add(access.session_seconds)),
         r#gen: auth.signer.generation(&user.password_hash),
     };
     (auth.signer.sign(&claims), claims)
@@ -144,6 +178,10 @@ pub fn session(auth: &AuthState, access: &Access, token: &str) -> Result<(User, 
         TokenError::Expired => Refused::Expired,
         TokenError::BadSignature => Refused::Invalid,
     })?;
+    // A shorter `session_duration` than when the session began applies to it too.
+    if claims.exp.is_none() || now() >= claims.iat.saturating_add(access.session_seconds) {
+        return Err(Refused::Expired);
+    }
     let user = access
         .users
         .get(&claims.sub)
