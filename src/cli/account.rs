@@ -12,10 +12,9 @@ use rackscope::accounts;
 use rackscope_core::access::Access;
 use rackscope_core::model::users::Role;
 
+/// Where the configuration is, for both commands.
 #[derive(clap::Args)]
-pub(super) struct UserArgs {
-    #[command(subcommand)]
-    command: UserCommand,
+struct Where {
     /// The configuration directory or its app.yaml.
     #[arg(
         long,
@@ -25,6 +24,14 @@ pub(super) struct UserArgs {
         global = true
     )]
     config: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(super) struct UserArgs {
+    #[command(subcommand)]
+    command: UserCommand,
+    #[command(flatten)]
+    at: Where,
 }
 
 #[derive(clap::Subcommand)]
@@ -45,15 +52,8 @@ enum UserCommand {
 pub(super) struct TokenArgs {
     #[command(subcommand)]
     command: TokenCommand,
-    /// The configuration directory or its app.yaml.
-    #[arg(
-        long,
-        short,
-        env = "RACKSCOPE_APP_CONFIG",
-        default_value = ".",
-        global = true
-    )]
-    config: PathBuf,
+    #[command(flatten)]
+    at: Where,
 }
 
 #[derive(clap::Subcommand)]
@@ -154,7 +154,7 @@ fn hash(password: &str) -> anyhow::Result<String> {
 }
 
 pub(super) fn user(args: &UserArgs) -> anyhow::Result<ExitCode> {
-    let app = app_file(&args.config);
+    let app = app_file(&args.at.config);
     let access = access(&app)?;
     match &args.command {
         UserCommand::Add { name, role } => {
@@ -209,7 +209,7 @@ pub(super) fn user(args: &UserArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) fn token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
-    let app = app_file(&args.config);
+    let app = app_file(&args.at.config);
     let access = access(&app)?;
     let now = rackscope::server::auth::now();
     match &args.command {

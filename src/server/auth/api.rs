@@ -144,31 +144,12 @@ async fn login(
 ) -> Result<Json<LoginAnswer>, ApiError> {
     let b = body(b)?;
     let rid = request_id(&headers);
-    let attempt = signin::check_password(&st.auth, &b.username, &b.password, p.addr).await;
-    let claimed = Principal {
-        name: Some(b.username.clone()),
-        ..p.clone()
-    };
-    let user = match attempt {
-        Ok(u) => u,
-        Err(e) => {
-            st.auth
-                .audit
-                .event("signin", e.label(), &audit::Who::of(&claimed, &rid));
-            return Err(signin_error(e));
-        }
-    };
-    let access = st.auth.access.load_full();
-    let (token, claims) = signin::issue(&st.auth, &access, &user);
-    let who = Principal {
-        role: Some(user.role),
-        ..claimed
-    };
-    st.auth
-        .audit
-        .event("signin", "ok", &audit::Who::of(&who, &rid));
+    let done = signin::sign_in(&st.auth, &b.username, &b.password, &p, &rid)
+        .await
+        .map_err(signin_error)?;
+    let (user, claims) = (done.user, done.claims);
     Ok(Json(LoginAnswer {
-        access_token: token,
+        access_token: done.token,
         token_type: "bearer",
         expires_in: claims.exp.map(|e| e.saturating_sub(claims.iat)),
         username: user.name,

@@ -11,7 +11,8 @@ use rackscope_auth::token::{Claims, TokenError};
 use rackscope_core::access::{Access, User};
 use rackscope_core::model::users::Role;
 
-use super::{AuthState, now};
+use super::audit::Who;
+use super::{AuthState, Principal, now};
 
 /// How long a sign-in waits for a free password check before giving up.
 const VERIFY_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -131,6 +132,52 @@ pub async fn check_password(
             Ok(u)
         }
         _ => Err(SignInError::Invalid),
+    }
+}
+
+/// A sign-in done: the user, the signed session (or login token) and its claims.
+pub struct SignedIn {
+    pub user: User,
+    pub token: String,
+    pub claims: Claims,
+    /// How long the session lasts, for the cookie's `Max-Age`.
+    pub seconds: u64,
+}
+
+/// A sign-in as the page and the API both do it: the password under the limits, a new
+/// session, and the audit line either way. `p` is the client as the gate found it.
+pub async fn sign_in(
+    auth: &Arc<AuthState>,
+    name: &str,
+    password: &str,
+    p: &Principal,
+    request_id: &str,
+) -> Result<SignedIn, SignInError> {
+    let claimed = Principal {
+        name: Some(name.to_owned()),
+        ..p.clone()
+    };
+    match check_password(auth, name, password, p.addr).await {
+        Ok(user) => {
+            let access = auth.access.load_full();
+            let (token, claims) = issue(auth, &access, &user);
+            let who = Principal {
+                role: Some(user.role),
+                ..claimed
+            };
+            auth.audit.event("signin", "ok", &Who::of(&who, request_id));
+            Ok(SignedIn {
+                user,
+                token,
+                claims,
+                seconds: access.session_seconds,
+            })
+        }
+        Err(e) => {
+            auth.audit
+                .event("signin", e.label(), &Who::of(&claimed, request_id));
+            Err(e)
+        }
     }
 }
 

@@ -94,28 +94,15 @@ pub async fn submit(
 ) -> Response {
     let rid = crate::server::auth::api::request_id(&headers);
     let next = next_or_home(&f.next);
-    let claimed = Principal {
-        name: Some(f.username.clone()),
-        ..p.clone()
-    };
-    match signin::check_password(&st.auth, &f.username, &f.password, p.addr).await {
-        Ok(user) => {
-            let access = st.auth.access.load_full();
-            let (token, _) = signin::issue(&st.auth, &access, &user);
-            let who = Principal {
-                role: Some(user.role),
-                ..claimed
-            };
-            st.auth
-                .audit
-                .event("signin", "ok", &audit::Who::of(&who, &rid));
+    match signin::sign_in(&st.auth, &f.username, &f.password, &p, &rid).await {
+        Ok(done) => {
             let mut r = Redirect::to(&next).into_response();
             let h = r.headers_mut();
             h.extend(
                 cookie::set(
                     cookie::SESSION,
-                    &token,
-                    Some(access.session_seconds),
+                    &done.token,
+                    Some(done.seconds),
                     false,
                     p.secure,
                 )
@@ -124,9 +111,6 @@ pub async fn submit(
             r
         }
         Err(e) => {
-            st.auth
-                .audit
-                .event("signin", e.label(), &audit::Who::of(&claimed, &rid));
             let (status, msg) = match &e {
                 SignInError::Invalid => (
                     StatusCode::UNAUTHORIZED,
