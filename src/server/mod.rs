@@ -29,6 +29,7 @@ pub mod live;
 pub mod memo;
 pub mod openapi;
 pub mod ops;
+pub mod reload;
 pub mod routes;
 pub mod tls;
 pub mod wire;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub tester: Arc<guard::Rate>,
     /// Users, sessions, sign-in limits and the audit counters.
     pub auth: Arc<auth::AuthState>,
+    /// Reloads of the configuration and how the last one went.
+    pub reload: Arc<reload::Reloader>,
     pub pages: Pages,
 }
 
@@ -77,6 +80,7 @@ impl AppState {
                 config.app.api.query_tester_per_minute,
             )),
             auth: Arc::new(auth::AuthState::new(&config.access)),
+            reload: Arc::new(reload::Reloader::new(engine.clone())),
             engine,
             http: Arc::new(ops::HttpMetrics::default()),
             memo: Arc::new(memo::Memo::default()),
@@ -99,6 +103,7 @@ pub fn server_routes() -> routes::Routes {
         .merge(live::routes())
         .merge(ops::routes())
         .merge(auth::api::routes())
+        .merge(reload::routes())
 }
 
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in
@@ -181,6 +186,8 @@ pub async fn run_tls(
         state.engine.config().app_file.clone(),
         closing.subscribe(),
     ));
+    tokio::spawn(reload::watch(state.reload.clone(), closing.subscribe()));
+    tokio::spawn(reload::on_hangup(state.reload.clone(), closing.subscribe()));
     listen::serve(listener, router(state), limits, tls, closing, shutdown).await
 }
 

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 use crate::server::routes::Need;
-use crate::server::{api, auth, live, ops};
+use crate::server::{api, auth, live, ops, reload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,6 +45,8 @@ use crate::server::{api, auth, live, ops};
         auth::api::login,
         auth::api::me,
         auth::api::change_password,
+        reload::status,
+        reload::reload_now,
     )
 )]
 struct ApiDoc;

@@ -545,6 +545,27 @@ async fn metrics(State(st): State<AppState>) -> Response {
         st.http.durations.clone(),
     );
     st.auth.audit.register(&mut registry);
+    let reload = st.reload.status();
+    registry.register(
+        "rackscope_config_last_reload_success",
+        "1 when the configuration on disk is the one running, 0 when the last reload was refused",
+        ConstGauge::new(i64::from(reload.ok)),
+    );
+    registry.register(
+        "rackscope_config_last_reload_success_timestamp_seconds",
+        "When the configuration running was loaded (Unix seconds)",
+        ConstGauge::new(reload.last_success),
+    );
+    registry.register(
+        "rackscope_config_errors",
+        "Errors of the configuration on disk at the last reload",
+        ConstGauge::new(reload.error_count as i64),
+    );
+    registry.register(
+        "rackscope_config_generation",
+        "Reloads applied since the server started",
+        ConstGauge::new(reload.generation as i64),
+    );
     registry.register(
         "rackscope_auth_reload_failures",
         "Reloads of the users file that failed (the last good users stay)",

@@ -82,6 +82,26 @@ impl Chrome {
     }
 }
 
+/// A refused reload: what is on disk is not what runs, and why.
+fn config_banner(s: &crate::server::reload::Status) -> Option<Pill> {
+    if s.ok {
+        return None;
+    }
+    let first = s.errors.first().map_or_else(String::new, |p| {
+        format!(" First: {}:{}:{}: {}.", p.file, p.line, p.col, p.message)
+    });
+    Some(Pill {
+        class: "st-WARN",
+        text: format!(
+            "The configuration on disk has {} error{}; the last good configuration keeps running.{first} \
+             (GET /api/config/status lists them all; `rackscope check` too.)",
+            s.error_count,
+            if s.error_count == 1 { "" } else { "s" }
+        ),
+        title: String::new(),
+    })
+}
+
 /// The state of a level, `None` (not monitored) when there is no snapshot.
 pub fn level<T: Copy>(v: Option<&Vec<T>>, i: u32) -> Option<T> {
     v.and_then(|v| v.get(i as usize).copied())
@@ -168,7 +188,7 @@ pub fn chrome(
             }
         },
         banner: if shown {
-            banner(snap, SystemTime::now())
+            config_banner(&st.reload.status()).or_else(|| banner(snap, SystemTime::now()))
         } else {
             None
         },

@@ -15,6 +15,7 @@ mod faults;
 mod health;
 mod import;
 mod plans;
+mod reload;
 mod scripts;
 mod security;
 mod simulator;

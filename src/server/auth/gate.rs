@@ -47,7 +47,11 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
             None => {
                 // Any client can ask a GET route for another method: not worth more than debug.
                 tracing::debug!(%method, route = %r, "a method the route does not declare was refused");
-                return deny(&path, StatusCode::FORBIDDEN, "this route declares no role");
+                return deny(
+                    &path,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "this method is not allowed here",
+                );
             }
         },
         // No route: the 404 answer, which shows nothing.
