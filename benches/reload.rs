@@ -48,9 +48,13 @@ async fn run() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(rackscope::server::run(listener, state.clone(), async move {
-        let _ = stop_rx.wait_for(|s| *s).await;
-    }));
+    let server = tokio::spawn(rackscope::server::run(
+        listener,
+        state.clone(),
+        async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        },
+    ));
 
     // The client: one request after the other, recording the longest gap between answers,
     // separately while a reload runs and while none does.

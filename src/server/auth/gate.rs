@@ -32,23 +32,52 @@ pub struct Gate {
     pub policy: Arc<Policy>,
 }
 
+/// The request as the gate sees it: what it asks for and who asks.
+struct Asked {
+    path: String,
+    route: Option<String>,
+    method: Method,
+    writes: bool,
+    request_id: String,
+}
+
+impl Asked {
+    fn of(req: &Request) -> Asked {
+        let method = req.method().clone();
+        Asked {
+            path: req.uri().path().to_owned(),
+            route: req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_owned()),
+            writes: !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS),
+            method,
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+        }
+    }
+
+    fn route(&self) -> &str {
+        self.route.as_deref().unwrap_or("-")
+    }
+}
+
 pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
     let st = &g.app;
     let access = st.auth.access.load_full();
-    let path = req.uri().path().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let method = req.method().clone();
-    let need = match &route {
-        Some(r) => match g.policy.need(&method, r) {
+    let asked = Asked::of(&req);
+    let need = match &asked.route {
+        Some(r) => match g.policy.need(&asked.method, r) {
             Some(n) => n,
             None => {
                 // Any client can ask a GET route for another method: not worth more than debug.
-                tracing::debug!(%method, route = %r, "a method the route does not declare was refused");
+                tracing::debug!(method = %asked.method, route = %r, "a method the route does not declare was refused");
                 return deny(
-                    &path,
+                    &asked.path,
                     StatusCode::METHOD_NOT_ALLOWED,
                     "this method is not allowed here",
                 );
@@ -57,76 +86,96 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
         // No route: the 404 answer, which shows nothing.
         None => Need::Public,
     };
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
     let found = identify(st, &access, &req);
-    let mut principal = found.principal;
-    let writes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-
-    if let Some(why) = found.refused
-        && need != Need::Public
-    {
-        let who = audit::Who::of(&principal, &request_id);
-        st.auth.audit.event("credentials", why.label(), &who);
-        return unauthenticated(&req, &path, principal.secure, "Invalid or expired token");
+    if let Some(refusal) = refuse(st, &access, &asked, need, &found, &req) {
+        return refusal;
     }
-    if let Need::Role(needed) = need
-        && !principal.allows(needed)
-    {
-        if writes {
-            let who = audit::Who::of(&principal, &request_id);
-            st.auth
-                .audit
-                .write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
-        }
-        // Signing in can only help when there is something to sign in to.
-        return if principal.name.is_none() && access.enabled {
-            unauthenticated(&req, &path, principal.secure, "Not authenticated")
-        } else {
-            deny(
-                &path,
-                StatusCode::FORBIDDEN,
-                &format!(
-                    "this needs the {} role; you have {}",
-                    needed,
-                    principal.role.map_or("none", |r| r.as_str())
-                ),
-            )
-        };
-    }
-
-    let req = if writes && needs_csrf(req.headers(), &principal.via) {
-        match check_csrf(st, &principal, &path, req).await {
+    let mut principal = found.principal.clone();
+    let req = if asked.writes && needs_csrf(req.headers(), &principal.via) {
+        match check_csrf(st, &principal, &asked.path, req).await {
             Ok(req) => req,
             Err(r) => {
-                let who = audit::Who::of(&principal, &request_id);
+                let who = audit::Who::of(&principal, &asked.request_id);
                 st.auth
                     .audit
-                    .write(method.as_str(), route.as_deref().unwrap_or("-"), 403, &who);
+                    .write(asked.method.as_str(), asked.route(), 403, &who);
                 return r;
             }
         }
     } else {
         req
     };
-
-    let mut req = req;
     if principal.csrf.is_empty() {
         principal.csrf = st
             .auth
             .signer
             .csrf(&csrf_subject(&principal.via, &found.seed));
     }
+    let mut req = req;
     req.extensions_mut().insert(principal.clone());
     let mut res = next.run(req).await;
+    finish(st, &asked, &principal, &found, &mut res);
+    res
+}
 
+/// The answer when the client may not have what it asks: credentials that failed, or a
+/// role below the route's need.
+fn refuse(
+    st: &AppState,
+    access: &Access,
+    asked: &Asked,
+    need: Need,
+    found: &Found,
+    req: &Request,
+) -> Option<Response> {
+    let p = &found.principal;
+    if let Some(why) = found.refused
+        && need != Need::Public
+    {
+        let who = audit::Who::of(p, &asked.request_id);
+        st.auth.audit.event("credentials", why.label(), &who);
+        return Some(unauthenticated(
+            req,
+            &asked.path,
+            p.secure,
+            "Invalid or expired token",
+        ));
+    }
+    let Need::Role(needed) = need else {
+        return None;
+    };
+    if p.allows(needed) {
+        return None;
+    }
+    if asked.writes {
+        let who = audit::Who::of(p, &asked.request_id);
+        st.auth
+            .audit
+            .write(asked.method.as_str(), asked.route(), 403, &who);
+    }
+    // Signing in can only help when there is something to sign in to.
+    Some(if p.name.is_none() && access.enabled {
+        unauthenticated(req, &asked.path, p.secure, "Not authenticated")
+    } else {
+        deny(
+            &asked.path,
+            StatusCode::FORBIDDEN,
+            &format!(
+                "this needs the {} role; you have {}",
+                needed,
+                p.role.map_or("none", |r| r.as_str())
+            ),
+        )
+    })
+}
+
+/// What every answer that passed the gate gets: no caching of a signed-in client's pages,
+/// the cookies to set or remove, and the audit line of a change.
+fn finish(st: &AppState, asked: &Asked, p: &Principal, found: &Found, res: &mut Response) {
+    let status = res.status().as_u16();
     let h = res.headers_mut();
     // What a signed-in client sees (its name, its CSRF token) is nobody else's.
-    if principal.name.is_some() && !h.contains_key(header::CACHE_CONTROL) {
+    if p.name.is_some() && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
@@ -138,24 +187,20 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
             .starts_with(format!("{}=", cookie::SESSION).as_bytes())
     });
     if found.clear_session && !sets_session {
-        h.extend(cookie::clear(cookie::SESSION, principal.secure).map(|v| (header::SET_COOKIE, v)));
+        h.extend(cookie::clear(cookie::SESSION, p.secure).map(|v| (header::SET_COOKIE, v)));
     }
-    if found.new_seed && !path.starts_with("/api/") && !path.starts_with("/static/") {
+    if found.new_seed && !asked.path.starts_with("/api/") && !asked.path.starts_with("/static/") {
         h.extend(
-            cookie::set(cookie::CSRF_SEED, &found.seed, None, true, principal.secure)
+            cookie::set(cookie::CSRF_SEED, &found.seed, None, true, p.secure)
                 .map(|v| (header::SET_COOKIE, v)),
         );
     }
-    if writes {
-        let who = audit::Who::of(&principal, &request_id);
-        st.auth.audit.write(
-            method.as_str(),
-            route.as_deref().unwrap_or("-"),
-            res.status().as_u16(),
-            &who,
-        );
+    if asked.writes {
+        let who = audit::Who::of(p, &asked.request_id);
+        st.auth
+            .audit
+            .write(asked.method.as_str(), asked.route(), status, &who);
     }
-    res
 }
 
 /// What the gate found out about a request.
