@@ -956,3 +956,23 @@ async fn a_reload_takes_new_users_but_never_turns_sign_in_off() {
     let r = call(&st, script("GET", "/api/sites", HOME, None, None)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn https_ended_at_a_trusted_proxy_makes_cookies_secure_and_sends_hsts() {
+    let mut a = access();
+    a.proxies = vec!["192.0.2.10".parse().unwrap()];
+    let st = state(a);
+    let signin = |addr: &'static str| {
+        let mut req = browser("GET", "/signin", addr, "", None);
+        req.headers_mut()
+            .insert("x-forwarded-proto", "https".parse().unwrap());
+        req
+    };
+    let r = call(&st, signin("192.0.2.10")).await;
+    assert!(set_cookie(&r, "rackscope_csrf").unwrap().contains("Secure"));
+    assert_eq!(r.headers["strict-transport-security"], "max-age=31536000");
+    // The same header from anyone else means nothing.
+    let r = call(&st, signin("198.51.100.7")).await;
+    assert!(!set_cookie(&r, "rackscope_csrf").unwrap().contains("Secure"));
+    assert!(!r.headers.contains_key("strict-transport-security"));
+}

@@ -181,6 +181,14 @@ fn finish(st: &AppState, asked: &Asked, p: &Principal, found: &Found, res: &mut 
             HeaderValue::from_static("private, no-store"),
         );
     }
+    // HTTPS ended at a trusted proxy: browsers should keep to it as they do when this
+    // server ends TLS itself (`headers` sends HSTS then).
+    if p.secure && !h.contains_key(header::STRICT_TRANSPORT_SECURITY) {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(crate::server::headers::HSTS),
+        );
+    }
     // A sign-in that set a new session: a stale cookie's removal must not undo it.
     let sets_session = h.get_all(header::SET_COOKIE).iter().any(|v| {
         v.as_bytes()
