@@ -25,6 +25,7 @@ const MAX_KEPT: usize = 200;
 
 /// One diagnostic of a refused reload, as `rackscope check` would print it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConfigProblem)]
 pub struct Problem {
     pub file: String,
     pub line: u32,
@@ -36,6 +37,7 @@ pub struct Problem {
 
 /// How the last reload went.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConfigStatus)]
 pub struct Status {
     /// The configuration running is the one on disk (the last reload, if any, succeeded).
     pub ok: bool,
