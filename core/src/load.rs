@@ -1649,7 +1649,9 @@ mod overlay_tests {
     use super::{load_overlay, load_with_env};
 
     fn fixture(rel: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(rel)
     }
 
     fn threshold(config: &crate::Config) -> f64 {
@@ -1660,8 +1662,8 @@ mod overlay_tests {
     #[test]
     fn an_overlaid_file_is_read_as_given_and_the_disk_is_untouched() {
         let app = fixture("tests/fixtures/health/app.yaml");
-        let checks = std::fs::canonicalize(fixture("tests/fixtures/health/checks/checks.yaml"))
-            .unwrap();
+        let checks =
+            std::fs::canonicalize(fixture("tests/fixtures/health/checks/checks.yaml")).unwrap();
         let on_disk = std::fs::read_to_string(&checks).unwrap();
         let edited = on_disk.replace("value: 45, severity: CRIT", "value: 51, severity: CRIT");
         assert_ne!(edited, on_disk);
@@ -1696,15 +1698,14 @@ mod overlay_tests {
     fn topology_files_and_scripts_are_overlaid_too() {
         let app = fixture("config/demo-small/app.yaml");
         let base = std::fs::canonicalize(fixture("config/demo-small")).unwrap();
-        let rack = base.join("topology/datacenters/uga-lab/rooms/lab-room/aisles/aisle-a/racks/rack-a01.yaml");
-        let text = std::fs::read_to_string(&rack)
-            .unwrap()
-            .replace("name: Compute Rack A01 (1U)", "name: Renamed in the overlay");
+        let rack = base
+            .join("topology/datacenters/uga-lab/rooms/lab-room/aisles/aisle-a/racks/rack-a01.yaml");
+        let text = std::fs::read_to_string(&rack).unwrap().replace(
+            "name: Compute Rack A01 (1U)",
+            "name: Renamed in the overlay",
+        );
         let script = base.join("checks/library/scripts/psu_redundancy.rhai");
-        let overlay = HashMap::from([
-            (rack, text),
-            (script, "let x = ;\n".to_owned()),
-        ]);
+        let overlay = HashMap::from([(rack, text), (script, "let x = ;\n".to_owned())]);
         let loaded = load_overlay(&app, std::iter::empty(), &overlay);
         assert!(
             loaded

@@ -330,8 +330,7 @@ pub fn validate(
 
 fn validate_at(config: &Config, path: &Path, text: &str) -> Result<Vec<Problem>, EditingError> {
     let overlay = HashMap::from([(path.to_path_buf(), text.to_owned())]);
-    let loaded =
-        rackscope_core::load::load_overlay(&config.app_file, std::env::vars(), &overlay);
+    let loaded = rackscope_core::load::load_overlay(&config.app_file, std::env::vars(), &overlay);
     if loaded.is_usable() {
         Ok(loaded
             .diagnostics
@@ -481,14 +480,7 @@ fn git_commit(path: &Path, kind: Kind, name: &str, who: &str) {
     }
     args.extend(
         [
-            "commit",
-            "--quiet",
-            "-m",
-            &message,
-            "--author",
-            &author,
-            "--",
-            &file,
+            "commit", "--quiet", "-m", &message, "--author", &author, "--", &file,
         ]
         .map(str::to_owned),
     );

@@ -58,11 +58,13 @@ pub fn editors_allowed(st: &AppState) -> Result<(), String> {
     {
         return Ok(());
     }
-    Err("editing the configuration is off: sign-in is disabled and the server listens beyond \
+    Err(
+        "editing the configuration is off: sign-in is disabled and the server listens beyond \
          loopback, so anyone who reaches it could rewrite its files; turn sign-in on \
          (auth.enabled: true, docs/auth.md), listen on 127.0.0.1, or set editors.enabled: \
          true in app.yaml to allow it anyway"
-        .to_owned())
+            .to_owned(),
+    )
 }
 
 fn allowed(st: &AppState) -> Result<(), ApiError> {
@@ -110,10 +112,7 @@ async fn blocking<T: Send + 'static>(
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(b)| b).map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(format!(
-                "the request body is over {} MiB",
-                BODY_LIMIT >> 20
-            ))
+            ApiError::TooLarge(format!("the request body is over {} MiB", BODY_LIMIT >> 20))
         } else {
             ApiError::BadRequest(e.body_text())
         }
@@ -305,10 +304,8 @@ pub(crate) async fn save_file(
         .and_then(|axum::Extension(p)| p.name)
         .unwrap_or_else(|| "anonymous".to_owned());
     let config = st.engine.config();
-    let saved = blocking(move || {
-        editing::save(&config, kind, &name, &body.text, &if_match, &who)
-    })
-    .await?;
+    let saved =
+        blocking(move || editing::save(&config, kind, &name, &body.text, &if_match, &who)).await?;
     let reload = (*st.reload.reload("editor").await).clone();
     let r = Json(Saved {
         kind: kind.as_str(),

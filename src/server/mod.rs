@@ -188,9 +188,7 @@ pub async fn run_tls(
 ) -> std::io::Result<()> {
     let limits = listen::Limits::of(&state.engine.config().app.server);
     // An address we cannot read counts as reachable from elsewhere: the stricter case.
-    let loopback = listener
-        .local_addr()
-        .is_ok_and(|a| a.ip().is_loopback());
+    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
     state
         .local_only
         .store(loopback, std::sync::atomic::Ordering::Relaxed);

@@ -27,8 +27,10 @@ const MAX_KEPT: usize = 200;
 /// the editors, which refuse an edit with the same shape.
 pub use crate::editing::Problem;
 
-/// How the last reload went.
+/// How the last reload went; `ConfigStatus` in the OpenAPI document, where `Status` is
+/// the probes' answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConfigStatus)]
 pub struct Status {
     /// The configuration running is the one on disk (the last reload, if any, succeeded).
     pub ok: bool,
