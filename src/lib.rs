@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod demo;
+pub mod editing;
 pub mod import;
 pub mod mem;
 pub mod render;

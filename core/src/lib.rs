@@ -30,7 +30,7 @@ pub mod yaml;
 
 pub use config::Config;
 pub use diag::{Diagnostic, Diagnostics, Level};
-pub use load::{Loaded, load, load_with_env};
+pub use load::{Loaded, load, load_overlay, load_with_env};
 pub use severity::Severity;
 pub mod fuzzing;
 pub mod generate;

@@ -55,6 +55,84 @@ pub fn load(app_file: &Path) -> Loaded {
 /// Loads with an explicit set of environment variables (tests pass their own). A
 /// directory stands for its `app.yaml`.
 pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
+    load_from_disk(app_file, env)
+}
+
+/// Loads as `load_with_env` does, except that a file whose canonical path is a key of
+/// `overlay` is read as that text instead of from disk: what the configuration would be
+/// with an edit applied, found before the edit is written (the editors' validation). The
+/// files must exist on disk, since walks and `confine` still look there.
+pub fn load_overlay(
+    app_file: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+    overlay: &HashMap<PathBuf, String>,
+) -> Loaded {
+    if overlay.is_empty() {
+        return load_with_env(app_file, env);
+    }
+    // Keys as given and canonical both, so that a caller's non-canonical key still works.
+    let mut map: HashMap<PathBuf, String> = HashMap::with_capacity(overlay.len() * 2);
+    for (k, v) in overlay {
+        if let Ok(c) = std::fs::canonicalize(k) {
+            map.insert(c, v.clone());
+        }
+        map.insert(k.clone(), v.clone());
+    }
+    let _scope = OverlayScope::set(Arc::new(map));
+    load_from_disk(app_file, env)
+}
+
+thread_local! {
+    /// The overlay of the `load_overlay` running on this thread. A thread-local rather
+    /// than a parameter: every reader of the loader would otherwise carry it through a
+    /// dozen signatures for a feature only the editors use, and a plain load pays one
+    /// empty check per file. The prefetch threads never see it, which is why `prefetch`
+    /// stands down while it is set.
+    static OVERLAY: std::cell::RefCell<Option<Arc<HashMap<PathBuf, String>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Sets the overlay for the current thread and clears it when dropped, even on unwind.
+struct OverlayScope(Option<Arc<HashMap<PathBuf, String>>>);
+
+impl OverlayScope {
+    fn set(map: Arc<HashMap<PathBuf, String>>) -> OverlayScope {
+        OverlayScope(OVERLAY.with(|o| o.replace(Some(map))))
+    }
+}
+
+impl Drop for OverlayScope {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        OVERLAY.with(|o| *o.borrow_mut() = previous);
+    }
+}
+
+fn overlay_active() -> bool {
+    OVERLAY.with(|o| o.borrow().is_some())
+}
+
+/// **The one way the loader reads a file**: the overlay's text when one is set and names
+/// this file (as given or canonical), otherwise the file on disk, up to `max` bytes.
+fn read_source(path: &Path, max: u64) -> std::io::Result<String> {
+    let replaced = OVERLAY.with(|o| {
+        let o = o.borrow();
+        let map = o.as_ref()?;
+        map.get(path)
+            .or_else(|| std::fs::canonicalize(path).ok().and_then(|c| map.get(&c)))
+            .cloned()
+    });
+    match replaced {
+        Some(text) if text.len() as u64 > max => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        )),
+        Some(text) => Ok(text),
+        None => read_bounded(path, max),
+    }
+}
+
+fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
     let dir_app;
     let app_file = if app_file.is_dir() {
         dir_app = app_file.join("app.yaml");
@@ -245,7 +323,7 @@ pub const MAX_CONFIG_FILE_BYTES: u64 = 128 << 20;
 
 fn parse_file(path: &Path) -> Parsed {
     let file: Arc<Path> = Arc::from(path);
-    let src = read_bounded(path, MAX_CONFIG_FILE_BYTES).map_err(|e| crate::diag::Diagnostic {
+    let src = read_source(path, MAX_CONFIG_FILE_BYTES).map_err(|e| crate::diag::Diagnostic {
         level: crate::diag::Level::Error,
         code: "io",
         span: Span::file_only(&file),
@@ -289,7 +367,9 @@ fn prefetch(dir: &Path, diags: &mut Diagnostics) -> HashMap<PathBuf, Parsed> {
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    if workers <= 1 || files.len() < 8 {
+    // The workers cannot see this thread's overlay: the walk reads each file itself then
+    // (the walk above still ran, for its warnings).
+    if workers <= 1 || files.len() < 8 || overlay_active() {
         return HashMap::new();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -561,7 +641,7 @@ impl ScriptRoots<'_> {
         if !path.is_file() {
             return Err(format!("`{rel}` is not a file"));
         }
-        let text = read_bounded(&path, MAX_SCRIPT_BYTES).map_err(|e| {
+        let text = read_source(&path, MAX_SCRIPT_BYTES).map_err(|e| {
             format!(
                 "`{rel}` cannot be read ({}: {e})",
                 self.dir.join(rel).display()
@@ -1559,4 +1639,86 @@ pub fn expand_instances(spec: &InstanceSpec) -> Result<Vec<(u32, String)>, Strin
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod overlay_tests {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    use super::{load_overlay, load_with_env};
+
+    fn fixture(rel: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(rel)
+    }
+
+    fn threshold(config: &crate::Config) -> f64 {
+        let check = config.checks.get("node_temperature").unwrap();
+        check.def.rules[0].value.value.as_number().unwrap()
+    }
+
+    #[test]
+    fn an_overlaid_file_is_read_as_given_and_the_disk_is_untouched() {
+        let app = fixture("tests/fixtures/health/app.yaml");
+        let checks =
+            std::fs::canonicalize(fixture("tests/fixtures/health/checks/checks.yaml")).unwrap();
+        let on_disk = std::fs::read_to_string(&checks).unwrap();
+        let edited = on_disk.replace("value: 45, severity: CRIT", "value: 51, severity: CRIT");
+        assert_ne!(edited, on_disk);
+        let overlay = HashMap::from([(checks.clone(), edited)]);
+        let loaded = load_overlay(&app, std::iter::empty(), &overlay);
+        assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+        assert_eq!(threshold(&loaded.config), 51.0);
+        assert_eq!(std::fs::read_to_string(&checks).unwrap(), on_disk);
+        // The overlay ends with its load: the next plain load reads the disk.
+        let plain = load_with_env(&app, std::iter::empty());
+        assert_eq!(threshold(&plain.config), 45.0);
+    }
+
+    #[test]
+    fn a_broken_overlay_is_reported_at_its_file_and_line() {
+        let app = fixture("tests/fixtures/health/app.yaml");
+        // A non-canonical key (with `..`) names the same file.
+        let checks = fixture("tests/fixtures/health/checks/checks.yaml");
+        let on_disk = std::fs::read_to_string(&checks).unwrap();
+        let broken = on_disk.replace(
+            "  - {op: '>', value: 45, severity: CRIT}",
+            "  - {op: '>', value: 45, severity: CRIT",
+        );
+        let loaded = load_overlay(&app, std::iter::empty(), &HashMap::from([(checks, broken)]));
+        assert!(!loaded.is_usable());
+        let e = loaded.diagnostics.errors().next().unwrap();
+        assert!(e.span.file.ends_with("checks/checks.yaml"), "{e:?}");
+        assert!(e.span.pos.line >= 16, "{e:?}");
+    }
+
+    #[test]
+    fn topology_files_and_scripts_are_overlaid_too() {
+        let app = fixture("config/demo-small/app.yaml");
+        let base = std::fs::canonicalize(fixture("config/demo-small")).unwrap();
+        let rack = base
+            .join("topology/datacenters/uga-lab/rooms/lab-room/aisles/aisle-a/racks/rack-a01.yaml");
+        let text = std::fs::read_to_string(&rack).unwrap().replace(
+            "name: Compute Rack A01 (1U)",
+            "name: Renamed in the overlay",
+        );
+        let script = base.join("checks/library/scripts/psu_redundancy.rhai");
+        let overlay = HashMap::from([(rack, text), (script, "let x = ;\n".to_owned())]);
+        let loaded = load_overlay(&app, std::iter::empty(), &overlay);
+        assert!(
+            loaded
+                .config
+                .topology
+                .racks
+                .iter()
+                .any(|r| r.name == "Renamed in the overlay")
+        );
+        let e = loaded.diagnostics.errors().next().unwrap();
+        assert!(
+            e.span.file.ends_with(Path::new("psu_redundancy.rhai")),
+            "{e:?}"
+        );
+    }
 }

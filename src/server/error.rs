@@ -45,6 +45,23 @@ pub enum ApiError {
     /// Prometheus did not answer, or refused the query.
     #[error("{0}")]
     Prometheus(SourceError),
+    /// A write without the `If-Match` its route requires (428).
+    #[error("{0}")]
+    PreconditionRequired(String),
+    /// The resource changed since the client read it (412): its current entity tag and
+    /// what changed, so the client can merge.
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        current_etag: String,
+        diff: String,
+    },
+    /// A submitted configuration that would not load (422), with every problem.
+    #[error("{detail}")]
+    Invalid {
+        detail: String,
+        problems: Vec<crate::editing::Problem>,
+    },
 }
 
 impl ApiError {
@@ -66,6 +83,9 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::Conflict { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Prometheus(e) => match e {
                 SourceError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
                 SourceError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -88,6 +108,32 @@ impl From<SourceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // The two errors that carry more than a `detail`, for the client to act on.
+        match &self {
+            ApiError::Conflict {
+                detail,
+                current_etag,
+                diff,
+            } => {
+                return (
+                    self.status(),
+                    Json(serde_json::json!({
+                        "detail": detail,
+                        "current_etag": current_etag,
+                        "diff": diff,
+                    })),
+                )
+                    .into_response();
+            }
+            ApiError::Invalid { detail, problems } => {
+                return (
+                    self.status(),
+                    Json(serde_json::json!({ "detail": detail, "problems": problems })),
+                )
+                    .into_response();
+            }
+            _ => {}
+        }
         let body = ErrorBody {
             detail: self.to_string(),
         };

@@ -21,6 +21,7 @@ use crate::render::Ui;
 
 pub mod api;
 pub mod auth;
+pub mod editing_api;
 pub mod error;
 pub mod guard;
 pub mod headers;
@@ -54,6 +55,10 @@ pub struct AppState {
     pub auth: Arc<auth::AuthState>,
     /// Reloads of the configuration and how the last one went.
     pub reload: Arc<reload::Reloader>,
+    /// Whether the server listens on loopback only (set by `run_tls` from its listener;
+    /// true until then): with sign-in off, editing the configuration is allowed only then
+    /// unless `editors.enabled` (`editing_api::editors_allowed`).
+    pub local_only: Arc<std::sync::atomic::AtomicBool>,
     pub pages: Pages,
 }
 
@@ -86,6 +91,7 @@ impl AppState {
             memo: Arc::new(memo::Memo::default()),
             ui: Arc::new(ui),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            local_only: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             pages,
         }
     }
@@ -104,6 +110,7 @@ pub fn server_routes() -> routes::Routes {
         .merge(ops::routes())
         .merge(auth::api::routes())
         .merge(reload::routes())
+        .merge(editing_api::routes())
 }
 
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in
@@ -180,6 +187,11 @@ pub async fn run_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = listen::Limits::of(&state.engine.config().app.server);
+    // An address we cannot read counts as reachable from elsewhere: the stricter case.
+    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+    state
+        .local_only
+        .store(loopback, std::sync::atomic::Ordering::Relaxed);
     let closing = state.closing.clone();
     tokio::spawn(auth::reload::watch(
         state.auth.clone(),

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 use crate::server::routes::Need;
-use crate::server::{api, auth, live, ops, reload};
+use crate::server::{api, auth, editing_api, live, ops, reload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +47,10 @@ use crate::server::{api, auth, live, ops, reload};
         auth::api::change_password,
         reload::status,
         reload::reload_now,
+        editing_api::list_files,
+        editing_api::open_file,
+        editing_api::save_file,
+        editing_api::validate,
     )
 )]
 struct ApiDoc;
@@ -78,7 +82,9 @@ fn mark_roles(doc: &mut serde_json::Value) {
         "description": "A token from POST /api/auth/login, an API token (`rackscope token create`), or the session cookie of a signed-in browser. Needed only when auth.enabled is true (docs/auth.md)."
     });
     for e in crate::server::server_routes().entries() {
-        let op = &mut doc["paths"][e.path][e.method.as_str().to_ascii_lowercase()];
+        // OpenAPI writes a wildcard segment (`{*name}` to axum) as a plain parameter.
+        let path = e.path.replace("{*", "{");
+        let op = &mut doc["paths"][path.as_str()][e.method.as_str().to_ascii_lowercase()];
         let Some(op) = op.as_object_mut() else {
             continue;
         };

@@ -23,19 +23,12 @@ const MAX_DELAY: Duration = Duration::from_secs(5);
 /// Diagnostics kept for the status (the count is exact; the list is what people read).
 const MAX_KEPT: usize = 200;
 
-/// One diagnostic of a refused reload, as `rackscope check` would print it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = ConfigProblem)]
-pub struct Problem {
-    pub file: String,
-    pub line: u32,
-    pub col: u32,
-    pub code: &'static str,
-    pub level: &'static str,
-    pub message: String,
-}
+/// One diagnostic of a refused reload, as `rackscope check` would print it; defined with
+/// the editors, which refuse an edit with the same shape.
+pub use crate::editing::Problem;
 
-/// How the last reload went.
+/// How the last reload went; `ConfigStatus` in the OpenAPI document, where `Status` is
+/// the probes' answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = ConfigStatus)]
 pub struct Status {
@@ -138,14 +131,7 @@ impl Reloader {
                         .diagnostics
                         .errors()
                         .take(MAX_KEPT)
-                        .map(|d| Problem {
-                            file: d.span.file.display().to_string(),
-                            line: d.span.pos.line,
-                            col: d.span.pos.col,
-                            code: d.code,
-                            level: "error",
-                            message: d.message.clone(),
-                        })
+                        .map(Problem::of)
                         .collect();
                     tracing::error!(
                         trigger,

@@ -357,13 +357,15 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
     let doc = get(&state, "/api/openapi.json").await.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 30);
+    assert_eq!(paths.len(), 33, "{:?}", paths.keys().collect::<Vec<_>>());
     for (path, ops) in paths {
         let uri = path
             .replace("{room_id}", "room-a")
             .replace("{rack_id}", "r01")
             .replace("{device_id}", "chassis-1")
-            .replace("{metric_id}", "node_power");
+            .replace("{metric_id}", "node_power")
+            .replace("{kind}", "checks")
+            .replace("{name}", "checks.yaml");
         for method in ops.as_object().unwrap().keys() {
             let r = match method.as_str() {
                 "get" => {
@@ -374,7 +376,21 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
                     };
                     get(&state, &uri).await
                 }
+                "post" if uri == "/api/config/validate" => {
+                    let body =
+                        r#"{"kind": "checks", "name": "checks.yaml", "text": "checks: []\n"}"#;
+                    post(&state, &uri, body).await
+                }
                 "post" => post(&state, &uri, r#"{"expr": "up"}"#).await,
+                // The fixture is the repository's own: a save without If-Match writes
+                // nothing (tests/integration/editing.rs saves in a copy).
+                "put" => {
+                    let req = Request::put(&uri)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(r#"{"text": "checks: []\n"}"#))
+                        .unwrap();
+                    call(&state, req).await
+                }
                 m => panic!("undocumented method {m}"),
             };
             // With sign-in off (the fixture), signing in is refused and there is nobody to
@@ -382,7 +398,9 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
             let want = match uri.as_str() {
                 "/api/auth/login" => StatusCode::BAD_REQUEST,
                 "/api/auth/change-password" | "/api/auth/me" => StatusCode::UNAUTHORIZED,
-                // The fixture's files are fine: the reload applies them.
+                "/api/files/checks/checks.yaml" if method == "put" => {
+                    StatusCode::PRECONDITION_REQUIRED
+                }
                 _ => StatusCode::OK,
             };
             assert_eq!(r.status, want, "{method} {uri}: {}", r.text());

@@ -10,6 +10,7 @@ mod auth;
 mod bad_configs;
 mod browser;
 mod cli;
+mod editing;
 mod examples;
 mod faults;
 mod health;

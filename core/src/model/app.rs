@@ -25,6 +25,7 @@ pub struct AppConfig {
     pub playlist: Playlist,
     pub api: Api,
     pub server: Server,
+    pub editors: Editors,
     /// Free-form per-plugin settings; only `enabled` means anything at this level.
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Legacy top-level plugin blocks of old configurations, kept so they load.
@@ -387,6 +388,18 @@ pub struct Api {
     pub query_tester: bool,
     /// Tester runs allowed per minute, for the whole server (a burst of the same size).
     pub query_tester_per_minute: u32,
+}
+
+/// Editing the configuration's files through the server (docs/editing.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Editors {
+    /// With sign-in off, editing is allowed only to a server listening on loopback; this
+    /// allows it on any address (whoever reaches the server may then rewrite its files).
+    pub enabled: bool,
+    /// Commit each saved file (`git add` and `git commit` of that file, authored by the
+    /// user) when the configuration directory is in a Git work tree.
+    pub git_commit: bool,
 }
 
 impl Default for Api {
