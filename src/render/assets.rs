@@ -25,6 +25,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("search.html", include_str!("../../templates/search.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
+    ("editors.html", include_str!("../../templates/editors.html")),
+    (
+        "editors-checks.html",
+        include_str!("../../templates/editors-checks.html"),
+    ),
+    ("editor.html", include_str!("../../templates/editor.html")),
 ];
 
 /// (name, content type, body) of every file under `/static/`.

@@ -192,4 +192,51 @@
     if (gAt && Date.now() - gAt < 1500 && GO[k]) { gAt = 0; location.href = GO[k]; return; }
     gAt = k === 'g' ? Date.now() : 0;
   });
+
+  /* ---- Editors ---- */
+  // The page works without this: the server numbers the gutter and sizes the textarea to
+  // its text. Here: follow lines typed beyond that size, Tab inserts two spaces (Escape
+  // first lets Tab leave the field, so the keyboard is never trapped), `#L<n>` selects line n.
+  const ed = d.querySelector('textarea.editor-text');
+  if (ed) {
+    const gutter = d.querySelector('.editor-pane .gutter');
+    const pane = ed.closest('.editor-pane');
+    let release = false;
+    const follow = () => {
+      const n = ed.value.split('\n').length;
+      if (n + 1 > ed.rows) ed.rows = n + 1;
+      if (gutter) {
+        for (let i = gutter.children.length + 1; i <= n; i++) {
+          const s = d.createElement('span'); s.id = 'L' + i; s.textContent = String(i);
+          gutter.appendChild(s); gutter.appendChild(d.createTextNode('\n'));
+        }
+        gutter.scrollTop = ed.scrollTop;
+      }
+    };
+    on(ed, 'input', follow);
+    on(ed, 'scroll', () => { if (gutter) gutter.scrollTop = ed.scrollTop; });
+    on(ed, 'keydown', e => {
+      if (e.key === 'Escape') { release = true; return; }
+      if (e.key !== 'Tab' || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey || release) { release = false; return; }
+      e.preventDefault();
+      ed.setRangeText('  ', ed.selectionStart, ed.selectionEnd, 'end');
+      follow();
+    });
+    const jump = () => {
+      const m = /^#L([0-9]+)$/.exec(location.hash);
+      if (!m) return;
+      const lines = ed.value.split('\n'), n = Math.max(1, Math.min(+m[1], lines.length));
+      let start = 0;
+      for (let i = 0; i < n - 1; i++) start += lines[i].length + 1;
+      ed.focus({ preventScroll: true });
+      ed.setSelectionRange(start, start + lines[n - 1].length);
+      const mark = $('L' + n);
+      if (mark && pane) pane.scrollTop = Math.max(0, mark.offsetTop - pane.clientHeight / 3);
+      ed.scrollIntoView({ block: 'nearest' });
+    };
+    on(window, 'hashchange', jump);
+    // A second click on the same `#L<n>` changes no hash: select the line anyway.
+    on(d, 'click', e => { const a = e.target.closest && e.target.closest('a[href^="#L"]'); if (a) setTimeout(jump, 0); });
+    jump();
+  }
 })();

@@ -11,6 +11,7 @@ mod bad_configs;
 mod browser;
 mod cli;
 mod editing;
+mod editors;
 mod examples;
 mod faults;
 mod health;

@@ -23,6 +23,9 @@ const PAGES: &[(&str, &str)] = &[
     ("search.html", "/search?q=n0"),
     ("error.html", "/views/rack/nope"),
     ("signin.html", "/signin"),
+    ("editors.html", "/editors"),
+    ("editors-checks.html", "/editors/checks"),
+    ("editor.html", "/editors/checks/checks.yaml"),
 ];
 
 fn html(r: &Reply) -> String {
@@ -495,6 +498,18 @@ async fn every_page_satisfies_the_content_security_policy() {
             .await
             .text(),
     );
+    // The editor's answer to a validation, with a problem marked in the gutter (nothing
+    // is written: only `save` writes).
+    check(
+        "editor validation",
+        &form(
+            &st,
+            "/editors/checks/checks.yaml",
+            "action=validate&etag=x&text=checks%3A%0A-+%7Bid%3A+x",
+        )
+        .await
+        .text(),
+    );
     assert!(bad.is_empty(), "{bad:#?}");
     // The audit itself finds what it looks for.
     let planted = r#"<p style="x" onclick="y"><a href="javascript:z"></a><script>1</script><style>p{}</style><script src="https://cdn.example/x.js"></script>"#;
@@ -526,6 +541,9 @@ fn mask(page: &str) -> String {
     // A form's CSRF token is bound to a random per-browser seed.
     let csrf = regex::Regex::new(r#"name="csrf" value="[^"]*""#).unwrap();
     let page = csrf.replace_all(&page, r#"name="csrf" value="<csrf>""#);
+    // An editor's version tag is the pipeline's hash of the file, not the page's output.
+    let etag = regex::Regex::new(r#"name="etag" value="[^"]*""#).unwrap();
+    let page = etag.replace_all(&page, r#"name="etag" value="<etag>""#);
     // Charts span "the last hour from now": the time labels and the x of each point move
     // with the clock; the values (y) and everything else stay compared.
     let clock = regex::Regex::new(r">[0-9]{2}:[0-9]{2}</text>").unwrap();

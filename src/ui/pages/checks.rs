@@ -69,7 +69,7 @@ impl Page for ChecksPage {
 }
 
 /// The placeholders a check expression may use, with a value to try them with.
-fn example_values(config: &Config) -> Vec<(&'static str, String)> {
+pub(crate) fn example_values(config: &Config) -> Vec<(&'static str, String)> {
     let topo = &config.topology;
     vec![
         (

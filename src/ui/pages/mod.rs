@@ -9,6 +9,7 @@ use crate::server::routes::{Need, Routes};
 pub mod alerts;
 pub mod checks;
 pub mod device;
+pub mod editors;
 pub mod overview;
 pub mod rack;
 pub mod room;
@@ -34,6 +35,27 @@ pub fn routes() -> Routes {
                 .post(checks::run)
                 .layer(axum::extract::DefaultBodyLimit::max(
                     crate::server::live::TESTER_BODY_LIMIT,
+                )),
+        )
+        // The editors write configuration files: administrators only, reading included
+        // (the files may hold what viewers are not shown).
+        .route(
+            "/editors",
+            &[(Method::GET, Need::ADMIN)],
+            get(editors::index),
+        )
+        .route(
+            "/editors/checks",
+            &[(Method::GET, Need::ADMIN)],
+            get(editors::checks_index),
+        )
+        .route(
+            "/editors/{kind}/{*name}",
+            &[(Method::GET, Need::ADMIN), (Method::POST, Need::ADMIN)],
+            get(editors::open)
+                .post(editors::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    editors::EDITOR_BODY_LIMIT,
                 )),
         )
         .read("/wallboard", get(wallboard::handler))

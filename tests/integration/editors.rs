@@ -1,0 +1,281 @@
+//! The configuration editors in the browser, through the router with sign-in on, over a
+//! temporary copy of the health fixture (saves write to it): only administrators reach
+//! them; validating shows problems at their line and writes nothing; a save writes and
+//! reloads; a stale version is a conflict that keeps the user's text.
+
+use std::sync::Arc;
+
+use rackscope::server::AppState;
+use rackscope_core::telemetry::Engine;
+use rackscope_core::testkit::Table;
+
+use crate::support::auth::{access, browser, sign_in};
+use crate::support::fixture::world;
+use crate::support::router::{Reply, call};
+
+const ADDR: &str = "192.0.2.7";
+const FILE: &str = "/editors/checks/checks.yaml";
+
+/// The health fixture copied to a temporary directory, with sign-in on.
+fn copied() -> (tempfile::TempDir, AppState) {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::root().join("tests/fixtures/health"),
+        tmp.path(),
+    );
+    let loaded = crate::support::load(&tmp.path().join("app.yaml"));
+    assert!(loaded.is_usable());
+    let mut config = loaded.config;
+    config.access = access();
+    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(Table::new(world()))));
+    (tmp, AppState::new(engine).unwrap())
+}
+
+/// Form-encodes one value.
+fn enc(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)]).unwrap()[2..].to_owned()
+}
+
+/// Tera escapes `/`, quotes and `&` in text; the page shows them so.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2F;")
+}
+
+/// Whether the page shows `needle`, as written or as Tera escapes text.
+#[track_caller]
+fn has(page: &str, needle: &str) {
+    assert!(
+        page.contains(needle) || page.contains(&esc(needle)),
+        "`{needle}` not in:\n{page}"
+    );
+}
+
+/// The hidden `etag` of an editor page.
+fn etag_of(html: &str) -> String {
+    let at = html.find("name=\"etag\" value=\"").unwrap();
+    let rest = &html[at + "name=\"etag\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn post(
+    st: &AppState,
+    cookie: &str,
+    csrf: &str,
+    action: &str,
+    text: &str,
+    etag: &str,
+) -> Reply {
+    let form = format!(
+        "csrf={csrf}&etag={}&action={action}&text={}",
+        enc(etag),
+        enc(text)
+    );
+    call(st, browser("POST", FILE, ADDR, cookie, Some(&form))).await
+}
+
+#[tokio::test]
+async fn only_administrators_reach_the_editors() {
+    let (_tmp, st) = copied();
+    let gets = ["/editors", "/editors/checks", FILE];
+    // Not signed in: sent to sign in (or refused), never shown.
+    for url in gets {
+        let r = call(&st, browser("GET", url, ADDR, "", None)).await;
+        assert!(
+            matches!(r.status.as_u16(), 303 | 401 | 403),
+            "{url}: {}",
+            r.status
+        );
+        assert!(!r.text().contains("editor-text"), "{url}");
+    }
+    for who in ["vera", "oscar"] {
+        let (cookie, csrf) = sign_in(&st, who, ADDR).await;
+        for url in gets {
+            let r = call(&st, browser("GET", url, ADDR, &cookie, None)).await;
+            assert_eq!(r.status, 403, "{who} {url}");
+        }
+        let before = std::fs::read_to_string(_tmp.path().join("checks/checks.yaml")).unwrap();
+        let r = post(&st, &cookie, &csrf, "save", "checks: []\n", "x").await;
+        assert_eq!(r.status, 403, "{who} save");
+        let after = std::fs::read_to_string(_tmp.path().join("checks/checks.yaml")).unwrap();
+        assert_eq!(before, after, "{who} wrote");
+        // The sidebar offers no editors to them.
+        let page = call(&st, browser("GET", "/alerts", ADDR, &cookie, None)).await;
+        assert!(!page.text().contains("href=\"/editors\""), "{who}");
+    }
+    let (cookie, _) = sign_in(&st, "ada", ADDR).await;
+    let page = call(&st, browser("GET", "/alerts", ADDR, &cookie, None)).await;
+    assert!(page.text().contains("href=\"/editors\""));
+    // A POST without the CSRF token is refused by the gate, even for an administrator.
+    let form = format!("etag=x&action=save&text={}", enc("checks: []\n"));
+    let r = call(&st, browser("POST", FILE, ADDR, &cookie, Some(&form))).await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn an_administrator_browses_the_kinds_the_checks_and_a_file_with_line_numbers() {
+    let (_tmp, st) = copied();
+    let (cookie, _) = sign_in(&st, "ada", ADDR).await;
+    let r = call(&st, browser("GET", "/editors", ADDR, &cookie, None)).await;
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    for kind in ["Application", "Topology", "Templates", "Checks", "Metrics"] {
+        assert!(page.contains(&format!("<h2>{kind} ")), "{kind}: {page}");
+    }
+    has(&page, &format!("href=\"{FILE}\""));
+    assert!(page.contains("checks.yaml"));
+
+    let r = call(&st, browser("GET", "/editors/checks", ADDR, &cookie, None)).await;
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    // Grouped by kind; each check links to the line of its id.
+    for kind in ["core", "server", "ipmi"] {
+        assert!(page.contains(&format!("<h2>{kind} ")), "{kind}: {page}");
+    }
+    has(&page, &format!("href=\"{FILE}#L2\""));
+    has(&page, &format!("href=\"{FILE}#L10\""));
+
+    let r = call(&st, browser("GET", FILE, ADDR, &cookie, None)).await;
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    let text = std::fs::read_to_string(_tmp.path().join("checks/checks.yaml")).unwrap();
+    let lines = text.split('\n').count();
+    assert!(page.contains("<pre class=\"gutter\""), "{page}");
+    assert!(page.contains("<span id=\"L1\">1</span>"), "{page}");
+    assert!(page.contains(&format!("<span id=\"L{lines}\">{lines}</span>")));
+    assert!(!page.contains(&format!("id=\"L{}\"", lines + 1)));
+    assert!(page.contains("name=\"text\""));
+    assert!(page.contains("spellcheck=\"false\""));
+    assert!(page.contains("wrap=\"off\""));
+    assert!(page.contains("value=\"validate\""));
+    assert!(page.contains("value=\"save\""));
+    has(&page, "up{job=~\"$jobs\",instance=~\"$instances\"}");
+    // A tester form per check, posting the expression as it is in the text.
+    assert!(page.contains("action=\"/checks#test\""), "{page}");
+    assert!(page.contains("name=\"test\" value=\"node_up\""), "{page}");
+    assert!(page.contains("name=\"instances\""), "{page}");
+
+    // Unknown kinds and files are 404 pages.
+    let r = call(
+        &st,
+        browser("GET", "/editors/nope/x.yaml", ADDR, &cookie, None),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let r = call(
+        &st,
+        browser("GET", "/editors/checks/nope.yaml", ADDR, &cookie, None),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn validate_shows_problems_at_their_line_and_writes_nothing() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("checks/checks.yaml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let page = call(&st, browser("GET", FILE, ADDR, &cookie, None))
+        .await
+        .text();
+    let etag = etag_of(&page);
+    // Line 17 loses its closing brace.
+    let broken = good.replace(
+        "  - {op: '>', value: 45, severity: CRIT}",
+        "  - {op: '>', value: 45, severity: CRIT",
+    );
+    assert_ne!(broken, good);
+    let r = post(&st, &cookie, &csrf, "validate", &broken, &etag).await;
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    let marked =
+        regex::Regex::new(r#"<span id="L(\d+)" class="mark-error" title="[^"]+">"#).unwrap();
+    let line: usize = marked
+        .captures(&page)
+        .unwrap_or_else(|| panic!("no marked line in {page}"))[1]
+        .parse()
+        .unwrap();
+    assert!((16..=19).contains(&line), "marked line {line}");
+    assert!(
+        page.contains(&format!("<a href=\"#L{line}\">{line}:")),
+        "{page}"
+    );
+    // The text as submitted, not the file's.
+    has(&page, "severity: CRIT\n");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+    // Saving it is refused too (422), the text kept, nothing written.
+    let r = post(&st, &cookie, &csrf, "save", &broken, &etag).await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("mark-error"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+    assert_eq!(st.reload.status().generation, 0);
+    // A good text validates clean.
+    let r = post(&st, &cookie, &csrf, "validate", &good, &etag).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("No problems"));
+}
+
+#[tokio::test]
+async fn save_writes_reloads_and_a_stale_version_is_a_conflict_that_keeps_the_text() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("checks/checks.yaml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let page = call(&st, browser("GET", FILE, ADDR, &cookie, None))
+        .await
+        .text();
+    let etag = etag_of(&page);
+    // Browsers send CRLF line breaks; the file stays LF.
+    let edited = good.replace("value: 45, severity: CRIT", "value: 50, severity: CRIT");
+    let r = post(
+        &st,
+        &cookie,
+        &csrf,
+        "save",
+        &edited.replace('\n', "\r\n"),
+        &etag,
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to = r.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("{FILE}?saved=1"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    let s = st.reload.status();
+    assert!(s.ok, "{:?}", s.errors);
+    assert_eq!(s.generation, 1);
+    assert_eq!(s.trigger, "editor");
+    let check = st.engine.config();
+    let rule = check.checks.get("node_temperature").unwrap().def.rules[0]
+        .value
+        .value
+        .as_number();
+    assert_eq!(rule, Some(50.0));
+    let page = call(&st, browser("GET", &to, ADDR, &cookie, None))
+        .await
+        .text();
+    assert!(
+        page.contains("Saved; the configuration reloaded (generation 1)."),
+        "{page}"
+    );
+
+    // The old version's tag is stale now: a conflict, the user's text kept, nothing written.
+    let mine = edited.replace("value: 50, severity: CRIT", "value: 55, severity: CRIT");
+    let r = post(&st, &cookie, &csrf, "save", &mine, &etag).await;
+    assert_eq!(r.status, 409);
+    let page = r.text();
+    assert!(page.contains("class=\"diff\""), "{page}");
+    assert!(page.contains("value: 55, severity: CRIT"), "{page}");
+    assert!(page.contains("The file changed since you opened it"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    // The form now carries the current version: saving again is a deliberate overwrite.
+    let current = etag_of(&page);
+    assert_ne!(current, etag);
+    let r = post(&st, &cookie, &csrf, "save", &mine, &current).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), mine);
+}
