@@ -10,4 +10,5 @@ pub mod import;
 pub mod mem;
 pub mod render;
 pub mod server;
+pub mod topology_edit;
 pub mod ui;

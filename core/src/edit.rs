@@ -454,17 +454,26 @@ struct Step<'t> {
 
 /// What to write where a path ends after the missing keys are created.
 enum Leaf<'v> {
-    Str(&'v str),
-    List(&'v [(&'v str, &'v str)]),
+    /// A scalar: its text as written after `key: `, and the node it reads as.
+    Scalar(String, Node),
+    /// A list of one item.
+    List(&'v NewItem<'v>),
 }
 
 impl Leaf<'_> {
     fn node(&self) -> Node {
         match self {
-            Leaf::Str(v) => str_node(v),
-            Leaf::List(fields) => node(Kind::Seq(vec![fields_node(fields)])),
+            Leaf::Scalar(_, n) => n.clone(),
+            Leaf::List(item) => node(Kind::Seq(vec![item.node.clone()])),
         }
     }
+}
+
+/// A list item to append: the node it must read as, and how to write it with its dash at
+/// column `dash` and its content `off` columns right of the dash.
+struct NewItem<'a> {
+    node: Node,
+    render: &'a dyn Fn(usize, usize) -> Result<String, EditError>,
 }
 
 type Splice = (Range<usize>, String);
@@ -536,6 +545,18 @@ impl Doc {
     /// Replaces the scalar at `path`, or adds the key to its parent block mapping (creating
     /// missing parent mappings as block mappings) when absent.
     pub fn set_str(&mut self, path: &[Seg<'_>], value: &str) -> Result<(), EditError> {
+        self.set_with(path, quote(value), str_node(value))
+    }
+
+    /// Like `set_str` for any scalar (a number, a boolean, a string): written plain when
+    /// that reads back as the same value, else quoted, so that `u_position: 12` stays a
+    /// number as operators write it.
+    pub fn set_scalar(&mut self, path: &[Seg<'_>], value: &Node) -> Result<(), EditError> {
+        let text = scalar_text(value, None, false)?;
+        self.set_with(path, text, value.clone())
+    }
+
+    fn set_with(&mut self, path: &[Seg<'_>], text: String, value: Node) -> Result<(), EditError> {
         if path.is_empty() {
             return unsupported("replacing the whole document");
         }
@@ -556,16 +577,17 @@ impl Doc {
             self.check_path(&layout, &steps, parent.node)?;
             let splices = self.replace_scalar(&layout, target)?;
             if let Some(n) = get_mut(&mut intended, path) {
-                *n = str_node(value);
+                *n = value;
             }
             let splices = splices
                 .into_iter()
-                .map(|(r, s)| (r, s.replace("\u{0}VALUE", &quote(value))))
+                .map(|(r, s)| (r, s.replace("\u{0}VALUE", &text)))
                 .collect();
             return self.commit(splices, intended);
         }
-        let splices = self.create(&layout, &steps, &path[found..], Leaf::Str(value), path)?;
-        self.intend_create(&mut intended, path, found, Leaf::Str(value))?;
+        let leaf = || Leaf::Scalar(text.clone(), value.clone());
+        let splices = self.create(&layout, &steps, &path[found..], leaf(), path)?;
+        self.intend_create(&mut intended, path, found, leaf())?;
         self.commit(splices, intended)
     }
 
@@ -577,13 +599,139 @@ impl Doc {
                 return unsupported(format!("the field `{k}` given twice"));
             }
         }
+        let render = |dash: usize, off: usize| Ok(self.render_item(dash, off, fields));
+        let item = NewItem {
+            node: fields_node(fields),
+            render: &render,
+        };
+        let text = self.plan_push(list, &item)?;
+        self.commit(text.0, text.1)
+    }
+
+    /// Appends `item` (a scalar, or a mapping of scalars, block mappings and lists) to the
+    /// block list at `list`, written in block style; creates the key when absent or null.
+    /// `from` is the document `item` was read from, when it is a copy: its scalars then keep
+    /// the text they were written with (`007` stays `007`), and anchors, aliases, tags or
+    /// tabs on its lines are refused, since a copy would not mean the same.
+    pub fn push_node(
+        &mut self,
+        list: &[Seg<'_>],
+        item: &Node,
+        from: Option<&Doc>,
+    ) -> Result<(), EditError> {
+        if let Some(src) = from {
+            src.check_copyable(item)?;
+        }
+        let raw = from.map(|d| d.text.as_str());
+        // Rendered once up front so that a value the editor cannot write is refused before
+        // any planning; the closure only re-indents.
+        render_node_item(0, 2, item, raw, self.nl)?;
+        let render = |dash: usize, off: usize| render_node_item(dash, off, item, raw, self.nl);
+        let new = NewItem {
+            node: item.clone(),
+            render: &render,
+        };
+        let (splices, intended) = self.plan_push(list, &new)?;
+        self.commit(splices, intended)
+    }
+
+    /// Removes the entry `path` (its last segment a key) from its block mapping, with the
+    /// lines of its value and the comments directly below it that are indented deeper.
+    pub fn remove_key(&mut self, path: &[Seg<'_>]) -> Result<(), EditError> {
+        let Some((Seg::Key(k), parent_path)) = path.split_last() else {
+            return Err(EditError::NotFound(describe(path)));
+        };
+        let layout = Layout::new(&self.text, &self.tree);
+        let (steps, found) = self.descend(path)?;
+        if found < path.len() {
+            return Err(EditError::NotFound(describe(path)));
+        }
+        let (Some(target), Some(parent)) = (steps.last(), steps.iter().rev().nth(1)) else {
+            return Err(EditError::NotFound(describe(path)));
+        };
+        let Kind::Map(entries) = &parent.node.kind else {
+            return Err(EditError::NotFound(describe(path)));
+        };
+        if entries.len() < 2 {
+            return unsupported(format!(
+                "removing the only key of the mapping at {}",
+                describe(parent_path)
+            ));
+        }
+        self.check_path(&layout, &steps, parent.node)?;
+        let Some(key) = target.key else {
+            return Err(EditError::NotFound(describe(path)));
+        };
+        let (line, col) = self.key_col(&layout, key)?;
+        if !self
+            .text
+            .get(layout.lines[line].start..)
+            .and_then(|t| t.get(..col))
+            .is_some_and(|p| p.trim().is_empty())
+        {
+            return unsupported(format!(
+                "the key on line {} shares its line with a list dash",
+                line + 1
+            ));
+        }
+        let mut end = layout.lines.len();
+        for (j, l) in layout.lines.iter().enumerate().skip(line + 1) {
+            if l.kind == LineKind::Content && !l.scalar && l.indent <= col {
+                end = j;
+                break;
+            }
+        }
+        let last = layout.content_end(line, end, col);
+        let start = layout.lines[line].start;
+        let stop = layout.lines[last].next;
+        let mut intended = self.tree.clone();
+        if let Some(Kind::Map(entries)) = get_mut(&mut intended, parent_path).map(|n| &mut n.kind) {
+            entries.retain(|(kn, _)| !matches!(&kn.kind, Kind::Str(s) if s == k));
+        }
+        self.commit(vec![(start..stop, String::new())], intended)
+    }
+
+    /// Refuses a node whose text a copy would not reproduce: aliases (defined elsewhere),
+    /// anchors, tags, merge keys and tabs on its lines. `push_node` runs it on what it copies;
+    /// callers run it first to tell which file is at fault.
+    pub fn check_copyable(&self, item: &Node) -> Result<(), EditError> {
+        let layout = Layout::new(&self.text, &self.tree);
+        let first = layout.line_of(self.check_alias(&layout, item)?);
+        let mut last = first;
+        let mut stack = vec![item];
+        while let Some(n) = stack.pop() {
+            // A node without a position is a new value put into the copy (a changed field).
+            let Some(span) = n.span() else { continue };
+            let start = self.check_alias(&layout, n)?;
+            let end = span.end.max(start);
+            last = last.max(layout.line_of(end.saturating_sub(1).max(start)));
+            match &n.kind {
+                Kind::Seq(items) => stack.extend(items.iter()),
+                Kind::Map(entries) => {
+                    for (k, v) in entries {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        layout.check_lines(first..last + 1)
+    }
+
+    /// The splices and intended tree of appending `item` to the list at `list`.
+    fn plan_push(
+        &self,
+        list: &[Seg<'_>],
+        item: &NewItem<'_>,
+    ) -> Result<(Vec<Splice>, Node), EditError> {
         let layout = Layout::new(&self.text, &self.tree);
         let (steps, found) = self.descend(list)?;
         let mut intended = self.tree.clone();
         if found < list.len() {
-            let splices = self.create(&layout, &steps, &list[found..], Leaf::List(fields), list)?;
-            self.intend_create(&mut intended, list, found, Leaf::List(fields))?;
-            return self.commit(splices, intended);
+            let splices = self.create(&layout, &steps, &list[found..], Leaf::List(item), list)?;
+            self.intend_create(&mut intended, list, found, Leaf::List(item))?;
+            return Ok((splices, intended));
         }
         let Some(target) = steps.last().copied() else {
             return Err(EditError::NotFound(describe(list)));
@@ -613,11 +761,11 @@ impl Doc {
                 } else {
                     String::new()
                 };
-                text.push_str(&self.render_item(d, off, fields));
+                text.push_str(&(item.render)(d, off)?);
                 if let Some(Kind::Seq(items)) = get_mut(&mut intended, list).map(|n| &mut n.kind) {
-                    items.push(fields_node(fields));
+                    items.push(item.node.clone());
                 }
-                self.commit(vec![(at..at, text)], intended)
+                Ok((vec![(at..at, text)], intended))
             }
             Kind::Seq(_) | Kind::Null => {
                 let (splices, at, col) = self.open_empty(&layout, &steps, true)?;
@@ -628,12 +776,12 @@ impl Doc {
                 } else {
                     String::new()
                 };
-                text.push_str(&self.render_item(col, 2, fields));
+                text.push_str(&(item.render)(col, 2)?);
                 splices.push((at..at, text));
                 if let Some(n) = get_mut(&mut intended, list) {
-                    *n = node(Kind::Seq(vec![fields_node(fields)]));
+                    *n = node(Kind::Seq(vec![item.node.clone()]));
                 }
-                self.commit(splices, intended)
+                Ok((splices, intended))
             }
             other => Err(EditError::NotFound(format!(
                 "{} is {}, not a list",
@@ -799,10 +947,19 @@ impl Doc {
 
     /// Refuses a flow collection (`[a, b]`, `{a: 1}`).
     fn check_flow(&self, n: &Node) -> Result<(), EditError> {
-        let flow = self
-            .start_of(n)
+        // A block list's span starts where its first item does, so a block list of flow
+        // mappings (`- {id: a}`) starts with `{` too; a flow collection's first child starts
+        // after its bracket.
+        let first_child = match &n.kind {
+            Kind::Seq(items) => items.first(),
+            Kind::Map(entries) => entries.first().map(|(k, _)| k),
+            _ => None,
+        };
+        let start = self.start_of(n);
+        let flow = start
             .and_then(|s| self.text.get(s..))
-            .is_some_and(|t| t.starts_with(['[', '{']));
+            .is_some_and(|t| t.starts_with(['[', '{']))
+            && first_child.and_then(|c| self.start_of(c)) != start;
         if flow {
             return unsupported(format!(
                 "a flow-style {} (`[...]`/`{{...}}`) on line {}",
@@ -1138,7 +1295,7 @@ impl Doc {
         } else {
             String::new()
         };
-        text.push_str(&self.render_keys(col, &keys, &leaf));
+        text.push_str(&self.render_keys(col, &keys, &leaf)?);
         splices.push((at..at, text));
         Ok(splices)
     }
@@ -1171,7 +1328,7 @@ impl Doc {
         Ok(())
     }
 
-    fn render_keys(&self, col: usize, keys: &[&str], leaf: &Leaf<'_>) -> String {
+    fn render_keys(&self, col: usize, keys: &[&str], leaf: &Leaf<'_>) -> Result<String, EditError> {
         let mut out = String::new();
         let mut col = col;
         for (i, k) in keys.iter().enumerate() {
@@ -1179,18 +1336,18 @@ impl Doc {
             out.push_str(&key_text(k));
             out.push(':');
             if i + 1 == keys.len()
-                && let Leaf::Str(v) = leaf
+                && let Leaf::Scalar(text, _) = leaf
             {
                 out.push(' ');
-                out.push_str(&quote(v));
+                out.push_str(text);
             }
             out.push_str(self.nl);
             col += 2;
         }
-        if let Leaf::List(fields) = leaf {
-            out.push_str(&self.render_item(col, 2, fields));
+        if let Leaf::List(item) = leaf {
+            out.push_str(&(item.render)(col, 2)?);
         }
-        out
+        Ok(out)
     }
 
     /// A list item `- k: "v"` at column `dash`, its further fields `off` columns right of it.
@@ -1249,6 +1406,135 @@ impl Doc {
         self.tree = tree;
         Ok(())
     }
+}
+
+/// The text of a scalar (or, with `key`, of a mapping key) that reads back as `n`: the text
+/// it was read from when `raw` (its source) is given and that text is one line, else plain,
+/// else double-quoted. Each candidate is parsed to be sure.
+fn scalar_text(n: &Node, raw: Option<&str>, key: bool) -> Result<String, EditError> {
+    let reads_as = |text: &str| {
+        let doc = if key {
+            format!("{text}: x\n")
+        } else {
+            format!("k: {text}\n")
+        };
+        match yaml::parse(&doc).map(|t| t.kind) {
+            Ok(Kind::Map(entries)) if entries.len() == 1 => {
+                let got = if key { &entries[0].0 } else { &entries[0].1 };
+                same(got, n)
+            }
+            _ => false,
+        }
+    };
+    let original = raw
+        .zip(n.span())
+        .and_then(|(src, span)| src.get(span))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.contains(['\n', '\r']));
+    let plain = match &n.kind {
+        Kind::Null => Some("null".to_string()),
+        Kind::Bool(b) => Some(b.to_string()),
+        Kind::Int(i) => Some(i.to_string()),
+        Kind::Float(f) if f.is_nan() => Some(".nan".into()),
+        Kind::Float(f) if f.is_infinite() => Some(if *f > 0.0 { ".inf" } else { "-.inf" }.into()),
+        Kind::Float(f) => Some(format!("{f:?}")),
+        Kind::Str(s) => Some(s.clone()),
+        Kind::Seq(_) | Kind::Map(_) => return unsupported("a collection where a scalar goes"),
+    };
+    let quoted = n.as_str().map(quote);
+    original
+        .map(str::to_string)
+        .into_iter()
+        .chain(plain)
+        .chain(quoted)
+        .find(|t| reads_as(t))
+        .ok_or_else(|| {
+            EditError::Unsupported(format!("a {} that cannot be written back", n.describe()))
+        })
+}
+
+/// A list item in block style: `- ` at column `dash`, its content `off` columns right of it.
+fn render_node_item(
+    dash: usize,
+    off: usize,
+    n: &Node,
+    raw: Option<&str>,
+    nl: &str,
+) -> Result<String, EditError> {
+    let off = off.max(2);
+    let mut out = " ".repeat(dash);
+    out.push('-');
+    out.push_str(&" ".repeat(off - 1));
+    match &n.kind {
+        Kind::Map(entries) if !entries.is_empty() => {
+            render_entries(&mut out, dash + off, entries, raw, nl, true)?;
+        }
+        Kind::Map(_) => {
+            out.push_str("{}");
+            out.push_str(nl);
+        }
+        Kind::Seq(items) if items.is_empty() => {
+            out.push_str("[]");
+            out.push_str(nl);
+        }
+        Kind::Seq(_) => return unsupported("a list directly inside a list"),
+        _ => {
+            out.push_str(&scalar_text(n, raw, false)?);
+            out.push_str(nl);
+        }
+    }
+    Ok(out)
+}
+
+/// The entries of a block mapping at column `col`; the first continues the current line when
+/// `inline` (after a list dash).
+fn render_entries(
+    out: &mut String,
+    col: usize,
+    entries: &[(Node, Node)],
+    raw: Option<&str>,
+    nl: &str,
+    inline: bool,
+) -> Result<(), EditError> {
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 || !inline {
+            out.push_str(&" ".repeat(col));
+        }
+        match &k.kind {
+            Kind::Str(s) if raw.is_none() => out.push_str(&key_text(s)),
+            Kind::Str(_) | Kind::Int(_) | Kind::Bool(_) => {
+                out.push_str(&scalar_text(k, raw, true)?)
+            }
+            _ => return unsupported(format!("a mapping key that is {}", k.describe())),
+        }
+        out.push(':');
+        match &v.kind {
+            Kind::Map(e) if !e.is_empty() => {
+                out.push_str(nl);
+                render_entries(out, col + 2, e, raw, nl, false)?;
+            }
+            Kind::Seq(items) if !items.is_empty() => {
+                out.push_str(nl);
+                for it in items {
+                    out.push_str(&render_node_item(col + 2, 2, it, raw, nl)?);
+                }
+            }
+            Kind::Map(_) => {
+                out.push_str(" {}");
+                out.push_str(nl);
+            }
+            Kind::Seq(_) => {
+                out.push_str(" []");
+                out.push_str(nl);
+            }
+            _ => {
+                out.push(' ');
+                out.push_str(&scalar_text(v, raw, false)?);
+                out.push_str(nl);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes `text` to `path` atomically: a temporary file in the same directory, fsync, rename
