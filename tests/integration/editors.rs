@@ -56,10 +56,16 @@ fn has(page: &str, needle: &str) {
 }
 
 /// The hidden `etag` of an editor page.
+/// The form's `etag` field as a browser submits it (the HTML entities decoded: the tag is
+/// quoted, `"sha256-…"`).
 fn etag_of(html: &str) -> String {
     let at = html.find("name=\"etag\" value=\"").unwrap();
     let rest = &html[at + "name=\"etag\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
+    rest[..rest.find('"').unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&#x2F;", "/")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }
 
 async fn post(
@@ -123,7 +129,13 @@ async fn an_administrator_browses_the_kinds_the_checks_and_a_file_with_line_numb
     let r = call(&st, browser("GET", "/editors", ADDR, &cookie, None)).await;
     assert_eq!(r.status, 200);
     let page = r.text();
-    for kind in ["Application", "Topology", "Templates", "Checks", "Metrics"] {
+    for kind in [
+        "Settings (app.yaml)",
+        "Topology",
+        "Templates",
+        "Checks",
+        "Metrics",
+    ] {
         assert!(page.contains(&format!("<h2>{kind} ")), "{kind}: {page}");
     }
     has(&page, &format!("href=\"{FILE}\""));

@@ -488,6 +488,12 @@ pub async fn submit(
             shown.problems = problems;
             StatusCode::OK
         }
+        // Validating found errors: that is the answer asked for, not a failure.
+        Err(EditingError::Invalid(problems)) if !save => {
+            shown.error = Some("The configuration would not load with this text.".into());
+            shown.problems = problems;
+            StatusCode::OK
+        }
         Err(EditingError::Invalid(problems)) => {
             shown.error = Some("Not saved: the configuration would not load.".into());
             shown.problems = problems;
