@@ -609,3 +609,84 @@ async fn browser_signs_in_sees_the_user_menu_and_signs_out() {
     let _ = stop.send(true);
     task.await.unwrap().unwrap();
 }
+
+/// Seed 002 in a real browser, over the simulator scraped by a real Prometheus: a rack page
+/// is open in one window; in another, the checks editor opens the power check's file, lowers
+/// its CRIT threshold below every node's draw, and saves. The open rack page turns CRIT
+/// without a restart. Then a broken edit is refused inline and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_edits_a_threshold_and_the_open_rack_page_follows() {
+    if !available() {
+        return;
+    }
+    let Some(drv) = driver() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(&root().join("config/demo-small"), tmp.path());
+    let app = tmp.path().join("app.yaml");
+    let (sim, sim_addr, _sim_stop) = start_simulator(&app, Some(IncidentMode::FullOk)).await;
+    let prom = Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
+    let config = sim.world().config.clone();
+    // A rack holding a node the power check watches.
+    let rack = config
+        .topology
+        .devices
+        .iter()
+        .find(|d| {
+            config.catalog.devices.get(&d.template_id).is_some_and(|t| {
+                rackscope_core::bind::device_template_checks(&t.def)
+                    .any(|c| c.value == "node_power_high")
+            })
+        })
+        .map(|d| config.topology.racks[d.rack].id.clone())
+        .unwrap();
+    let served = Served::start(&config, &prom.url()).await;
+    let web = served.web.clone();
+
+    let watcher = session(&drv, false).await;
+    watcher
+        .goto(&format!("{web}/views/rack/{rack}"))
+        .await
+        .unwrap();
+    until(&watcher, 60, "var b = document.querySelector('main h1 .badge'); return !!b && / OK$/.test(b.textContent.trim())", "the rack is OK first").await;
+
+    let editor = session(&drv, false).await;
+    editor.goto(&format!("{web}/editors/checks")).await.unwrap();
+    click(&editor, "a[href*='node.yaml']").await;
+    until(
+        &editor,
+        10,
+        "return !!document.querySelector('textarea[name=text]')",
+        "the editor opens",
+    )
+    .await;
+    let file = tmp.path().join("checks/library/node.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    js(&editor, "var t = document.querySelector('textarea[name=text]'); t.value = t.value.replace('value: 800', 'value: 1'); return true").await;
+    click(&editor, "button[name=action][value=save]").await;
+    until(&editor, 20, "return location.search.indexOf('saved=1') >= 0 && document.body.textContent.indexOf('Saved') >= 0", "saved and reloaded").await;
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        after,
+        before.replace("value: 800", "value: 1"),
+        "only the threshold changed"
+    );
+    shot(&editor, "editor-saved").await;
+
+    until(&watcher, 60, "var b = document.querySelector('main h1 .badge'); return !!b && / CRIT$/.test(b.textContent.trim())", "the open rack page turns CRIT").await;
+    shot(&watcher, "rack-after-edit").await;
+
+    // A broken edit: refused at its line, the file untouched.
+    js(&editor, "var t = document.querySelector('textarea[name=text]'); t.value = t.value.replace('rules:', 'rules: ['); return true").await;
+    click(&editor, "button[name=action][value=save]").await;
+    until(&editor, 20, "return !!document.querySelector('.gutter .mark-error') && document.body.textContent.indexOf('Not saved') >= 0", "the error is shown inline").await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        after,
+        "nothing written"
+    );
+    shot(&editor, "editor-refused").await;
+
+    editor.close().await.unwrap();
+    watcher.close().await.unwrap();
+    served.stop().await.unwrap();
+}
