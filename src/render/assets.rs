@@ -25,6 +25,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("search.html", include_str!("../../templates/search.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
+    (
+        "settings.html",
+        include_str!("../../templates/settings.html"),
+    ),
     ("editors.html", include_str!("../../templates/editors.html")),
     (
         "editors-checks.html",

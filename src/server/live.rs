@@ -746,3 +746,25 @@ pub fn prepare_test(expr: &str, variables: &HashMap<String, String>) -> Result<S
         .map_err(|e| ApiError::BadRequest(format!("invalid PromQL: {e}")))?;
     Ok(expr)
 }
+
+/// The settings page's "test connection": `vector(1)` sent to `url` with this server's
+/// client settings (timeouts, authentication, TLS), answering how long it took or why it
+/// failed. Admin only (it sends a request to an address the user typed).
+pub async fn probe_prometheus(config: &Config, url: &str) -> Result<String, String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err("the URL must start with http:// or https://".into());
+    }
+    let mut t = config.app.telemetry.clone();
+    t.prometheus_url = Some(url.to_owned());
+    let client = rackscope_prometheus::PrometheusClient::from_config(&t, &config.base_dir)
+        .map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    match source::MetricsSource::instant(&client, "vector(1)", SystemTime::now()).await {
+        Ok(answer) if !answer.samples.is_empty() => Ok(format!(
+            "Prometheus answered in {} ms.",
+            started.elapsed().as_millis()
+        )),
+        Ok(_) => Err("it answered, but not as a Prometheus would (no result for vector(1))".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -291,3 +291,79 @@ async fn save_writes_reloads_and_a_stale_version_is_a_conflict_that_keeps_the_te
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), mine);
 }
+
+/// The settings form: a changed value is written in place (the comments and every other
+/// line stay), checked first and reloaded; a value the configuration refuses is not
+/// written; the connection test reaches a Prometheus or says why not.
+#[tokio::test]
+async fn the_settings_form_edits_app_yaml_in_place_and_refuses_what_would_not_load() {
+    let (tmp, st) = copied();
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let page = call(
+        &st,
+        browser("GET", "/editors/settings", ADDR, &cookie, None),
+    )
+    .await
+    .text();
+    assert!(page.contains("name=\"prometheus_url\""), "{page}");
+    let etag = enc(&etag_of(&page));
+    let app = tmp.path().join("app.yaml");
+    let before = std::fs::read_to_string(&app).unwrap();
+    let form = |ttl: &str, etag: &str| {
+        format!(
+            "csrf={csrf}&etag={etag}&action=save&app_name=Health+fixture&prometheus_url={}&prometheus_timeout_seconds=5&cache_ttl_seconds={ttl}&max_ids_per_query=3&room_state_seconds=30&query_tester=on",
+            enc("http://127.0.0.1:9090")
+        )
+    };
+    // Out of range: refused with the reason, nothing written.
+    let r = call(
+        &st,
+        browser(
+            "POST",
+            "/editors/settings",
+            ADDR,
+            &cookie,
+            Some(&form("0", &etag)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("cache_ttl_seconds"), "{}", r.text());
+    assert_eq!(std::fs::read_to_string(&app).unwrap(), before);
+    // In range: only that line changes, and the reload applies it.
+    let r = call(
+        &st,
+        browser(
+            "POST",
+            "/editors/settings",
+            ADDR,
+            &cookie,
+            Some(&form("7", &etag)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let after = std::fs::read_to_string(&app).unwrap();
+    assert_eq!(
+        after,
+        before.replace("cache_ttl_seconds: 5", "cache_ttl_seconds: 7")
+    );
+    assert_eq!(st.engine.config().app.planner.cache_ttl_seconds, 7);
+    // The connection test: nothing listens there.
+    let probe = format!(
+        "csrf={csrf}&action=test&prometheus_url={}",
+        enc("http://127.0.0.1:9")
+    );
+    let r = call(
+        &st,
+        browser("POST", "/editors/settings", ADDR, &cookie, Some(&probe)),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text().contains("No answer from http://127.0.0.1:9: ")
+            && r.text().contains("unreachable"),
+        "{}",
+        r.text()
+    );
+}

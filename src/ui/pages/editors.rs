@@ -156,11 +156,11 @@ pub fn editor_url(kind: Kind, name: &str) -> String {
     format!("/editors/{}/{}", kind.as_str(), path.join("/"))
 }
 
-fn refused(st: &AppState) -> Option<String> {
+pub(crate) fn refused(st: &AppState) -> Option<String> {
     crate::server::editing_api::editors_allowed(st).err()
 }
 
-fn editors_crumbs() -> Vec<Link> {
+pub(crate) fn editors_crumbs() -> Vec<Link> {
     vec![
         Link {
             name: "Overview".into(),
@@ -174,7 +174,7 @@ fn editors_crumbs() -> Vec<Link> {
 }
 
 /// Runs a blocking `editing` call off the async threads; a panicked task is an I/O error.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, EditingError> + Send + 'static,
 ) -> Result<T, EditingError> {
     tokio::task::spawn_blocking(f)

@@ -14,6 +14,7 @@ pub mod overview;
 pub mod rack;
 pub mod room;
 pub mod search;
+pub mod settings;
 pub mod signin;
 pub mod site;
 pub mod wallboard;
@@ -39,6 +40,11 @@ pub fn routes() -> Routes {
         )
         // The editors write configuration files: administrators only, reading included
         // (the files may hold what viewers are not shown).
+        .route(
+            "/editors/settings",
+            &[(Method::GET, Need::ADMIN), (Method::POST, Need::ADMIN)],
+            get(settings::form).post(settings::submit),
+        )
         .route(
             "/editors",
             &[(Method::GET, Need::ADMIN)],
