@@ -12,6 +12,26 @@ use crate::support::router::call;
 
 const HOME: &str = "10.9.8.7";
 
+/// The query tester run by a script from `addr`, with a bearer token or none.
+async fn tester(
+    st: &rackscope::server::AppState,
+    addr: &str,
+    bearer: Option<&String>,
+) -> crate::support::router::Reply {
+    let body = Some(r#"{"expr":"up"}"#);
+    call(
+        st,
+        script(
+            "POST",
+            "/api/checks/test",
+            addr,
+            bearer.map(String::as_str),
+            body,
+        ),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_browser_signs_in_sees_its_name_and_signs_out() {
     let st = state(access());
@@ -198,17 +218,7 @@ async fn the_api_login_token_works_on_every_route_and_the_api_refuses_without_it
     assert_eq!(r.json()["username"], "vera");
     assert_eq!(r.json()["role"], "viewer");
     // A viewer may not run the tester.
-    let r = call(
-        &st,
-        script(
-            "POST",
-            "/api/checks/test",
-            HOME,
-            Some(&token),
-            Some(r#"{"expr":"up"}"#),
-        ),
-    )
-    .await;
+    let r = tester(&st, HOME, Some(&token)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Pages take the bearer token too.
     let r = call(&st, script("GET", "/alerts", HOME, Some(&token), None)).await;
@@ -319,17 +329,7 @@ async fn anonymous_viewers_see_pages_but_change_nothing() {
     assert!(r.text().contains("Sign in"), "the menu offers sign-in");
     let r = call(&st, script("GET", "/api/stats/global", HOME, None, None)).await;
     assert_eq!(r.status, 200);
-    let r = call(
-        &st,
-        script(
-            "POST",
-            "/api/checks/test",
-            HOME,
-            None,
-            Some(r#"{"expr":"up"}"#),
-        ),
-    )
-    .await;
+    let r = tester(&st, HOME, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -496,17 +496,7 @@ async fn a_demoted_or_removed_user_loses_the_role_at_once() {
 #[tokio::test]
 async fn with_auth_disabled_everything_is_open_as_before_unless_trusted_networks_say_otherwise() {
     let st = state(rackscope_core::access::Access::default());
-    let r = call(
-        &st,
-        script(
-            "POST",
-            "/api/checks/test",
-            HOME,
-            None,
-            Some(r#"{"expr":"up"}"#),
-        ),
-    )
-    .await;
+    let r = tester(&st, HOME, None).await;
     assert_ne!(r.status, StatusCode::FORBIDDEN);
     assert_ne!(r.status, StatusCode::UNAUTHORIZED);
     let r = call(
@@ -527,17 +517,7 @@ async fn with_auth_disabled_everything_is_open_as_before_unless_trusted_networks
         trusted_role: Some(Role::Admin),
         ..Default::default()
     });
-    let r = call(
-        &st,
-        script(
-            "POST",
-            "/api/checks/test",
-            HOME,
-            None,
-            Some(r#"{"expr":"up"}"#),
-        ),
-    )
-    .await;
+    let r = tester(&st, HOME, None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = call(&st, script("GET", "/api/sites", HOME, None, None)).await;
     assert_eq!(r.status, 200);
@@ -559,17 +539,7 @@ async fn sign_ins_and_refusals_are_counted_on_metrics() {
     )
     .await;
     let token = r.json()["access_token"].as_str().unwrap().to_owned();
-    call(
-        &st,
-        script(
-            "POST",
-            "/api/checks/test",
-            HOME,
-            Some(&token),
-            Some(r#"{"expr":"up"}"#),
-        ),
-    )
-    .await;
+    tester(&st, HOME, Some(&token)).await;
     let m = call(&st, script("GET", "/metrics", HOME, Some(&token), None))
         .await
         .text();
