@@ -118,16 +118,14 @@ pub(super) fn panel(st: &AppState, config: &Config, x: RackIx, shown: Shown) -> 
         })
         .collect();
     rack_templates.sort_by(|a, b| a.name.cmp(&b.name));
-    let devices = r
-        .devices
-        .iter()
-        .rev()
-        .map(|&d| {
-            let dev = &topo.devices[d];
-            Link {
-                name: dev.id.clone(),
-                url: format!("U{} · {}", dev.u_position, dev.name),
-            }
+    // Top of the rack first, as the elevation reads.
+    let mut by_u: Vec<_> = r.devices.iter().map(|&d| &topo.devices[d]).collect();
+    by_u.sort_by(|a, b| b.u_position.cmp(&a.u_position).then(a.id.cmp(&b.id)));
+    let devices = by_u
+        .into_iter()
+        .map(|dev| Link {
+            name: dev.id.clone(),
+            url: format!("U{} · {}", dev.u_position, dev.name),
         })
         .collect();
     let mut form = shown.form;
