@@ -93,11 +93,11 @@ async fn render(
     let (snap, config) = world(st);
     let topo = &config.topology;
     let Some(x) = topo.rack_ix(id) else {
-        return not_found(&st, &ctx, &config, snap.as_deref(), "rack", id);
+        return not_found(st, ctx, &config, snap.as_deref(), "rack", id);
     };
     let mut page = build(snap.as_deref(), &config, x, device);
-    if ctx.user.admin && crate::server::editing_api::editors_allowed(&st).is_ok() {
-        page.edit = Some(edit::panel(&st, &config, x, shown));
+    if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
+        page.edit = Some(edit::panel(st, &config, x, shown));
     }
     if let Some(s) = &snap {
         let live = crate::server::live::rack_live(&st.engine, s, x).await;
@@ -105,8 +105,8 @@ async fn render(
     }
     let r = &topo.racks[x];
     let crumbs = crumbs(topo, Above::Room(r.room));
-    let c = chrome(&st, &ctx, &config, snap.as_deref(), &r.name, "", crumbs);
-    html(&st, &ctx, status, &c, &page)
+    let c = chrome(st, ctx, &config, snap.as_deref(), &r.name, "", crumbs);
+    html(st, ctx, status, &c, &page)
 }
 
 fn live_view(config: &Config, live: &crate::server::live::RackLive) -> LiveView {
