@@ -291,3 +291,46 @@ async fn a_change_that_would_not_load_is_invalid_and_nothing_is_written() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn new_and_removed_files_are_validated_on_disk_and_undone_when_invalid() {
+    let (tmp, st) = copied();
+    let config = st.engine.config();
+    let new = tmp.path().join("checks/extra.yaml");
+    let change = |after: &str, delete: bool, before: &str| rackscope::topology_edit::Change {
+        path: new.clone(),
+        before: before.into(),
+        after: after.into(),
+        delete,
+    };
+    // A broken new file: refused, and not left behind.
+    let e =
+        rackscope::editing::apply(&config, &[change("checks: [\n", false, "")], "ada").unwrap_err();
+    assert!(
+        matches!(e, rackscope::editing::EditingError::Invalid(_)),
+        "{e:?}"
+    );
+    assert!(!new.exists());
+    // A good one is written.
+    rackscope::editing::apply(&config, &[change("checks: []\n", false, "")], "ada").unwrap();
+    assert_eq!(std::fs::read_to_string(&new).unwrap(), "checks: []\n");
+    // Removed as it was written: gone; a stale `before` is a conflict and keeps it.
+    let stale = rackscope::editing::apply(&config, &[change("", true, "checks: [x]\n")], "ada")
+        .unwrap_err();
+    assert!(
+        matches!(stale, rackscope::editing::EditingError::Conflict { .. }),
+        "{stale:?}"
+    );
+    assert!(new.exists());
+    rackscope::editing::apply(&config, &[change("", true, "checks: []\n")], "ada").unwrap();
+    assert!(!new.exists());
+    assert!(
+        std::fs::read_dir(tmp.path().join("checks"))
+            .unwrap()
+            .all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".removing"))
+    );
+}
