@@ -21,8 +21,10 @@ use rackscope_core::yaml::{Kind, Node};
 
 use crate::import::layout::scalar;
 
-/// One form's change to the topology.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One form's change to the topology; over the API, a JSON object whose `op` names the
+/// variant (`{"op": "add_device", "rack": "r1", ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
     AddDevice {
         rack: String,

@@ -16,7 +16,10 @@ use rackscope_core::walk::read_bounded;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub mod apply;
 pub mod diff;
+
+pub use apply::apply;
 
 /// The largest text an editor opens or saves: configuration files are written by people;
 /// a generated topology past this is edited by its generator, not in a browser.
@@ -329,8 +332,18 @@ pub fn validate(
 }
 
 fn validate_at(config: &Config, path: &Path, text: &str) -> Result<Vec<Problem>, EditingError> {
-    let overlay = HashMap::from([(path.to_path_buf(), text.to_owned())]);
-    let loaded = rackscope_core::load::load_overlay(&config.app_file, std::env::vars(), &overlay);
+    validate_overlay(
+        config,
+        &HashMap::from([(path.to_path_buf(), text.to_owned())]),
+    )
+}
+
+/// Whether the whole configuration loads with each file of `overlay` read as its text.
+fn validate_overlay(
+    config: &Config,
+    overlay: &HashMap<PathBuf, String>,
+) -> Result<Vec<Problem>, EditingError> {
+    let loaded = rackscope_core::load::load_overlay(&config.app_file, std::env::vars(), overlay);
     if loaded.is_usable() {
         Ok(loaded
             .diagnostics
@@ -439,7 +452,25 @@ fn identity(who: &str) -> String {
 /// Commits the saved file alone, authored by `who`, when its directory is in a Git work
 /// tree. A failure is logged, never the save's: the file is written and running.
 fn git_commit(path: &Path, kind: Kind, name: &str, who: &str) {
-    let Some(dir) = path.parent() else { return };
+    let message = format!("rackscope: {} edited {kind}/{name}", identity(who));
+    commit(&[path.to_path_buf()], &message, kind.as_str(), who);
+}
+
+/// Commits the files of one topology edit together (removed ones included), as
+/// `git_commit` does for one file.
+pub(crate) fn git_commit_files(paths: &[PathBuf], what: &str, who: &str) {
+    let message = format!("rackscope: {} edited the {what}", identity(who));
+    commit(paths, &message, what, who);
+}
+
+fn commit(paths: &[PathBuf], message: &str, what: &str, who: &str) {
+    let Some(dir) = paths.first().and_then(|p| p.parent()) else {
+        return;
+    };
+    // The nearest directory that still exists (a removed rack's directory may be gone).
+    let Some(dir) = dir.ancestors().find(|d| d.is_dir()) else {
+        return;
+    };
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .arg("-C")
@@ -462,8 +493,10 @@ fn git_commit(path: &Path, kind: Kind, name: &str, who: &str) {
     }
     let who = identity(who);
     let author = format!("{who} <{who}@rackscope>");
-    let message = format!("rackscope: {who} edited {kind}/{name}");
-    let file = path.as_os_str().to_string_lossy().into_owned();
+    let files: Vec<String> = paths
+        .iter()
+        .map(|p| p.as_os_str().to_string_lossy().into_owned())
+        .collect();
     // The committer is the server's Git identity when it has one; otherwise the user's,
     // so that a server without any Git configuration still commits.
     let mut args: Vec<String> = Vec::new();
@@ -480,12 +513,15 @@ fn git_commit(path: &Path, kind: Kind, name: &str, who: &str) {
     }
     args.extend(
         [
-            "commit", "--quiet", "-m", &message, "--author", &author, "--", &file,
+            "commit", "--quiet", "-m", message, "--author", &author, "--",
         ]
         .map(str::to_owned),
     );
-    let add = git(&["add", "--", &file]);
-    let done = match add {
+    args.extend(files.iter().cloned());
+    // `-A` stages a removed file's deletion as well as a new or changed file.
+    let mut add: Vec<&str> = vec!["add", "-A", "--"];
+    add.extend(files.iter().map(String::as_str));
+    let done = match git(&add) {
         Ok(o) if o.status.success() => {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
             git(&refs)
@@ -494,7 +530,7 @@ fn git_commit(path: &Path, kind: Kind, name: &str, who: &str) {
     };
     match done {
         Ok(o) if o.status.success() => {
-            tracing::info!(target: "rackscope::audit", event = "commit", user = %who, kind = kind.as_str(), name = %name.escape_debug(), "configuration file committed");
+            tracing::info!(target: "rackscope::audit", event = "commit", user = %who, kind = what, files = files.len(), "configuration committed");
         }
         Ok(o) => tracing::warn!(
             status = %o.status,

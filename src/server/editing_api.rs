@@ -39,6 +39,11 @@ pub fn routes() -> Routes {
                 .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .route(
+            "/api/topology/edit",
+            &[(Method::POST, Need::ADMIN)],
+            post(topology_edit),
+        )
+        .route(
             "/api/config/validate",
             &[(Method::POST, Need::ADMIN)],
             post(validate).layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT)),
@@ -353,4 +358,70 @@ pub(crate) async fn validate(
         })),
         Err(e) => Err(api_error(e)),
     }
+}
+
+/// A topology edit done: the files it wrote or removed, and the reload that applied it.
+#[derive(Serialize, ToSchema)]
+pub struct Edited {
+    pub changed: Vec<String>,
+    pub reload: Status,
+}
+
+/// Plans `op` on `config` and applies it as one save: the shared path of the API and the
+/// rack page's forms. `Err(Ok(_))` is the operation's own refusal (an unknown id, an
+/// overlap), `Err(Err(_))` the save pipeline's.
+pub async fn plan_and_apply(
+    config: std::sync::Arc<rackscope_core::Config>,
+    op: crate::topology_edit::Op,
+    who: String,
+) -> Result<Vec<std::path::PathBuf>, Result<crate::topology_edit::TopologyEditError, EditingError>>
+{
+    tokio::task::spawn_blocking(move || {
+        let changes = crate::topology_edit::plan(&config, &op).map_err(Ok)?;
+        editing::apply(&config, &changes, &who).map_err(Err)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(Err(EditingError::Io(format!(
+            "the editing task failed: {e}"
+        ))))
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/topology/edit",
+    operation_id = "editTopology",
+    tag = "configuration",
+    summary = "Change the topology: add, move or remove a device; add or remove a rack; add a room or an aisle; change a rack's template",
+    description = "The body names the operation in `op`. The files it touches are changed with minimal diffs (only the lines of the edited item), checked before anything is written: the ids and templates exist, the device fits the rack and overlaps nothing on its face, each file is still what was read and the whole configuration loads with every change; then written, audited, committed with `editors.git_commit`, and reloaded at once.",
+    request_body = crate::topology_edit::Op,
+    responses(
+        (status = 200, description = "Written and reloaded", body = Edited),
+        (status = 400, description = "The operation is refused (unknown id, overlap, outside the rack, ...)", body = ErrorBody),
+        (status = 403, description = "Editing not allowed on this server", body = ErrorBody),
+        (status = 412, description = "A file changed while the edit was made; nothing written", body = ConflictBody),
+        (status = 422, description = "The configuration would not load; nothing written", body = InvalidBody)
+    )
+)]
+pub(crate) async fn topology_edit(
+    State(st): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+    body: Result<Json<crate::topology_edit::Op>, JsonRejection>,
+) -> Result<Json<Edited>, ApiError> {
+    allowed(&st)?;
+    let op = json_body(body)?;
+    let who = principal
+        .and_then(|axum::Extension(p)| p.name)
+        .unwrap_or_else(|| "anonymous".to_owned());
+    let changed = match plan_and_apply(st.engine.config(), op, who).await {
+        Ok(paths) => paths,
+        Err(Ok(refused)) => return Err(ApiError::BadRequest(refused.to_string())),
+        Err(Err(e)) => return Err(api_error(e)),
+    };
+    let reload = (*st.reload.reload("editor").await).clone();
+    Ok(Json(Edited {
+        changed: changed.iter().map(|p| p.display().to_string()).collect(),
+        reload,
+    }))
 }

@@ -51,6 +51,7 @@ use crate::server::{api, auth, editing_api, live, ops, reload};
         editing_api::open_file,
         editing_api::save_file,
         editing_api::validate,
+        editing_api::topology_edit,
     )
 )]
 struct ApiDoc;

@@ -22,4 +22,5 @@ mod scripts;
 mod security;
 mod simulator;
 mod support;
+mod topology_forms;
 mod ui;

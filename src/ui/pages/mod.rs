@@ -26,6 +26,12 @@ pub fn routes() -> Routes {
         .read("/views/site/{id}", get(site::handler))
         .read("/views/room/{id}", get(room::handler))
         .read("/views/rack/{id}", get(rack::handler))
+        // The rack page's topology forms write configuration files: administrators only.
+        .route(
+            "/views/rack/{id}/edit",
+            &[(Method::POST, Need::ADMIN)],
+            axum::routing::post(rack::submit),
+        )
         .read("/views/device/{rack}/{device}", get(device::handler))
         .read("/alerts", get(alerts::handler))
         .read("/notifications", get(alerts::handler))

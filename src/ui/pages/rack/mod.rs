@@ -13,10 +13,13 @@ use crate::server::AppState;
 use crate::ui::chrome::{Above, Link, chrome, crumbs, not_found, world};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{AlertRow, CheckRow, alert_row, check_row};
-use crate::ui::urls::{device_url, rack_device_url};
+use crate::ui::urls::{device_url, rack_device_url, rack_url};
 use crate::ui::{Ctx, Page, html};
 
+mod edit;
 mod elevation;
+
+pub use edit::{EditPanel, submit};
 
 #[derive(Debug, Serialize)]
 pub struct DeviceRow {
@@ -49,6 +52,8 @@ pub struct RackPage {
     pub checks: Vec<CheckRow>,
     pub alerts: Vec<AlertRow>,
     pub live: LiveView,
+    /// The "Edit rack" forms, for administrators on a server that allows editing.
+    pub edit: Option<EditPanel>,
 }
 
 impl Page for RackPage {
@@ -58,6 +63,8 @@ impl Page for RackPage {
 #[derive(Deserialize)]
 pub struct RackQuery {
     pub device: Option<String>,
+    /// The operation the "Edit rack" forms just applied (the redirect after a save).
+    pub edited: Option<String>,
 }
 
 pub async fn handler(
@@ -66,20 +73,40 @@ pub async fn handler(
     Path(id): Path<String>,
     Query(q): Query<RackQuery>,
 ) -> Response {
-    let (snap, config) = world(&st);
-    let topo = &config.topology;
-    let Some(x) = topo.rack_ix(&id) else {
-        return not_found(&st, &ctx, &config, snap.as_deref(), "rack", &id);
+    let panel = edit::Shown {
+        edited: q.edited.clone(),
+        ..edit::Shown::default()
     };
-    let mut page = build(snap.as_deref(), &config, x, q.device.as_deref());
+    render(&st, &ctx, &id, q.device.as_deref(), panel, StatusCode::OK).await
+}
+
+/// The rack page, with the edit panel in the state `shown` (a flash after a save, or a
+/// refused form with what was typed).
+async fn render(
+    st: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    device: Option<&str>,
+    shown: edit::Shown,
+    status: StatusCode,
+) -> Response {
+    let (snap, config) = world(st);
+    let topo = &config.topology;
+    let Some(x) = topo.rack_ix(id) else {
+        return not_found(st, ctx, &config, snap.as_deref(), "rack", id);
+    };
+    let mut page = build(snap.as_deref(), &config, x, device);
+    if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
+        page.edit = Some(edit::panel(st, &config, x, shown));
+    }
     if let Some(s) = &snap {
         let live = crate::server::live::rack_live(&st.engine, s, x).await;
         page.live = live_view(&config, &live);
     }
     let r = &topo.racks[x];
     let crumbs = crumbs(topo, Above::Room(r.room));
-    let c = chrome(&st, &ctx, &config, snap.as_deref(), &r.name, "", crumbs);
-    html(&st, &ctx, StatusCode::OK, &c, &page)
+    let c = chrome(st, ctx, &config, snap.as_deref(), &r.name, "", crumbs);
+    html(st, ctx, status, &c, &page)
 }
 
 fn live_view(config: &Config, live: &crate::server::live::RackLive) -> LiveView {
@@ -187,6 +214,7 @@ pub fn build(
         },
         alerts,
         live: LiveView::default(),
+        edit: None,
     }
 }
 

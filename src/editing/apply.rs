@@ -1,0 +1,199 @@
+//! Applying a topology form's changes (`topology_edit::plan`) to several files as one save:
+//! under the lock of every touched file, each file must still be the text the plan started
+//! from; the whole configuration must load with every change; then the files are written,
+//! the removed ones deleted, the edit audited and, with `editors.git_commit`, committed.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rackscope_core::Config;
+use rackscope_core::edit::write_atomic;
+
+use super::{
+    EditingError, MAX_DIFF_LINES, diff, git_commit_files, lock_file, read_text, validate_overlay,
+};
+use crate::topology_edit::Change;
+
+/// Writes `changes` when every touched file is still their `before` (a new file must not
+/// exist yet) and the configuration loads with all of them applied; nothing is written
+/// otherwise. `who` is audited and, with `editors.git_commit`, the commit's author.
+/// Returns the touched paths, in the plan's order.
+pub fn apply(config: &Config, changes: &[Change], who: &str) -> Result<Vec<PathBuf>, EditingError> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Locks taken in path order, so that two edits touching the same files cannot each
+    // hold one and wait for the other.
+    let mut paths: Vec<&Path> = changes.iter().map(|c| c.path.as_path()).collect();
+    paths.sort();
+    paths.dedup();
+    let _locks: Vec<File> = paths
+        .iter()
+        .filter_map(|p| lock(p).transpose())
+        .collect::<Result<_, _>>()?;
+    for c in changes {
+        check_before(c)?;
+    }
+    let created: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.before.is_empty() && !c.delete)
+        .collect();
+    let deleted: Vec<&Change> = changes.iter().filter(|c| c.delete).collect();
+    let overlay: HashMap<PathBuf, String> = changes
+        .iter()
+        .filter(|c| !c.delete && !c.before.is_empty())
+        .map(|c| (c.path.clone(), c.after.clone()))
+        .collect();
+    if created.is_empty() && deleted.is_empty() {
+        // Every change is to an existing file: checked entirely in memory.
+        validate_overlay(config, &overlay)?;
+    } else {
+        // The loader finds files by walking the disk, so a new or removed file cannot be
+        // seen through the overlay: the new files are put in place and the removed ones
+        // moved aside (still under the locks), and all of it is undone when the
+        // configuration would not load.
+        staged(config, &overlay, &created, &deleted)?;
+    }
+    for c in changes.iter().filter(|c| !c.delete) {
+        if let Some(dir) = c.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        write_atomic(&c.path, &c.after, false).map_err(|e| io(&c.path, e))?;
+    }
+    for c in &deleted {
+        match std::fs::remove_file(&c.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&c.path, e)),
+        }
+    }
+    let touched: Vec<PathBuf> = changes.iter().map(|c| c.path.clone()).collect();
+    for c in changes {
+        tracing::info!(
+            target: "rackscope::audit",
+            event = "topology_edit",
+            user = %who.escape_debug(),
+            file = %c.path.display(),
+            action = if c.delete { "delete" } else if c.before.is_empty() { "create" } else { "change" },
+            "topology file edited"
+        );
+    }
+    if config.app.editors.git_commit {
+        git_commit_files(&touched, "topology", who);
+    }
+    Ok(touched)
+}
+
+fn io(p: &Path, e: std::io::Error) -> EditingError {
+    EditingError::Io(format!("{}: {e}", p.display()))
+}
+
+/// Locks the file's lock file (beside it); `None` when its directory does not exist yet (a
+/// new file in a new directory: nobody else can be writing it through an editor).
+fn lock(path: &Path) -> Result<Option<File>, EditingError> {
+    if !path.parent().is_some_and(Path::is_dir) {
+        return Ok(None);
+    }
+    let lock_path = lock_file(path);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io(&lock_path, e))?;
+    f.lock().map_err(|e| io(&lock_path, e))?;
+    Ok(Some(f))
+}
+
+/// Whether the file on disk is still what the plan read.
+fn check_before(c: &Change) -> Result<(), EditingError> {
+    let exists = c.path.exists();
+    let current = if exists {
+        read_text(&c.path)?
+    } else {
+        String::new()
+    };
+    let new_file = c.before.is_empty() && !c.delete;
+    let same = if new_file {
+        !exists
+    } else {
+        exists && current == c.before
+    };
+    if same {
+        return Ok(());
+    }
+    let wanted = if c.delete { "" } else { c.after.as_str() };
+    Err(EditingError::Conflict {
+        current_etag: super::etag(&current),
+        diff: format!(
+            "{}\n{}",
+            c.path.display(),
+            diff::unified(&current, wanted, MAX_DIFF_LINES)
+        ),
+    })
+}
+
+/// Validates with the new files written and the removed ones moved aside, undoing both
+/// when the configuration would not load.
+fn staged(
+    config: &Config,
+    overlay: &HashMap<PathBuf, String>,
+    created: &[&Change],
+    deleted: &[&Change],
+) -> Result<(), EditingError> {
+    let mut made_dirs: Vec<PathBuf> = Vec::new();
+    let mut made: Vec<&Path> = Vec::new();
+    let mut aside: Vec<(PathBuf, &Path)> = Vec::new();
+    let undo = |made: &[&Path], aside: &[(PathBuf, &Path)], made_dirs: &[PathBuf]| {
+        for p in made {
+            let _ = std::fs::remove_file(p);
+        }
+        for (hidden, p) in aside {
+            let _ = std::fs::rename(hidden, p);
+        }
+        for d in made_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    };
+    let result = (|| {
+        for c in created {
+            if let Some(dir) = c.path.parent() {
+                let mut missing: Vec<PathBuf> = dir
+                    .ancestors()
+                    .take_while(|a| !a.exists())
+                    .map(Path::to_path_buf)
+                    .collect();
+                missing.reverse();
+                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+                made_dirs.extend(missing);
+            }
+            write_atomic(&c.path, &c.after, false).map_err(|e| io(&c.path, e))?;
+            made.push(&c.path);
+        }
+        for c in deleted {
+            // A hidden name: the loader's walks skip it.
+            let name = c
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let hidden = c.path.with_file_name(format!(".{name}.removing"));
+            std::fs::rename(&c.path, &hidden).map_err(|e| io(&c.path, e))?;
+            aside.push((hidden, &c.path));
+        }
+        validate_overlay(config, overlay).map(|_| ())
+    })();
+    match result {
+        Ok(()) => {
+            for (hidden, _) in &aside {
+                let _ = std::fs::remove_file(hidden);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            undo(&made, &aside, &made_dirs);
+            Err(e)
+        }
+    }
+}

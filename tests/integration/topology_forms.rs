@@ -1,0 +1,336 @@
+//! The topology forms (issue #18) through the router with sign-in on, over a temporary copy
+//! of the health fixture: an administrator adds a device on the rack page (a minimal diff,
+//! reloaded, shown); an overlap is refused with its message and nothing written; viewers
+//! cannot post; the JSON API moves a device and removes a rack; a file changed between
+//! planning and applying is a conflict.
+
+use std::sync::Arc;
+
+use rackscope::server::AppState;
+use rackscope_core::telemetry::Engine;
+use rackscope_core::testkit::Table;
+
+use crate::support::auth::{PASSWORD, access, browser, script, sign_in};
+use crate::support::fixture::world;
+use crate::support::router::call;
+
+const ADDR: &str = "192.0.2.7";
+
+fn copied() -> (tempfile::TempDir, AppState) {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::root().join("tests/fixtures/health"),
+        tmp.path(),
+    );
+    let loaded = crate::support::load(&tmp.path().join("app.yaml"));
+    assert!(loaded.is_usable());
+    let mut config = loaded.config;
+    config.access = access();
+    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(Table::new(world()))));
+    (tmp, AppState::new(engine).unwrap())
+}
+
+/// The lines of `after` not in `before`, and of `before` not in `after`.
+fn changed_lines(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+    let b: Vec<&str> = before.lines().collect();
+    let a: Vec<&str> = after.lines().collect();
+    let added = a
+        .iter()
+        .filter(|l| !b.contains(l))
+        .map(|l| l.to_string())
+        .collect();
+    let removed = b
+        .iter()
+        .filter(|l| !a.contains(l))
+        .map(|l| l.to_string())
+        .collect();
+    (added, removed)
+}
+
+async fn token(st: &AppState, name: &str) -> String {
+    let body = format!(r#"{{"username":"{name}","password":"{PASSWORD}"}}"#);
+    let r = call(
+        st,
+        script("POST", "/api/auth/login", "127.0.0.1", None, Some(&body)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_device_on_the_rack_page() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("topology.yaml");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let page = call(&st, browser("GET", "/views/rack/r02", ADDR, &cookie, None))
+        .await
+        .text();
+    assert!(page.contains("<h2>Edit rack</h2>"), "{page}");
+    assert!(page.contains("action=\"/views/rack/r02/edit\""), "{page}");
+    assert!(page.contains("<option value=\"switch\""), "{page}");
+
+    let form =
+        format!("csrf={csrf}&op=add_device&id=sw-9&name=Switch+9&template=switch&u=20&face=front");
+    let r = call(
+        &st,
+        browser("POST", "/views/rack/r02/edit", ADDR, &cookie, Some(&form)),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to = r.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/views/rack/r02?edited=add_device");
+    let after = std::fs::read_to_string(&path).unwrap();
+    let (added, removed) = changed_lines(&before, &after);
+    assert!(removed.is_empty(), "{removed:?}");
+    // Only the new item's lines: its id, name, template, U and face.
+    assert_eq!(added.len(), 5, "{added:?}");
+    let item = added.join("\n");
+    assert!(
+        item.contains("- id: sw-9") && item.contains("u_position: 20"),
+        "{item}"
+    );
+    assert_eq!(after.lines().count(), before.lines().count() + 5);
+    let s = st.reload.status();
+    assert!(s.ok, "{:?}", s.errors);
+    assert_eq!(s.generation, 1);
+    let config = st.engine.config();
+    let r02 = config.topology.rack_ix("r02").unwrap();
+    assert!(config.topology.device_ix_in_rack(r02, "sw-9").is_some());
+    let page = call(&st, browser("GET", &to, ADDR, &cookie, None))
+        .await
+        .text();
+    assert!(
+        page.contains("Device added; the configuration reloaded (generation 1)."),
+        "{page}"
+    );
+    assert!(page.contains("Switch 9"), "{page}");
+}
+
+#[tokio::test]
+async fn an_overlap_is_refused_with_its_message_and_nothing_written() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("topology.yaml");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    // chassis-2 (a quad, 2U) is at U1–U2 of r02.
+    let form = format!("csrf={csrf}&op=add_device&id=sw-9&template=switch&u=2&face=front");
+    let r = call(
+        &st,
+        browser("POST", "/views/rack/r02/edit", ADDR, &cookie, Some(&form)),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let page = r.text();
+    assert!(page.contains("would overlap device"), "{page}");
+    assert!(page.contains("chassis-2"), "{page}");
+    // What was typed is kept.
+    assert!(page.contains("value=\"sw-9\""), "{page}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    assert_eq!(st.reload.status().generation, 0);
+    // A U that is not a number is the form's error too.
+    let form = format!("csrf={csrf}&op=add_device&id=sw-9&template=switch&u=top");
+    let r = call(
+        &st,
+        browser("POST", "/views/rack/r02/edit", ADDR, &cookie, Some(&form)),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("whole number"));
+}
+
+#[tokio::test]
+async fn viewers_and_operators_cannot_edit() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("topology.yaml");
+    let before = std::fs::read_to_string(&path).unwrap();
+    for who in ["vera", "oscar"] {
+        let (cookie, csrf) = sign_in(&st, who, ADDR).await;
+        let page = call(&st, browser("GET", "/views/rack/r02", ADDR, &cookie, None))
+            .await
+            .text();
+        assert!(!page.contains("Edit rack"), "{who}");
+        let form = format!("csrf={csrf}&op=add_device&id=sw-9&template=switch&u=20");
+        let r = call(
+            &st,
+            browser("POST", "/views/rack/r02/edit", ADDR, &cookie, Some(&form)),
+        )
+        .await;
+        assert!(
+            matches!(r.status.as_u16(), 303 | 403),
+            "{who}: {}",
+            r.status
+        );
+        let t = token(&st, who).await;
+        let r = call(
+            &st,
+            script(
+                "POST",
+                "/api/topology/edit",
+                "127.0.0.1",
+                Some(&t),
+                Some(r#"{"op": "remove_rack", "rack": "r02"}"#),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{who}");
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}
+
+#[tokio::test]
+async fn the_api_moves_a_device_between_racks_and_removes_a_rack() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("topology.yaml");
+    let t = token(&st, "ada").await;
+    let edit = |body: &'static str| {
+        let st = st.clone();
+        let t = t.clone();
+        async move {
+            call(
+                &st,
+                script(
+                    "POST",
+                    "/api/topology/edit",
+                    "127.0.0.1",
+                    Some(&t),
+                    Some(body),
+                ),
+            )
+            .await
+        }
+    };
+    let r = edit(
+        r#"{"op": "move_device", "rack": "r01", "device": "sw-1", "to_rack": "r02", "u": 30}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["changed"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["reload"]["ok"], true, "{v}");
+    let config = st.engine.config();
+    let topo = &config.topology;
+    let r02 = topo.rack_ix("r02").unwrap();
+    let d = topo.device_ix_in_rack(r02, "sw-1").unwrap();
+    assert!(
+        topo.device_ix_in_rack(topo.rack_ix("r01").unwrap(), "sw-1")
+            .is_none()
+    );
+    assert_eq!(topo.devices[d].u_position, 30);
+
+    let r = edit(r#"{"op": "remove_rack", "rack": "r03"}"#).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(st.engine.config().topology.rack_ix("r03").is_none());
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("id: r03"));
+
+    // Refusals: an unknown rack is the operation's (400), a body without an op too.
+    let r = edit(r#"{"op": "remove_rack", "rack": "nope"}"#).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("nope"), "{}", r.text());
+    let r = edit(r#"{"expr": "up"}"#).await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn a_file_changed_between_plan_and_apply_is_a_conflict() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("topology.yaml");
+    let config = st.engine.config();
+    let op = rackscope::topology_edit::Op::RemoveDevice {
+        rack: "r01".into(),
+        device: "sw-1".into(),
+    };
+    let changes = rackscope::topology_edit::plan(&config, &op).unwrap();
+    assert_eq!(changes.len(), 1);
+    let edited = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("name: Rack 02", "name: Rack Two");
+    std::fs::write(&path, &edited).unwrap();
+    let e = rackscope::editing::apply(&config, &changes, "ada").unwrap_err();
+    assert!(
+        matches!(e, rackscope::editing::EditingError::Conflict { .. }),
+        "{e:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    // Applied to the file as planned, it writes.
+    std::fs::write(&path, &changes[0].before).unwrap();
+    let done = rackscope::editing::apply(&config, &changes, "ada").unwrap();
+    assert_eq!(done, vec![changes[0].path.clone()]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), changes[0].after);
+}
+
+#[tokio::test]
+async fn a_change_that_would_not_load_is_invalid_and_nothing_is_written() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("topology.yaml");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let config = st.engine.config();
+    let changes = vec![rackscope::topology_edit::Change {
+        path: path.clone(),
+        before: before.clone(),
+        after: before.replace("template_id: switch", "template_id: nope"),
+        delete: false,
+    }];
+    let e = rackscope::editing::apply(&config, &changes, "ada").unwrap_err();
+    assert!(
+        matches!(e, rackscope::editing::EditingError::Invalid(ref p) if !p.is_empty()),
+        "{e:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // A new file that already exists is a conflict.
+    let changes = vec![rackscope::topology_edit::Change {
+        path: path.clone(),
+        before: String::new(),
+        after: "x: 1\n".into(),
+        delete: false,
+    }];
+    let e = rackscope::editing::apply(&config, &changes, "ada").unwrap_err();
+    assert!(
+        matches!(e, rackscope::editing::EditingError::Conflict { .. }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn new_and_removed_files_are_validated_on_disk_and_undone_when_invalid() {
+    let (tmp, st) = copied();
+    let config = st.engine.config();
+    let new = tmp.path().join("checks/extra.yaml");
+    let change = |after: &str, delete: bool, before: &str| rackscope::topology_edit::Change {
+        path: new.clone(),
+        before: before.into(),
+        after: after.into(),
+        delete,
+    };
+    // A broken new file: refused, and not left behind.
+    let e =
+        rackscope::editing::apply(&config, &[change("checks: [\n", false, "")], "ada").unwrap_err();
+    assert!(
+        matches!(e, rackscope::editing::EditingError::Invalid(_)),
+        "{e:?}"
+    );
+    assert!(!new.exists());
+    // A good one is written.
+    rackscope::editing::apply(&config, &[change("checks: []\n", false, "")], "ada").unwrap();
+    assert_eq!(std::fs::read_to_string(&new).unwrap(), "checks: []\n");
+    // Removed as it was written: gone; a stale `before` is a conflict and keeps it.
+    let stale = rackscope::editing::apply(&config, &[change("", true, "checks: [x]\n")], "ada")
+        .unwrap_err();
+    assert!(
+        matches!(stale, rackscope::editing::EditingError::Conflict { .. }),
+        "{stale:?}"
+    );
+    assert!(new.exists());
+    rackscope::editing::apply(&config, &[change("", true, "checks: []\n")], "ada").unwrap();
+    assert!(!new.exists());
+    assert!(
+        std::fs::read_dir(tmp.path().join("checks"))
+            .unwrap()
+            .all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".removing"))
+    );
+}
