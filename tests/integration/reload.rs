@@ -142,3 +142,44 @@ async fn the_server_sees_an_edit_within_two_seconds_and_a_burst_is_one_reload() 
     let _ = stop.send(true);
     server.await.unwrap().unwrap();
 }
+
+/// A node whose chassis moves to another rack keeps its `for:` timer through the reload:
+/// the state belongs to the node, not to where it sits.
+#[tokio::test]
+async fn a_moved_node_keeps_its_for_timer_and_its_new_rack_shows_it() {
+    use rackscope::topology_edit::{Op, plan};
+    use std::time::UNIX_EPOCH;
+    let (tmp, st) = copied();
+    let t0 = UNIX_EPOCH + Duration::from_secs(crate::support::fixture::T0);
+    // n05's fan has failed: pending for the check's 1m, so no CRIT alert for it yet.
+    let s = st.engine.refresh_at(t0).await;
+    let n05 = |s: &rackscope_core::telemetry::Snapshot| {
+        rackscope::server::alert_views(s)
+            .iter()
+            .find(|a| a.node_id == Some("n05"))
+            .map(|a| (a.state, a.rack_id.to_owned()))
+    };
+    assert_eq!(n05(&s), None, "pending, not yet an alert");
+    let config = st.engine.config();
+    let changes = plan(
+        &config,
+        &Op::MoveDevice {
+            rack: "r02".into(),
+            device: "chassis-2".into(),
+            to_rack: "r03".into(),
+            u: 20,
+            face: None,
+        },
+    )
+    .unwrap();
+    for c in &changes {
+        assert!(!c.delete);
+        std::fs::write(&c.path, &c.after).unwrap();
+    }
+    let loaded = crate::support::load(&tmp.path().join("app.yaml"));
+    assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+    st.engine.reload(Arc::new(loaded.config)).await;
+    // 61 s after the failure: it fires, as it would have without the move, in its new rack.
+    let s = st.engine.refresh_at(t0 + Duration::from_secs(61)).await;
+    assert_eq!(n05(&s), Some(("CRIT", "r03".to_owned())));
+}
