@@ -571,3 +571,22 @@ fn the_checks_library_lists_a_device_template_for_its_rear_components_checks() {
         assert_eq!(card.templates, ["device: server"], "{id}");
     }
 }
+
+/// The query tester says what the check's own rules make of each value it returns (n04
+/// runs at 50 °C, over node_temperature's 45 °C CRIT threshold; n03 at 40 °C, over 38 °C
+/// WARN).
+#[tokio::test]
+async fn the_tester_shows_what_the_rules_decide_for_each_series() {
+    let (st, _) = fixture(true).await;
+    let r = form(&st, "/checks", "test=node_temperature&instances=n04|n03").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    let row = |n: &str| {
+        page.split("<tr>")
+            .find(|l| l.contains(&format!("instance=&quot;{n}&quot;")))
+            .unwrap_or_else(|| panic!("no row for {n} in {page}"))
+            .to_owned()
+    };
+    assert!(row("n04").contains("st-CRIT"), "{}", row("n04"));
+    assert!(row("n03").contains("st-WARN"), "{}", row("n03"));
+}

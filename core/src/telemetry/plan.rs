@@ -66,18 +66,39 @@ impl BoundCheck {
         }
     }
 
-    /// The severity of one sample: the first matching rule, OK when none matches. NaN is
-    /// UNKNOWN: every comparison with it is false, so "no rule matched" would read as OK.
-    /// ±Inf compares as a number, as in Prometheus's own alert rules (`> 80` holds for +Inf).
+    /// The severity of one sample under this check's rules (`classify`).
     pub fn classify(&self, value: f64) -> Severity {
-        if value.is_nan() {
-            return Severity::Unknown;
-        }
-        self.rules
-            .iter()
-            .find(|r| r.op.test(value, r.threshold))
-            .map_or(Severity::Ok, |r| r.severity)
+        classify(&self.rules, value)
     }
+}
+
+/// A check's threshold rules, ready to test (a threshold that is not a number never
+/// matches, so it is left out).
+pub fn planned_rules(def: &crate::model::checks::CheckDef) -> Vec<PlannedRule> {
+    def.rules
+        .iter()
+        .filter_map(|r| {
+            r.value.value.as_number().map(|threshold| PlannedRule {
+                op: r.value.op,
+                threshold,
+                severity: r.value.severity,
+            })
+        })
+        .collect()
+}
+
+/// The severity of one sample: the first matching rule, OK when none matches. NaN is
+/// UNKNOWN: every comparison with it is false, so "no rule matched" would read as OK.
+/// ±Inf compares as a number, as in Prometheus's own alert rules (`> 80` holds for +Inf).
+/// The one place a rule decides a state: evaluation and the query tester both use it.
+pub fn classify(rules: &[PlannedRule], value: f64) -> Severity {
+    if value.is_nan() {
+        return Severity::Unknown;
+    }
+    rules
+        .iter()
+        .find(|r| r.op.test(value, r.threshold))
+        .map_or(Severity::Ok, |r| r.severity)
 }
 
 /// Consecutive targets of one check served by one query.
@@ -245,17 +266,7 @@ fn bound_check(
         Some(s) => s.clone(),
         None => scope_label(&config.app.telemetry, scope).to_owned(),
     };
-    let rules = def
-        .rules
-        .iter()
-        .filter_map(|r| {
-            r.value.value.as_number().map(|threshold| PlannedRule {
-                op: r.value.op,
-                threshold,
-                severity: r.value.severity,
-            })
-        })
-        .collect();
+    let rules = planned_rules(def);
     let expand = def.expand_by_label.as_ref().map(|label| Expand {
         label: label.clone(),
         absent_state: def

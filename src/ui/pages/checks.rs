@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::server::AppState;
 use crate::ui::chrome::{Above, chrome, crumbs, world};
-use crate::ui::draw;
+use crate::ui::draw::{self, St};
 use crate::ui::urls::enc;
 use crate::ui::{Ctx, Page, html};
 
@@ -43,6 +43,9 @@ pub struct Var {
 pub struct TestSeries {
     pub labels: String,
     pub value: String,
+    /// What the check's rules make of the value (`None` for a scripted check, whose script
+    /// decides with more than the value).
+    pub decision: Option<St>,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +59,8 @@ pub struct TestPanel {
     pub query: String,
     pub error: Option<String>,
     pub series: Vec<TestSeries>,
+    /// The series carry the rules' decision.
+    pub decides: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -244,6 +249,7 @@ async fn test_panel(
         query: String::new(),
         error: None,
         series: Vec::new(),
+        decides: false,
         vars,
     };
     if !panel.ran {
@@ -254,6 +260,13 @@ async fn test_panel(
         .iter()
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
+    // The saved check's threshold rules, so that the answer says what each value would
+    // become (a scripted check decides in its script: no column then).
+    let rules = config.checks.index_of(id).and_then(|i| {
+        (config.scripts_of(i).is_none() && !config.checks.items[i].def.rules.is_empty())
+            .then(|| rackscope_core::telemetry::plan::planned_rules(&config.checks.items[i].def))
+    });
+    panel.decides = rules.is_some();
     match crate::server::live::test_now(st, expr.clone(), values).await {
         Err(e) => panel.error = Some(e.to_string()),
         Ok((query, answer)) => {
@@ -272,6 +285,9 @@ async fn test_panel(
                                 .collect::<Vec<_>>()
                                 .join(", "),
                             value: draw::value_text(s.value, ""),
+                            decision: rules.as_ref().map(|r| {
+                                St::of(Some(rackscope_core::telemetry::plan::classify(r, s.value)))
+                            }),
                         })
                         .collect();
                 }
