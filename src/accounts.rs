@@ -47,13 +47,8 @@ fn read(path: &Path) -> Result<String, AccountError> {
         path: path.to_path_buf(),
         source,
     };
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => Err(AccountError::Invalid(format!(
-            "{} is larger than {} MiB",
-            path.display(),
-            MAX_FILE_BYTES >> 20
-        ))),
-        Ok(_) => std::fs::read_to_string(path).map_err(io),
+    match rackscope_core::walk::read_bounded(path, MAX_FILE_BYTES) {
+        Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(io(e)),
     }

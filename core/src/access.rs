@@ -42,8 +42,6 @@ pub struct Access {
     pub secret: Option<String>,
     /// How long a session or a login token lasts, in seconds.
     pub session_seconds: u64,
-    /// Whether `session_duration` said `unlimited` (login tokens then carry no expiry).
-    pub unlimited: bool,
     pub policy: Policy,
     /// The users file, where the CLI writes (whether or not it exists yet).
     pub users_file: PathBuf,
@@ -139,7 +137,7 @@ pub fn resolve(
         Span::new(file, pos)
     };
 
-    let (session_seconds, unlimited) = session(a, &at(&["auth", "session_duration"]), diags);
+    let session_seconds = session(a, &at(&["auth", "session_duration"]), diags);
     let secret = secret(a, &at, diags);
     let trusted = cidrs(&a.trusted_networks, "trusted_networks", &item, diags);
     let proxies = cidrs(&a.trusted_proxies, "trusted_proxies", &item, diags);
@@ -179,7 +177,6 @@ pub fn resolve(
         proxies,
         secret,
         session_seconds,
-        unlimited,
         policy: Policy {
             min_length: a.policy.min_length,
             max_length: a.policy.max_length,
@@ -238,7 +235,7 @@ pub fn resolve(
 }
 
 /// `8h`, `24h`, `unlimited`, or any duration of at least a minute.
-fn session(a: &Auth, span: &Span, diags: &mut Diagnostics) -> (u64, bool) {
+fn session(a: &Auth, span: &Span, diags: &mut Diagnostics) -> u64 {
     let s = a.session_duration.trim();
     if s.eq_ignore_ascii_case("unlimited") {
         if a.enabled {
@@ -249,21 +246,21 @@ fn session(a: &Auth, span: &Span, diags: &mut Diagnostics) -> (u64, bool) {
                  works until then or until secret_key changes",
             );
         }
-        return (UNLIMITED_SECONDS, true);
+        return UNLIMITED_SECONDS;
     }
     match crate::duration::Duration::parse(s) {
-        Ok(d) if (60..=UNLIMITED_SECONDS).contains(&d.seconds) => (d.seconds, false),
+        Ok(d) if (60..=UNLIMITED_SECONDS).contains(&d.seconds) => d.seconds,
         Ok(_) => {
             diags.error(
                 "auth",
                 span.clone(),
                 format!("session_duration `{s}` must be between 1m and 365d, or `unlimited`"),
             );
-            (86_400, false)
+            86_400
         }
         Err(e) => {
             diags.error("auth", span.clone(), format!("session_duration: {e}"));
-            (86_400, false)
+            86_400
         }
     }
 }

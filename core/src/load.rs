@@ -124,7 +124,8 @@ fn read_source(path: &Path, max: u64) -> std::io::Result<String> {
     });
     match replaced {
         Some(text) if text.len() as u64 > max => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
+            // The kind and words `read_bounded` uses for a file on disk too large.
+            std::io::ErrorKind::FileTooLarge,
             format!("larger than {max} bytes"),
         )),
         Some(text) => Ok(text),

@@ -45,7 +45,8 @@ pub fn apply(config: &Config, changes: &[Change], who: &str) -> Result<Vec<PathB
         .filter(|c| !c.delete && !c.before.is_empty())
         .map(|c| (c.path.clone(), c.after.clone()))
         .collect();
-    if created.is_empty() && deleted.is_empty() {
+    let staging = !(created.is_empty() && deleted.is_empty());
+    if !staging {
         // Every change is to an existing file: checked entirely in memory.
         validate_overlay(config, &overlay)?;
     } else {
@@ -55,7 +56,11 @@ pub fn apply(config: &Config, changes: &[Change], who: &str) -> Result<Vec<PathB
         // configuration would not load.
         staged(config, &overlay, &created, &deleted)?;
     }
-    for c in changes.iter().filter(|c| !c.delete) {
+    // New files are in place already when they were staged for the check.
+    for c in changes
+        .iter()
+        .filter(|c| !(c.delete || staging && c.before.is_empty()))
+    {
         if let Some(dir) = c.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         }

@@ -24,6 +24,8 @@ pub use apply::apply;
 /// The largest text an editor opens or saves: configuration files are written by people;
 /// a generated topology past this is edited by its generator, not in a browser.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
+/// The largest form carrying a file's text: URL-encoding takes up to three bytes per byte.
+pub const MAX_FORM_BYTES: usize = 3 * MAX_TEXT_BYTES + 64 * 1024;
 /// Problems returned by a validation (the count of the rest is in the log).
 const MAX_PROBLEMS: usize = 200;
 /// Lines of the diff returned with a conflict.
@@ -293,9 +295,7 @@ fn resolve(config: &Config, kind: Kind, name: &str) -> Result<PathBuf, EditingEr
 /// Reads a file an editor may open: at most `MAX_TEXT_BYTES`.
 fn read_text(path: &Path) -> Result<String, EditingError> {
     read_bounded(path, MAX_TEXT_BYTES as u64).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::InvalidData
-            && std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_TEXT_BYTES as u64)
-        {
+        if e.kind() == std::io::ErrorKind::FileTooLarge {
             EditingError::TooLarge(std::fs::metadata(path).map_or(0, |m| m.len() as usize))
         } else {
             EditingError::Io(format!("{}: {e}", path.display()))

@@ -755,6 +755,12 @@ pub async fn probe_prometheus(config: &Config, url: &str) -> Result<String, Stri
         return Err("the URL must start with http:// or https://".into());
     }
     let mut t = config.app.telemetry.clone();
+    // The server's Prometheus credentials go to its Prometheus only, never to an address
+    // typed into the form.
+    if url.trim_end_matches('/') != t.url().trim_end_matches('/') {
+        t.basic_auth_user = None;
+        t.basic_auth_password = None;
+    }
     t.prometheus_url = Some(url.to_owned());
     let client = rackscope_prometheus::PrometheusClient::from_config(&t, &config.base_dir)
         .map_err(|e| e.to_string())?;

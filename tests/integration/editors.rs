@@ -367,3 +367,25 @@ async fn the_settings_form_edits_app_yaml_in_place_and_refuses_what_would_not_lo
         r.text()
     );
 }
+
+/// A file far larger than any other form of the UI (here 2 MiB of comments) saves from the
+/// browser: the CSRF check reads the editor's form within the editor's own limit.
+#[tokio::test]
+async fn a_large_file_saves_from_the_browser_form() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("checks/checks.yaml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let page = call(&st, browser("GET", FILE, ADDR, &cookie, None))
+        .await
+        .text();
+    let etag = etag_of(&page);
+    let large = format!(
+        "{good}{}",
+        "# a long note kept with the checks\n".repeat(60_000)
+    );
+    assert!(large.len() > 2_000_000);
+    let r = post(&st, &cookie, &csrf, "save", &large, &etag).await;
+    assert_eq!(r.status, 303, "{}", &r.text()[..r.text().len().min(2000)]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), large);
+}

@@ -100,7 +100,8 @@ pub struct LoginBody {
 pub struct LoginAnswer {
     pub access_token: String,
     pub token_type: &'static str,
-    /// Seconds; null when `session_duration` is `unlimited`.
+    /// Seconds (a year with `session_duration: unlimited`, where the Python version said
+    /// null and its token never expired).
     pub expires_in: Option<u64>,
     pub username: String,
     /// Addition: the user's role.
@@ -261,7 +262,12 @@ async fn change_password(
         .map_err(internal)?;
     // Read back at once, so that the old password stops working now rather than at the
     // next look at the files.
-    reload::reload(&st.auth, &app_file).map_err(internal)?;
+    let (auth, file) = (st.auth.clone(), app_file.clone());
+    match tokio::task::spawn_blocking(move || reload::reload(&auth, &file)).await {
+        Ok(Ok(())) => {}
+        // The password is written; the poller takes it at its next look.
+        failed => tracing::warn!(?failed, "the new password is written but not yet read back"),
+    }
     st.auth
         .audit
         .event("password", "ok", &audit::Who::of(&p, &rid));

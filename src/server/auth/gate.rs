@@ -20,7 +20,8 @@ use crate::server::AppState;
 use crate::server::listen::Transport;
 use crate::server::routes::{Need, Policy};
 
-/// The largest form body read to find its CSRF token (the tester's form is the largest).
+/// The largest form body read to find its CSRF token outside the editors (the tester's
+/// form is the largest).
 const MAX_FORM_BYTES: usize = crate::server::live::TESTER_BODY_LIMIT + 64 * 1024;
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const CSRF_FIELD: &str = "csrf";
@@ -92,7 +93,19 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
     }
     let mut principal = found.principal.clone();
     let req = if asked.writes && needs_csrf(req.headers(), &principal.via) {
-        match check_csrf(st, &principal, &asked.path, req).await {
+        // The editors' forms carry whole files; every other form is small, and a large body
+        // is only read for a client that already holds the admin role.
+        let limit = if need == Need::ADMIN {
+            crate::editing::MAX_FORM_BYTES
+        } else {
+            MAX_FORM_BYTES
+        };
+        let seed = if found.new_seed {
+            ""
+        } else {
+            found.seed.as_str()
+        };
+        match check_csrf(st, &principal, &asked.path, seed, limit, req).await {
             Ok(req) => req,
             Err(r) => {
                 let who = audit::Who::of(&principal, &asked.request_id);
@@ -105,7 +118,9 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
     } else {
         req
     };
-    if principal.csrf.is_empty() {
+    // The token a page's forms carry; the API's clients send a header bound the same way.
+    let has_subject = matches!(principal.via, Via::Session { .. }) || !found.seed.is_empty();
+    if principal.csrf.is_empty() && has_subject {
         principal.csrf = st
             .auth
             .signer
@@ -197,7 +212,7 @@ fn finish(st: &AppState, asked: &Asked, p: &Principal, found: &Found, res: &mut 
     if found.clear_session && !sets_session {
         h.extend(cookie::clear(cookie::SESSION, p.secure).map(|v| (header::SET_COOKIE, v)));
     }
-    if found.new_seed && !asked.path.starts_with("/api/") && !asked.path.starts_with("/static/") {
+    if found.new_seed {
         h.extend(
             cookie::set(cookie::CSRF_SEED, &found.seed, None, true, p.secure)
                 .map(|v| (header::SET_COOKIE, v)),
@@ -261,6 +276,11 @@ fn identify(st: &AppState, access: &Access, req: &Request) -> Found {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
         {
             (s.to_owned(), false)
+        }
+        // Only pages carry forms: an API call or a static file gets no seed (no random
+        // bytes drawn, no cookie set) when it brings none.
+        _ if is_api(req.uri().path()) || req.uri().path().starts_with("/static/") => {
+            (String::new(), false)
         }
         _ => (rackscope_auth::token::random_id(), true),
     };
@@ -352,21 +372,16 @@ pub fn csrf_subject(via: &Via, seed: &str) -> String {
 
 /// Lets the request through when its `x-csrf-token` header or its form's `csrf` field is
 /// this client's token. The form body is read (bounded) and handed on unchanged.
+/// `seed` is the checked seed cookie (`Found::seed`, empty when the client sent none);
+/// `limit` the largest body the route takes.
 async fn check_csrf(
     st: &AppState,
     p: &Principal,
     path: &str,
+    seed: &str,
+    limit: usize,
     req: Request,
 ) -> Result<Request, Response> {
-    let seed = cookie::get(req.headers(), cookie::CSRF_SEED).unwrap_or_default();
-    if seed.is_empty() && !matches!(p.via, Via::Session { .. }) {
-        return Err(deny(
-            path,
-            StatusCode::FORBIDDEN,
-            "the form has expired or was sent from another site; reload the page and try again",
-        ));
-    }
-    let sid = csrf_subject(&p.via, seed);
     let expired = || {
         deny(
             path,
@@ -374,9 +389,10 @@ async fn check_csrf(
             "the form has expired or was sent from another site; reload the page and try again",
         )
     };
-    if sid.is_empty() {
+    if seed.is_empty() && !matches!(p.via, Via::Session { .. }) {
         return Err(expired());
     }
+    let sid = csrf_subject(&p.via, seed);
     if let Some(given) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if st.auth.signer.csrf_ok(&sid, given) {
             Ok(req)
@@ -393,7 +409,7 @@ async fn check_csrf(
         return Err(expired());
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return Err(deny(
             path,
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -139,18 +139,6 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// A principal for code that runs outside a request's gate (tests of one handler).
-    pub fn open() -> Principal {
-        Principal {
-            name: None,
-            role: Some(Role::Admin),
-            via: Via::Open,
-            csrf: String::new(),
-            addr: None,
-            secure: false,
-        }
-    }
-
     pub fn allows(&self, role: Role) -> bool {
         self.role.is_some_and(|r| r.allows(role))
     }

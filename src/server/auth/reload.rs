@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use rackscope_core::access::Access;
+
 use super::AuthState;
 
 /// How often the files are looked at: a revoked token stops working within this.
@@ -23,51 +25,45 @@ fn stamp(p: &Path) -> Stamp {
         .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
 }
 
-/// Reads the users again now; `Err` lists why the files were not taken.
+/// Reads the users again now; `Err` says why the files were not taken. Blocking (it
+/// reads files): async callers use `spawn_blocking`.
 pub fn reload(auth: &AuthState, app_file: &Path) -> Result<(), String> {
     let (access, diags) = rackscope_core::load::access_of(app_file, std::env::vars());
     if diags.has_errors() {
         auth.reload_failures.fetch_add(1, Ordering::Relaxed);
         let why = diags
             .errors()
-            .map(|d| {
-                format!(
-                    "{}:{}:{}: {}",
-                    d.span.file.display(),
-                    d.span.pos.line,
-                    d.span.pos.col,
-                    d.message
-                )
-            })
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("; ");
         tracing::error!(target: "rackscope::audit", %why, "the users were not reloaded; the last good ones stay");
         return Err(why);
     }
     // Only who the users and tokens are changes while the server runs. The settings
-    // (enabled, anonymous, networks, proxies, the secret) take effect at a restart: a
-    // half-written app.yaml reads as the defaults, auth off, and must not open the server
-    // for a moment.
+    // (enabled, anonymous, networks, proxies, the secret, where the users file is) take
+    // effect at a restart, and while app.yaml says other settings than the running ones,
+    // its users are not taken either: a half-written app.yaml reads as the defaults (auth
+    // off, no users of its own) and must neither open the server nor drop its users.
     let current = auth.access.load_full();
-    if (
-        access.enabled,
-        access.anonymous,
-        access.trusted_role,
-        &access.trusted,
-        &access.proxies,
-        &access.secret,
-    ) != (
-        current.enabled,
-        current.anonymous,
-        current.trusted_role,
-        &current.trusted,
-        &current.proxies,
-        &current.secret,
-    ) {
-        tracing::warn!(
-            target: "rackscope::audit",
-            "auth settings in app.yaml changed; they take effect when the server restarts (users and tokens are reloaded now)"
-        );
+    let settings = |a: &Access| {
+        (
+            a.enabled,
+            a.anonymous,
+            a.trusted_role,
+            a.trusted.clone(),
+            a.proxies.clone(),
+            a.secret.clone(),
+            a.users_file.clone(),
+            a.session_seconds,
+        )
+    };
+    if settings(&access) != settings(&current) {
+        auth.reload_failures.fetch_add(1, Ordering::Relaxed);
+        let why = "the auth settings in app.yaml differ from the running ones; they, and \
+                   the users with them, take effect when the server restarts"
+            .to_owned();
+        tracing::warn!(target: "rackscope::audit", %why, "the users were not reloaded");
+        return Err(why);
     }
     let mut next = (*current).clone();
     next.users = access.users;
@@ -92,7 +88,9 @@ pub async fn watch(
         let now = (stamp(&app_file), stamp(&users_file()));
         if now != seen {
             seen = now;
-            if reload(&auth, &app_file).is_ok() {
+            let (state, file) = (auth.clone(), app_file.clone());
+            let done = tokio::task::spawn_blocking(move || reload(&state, &file)).await;
+            if matches!(done, Ok(Ok(()))) {
                 tracing::info!(target: "rackscope::audit", "users reloaded");
             }
         }

@@ -23,7 +23,7 @@ use crate::ui::{Ctx, Page, PageError, error_page, html};
 
 /// A form carries the whole file, URL-encoded (up to three bytes per byte): room for the
 /// largest file `editing` accepts, so that it, not the body limit, says "too large".
-pub const EDITOR_BODY_LIMIT: usize = 8 * 1024 * 1024;
+pub const EDITOR_BODY_LIMIT: usize = editing::MAX_FORM_BYTES;
 
 #[derive(Debug, Serialize)]
 pub struct FileLink {

@@ -155,9 +155,18 @@ fn render(st: &AppState, ctx: &Ctx, status: StatusCode, page: &SettingsPage) -> 
     html(st, ctx, status, &c, page)
 }
 
+/// The application file's name as the editors know it (`app.yaml`, or whatever the server
+/// was started with).
+fn app_name(config: &Config) -> String {
+    editing::list(config, Kind::App)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "app.yaml".to_owned())
+}
+
 async fn etag_of(config: &std::sync::Arc<Config>) -> String {
     let config = config.clone();
-    blocking(move || editing::open(&config, Kind::App, "app.yaml"))
+    blocking(move || editing::open(&config, Kind::App, &app_name(&config)))
         .await
         .map(|o| o.etag)
         .unwrap_or_default()
@@ -176,7 +185,7 @@ pub async fn form(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Saved>) 
     let page = SettingsPage {
         fields: views(&config, None),
         etag: etag_of(&config).await,
-        raw_url: editor_url(Kind::App, "app.yaml"),
+        raw_url: editor_url(Kind::App, &app_name(&config)),
         refused: refused(&st),
         saved: q.saved.map(|_| {
             if status.ok {
@@ -249,10 +258,16 @@ pub async fn submit(
     let mut page = SettingsPage {
         fields: views(&config, Some(&form)),
         etag: form.get("etag").cloned().unwrap_or_default(),
-        raw_url: editor_url(Kind::App, "app.yaml"),
+        raw_url: editor_url(Kind::App, &app_name(&config)),
         refused: refused(&st),
         ..SettingsPage::default()
     };
+    // Refused before the test too: it makes the server send a request, with its
+    // Prometheus settings, to an address the client chose.
+    if let Some(why) = &page.refused {
+        page.error = Some(format!("Not allowed: {why}"));
+        return render(&st, &ctx, StatusCode::FORBIDDEN, &page);
+    }
     if form.get("action").map(String::as_str) == Some("test") {
         let url = form.get("prometheus_url").map_or("", |v| v.trim());
         page.probe = Some(
@@ -266,18 +281,15 @@ pub async fn submit(
         );
         return render(&st, &ctx, StatusCode::OK, &page);
     }
-    if let Some(why) = &page.refused {
-        page.error = Some(format!("Not saved: {why}"));
-        return render(&st, &ctx, StatusCode::FORBIDDEN, &page);
-    }
     let who = ctx.user.name.clone().unwrap_or_else(|| "anonymous".into());
     let (cfg, etag) = (config.clone(), page.etag.clone());
     let form2 = form.clone();
     let saved = blocking(move || {
-        let opened = editing::open(&cfg, Kind::App, "app.yaml")?;
+        let name = app_name(&cfg);
+        let opened = editing::open(&cfg, Kind::App, &name)?;
         let text = edited(&opened.text, &cfg, &form2).map_err(|e| {
             EditingError::Invalid(vec![Problem {
-                file: "app.yaml".into(),
+                file: name.clone(),
                 line: 0,
                 col: 0,
                 code: "form",
@@ -285,7 +297,7 @@ pub async fn submit(
                 message: e,
             }])
         })?;
-        editing::save(&cfg, Kind::App, "app.yaml", &text, &etag, &who)
+        editing::save(&cfg, Kind::App, &name, &text, &etag, &who)
     })
     .await;
     match saved {
