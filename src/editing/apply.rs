@@ -96,7 +96,7 @@ fn io(p: &Path, e: std::io::Error) -> EditingError {
 
 /// Locks the file's lock file (beside it); `None` when its directory does not exist yet (a
 /// new file in a new directory: nobody else can be writing it through an editor).
-fn lock(path: &Path) -> Result<Option<File>, EditingError> {
+pub(super) fn lock(path: &Path) -> Result<Option<File>, EditingError> {
     if !path.parent().is_some_and(Path::is_dir) {
         return Ok(None);
     }

@@ -381,15 +381,7 @@ pub fn save(
     // One writer at a time, across processes and with `rackscope user`/`token` on app.yaml:
     // the check of the etag and the write must not interleave with another save. The lock
     // file sits beside the file, since the file itself is replaced by each write.
-    let lock_path = lock_file(&path);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| EditingError::Io(format!("{}: {e}", lock_path.display())))?;
-    lock.lock()
-        .map_err(|e| EditingError::Io(format!("{}: {e}", lock_path.display())))?;
+    let lock = apply::lock(&path)?;
     let current = read_text(&path)?;
     let current_etag = etag(&current);
     if current_etag != if_match.trim() {

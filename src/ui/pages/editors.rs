@@ -25,6 +25,9 @@ use crate::ui::{Ctx, Page, PageError, error_page, html};
 /// largest file `editing` accepts, so that it, not the body limit, says "too large".
 pub const EDITOR_BODY_LIMIT: usize = editing::MAX_FORM_BYTES;
 
+/// Line numbers drawn at most.
+const MAX_GUTTER_LINES: usize = 100_000;
+
 #[derive(Debug, Serialize)]
 pub struct FileLink {
     pub name: String,
@@ -547,8 +550,13 @@ fn editor(
     }
     // A textarea shows one more line after a final line break: count it, so the gutter
     // has a number for every line the user sees.
-    let count = text.split('\n').count();
-    let lines = (1..=count)
+    // One pass for both the line count and the widest line.
+    let (count, widest) = text.split('\n').fold((0usize, 0usize), |(n, w), l| {
+        (n + 1, w.max(l.chars().count()))
+    });
+    // The gutter is one element per line: past this many lines (a file of blank lines, say)
+    // it stops, rather than turn one request into a page of hundreds of megabytes.
+    let lines = (1..=count.min(MAX_GUTTER_LINES))
         .map(|n| {
             let (problems, level) = by_line
                 .get(&n)
@@ -556,13 +564,7 @@ fn editor(
             GutterLine { n, problems, level }
         })
         .collect();
-    let cols = text
-        .split('\n')
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(60, 400)
-        + 2;
+    let cols = widest.clamp(60, 400) + 2;
     let is_checks = kind == Kind::Checks;
     let (tests, tests_unparsed) = if is_checks {
         test_forms(config, &text)
