@@ -25,6 +25,7 @@ pub mod telemetry;
 pub mod topology;
 pub mod util;
 pub mod validate;
+pub mod vfs;
 pub mod walk;
 pub mod yaml;
 

@@ -27,6 +27,7 @@ use crate::script;
 use crate::topology::{
     Aisle, AisleIx, Device, Instance, Rack, RackIx, Room, RoomIx, Site, SiteIx, Topology,
 };
+use crate::vfs::{self, Overlay};
 use crate::walk::{Escape, confine, read_bounded, yaml_files};
 use crate::yaml::{self, Ctx, Kind, Located, Node};
 
@@ -58,84 +59,38 @@ pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, Str
     load_from_disk(app_file, env)
 }
 
-/// Loads as `load_with_env` does, except that a file whose canonical path is a key of
-/// `overlay` is read as that text instead of from disk: what the configuration would be
-/// with an edit applied, found before the edit is written (the editors' validation). The
-/// files must exist on disk, since walks and `confine` still look there.
+/// Loads as `load_with_env` does, but sees the files as they will be once `overlay` is
+/// written: what the configuration would be with an edit applied, found before anything is
+/// written (the editors' validation). See `vfs`.
 pub fn load_overlay(
     app_file: &Path,
     env: impl IntoIterator<Item = (String, String)>,
-    overlay: &HashMap<PathBuf, String>,
+    overlay: &Overlay,
 ) -> Loaded {
     if overlay.is_empty() {
         return load_with_env(app_file, env);
     }
-    // Keys as given and canonical both, so that a caller's non-canonical key still works.
-    let mut map: HashMap<PathBuf, String> = HashMap::with_capacity(overlay.len() * 2);
-    for (k, v) in overlay {
-        if let Ok(c) = std::fs::canonicalize(k) {
-            map.insert(c, v.clone());
-        }
-        map.insert(k.clone(), v.clone());
-    }
-    let _scope = OverlayScope::set(Arc::new(map));
+    let _scope = vfs::Scope::set(overlay);
     load_from_disk(app_file, env)
 }
 
-thread_local! {
-    /// The overlay of the `load_overlay` running on this thread. A thread-local rather
-    /// than a parameter: every reader of the loader would otherwise carry it through a
-    /// dozen signatures for a feature only the editors use, and a plain load pays one
-    /// empty check per file. The prefetch threads never see it, which is why `prefetch`
-    /// stands down while it is set.
-    static OVERLAY: std::cell::RefCell<Option<Arc<HashMap<PathBuf, String>>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Sets the overlay for the current thread and clears it when dropped, even on unwind.
-struct OverlayScope(Option<Arc<HashMap<PathBuf, String>>>);
-
-impl OverlayScope {
-    fn set(map: Arc<HashMap<PathBuf, String>>) -> OverlayScope {
-        OverlayScope(OVERLAY.with(|o| o.replace(Some(map))))
-    }
-}
-
-impl Drop for OverlayScope {
-    fn drop(&mut self) {
-        let previous = self.0.take();
-        OVERLAY.with(|o| *o.borrow_mut() = previous);
-    }
-}
-
-fn overlay_active() -> bool {
-    OVERLAY.with(|o| o.borrow().is_some())
-}
-
 /// **The one way the loader reads a file**: the overlay's text when one is set and names
-/// this file (as given or canonical), otherwise the file on disk, up to `max` bytes.
+/// this file, otherwise the file on disk, up to `max` bytes.
 fn read_source(path: &Path, max: u64) -> std::io::Result<String> {
-    let replaced = OVERLAY.with(|o| {
-        let o = o.borrow();
-        let map = o.as_ref()?;
-        map.get(path)
-            .or_else(|| std::fs::canonicalize(path).ok().and_then(|c| map.get(&c)))
-            .cloned()
-    });
-    match replaced {
-        Some(text) if text.len() as u64 > max => Err(std::io::Error::new(
+    match vfs::text(path) {
+        Some(Ok(text)) if text.len() as u64 > max => Err(std::io::Error::new(
             // The kind and words `read_bounded` uses for a file on disk too large.
             std::io::ErrorKind::FileTooLarge,
             format!("larger than {max} bytes"),
         )),
-        Some(text) => Ok(text),
+        Some(answer) => answer,
         None => read_bounded(path, max),
     }
 }
 
 fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
     let dir_app;
-    let app_file = if app_file.is_dir() {
+    let app_file = if vfs::is_dir(app_file) {
         dir_app = app_file.join("app.yaml");
         dir_app.as_path()
     } else {
@@ -259,7 +214,7 @@ fn load_access(
         base_dir.join(named)
     };
     let default = crate::model::app::Auth::default().users_file;
-    let parsed = if path.exists() {
+    let parsed = if vfs::exists(&path) {
         read_file(&path, diags)
     } else {
         if *named != default {
@@ -307,10 +262,10 @@ pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
         return p.to_path_buf();
     }
     let from_base = base.join(p);
-    if from_base.exists() {
+    if vfs::exists(&from_base) {
         return from_base;
     }
-    if p.exists() {
+    if vfs::exists(p) {
         return p.to_path_buf();
     }
     from_base
@@ -370,7 +325,7 @@ fn prefetch(dir: &Path, diags: &mut Diagnostics) -> HashMap<PathBuf, Parsed> {
         .min(8);
     // The workers cannot see this thread's overlay: the walk reads each file itself then
     // (the walk above still ran, for its warnings).
-    if workers <= 1 || files.len() < 8 || overlay_active() {
+    if workers <= 1 || files.len() < 8 || vfs::active() {
         return HashMap::new();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -460,7 +415,7 @@ fn list<'n>(node: &'n Node, key: &str, file: &Arc<Path>, diags: &mut Diagnostics
 
 fn load_templates(dir: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> Catalog {
     let mut cat = Catalog::default();
-    if !dir.is_dir() {
+    if !vfs::is_dir(dir) {
         diags.error(
             "missing-path",
             Span::file_only(app),
@@ -519,9 +474,9 @@ fn load_checks(path: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> LoadedC
     let mut lib = Library::default();
     let mut scripts_of = Vec::new();
     let mut kinds = HashMap::new();
-    let files = if path.is_file() {
+    let files = if vfs::is_file(path) {
         vec![path.to_path_buf()]
-    } else if path.is_dir() {
+    } else if vfs::is_dir(path) {
         yaml_files(path, false, diags)
     } else {
         diags.error(
@@ -533,7 +488,7 @@ fn load_checks(path: &Path, app: &Arc<Path>, diags: &mut Diagnostics) -> LoadedC
     };
     // `script_file:` is relative to the checks directory (to its folder when it is a file),
     // and must stay inside it or inside the configuration directory.
-    let scripts_dir = if path.is_file() {
+    let scripts_dir = if vfs::is_file(path) {
         path.parent().unwrap_or(path).to_path_buf()
     } else {
         path.to_path_buf()
@@ -639,7 +594,7 @@ impl ScriptRoots<'_> {
                 ));
             }
         };
-        if !path.is_file() {
+        if !vfs::is_file(&path) {
             return Err(format!("`{rel}` is not a file"));
         }
         let text = read_source(&path, MAX_SCRIPT_BYTES).map_err(|e| {
@@ -769,10 +724,10 @@ fn script_origin(src: &str, pos: Pos) -> (u32, u32, bool) {
 fn load_metrics(dir: &Path, diags: &mut Diagnostics) -> Library<MetricDef> {
     let mut lib = Library::default();
     // The metrics library is optional: charts are a convenience, health does not need it.
-    if !dir.exists() {
+    if !vfs::exists(dir) {
         return lib;
     }
-    let files = if dir.is_file() {
+    let files = if vfs::is_file(dir) {
         vec![dir.to_path_buf()]
     } else {
         yaml_files(dir, true, diags)
@@ -848,7 +803,7 @@ impl<'d> TopologyLoader<'d> {
     /// Whether `path`, symlinks followed, stays inside the roots; an error at `at` when it
     /// does not. A missing path passes, for the caller to report as missing.
     fn confined(&mut self, path: &Path, at: &Span) -> bool {
-        let Ok(real) = std::fs::canonicalize(path) else {
+        let Ok(real) = vfs::canonicalize(path) else {
             return true;
         };
         if self.roots.is_empty() || self.roots.iter().any(|r| real.starts_with(r)) {
@@ -867,16 +822,16 @@ impl<'d> TopologyLoader<'d> {
     }
 
     fn load(mut self, path: &Path, app: &Arc<Path>) -> Topology {
-        if path.is_file() {
+        if vfs::is_file(path) {
             if let Some((file, src, node)) = read_file(path, self.diags) {
                 self.sites(&node, &src, &file, None);
             }
-        } else if path.is_dir() {
+        } else if vfs::is_dir(path) {
             let config_dir = app.parent().filter(|p| !p.as_os_str().is_empty());
             self.roots = [Some(path), config_dir]
                 .into_iter()
                 .flatten()
-                .filter_map(|p| std::fs::canonicalize(p).ok())
+                .filter_map(|p| vfs::canonicalize(p).ok())
                 .collect();
             self.parsed = prefetch(path, self.diags);
             let sites = path.join("sites.yaml");
@@ -1038,12 +993,10 @@ impl<'d> TopologyLoader<'d> {
     }
 
     fn discover_rooms(&mut self, site: SiteIx, rooms_dir: &Path) {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(rooms_dir)
+        let mut dirs: Vec<PathBuf> = vfs::read_dir(rooms_dir)
             .into_iter()
             .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
+            .filter(|p| vfs::is_dir(p))
             .collect();
         dirs.sort();
         for d in dirs {
@@ -1056,7 +1009,7 @@ impl<'d> TopologyLoader<'d> {
             if !self.confined(&room_file, &Span::file_only(&dir_file)) {
                 continue;
             }
-            if !room_file.exists() {
+            if !vfs::exists(&room_file) {
                 let file: Arc<Path> = Arc::from(d.as_path());
                 self.diags.warning(
                     "missing-file",
@@ -1131,7 +1084,7 @@ impl<'d> TopologyLoader<'d> {
         };
         let room_dir = rooms_dir.join(&id);
         let room_file = room_dir.join("room.yaml");
-        if !room_file.exists() {
+        if !vfs::exists(&room_file) {
             self.diags.error(
                 "missing-file",
                 Span::new(file, item.pos),
@@ -1273,12 +1226,11 @@ impl<'d> TopologyLoader<'d> {
         }
         if let Some(dir) = dir {
             let aisles_dir = dir.join("aisles");
-            let mut extra: Vec<String> = std::fs::read_dir(&aisles_dir)
+            let mut extra: Vec<String> = vfs::read_dir(&aisles_dir)
                 .into_iter()
                 .flatten()
-                .flatten()
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|p| vfs::is_dir(p))
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .filter(|n| !aisle_ids.contains(n))
                 .collect();
             extra.sort();
@@ -1342,7 +1294,7 @@ impl<'d> TopologyLoader<'d> {
             let aisle_file = aisle_dir.join("aisle.yaml");
             if !self.confined(&aisle_file, &Span::new(file, entry.id.pos)) {
                 // Reported; the aisle stays, empty.
-            } else if !aisle_file.exists() {
+            } else if !vfs::exists(&aisle_file) {
                 self.diags.error(
                     "missing-file",
                     Span::new(file, entry.id.pos),
@@ -1422,12 +1374,12 @@ impl<'d> TopologyLoader<'d> {
             return None;
         };
         let rack_file = racks_dir.join(format!("{id}.yaml"));
-        let rack_file = if rack_file.exists() {
+        let rack_file = if vfs::exists(&rack_file) {
             rack_file
         } else {
             racks_dir.join(format!("{id}.yml"))
         };
-        if !rack_file.exists() {
+        if !vfs::exists(&rack_file) {
             self.diags.error(
                 "missing-file",
                 Span::new(file, item.pos),
@@ -1648,6 +1600,7 @@ mod overlay_tests {
     use std::path::{Path, PathBuf};
 
     use super::{load_overlay, load_with_env};
+    use crate::vfs::Overlay;
 
     fn fixture(rel: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1668,7 +1621,7 @@ mod overlay_tests {
         let on_disk = std::fs::read_to_string(&checks).unwrap();
         let edited = on_disk.replace("value: 45, severity: CRIT", "value: 51, severity: CRIT");
         assert_ne!(edited, on_disk);
-        let overlay = HashMap::from([(checks.clone(), edited)]);
+        let overlay = Overlay::texts(HashMap::from([(checks.clone(), edited)]));
         let loaded = load_overlay(&app, std::iter::empty(), &overlay);
         assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
         assert_eq!(threshold(&loaded.config), 51.0);
@@ -1688,7 +1641,8 @@ mod overlay_tests {
             "  - {op: '>', value: 45, severity: CRIT}",
             "  - {op: '>', value: 45, severity: CRIT",
         );
-        let loaded = load_overlay(&app, std::iter::empty(), &HashMap::from([(checks, broken)]));
+        let overlay = Overlay::texts(HashMap::from([(checks, broken)]));
+        let loaded = load_overlay(&app, std::iter::empty(), &overlay);
         assert!(!loaded.is_usable());
         let e = loaded.diagnostics.errors().next().unwrap();
         assert!(e.span.file.ends_with("checks/checks.yaml"), "{e:?}");
@@ -1706,7 +1660,10 @@ mod overlay_tests {
             "name: Renamed in the overlay",
         );
         let script = base.join("checks/library/scripts/psu_redundancy.rhai");
-        let overlay = HashMap::from([(rack, text), (script, "let x = ;\n".to_owned())]);
+        let overlay = Overlay::texts(HashMap::from([
+            (rack, text),
+            (script, "let x = ;\n".to_owned()),
+        ]));
         let loaded = load_overlay(&app, std::iter::empty(), &overlay);
         assert!(
             loaded
@@ -1721,5 +1678,92 @@ mod overlay_tests {
             e.span.file.ends_with(Path::new("psu_redundancy.rhai")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn new_files_in_new_directories_and_removed_files_are_seen_before_they_are_written() {
+        let app = fixture("config/demo-small/app.yaml");
+        let aisles = std::fs::canonicalize(fixture(
+            "config/demo-small/topology/datacenters/uga-lab/rooms/lab-room/aisles",
+        ))
+        .unwrap();
+        let a03 = aisles.join("aisle-a/racks/rack-a03.yaml");
+        let aisle_a = aisles.join("aisle-a/aisle.yaml");
+        let without_a03 = std::fs::read_to_string(&aisle_a)
+            .unwrap()
+            .replace("- id: rack-a03\n", "");
+        let new_aisle = aisles.join("aisle-c/aisle.yaml");
+        let new_rack = aisles.join("aisle-c/racks/rack-c01.yaml");
+        let overlay = Overlay {
+            files: HashMap::from([
+                (aisle_a, without_a03),
+                (
+                    new_aisle.clone(),
+                    "id: aisle-c\nname: Aisle C\nracks:\n- id: rack-c01\n".to_owned(),
+                ),
+                (
+                    new_rack.clone(),
+                    "id: rack-c01\nname: New rack C01\nu_height: 42\ndevices: []\n".to_owned(),
+                ),
+            ]),
+            deleted: [a03.clone()].into(),
+        };
+        // The new aisle's directory is listed by the walk, so far unlisted in its room.
+        let loaded = load_overlay(&app, std::iter::empty(), &overlay);
+        assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+        assert!(
+            loaded
+                .diagnostics
+                .warnings()
+                .any(|w| w.code == "unlisted-aisle" && w.message.contains("aisles/aisle-c")),
+            "{:?}",
+            loaded.diagnostics
+        );
+        let room = aisles.parent().unwrap().join("room.yaml");
+        let listed = std::fs::read_to_string(&room).unwrap().replace(
+            "standalone_racks:",
+            "- id: aisle-c\n  name: Aisle C\nstandalone_racks:",
+        );
+        let mut overlay = overlay;
+        overlay.files.insert(room, listed);
+        let loaded = load_overlay(&app, std::iter::empty(), &overlay);
+        assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+        let racks = &loaded.config.topology.racks;
+        assert!(
+            racks
+                .iter()
+                .any(|r| r.id == "rack-c01" && r.name == "New rack C01")
+        );
+        assert!(!racks.iter().any(|r| r.id == "rack-a03"));
+        // Nothing was written or removed.
+        assert!(!new_aisle.parent().unwrap().exists());
+        assert!(a03.exists());
+        let plain = load_with_env(&app, std::iter::empty());
+        assert!(
+            plain
+                .config
+                .topology
+                .racks
+                .iter()
+                .any(|r| r.id == "rack-a03")
+        );
+        assert!(
+            !plain
+                .config
+                .topology
+                .racks
+                .iter()
+                .any(|r| r.id == "rack-c01")
+        );
+
+        // A removed file still named by its aisle is missing, at the aisle's line.
+        let only_removed = Overlay {
+            deleted: [a03].into(),
+            ..Overlay::default()
+        };
+        let loaded = load_overlay(&app, std::iter::empty(), &only_removed);
+        assert!(!loaded.is_usable());
+        let e = loaded.diagnostics.errors().next().unwrap();
+        assert!(e.span.file.ends_with("aisle-a/aisle.yaml"), "{e:?}");
     }
 }

@@ -13,7 +13,6 @@ use crate::diag::{Diagnostics, Span};
 pub enum DirId {
     #[cfg(unix)]
     Inode(u64, u64),
-    #[cfg_attr(unix, allow(dead_code))]
     Path(PathBuf),
 }
 
@@ -21,13 +20,17 @@ pub fn dir_id(path: &Path) -> Option<DirId> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
-        std::fs::metadata(path)
-            .ok()
-            .map(|m| DirId::Inode(m.dev(), m.ino()))
+        match std::fs::metadata(path) {
+            Ok(m) => Some(DirId::Inode(m.dev(), m.ino())),
+            // A directory an editor's overlay is about to create.
+            Err(_) => crate::vfs::is_dir(path)
+                .then(|| crate::vfs::canonicalize(path).ok().map(DirId::Path))
+                .flatten(),
+        }
     }
     #[cfg(not(unix))]
     {
-        std::fs::canonicalize(path).ok().map(DirId::Path)
+        crate::vfs::canonicalize(path).ok().map(DirId::Path)
     }
 }
 
@@ -43,12 +46,11 @@ pub fn yaml_files(dir: &Path, recursive: bool, diags: &mut Diagnostics) -> Vec<P
     }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
+        let Ok(rd) = crate::vfs::read_dir(&d) else {
             continue;
         };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
+        for p in rd {
+            if crate::vfs::is_dir(&p) {
                 if !recursive {
                     continue;
                 }
@@ -105,10 +107,10 @@ pub enum Escape {
 /// one of `roots`. Only the resolved path is returned; nothing is read, so a refusal can
 /// never show the content of the file it refused.
 pub fn confine(base: &Path, rel: &Path, roots: &[&Path]) -> Result<PathBuf, Escape> {
-    let real = std::fs::canonicalize(base.join(rel)).map_err(Escape::Missing)?;
+    let real = crate::vfs::canonicalize(&base.join(rel)).map_err(Escape::Missing)?;
     let inside = roots
         .iter()
-        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .filter_map(|r| crate::vfs::canonicalize(r).ok())
         .any(|r| real.starts_with(r));
     if inside {
         Ok(real)

@@ -3,12 +3,12 @@
 //! from; the whole configuration must load with every change; then the files are written,
 //! the removed ones deleted, the edit audited and, with `editors.git_commit`, committed.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rackscope_core::Config;
 use rackscope_core::edit::write_atomic;
+use rackscope_core::vfs::Overlay;
 
 use super::{
     EditingError, MAX_DIFF_LINES, diff, git_commit_files, lock_file, read_text, validate_overlay,
@@ -35,38 +35,28 @@ pub fn apply(config: &Config, changes: &[Change], who: &str) -> Result<Vec<PathB
     for c in changes {
         check_before(c)?;
     }
-    let created: Vec<&Change> = changes
-        .iter()
-        .filter(|c| c.before.is_empty() && !c.delete)
-        .collect();
-    let deleted: Vec<&Change> = changes.iter().filter(|c| c.delete).collect();
-    let overlay: HashMap<PathBuf, String> = changes
-        .iter()
-        .filter(|c| !c.delete && !c.before.is_empty())
-        .map(|c| (c.path.clone(), c.after.clone()))
-        .collect();
-    let staging = !(created.is_empty() && deleted.is_empty());
-    if !staging {
-        // Every change is to an existing file: checked entirely in memory.
-        validate_overlay(config, &overlay)?;
-    } else {
-        // The loader finds files by walking the disk, so a new or removed file cannot be
-        // seen through the overlay: the new files are put in place and the removed ones
-        // moved aside (still under the locks), and all of it is undone when the
-        // configuration would not load.
-        staged(config, &overlay, &created, &deleted)?;
-    }
-    // New files are in place already when they were staged for the check.
-    for c in changes
-        .iter()
-        .filter(|c| !(c.delete || staging && c.before.is_empty()))
-    {
+    // Validated entirely in memory, new and removed files included (`core::vfs`): nothing
+    // touches the disk, where the watcher would see it, until the whole edit loads.
+    let overlay = Overlay {
+        files: changes
+            .iter()
+            .filter(|c| !c.delete)
+            .map(|c| (c.path.clone(), c.after.clone()))
+            .collect(),
+        deleted: changes
+            .iter()
+            .filter(|c| c.delete)
+            .map(|c| c.path.clone())
+            .collect(),
+    };
+    validate_overlay(config, &overlay)?;
+    for c in changes.iter().filter(|c| !c.delete) {
         if let Some(dir) = c.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         }
         write_atomic(&c.path, &c.after, false).map_err(|e| io(&c.path, e))?;
     }
-    for c in &deleted {
+    for c in changes.iter().filter(|c| c.delete) {
         match std::fs::remove_file(&c.path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -137,68 +127,4 @@ fn check_before(c: &Change) -> Result<(), EditingError> {
             diff::unified(&current, wanted, MAX_DIFF_LINES)
         ),
     })
-}
-
-/// Validates with the new files written and the removed ones moved aside, undoing both
-/// when the configuration would not load.
-fn staged(
-    config: &Config,
-    overlay: &HashMap<PathBuf, String>,
-    created: &[&Change],
-    deleted: &[&Change],
-) -> Result<(), EditingError> {
-    let mut made_dirs: Vec<PathBuf> = Vec::new();
-    let mut made: Vec<&Path> = Vec::new();
-    let mut aside: Vec<(PathBuf, &Path)> = Vec::new();
-    let undo = |made: &[&Path], aside: &[(PathBuf, &Path)], made_dirs: &[PathBuf]| {
-        for p in made {
-            let _ = std::fs::remove_file(p);
-        }
-        for (hidden, p) in aside {
-            let _ = std::fs::rename(hidden, p);
-        }
-        for d in made_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
-        }
-    };
-    let result = (|| {
-        for c in created {
-            if let Some(dir) = c.path.parent() {
-                let mut missing: Vec<PathBuf> = dir
-                    .ancestors()
-                    .take_while(|a| !a.exists())
-                    .map(Path::to_path_buf)
-                    .collect();
-                missing.reverse();
-                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-                made_dirs.extend(missing);
-            }
-            write_atomic(&c.path, &c.after, false).map_err(|e| io(&c.path, e))?;
-            made.push(&c.path);
-        }
-        for c in deleted {
-            // A hidden name: the loader's walks skip it.
-            let name = c
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let hidden = c.path.with_file_name(format!(".{name}.removing"));
-            std::fs::rename(&c.path, &hidden).map_err(|e| io(&c.path, e))?;
-            aside.push((hidden, &c.path));
-        }
-        validate_overlay(config, overlay).map(|_| ())
-    })();
-    match result {
-        Ok(()) => {
-            for (hidden, _) in &aside {
-                let _ = std::fs::remove_file(hidden);
-            }
-            Ok(())
-        }
-        Err(e) => {
-            undo(&made, &aside, &made_dirs);
-            Err(e)
-        }
-    }
 }

@@ -12,6 +12,7 @@ use std::path::{Component, Path, PathBuf};
 
 use rackscope_core::Config;
 use rackscope_core::edit::write_atomic;
+use rackscope_core::vfs::Overlay;
 use rackscope_core::walk::read_bounded;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -334,15 +335,12 @@ pub fn validate(
 fn validate_at(config: &Config, path: &Path, text: &str) -> Result<Vec<Problem>, EditingError> {
     validate_overlay(
         config,
-        &HashMap::from([(path.to_path_buf(), text.to_owned())]),
+        &Overlay::texts(HashMap::from([(path.to_path_buf(), text.to_owned())])),
     )
 }
 
 /// Whether the whole configuration loads with each file of `overlay` read as its text.
-fn validate_overlay(
-    config: &Config,
-    overlay: &HashMap<PathBuf, String>,
-) -> Result<Vec<Problem>, EditingError> {
+fn validate_overlay(config: &Config, overlay: &Overlay) -> Result<Vec<Problem>, EditingError> {
     let loaded = rackscope_core::load::load_overlay(&config.app_file, std::env::vars(), overlay);
     if loaded.is_usable() {
         Ok(loaded

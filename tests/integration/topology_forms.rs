@@ -293,44 +293,58 @@ async fn a_change_that_would_not_load_is_invalid_and_nothing_is_written() {
 }
 
 #[tokio::test]
-async fn new_and_removed_files_are_validated_on_disk_and_undone_when_invalid() {
+async fn new_and_removed_files_are_validated_in_memory_and_nothing_is_written_when_invalid() {
     let (tmp, st) = copied();
     let config = st.engine.config();
-    let new = tmp.path().join("checks/extra.yaml");
-    let change = |after: &str, delete: bool, before: &str| rackscope::topology_edit::Change {
-        path: new.clone(),
-        before: before.into(),
-        after: after.into(),
-        delete,
+    let apply = |changes: &[rackscope::topology_edit::Change]| {
+        rackscope::editing::apply(&config, changes, "ada")
     };
-    // A broken new file: refused, and not left behind.
-    let e =
-        rackscope::editing::apply(&config, &[change("checks: [\n", false, "")], "ada").unwrap_err();
+    let change = |path: &std::path::Path, after: &str, delete: bool, before: &str| {
+        rackscope::topology_edit::Change {
+            path: path.to_path_buf(),
+            before: before.into(),
+            after: after.into(),
+            delete,
+        }
+    };
+    let listing = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let templates_before = listing(&tmp.path().join("templates"));
+    // A broken new file in a new directory: refused, so the walk of templates (recursive)
+    // found it in a directory that does not exist; neither was ever made.
+    let vendor = tmp.path().join("templates/vendor-x/extra.yaml");
+    let e = apply(&[change(&vendor, "templates: [\n", false, "")]).unwrap_err();
     assert!(
         matches!(e, rackscope::editing::EditingError::Invalid(_)),
         "{e:?}"
     );
-    assert!(!new.exists());
-    // A good one is written.
-    rackscope::editing::apply(&config, &[change("checks: []\n", false, "")], "ada").unwrap();
-    assert_eq!(std::fs::read_to_string(&new).unwrap(), "checks: []\n");
+    assert_eq!(listing(&tmp.path().join("templates")), templates_before);
+    assert!(!vendor.parent().unwrap().exists());
+    // A good one is written, with its directory.
+    apply(&[change(&vendor, "templates: []\n", false, "")]).unwrap();
+    assert_eq!(std::fs::read_to_string(&vendor).unwrap(), "templates: []\n");
+    // Removing a file the configuration needs is refused and leaves it as it was.
+    let templates = tmp.path().join("templates/templates.yaml");
+    let text = std::fs::read_to_string(&templates).unwrap();
+    let e = apply(&[change(&templates, "", true, &text)]).unwrap_err();
+    assert!(
+        matches!(e, rackscope::editing::EditingError::Invalid(_)),
+        "{e:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&templates).unwrap(), text);
     // Removed as it was written: gone; a stale `before` is a conflict and keeps it.
-    let stale = rackscope::editing::apply(&config, &[change("", true, "checks: [x]\n")], "ada")
-        .unwrap_err();
+    let stale = apply(&[change(&vendor, "", true, "templates: [x]\n")]).unwrap_err();
     assert!(
         matches!(stale, rackscope::editing::EditingError::Conflict { .. }),
         "{stale:?}"
     );
-    assert!(new.exists());
-    rackscope::editing::apply(&config, &[change("", true, "checks: []\n")], "ada").unwrap();
-    assert!(!new.exists());
-    assert!(
-        std::fs::read_dir(tmp.path().join("checks"))
-            .unwrap()
-            .all(|e| !e
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".removing"))
-    );
+    assert!(vendor.exists());
+    apply(&[change(&vendor, "", true, "templates: []\n")]).unwrap();
+    assert!(!vendor.exists());
 }
