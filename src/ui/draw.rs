@@ -358,6 +358,20 @@ pub struct Elevation {
     pub units: Vec<UnitMark>,
     pub devices: Vec<DeviceBox>,
     pub sides: Vec<SideBar>,
+    /// The units no device of this face occupies, where the edit panel offers to add one.
+    pub free: Vec<FreeU>,
+}
+
+/// A free unit of an elevation: a link that fills the "Add a device" form with its U and
+/// face.
+#[derive(Debug, Serialize)]
+pub struct FreeU {
+    pub n: u32,
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub url: String,
 }
 
 /// A device's box in a rack of `rack_u` units: U1 at the bottom.

@@ -11,7 +11,10 @@
   /* ---- Live updates ---- */
   let busy = false, pending = false;
   // Swapping main under someone typing in a filter would eat their input, so wait for blur.
-  const blocked = () => { const m = $('main'), a = d.activeElement; return !!(m && a && m.contains(a) && inField(a)); };
+  // Nor under a half-filled edit form: the swap would reset what was typed or picked.
+  const changed = e => e.tagName === 'SELECT' ? [...e.options].some(o => o.selected !== o.defaultSelected) : e.value !== e.defaultValue;
+  const dirty = m => [...m.querySelectorAll('form.edit-form input:not([type=hidden]), form.edit-form select')].some(changed);
+  const blocked = () => { const m = $('main'), a = d.activeElement; return !!(m && ((a && m.contains(a) && inField(a)) || dirty(m))); };
   function refresh() {
     const main = $('main');
     // A tester's answer came from a POST: fetching the page again would drop it.

@@ -2,7 +2,9 @@
 //! of the health fixture: an administrator adds a device on the rack page (a minimal diff,
 //! reloaded, shown); an overlap is refused with its message and nothing written; viewers
 //! cannot post; the JSON API moves a device and removes a rack; a file changed between
-//! planning and applying is a conflict.
+//! planning and applying is a conflict; the room and site pages add and remove racks, add
+//! aisles and rooms, in the single-file layout and in a split one (new files in new
+//! directories, removed files); a free unit on the elevation fills the add form.
 
 use std::sync::Arc;
 
@@ -17,11 +19,13 @@ use crate::support::router::call;
 const ADDR: &str = "192.0.2.7";
 
 fn copied() -> (tempfile::TempDir, AppState) {
+    copied_from("tests/fixtures/health")
+}
+
+/// A signed-in server over a temporary copy of the configuration at `rel`.
+fn copied_from(rel: &str) -> (tempfile::TempDir, AppState) {
     let tmp = tempfile::tempdir().unwrap();
-    crate::support::copy_dir(
-        &crate::support::root().join("tests/fixtures/health"),
-        tmp.path(),
-    );
+    crate::support::copy_dir(&crate::support::root().join(rel), tmp.path());
     let loaded = crate::support::load(&tmp.path().join("app.yaml"));
     assert!(loaded.is_usable());
     let mut config = loaded.config;
@@ -347,4 +351,213 @@ async fn new_and_removed_files_are_validated_in_memory_and_nothing_is_written_wh
     assert!(vendor.exists());
     apply(&[change(&vendor, "", true, "templates: []\n")]).unwrap();
     assert!(!vendor.exists());
+}
+
+/// Posts a page's form and follows the redirect; returns the page shown after it.
+async fn post_form(st: &AppState, cookie: &str, action: &str, form: &str) -> String {
+    let r = call(st, browser("POST", action, ADDR, cookie, Some(form))).await;
+    assert_eq!(r.status, 303, "{action} {form}: {}", r.text());
+    let to = r.headers["location"].to_str().unwrap().to_owned();
+    call(st, browser("GET", &to, ADDR, cookie, None))
+        .await
+        .text()
+}
+
+#[tokio::test]
+async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
+    let (tmp, st) = copied();
+    let path = tmp.path().join("topology.yaml");
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let room = call(&st, browser("GET", "/views/room/room-a", ADDR, &cookie, None))
+        .await
+        .text();
+    assert!(room.contains("<h2>Edit room</h2>"), "{room}");
+    assert!(room.contains("<option value=\"aisle-2\">aisle Aisle 2</option>"), "{room}");
+    assert!(room.contains("<option value=\"room-a\">standalone, in the room</option>"), "{room}");
+
+    // An aisle, then a rack in it, then a standalone rack: each a minimal diff.
+    let before = std::fs::read_to_string(&path).unwrap();
+    let page = post_form(
+        &st,
+        &cookie,
+        "/views/room/room-a/edit",
+        &format!("csrf={csrf}&op=add_aisle&id=aisle-3&name=Aisle+Three"),
+    )
+    .await;
+    assert!(page.contains("Aisle added; the configuration reloaded"), "{page}");
+    assert!(page.contains("Aisle Three"), "{page}");
+    let after = std::fs::read_to_string(&path).unwrap();
+    let (added, removed) = changed_lines(&before, &after);
+    assert!(removed.is_empty(), "{removed:?}");
+    assert!(added.iter().any(|l| l.contains("id: aisle-3")), "{added:?}");
+
+    let page = post_form(
+        &st,
+        &cookie,
+        "/views/room/room-a/edit",
+        &format!("csrf={csrf}&op=add_rack&aisle=aisle-3&id=r04&name=Rack+04&template=rack-pdu"),
+    )
+    .await;
+    assert!(page.contains("Rack added; the configuration reloaded"), "{page}");
+    // The floor plan shows it, linked.
+    assert!(page.contains("href=\"/views/rack/r04\""), "{page}");
+    let config = st.engine.config();
+    let r04 = config.topology.rack_ix("r04").unwrap();
+    assert_eq!(config.topology.racks[r04].template_id.as_deref(), Some("rack-pdu"));
+    let aisle = config.topology.racks[r04].aisle.unwrap();
+    assert_eq!(config.topology.aisles[aisle].id, "aisle-3");
+
+    post_form(
+        &st,
+        &cookie,
+        "/views/room/room-a/edit",
+        &format!("csrf={csrf}&op=add_rack&aisle=room-a&id=s01&name=Standalone+1"),
+    )
+    .await;
+    let config = st.engine.config();
+    let s01 = config.topology.rack_ix("s01").unwrap();
+    assert!(config.topology.racks[s01].aisle.is_none());
+
+    // A rack id that exists is refused, with the form kept.
+    let r = call(
+        &st,
+        browser(
+            "POST",
+            "/views/room/room-a/edit",
+            ADDR,
+            &cookie,
+            Some(&format!("csrf={csrf}&op=add_rack&aisle=aisle-1&id=r01&name=Again")),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let text = r.text();
+    assert!(text.contains("Not saved: rack `r01` already exists."), "{text}");
+    assert!(text.contains("value=\"Again\""), "{text}");
+
+    // Removing a rack removes its item only, devices included.
+    let before = std::fs::read_to_string(&path).unwrap();
+    let page = post_form(
+        &st,
+        &cookie,
+        "/views/room/room-a/edit",
+        &format!("csrf={csrf}&op=remove_rack&rack=r02"),
+    )
+    .await;
+    assert!(page.contains("Rack removed"), "{page}");
+    assert!(!page.contains("href=\"/views/rack/r02\""), "{page}");
+    let (added, removed) = changed_lines(&before, &std::fs::read_to_string(&path).unwrap());
+    assert!(added.is_empty(), "{added:?}");
+    assert!(removed.iter().any(|l| l.contains("id: r02")), "{removed:?}");
+    assert!(removed.iter().any(|l| l.contains("chassis-2")), "{removed:?}");
+    assert!(st.engine.config().topology.rack_ix("r02").is_none());
+    assert!(st.engine.config().topology.rack_ix("r04").is_some());
+
+    // The site page adds a room.
+    let site = call(&st, browser("GET", "/views/site/dc1", ADDR, &cookie, None))
+        .await
+        .text();
+    assert!(site.contains("<h2>Edit site</h2>"), "{site}");
+    let page = post_form(
+        &st,
+        &cookie,
+        "/views/site/dc1/edit",
+        &format!("csrf={csrf}&op=add_room&id=room-c&name=Room+C"),
+    )
+    .await;
+    assert!(page.contains("Room added; the configuration reloaded"), "{page}");
+    assert!(page.contains("href=\"/views/room/room-c\""), "{page}");
+    let config = st.engine.config();
+    let rc = config.topology.room_ix("room-c").unwrap();
+    assert_eq!(config.topology.sites[config.topology.rooms[rc].site].id, "dc1");
+    assert!(st.reload.status().ok);
+
+    // Viewers see no forms and cannot post.
+    let (vcookie, vcsrf) = sign_in(&st, "vera", ADDR).await;
+    let room = call(&st, browser("GET", "/views/room/room-a", ADDR, &vcookie, None))
+        .await
+        .text();
+    assert!(!room.contains("Edit room"), "{room}");
+    let r = call(
+        &st,
+        browser(
+            "POST",
+            "/views/site/dc1/edit",
+            ADDR,
+            &vcookie,
+            Some(&format!("csrf={vcsrf}&op=add_room&id=room-d")),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(st.engine.config().topology.room_ix("room-d").is_none());
+}
+
+#[tokio::test]
+async fn in_a_split_layout_the_forms_create_and_remove_files() {
+    let (tmp, st) = copied_from("config/demo-small");
+    let room_dir = tmp
+        .path()
+        .join("topology/datacenters/uga-lab/rooms/lab-room");
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let page = post_form(
+        &st,
+        &cookie,
+        "/views/room/lab-room/edit",
+        &format!("csrf={csrf}&op=add_aisle&id=aisle-c&name=Aisle+C"),
+    )
+    .await;
+    assert!(page.contains("Aisle added"), "{page}");
+    assert!(room_dir.join("aisles/aisle-c/aisle.yaml").is_file());
+    let page = post_form(
+        &st,
+        &cookie,
+        "/views/room/lab-room/edit",
+        &format!("csrf={csrf}&op=add_rack&aisle=aisle-c&id=rack-c01&name=Rack+C01"),
+    )
+    .await;
+    assert!(page.contains("Rack added"), "{page}");
+    let rack_file = room_dir.join("aisles/aisle-c/racks/rack-c01.yaml");
+    assert!(rack_file.is_file());
+    assert!(st.engine.config().topology.rack_ix("rack-c01").is_some());
+    let page = post_form(
+        &st,
+        &cookie,
+        "/views/room/lab-room/edit",
+        &format!("csrf={csrf}&op=remove_rack&rack=rack-c01"),
+    )
+    .await;
+    assert!(page.contains("Rack removed"), "{page}");
+    assert!(!rack_file.exists());
+    assert!(st.engine.config().topology.rack_ix("rack-c01").is_none());
+    assert!(st.reload.status().ok, "{:?}", st.reload.status().errors);
+}
+
+#[tokio::test]
+async fn a_free_unit_on_the_elevation_fills_the_add_form() {
+    let (_tmp, st) = copied();
+    let (cookie, _) = sign_in(&st, "ada", ADDR).await;
+    let page = call(&st, browser("GET", "/views/rack/r02", ADDR, &cookie, None))
+        .await
+        .text();
+    // chassis-2 (a 2U quad at U1) takes U1 and U2 of the front; U3 is free, U1 is not.
+    assert!(page.contains("href=\"/views/rack/r02?add_u=3&amp;add_face=front#edit\""), "{page}");
+    assert!(!page.contains("add_u=1&amp;add_face=front"), "{page}");
+    assert!(page.contains("add_u=1&amp;add_face=rear"), "{page}");
+    let page = call(
+        &st,
+        browser("GET", "/views/rack/r02?add_u=3&add_face=rear", ADDR, &cookie, None),
+    )
+    .await
+    .text();
+    let add = &page[page.find("<h3>Add a device</h3>").unwrap()..];
+    let add = &add[..add.find("</form>").unwrap()];
+    assert!(add.contains("name=\"u\" inputmode=\"numeric\" required size=\"3\" value=\"3\""), "{add}");
+    assert!(add.contains("<option value=\"rear\" selected>"), "{add}");
+    // Without the editors (a viewer), no unit is a link.
+    let (vcookie, _) = sign_in(&st, "vera", ADDR).await;
+    let page = call(&st, browser("GET", "/views/rack/r02", ADDR, &vcookie, None))
+        .await
+        .text();
+    assert!(!page.contains("add_u="), "{page}");
 }

@@ -17,6 +17,7 @@ pub mod search;
 pub mod settings;
 pub mod signin;
 pub mod site;
+pub mod topo_form;
 pub mod wallboard;
 
 pub fn routes() -> Routes {
@@ -26,7 +27,17 @@ pub fn routes() -> Routes {
         .read("/views/site/{id}", get(site::handler))
         .read("/views/room/{id}", get(room::handler))
         .read("/views/rack/{id}", get(rack::handler))
-        // The rack page's topology forms write configuration files: administrators only.
+        // The pages' topology forms write configuration files: administrators only.
+        .route(
+            "/views/site/{id}/edit",
+            &[(Method::POST, Need::ADMIN)],
+            axum::routing::post(site::submit),
+        )
+        .route(
+            "/views/room/{id}/edit",
+            &[(Method::POST, Need::ADMIN)],
+            axum::routing::post(room::submit),
+        )
         .route(
             "/views/rack/{id}/edit",
             &[(Method::POST, Need::ADMIN)],

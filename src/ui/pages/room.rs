@@ -1,8 +1,9 @@
-//! A room: its floor plan and its alerts.
+//! A room: its floor plan and its alerts, and for administrators the "Edit room" forms
+//! (add a rack to an aisle or as a standalone rack, remove a rack, add an aisle).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use rackscope_core::Config;
 use rackscope_core::read::{located_alerts_where, rack_summary};
 use rackscope_core::telemetry::Snapshot;
@@ -10,7 +11,9 @@ use rackscope_core::topology::{RackIx, RoomIx};
 use serde::Serialize;
 
 use crate::server::AppState;
-use crate::ui::chrome::{Above, chrome, crumbs, level, not_found, world};
+use crate::topology_edit::Op;
+use crate::ui::chrome::{Above, Link, chrome, crumbs, level, not_found, world};
+use crate::ui::pages::topo_form::{self, Feedback, Shown, TopoForm, need, save, some};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{AlertRow, alert_row};
 use crate::ui::urls::{enc, rack_url};
@@ -25,6 +28,27 @@ pub struct RoomPage {
     pub alerts: Vec<AlertRow>,
     pub alerts_total: usize,
     pub alerts_url: String,
+    /// The "Edit room" forms, for administrators on a server that allows editing.
+    pub edit: Option<RoomEdit>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoomEdit {
+    pub action: String,
+    /// Where a new rack can go: each aisle, then the room itself for a standalone rack
+    /// (`name` is the id sent, `url` the label).
+    pub places: Vec<Link>,
+    /// The room's racks, for removal.
+    pub racks: Vec<Link>,
+    pub rack_templates: Vec<Link>,
+    pub form: TopoForm,
+    pub feedback: Feedback,
+}
+
+#[derive(serde::Deserialize)]
+pub struct RoomQuery {
+    /// The operation the forms just applied (the redirect after a save).
+    pub edited: Option<String>,
 }
 
 impl Page for RoomPage {
@@ -33,17 +57,107 @@ impl Page for RoomPage {
 
 const PAGE_ALERTS: usize = 50;
 
-pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
-    let (snap, config) = world(&st);
+pub async fn handler(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<RoomQuery>,
+) -> Response {
+    let shown = Shown {
+        edited: q.edited,
+        ..Shown::default()
+    };
+    render(&st, &ctx, &id, shown, StatusCode::OK)
+}
+
+fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) -> Response {
+    let (snap, config) = world(st);
     let snap = snap.as_deref();
     let topo = &config.topology;
-    let Some(ri) = topo.room_ix(&id) else {
-        return not_found(&st, &ctx, &config, snap, "room", &id);
+    let Some(ri) = topo.room_ix(id) else {
+        return not_found(st, ctx, &config, snap, "room", id);
     };
-    let page = build(snap, &config, ri);
+    let mut page = build(snap, &config, ri);
+    if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
+        page.edit = Some(edit_panel(st, &config, ri, shown));
+    }
     let crumbs = crumbs(topo, Above::Site(topo.rooms[ri].site));
-    let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
-    html(&st, &ctx, StatusCode::OK, &c, &page)
+    let c = chrome(st, ctx, &config, snap, &page.name, "", crumbs);
+    html(st, ctx, status, &c, &page)
+}
+
+fn edit_panel(st: &AppState, config: &Config, ri: RoomIx, shown: Shown) -> RoomEdit {
+    let topo = &config.topology;
+    let room = &topo.rooms[ri];
+    let (feedback, form) = shown.feedback(st);
+    let mut places: Vec<Link> = room
+        .aisles
+        .iter()
+        .map(|&a| Link {
+            name: topo.aisles[a].id.clone(),
+            url: format!("aisle {}", topo.aisles[a].name),
+        })
+        .collect();
+    places.push(Link {
+        name: room.id.clone(),
+        url: "standalone, in the room".into(),
+    });
+    let racks = topo
+        .room_racks(ri)
+        .map(|x| Link {
+            name: topo.racks[x].id.clone(),
+            url: topo.racks[x].name.clone(),
+        })
+        .collect();
+    RoomEdit {
+        action: format!("{}/edit", crate::ui::urls::room_url(&room.id)),
+        places,
+        racks,
+        rack_templates: topo_form::rack_templates(config),
+        form,
+        feedback,
+    }
+}
+
+/// The operation a form of room `room` asks for, or why it asks for none.
+fn op_of(room: &str, f: &TopoForm) -> Result<Op, String> {
+    Ok(match f.op.as_str() {
+        "add_rack" => Op::AddRack {
+            aisle: need(&f.aisle, "an aisle")?,
+            id: need(&f.id, "the rack id")?,
+            name: some(&f.name),
+            template: some(&f.template),
+        },
+        "remove_rack" => Op::RemoveRack {
+            rack: need(&f.rack, "a rack")?,
+        },
+        "add_aisle" => Op::AddAisle {
+            room: room.to_owned(),
+            id: need(&f.id, "the aisle id")?,
+            name: some(&f.name),
+        },
+        other => return Err(format!("`{other}` is not an edit this page makes")),
+    })
+}
+
+/// `POST /views/room/{id}/edit`.
+pub async fn submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<TopoForm>,
+) -> Response {
+    match save(&st, &ctx, &format!("room {id}"), &f, op_of(&id, &f)).await {
+        Ok(()) => {
+            let url = format!(
+                "{}?edited={}#edit",
+                crate::ui::urls::room_url(&id),
+                enc(&f.op)
+            );
+            Redirect::to(&url).into_response()
+        }
+        Err((status, shown)) => render(&st, &ctx, &id, shown, status),
+    }
 }
 
 /// The room page's data; public for the render benchmark.
@@ -106,5 +220,6 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
         alerts_url: format!("/alerts?room={}", enc(&room.id)),
         alerts_total: all.len(),
         alerts: all.into_iter().take(PAGE_ALERTS).collect(),
+        edit: None,
     }
 }

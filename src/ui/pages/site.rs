@@ -1,8 +1,9 @@
-//! A site: its rooms, each with a mini map of its racks.
+//! A site: its rooms, each with a mini map of its racks, and for administrators the
+//! "Add a room" form.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use rackscope_core::Config;
 use rackscope_core::Severity;
 use rackscope_core::telemetry::Snapshot;
@@ -10,9 +11,11 @@ use rackscope_core::topology::{RackIx, SiteIx};
 use serde::Serialize;
 
 use crate::server::AppState;
+use crate::topology_edit::Op;
 use crate::ui::chrome::{Above, chrome, crumbs, level, not_found, world};
+use crate::ui::pages::topo_form::{Feedback, Shown, TopoForm, need, save, some};
 use crate::ui::draw::St;
-use crate::ui::urls::{rack_url, room_url};
+use crate::ui::urls::{enc, rack_url, room_url, site_url};
 use crate::ui::{Ctx, Page, html};
 
 #[derive(Debug, Serialize)]
@@ -40,23 +43,83 @@ pub struct SitePage {
     pub location: String,
     pub description: String,
     pub rooms: Vec<RoomCard>,
+    /// The "Add a room" form, for administrators on a server that allows editing.
+    pub edit: Option<SiteEdit>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SiteEdit {
+    pub action: String,
+    pub form: TopoForm,
+    pub feedback: Feedback,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SiteQuery {
+    /// The operation the form just applied (the redirect after a save).
+    pub edited: Option<String>,
 }
 
 impl Page for SitePage {
     const TEMPLATE: &'static str = "site.html";
 }
 
-pub async fn handler(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
-    let (snap, config) = world(&st);
+pub async fn handler(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<SiteQuery>,
+) -> Response {
+    let shown = Shown {
+        edited: q.edited,
+        ..Shown::default()
+    };
+    render(&st, &ctx, &id, shown, StatusCode::OK)
+}
+
+fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) -> Response {
+    let (snap, config) = world(st);
     let snap = snap.as_deref();
     let topo = &config.topology;
-    let Some(si) = topo.site_ix(&id) else {
-        return not_found(&st, &ctx, &config, snap, "site", &id);
+    let Some(si) = topo.site_ix(id) else {
+        return not_found(st, ctx, &config, snap, "site", id);
     };
-    let page = build(snap, &config, si);
+    let mut page = build(snap, &config, si);
+    if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
+        let (feedback, form) = shown.feedback(st);
+        page.edit = Some(SiteEdit {
+            action: format!("{}/edit", site_url(&topo.sites[si].id)),
+            form,
+            feedback,
+        });
+    }
     let crumbs = crumbs(&config.topology, Above::Overview);
-    let c = chrome(&st, &ctx, &config, snap, &page.name, "", crumbs);
-    html(&st, &ctx, StatusCode::OK, &c, &page)
+    let c = chrome(st, ctx, &config, snap, &page.name, "", crumbs);
+    html(st, ctx, status, &c, &page)
+}
+
+/// `POST /views/site/{id}/edit`: adds a room.
+pub async fn submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<TopoForm>,
+) -> Response {
+    let op = match f.op.as_str() {
+        "add_room" => need(&f.id, "the room id").map(|room| Op::AddRoom {
+            site: id.clone(),
+            id: room,
+            name: some(&f.name),
+        }),
+        other => Err(format!("`{other}` is not an edit this page makes")),
+    };
+    match save(&st, &ctx, &format!("site {id}"), &f, op).await {
+        Ok(()) => {
+            let url = format!("{}?edited={}#edit", site_url(&id), enc(&f.op));
+            Redirect::to(&url).into_response()
+        }
+        Err((status, shown)) => render(&st, &ctx, &id, shown, status),
+    }
 }
 
 pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
@@ -109,5 +172,6 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
         }),
         description: s.description.clone().unwrap_or_default(),
         rooms,
+        edit: None,
     }
 }

@@ -64,7 +64,9 @@ pub(super) fn elevation(
         sides = side_bars(t, St::of(rack_own.or(rack_sev)), f);
         devices.extend(mounted(t, r, face, f));
     }
+    let free = free_units(config, r, face, f);
     draw::Elevation {
+        free,
         face: match face {
             Face::Front => "Front",
             Face::Rear => "Rear",
@@ -76,6 +78,42 @@ pub(super) fn elevation(
         devices,
         sides,
     }
+}
+
+/// The units of `face` no device on it occupies, each a link to the add form with that U
+/// and face filled in (the overlap rule is per face, as validation's).
+fn free_units(config: &Config, r: &Rack, face: Face, f: Frame) -> Vec<draw::FreeU> {
+    let mut taken = vec![false; f.rack_u as usize + 1];
+    for &d in &r.devices {
+        let dev = &config.topology.devices[d];
+        if dev.face != face {
+            continue;
+        }
+        let top = dev.u_position + super::device_u_height(config, dev).max(1) - 1;
+        for u in dev.u_position..=top.min(f.rack_u) {
+            if let Some(t) = taken.get_mut(u as usize) {
+                *t = true;
+            }
+        }
+    }
+    let face_name = match face {
+        Face::Front => "front",
+        Face::Rear => "rear",
+    };
+    (1..=f.rack_u)
+        .filter(|&n| !taken[n as usize])
+        .map(|n| {
+            let (y, h) = draw::device_rect(f.rack_u, n, 1);
+            draw::FreeU {
+                n,
+                x: f.body_x,
+                y,
+                w: draw::BODY_W,
+                h,
+                url: format!("{}?add_u={n}&add_face={face_name}#edit", rack_url(&r.id)),
+            }
+        })
+        .collect()
 }
 
 /// One device on `face`: drawn in full on its own face, as an outline on the other.

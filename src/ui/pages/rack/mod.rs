@@ -65,6 +65,9 @@ pub struct RackQuery {
     pub device: Option<String>,
     /// The operation the "Edit rack" forms just applied (the redirect after a save).
     pub edited: Option<String>,
+    /// A free unit picked on the elevation: the add form opens with it filled in.
+    pub add_u: Option<u32>,
+    pub add_face: Option<String>,
 }
 
 pub async fn handler(
@@ -73,9 +76,19 @@ pub async fn handler(
     Path(id): Path<String>,
     Query(q): Query<RackQuery>,
 ) -> Response {
-    let panel = edit::Shown {
+    let form = match q.add_u {
+        Some(u) => crate::ui::pages::topo_form::TopoForm {
+            op: "add_device".into(),
+            u: u.to_string(),
+            face: q.add_face.clone().filter(|f| f == "rear").unwrap_or_default(),
+            ..Default::default()
+        },
+        None => Default::default(),
+    };
+    let panel = crate::ui::pages::topo_form::Shown {
         edited: q.edited.clone(),
-        ..edit::Shown::default()
+        form,
+        ..Default::default()
     };
     render(&st, &ctx, &id, q.device.as_deref(), panel, StatusCode::OK).await
 }
@@ -87,7 +100,7 @@ async fn render(
     ctx: &Ctx,
     id: &str,
     device: Option<&str>,
-    shown: edit::Shown,
+    shown: crate::ui::pages::topo_form::Shown,
     status: StatusCode,
 ) -> Response {
     let (snap, config) = world(st);
