@@ -62,20 +62,9 @@ fn edit_file(
     change: impl FnOnce(&mut Doc) -> Result<(), AccountError>,
 ) -> Result<(), AccountError> {
     // One writer at a time, across processes: a `token revoke` racing a password change
-    // must not write the revoked token back. The lock file sits beside the file, since the
-    // file itself is replaced by each write.
-    let lock_path = lock_file(path);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|source| AccountError::Io {
-            path: lock_path.clone(),
-            source,
-        })?;
-    lock.lock().map_err(|source| AccountError::Io {
-        path: lock_path,
+    // must not write the revoked token back.
+    let _lock = rackscope_core::edit::lock_dir_of(path).map_err(|source| AccountError::Io {
+        path: path.to_path_buf(),
         source,
     })?;
     let text = read(path)?;
@@ -94,14 +83,6 @@ fn edit_file(
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// `users.yaml` → `.users.yaml.lock`, beside it.
-fn lock_file(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "users.yaml".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.lock"))
 }
 
 fn edited(path: &Path) -> impl Fn(EditError) -> AccountError + '_ {

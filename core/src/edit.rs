@@ -12,7 +12,7 @@
 //! are refused rather than guessed at.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::yaml::{self, Kind, Node};
 
@@ -1535,6 +1535,38 @@ fn render_entries(
         }
     }
     Ok(())
+}
+
+/// Locks, exclusively and across processes, the directory that holds (or will hold)
+/// `path`: its nearest existing ancestor directory. Every writer of configuration files
+/// (the editors, `rackscope user`/`token`) takes it around its read-check-write, so two
+/// writers of one file cannot interleave. The directory itself is locked (`flock` on its
+/// descriptor), not a lock file beside the file: nothing is left behind in a directory
+/// kept in Git, and the file, replaced by every write, could not carry the lock itself.
+/// Released when the returned handle is dropped.
+pub fn lock_dir_of(path: &Path) -> std::io::Result<std::fs::File> {
+    lock_dir(&holding_dir(path))
+}
+
+/// Locks directory `dir` as `lock_dir_of` does; for a writer of several files, which takes
+/// the `holding_dir` of each, sorted and without repeats, so that two writers cannot each
+/// hold one and wait for the other.
+pub fn lock_dir(dir: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::File::open(dir)?;
+    f.lock()?;
+    Ok(f)
+}
+
+/// The nearest existing directory that holds `path`: its parent, or for a file in
+/// directories still to be made, the closest ancestor that exists.
+pub fn holding_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .into_iter()
+        .flat_map(Path::ancestors)
+        .find(|d| d.as_os_str().is_empty() || d.is_dir())
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
 }
 
 /// Writes `text` to `path` atomically: a temporary file in the same directory, fsync, rename

@@ -7,12 +7,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rackscope_core::Config;
-use rackscope_core::edit::write_atomic;
+use rackscope_core::edit::{holding_dir, lock_dir, write_atomic};
 use rackscope_core::vfs::Overlay;
 
-use super::{
-    EditingError, MAX_DIFF_LINES, diff, git_commit_files, lock_file, read_text, validate_overlay,
-};
+use super::{EditingError, MAX_DIFF_LINES, diff, git_commit_files, read_text, validate_overlay};
 use crate::topology_edit::Change;
 
 /// Writes `changes` when every touched file is still their `before` (a new file must not
@@ -23,14 +21,14 @@ pub fn apply(config: &Config, changes: &[Change], who: &str) -> Result<Vec<PathB
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    // Locks taken in path order, so that two edits touching the same files cannot each
+    // Locks taken in order, so that two edits touching the same directories cannot each
     // hold one and wait for the other.
-    let mut paths: Vec<&Path> = changes.iter().map(|c| c.path.as_path()).collect();
-    paths.sort();
-    paths.dedup();
-    let _locks: Vec<File> = paths
+    let mut dirs: Vec<PathBuf> = changes.iter().map(|c| holding_dir(&c.path)).collect();
+    dirs.sort();
+    dirs.dedup();
+    let _locks: Vec<File> = dirs
         .iter()
-        .filter_map(|p| lock(p).transpose())
+        .map(|d| lock_dir(d).map_err(|e| io(d, e)))
         .collect::<Result<_, _>>()?;
     for c in changes {
         check_before(c)?;
@@ -84,21 +82,9 @@ fn io(p: &Path, e: std::io::Error) -> EditingError {
     EditingError::Io(format!("{}: {e}", p.display()))
 }
 
-/// Locks the file's lock file (beside it); `None` when its directory does not exist yet (a
-/// new file in a new directory: nobody else can be writing it through an editor).
-pub(super) fn lock(path: &Path) -> Result<Option<File>, EditingError> {
-    if !path.parent().is_some_and(Path::is_dir) {
-        return Ok(None);
-    }
-    let lock_path = lock_file(path);
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| io(&lock_path, e))?;
-    f.lock().map_err(|e| io(&lock_path, e))?;
-    Ok(Some(f))
+/// Locks the directory holding `path` (`core::edit::lock_dir_of`).
+pub(super) fn lock(path: &Path) -> Result<File, EditingError> {
+    rackscope_core::edit::lock_dir_of(path).map_err(|e| io(path, e))
 }
 
 /// Whether the file on disk is still what the plan read.

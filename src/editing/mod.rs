@@ -1,6 +1,6 @@
 //! Editing the configuration's files through the server (issue #18): list, open, validate
 //! and save one file of one kind (app.yaml, topology, templates, checks, metrics). A save
-//! happens under a lock beside the file, only when the file is still what the editor
+//! happens under a lock on its directory, only when the file is still what the editor
 //! opened (its entity tag) and only when the whole configuration with the new text loads
 //! (`core::load::load_overlay`, nothing written otherwise); then it is written atomically
 //! with its mode and owner kept, audited, and committed to Git when asked. Blocking
@@ -377,8 +377,7 @@ pub fn save(
     }
     let path = resolve(config, kind, name)?;
     // One writer at a time, across processes and with `rackscope user`/`token` on app.yaml:
-    // the check of the etag and the write must not interleave with another save. The lock
-    // file sits beside the file, since the file itself is replaced by each write.
+    // the check of the etag and the write must not interleave with another save.
     let lock = apply::lock(&path)?;
     let current = read_text(&path)?;
     let current_etag = etag(&current);
@@ -410,13 +409,6 @@ pub fn save(
         path,
         text: text.to_owned(),
     })
-}
-
-/// `checks.yaml` → `.checks.yaml.lock`, beside it (the reload's watcher ignores hidden
-/// files).
-fn lock_file(path: &Path) -> PathBuf {
-    let name = file_name(path).unwrap_or_default();
-    path.with_file_name(format!(".{name}.lock"))
 }
 
 /// A user name as it may appear in a Git identity: no `<`, `>`, newline or space.

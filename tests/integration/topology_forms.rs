@@ -22,10 +22,18 @@ fn copied() -> (tempfile::TempDir, AppState) {
     copied_from("tests/fixtures/health")
 }
 
-/// A signed-in server over a temporary copy of the configuration at `rel`.
 fn copied_from(rel: &str) -> (tempfile::TempDir, AppState) {
+    copied_with_app(rel, "")
+}
+
+/// A signed-in server over a temporary copy of the configuration at `rel`, with `extra`
+/// appended to its app.yaml (on disk, so that it holds across the reload after a save).
+fn copied_with_app(rel: &str, extra: &str) -> (tempfile::TempDir, AppState) {
     let tmp = tempfile::tempdir().unwrap();
     crate::support::copy_dir(&crate::support::root().join(rel), tmp.path());
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, format!("{text}{extra}")).unwrap();
     let loaded = crate::support::load(&tmp.path().join("app.yaml"));
     assert!(loaded.is_usable());
     let mut config = loaded.config;
@@ -368,12 +376,21 @@ async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
     let (tmp, st) = copied();
     let path = tmp.path().join("topology.yaml");
     let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
-    let room = call(&st, browser("GET", "/views/room/room-a", ADDR, &cookie, None))
-        .await
-        .text();
+    let room = call(
+        &st,
+        browser("GET", "/views/room/room-a", ADDR, &cookie, None),
+    )
+    .await
+    .text();
     assert!(room.contains("<h2>Edit room</h2>"), "{room}");
-    assert!(room.contains("<option value=\"aisle-2\">aisle Aisle 2</option>"), "{room}");
-    assert!(room.contains("<option value=\"room-a\">standalone, in the room</option>"), "{room}");
+    assert!(
+        room.contains("<option value=\"aisle-2\">aisle Aisle 2</option>"),
+        "{room}"
+    );
+    assert!(
+        room.contains("<option value=\"room-a\">standalone, in the room</option>"),
+        "{room}"
+    );
 
     // An aisle, then a rack in it, then a standalone rack: each a minimal diff.
     let before = std::fs::read_to_string(&path).unwrap();
@@ -384,7 +401,10 @@ async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
         &format!("csrf={csrf}&op=add_aisle&id=aisle-3&name=Aisle+Three"),
     )
     .await;
-    assert!(page.contains("Aisle added; the configuration reloaded"), "{page}");
+    assert!(
+        page.contains("Aisle added; the configuration reloaded"),
+        "{page}"
+    );
     assert!(page.contains("Aisle Three"), "{page}");
     let after = std::fs::read_to_string(&path).unwrap();
     let (added, removed) = changed_lines(&before, &after);
@@ -398,12 +418,18 @@ async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
         &format!("csrf={csrf}&op=add_rack&aisle=aisle-3&id=r04&name=Rack+04&template=rack-pdu"),
     )
     .await;
-    assert!(page.contains("Rack added; the configuration reloaded"), "{page}");
+    assert!(
+        page.contains("Rack added; the configuration reloaded"),
+        "{page}"
+    );
     // The floor plan shows it, linked.
     assert!(page.contains("href=\"/views/rack/r04\""), "{page}");
     let config = st.engine.config();
     let r04 = config.topology.rack_ix("r04").unwrap();
-    assert_eq!(config.topology.racks[r04].template_id.as_deref(), Some("rack-pdu"));
+    assert_eq!(
+        config.topology.racks[r04].template_id.as_deref(),
+        Some("rack-pdu")
+    );
     let aisle = config.topology.racks[r04].aisle.unwrap();
     assert_eq!(config.topology.aisles[aisle].id, "aisle-3");
 
@@ -426,13 +452,18 @@ async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
             "/views/room/room-a/edit",
             ADDR,
             &cookie,
-            Some(&format!("csrf={csrf}&op=add_rack&aisle=aisle-1&id=r01&name=Again")),
+            Some(&format!(
+                "csrf={csrf}&op=add_rack&aisle=aisle-1&id=r01&name=Again"
+            )),
         ),
     )
     .await;
     assert_eq!(r.status, 400);
     let text = r.text();
-    assert!(text.contains("Not saved: rack `r01` already exists."), "{text}");
+    assert!(
+        text.contains("Not saved: rack `r01` already exists."),
+        "{text}"
+    );
     assert!(text.contains("value=\"Again\""), "{text}");
 
     // Removing a rack removes its item only, devices included.
@@ -449,7 +480,10 @@ async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
     let (added, removed) = changed_lines(&before, &std::fs::read_to_string(&path).unwrap());
     assert!(added.is_empty(), "{added:?}");
     assert!(removed.iter().any(|l| l.contains("id: r02")), "{removed:?}");
-    assert!(removed.iter().any(|l| l.contains("chassis-2")), "{removed:?}");
+    assert!(
+        removed.iter().any(|l| l.contains("chassis-2")),
+        "{removed:?}"
+    );
     assert!(st.engine.config().topology.rack_ix("r02").is_none());
     assert!(st.engine.config().topology.rack_ix("r04").is_some());
 
@@ -465,18 +499,27 @@ async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
         &format!("csrf={csrf}&op=add_room&id=room-c&name=Room+C"),
     )
     .await;
-    assert!(page.contains("Room added; the configuration reloaded"), "{page}");
+    assert!(
+        page.contains("Room added; the configuration reloaded"),
+        "{page}"
+    );
     assert!(page.contains("href=\"/views/room/room-c\""), "{page}");
     let config = st.engine.config();
     let rc = config.topology.room_ix("room-c").unwrap();
-    assert_eq!(config.topology.sites[config.topology.rooms[rc].site].id, "dc1");
+    assert_eq!(
+        config.topology.sites[config.topology.rooms[rc].site].id,
+        "dc1"
+    );
     assert!(st.reload.status().ok);
 
     // Viewers see no forms and cannot post.
     let (vcookie, vcsrf) = sign_in(&st, "vera", ADDR).await;
-    let room = call(&st, browser("GET", "/views/room/room-a", ADDR, &vcookie, None))
-        .await
-        .text();
+    let room = call(
+        &st,
+        browser("GET", "/views/room/room-a", ADDR, &vcookie, None),
+    )
+    .await
+    .text();
     assert!(!room.contains("Edit room"), "{room}");
     let r = call(
         &st,
@@ -541,18 +584,30 @@ async fn a_free_unit_on_the_elevation_fills_the_add_form() {
         .await
         .text();
     // chassis-2 (a 2U quad at U1) takes U1 and U2 of the front; U3 is free, U1 is not.
-    assert!(page.contains("href=\"/views/rack/r02?add_u=3&amp;add_face=front#edit\""), "{page}");
+    assert!(
+        page.contains("href=\"/views/rack/r02?add_u=3&amp;add_face=front#edit\""),
+        "{page}"
+    );
     assert!(!page.contains("add_u=1&amp;add_face=front"), "{page}");
     assert!(page.contains("add_u=1&amp;add_face=rear"), "{page}");
     let page = call(
         &st,
-        browser("GET", "/views/rack/r02?add_u=3&add_face=rear", ADDR, &cookie, None),
+        browser(
+            "GET",
+            "/views/rack/r02?add_u=3&add_face=rear",
+            ADDR,
+            &cookie,
+            None,
+        ),
     )
     .await
     .text();
     let add = &page[page.find("<h3>Add a device</h3>").unwrap()..];
     let add = &add[..add.find("</form>").unwrap()];
-    assert!(add.contains("name=\"u\" inputmode=\"numeric\" required size=\"3\" value=\"3\""), "{add}");
+    assert!(
+        add.contains("name=\"u\" inputmode=\"numeric\" required size=\"3\" value=\"3\""),
+        "{add}"
+    );
     assert!(add.contains("<option value=\"rear\" selected>"), "{add}");
     // Without the editors (a viewer), no unit is a link.
     let (vcookie, _) = sign_in(&st, "vera", ADDR).await;
@@ -560,4 +615,84 @@ async fn a_free_unit_on_the_elevation_fills_the_add_form() {
         .await
         .text();
     assert!(!page.contains("add_u="), "{page}");
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=setup",
+            "-c",
+            "user.email=setup@example.org",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn with_git_commit_a_form_touching_several_files_is_one_commit() {
+    let (tmp, st) = copied_with_app("config/demo-small", "editors:\n  git_commit: true\n");
+    git(tmp.path(), &["init", "-q"]);
+    git(tmp.path(), &["add", "-A"]);
+    git(tmp.path(), &["commit", "-q", "-m", "initial"]);
+    let (cookie, csrf) = sign_in(&st, "ada", ADDR).await;
+    let aisle = "topology/datacenters/uga-lab/rooms/lab-room/aisles/aisle-b";
+    post_form(
+        &st,
+        &cookie,
+        "/views/room/lab-room/edit",
+        &format!("csrf={csrf}&op=add_rack&aisle=aisle-b&id=rack-b03&name=Rack+B03"),
+    )
+    .await;
+    let head = |what: &str| git(tmp.path(), &["show", "--name-status", what, "HEAD"]);
+    let shown = head("--format=%an|%s");
+    let mut lines = shown.lines().filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next(),
+        Some("ada|rackscope: ada edited the topology"),
+        "{shown}"
+    );
+    let mut files: Vec<&str> = lines.collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            format!("A\t{aisle}/racks/rack-b03.yaml"),
+            format!("M\t{aisle}/aisle.yaml"),
+        ],
+        "{shown}"
+    );
+    post_form(
+        &st,
+        &cookie,
+        "/views/room/lab-room/edit",
+        &format!("csrf={csrf}&op=remove_rack&rack=rack-b03"),
+    )
+    .await;
+    let shown = head("--format=%an|%s");
+    let mut files: Vec<&str> = shown.lines().skip(1).filter(|l| !l.is_empty()).collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            format!("D\t{aisle}/racks/rack-b03.yaml"),
+            format!("M\t{aisle}/aisle.yaml"),
+        ],
+        "{shown}"
+    );
+    assert_eq!(
+        git(tmp.path(), &["rev-list", "--count", "HEAD"]).trim(),
+        "3"
+    );
+    // Nothing left uncommitted.
+    assert_eq!(git(tmp.path(), &["status", "--porcelain"]).trim(), "");
 }

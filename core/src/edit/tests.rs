@@ -885,3 +885,27 @@ fn write_atomic_leaves_the_target_alone_when_the_directory_is_not_writable() {
     assert!(err.is_err());
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "a: 1\n");
 }
+
+// ---------------------------------------------------------------------------------------
+// Directory locks.
+
+#[test]
+fn the_lock_is_on_the_nearest_existing_directory_and_excludes_a_second_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("a")).unwrap();
+    assert_eq!(holding_dir(&root.join("a/x.yaml")), root.join("a"));
+    assert_eq!(
+        holding_dir(&root.join("a/new/deeper/x.yaml")),
+        root.join("a")
+    );
+    assert_eq!(holding_dir(Path::new("x.yaml")), Path::new("."));
+    let held = lock_dir_of(&root.join("a/x.yaml")).unwrap();
+    // Another open of the same directory (another writer) cannot take it meanwhile.
+    let other = std::fs::File::open(root.join("a")).unwrap();
+    assert!(other.try_lock().is_err());
+    drop(held);
+    assert!(other.try_lock().is_ok());
+    // Nothing was created beside the files.
+    assert_eq!(std::fs::read_dir(root.join("a")).unwrap().count(), 0);
+}

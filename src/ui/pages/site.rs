@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::server::AppState;
 use crate::topology_edit::Op;
 use crate::ui::chrome::{Above, chrome, crumbs, level, not_found, world};
-use crate::ui::pages::topo_form::{Feedback, Shown, TopoForm, need, save, some};
 use crate::ui::draw::St;
+use crate::ui::pages::topo_form::{Feedback, Shown, TopoForm, need, save, some};
 use crate::ui::urls::{enc, rack_url, room_url, site_url};
 use crate::ui::{Ctx, Page, html};
 

@@ -80,7 +80,11 @@ pub async fn handler(
         Some(u) => crate::ui::pages::topo_form::TopoForm {
             op: "add_device".into(),
             u: u.to_string(),
-            face: q.add_face.clone().filter(|f| f == "rear").unwrap_or_default(),
+            face: q
+                .add_face
+                .clone()
+                .filter(|f| f == "rear")
+                .unwrap_or_default(),
             ..Default::default()
         },
         None => Default::default(),
