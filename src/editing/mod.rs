@@ -411,6 +411,22 @@ pub fn save(
     })
 }
 
+/// Who an edit is audited and committed as: the signed-in user or token, else `anonymous`
+/// (editing with sign-in off, where the server allows it).
+pub fn actor(name: Option<String>) -> String {
+    name.unwrap_or_else(|| "anonymous".to_owned())
+}
+
+/// Runs blocking editing work (file IO, whole loads) off the async threads; a task that
+/// panicked is an I/O error.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EditingError> + Send + 'static,
+) -> Result<T, EditingError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(EditingError::Io(format!("the editing task failed: {e}"))))
+}
+
 /// A user name as it may appear in a Git identity: no `<`, `>`, newline or space.
 fn identity(who: &str) -> String {
     let clean: String = who

@@ -108,10 +108,7 @@ fn api_error(e: EditingError) -> ApiError {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, EditingError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(format!("the editing task failed: {e}")))?
-        .map_err(api_error)
+    editing::blocking(f).await.map_err(api_error)
 }
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -305,9 +302,7 @@ pub(crate) async fn save_file(
             )
         })?;
     let body = json_body(body)?;
-    let who = principal
-        .and_then(|axum::Extension(p)| p.name)
-        .unwrap_or_else(|| "anonymous".to_owned());
+    let who = editing::actor(principal.and_then(|axum::Extension(p)| p.name));
     let config = st.engine.config();
     let saved =
         blocking(move || editing::save(&config, kind, &name, &body.text, &if_match, &who)).await?;
@@ -376,16 +371,19 @@ pub async fn plan_and_apply(
     who: String,
 ) -> Result<Vec<std::path::PathBuf>, Result<crate::topology_edit::TopologyEditError, EditingError>>
 {
-    tokio::task::spawn_blocking(move || {
-        let changes = crate::topology_edit::plan(&config, &op).map_err(Ok)?;
-        editing::apply(&config, &changes, &who).map_err(Err)
+    let applied = editing::blocking(move || {
+        let changes = match crate::topology_edit::plan(&config, &op) {
+            Ok(c) => c,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        editing::apply(&config, &changes, &who).map(Ok)
     })
-    .await
-    .unwrap_or_else(|e| {
-        Err(Err(EditingError::Io(format!(
-            "the editing task failed: {e}"
-        ))))
-    })
+    .await;
+    match applied {
+        Ok(Ok(paths)) => Ok(paths),
+        Ok(Err(refused)) => Err(Ok(refused)),
+        Err(e) => Err(Err(e)),
+    }
 }
 
 #[utoipa::path(
@@ -411,9 +409,7 @@ pub(crate) async fn topology_edit(
 ) -> Result<Json<Edited>, ApiError> {
     allowed(&st)?;
     let op = json_body(body)?;
-    let who = principal
-        .and_then(|axum::Extension(p)| p.name)
-        .unwrap_or_else(|| "anonymous".to_owned());
+    let who = editing::actor(principal.and_then(|axum::Extension(p)| p.name));
     let changed = match plan_and_apply(st.engine.config(), op, who).await {
         Ok(paths) => paths,
         Err(Ok(refused)) => return Err(ApiError::BadRequest(refused.to_string())),

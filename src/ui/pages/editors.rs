@@ -176,18 +176,9 @@ pub(crate) fn editors_crumbs() -> Vec<Link> {
     ]
 }
 
-/// Runs a blocking `editing` call off the async threads; a panicked task is an I/O error.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, EditingError> + Send + 'static,
-) -> Result<T, EditingError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(EditingError::Io(e.to_string())))
-}
-
 async fn files_of(config: &Arc<Config>, kind: Kind) -> Vec<FileLink> {
     let config = config.clone();
-    let names = blocking(move || Ok(editing::list(&config, kind)))
+    let names = editing::blocking(move || Ok(editing::list(&config, kind)))
         .await
         .unwrap_or_default();
     names
@@ -371,7 +362,7 @@ pub async fn open(
     let config = st.engine.config();
     let opened = {
         let (config, name) = (config.clone(), name.clone());
-        blocking(move || editing::open(&config, kind, &name)).await
+        editing::blocking(move || editing::open(&config, kind, &name)).await
     };
     let opened = match opened {
         Ok(o) => o,
@@ -466,8 +457,8 @@ pub async fn submit(
     let result = {
         let (config, name, text, etag) =
             (config.clone(), name.clone(), text.clone(), f.etag.clone());
-        let who = ctx.user.name.clone().unwrap_or_else(|| "anonymous".into());
-        blocking(move || {
+        let who = crate::editing::actor(ctx.user.name.clone());
+        editing::blocking(move || {
             if save {
                 editing::save(&config, kind, &name, &text, &etag, &who).map(|_| Vec::new())
             } else {

@@ -14,10 +14,11 @@ use rackscope_core::edit::{Doc, Seg};
 use rackscope_core::yaml::{Kind as YamlKind, Node};
 use serde::{Deserialize, Serialize};
 
+use crate::editing::blocking;
 use crate::editing::{self, EditingError, Kind, Problem};
 use crate::server::AppState;
 use crate::ui::chrome::{chrome, world};
-use crate::ui::pages::editors::{blocking, editor_url, editors_crumbs, refused};
+use crate::ui::pages::editors::{editor_url, editors_crumbs, refused};
 use crate::ui::{Ctx, Page, html};
 
 /// A field of the form: where it lives in app.yaml and what it holds.
@@ -281,7 +282,7 @@ pub async fn submit(
         );
         return render(&st, &ctx, StatusCode::OK, &page);
     }
-    let who = ctx.user.name.clone().unwrap_or_else(|| "anonymous".into());
+    let who = crate::editing::actor(ctx.user.name.clone());
     let (cfg, etag) = (config.clone(), page.etag.clone());
     let form2 = form.clone();
     let saved = blocking(move || {

@@ -142,7 +142,7 @@ pub(crate) async fn save(
             return Err((StatusCode::BAD_REQUEST, shown));
         }
     };
-    let who = ctx.user.name.clone().unwrap_or_else(|| "anonymous".into());
+    let who = crate::editing::actor(ctx.user.name.clone());
     let status = match crate::server::editing_api::plan_and_apply(st.engine.config(), op, who).await
     {
         Ok(paths) => {
