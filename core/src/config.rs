@@ -45,6 +45,8 @@ pub struct Config {
     pub bindings: Bindings,
     /// Who may sign in and what each role may do.
     pub access: crate::access::Access,
+    /// The maintenance windows of `maintenances.yaml` beside app.yaml.
+    pub maintenances: Arc<crate::maintenance::Maintenances>,
 }
 
 impl Config {

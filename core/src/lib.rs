@@ -15,6 +15,7 @@ pub mod expand;
 pub mod labels;
 pub mod library;
 pub mod load;
+pub mod maintenance;
 pub mod model;
 pub mod placeholder;
 pub mod promql;

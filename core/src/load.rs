@@ -163,12 +163,97 @@ fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String
     config.topology = TopologyLoader::new(&mut diags).load(&config.paths.topology, &app_arc);
     resolve_rack_heights(&mut config.topology, &config.catalog);
     config.bindings = Bindings::compute(&config.topology, &config.catalog, &config.checks);
+    let file = crate::maintenance::file_of(app_file);
+    let parsed = vfs::exists(&file)
+        .then(|| read_file(&file, &mut diags))
+        .flatten();
+    config.maintenances = Arc::new(maintenances(&config, &file, parsed, &mut diags));
     crate::validate::finish(&config, &mut diags);
     diags.sort();
     Loaded {
         config,
         diagnostics: diags,
     }
+}
+
+/// Only `maintenances.yaml`, checked against `config`'s topology and checks: `text` when
+/// given (a change the API is about to write), else the file on disk. The server keeps
+/// the result without reloading the rest of the configuration.
+pub fn maintenances_of(
+    config: &Config,
+    text: Option<&str>,
+) -> (crate::maintenance::Maintenances, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let file = crate::maintenance::file_of(&config.app_file);
+    // A text to check is read through the overlay, so its syntax errors read as the
+    // file's would.
+    let overlay = text.map(|t| Overlay::texts(HashMap::from([(file.clone(), t.to_owned())])));
+    let _scope = overlay.as_ref().map(vfs::Scope::set);
+    let parsed = vfs::exists(&file)
+        .then(|| read_file(&file, &mut diags))
+        .flatten();
+    let m = maintenances(config, &file, parsed, &mut diags);
+    diags.sort();
+    (m, diags)
+}
+
+/// The windows of a parsed `maintenances.yaml` (`None`: no file, or one that did not
+/// parse, already reported), each entry decoded on its own.
+fn maintenances(
+    config: &Config,
+    file: &Path,
+    parsed: Option<(Arc<Path>, String, Node)>,
+    diags: &mut Diagnostics,
+) -> crate::maintenance::Maintenances {
+    let Some((arc, src, node)) = parsed else {
+        return crate::maintenance::Maintenances {
+            windows: Vec::new(),
+            file: file.to_path_buf(),
+        };
+    };
+    let items = match node.get("maintenances") {
+        None if node.is_null() => &[][..],
+        Some(n) if n.is_null() => &[][..],
+        Some(n) => match n.seq() {
+            Some(items) => items,
+            None => {
+                diags.error(
+                    "maintenance",
+                    Span::new(&arc, n.pos),
+                    "`maintenances:` must be a list of windows",
+                );
+                &[][..]
+            }
+        },
+        None => {
+            diags.error(
+                "maintenance",
+                Span::new(&arc, node.pos),
+                "expected `maintenances:`, a list of windows",
+            );
+            &[][..]
+        }
+    };
+    let entries = items
+        .iter()
+        .take(crate::maintenance::MAX_WINDOWS + 1)
+        .enumerate()
+        .map(|(i, item)| (i, decode_one(item, &src, &arc, diags)))
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let known =
+        |c: &str| config.checks.get(c).is_some() || config.check_kinds.values().any(|k| k == c);
+    crate::maintenance::resolve(
+        &arc,
+        Some(&node),
+        entries,
+        &config.topology,
+        &known,
+        now,
+        diags,
+    )
 }
 
 /// Only app.yaml's `auth:` section and the users file, read again while the server runs (a

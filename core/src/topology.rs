@@ -390,6 +390,10 @@ impl Topology {
     pub fn device(&self, id: &str) -> Option<&Device> {
         self.index.devices.get(id).map(|&i| &self.devices[i])
     }
+    /// A device's index by its id alone, as `device` finds it.
+    pub fn device_ix(&self, id: &str) -> Option<DeviceIx> {
+        self.index.devices.get(id).copied()
+    }
     /// A device by rack and device id, the unambiguous lookup the API uses.
     pub fn device_in_rack(&self, rack_id: &str, device_id: &str) -> Option<&Device> {
         let ix = self.device_ix_in_rack(self.rack_ix(rack_id)?, device_id)?;

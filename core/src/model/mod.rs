@@ -3,6 +3,7 @@
 pub mod app;
 pub mod catalog;
 pub mod checks;
+pub mod maintenance;
 pub mod metrics;
 pub mod topology;
 pub mod users;

@@ -2,7 +2,7 @@
 
 use crate::Severity;
 use crate::telemetry::{AlertTarget, Snapshot};
-use crate::topology::{Aisle, Device, Rack, RackIx, Room, Site};
+use crate::topology::{Aisle, Device, DeviceIx, Rack, RackIx, Room, Site};
 
 /// What an alert is raised on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub struct LocatedAlert<'a> {
     pub aisle: Option<&'a Aisle>,
     pub rack: &'a Rack,
     pub device: Option<&'a Device>,
+    pub rack_ix: RackIx,
+    pub device_ix: Option<DeviceIx>,
 }
 
 /// One failing check of an alert.
@@ -90,6 +92,8 @@ pub fn located_alerts_where(
                 aisle: rack.aisle.map(|x| &topo.aisles[x]),
                 rack,
                 device: device_ix.map(|d| &topo.devices[d]),
+                rack_ix,
+                device_ix,
             }
         })
         .collect()

@@ -1,0 +1,530 @@
+//! Maintenance windows: `maintenances.yaml` checked into `Window`s with absolute times, the
+//! status of each at an instant, and what the windows active at that instant cover in a
+//! topology (`Coverage`), which every surface asks: the alert lists (hide or badge), the
+//! roll-up markers of racks, rooms and sites, and the located `/metrics` series.
+//!
+//! Nothing here changes a state: a window only says what an operator should be told about
+//! the states the checks found, and the real state stays readable under every marker.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::Severity;
+use crate::diag::{Diagnostics, Pos, Span};
+use crate::model::maintenance::{Effect, MaintenanceEntry, TargetType};
+use crate::read::alerts::{AlertKind, LocatedAlert};
+use crate::topology::{AisleIx, DeviceIx, RackIx, RoomIx, SiteIx, Topology};
+use crate::yaml::Node;
+
+/// The file's name, beside app.yaml (the Python version's place for it).
+pub const FILE_NAME: &str = "maintenances.yaml";
+
+/// More windows than this is a mistake (or an attack on memory), not a NOC's calendar.
+pub const MAX_WINDOWS: usize = 10_000;
+
+/// The longest reason kept.
+pub const MAX_REASON: usize = 2_000;
+
+/// A window's status at an instant, as the Python version computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Active,
+    Scheduled,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "ACTIVE",
+            Status::Scheduled => "SCHEDULED",
+            Status::Expired => "EXPIRED",
+        }
+    }
+}
+
+/// One window: the entry as written (the API answers with it) and its times as Unix
+/// seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub entry: MaintenanceEntry,
+    pub created: Option<i64>,
+    pub starts: Option<i64>,
+    pub expires: Option<i64>,
+    pub ended: Option<i64>,
+    /// The entry in the file, for diagnostics.
+    pub span: Span,
+}
+
+impl Window {
+    /// `ended_at` set or `expires_at` reached: EXPIRED; `starts_at` still ahead:
+    /// SCHEDULED; else ACTIVE.
+    pub fn status(&self, now: i64) -> Status {
+        if self.ended.is_some() || self.expires.is_some_and(|e| e <= now) {
+            Status::Expired
+        } else if self.starts.is_some_and(|s| s > now) {
+            Status::Scheduled
+        } else {
+            Status::Active
+        }
+    }
+
+    pub fn effect(&self) -> Effect {
+        self.entry.effect
+    }
+}
+
+/// Every window of the file, in its order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Maintenances {
+    pub windows: Vec<Window>,
+    /// Where they are kept (and written).
+    pub file: PathBuf,
+}
+
+impl Maintenances {
+    pub fn get(&self, id: &str) -> Option<&Window> {
+        self.windows.iter().find(|w| w.entry.id == id)
+    }
+}
+
+/// The file beside `app_file`.
+pub fn file_of(app_file: &Path) -> PathBuf {
+    app_file
+        .parent()
+        .map_or_else(|| PathBuf::from(FILE_NAME), |d| d.join(FILE_NAME))
+}
+
+/// Checks the parsed file (`node` of `file`, absent when there is none) against the
+/// topology: each entry decoded on its own, its times read (a time without an offset in
+/// its site's time zone), its target looked up. A malformed entry is an error at its line;
+/// a target that is not in the topology is a warning, unless the window is over.
+pub fn resolve(
+    file: &Arc<Path>,
+    node: Option<&Node>,
+    entries: Vec<(usize, Option<MaintenanceEntry>)>,
+    topo: &Topology,
+    check_ids: &dyn Fn(&str) -> bool,
+    now: i64,
+    diags: &mut Diagnostics,
+) -> Maintenances {
+    let mut out = Maintenances {
+        windows: Vec::new(),
+        file: file.to_path_buf(),
+    };
+    let items = node
+        .and_then(|n| n.get("maintenances"))
+        .and_then(Node::seq)
+        .unwrap_or(&[]);
+    if items.len() > MAX_WINDOWS {
+        diags.error(
+            "maintenance",
+            Span::file_only(file),
+            format!("more than {MAX_WINDOWS} maintenance windows"),
+        );
+        return out;
+    }
+    let mut seen: HashMap<String, Pos> = HashMap::new();
+    for (i, entry) in entries {
+        let Some(item) = items.get(i) else { continue };
+        let Some(entry) = entry else { continue };
+        let at = |key: &str| Span::new(file, item.get(key).map_or(item.pos, |n| n.pos));
+        if let Err(why) = check_entry(&entry) {
+            diags.error("maintenance", at(why.0), why.1);
+            continue;
+        }
+        if let Some(first) = seen.insert(entry.id.clone(), item.pos) {
+            diags.error(
+                "maintenance",
+                at("id"),
+                format!(
+                    "maintenance id `{}` is used twice (first at line {})",
+                    entry.id, first.line
+                ),
+            );
+            continue;
+        }
+        let tz = site_of(topo, entry.target_type, &entry.target_id)
+            .and_then(|s| topo.sites[s].timezone.as_deref());
+        let mut bad = false;
+        let mut time = |key: &str, v: &Option<String>| -> Option<i64> {
+            let s = v.as_deref()?;
+            match parse_time(s, tz) {
+                Ok(t) => Some(t),
+                Err(why) => {
+                    diags.error(
+                        "maintenance",
+                        at(key),
+                        format!("`{key}: {s}` is not a time: {why}"),
+                    );
+                    bad = true;
+                    None
+                }
+            }
+        };
+        let window = Window {
+            created: time("created_at", &entry.created_at),
+            starts: time("starts_at", &entry.starts_at),
+            expires: time("expires_at", &entry.expires_at),
+            ended: time("ended_at", &entry.ended_at),
+            span: Span::new(file, item.pos),
+            entry,
+        };
+        if bad {
+            continue;
+        }
+        if let (Some(s), Some(e)) = (window.starts, window.expires)
+            && e <= s
+        {
+            diags.error(
+                "maintenance",
+                at("expires_at"),
+                "expires_at is not after starts_at: the window would never be active",
+            );
+            continue;
+        }
+        if window.status(now) != Status::Expired {
+            if !target_exists(topo, window.entry.target_type, &window.entry.target_id) {
+                diags.warning(
+                    "maintenance",
+                    at("target_id"),
+                    format!(
+                        "maintenance `{}`: there is no {} `{}` in the topology; the window covers nothing",
+                        window.entry.id,
+                        window.entry.target_type.as_str(),
+                        window.entry.target_id
+                    ),
+                );
+            }
+            if let Some(c) = &window.entry.check
+                && !check_ids(c)
+            {
+                diags.warning(
+                    "maintenance",
+                    at("check"),
+                    format!(
+                        "maintenance `{}`: no check has the id or kind `{c}`; the window covers nothing",
+                        window.entry.id
+                    ),
+                );
+            }
+        }
+        out.windows.push(window);
+    }
+    out
+}
+
+/// A field that is wrong on its own, with the key it is at.
+fn check_entry(e: &MaintenanceEntry) -> Result<(), (&'static str, String)> {
+    if e.id.trim().is_empty() || e.id.len() > 64 || e.id.chars().any(char::is_control) {
+        return Err((
+            "id",
+            "a maintenance id is 1 to 64 printable characters".into(),
+        ));
+    }
+    if e.target_id.trim().is_empty() {
+        return Err(("target_id", "target_id is empty".into()));
+    }
+    if e.reason.len() > MAX_REASON {
+        return Err(("reason", format!("the reason is over {MAX_REASON} bytes")));
+    }
+    Ok(())
+}
+
+/// Reads an ISO 8601 time: with an offset (`Z`, `+02:00`) as it says; without one in
+/// time zone `tz` (an IANA name, a site's `timezone`), else UTC. A date alone is its
+/// midnight. Unix seconds.
+pub fn parse_time(s: &str, tz: Option<&str>) -> Result<i64, String> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_second());
+    }
+    let civil = s
+        .parse::<jiff::civil::DateTime>()
+        .or_else(|_| {
+            s.parse::<jiff::civil::Date>()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .map_err(|_| {
+            "expected an ISO 8601 date and time such as 2026-12-02T14:00:00Z".to_owned()
+        })?;
+    let zone = match tz {
+        Some(name) => jiff::tz::TimeZone::get(name)
+            .map_err(|_| format!("the site's timezone `{name}` is not a known time zone"))?,
+        None => jiff::tz::TimeZone::UTC,
+    };
+    civil
+        .to_zoned(zone)
+        .map(|z| z.timestamp().as_second())
+        .map_err(|e| e.to_string())
+}
+
+/// Unix seconds as the API writes them: RFC 3339 in UTC.
+pub fn format_time(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The site a target is in, for its time zone.
+fn site_of(topo: &Topology, t: TargetType, id: &str) -> Option<SiteIx> {
+    Some(match scope_of(topo, t, id)? {
+        Scope::Site(s) => s,
+        Scope::Room(r) => topo.rooms[r].site,
+        Scope::Aisle(a) => topo.rooms[topo.aisles[a].room].site,
+        Scope::Rack(r) => topo.rooms[topo.racks[r].room].site,
+        Scope::Device(d) => topo.rooms[topo.racks[topo.devices[d].rack].room].site,
+        Scope::Instance(i) => {
+            let d = topo.instances[i].device;
+            topo.rooms[topo.racks[topo.devices[d].rack].room].site
+        }
+    })
+}
+
+fn target_exists(topo: &Topology, t: TargetType, id: &str) -> bool {
+    scope_of(topo, t, id).is_some()
+}
+
+/// What a target names in one topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Site(SiteIx),
+    Room(RoomIx),
+    Aisle(AisleIx),
+    Rack(RackIx),
+    Device(DeviceIx),
+    Instance(crate::topology::InstanceIx),
+}
+
+fn scope_of(topo: &Topology, t: TargetType, id: &str) -> Option<Scope> {
+    match t {
+        TargetType::Site => topo.site_ix(id).map(Scope::Site),
+        TargetType::Room => topo.room_ix(id).map(Scope::Room),
+        TargetType::Aisle => topo
+            .aisles
+            .iter_ix()
+            .find(|(_, a)| a.id == id)
+            .map(|(ix, _)| Scope::Aisle(ix)),
+        TargetType::Rack => topo.rack_ix(id).map(Scope::Rack),
+        // A device id, else an instance name: the Python version matched device targets
+        // against the instance names of node alerts.
+        TargetType::Device => topo
+            .device_ix(id)
+            .map(Scope::Device)
+            .or_else(|| topo.instance_ix(id).map(Scope::Instance)),
+        TargetType::Instance => topo.instance_ix(id).map(Scope::Instance),
+    }
+}
+
+/// Where an alert or a marker is, as indices.
+#[derive(Debug, Clone, Copy)]
+pub struct Place {
+    pub site: SiteIx,
+    pub room: RoomIx,
+    pub aisle: Option<AisleIx>,
+    pub rack: Option<RackIx>,
+    pub device: Option<DeviceIx>,
+    /// The instance of a node alert, by name.
+    pub instance: Option<crate::topology::InstanceIx>,
+}
+
+impl Scope {
+    fn contains(self, p: &Place) -> bool {
+        match self {
+            Scope::Site(s) => p.site == s,
+            Scope::Room(r) => p.room == r,
+            Scope::Aisle(a) => p.aisle == Some(a),
+            Scope::Rack(r) => p.rack == Some(r),
+            Scope::Device(d) => p.device == Some(d),
+            Scope::Instance(i) => p.instance == Some(i),
+        }
+    }
+}
+
+/// The windows active at one instant, resolved in one topology: what each surface asks.
+#[derive(Debug)]
+pub struct Coverage<'a> {
+    active: Vec<(Scope, &'a Window)>,
+    kinds: &'a HashMap<String, String>,
+    topo: &'a Topology,
+}
+
+impl<'a> Coverage<'a> {
+    /// The windows of `m` active at `now` (Unix seconds) over `config`'s topology.
+    pub fn new(m: &'a Maintenances, config: &'a crate::Config, now: i64) -> Coverage<'a> {
+        let topo = &config.topology;
+        let active = m
+            .windows
+            .iter()
+            .filter(|w| w.status(now) == Status::Active)
+            .filter_map(|w| Some((scope_of(topo, w.entry.target_type, &w.entry.target_id)?, w)))
+            .collect();
+        Coverage {
+            active,
+            kinds: &config.check_kinds,
+            topo,
+        }
+    }
+
+    /// No window is active.
+    pub fn is_empty(&self) -> bool {
+        self.active.is_empty()
+    }
+
+    /// The active windows, in the file's order.
+    pub fn windows(&self) -> impl Iterator<Item = &'a Window> + '_ {
+        self.active.iter().map(|(_, w)| *w)
+    }
+
+    /// The place of rack `r` (no device).
+    pub fn rack_place(&self, r: RackIx) -> Place {
+        let rack = &self.topo.racks[r];
+        Place {
+            site: self.topo.rooms[rack.room].site,
+            room: rack.room,
+            aisle: rack.aisle,
+            rack: Some(r),
+            device: None,
+            instance: None,
+        }
+    }
+
+    /// The first window covering the whole of what is at `p` (every check), if any.
+    pub fn whole(&self, p: &Place) -> Option<&'a Window> {
+        self.active
+            .iter()
+            .find(|(s, w)| w.entry.check.is_none() && s.contains(p))
+            .map(|(_, w)| *w)
+    }
+
+    /// The first window covering rack `r` entirely (it, its aisle, room or site).
+    pub fn rack(&self, r: RackIx) -> Option<&'a Window> {
+        self.whole(&self.rack_place(r))
+    }
+
+    /// The first window covering room `r` entirely (it or its site).
+    pub fn room(&self, r: RoomIx) -> Option<&'a Window> {
+        let p = Place {
+            site: self.topo.rooms[r].site,
+            room: r,
+            aisle: None,
+            rack: None,
+            device: None,
+            instance: None,
+        };
+        self.whole(&p)
+    }
+
+    /// The first window covering site `s` entirely.
+    pub fn site(&self, s: SiteIx) -> Option<&'a Window> {
+        self.active
+            .iter()
+            .find(|(sc, w)| w.entry.check.is_none() && *sc == Scope::Site(s))
+            .map(|(_, w)| *w)
+    }
+
+    /// The first window covering device `d` entirely (it or anything above it).
+    pub fn device(&self, d: DeviceIx) -> Option<&'a Window> {
+        let mut p = self.rack_place(self.topo.devices[d].rack);
+        p.device = Some(d);
+        self.whole(&p)
+    }
+
+    /// Whether any active window covers something inside rack `r` (a device, an instance,
+    /// a check), for the "partly in maintenance" marker.
+    pub fn touches_rack(&self, r: RackIx) -> bool {
+        let p = self.rack_place(r);
+        self.active.iter().any(|(s, _)| match s {
+            Scope::Device(d) => self.topo.devices[*d].rack == r,
+            Scope::Instance(i) => self.topo.devices[self.topo.instances[*i].device].rack == r,
+            other => other.contains(&p),
+        })
+    }
+
+    /// The window covering check `check` at `p`, if any: a window on the place or above
+    /// it, for every check or for this check's id or kind.
+    pub fn check(&self, p: &Place, check: &str) -> Option<&'a Window> {
+        self.active
+            .iter()
+            .find(|(s, w)| {
+                s.contains(p)
+                    && w.entry
+                        .check
+                        .as_deref()
+                        .is_none_or(|c| c == check || self.kinds.get(check).is_some_and(|k| k == c))
+            })
+            .map(|(_, w)| *w)
+    }
+
+    /// The place of a located alert.
+    pub fn place_of(&self, a: &LocatedAlert<'_>) -> Place {
+        let mut p = self.rack_place(a.rack_ix);
+        p.device = a.device_ix;
+        if a.kind == AlertKind::Node {
+            p.instance = self.topo.instance_ix(a.key);
+        }
+        p
+    }
+
+    /// The alerts as every list shows them: the checks a `hide` window covers taken out
+    /// (and the alert with them when none is left; its state otherwise the worst of what
+    /// is left), and the first `badge` window over what is left attached.
+    pub fn apply<'s>(&self, alerts: Vec<LocatedAlert<'s>>) -> Vec<Marked<'s, 'a>> {
+        if self.active.is_empty() {
+            return alerts
+                .into_iter()
+                .map(|alert| Marked {
+                    alert,
+                    maintenance: None,
+                })
+                .collect();
+        }
+        let mut out = Vec::with_capacity(alerts.len());
+        for mut alert in alerts {
+            let p = self.place_of(&alert);
+            let mut badge: Option<&'a Window> = None;
+            let before = alert.checks.len();
+            alert.checks.retain(|c| match self.check(&p, c.id) {
+                Some(w) if w.effect() == Effect::Hide => false,
+                Some(w) => {
+                    badge.get_or_insert(w);
+                    true
+                }
+                None => true,
+            });
+            if alert.checks.is_empty() && before > 0 {
+                continue;
+            }
+            if before == 0 {
+                // An alert without checks (a node down, say) follows its place's window.
+                match self.whole(&p) {
+                    Some(w) if w.effect() == Effect::Hide => continue,
+                    Some(w) => badge = Some(w),
+                    None => {}
+                }
+            }
+            if alert.checks.len() < before
+                && let Some(worst) = Severity::worst(alert.checks.iter().map(|c| c.severity))
+            {
+                alert.state = worst;
+            }
+            out.push(Marked {
+                alert,
+                maintenance: badge,
+            });
+        }
+        out
+    }
+}
+
+/// An alert as the lists show it, with the window it is badged with.
+#[derive(Debug, Clone)]
+pub struct Marked<'s, 'w> {
+    pub alert: LocatedAlert<'s>,
+    pub maintenance: Option<&'w Window>,
+}
+
+#[cfg(test)]
+mod tests;
