@@ -424,7 +424,8 @@ async fn report(engine: Arc<Engine>, verbose: bool) {
             continue;
         }
         seen = snap.seq;
-        let views = server::alert_views(&snap);
+        let maintenances = engine.maintenances();
+        let views = server::alert_views(&snap, &maintenances);
         let crit = views.iter().filter(|a| a.state == "CRIT").count();
         let line = format!(
             "global {} · {} CRIT, {} WARN alerts",

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod demo;
 pub mod editing;
 pub mod import;
+pub mod maintenance;
 pub mod mem;
 pub mod render;
 pub mod server;

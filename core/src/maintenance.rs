@@ -1,7 +1,8 @@
 //! Maintenance windows: `maintenances.yaml` checked into `Window`s with absolute times, the
 //! status of each at an instant, and what the windows active at that instant cover in a
-//! topology (`Coverage`), which every surface asks: the alert lists (hide or badge), the
-//! roll-up markers of racks, rooms and sites, and the located `/metrics` series.
+//! topology (`Coverage`), which every surface asks: the alert lists (hide or badge, in
+//! `read::maintenance`), the roll-up markers of racks, rooms and sites, and the located
+//! `/metrics` series.
 //!
 //! Nothing here changes a state: a window only says what an operator should be told about
 //! the states the checks found, and the real state stays readable under every marker.
@@ -10,10 +11,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::Severity;
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::model::maintenance::{Effect, MaintenanceEntry, TargetType};
-use crate::read::alerts::{AlertKind, LocatedAlert};
 use crate::topology::{AisleIx, DeviceIx, RackIx, RoomIx, SiteIx, Topology};
 use crate::yaml::Node;
 
@@ -268,8 +267,9 @@ pub fn format_time(t: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The site a target is in, for its time zone.
-fn site_of(topo: &Topology, t: TargetType, id: &str) -> Option<SiteIx> {
+/// The site a target is in (for its time zone); `None` when the topology has no such
+/// target.
+pub fn site_of(topo: &Topology, t: TargetType, id: &str) -> Option<SiteIx> {
     Some(match scope_of(topo, t, id)? {
         Scope::Site(s) => s,
         Scope::Room(r) => topo.rooms[r].site,
@@ -352,9 +352,14 @@ pub struct Coverage<'a> {
 }
 
 impl<'a> Coverage<'a> {
-    /// The windows of `m` active at `now` (Unix seconds) over `config`'s topology.
-    pub fn new(m: &'a Maintenances, config: &'a crate::Config, now: i64) -> Coverage<'a> {
-        let topo = &config.topology;
+    /// The windows of `m` active at `now` (Unix seconds) over `topo`; `kinds` is the kind
+    /// of each check (`Config::check_kinds`), for windows limited to a kind.
+    pub fn new(
+        m: &'a Maintenances,
+        topo: &'a Topology,
+        kinds: &'a HashMap<String, String>,
+        now: i64,
+    ) -> Coverage<'a> {
         let active = m
             .windows
             .iter()
@@ -363,7 +368,7 @@ impl<'a> Coverage<'a> {
             .collect();
         Coverage {
             active,
-            kinds: &config.check_kinds,
+            kinds,
             topo,
         }
     }
@@ -389,6 +394,11 @@ impl<'a> Coverage<'a> {
             device: None,
             instance: None,
         }
+    }
+
+    /// An instance by name, for the place of a node alert.
+    pub fn instance_ix(&self, name: &str) -> Option<crate::topology::InstanceIx> {
+        self.topo.instance_ix(name)
     }
 
     /// The first window covering the whole of what is at `p` (every check), if any.
@@ -457,74 +467,4 @@ impl<'a> Coverage<'a> {
             })
             .map(|(_, w)| *w)
     }
-
-    /// The place of a located alert.
-    pub fn place_of(&self, a: &LocatedAlert<'_>) -> Place {
-        let mut p = self.rack_place(a.rack_ix);
-        p.device = a.device_ix;
-        if a.kind == AlertKind::Node {
-            p.instance = self.topo.instance_ix(a.key);
-        }
-        p
-    }
-
-    /// The alerts as every list shows them: the checks a `hide` window covers taken out
-    /// (and the alert with them when none is left; its state otherwise the worst of what
-    /// is left), and the first `badge` window over what is left attached.
-    pub fn apply<'s>(&self, alerts: Vec<LocatedAlert<'s>>) -> Vec<Marked<'s, 'a>> {
-        if self.active.is_empty() {
-            return alerts
-                .into_iter()
-                .map(|alert| Marked {
-                    alert,
-                    maintenance: None,
-                })
-                .collect();
-        }
-        let mut out = Vec::with_capacity(alerts.len());
-        for mut alert in alerts {
-            let p = self.place_of(&alert);
-            let mut badge: Option<&'a Window> = None;
-            let before = alert.checks.len();
-            alert.checks.retain(|c| match self.check(&p, c.id) {
-                Some(w) if w.effect() == Effect::Hide => false,
-                Some(w) => {
-                    badge.get_or_insert(w);
-                    true
-                }
-                None => true,
-            });
-            if alert.checks.is_empty() && before > 0 {
-                continue;
-            }
-            if before == 0 {
-                // An alert without checks (a node down, say) follows its place's window.
-                match self.whole(&p) {
-                    Some(w) if w.effect() == Effect::Hide => continue,
-                    Some(w) => badge = Some(w),
-                    None => {}
-                }
-            }
-            if alert.checks.len() < before
-                && let Some(worst) = Severity::worst(alert.checks.iter().map(|c| c.severity))
-            {
-                alert.state = worst;
-            }
-            out.push(Marked {
-                alert,
-                maintenance: badge,
-            });
-        }
-        out
-    }
 }
-
-/// An alert as the lists show it, with the window it is badged with.
-#[derive(Debug, Clone)]
-pub struct Marked<'s, 'w> {
-    pub alert: LocatedAlert<'s>,
-    pub maintenance: Option<&'w Window>,
-}
-
-#[cfg(test)]
-mod tests;

@@ -27,6 +27,7 @@ pub mod guard;
 pub mod headers;
 pub mod listen;
 pub mod live;
+pub mod maintenance_api;
 pub mod memo;
 pub mod openapi;
 pub mod ops;
@@ -111,6 +112,7 @@ pub fn server_routes() -> routes::Routes {
         .merge(auth::api::routes())
         .merge(reload::routes())
         .merge(editing_api::routes())
+        .merge(maintenance_api::routes())
 }
 
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in

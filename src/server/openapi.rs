@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 use crate::server::routes::Need;
-use crate::server::{api, auth, editing_api, live, ops, reload};
+use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,6 +52,12 @@ use crate::server::{api, auth, editing_api, live, ops, reload};
         editing_api::save_file,
         editing_api::validate,
         editing_api::topology_edit,
+        maintenance_api::list,
+        maintenance_api::create,
+        maintenance_api::update,
+        maintenance_api::delete,
+        maintenance_api::stop,
+        maintenance_api::reactivate,
     )
 )]
 struct ApiDoc;

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod checks;
+pub mod maintenance;
 pub mod racks;
 pub mod stats;
 

@@ -126,6 +126,9 @@ pub struct Engine {
     inner: tokio::sync::Mutex<Inner>,
     /// The configuration the next refresh uses, readable without waiting on a refresh.
     config: arc_swap::ArcSwap<Config>,
+    /// The maintenance windows in force: the configuration's, replaced by the server's
+    /// writes without a reload of the rest. Read at request time, never part of a refresh.
+    maintenances: arc_swap::ArcSwap<crate::maintenance::Maintenances>,
     cache: Mutex<HashMap<String, CacheEntry>>,
     /// The bound and failure memory of queries sent for requests.
     adhoc: AdHoc,
@@ -156,6 +159,7 @@ impl Engine {
                 memory: ForMemory::default(),
                 down_since: None,
             }),
+            maintenances: arc_swap::ArcSwap::new(config.maintenances.clone()),
             config: arc_swap::ArcSwap::new(config),
             cache: Mutex::new(HashMap::new()),
             adhoc: AdHoc::new(adhoc_limit),
@@ -189,6 +193,26 @@ impl Engine {
         self.stats.view()
     }
 
+    /// The maintenance windows in force.
+    pub fn maintenances(&self) -> Arc<crate::maintenance::Maintenances> {
+        self.maintenances.load_full()
+    }
+
+    /// Puts `m` in force (a window created, stopped or removed) and republishes the
+    /// current snapshot, so that open pages show the change now rather than at the next
+    /// refresh. No query is sent.
+    pub fn set_maintenances(&self, m: Arc<crate::maintenance::Maintenances>) {
+        self.maintenances.store(m);
+        if let Some(snap) = self.current.load_full() {
+            // Windows are judged at a snapshot's publication time: "now", for this one.
+            let again = Snapshot {
+                published_at: SystemTime::now(),
+                ..(*snap).clone()
+            };
+            self.publish_over(&snap, again);
+        }
+    }
+
     /// Switches to a new configuration. `for:` timers of checks whose definition did not
     /// change carry over; the current snapshot stays until the next refresh replaces it.
     pub async fn reload(&self, config: Arc<Config>) {
@@ -203,6 +227,7 @@ impl Engine {
         );
         self.adhoc
             .resize(config.app.server.max_adhoc_queries as usize);
+        self.maintenances.store(config.maintenances.clone());
         self.config.store(config);
         if let Ok(mut c) = self.cache.lock() {
             c.clear();

@@ -1,5 +1,6 @@
 //! `GET /api/alerts/active`: each alert with its full physical location.
 
+use rackscope_core::maintenance::Maintenances;
 use rackscope_core::read::{LocatedAlert, located_alerts_where};
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::RackIx;
@@ -35,6 +36,29 @@ pub struct AlertView<'a> {
     pub device_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub u_position: Option<u32>,
+    /// The maintenance window the alert is badged with (a `badge` window covers it); alerts
+    /// a `hide` window covers are not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<MaintenanceMark<'a>>,
+}
+
+/// A maintenance marker: the upstream `{id, reason}`, and the effect.
+#[derive(Debug, Serialize, PartialEq, ToSchema)]
+pub struct MaintenanceMark<'a> {
+    pub id: &'a str,
+    pub reason: &'a str,
+    #[schema(value_type = String)]
+    pub effect: &'static str,
+}
+
+impl<'a> MaintenanceMark<'a> {
+    pub fn of(w: &'a rackscope_core::maintenance::Window) -> MaintenanceMark<'a> {
+        MaintenanceMark {
+            id: &w.entry.id,
+            reason: &w.entry.reason,
+            effect: w.effect().as_str(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq, ToSchema)]
@@ -83,6 +107,7 @@ impl<'a> From<LocatedAlert<'a>> for AlertView<'a> {
             device_id: a.device.map(|d| d.id.as_str()),
             device_name: a.device.map(|d| d.name.as_str()),
             u_position: a.device.map(|d| d.u_position),
+            maintenance: None,
         }
     }
 }
@@ -93,14 +118,24 @@ pub struct ActiveAlerts<'a> {
     pub alerts: Vec<AlertView<'a>>,
 }
 
-pub fn alert_views(snap: &Snapshot) -> Vec<AlertView<'_>> {
-    alert_views_where(snap, |_| true)
+/// The alerts as every list shows them: those a `hide` window covers left out, the others
+/// badged with their window (`core::maintenance::Coverage::apply`).
+pub fn alert_views<'a>(snap: &'a Snapshot, m: &'a Maintenances) -> Vec<AlertView<'a>> {
+    alert_views_where(snap, m, |_| true)
 }
 
 /// The views of the alerts whose rack passes `keep`, in the same order.
-pub fn alert_views_where(snap: &Snapshot, keep: impl Fn(RackIx) -> bool) -> Vec<AlertView<'_>> {
-    located_alerts_where(snap, keep)
+pub fn alert_views_where<'a>(
+    snap: &'a Snapshot,
+    m: &'a Maintenances,
+    keep: impl Fn(RackIx) -> bool,
+) -> Vec<AlertView<'a>> {
+    let cover = rackscope_core::read::maintenance::coverage(m, snap);
+    rackscope_core::read::maintenance::apply(&cover, located_alerts_where(snap, keep))
         .into_iter()
-        .map(AlertView::from)
+        .map(|marked| AlertView {
+            maintenance: marked.maintenance.map(MaintenanceMark::of),
+            ..AlertView::from(marked.alert)
+        })
         .collect()
 }
