@@ -468,3 +468,6 @@ impl<'a> Coverage<'a> {
             .map(|(_, w)| *w)
     }
 }
+
+#[cfg(test)]
+mod tests;
