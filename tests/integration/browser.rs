@@ -2,8 +2,9 @@
 //! loopback), over the simulator scraped by a real Prometheus: the walk from the overview
 //! to a device, the rack of a CRIT node drawn CRIT, a state change reaching an open page
 //! without a reload, and screenshots at 1920×1080 and at a 390-pixel phone width (under
-//! `target/screenshots/`) where nothing overflows sideways. Chromium's console is read after
-//! each session: no Content-Security-Policy violation may have happened on any page.
+//! `target/screenshots/`) where nothing overflows sideways; and, over a writable copy of the
+//! health fixture with no Prometheus, the editor's YAML highlighting. Chromium's console is read after each session: no Content-Security-Policy
+//! violation may have happened on any page.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener as StdListener;
@@ -689,4 +690,211 @@ async fn browser_edits_a_threshold_and_the_open_rack_page_follows() {
     editor.close().await.unwrap();
     watcher.close().await.unwrap();
     served.stop().await.unwrap();
+}
+
+/// A copy of the health fixture served on loopback with sign-in on, for tests that write
+/// (no Prometheus: the pages only have to be served and the edits saved and reloaded).
+struct Writable {
+    tmp: tempfile::TempDir,
+    web: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Writable {
+    async fn start() -> Writable {
+        use crate::support::auth::access;
+        use rackscope_core::telemetry::Engine;
+        use rackscope_core::testkit::Table;
+        let tmp = tempfile::tempdir().unwrap();
+        crate::support::copy_dir(&root().join("tests/fixtures/health"), tmp.path());
+        let loaded = crate::support::load(&tmp.path().join("app.yaml"));
+        assert!(loaded.is_usable());
+        let mut config = loaded.config;
+        config.access = access();
+        let table = Table::new(crate::support::fixture::world());
+        let engine = std::sync::Arc::new(Engine::new(
+            std::sync::Arc::new(config),
+            std::sync::Arc::new(table),
+        ));
+        let state = rackscope::server::AppState::new(engine).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let web = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(rackscope::server::run(listener, state, async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        }));
+        Writable {
+            tmp,
+            web,
+            stop,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the server stops with pages open")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Signs `ada` (admin) in through the form and lands on `next`.
+async fn sign_in_as_admin(c: &Client, web: &str, next: &str) {
+    c.goto(&format!(
+        "{web}/signin?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    ))
+    .await
+    .unwrap();
+    for (field, value) in [
+        ("#username", "ada"),
+        ("#password", crate::support::auth::PASSWORD),
+    ] {
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(c, "#signin").await;
+    until(
+        c,
+        10,
+        &format!(
+            "return location.pathname + location.search === {} && !!document.querySelector('.user-menu .who')",
+            json!(next)
+        ),
+        "signed in and sent on",
+    )
+    .await;
+}
+
+/// Issue #18's highlighting: on a YAML file's editor, Prism (served by the binary, run by
+/// rackscope.js, nothing inline) paints a layer exactly under the text area, follows what
+/// is typed, steps aside for a text too large, keeps the gutter's diagnostics, and the form
+/// still saves what was typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_highlights_yaml_under_the_editor_and_the_form_still_saves() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    let file = w.tmp.path().join("checks/checks.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let c = session(&drv, false).await;
+    let page = "/editors/checks/checks.yaml";
+    sign_in_as_admin(&c, &w.web, page).await;
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('.editor-pane.hl pre.editor-hl[aria-hidden=true] > code .token.key')",
+        "YAML keys highlighted",
+    )
+    .await;
+    let layer = js(
+        &c,
+        "var t = document.querySelector('textarea.editor-text'), p = document.querySelector('pre.editor-hl');
+         var a = t.getBoundingClientRect(), b = p.getBoundingClientRect(), s = getComputedStyle(t), q = getComputedStyle(p);
+         var look = function (x) { return [x.fontFamily, x.fontSize, x.lineHeight, x.paddingTop, x.paddingLeft, x.tabSize, x.whiteSpace, x.letterSpacing].join('|'); };
+         return {
+           box: [a.left, a.top, a.width, a.height].join() === [b.left, b.top, b.width, b.height].join(),
+           look: look(s) === look(q) ? 'same' : look(s) + ' / ' + look(q),
+           color: s.color, caret: s.caretColor,
+           text: p.textContent === t.value + '\\n',
+           keys: Array.prototype.map.call(p.querySelectorAll('.token.key.atrule'), function (k) { return k.textContent; }),
+           numbers: p.querySelectorAll('.token.number').length,
+           inForm: t.form === document.querySelector('form.editor-form')
+         };",
+    )
+    .await;
+    assert_eq!(
+        layer["box"], true,
+        "the layer is not under the text: {layer}"
+    );
+    assert_eq!(layer["look"], "same", "{layer}");
+    assert_eq!(layer["color"], "rgba(0, 0, 0, 0)", "{layer}");
+    assert_ne!(layer["caret"], "rgba(0, 0, 0, 0)", "{layer}");
+    assert_eq!(layer["text"], true, "{layer}");
+    let keys: Vec<&str> = layer["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for k in ["checks", "id", "expr", "rules"] {
+        assert!(keys.contains(&k), "no key token {k}: {keys:?}");
+    }
+    assert!(layer["numbers"].as_u64().unwrap() > 0, "{layer}");
+    assert_eq!(layer["inForm"], true, "{layer}");
+    shot(&c, "editor-highlighted").await;
+
+    // Typed keys (real key events) repaint the layer.
+    js(&c, "var t = document.querySelector('textarea.editor-text'); t.focus(); t.setSelectionRange(t.value.length, t.value.length); return true").await;
+    c.find(Locator::Css("textarea.editor-text"))
+        .await
+        .unwrap()
+        .send_keys("# typed in the browser\n")
+        .await
+        .unwrap();
+    until(
+        &c,
+        5,
+        "var p = document.querySelector('pre.editor-hl'), t = document.querySelector('textarea.editor-text');
+         return p.textContent === t.value + '\\n' && Array.prototype.some.call(p.querySelectorAll('.token.comment'), function (e) { return e.textContent === '# typed in the browser'; })",
+        "the layer following what is typed",
+    )
+    .await;
+
+    // Past 2 MiB the text is left plain (no layer, visible text), and highlighted again below.
+    js(&c, "var t = document.querySelector('textarea.editor-text'); window.__kept = t.value; t.value += '# ' + 'x'.repeat(2200000) + '\\n'; t.dispatchEvent(new Event('input')); return true").await;
+    until(
+        &c,
+        5,
+        "var t = document.querySelector('textarea.editor-text'); return !t.closest('.editor-pane').classList.contains('hl') && getComputedStyle(t).color !== 'rgba(0, 0, 0, 0)' && document.querySelector('pre.editor-hl').textContent === ''",
+        "a large text left plain",
+    )
+    .await;
+    js(&c, "var t = document.querySelector('textarea.editor-text'); t.value = window.__kept; t.dispatchEvent(new Event('input')); return true").await;
+    until(
+        &c,
+        5,
+        "return !!document.querySelector('.editor-pane.hl pre.editor-hl .token.comment')",
+        "highlighted again",
+    )
+    .await;
+    no_csp_violation(&c, "highlighting and typing").await;
+
+    click(&c, "button[name=action][value=save]").await;
+    until(
+        &c,
+        10,
+        "return location.search.indexOf('saved=1') >= 0 && document.body.textContent.indexOf('Saved') >= 0 && !!document.querySelector('.editor-pane.hl .editor-hl .token.comment')",
+        "saved, and highlighted after the reload",
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{before}# typed in the browser\n"),
+        "what was typed is saved"
+    );
+
+    // The diagnostics still mark the gutter, the highlighting beside them.
+    js(&c, "var t = document.querySelector('textarea.editor-text'); t.value = t.value.replace('rules:', 'rules: ['); t.dispatchEvent(new Event('input')); return true").await;
+    click(&c, "button[name=action][value=validate]").await;
+    until(
+        &c,
+        10,
+        "var m = document.querySelector('.gutter .mark-error'); return !!m && !!m.title && !!document.querySelector('.editor-pane.hl .editor-hl .token.key') && document.querySelector('textarea.editor-text').value.indexOf('rules: [') >= 0",
+        "the error marked in the gutter of a highlighted editor",
+    )
+    .await;
+    shot(&c, "editor-highlighted-error").await;
+    no_csp_violation(&c, "saving and validating").await;
+    c.close().await.unwrap();
+    w.stop().await;
 }

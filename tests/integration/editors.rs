@@ -1,7 +1,8 @@
 //! The configuration editors in the browser, through the router with sign-in on, over a
 //! temporary copy of the health fixture (saves write to it): only administrators reach
 //! them; validating shows problems at their line and writes nothing; a save writes and
-//! reloads; a stale version is a conflict that keeps the user's text.
+//! reloads; a stale version is a conflict that keeps the user's text; a YAML file's page
+//! loads the highlighter, served from the binary, and nothing else does.
 
 use std::sync::Arc;
 
@@ -18,11 +19,22 @@ const FILE: &str = "/editors/checks/checks.yaml";
 
 /// The health fixture copied to a temporary directory, with sign-in on.
 fn copied() -> (tempfile::TempDir, AppState) {
+    copied_over(&[])
+}
+
+/// The same, with the fixture directories `over` (under `tests/fixtures/`) copied over it.
+fn copied_over(over: &[&str]) -> (tempfile::TempDir, AppState) {
     let tmp = tempfile::tempdir().unwrap();
     crate::support::copy_dir(
         &crate::support::root().join("tests/fixtures/health"),
         tmp.path(),
     );
+    for dir in over {
+        crate::support::copy_dir(
+            &crate::support::root().join("tests/fixtures").join(dir),
+            tmp.path(),
+        );
+    }
     let loaded = crate::support::load(&tmp.path().join("app.yaml"));
     assert!(loaded.is_usable());
     let mut config = loaded.config;
@@ -76,12 +88,24 @@ async fn post(
     text: &str,
     etag: &str,
 ) -> Reply {
+    post_to(st, FILE, cookie, csrf, action, text, etag).await
+}
+
+async fn post_to(
+    st: &AppState,
+    url: &str,
+    cookie: &str,
+    csrf: &str,
+    action: &str,
+    text: &str,
+    etag: &str,
+) -> Reply {
     let form = format!(
         "csrf={csrf}&etag={}&action={action}&text={}",
         enc(etag),
         enc(text)
     );
-    call(st, browser("POST", FILE, ADDR, cookie, Some(&form))).await
+    call(st, browser("POST", url, ADDR, cookie, Some(&form))).await
 }
 
 #[tokio::test]
@@ -388,4 +412,50 @@ async fn a_large_file_saves_from_the_browser_form() {
     let r = post(&st, &cookie, &csrf, "save", &large, &etag).await;
     assert_eq!(r.status, 303, "{}", &r.text()[..r.text().len().min(2000)]);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), large);
+}
+
+#[tokio::test]
+async fn a_yaml_file_loads_the_highlighter_served_from_the_binary_and_no_other_page_does() {
+    let (_tmp, st) = copied();
+    let (cookie, _) = sign_in(&st, "ada", ADDR).await;
+    let page = call(&st, browser("GET", FILE, ADDR, &cookie, None))
+        .await
+        .text();
+    let v = &st.ui.version;
+    let prism = format!("<script src=\"/static/prism.js?v={v}\" data-manual defer></script>");
+    let ours = format!("<script src=\"/static/rackscope.js?v={v}\" defer></script>");
+    let (at, then) = (page.find(&prism), page.find(&ours));
+    assert!(
+        at.is_some() && then.is_some() && at < then,
+        "Prism must load, before rackscope.js: {page}"
+    );
+    // Without JavaScript the page is the plain text area and its gutter: the highlight
+    // layer is the script's.
+    assert!(!page.contains("editor-hl"), "{page}");
+    for other in ["/alerts", "/editors", "/editors/checks"] {
+        let page = call(&st, browser("GET", other, ADDR, &cookie, None))
+            .await
+            .text();
+        assert!(page.contains(&ours), "{other}: {page}");
+        assert!(!page.contains("prism.js"), "{other}: {page}");
+    }
+    // The vendored files as they were fetched, core then the YAML grammar.
+    let r = call(
+        &st,
+        browser("GET", &format!("/static/prism.js?v={v}"), ADDR, "", None),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers[axum::http::header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        r.headers[axum::http::header::CACHE_CONTROL],
+        "public, max-age=86400"
+    );
+    let core = include_str!("../../templates/static/vendor/prism/prism-core.min.js");
+    let yaml = include_str!("../../templates/static/vendor/prism/prism-yaml.min.js");
+    assert_eq!(r.text(), format!("{core}\n{yaml}\n"));
+    assert!(yaml.contains("languages.yaml="), "not Prism's YAML grammar");
 }

@@ -2,8 +2,9 @@
 //! checks library with a link from each check to its line, and one file in a plain form (a
 //! textarea beside a line-number gutter the server draws). Validating and saving go through
 //! `crate::editing`, which never writes an invalid configuration; a save then reloads the
-//! configuration. Everything works without JavaScript; `rackscope.js` only keeps the gutter
-//! in step, inserts spaces on Tab and selects the line of a `#L<n>` link.
+//! configuration. Everything works without JavaScript; `rackscope.js` only keeps the gutter in
+//! step, inserts spaces on Tab, selects the line of a `#L<n>` link and, for YAML, lays
+//! Prism's highlighting under the text.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -147,6 +148,9 @@ pub struct EditorPage {
     pub tests_unparsed: bool,
     pub tests: Vec<TestForm>,
     pub tester_enabled: bool,
+    /// A YAML file: the page loads the highlighter for `rackscope.js` to use (without
+    /// JavaScript the text area stays plain).
+    pub highlight: bool,
 }
 
 impl Page for EditorPage {
@@ -572,6 +576,7 @@ fn editor(
         (Vec::new(), false)
     };
     let page = EditorPage {
+        highlight: name.ends_with(".yaml") || name.ends_with(".yml"),
         kind: kind.as_str(),
         kind_title: kind.title(),
         name: name.to_owned(),
