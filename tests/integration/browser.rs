@@ -3,7 +3,8 @@
 //! to a device, the rack of a CRIT node drawn CRIT, a state change reaching an open page
 //! without a reload, and screenshots at 1920×1080 and at a 390-pixel phone width (under
 //! `target/screenshots/`) where nothing overflows sideways; and, over a writable copy of the
-//! health fixture with no Prometheus, the editor's YAML highlighting. Chromium's console is read after each session: no Content-Security-Policy
+//! health fixture with no Prometheus, the editor's YAML highlighting and the rack page's
+//! edit forms. Chromium's console is read after each session: no Content-Security-Policy
 //! violation may have happened on any page.
 
 use std::collections::BTreeSet;
@@ -895,6 +896,106 @@ async fn browser_highlights_yaml_under_the_editor_and_the_form_still_saves() {
     .await;
     shot(&c, "editor-highlighted-error").await;
     no_csp_violation(&c, "saving and validating").await;
+    c.close().await.unwrap();
+    w.stop().await;
+}
+
+/// Issue #18's rack forms in a real browser: an admin adds a device at a free U and sees it
+/// in the elevation after the redirect, with no restart; an overlapping U is refused with
+/// its reason and the file is not touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_adds_a_device_on_the_rack_page_and_an_overlap_is_refused() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    let file = w.tmp.path().join("topology.yaml");
+    let c = session(&drv, false).await;
+    sign_in_as_admin(&c, &w.web, "/views/rack/r02").await;
+    let add = "#edit form.edit-form:has(input[name=op][value=add_device])";
+    let device = "svg.rack-svg a[href='/views/device/r02/sw-9']";
+    until(
+        &c,
+        10,
+        &format!(
+            "return !!document.querySelector(\"{add}\") && !!document.querySelector('svg.rack-svg') && !document.querySelector(\"{device}\")"
+        ),
+        "the rack page with its edit panel, no sw-9 yet",
+    )
+    .await;
+    // Typed, as a user would: nothing refreshes the page before the first edit.
+    for (field, value) in [("id", "sw-9"), ("name", "Switch 9"), ("u", "20")] {
+        c.find(Locator::Css(&format!("{add} input[name={field}]")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css(&format!(
+        "{add} select[name=template] option[value=switch]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    click(&c, &format!("{add} button[type=submit]")).await;
+    until(
+        &c,
+        10,
+        &format!(
+            "var n = document.querySelector('#edit .notice.ok'); return location.pathname === '/views/rack/r02' && location.search === '?edited=add_device' && !!n && n.textContent.indexOf('Device added') >= 0 && !!document.querySelector(\"{device}\")"
+        ),
+        "the device in the elevation after the redirect",
+    )
+    .await;
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        after.contains("- id: sw-9") && after.contains("u_position: 20"),
+        "{after}"
+    );
+    js(
+        &c,
+        "document.getElementById('edit').scrollIntoView(); return true",
+    )
+    .await;
+    shot(&c, "rack-device-added").await;
+
+    // chassis-2, a 2U quad, holds U1-U2. Filled and sent in one script: the reload's
+    // refresh may replace the panel (a live update) between two WebDriver commands.
+    js(
+        &c,
+        &format!(
+            "var f = document.querySelector(\"{add}\"), set = function (n, v) {{ f.querySelector('[name=' + n + ']').value = v; }};
+             set('id', 'sw-10'); set('name', 'Switch 10'); set('template', 'switch'); set('u', '2');
+             f.querySelector('button[type=submit]').click(); return true"
+        ),
+    )
+    .await;
+    until(
+        &c,
+        10,
+        "var e = document.querySelector('#edit .notice.error'); return !!e && e.textContent.indexOf('would overlap') >= 0 && e.textContent.indexOf('chassis-2') >= 0",
+        "the overlap refused with its reason",
+    )
+    .await;
+    let kept = js(
+        &c,
+        &format!("return document.querySelector(\"{add} input[name=id]\").value"),
+    )
+    .await;
+    assert_eq!(kept, "sw-10", "what was typed is kept");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        after.as_bytes(),
+        "nothing written"
+    );
+    js(
+        &c,
+        "document.getElementById('edit').scrollIntoView(); return true",
+    )
+    .await;
+    shot(&c, "rack-overlap-refused").await;
+    no_csp_violation(&c, "the rack forms").await;
     c.close().await.unwrap();
     w.stop().await;
 }
