@@ -189,6 +189,21 @@ pub fn root(config: &Config, kind: Kind) -> PathBuf {
     }
 }
 
+/// Where file `name` of `kind` is as the configuration names it, links not followed
+/// (how an import into the configuration's directory sees it): the root itself when it is
+/// that YAML file, else the name under the root. No check and no I/O: for a file `open`
+/// accepted.
+pub fn configured_path(config: &Config, kind: Kind, name: &str) -> PathBuf {
+    let root = root(config, kind);
+    let is_the_root = kind == Kind::App
+        || (file_name(&root).as_deref() == Some(name)
+            && root
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| kind.accepts(x)));
+    if is_the_root { root } else { root.join(name) }
+}
+
 /// The files of `kind`, relative to `root`, sorted: every YAML file under a directory root
 /// (and the Rhai scripts among the checks), hidden ones and those whose links leave the
 /// root left out; a root that is a file gives its name.

@@ -226,7 +226,7 @@ impl Plan {
                 continue;
             };
             let ours = before.contains_key(rel);
-            if ours && rel.starts_with("templates") {
+            if ours && layout::keeps_user_lines_at(rel) {
                 *text = layout::keep_user_lines(&old, text);
             }
             if old == *text && !safe::is_link(&path) {

@@ -49,6 +49,18 @@ pub const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../templates/static/rackscope.js"),
     ),
+    // Prism (templates/static/vendor/prism/README.md), core then its YAML grammar, which
+    // registers itself on the core's global: one file, so that their order cannot change.
+    (
+        "prism.js",
+        "text/javascript; charset=utf-8",
+        concat!(
+            include_str!("../../templates/static/vendor/prism/prism-core.min.js"),
+            "\n",
+            include_str!("../../templates/static/vendor/prism/prism-yaml.min.js"),
+            "\n"
+        ),
+    ),
     (
         "favicon.svg",
         "image/svg+xml",

@@ -144,6 +144,13 @@ pub struct FileText {
     pub text: String,
     /// What a save of this file sends back as `If-Match`.
     pub etag: String,
+    /// The importer whose `rackscope import <name>` generated this text (its first line
+    /// carries that importer's mark); `null` for other files. Saving it is allowed, but
+    /// when the file is at a path of that importer's layout, the command's next run into
+    /// this directory rewrites it from its source, keeping only a template's one-line
+    /// `checks:` and `metrics:`, unless the mark was deleted (the import then stops with a
+    /// conflict instead); docs/importers.md.
+    pub generated_by: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -227,7 +234,7 @@ pub(crate) async fn list_files(
     operation_id = "openFile",
     tag = "configuration",
     summary = "One configuration file's text",
-    description = "With its entity tag in `etag` and the `ETag` header: a save sends it back as `If-Match`.",
+    description = "With its entity tag in `etag` and the `ETag` header: a save sends it back as `If-Match`. `generated_by` names the importer when the file is an import's output.",
     params(
         ("kind" = String, Path, description = "app, topology, templates, checks or metrics"),
         ("name" = String, Path, description = "The file, relative to the kind's directory (may contain `/`)")
@@ -250,6 +257,7 @@ pub(crate) async fn open_file(
     let etag = opened.etag.clone();
     let r = Json(FileText {
         kind: kind.as_str(),
+        generated_by: crate::import::layout::mark(&opened.text).map(|m| m.importer.to_owned()),
         name: opened.name,
         text: opened.text,
         etag: opened.etag,

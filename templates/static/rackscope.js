@@ -1,4 +1,4 @@
-/* Rackscope UI behaviour: live refresh of #main, floor-plan rack HUD, keyboard shortcuts and harmless easter eggs. */
+/* Rackscope UI behaviour: live refresh of #main, floor-plan rack HUD, keyboard shortcuts, harmless easter eggs and the editors (gutter, Tab, YAML highlighting). */
 (() => {
   'use strict';
   const d = document, root = d.documentElement, $ = id => d.getElementById(id);
@@ -199,13 +199,45 @@
   /* ---- Editors ---- */
   // The page works without this: the server numbers the gutter and sizes the textarea to
   // its text. Here: follow lines typed beyond that size, Tab inserts two spaces (Escape
-  // first lets Tab leave the field, so the keyboard is never trapped), `#L<n>` selects line n.
+  // first lets Tab leave the field, so the keyboard is never trapped), `#L<n>` selects line n,
+  // and YAML is highlighted when the page loaded Prism.
   const ed = d.querySelector('textarea.editor-text');
+  // Past this many characters a keystroke's full re-highlight would lag: the text stays plain.
+  const HL_MAX = 2 * 1024 * 1024;
+  // Prism paints a <pre> laid exactly under the textarea, whose text turns transparent
+  // (the caret and selection stay): the textarea remains the one field typed in and
+  // submitted. Returns the function that schedules a repaint, at most once a frame.
+  function highlighter(ed, pane) {
+    const P = window.Prism, yaml = P && P.languages && P.languages.yaml;
+    if (!yaml || !pane) return () => {};
+    const wrap = d.createElement('div'), pre = d.createElement('pre'), code = d.createElement('code');
+    wrap.className = 'editor-code'; pre.className = 'editor-hl'; code.className = 'language-yaml';
+    pre.setAttribute('aria-hidden', 'true');
+    pre.append(code);
+    ed.before(wrap);
+    wrap.append(pre, ed);
+    let queued = false;
+    const sync = () => { pre.scrollTop = ed.scrollTop; pre.scrollLeft = ed.scrollLeft; };
+    const paint = () => {
+      queued = false;
+      const fits = ed.value.length <= HL_MAX;
+      pane.classList.toggle('hl', fits);
+      // Prism escapes the text it returns (& and <), so it is markup of spans only. A <pre>
+      // drops a final line break that the textarea shows as an empty line: add one back.
+      code.innerHTML = fits ? P.highlight(ed.value, yaml, 'yaml') + '\n' : '';
+      sync();
+    };
+    on(ed, 'scroll', sync);
+    paint();
+    return () => { if (!queued) { queued = true; requestAnimationFrame(paint); } };
+  }
   if (ed) {
     const gutter = d.querySelector('.editor-pane .gutter');
     const pane = ed.closest('.editor-pane');
+    const repaint = highlighter(ed, pane);
     let release = false;
     const follow = () => {
+      repaint();
       const n = ed.value.split('\n').length;
       if (n + 1 > ed.rows) ed.rows = n + 1;
       if (gutter) {

@@ -2,8 +2,10 @@
 //! loopback), over the simulator scraped by a real Prometheus: the walk from the overview
 //! to a device, the rack of a CRIT node drawn CRIT, a state change reaching an open page
 //! without a reload, and screenshots at 1920×1080 and at a 390-pixel phone width (under
-//! `target/screenshots/`) where nothing overflows sideways. Chromium's console is read after
-//! each session: no Content-Security-Policy violation may have happened on any page.
+//! `target/screenshots/`) where nothing overflows sideways; and, over a writable copy of the
+//! health fixture with no Prometheus, the editor's YAML highlighting and the rack page's
+//! edit forms. Chromium's console is read after each session: no Content-Security-Policy
+//! violation may have happened on any page.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener as StdListener;
@@ -247,7 +249,8 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(s) = engine.snapshot() {
-            let views = rackscope::server::alert_views(&s);
+            let m = engine.maintenances();
+            let views = rackscope::server::alert_views(&s, &m);
             let seen: BTreeSet<&str> = views
                 .iter()
                 .filter(|a| a.state == "CRIT")
@@ -689,4 +692,311 @@ async fn browser_edits_a_threshold_and_the_open_rack_page_follows() {
     editor.close().await.unwrap();
     watcher.close().await.unwrap();
     served.stop().await.unwrap();
+}
+
+/// A copy of the health fixture served on loopback with sign-in on, for tests that write
+/// (no Prometheus: the pages only have to be served and the edits saved and reloaded).
+struct Writable {
+    tmp: tempfile::TempDir,
+    web: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Writable {
+    async fn start() -> Writable {
+        use crate::support::auth::access;
+        use rackscope_core::telemetry::Engine;
+        use rackscope_core::testkit::Table;
+        let tmp = tempfile::tempdir().unwrap();
+        crate::support::copy_dir(&root().join("tests/fixtures/health"), tmp.path());
+        let loaded = crate::support::load(&tmp.path().join("app.yaml"));
+        assert!(loaded.is_usable());
+        let mut config = loaded.config;
+        config.access = access();
+        let table = Table::new(crate::support::fixture::world());
+        let engine = std::sync::Arc::new(Engine::new(
+            std::sync::Arc::new(config),
+            std::sync::Arc::new(table),
+        ));
+        let state = rackscope::server::AppState::new(engine).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let web = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(rackscope::server::run(listener, state, async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        }));
+        Writable {
+            tmp,
+            web,
+            stop,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the server stops with pages open")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Signs `ada` (admin) in through the form and lands on `next`.
+async fn sign_in_as_admin(c: &Client, web: &str, next: &str) {
+    c.goto(&format!(
+        "{web}/signin?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    ))
+    .await
+    .unwrap();
+    for (field, value) in [
+        ("#username", "ada"),
+        ("#password", crate::support::auth::PASSWORD),
+    ] {
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(c, "#signin").await;
+    until(
+        c,
+        10,
+        &format!(
+            "return location.pathname + location.search === {} && !!document.querySelector('.user-menu .who')",
+            json!(next)
+        ),
+        "signed in and sent on",
+    )
+    .await;
+}
+
+/// Issue #18's highlighting: on a YAML file's editor, Prism (served by the binary, run by
+/// rackscope.js, nothing inline) paints a layer exactly under the text area, follows what
+/// is typed, steps aside for a text too large, keeps the gutter's diagnostics, and the form
+/// still saves what was typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_highlights_yaml_under_the_editor_and_the_form_still_saves() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    let file = w.tmp.path().join("checks/checks.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let c = session(&drv, false).await;
+    let page = "/editors/checks/checks.yaml";
+    sign_in_as_admin(&c, &w.web, page).await;
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('.editor-pane.hl pre.editor-hl[aria-hidden=true] > code .token.key')",
+        "YAML keys highlighted",
+    )
+    .await;
+    let layer = js(
+        &c,
+        "var t = document.querySelector('textarea.editor-text'), p = document.querySelector('pre.editor-hl');
+         var a = t.getBoundingClientRect(), b = p.getBoundingClientRect(), s = getComputedStyle(t), q = getComputedStyle(p);
+         var look = function (x) { return [x.fontFamily, x.fontSize, x.lineHeight, x.paddingTop, x.paddingLeft, x.tabSize, x.whiteSpace, x.letterSpacing].join('|'); };
+         return {
+           box: [a.left, a.top, a.width, a.height].join() === [b.left, b.top, b.width, b.height].join(),
+           look: look(s) === look(q) ? 'same' : look(s) + ' / ' + look(q),
+           color: s.color, caret: s.caretColor,
+           text: p.textContent === t.value + '\\n',
+           keys: Array.prototype.map.call(p.querySelectorAll('.token.key.atrule'), function (k) { return k.textContent; }),
+           numbers: p.querySelectorAll('.token.number').length,
+           inForm: t.form === document.querySelector('form.editor-form')
+         };",
+    )
+    .await;
+    assert_eq!(
+        layer["box"], true,
+        "the layer is not under the text: {layer}"
+    );
+    assert_eq!(layer["look"], "same", "{layer}");
+    assert_eq!(layer["color"], "rgba(0, 0, 0, 0)", "{layer}");
+    assert_ne!(layer["caret"], "rgba(0, 0, 0, 0)", "{layer}");
+    assert_eq!(layer["text"], true, "{layer}");
+    let keys: Vec<&str> = layer["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for k in ["checks", "id", "expr", "rules"] {
+        assert!(keys.contains(&k), "no key token {k}: {keys:?}");
+    }
+    assert!(layer["numbers"].as_u64().unwrap() > 0, "{layer}");
+    assert_eq!(layer["inForm"], true, "{layer}");
+    shot(&c, "editor-highlighted").await;
+
+    // Typed keys (real key events) repaint the layer.
+    js(&c, "var t = document.querySelector('textarea.editor-text'); t.focus(); t.setSelectionRange(t.value.length, t.value.length); return true").await;
+    c.find(Locator::Css("textarea.editor-text"))
+        .await
+        .unwrap()
+        .send_keys("# typed in the browser\n")
+        .await
+        .unwrap();
+    until(
+        &c,
+        5,
+        "var p = document.querySelector('pre.editor-hl'), t = document.querySelector('textarea.editor-text');
+         return p.textContent === t.value + '\\n' && Array.prototype.some.call(p.querySelectorAll('.token.comment'), function (e) { return e.textContent === '# typed in the browser'; })",
+        "the layer following what is typed",
+    )
+    .await;
+
+    // Past 2 MiB the text is left plain (no layer, visible text), and highlighted again below.
+    js(&c, "var t = document.querySelector('textarea.editor-text'); window.__kept = t.value; t.value += '# ' + 'x'.repeat(2200000) + '\\n'; t.dispatchEvent(new Event('input')); return true").await;
+    until(
+        &c,
+        5,
+        "var t = document.querySelector('textarea.editor-text'); return !t.closest('.editor-pane').classList.contains('hl') && getComputedStyle(t).color !== 'rgba(0, 0, 0, 0)' && document.querySelector('pre.editor-hl').textContent === ''",
+        "a large text left plain",
+    )
+    .await;
+    js(&c, "var t = document.querySelector('textarea.editor-text'); t.value = window.__kept; t.dispatchEvent(new Event('input')); return true").await;
+    until(
+        &c,
+        5,
+        "return !!document.querySelector('.editor-pane.hl pre.editor-hl .token.comment')",
+        "highlighted again",
+    )
+    .await;
+    no_csp_violation(&c, "highlighting and typing").await;
+
+    click(&c, "button[name=action][value=save]").await;
+    until(
+        &c,
+        10,
+        "return location.search.indexOf('saved=1') >= 0 && document.body.textContent.indexOf('Saved') >= 0 && !!document.querySelector('.editor-pane.hl .editor-hl .token.comment')",
+        "saved, and highlighted after the reload",
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{before}# typed in the browser\n"),
+        "what was typed is saved"
+    );
+
+    // The diagnostics still mark the gutter, the highlighting beside them.
+    js(&c, "var t = document.querySelector('textarea.editor-text'); t.value = t.value.replace('rules:', 'rules: ['); t.dispatchEvent(new Event('input')); return true").await;
+    click(&c, "button[name=action][value=validate]").await;
+    until(
+        &c,
+        10,
+        "var m = document.querySelector('.gutter .mark-error'); return !!m && !!m.title && !!document.querySelector('.editor-pane.hl .editor-hl .token.key') && document.querySelector('textarea.editor-text').value.indexOf('rules: [') >= 0",
+        "the error marked in the gutter of a highlighted editor",
+    )
+    .await;
+    shot(&c, "editor-highlighted-error").await;
+    no_csp_violation(&c, "saving and validating").await;
+    c.close().await.unwrap();
+    w.stop().await;
+}
+
+/// Issue #18's rack forms in a real browser: an admin adds a device at a free U and sees it
+/// in the elevation after the redirect, with no restart; an overlapping U is refused with
+/// its reason and the file is not touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_adds_a_device_on_the_rack_page_and_an_overlap_is_refused() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    let file = w.tmp.path().join("topology.yaml");
+    let c = session(&drv, false).await;
+    sign_in_as_admin(&c, &w.web, "/views/rack/r02").await;
+    let add = "#edit form.edit-form:has(input[name=op][value=add_device])";
+    let device = "svg.rack-svg a[href='/views/device/r02/sw-9']";
+    until(
+        &c,
+        10,
+        &format!(
+            "return !!document.querySelector(\"{add}\") && !!document.querySelector('svg.rack-svg') && !document.querySelector(\"{device}\")"
+        ),
+        "the rack page with its edit panel, no sw-9 yet",
+    )
+    .await;
+    // Typed, as a user would: nothing refreshes the page before the first edit.
+    for (field, value) in [("id", "sw-9"), ("name", "Switch 9"), ("u", "20")] {
+        c.find(Locator::Css(&format!("{add} input[name={field}]")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css(&format!(
+        "{add} select[name=template] option[value=switch]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    click(&c, &format!("{add} button[type=submit]")).await;
+    until(
+        &c,
+        10,
+        &format!(
+            "var n = document.querySelector('#edit .notice.ok'); return location.pathname === '/views/rack/r02' && location.search === '?edited=add_device' && !!n && n.textContent.indexOf('Device added') >= 0 && !!document.querySelector(\"{device}\")"
+        ),
+        "the device in the elevation after the redirect",
+    )
+    .await;
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        after.contains("- id: sw-9") && after.contains("u_position: 20"),
+        "{after}"
+    );
+    js(
+        &c,
+        "document.getElementById('edit').scrollIntoView(); return true",
+    )
+    .await;
+    shot(&c, "rack-device-added").await;
+
+    // chassis-2, a 2U quad, holds U1-U2. Filled and sent in one script: the reload's
+    // refresh may replace the panel (a live update) between two WebDriver commands.
+    js(
+        &c,
+        &format!(
+            "var f = document.querySelector(\"{add}\"), set = function (n, v) {{ f.querySelector('[name=' + n + ']').value = v; }};
+             set('id', 'sw-10'); set('name', 'Switch 10'); set('template', 'switch'); set('u', '2');
+             f.querySelector('button[type=submit]').click(); return true"
+        ),
+    )
+    .await;
+    until(
+        &c,
+        10,
+        "var e = document.querySelector('#edit .notice.error'); return !!e && e.textContent.indexOf('would overlap') >= 0 && e.textContent.indexOf('chassis-2') >= 0",
+        "the overlap refused with its reason",
+    )
+    .await;
+    let kept = js(
+        &c,
+        &format!("return document.querySelector(\"{add} input[name=id]\").value"),
+    )
+    .await;
+    assert_eq!(kept, "sw-10", "what was typed is kept");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        after.as_bytes(),
+        "nothing written"
+    );
+    js(
+        &c,
+        "document.getElementById('edit').scrollIntoView(); return true",
+    )
+    .await;
+    shot(&c, "rack-overlap-refused").await;
+    no_csp_violation(&c, "the rack forms").await;
+    c.close().await.unwrap();
+    w.stop().await;
 }

@@ -2,7 +2,8 @@
 //! edited and is applied by a reload; a save that would not load, or that starts from a
 //! text changed since, writes nothing; names outside a kind's files are refused; only
 //! admins edit, and with sign-in off only on loopback or with `editors.enabled`; with
-//! `editors.git_commit` each save is one commit by its user.
+//! `editors.git_commit` each save is one commit by its user; a file an importer generated
+//! names it.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -30,11 +31,27 @@ fn copied_with(
     access: Option<Access>,
     tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
 ) -> (tempfile::TempDir, AppState) {
+    copied_over(&[], access, tune)
+}
+
+/// `copied_with`, the fixture directories `over` (under `tests/fixtures/`) copied over the
+/// health fixture first.
+fn copied_over(
+    over: &[&str],
+    access: Option<Access>,
+    tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
+) -> (tempfile::TempDir, AppState) {
     let tmp = tempfile::tempdir().unwrap();
     crate::support::copy_dir(
         &crate::support::root().join("tests/fixtures/health"),
         tmp.path(),
     );
+    for dir in over {
+        crate::support::copy_dir(
+            &crate::support::root().join("tests/fixtures").join(dir),
+            tmp.path(),
+        );
+    }
     let loaded = crate::support::load(&tmp.path().join("app.yaml"));
     assert!(loaded.is_usable());
     let mut config = loaded.config;
@@ -407,6 +424,45 @@ async fn with_sign_in_off_editing_needs_loopback_or_editors_enabled() {
     let r = put(&st, CHECKS, Some(&editing::etag(&text)), &edited).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+}
+
+/// A file an importer wrote names it in `generated_by` (and the OpenAPI document declares
+/// the field); it still saves like any other; other files have `null` there.
+#[tokio::test]
+async fn an_imported_file_names_its_importer_and_still_saves() {
+    let (tmp, st) = copied_over(&["imported"], None, |_| {});
+    let uri = "/api/files/templates/devices/netbox/edge-switch.yaml";
+    let r = open(&st, uri, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["generated_by"], "netbox", "{j}");
+    let text = j["text"].as_str().unwrap().to_owned();
+    let edited = text.replace("u_height: 1", "u_height: 2");
+    assert_ne!(edited, text);
+    let r = put(&st, uri, j["etag"].as_str(), &edited).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let path = tmp.path().join("templates/devices/netbox/edge-switch.yaml");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    // Once saved without its mark, the file is the user's.
+    let r = open(&st, uri, None).await.json();
+    let unmarked: String = edited.lines().skip(2).map(|l| format!("{l}\n")).collect();
+    let r = put(&st, uri, r["etag"].as_str(), &unmarked).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        open(&st, uri, None).await.json()["generated_by"],
+        serde_json::Value::Null
+    );
+
+    let j = open(&st, CHECKS, None).await.json();
+    assert!(j["generated_by"].is_null(), "{j}");
+    let doc = open(&st, "/api/openapi.json", None).await.json();
+    let field = &doc["components"]["schemas"]["FileText"]["properties"]["generated_by"];
+    assert!(
+        field["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("rackscope import")),
+        "{field}"
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {

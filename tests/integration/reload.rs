@@ -154,7 +154,7 @@ async fn a_moved_node_keeps_its_for_timer_and_its_new_rack_shows_it() {
     // n05's fan has failed: pending for the check's 1m, so no CRIT alert for it yet.
     let s = st.engine.refresh_at(t0).await;
     let n05 = |s: &rackscope_core::telemetry::Snapshot| {
-        rackscope::server::alert_views(s)
+        rackscope::server::alert_views(s, &s.config.maintenances)
             .iter()
             .find(|a| a.node_id == Some("n05"))
             .map(|a| (a.state, a.rack_id.to_owned()))

@@ -2,8 +2,10 @@
 //! checks library with a link from each check to its line, and one file in a plain form (a
 //! textarea beside a line-number gutter the server draws). Validating and saving go through
 //! `crate::editing`, which never writes an invalid configuration; a save then reloads the
-//! configuration. Everything works without JavaScript; `rackscope.js` only keeps the gutter
-//! in step, inserts spaces on Tab and selects the line of a `#L<n>` link.
+//! configuration. A file an importer generated says so, and what its next run does to
+//! edits. Everything works without JavaScript; `rackscope.js` only keeps the gutter in
+//! step, inserts spaces on Tab, selects the line of a `#L<n>` link and, for YAML, lays
+//! Prism's highlighting under the text.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -120,6 +122,20 @@ pub struct Notice {
     pub problems: Vec<ProblemView>,
 }
 
+/// The file carries an importer's mark (`import::layout::MARK`): which command generated
+/// it and what that command's next run does to what is saved here.
+#[derive(Debug, Serialize)]
+pub struct Generated {
+    /// `rackscope import <importer>`.
+    pub command: String,
+    /// What that import read, as the mark says.
+    pub source: Option<String>,
+    /// What the next run of the command does to hand edits.
+    pub reimport: &'static str,
+    /// How to keep hand edits; empty when the import leaves the file alone anyway.
+    pub keep: &'static str,
+}
+
 /// `/editors/{kind}/{name}`: one file in the editor.
 #[derive(Debug, Serialize)]
 pub struct EditorPage {
@@ -147,6 +163,11 @@ pub struct EditorPage {
     pub tests_unparsed: bool,
     pub tests: Vec<TestForm>,
     pub tester_enabled: bool,
+    /// A YAML file: the page loads the highlighter for `rackscope.js` to use (without
+    /// JavaScript the text area stays plain).
+    pub highlight: bool,
+    /// The text is an importer's output.
+    pub generated: Option<Generated>,
 }
 
 impl Page for EditorPage {
@@ -563,6 +584,8 @@ fn editor(
         (Vec::new(), false)
     };
     let page = EditorPage {
+        highlight: name.ends_with(".yaml") || name.ends_with(".yml"),
+        generated: generated(config, kind, name, &text),
         kind: kind.as_str(),
         kind_title: kind.title(),
         name: name.to_owned(),
@@ -597,6 +620,46 @@ fn editor(
     }
     let c = chrome(st, ctx, config, snap.as_deref(), name, "editors", crumbs);
     html(st, ctx, status, &c, &page)
+}
+
+/// The notice for a text that carries an importer's mark, stating what that importer does
+/// with the file at this place (`import::layout::reimport`, the import's own rule): the
+/// place is the file's path under the configuration's directory, where `rackscope import
+/// --out` writes.
+fn generated(config: &Config, kind: Kind, name: &str, text: &str) -> Option<Generated> {
+    use crate::import::layout::{Reimport, mark, reimport};
+    let m = mark(text)?;
+    let path = editing::configured_path(config, kind, name);
+    let at = path.strip_prefix(&config.base_dir).unwrap_or(&path);
+    const KEEP: &str = "To keep your changes for good, delete the first two lines (the mark) \
+        before saving: the importer then treats the file as yours and stops with a conflict \
+        rather than overwrite it (unless run with --force).";
+    let (reimport, keep) = match reimport(m.importer, at) {
+        Reimport::Replaced => (
+            "Its next run into this configuration's directory rewrites the whole file from \
+             the source: changes saved here last only until then. A run whose source no \
+             longer has what the file describes may remove it.",
+            KEEP,
+        ),
+        Reimport::KeepsChecksAndMetrics => (
+            "Its next run into this configuration's directory rewrites the whole file from \
+             the source, keeping only the one-line checks: and metrics: entries added to the \
+             template (such as checks: [node_up]): every other change saved here lasts only \
+             until then.",
+            KEEP,
+        ),
+        Reimport::LeftAlone => (
+            "This file is not at a path that importer writes in this configuration's \
+             directory, so an import there neither rewrites nor removes it.",
+            "",
+        ),
+    };
+    Some(Generated {
+        command: format!("rackscope import {}", m.importer),
+        source: m.source.map(str::to_owned),
+        reimport,
+        keep,
+    })
 }
 
 /// The checks of the edited text (`checks:` and the lists under `kinds:`), each with the
