@@ -139,6 +139,13 @@ async fn an_overlap_is_refused_with_its_message_and_nothing_written() {
     assert!(page.contains("chassis-2"), "{page}");
     // What was typed is kept.
     assert!(page.contains("value=\"sw-9\""), "{page}");
+    // The rack template form still shows the rack's template, not "none": a Change
+    // clicked next would otherwise remove it.
+    let tpl = &page[page.find("<h3>Rack template</h3>").unwrap()..];
+    assert!(
+        tpl.contains("<option value=\"rack-pdu\" selected>"),
+        "{tpl}"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     assert_eq!(st.reload.status().generation, 0);
     // A U that is not a number is the form's error too.

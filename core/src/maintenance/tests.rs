@@ -134,7 +134,12 @@ fn coverage_follows_the_hierarchy_and_the_check_filter() {
     let r03 = topo.rack_ix("r03").unwrap();
     // 10:30 on Dec 1: r02 hidden (whole rack), n03 badged, eseries checks of r01 hidden;
     // aisle-2 was stopped at 09:30.
-    let c = Coverage::new(&config.maintenances, &config.topology, &config.check_kinds, at("2026-12-01T10:30:00Z"));
+    let c = Coverage::new(
+        &config.maintenances,
+        &config.topology,
+        &config.check_kinds,
+        at("2026-12-01T10:30:00Z"),
+    );
     assert_eq!(
         c.windows().map(|w| w.entry.id.as_str()).collect::<Vec<_>>(),
         ["3f2a9c1b7d4e", "a1b2c3d4e5f6", "disks-r01"]
@@ -169,7 +174,12 @@ fn coverage_follows_the_hierarchy_and_the_check_filter() {
     n03.instance = topo.instance_ix("n04");
     assert!(c.check(&n03, "node_up").is_none());
     // The site window, at its local time: the whole site and everything in it.
-    let c = Coverage::new(&config.maintenances, &config.topology, &config.check_kinds, at("2026-12-05T01:30:00Z"));
+    let c = Coverage::new(
+        &config.maintenances,
+        &config.topology,
+        &config.check_kinds,
+        at("2026-12-05T01:30:00Z"),
+    );
     let dc1 = topo.site_ix("dc1").unwrap();
     let room_a = topo.room_ix("room-a").unwrap();
     assert_eq!(

@@ -23,6 +23,8 @@ pub struct EditPanel {
     pub templates: Vec<Link>,
     /// Rack templates for the template form.
     pub rack_templates: Vec<Link>,
+    /// The rack's template now: the template form's choice unless that form was refused.
+    pub current_template: String,
     /// This rack's devices (`name` is the id, `url` the label).
     pub devices: Vec<Link>,
     /// The form that was sent (`op` says which), to keep its values.
@@ -33,7 +35,7 @@ pub struct EditPanel {
 pub(super) fn panel(st: &AppState, config: &Config, x: RackIx, shown: Shown) -> EditPanel {
     let topo = &config.topology;
     let r = &topo.racks[x];
-    let (feedback, mut form) = shown.feedback(st);
+    let (feedback, form) = shown.feedback(st);
     let mut templates: Vec<Link> = config
         .catalog
         .devices
@@ -55,13 +57,11 @@ pub(super) fn panel(st: &AppState, config: &Config, x: RackIx, shown: Shown) -> 
             url: format!("U{} · {}", dev.u_position, dev.name),
         })
         .collect();
-    if form.template.is_empty() && form.op.is_empty() {
-        form.template = r.template_id.clone().unwrap_or_default();
-    }
     EditPanel {
         action: format!("{}/edit", rack_url(&r.id)),
         templates,
         rack_templates,
+        current_template: r.template_id.clone().unwrap_or_default(),
         devices,
         form,
         feedback,
