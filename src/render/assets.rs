@@ -23,6 +23,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("alerts.html", include_str!("../../templates/alerts.html")),
     ("checks.html", include_str!("../../templates/checks.html")),
     ("search.html", include_str!("../../templates/search.html")),
+    (
+        "maintenances.html",
+        include_str!("../../templates/maintenances.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
     (

@@ -361,8 +361,9 @@ async fn room_state(
         return Ok(Json(wire::rack::room_state_unknown(&room_id)).into_response());
     };
     let r = find_room(&snap.config, &room_id)?;
+    let m = st.engine.maintenances();
     Ok(st.memo.json(snap.seq, &format!("room:{room_id}"), || {
-        wire::rack::room_state(&snap, r, &room_id)
+        wire::rack::room_state(&snap, &m, r, &room_id)
     }))
 }
 
@@ -431,11 +432,12 @@ async fn rack_state(
         return Ok(Json(wire::rack::rack_state_unknown(&rack_id)).into_response());
     };
     let r = find_rack(&snap.config, &rack_id)?;
+    let m = st.engine.maintenances();
     if !include {
         return Ok(st.memo.json(snap.seq, &format!("rack:{rack_id}"), || {
-            wire::rack::rack_state(&snap, r, None)
+            wire::rack::rack_state(&snap, &m, r, None)
         }));
     }
     let live = live::rack_live(&st.engine, &snap, r).await;
-    Ok(Json(wire::rack::rack_state(&snap, r, Some(&live))).into_response())
+    Ok(Json(wire::rack::rack_state(&snap, &m, r, Some(&live))).into_response())
 }

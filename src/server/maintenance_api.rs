@@ -144,11 +144,21 @@ async fn run<T: Send + 'static>(
     + 'static,
 ) -> Result<(std::sync::Arc<Maintenances>, T), ApiError> {
     allowed(st)?;
+    in_force(st, f).await.map_err(api_error)
+}
+
+/// Runs a store operation off the async threads and puts the windows it leaves in force
+/// (the API's and the pages' one way to change them).
+pub(crate) async fn in_force<T: Send + 'static>(
+    st: &AppState,
+    f: impl FnOnce(&rackscope_core::Config) -> Result<(Maintenances, T), MaintenanceError>
+    + Send
+    + 'static,
+) -> Result<(std::sync::Arc<Maintenances>, T), MaintenanceError> {
     let config = st.engine.config();
     let (m, t) = tokio::task::spawn_blocking(move || f(&config))
         .await
-        .map_err(|e| ApiError::Internal(format!("the maintenance task failed: {e}")))?
-        .map_err(api_error)?;
+        .map_err(|e| MaintenanceError::Io(format!("the maintenance task failed: {e}")))??;
     let m = std::sync::Arc::new(m);
     st.engine.set_maintenances(m.clone());
     Ok((m, t))

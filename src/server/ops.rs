@@ -328,8 +328,91 @@ impl Collector for EngineCollector {
             return Ok(());
         };
         snapshot_figures(&mut enc, &snap)?;
-        health_states(&mut enc, &snap)
+        health_states(&mut enc, &snap)?;
+        maintenance_states(&mut enc, &snap, &self.engine.maintenances())
     }
+}
+
+/// The windows by status, and every rack and device a window covers whole, located as
+/// the health series are: an alerting rule can leave them out (`unless on(rack)
+/// rackscope_rack_maintenance`) or Alertmanager can inhibit on them. Companion series
+/// rather than a label on the health series, so that a window does not start a new series
+/// of a rack's health.
+fn maintenance_states(
+    enc: &mut DescriptorEncoder<'_>,
+    snap: &Snapshot,
+    m: &rackscope_core::maintenance::Maintenances,
+) -> Result<(), std::fmt::Error> {
+    use rackscope_core::maintenance::Status;
+    let cover = rackscope_core::read::maintenance::coverage(m, snap);
+    let now = snap
+        .published_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    {
+        let mut f = enc.encode_descriptor(
+            "rackscope_maintenance_windows",
+            "Maintenance windows by status (ACTIVE, SCHEDULED, EXPIRED)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for status in [Status::Active, Status::Scheduled, Status::Expired] {
+            let n = m.windows.iter().filter(|w| w.status(now) == status).count();
+            ConstGauge::new(n as i64)
+                .encode(f.encode_family(&Pairs(&[("status", status.as_str())]))?)?;
+        }
+    }
+    if cover.is_empty() {
+        return Ok(());
+    }
+    let topo = &snap.config.topology;
+    let help =
+        "1 for each target a maintenance window covers whole, with the window's id and effect";
+    {
+        let mut f =
+            enc.encode_descriptor("rackscope_rack_maintenance", help, None, MetricType::Gauge)?;
+        for (x, r) in topo.racks.iter_ix() {
+            let Some(w) = cover.rack(x) else { continue };
+            let room = &topo.rooms[r.room];
+            let aisle = r.aisle.map_or("", |a| topo.aisles[a].id.as_str());
+            let labels = [
+                ("site", topo.sites[room.site].id.as_str()),
+                ("room", room.id.as_str()),
+                ("aisle", aisle),
+                ("rack", r.id.as_str()),
+                ("maintenance", w.entry.id.as_str()),
+                ("effect", w.effect().as_str()),
+            ];
+            ConstGauge::new(1).encode(f.encode_family(&Pairs(&labels))?)?;
+        }
+    }
+    {
+        let mut f = enc.encode_descriptor(
+            "rackscope_device_maintenance",
+            help,
+            None,
+            MetricType::Gauge,
+        )?;
+        for (d, dev) in topo.devices.iter_ix() {
+            let Some(w) = cover.device(d) else { continue };
+            let r = &topo.racks[dev.rack];
+            let room = &topo.rooms[r.room];
+            let aisle = r.aisle.map_or("", |a| topo.aisles[a].id.as_str());
+            let u = dev.u_position.to_string();
+            let labels = [
+                ("site", topo.sites[room.site].id.as_str()),
+                ("room", room.id.as_str()),
+                ("aisle", aisle),
+                ("rack", r.id.as_str()),
+                ("device", dev.id.as_str()),
+                ("u", u.as_str()),
+                ("maintenance", w.entry.id.as_str()),
+                ("effect", w.effect().as_str()),
+            ];
+            ConstGauge::new(1).encode(f.encode_family(&Pairs(&labels))?)?;
+        }
+    }
+    Ok(())
 }
 
 /// The engine's queries, cache, bounds and Prometheus's reachability and latency.

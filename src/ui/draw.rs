@@ -57,6 +57,8 @@ pub struct RackIn {
     pub st: St,
     pub crit: usize,
     pub warn: usize,
+    /// What a maintenance window covering the rack (or part of it) says, if one does.
+    pub maint: Option<String>,
 }
 
 /// One row of racks: an aisle, or the room's standalone racks.
@@ -81,6 +83,8 @@ pub struct RackBox {
     pub counts: String,
     /// The id as drawn, cut to fit the box.
     pub label: String,
+    /// The maintenance marker's text, when a window covers the rack or part of it.
+    pub maint: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +179,7 @@ pub fn floor_plan(
                 crit: r.crit,
                 warn: r.warn,
                 counts,
+                maint: r.maint,
             });
         }
         y += RACK_H + ROW_GAP;
@@ -337,6 +342,8 @@ pub struct DeviceBox {
     pub ghost: bool,
     pub cells: Vec<Cell>,
     pub title: String,
+    /// Covered by a maintenance window (the device, or anything above it).
+    pub maint: bool,
 }
 
 #[derive(Debug, Serialize)]

@@ -24,6 +24,7 @@ pub mod chrome;
 pub mod draw;
 pub mod events;
 pub mod files;
+pub mod maint;
 pub mod pages;
 pub mod rows;
 pub mod theme;

@@ -1,7 +1,7 @@
 //! The rows several pages share: an alert with its physical path, a check result, a
 //! count card.
 
-use rackscope_core::read::{CheckOutcome, LocatedAlert};
+use rackscope_core::read::CheckOutcome;
 use serde::Serialize;
 
 use super::draw::{self, St};
@@ -16,9 +16,13 @@ pub struct AlertRow {
     pub rack_url: String,
     pub path: String,
     pub checks: String,
+    /// The window a `badge` maintenance marks the alert with.
+    pub maintenance: Option<crate::ui::maint::Maint>,
 }
 
-pub fn alert_row(a: &LocatedAlert<'_>) -> AlertRow {
+/// A row of an alert list: `m` is the alert as the lists show it (maintenance applied).
+pub fn alert_row(m: &rackscope_core::read::maintenance::Marked<'_, '_>) -> AlertRow {
+    let a = &m.alert;
     let mut path = vec![a.site.name.as_str(), a.room.name.as_str()];
     if let Some(x) = a.aisle {
         path.push(&x.name);
@@ -65,6 +69,7 @@ pub fn alert_row(a: &LocatedAlert<'_>) -> AlertRow {
         },
         path,
         checks,
+        maintenance: m.maintenance.map(crate::ui::maint::Maint::of),
     }
 }
 

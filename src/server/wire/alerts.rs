@@ -39,23 +39,23 @@ pub struct AlertView<'a> {
     /// The maintenance window the alert is badged with (a `badge` window covers it); alerts
     /// a `hide` window covers are not listed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub maintenance: Option<MaintenanceMark<'a>>,
+    pub maintenance: Option<MaintenanceMark>,
 }
 
 /// A maintenance marker: the upstream `{id, reason}`, and the effect.
-#[derive(Debug, Serialize, PartialEq, ToSchema)]
-pub struct MaintenanceMark<'a> {
-    pub id: &'a str,
-    pub reason: &'a str,
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct MaintenanceMark {
+    pub id: String,
+    pub reason: String,
     #[schema(value_type = String)]
     pub effect: &'static str,
 }
 
-impl<'a> MaintenanceMark<'a> {
-    pub fn of(w: &'a rackscope_core::maintenance::Window) -> MaintenanceMark<'a> {
+impl MaintenanceMark {
+    pub fn of(w: &rackscope_core::maintenance::Window) -> MaintenanceMark {
         MaintenanceMark {
-            id: &w.entry.id,
-            reason: &w.entry.reason,
+            id: w.entry.id.clone(),
+            reason: w.entry.reason.clone(),
             effect: w.effect().as_str(),
         }
     }

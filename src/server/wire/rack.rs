@@ -20,6 +20,10 @@ pub struct RackSummary {
     pub node_total: usize,
     pub node_crit: usize,
     pub node_warn: usize,
+    /// The maintenance window covering the whole rack, if any (the state is still the
+    /// checks' own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<super::alerts::MaintenanceMark>,
 }
 
 impl From<read::RackSummary> for RackSummary {
@@ -29,6 +33,7 @@ impl From<read::RackSummary> for RackSummary {
             node_total: s.node_total,
             node_crit: s.node_crit,
             node_warn: s.node_warn,
+            maintenance: None,
         }
     }
 }
@@ -128,6 +133,10 @@ pub struct RackState<'a> {
     /// Why live values are missing, when they were asked for and a query failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_error: Option<String>,
+    /// The maintenance window covering the whole rack, if any: `state` stays what the
+    /// checks found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<super::alerts::MaintenanceMark>,
 }
 
 /// The rack's live totals: mean node temperature and summed power, zeros when not asked
@@ -150,6 +159,7 @@ pub struct InfraMetrics<'a> {
 /// `/api/racks/{id}/state`; the live values are zeros when not requested (seed 003).
 pub fn rack_state<'a>(
     snap: &'a Snapshot,
+    m: &rackscope_core::maintenance::Maintenances,
     rack: RackIx,
     live: Option<&'a RackLive>,
 ) -> RackState<'a> {
@@ -224,6 +234,9 @@ pub fn rack_state<'a>(
         nodes: Ordered(nodes),
         devices: Ordered(devices),
         metrics_error: live.and_then(|l| l.error.clone()),
+        maintenance: rackscope_core::read::maintenance::coverage(m, snap)
+            .rack(rack)
+            .map(super::alerts::MaintenanceMark::of),
     }
 }
 
@@ -241,18 +254,32 @@ pub struct RoomState<'a> {
     /// Rack id → its summary, in topology order; empty before the first snapshot.
     #[schema(value_type = HashMap<String, RackSummary>)]
     pub racks: Ordered<&'a str, RackSummary>,
+    /// The maintenance window covering the whole room, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<super::alerts::MaintenanceMark>,
 }
 
-pub fn room_state<'a>(snap: &'a Snapshot, room: RoomIx, room_id: &'a str) -> RoomState<'a> {
+pub fn room_state<'a>(
+    snap: &'a Snapshot,
+    m: &rackscope_core::maintenance::Maintenances,
+    room: RoomIx,
+    room_id: &'a str,
+) -> RoomState<'a> {
     let topo = &snap.config.topology;
+    let cover = rackscope_core::read::maintenance::coverage(m, snap);
     RoomState {
         room_id,
         state: state_str(snap.health.rooms[room.index()]),
         racks: Ordered(
             topo.room_racks(room)
-                .map(|x| (topo.racks[x].id.as_str(), rack_summary(snap, x)))
+                .map(|x| {
+                    let mut s = rack_summary(snap, x);
+                    s.maintenance = cover.rack(x).map(super::alerts::MaintenanceMark::of);
+                    (topo.racks[x].id.as_str(), s)
+                })
                 .collect(),
         ),
+        maintenance: cover.room(room).map(super::alerts::MaintenanceMark::of),
     }
 }
 

@@ -4,7 +4,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rackscope_core::Config;
-use rackscope_core::read::{LocatedAlert, located_alerts};
+use rackscope_core::maintenance::Maintenances;
+use rackscope_core::read::maintenance::Marked;
 use rackscope_core::telemetry::Snapshot;
 use serde::{Deserialize, Serialize};
 
@@ -51,23 +52,32 @@ pub async fn handler(
 ) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
-    let page = build(snap, &config, q);
+    let m = st.engine.maintenances();
+    let page = build(snap, &config, &m, q);
     let crumbs = crumbs(&config.topology, Above::Overview);
     let c = chrome(&st, &ctx, &config, snap, "Alerts", "alerts", crumbs);
     html(&st, &ctx, StatusCode::OK, &c, &page)
 }
 
-pub fn build(snap: Option<&Snapshot>, config: &Config, q: AlertsQuery) -> AlertsPage {
+/// `m`: the maintenance windows, judged at the snapshot's publication (hidden alerts are
+/// not listed, badged ones marked).
+pub fn build(
+    snap: Option<&Snapshot>,
+    config: &Config,
+    m: &Maintenances,
+    q: AlertsQuery,
+) -> AlertsPage {
     let topo = &config.topology;
-    let all = snap.map(located_alerts).unwrap_or_default();
+    let cover = crate::ui::maint::cover(snap, config, m);
+    let all = crate::ui::maint::shown_alerts(snap, &cover, |_| true);
     let sev = q.severity.filter(|s| !s.is_empty());
     let site = q.site.filter(|s| !s.is_empty());
     let room = q.room.filter(|s| !s.is_empty());
-    let matched: Vec<&LocatedAlert<'_>> = all
+    let matched: Vec<&Marked<'_, '_>> = all
         .iter()
-        .filter(|a| sev.as_deref().is_none_or(|s| a.state.as_str() == s))
-        .filter(|a| site.as_deref().is_none_or(|s| a.site.id == s))
-        .filter(|a| room.as_deref().is_none_or(|r| a.room.id == r))
+        .filter(|a| sev.as_deref().is_none_or(|s| a.alert.state.as_str() == s))
+        .filter(|a| site.as_deref().is_none_or(|s| a.alert.site.id == s))
+        .filter(|a| room.as_deref().is_none_or(|r| a.alert.room.id == r))
         .collect();
     let choice = |v: &str, l: &str, cur: &Option<String>| Choice {
         value: v.to_owned(),

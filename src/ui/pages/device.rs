@@ -61,6 +61,9 @@ pub struct DevicePage {
     pub instances: Vec<InstanceCard>,
     pub ranges: Vec<RangeLink>,
     pub charts: Vec<ChartView>,
+    /// The window the device is in, if one covers it whole.
+    pub maint: Option<crate::ui::maint::Maint>,
+    pub start_maint: Option<crate::ui::maint::StartMaint>,
 }
 
 impl Page for DevicePage {
@@ -103,6 +106,17 @@ pub async fn handler(
         .unwrap_or("1h");
     let mut page = build(snap.as_deref(), &config, d, q.instance.as_deref(), range);
     page.charts = charts(&st, &config, d, range).await;
+    let m = st.engine.maintenances();
+    let cover = crate::ui::maint::cover(snap.as_deref(), &config, &m);
+    page.maint = cover.device(d).map(crate::ui::maint::Maint::of);
+    page.start_maint = crate::ui::maint::start_form(
+        &st,
+        &ctx,
+        "device",
+        &device_id,
+        crate::ui::urls::device_url(&rack_id, &device_id),
+        &format!("device {device_id} and its instances"),
+    );
     let crumbs = crumbs(topo, Above::Rack(x, &device_id));
     let c = chrome(&st, &ctx, &config, snap.as_deref(), &page.name, "", crumbs);
     html(&st, &ctx, StatusCode::OK, &c, &page)
@@ -193,6 +207,8 @@ pub fn build(
             })
             .collect(),
         charts: Vec::new(),
+        maint: None,
+        start_maint: None,
     }
 }
 

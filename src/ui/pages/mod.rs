@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod checks;
 pub mod device;
 pub mod editors;
+pub mod maintenances;
 pub mod overview;
 pub mod rack;
 pub mod room;
@@ -45,6 +46,12 @@ pub fn routes() -> Routes {
         )
         .read("/views/device/{rack}/{device}", get(device::handler))
         .read("/alerts", get(alerts::handler))
+        // Windows hide or badge alerts: writing them is an operator's.
+        .route(
+            "/maintenances",
+            &[(Method::GET, Need::VIEWER), (Method::POST, Need::OPERATOR)],
+            get(maintenances::page).post(maintenances::submit),
+        )
         .read("/notifications", get(alerts::handler))
         .route(
             "/checks",

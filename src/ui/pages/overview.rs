@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use rackscope_core::Config;
 use rackscope_core::Severity;
-use rackscope_core::read::located_alerts;
+use rackscope_core::maintenance::Maintenances;
 use rackscope_core::telemetry::{Snapshot, StatsView};
 use serde::Serialize;
 
@@ -27,6 +27,8 @@ pub struct SiteRow {
     pub rooms: usize,
     pub racks: usize,
     pub alerts: usize,
+    /// The window the whole site is in, if any.
+    pub maint: Option<crate::ui::maint::Maint>,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,6 +42,8 @@ pub struct OverviewPage {
     pub markers: Vec<draw::Marker>,
     pub sites: Vec<SiteRow>,
     pub prometheus: Vec<Link>,
+    /// The maintenance windows active now, linked to what they cover.
+    pub maintenances: Vec<crate::ui::maint::MaintLine>,
 }
 
 impl Page for OverviewPage {
@@ -51,7 +55,8 @@ const OVERVIEW_ALERTS: usize = 15;
 pub async fn handler(State(st): State<AppState>, ctx: Ctx) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
-    let page = build(snap, &config, &st.engine.stats(), SystemTime::now());
+    let m = st.engine.maintenances();
+    let page = build(snap, &config, &m, &st.engine.stats(), SystemTime::now());
     let c = chrome(&st, &ctx, &config, snap, "Overview", "overview", Vec::new());
     html(&st, &ctx, StatusCode::OK, &c, &page)
 }
@@ -60,13 +65,15 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx) -> Response {
 pub fn build(
     snap: Option<&Snapshot>,
     config: &Config,
+    m: &Maintenances,
     stats: &StatsView,
     now: SystemTime,
 ) -> OverviewPage {
     let topo = &config.topology;
-    let all = snap.map(located_alerts).unwrap_or_default();
+    let cover = crate::ui::maint::cover(snap, config, m);
+    let all = crate::ui::maint::shown_alerts(snap, &cover, |_| true);
     let mut per_site = vec![0usize; topo.sites.len()];
-    for a in &all {
+    for a in all.iter().map(|m| &m.alert) {
         if let Some(i) = topo.sites.iter().position(|s| s.id == a.site.id) {
             per_site[i] += 1;
         }
@@ -82,7 +89,10 @@ pub fn build(
             None => 4,
         }] += 1;
     }
-    let crit_alerts = all.iter().filter(|a| a.state == Severity::Crit).count();
+    let crit_alerts = all
+        .iter()
+        .filter(|a| a.alert.state == Severity::Crit)
+        .count();
     let cards = vec![
         Card {
             st: St::of(Some(Severity::Crit)),
@@ -128,6 +138,10 @@ pub fn build(
             rooms: s.rooms.len(),
             racks,
             alerts: per_site[i],
+            maint: topo
+                .site_ix(&s.id)
+                .and_then(|si| cover.site(si))
+                .map(crate::ui::maint::Maint::of),
         });
     }
     OverviewPage {
@@ -140,6 +154,7 @@ pub fn build(
         markers,
         sites,
         prometheus: prometheus_links(snap, config, stats, now),
+        maintenances: crate::ui::maint::active_lines(&cover, config),
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rackscope_core::Config;
-use rackscope_core::read::{located_alerts_where, rack_summary};
+use rackscope_core::read::rack_summary;
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::{RackIx, RoomIx};
 use serde::Serialize;
@@ -28,6 +28,9 @@ pub struct RoomPage {
     pub alerts: Vec<AlertRow>,
     pub alerts_total: usize,
     pub alerts_url: String,
+    /// The window the whole room is in, if any.
+    pub maint: Option<crate::ui::maint::Maint>,
+    pub start_maint: Option<crate::ui::maint::StartMaint>,
     /// The "Edit room" forms, for administrators on a server that allows editing.
     pub edit: Option<RoomEdit>,
 }
@@ -77,7 +80,16 @@ fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) 
     let Some(ri) = topo.room_ix(id) else {
         return not_found(st, ctx, &config, snap, "room", id);
     };
-    let mut page = build(snap, &config, ri);
+    let m = st.engine.maintenances();
+    let mut page = build(snap, &config, &m, ri);
+    page.start_maint = crate::ui::maint::start_form(
+        st,
+        ctx,
+        "room",
+        id,
+        crate::ui::urls::room_url(id),
+        &format!("room {id}: every rack in it"),
+    );
     if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
         page.edit = Some(edit_panel(st, &config, ri, shown));
     }
@@ -161,9 +173,15 @@ pub async fn submit(
 }
 
 /// The room page's data; public for the render benchmark.
-pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
+pub fn build(
+    snap: Option<&Snapshot>,
+    config: &Config,
+    m: &rackscope_core::maintenance::Maintenances,
+    ri: RoomIx,
+) -> RoomPage {
     let topo = &config.topology;
     let room = &topo.rooms[ri];
+    let cover = crate::ui::maint::cover(snap, config, m);
     let rack_in = |x: RackIx| {
         let rk = &topo.racks[x];
         let (st, crit, warn) = match snap {
@@ -184,6 +202,14 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
             st,
             crit,
             warn,
+            maint: cover
+                .rack(x)
+                .map(|w| crate::ui::maint::Maint::of(w).title)
+                .or_else(|| {
+                    cover
+                        .touches_rack(x)
+                        .then(|| "Partly in maintenance: a device or some of its checks".to_owned())
+                }),
         }
     };
     let mut rows: Vec<draw::RowIn> = room
@@ -204,19 +230,18 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, ri: RoomIx) -> RoomPage {
         });
     }
     let layout = room.layout.clone().unwrap_or_default();
-    let all: Vec<AlertRow> = snap
-        .map(|s| {
-            located_alerts_where(s, |x| topo.racks[x].room == ri)
-                .iter()
-                .map(alert_row)
-                .collect()
-        })
-        .unwrap_or_default();
+    let all: Vec<AlertRow> =
+        crate::ui::maint::shown_alerts(snap, &cover, |x| topo.racks[x].room == ri)
+            .iter()
+            .map(alert_row)
+            .collect();
     RoomPage {
         id: room.id.clone(),
         name: room.name.clone(),
         st: St::of(level(snap.map(|s| &s.health.rooms), ri.get()).flatten()),
         plan: draw::floor_plan(&layout, rows),
+        maint: cover.room(ri).map(crate::ui::maint::Maint::of),
+        start_maint: None,
         alerts_url: format!("/alerts?room={}", enc(&room.id)),
         alerts_total: all.len(),
         alerts: all.into_iter().take(PAGE_ALERTS).collect(),

@@ -23,6 +23,8 @@ pub struct Mini {
     pub url: String,
     pub title: String,
     pub st: St,
+    /// A maintenance window covers the rack or part of it.
+    pub maint: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,6 +32,8 @@ pub struct RoomCard {
     pub name: String,
     pub url: String,
     pub st: St,
+    /// The window the whole room is in, if any.
+    pub maint: Option<crate::ui::maint::Maint>,
     pub racks: Vec<Mini>,
     pub crit: usize,
     pub warn: usize,
@@ -43,6 +47,9 @@ pub struct SitePage {
     pub location: String,
     pub description: String,
     pub rooms: Vec<RoomCard>,
+    /// The window the whole site is in, if any.
+    pub maint: Option<crate::ui::maint::Maint>,
+    pub start_maint: Option<crate::ui::maint::StartMaint>,
     /// The "Add a room" form, for administrators on a server that allows editing.
     pub edit: Option<SiteEdit>,
 }
@@ -84,7 +91,16 @@ fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) 
     let Some(si) = topo.site_ix(id) else {
         return not_found(st, ctx, &config, snap, "site", id);
     };
-    let mut page = build(snap, &config, si);
+    let m = st.engine.maintenances();
+    let mut page = build(snap, &config, &m, si);
+    page.start_maint = crate::ui::maint::start_form(
+        st,
+        ctx,
+        "site",
+        id,
+        site_url(id),
+        &format!("site {id}: every room and rack in it"),
+    );
     if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
         let (feedback, form) = shown.feedback(st);
         page.edit = Some(SiteEdit {
@@ -122,8 +138,14 @@ pub async fn submit(
     }
 }
 
-pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
+pub fn build(
+    snap: Option<&Snapshot>,
+    config: &Config,
+    m: &rackscope_core::maintenance::Maintenances,
+    si: SiteIx,
+) -> SitePage {
     let topo = &config.topology;
+    let cover = crate::ui::maint::cover(snap, config, m);
     let s = &topo.sites[si];
     let rack_st = |r: RackIx| St::of(snap.and_then(|s| s.health.racks[r.index()].state));
     let rooms = s
@@ -136,14 +158,25 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
                 .map(|x| {
                     let rk = &topo.racks[x];
                     let st = rack_st(x);
+                    let maint = cover.rack(x);
                     Mini {
                         url: rack_url(&rk.id),
-                        title: format!("{} — {}", rk.name, st.label),
+                        title: match maint {
+                            Some(w) => format!(
+                                "{} — {}. {}",
+                                rk.name,
+                                st.label,
+                                crate::ui::maint::Maint::of(w).title
+                            ),
+                            None => format!("{} — {}", rk.name, st.label),
+                        },
                         st,
+                        maint: maint.is_some() || cover.touches_rack(x),
                     }
                 })
                 .collect();
             RoomCard {
+                maint: cover.room(r).map(crate::ui::maint::Maint::of),
                 name: room.name.clone(),
                 url: room_url(&room.id),
                 st: St::of(level(snap.map(|s| &s.health.rooms), r.get()).flatten()),
@@ -172,6 +205,8 @@ pub fn build(snap: Option<&Snapshot>, config: &Config, si: SiteIx) -> SitePage {
         }),
         description: s.description.clone().unwrap_or_default(),
         rooms,
+        maint: cover.site(si).map(crate::ui::maint::Maint::of),
+        start_maint: None,
         edit: None,
     }
 }

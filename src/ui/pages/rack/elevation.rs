@@ -153,6 +153,7 @@ fn device_box(
             "{} (U{}, {}) — {}",
             dev.name, dev.u_position, dev.template_id, st.label
         ),
+        maint: false,
     }
 }
 
@@ -310,6 +311,7 @@ fn mounted(t: &RackTemplate, r: &Rack, face: Face, f: Frame) -> Vec<draw::Device
             ghost: true,
             cells: Vec::new(),
             title: format!("{name} (U{u}, rack infrastructure)"),
+            maint: false,
         });
     }
     out

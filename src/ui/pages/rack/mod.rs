@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rackscope_core::Config;
-use rackscope_core::read::{check_outcomes, located_alerts_where};
+use rackscope_core::read::check_outcomes;
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::RackIx;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,8 @@ pub struct DeviceRow {
     pub template: String,
     pub st: St,
     pub highlight: bool,
+    /// The window the device is in, if one covers it whole.
+    pub maint: Option<crate::ui::maint::Maint>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -52,6 +54,11 @@ pub struct RackPage {
     pub checks: Vec<CheckRow>,
     pub alerts: Vec<AlertRow>,
     pub live: LiveView,
+    /// The window the whole rack is in, if any.
+    pub maint: Option<crate::ui::maint::Maint>,
+    /// Whether a window covers part of it (a device, an instance, some checks).
+    pub partly_maint: bool,
+    pub start_maint: Option<crate::ui::maint::StartMaint>,
     /// The "Edit rack" forms, for administrators on a server that allows editing.
     pub edit: Option<EditPanel>,
 }
@@ -112,7 +119,16 @@ async fn render(
     let Some(x) = topo.rack_ix(id) else {
         return not_found(st, ctx, &config, snap.as_deref(), "rack", id);
     };
-    let mut page = build(snap.as_deref(), &config, x, device);
+    let m = st.engine.maintenances();
+    let mut page = build(snap.as_deref(), &config, &m, x, device);
+    page.start_maint = crate::ui::maint::start_form(
+        st,
+        ctx,
+        "rack",
+        id,
+        rack_url(id),
+        &format!("rack {id} and every device in it"),
+    );
     if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
         page.edit = Some(edit::panel(st, &config, x, shown));
     }
@@ -169,10 +185,12 @@ fn live_view(config: &Config, live: &crate::server::live::RackLive) -> LiveView 
 pub fn build(
     snap: Option<&Snapshot>,
     config: &Config,
+    m: &rackscope_core::maintenance::Maintenances,
     x: RackIx,
     highlight: Option<&str>,
 ) -> RackPage {
     let topo = &config.topology;
+    let cover = crate::ui::maint::cover(snap, config, m);
     let r = &topo.racks[x];
     let rack_u = r.u_height.max(1);
     let rack_h = snap.map(|s| &s.health.racks[x.index()]);
@@ -205,18 +223,26 @@ pub fn build(
                 template: dev.template_id.clone(),
                 st: St::of(snap.and_then(|s| s.health.devices[d.index()].state)),
                 highlight: highlight == Some(dev.id.as_str()),
+                maint: cover.device(d).map(crate::ui::maint::Maint::of),
             }
         })
         .collect();
     devices.reverse();
-    let alerts = snap
-        .map(|s| {
-            located_alerts_where(s, |r| r == x)
-                .iter()
-                .map(alert_row)
-                .collect()
-        })
-        .unwrap_or_default();
+    for e in &mut elevations {
+        for b in &mut e.devices {
+            if let Some(w) = topo
+                .device_ix_in_rack(x, &b.id)
+                .and_then(|d| cover.device(d))
+            {
+                b.maint = true;
+                b.title = format!("{}. {}", b.title, crate::ui::maint::Maint::of(w).title);
+            }
+        }
+    }
+    let alerts = crate::ui::maint::shown_alerts(snap, &cover, |r| r == x)
+        .iter()
+        .map(alert_row)
+        .collect();
     RackPage {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -231,6 +257,9 @@ pub fn build(
         },
         alerts,
         live: LiveView::default(),
+        maint: cover.rack(x).map(crate::ui::maint::Maint::of),
+        partly_maint: cover.touches_rack(x),
+        start_maint: None,
         edit: None,
     }
 }
