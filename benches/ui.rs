@@ -99,7 +99,12 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         })
         .unwrap();
     let render_room = |id: &str| {
-        let page = pages::room::build(Some(&snap), &config, topo.room_ix(id).unwrap());
+        let page = pages::room::build(
+            Some(&snap),
+            &config,
+            &config.maintenances,
+            topo.room_ix(id).unwrap(),
+        );
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui
             .render(pages::room::RoomPage::TEMPLATE, &c, &page, None)
@@ -107,7 +112,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
             .len()
     };
     let render_rack = |x: RackIx| {
-        let page = pages::rack::build(Some(&snap), &config, x, None);
+        let page = pages::rack::build(Some(&snap), &config, &config.maintenances, x, None);
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui
             .render(pages::rack::RackPage::TEMPLATE, &c, &page, None)

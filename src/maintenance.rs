@@ -165,8 +165,15 @@ fn write(config: &Config, change: Change<'_>, who: &str) -> Result<(Maintenances
     let (id, action) = match change {
         Change::Create(w) => {
             let fields = new_fields(config, &current, w, who)?;
-            let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            doc.push_map(&list, &refs).map_err(edit)?;
+            // Scalars written plain where that reads back the same, as operators write
+            // them (quoted only where YAML needs it).
+            let item = rackscope_core::yaml::Node::mapping(
+                fields
+                    .iter()
+                    .map(|(k, v)| (*k, rackscope_core::yaml::Node::string(v)))
+                    .collect(),
+            );
+            doc.push_node(&list, &item, None).map_err(edit)?;
             (fields[0].1.clone(), "create")
         }
         Change::Update(id, p) => {
@@ -185,12 +192,10 @@ fn write(config: &Config, change: Change<'_>, who: &str) -> Result<(Maintenances
             }
             for (key, v) in [("starts_at", &p.starts_at), ("expires_at", &p.expires_at)] {
                 match v {
-                    None => {}
-                    Some(None) => {
-                        if doc.get(&item(i, key)).is_some() {
-                            doc.remove_key(&item(i, key)).map_err(edit)?;
-                        }
+                    Some(None) if doc.get(&item(i, key)).is_some() => {
+                        doc.remove_key(&item(i, key)).map_err(edit)?;
                     }
+                    None | Some(None) => {}
                     Some(Some(t)) => {
                         let t = time(key, t, tz.as_deref())?;
                         doc.set_str(&item(i, key), &format_time(t)).map_err(edit)?;
@@ -242,7 +247,7 @@ fn write(config: &Config, change: Change<'_>, who: &str) -> Result<(Maintenances
         "maintenance window changed"
     );
     if config.app.editors.git_commit {
-        crate::editing::git_commit_files(&[path.clone()], "maintenance windows", who);
+        crate::editing::git_commit_files(std::slice::from_ref(&path), "maintenance windows", who);
     }
     Ok((after, id))
 }
@@ -353,12 +358,12 @@ fn new_fields(
         }
         (None, None) => None,
     };
-    if let Some(e) = expires {
-        if e <= starts.unwrap_or(now) {
-            return Err(MaintenanceError::BadRequest(
-                "the window would end before it starts (or has ended already)".into(),
-            ));
-        }
+    if let Some(e) = expires
+        && e <= starts.unwrap_or(now)
+    {
+        return Err(MaintenanceError::BadRequest(
+            "the window would end before it starts (or has ended already)".into(),
+        ));
     }
     let mut id = new_id();
     while current.get(&id).is_some() {

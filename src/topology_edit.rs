@@ -327,19 +327,15 @@ fn edit_err(path: &Path, e: EditError) -> TopologyEditError {
 // Values written.
 
 fn node(kind: Kind) -> Node {
-    let mut n = Node::null();
-    n.kind = kind;
-    n
+    Node::of(kind)
 }
 
 fn str_node(s: &str) -> Node {
-    node(Kind::Str(s.to_string()))
+    Node::string(s)
 }
 
 fn map(fields: Vec<(&str, Node)>) -> Node {
-    node(Kind::Map(
-        fields.into_iter().map(|(k, v)| (str_node(k), v)).collect(),
-    ))
+    Node::mapping(fields)
 }
 
 fn face_name(f: Face) -> &'static str {

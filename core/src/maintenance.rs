@@ -401,12 +401,23 @@ impl<'a> Coverage<'a> {
         self.topo.instance_ix(name)
     }
 
-    /// The first window covering the whole of what is at `p` (every check), if any.
+    /// The window covering the whole of what is at `p` (every check), if any; one that
+    /// hides before one that badges, as `check` chooses.
     pub fn whole(&self, p: &Place) -> Option<&'a Window> {
-        self.active
+        let mut covering = self
+            .active
             .iter()
-            .find(|(s, w)| w.entry.check.is_none() && s.contains(p))
-            .map(|(_, w)| *w)
+            .filter(|(s, w)| w.entry.check.is_none() && s.contains(p))
+            .map(|(_, w)| *w);
+        let first = covering.next()?;
+        if first.effect() == Effect::Hide {
+            return Some(first);
+        }
+        Some(
+            covering
+                .find(|w| w.effect() == Effect::Hide)
+                .unwrap_or(first),
+        )
     }
 
     /// The first window covering rack `r` entirely (it, its aisle, room or site).
@@ -454,18 +465,27 @@ impl<'a> Coverage<'a> {
     }
 
     /// The window covering check `check` at `p`, if any: a window on the place or above
-    /// it, for every check or for this check's id or kind.
+    /// it, for every check or for this check's id or kind. When several do, the first
+    /// that hides wins over those that badge: an operator who hid a rack meant all of it,
+    /// whatever an older badge on one of its nodes says.
     pub fn check(&self, p: &Place, check: &str) -> Option<&'a Window> {
-        self.active
-            .iter()
-            .find(|(s, w)| {
-                s.contains(p)
-                    && w.entry
-                        .check
-                        .as_deref()
-                        .is_none_or(|c| c == check || self.kinds.get(check).is_some_and(|k| k == c))
-            })
-            .map(|(_, w)| *w)
+        let mut covering = self.active.iter().filter(|(s, w)| {
+            s.contains(p)
+                && w.entry
+                    .check
+                    .as_deref()
+                    .is_none_or(|c| c == check || self.kinds.get(check).is_some_and(|k| k == c))
+        });
+        let first = covering.next()?.1;
+        if first.effect() == Effect::Hide {
+            return Some(first);
+        }
+        Some(
+            covering
+                .map(|(_, w)| *w)
+                .find(|w| w.effect() == Effect::Hide)
+                .unwrap_or(first),
+        )
     }
 }
 

@@ -46,6 +46,26 @@ impl Node {
             raw: None,
         }
     }
+    /// A node made in memory (no position), for the editor to write.
+    pub fn of(kind: Kind) -> Node {
+        Node {
+            kind,
+            ..Node::null()
+        }
+    }
+    /// A string node made in memory.
+    pub fn string(s: &str) -> Node {
+        Node::of(Kind::Str(s.to_owned()))
+    }
+    /// A block mapping made in memory, its keys in the order given.
+    pub fn mapping(fields: Vec<(&str, Node)>) -> Node {
+        Node::of(Kind::Map(
+            fields
+                .into_iter()
+                .map(|(k, v)| (Node::string(k), v))
+                .collect(),
+        ))
+    }
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
             Kind::Map(entries) => entries

@@ -16,6 +16,7 @@ mod examples;
 mod faults;
 mod health;
 mod import;
+mod maintenance;
 mod plans;
 mod reload;
 mod scripts;
