@@ -95,7 +95,7 @@ async fn stats_telemetry(State(st): State<AppState>) -> Response {
     operation_id = "alertsActive",
     tag = "alerts",
     summary = "Active WARN and CRIT alerts with their location (seed 003)",
-    description = "Worst first. `aisle_id`, `aisle_name`, `u_position`, `checks[].slot` (failed disk slot) and `checks[].value` are additions. Instance-less devices alert as type node with node_id = device id. Maintenance windows active at the snapshot's publication apply: what a `hide` window covers is left out (a check it covers is removed from its alert, the alert when none is left), and an alert a `badge` window covers carries `maintenance: {id, reason, effect}`.",
+    description = "Worst first. `aisle_id`, `aisle_name`, `u_position`, `checks[].slot` (failed disk slot) and `checks[].value` are additions. Instance-less devices alert as type node with node_id = device id.",
     responses(
         (status = 200, description = "Alerts", body = wire::alerts::ActiveAlerts, example = json!({"alerts": [{"type": "node", "node_id": "compute042", "state": "CRIT", "checks": [{"id": "ipmi_temp_crit", "severity": "CRIT", "value": 91.0}], "site_id": "dc1", "site_name": "Primary DC", "room_id": "dc1-r001", "room_name": "Server Room A", "aisle_id": "a01", "aisle_name": "Aisle 01", "rack_id": "a01-r03", "rack_name": "Rack A01-R03", "device_id": "blade-chassis-01", "device_name": "Blade Chassis 01", "u_position": 12}]})),
     )

@@ -12,7 +12,12 @@
   let busy = false, pending = false;
   // Swapping main under someone typing in a filter would eat their input, so wait for blur.
   // Nor under a half-filled edit form: the swap would reset what was typed or picked.
-  const changed = e => e.tagName === 'SELECT' ? [...e.options].some(o => o.selected !== o.defaultSelected) : e.value !== e.defaultValue;
+  // A select with no option marked selected shows its first: that is not a change.
+  const changed = e => {
+    if (e.tagName === 'SELECT') { const o = [...e.options]; return e.selectedIndex !== Math.max(0, o.findIndex(x => x.defaultSelected)); }
+    if (e.type === 'checkbox' || e.type === 'radio') return e.checked !== e.defaultChecked;
+    return e.value !== e.defaultValue;
+  };
   const dirty = m => [...m.querySelectorAll('form.edit-form input:not([type=hidden]), form.edit-form select')].some(changed);
   const blocked = () => { const m = $('main'), a = d.activeElement; return !!(m && ((a && m.contains(a) && inField(a)) || dirty(m))); };
   function refresh() {

@@ -24,6 +24,7 @@ const PAGES: &[(&str, &str)] = &[
     ("error.html", "/views/rack/nope"),
     ("signin.html", "/signin"),
     ("editors.html", "/editors"),
+    ("maintenances.html", "/maintenances"),
     ("settings.html", "/editors/settings"),
     ("editors-checks.html", "/editors/checks"),
     ("editor.html", "/editors/checks/checks.yaml"),

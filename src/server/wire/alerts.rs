@@ -36,8 +36,10 @@ pub struct AlertView<'a> {
     pub device_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub u_position: Option<u32>,
-    /// The maintenance window the alert is badged with (a `badge` window covers it); alerts
-    /// a `hide` window covers are not listed.
+    /// The maintenance window the alert is badged with (a `badge` window covers it). The
+    /// windows active at the snapshot's publication apply to the whole list: what a `hide`
+    /// window covers is left out (a check it covers is removed from its alert, the alert
+    /// when none is left).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<MaintenanceMark>,
 }
