@@ -699,6 +699,7 @@ async fn browser_edits_a_threshold_and_the_open_rack_page_follows() {
 struct Writable {
     tmp: tempfile::TempDir,
     web: String,
+    state: rackscope::server::AppState,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -723,12 +724,17 @@ impl Writable {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let web = format!("http://{}", listener.local_addr().unwrap());
         let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(rackscope::server::run(listener, state, async move {
-            let _ = stop_rx.wait_for(|s| *s).await;
-        }));
+        let task = tokio::spawn(rackscope::server::run(
+            listener,
+            state.clone(),
+            async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            },
+        ));
         Writable {
             tmp,
             web,
+            state,
             stop,
             task,
         }
@@ -997,6 +1003,96 @@ async fn browser_adds_a_device_on_the_rack_page_and_an_overlap_is_refused() {
     .await;
     shot(&c, "rack-overlap-refused").await;
     no_csp_violation(&c, "the rack forms").await;
+    c.close().await.unwrap();
+    w.stop().await;
+}
+
+/// Issue #20 in a real browser: on the CRIT rack r01, an operator starts a hiding
+/// maintenance from the rack page; the floor plan marks the rack and its alerts leave the
+/// room's list while its state stays shown; stopping it on the maintenances page brings
+/// the alerts back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_starts_a_maintenance_on_a_crit_rack_and_stops_it() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    w.state.engine.refresh().await;
+    let c = session(&drv, false).await;
+    sign_in_as_admin(&c, &w.web, "/views/rack/r01").await;
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('details.start-maint') && !!document.querySelector('h1 .badge.st-CRIT')",
+        "the CRIT rack page with its Start maintenance form",
+    )
+    .await;
+    click(&c, "details.start-maint summary").await;
+    let form = "details.start-maint form";
+    c.find(Locator::Css(&format!("{form} input[name=reason]")))
+        .await
+        .unwrap()
+        .send_keys("Firmware update")
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!(
+        "{form} select[name=effect] option[value=hide]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    click(&c, &format!("{form} button[type=submit]")).await;
+    until(
+        &c,
+        10,
+        "var h = document.querySelector('h1'); return location.pathname === '/views/rack/r01' && !!h && h.textContent.indexOf('in maintenance') >= 0 && !!h.querySelector('.badge.st-CRIT')",
+        "the rack marked in maintenance, its CRIT state still shown",
+    )
+    .await;
+    shot(&c, "maintenance-rack").await;
+    c.goto(&format!("{}/views/room/room-a", w.web))
+        .await
+        .unwrap();
+    let r01_alerts = "return [...document.querySelectorAll('table.alerts a')].filter(function (a) { return a.getAttribute('href').indexOf('/views/rack/r01') === 0 }).length";
+    until(
+        &c,
+        10,
+        &format!(
+            "return !!document.querySelector(\"a.rack.in-maint[href='/views/rack/r01']\") && !document.querySelector(\"a.rack.in-maint[href='/views/rack/r02']\") && (function () {{ {r01_alerts} }})() === 0"
+        ),
+        "r01 marked on the floor plan, its alerts gone from the room's list",
+    )
+    .await;
+    shot(&c, "maintenance-floor-plan").await;
+    c.goto(&format!("{}/maintenances", w.web)).await.unwrap();
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('table.maint-table button[value=stop]')",
+        "the window listed with its Stop button",
+    )
+    .await;
+    click(&c, "table.maint-table button[value=stop]").await;
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('table.maint-table button[value=reactivate]')",
+        "the window stopped",
+    )
+    .await;
+    c.goto(&format!("{}/views/room/room-a", w.web))
+        .await
+        .unwrap();
+    until(
+        &c,
+        10,
+        &format!(
+            "return !!document.querySelector(\"a.rack[href='/views/rack/r01']\") && !document.querySelector('a.rack.in-maint') && (function () {{ {r01_alerts} }})() > 0"
+        ),
+        "the alerts of r01 back, the marker gone",
+    )
+    .await;
+    no_csp_violation(&c, "the maintenance pages").await;
     c.close().await.unwrap();
     w.stop().await;
 }
