@@ -56,6 +56,10 @@ pub struct NewWindow {
     pub expires_at: Option<String>,
     #[serde(default)]
     pub duration: Option<String>,
+    /// Repeats (`sunday 02:00-04:00`, in the site's time zone): active only during each
+    /// occurrence, between `starts_at` and `expires_at`.
+    #[serde(default)]
+    pub every: Option<String>,
 }
 
 /// A change to a window: each field present is set, and a field present as `null` is
@@ -365,6 +369,14 @@ fn new_fields(
             "the window would end before it starts (or has ended already)".into(),
         ));
     }
+    let every = match w.every.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => {
+            rackscope_core::maintenance::Recurrence::parse(e, tz.as_deref())
+                .map_err(|why| MaintenanceError::BadRequest(format!("every `{e}`: {why}")))?;
+            Some(e.to_owned())
+        }
+        None => None,
+    };
     let mut id = new_id();
     while current.get(&id).is_some() {
         id = new_id();
@@ -386,6 +398,9 @@ fn new_fields(
     }
     if let Some(e) = expires {
         fields.push(("expires_at", format_time(e)));
+    }
+    if let Some(e) = every {
+        fields.push(("every", e));
     }
     Ok(fields)
 }

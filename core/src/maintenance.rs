@@ -53,17 +53,21 @@ pub struct Window {
     pub starts: Option<i64>,
     pub expires: Option<i64>,
     pub ended: Option<i64>,
+    /// `every:`, read.
+    pub every: Option<Recurrence>,
     /// The entry in the file, for diagnostics.
     pub span: Span,
 }
 
 impl Window {
-    /// `ended_at` set or `expires_at` reached: EXPIRED; `starts_at` still ahead:
-    /// SCHEDULED; else ACTIVE.
+    /// `ended_at` set or `expires_at` reached: EXPIRED; `starts_at` still ahead, or a
+    /// repeating window between two occurrences: SCHEDULED; else ACTIVE.
     pub fn status(&self, now: i64) -> Status {
         if self.ended.is_some() || self.expires.is_some_and(|e| e <= now) {
             Status::Expired
-        } else if self.starts.is_some_and(|s| s > now) {
+        } else if self.starts.is_some_and(|s| s > now)
+            || self.every.as_ref().is_some_and(|r| !r.occurring(now))
+        {
             Status::Scheduled
         } else {
             Status::Active
@@ -168,6 +172,19 @@ pub fn resolve(
             starts: time("starts_at", &entry.starts_at),
             expires: time("expires_at", &entry.expires_at),
             ended: time("ended_at", &entry.ended_at),
+            every: match entry.every.as_deref().map(|e| Recurrence::parse(e, tz)) {
+                None => None,
+                Some(Ok(r)) => Some(r),
+                Some(Err(why)) => {
+                    diags.error(
+                        "maintenance",
+                        at("every"),
+                        format!("`every: {}`: {why}", entry.every.as_deref().unwrap_or("")),
+                    );
+                    bad = true;
+                    None
+                }
+            },
             span: Span::new(file, item.pos),
             entry,
         };
@@ -258,6 +275,99 @@ pub fn parse_time(s: &str, tz: Option<&str>) -> Result<i64, String> {
         .to_zoned(zone)
         .map(|z| z.timestamp().as_second())
         .map_err(|e| e.to_string())
+}
+
+/// When a repeating window is on: some days of the week, from one time of day to another
+/// (past midnight when the end is earlier), in a time zone.
+#[derive(Debug, Clone)]
+pub struct Recurrence {
+    /// Monday first.
+    days: [bool; 7],
+    start: u16,
+    end: u16,
+    tz: jiff::tz::TimeZone,
+}
+
+impl PartialEq for Recurrence {
+    fn eq(&self, o: &Recurrence) -> bool {
+        self.days == o.days
+            && self.start == o.start
+            && self.end == o.end
+            && self.tz.iana_name() == o.tz.iana_name()
+    }
+}
+
+impl Recurrence {
+    /// `<days> HH:MM-HH:MM` in time zone `tz` (UTC when `None`). Days: `day` (every day),
+    /// `weekdays`, `weekend`, or names (`sunday`, `sun`) separated by commas.
+    pub fn parse(s: &str, tz: Option<&str>) -> Result<Recurrence, String> {
+        const NAMES: [&str; 7] = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
+        let usage = "expected days and hours such as `sunday 02:00-04:00`, `sat,sun 22:00-06:00` or `day 03:00-03:30`";
+        let s = s.trim().to_ascii_lowercase();
+        let (days_text, hours) = s.split_once(char::is_whitespace).ok_or(usage)?;
+        let mut days = [false; 7];
+        for d in days_text.split(',').map(str::trim) {
+            match d {
+                "day" | "daily" => days = [true; 7],
+                "weekdays" => days[..5].iter_mut().for_each(|x| *x = true),
+                "weekend" => days[5..].iter_mut().for_each(|x| *x = true),
+                name => {
+                    let i = NAMES
+                        .iter()
+                        .position(|n| *n == name || (name.len() == 3 && n.starts_with(name)))
+                        .ok_or_else(|| format!("`{name}` is not a day; {usage}"))?;
+                    days[i] = true;
+                }
+            }
+        }
+        let minutes = |t: &str| -> Option<u16> {
+            let (h, m) = t.trim().split_once(':')?;
+            let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+            (h < 24 && m < 60).then_some(h * 60 + m)
+        };
+        let (a, b) = hours.trim().split_once('-').ok_or(usage)?;
+        let (start, end) = (minutes(a).ok_or(usage)?, minutes(b).ok_or(usage)?);
+        if start == end {
+            return Err("the occurrence starts and ends at the same time".into());
+        }
+        let tz = match tz {
+            Some(name) => jiff::tz::TimeZone::get(name)
+                .map_err(|_| format!("the site's timezone `{name}` is not a known time zone"))?,
+            None => jiff::tz::TimeZone::UTC,
+        };
+        Ok(Recurrence {
+            days,
+            start,
+            end,
+            tz,
+        })
+    }
+
+    /// Whether an occurrence covers `now` (Unix seconds).
+    pub fn occurring(&self, now: i64) -> bool {
+        let Ok(t) = jiff::Timestamp::from_second(now) else {
+            return false;
+        };
+        let z = t.to_zoned(self.tz.clone());
+        let day = usize::from(z.weekday().to_monday_zero_offset().unsigned_abs());
+        let minute =
+            u16::try_from(z.hour()).unwrap_or(0) * 60 + u16::try_from(z.minute()).unwrap_or(0);
+        if self.start < self.end {
+            self.days[day] && (self.start..self.end).contains(&minute)
+        } else {
+            // Past midnight: the evening of a listed day, or the morning after one.
+            (self.days[day] && minute >= self.start)
+                || (self.days[(day + 6) % 7] && minute < self.end)
+        }
+    }
 }
 
 /// Unix seconds as the API writes them: RFC 3339 in UTC.

@@ -73,6 +73,9 @@ pub struct MaintenanceView {
     pub starts_at: Option<String>,
     pub expires_at: Option<String>,
     pub ended_at: Option<String>,
+    /// Repeats (`sunday 02:00-04:00`, site time): active only during each occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
     /// `ACTIVE`, `SCHEDULED` or `EXPIRED`.
     pub status: String,
 }
@@ -92,6 +95,7 @@ impl MaintenanceView {
             starts_at: e.starts_at.clone(),
             expires_at: e.expires_at.clone(),
             ended_at: e.ended_at.clone(),
+            every: e.every.clone(),
             status: w.status(now).as_str().to_owned(),
         }
     }
@@ -196,7 +200,7 @@ pub(crate) async fn list(State(st): State<AppState>) -> Json<MaintenanceList> {
     operation_id = "createMaintenance",
     tag = "maintenance",
     summary = "Start or schedule a maintenance window",
-    description = "`target_type` is site, room, aisle, rack, device (a device id or, as the Python version, an instance name) or instance; the target must exist. `reason` is required. `effect` is `badge` (default: the alerts stay, marked) or `hide` (they leave every alert list). `check` limits the window to a check id or kind. `starts_at` (default: now) and `expires_at` are ISO 8601; without an offset they are read in the target site's `timezone`, else UTC. `duration` (`90m`, `4h`, `2d`) sets `expires_at` from the start instead. Written to maintenances.yaml beside app.yaml (comments kept) and in force at once.",
+    description = "`target_type` is site, room, aisle, rack, device (a device id or, as the Python version, an instance name) or instance; the target must exist. `reason` is required. `effect` is `badge` (default: the alerts stay, marked) or `hide` (they leave every alert list). `check` limits the window to a check id or kind. `starts_at` (default: now) and `expires_at` are ISO 8601; without an offset they are read in the target site's `timezone`, else UTC. `duration` (`90m`, `4h`, `2d`) sets `expires_at` from the start instead. `every` (`sunday 02:00-04:00`, `sat,sun 22:00-06:00`, `weekdays 12:00-13:00`, `day 03:00-03:30`, in the site's time zone) makes it repeat: active only during each occurrence, between `starts_at` and `expires_at`. Written to maintenances.yaml beside app.yaml (comments kept) and in force at once.",
     request_body = NewWindow,
     responses(
         (status = 201, description = "Created", body = MaintenanceView),

@@ -340,6 +340,10 @@ async fn bad_requests_and_viewers_are_refused_and_nothing_is_written() {
             r#"{"target_type":"rack","target_id":"r01","reason":"x","colour":"red"}"#,
             "unknown field",
         ),
+        (
+            r#"{"target_type":"rack","target_id":"r01","reason":"x","every":"someday 01:00-02:00"}"#,
+            "every `someday 01:00-02:00`",
+        ),
     ] {
         let (status, e) = api(&st, &tok, "POST", "/api/maintenances", Some(body)).await;
         assert_eq!(status, 400, "{body}: {e}");
@@ -386,6 +390,24 @@ async fn a_naive_time_is_the_sites_and_a_partial_update_clears_with_null() {
     assert_eq!(status, 200, "{w}");
     assert_eq!(w["expires_at"], Value::Null);
     assert_eq!(w["reason"], "Cooling, open-ended");
+    // A repeating window: stored as written, judged in the site's time.
+    let (status, w) = api(
+        &st,
+        &tok,
+        "POST",
+        "/api/maintenances",
+        Some(r#"{"target_type":"site","target_id":"dc1","reason":"Weekly patching","every":"sun 02:00-04:00"}"#),
+    )
+    .await;
+    assert_eq!(status, 201, "{w}");
+    assert_eq!(w["every"], "sun 02:00-04:00");
+    let id = w["id"].as_str().unwrap();
+    let window = st.engine.maintenances().get(id).unwrap().clone();
+    use rackscope_core::maintenance::{Status, parse_time};
+    // Sunday 2 June 2030, 03:00 in Paris (summer time): 01:00 UTC.
+    let sunday_3am = parse_time("2030-06-02T01:00:00Z", None).unwrap();
+    assert_eq!(window.status(sunday_3am), Status::Active);
+    assert_eq!(window.status(sunday_3am + 3 * 3600), Status::Scheduled);
 }
 
 #[tokio::test]

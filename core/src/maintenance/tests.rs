@@ -191,3 +191,49 @@ fn coverage_follows_the_hierarchy_and_the_check_filter() {
     let r10 = topo.rack_ix("r10").unwrap();
     assert!(c.rack(r10).is_none(), "dc2 is not in maintenance");
 }
+
+#[test]
+fn a_repeating_window_is_active_only_during_its_occurrences_in_site_time() {
+    // Sundays 02:00-04:00 in Paris (UTC+1 in December): 01:00-03:00 UTC.
+    let r = Recurrence::parse("sunday 02:00-04:00", Some("Europe/Paris")).unwrap();
+    assert!(!r.occurring(at("2026-12-06T00:59:00Z")));
+    assert!(r.occurring(at("2026-12-06T01:00:00Z")));
+    assert!(r.occurring(at("2026-12-06T02:59:00Z")));
+    assert!(!r.occurring(at("2026-12-06T03:00:00Z")));
+    assert!(!r.occurring(at("2026-12-07T01:30:00Z")), "Monday");
+    // Past midnight: Saturday 22:00 to Sunday 06:00, and Sunday night to Monday.
+    let r = Recurrence::parse("sat,sun 22:00-06:00", None).unwrap();
+    assert!(r.occurring(at("2026-12-05T23:00:00Z")), "Saturday night");
+    assert!(r.occurring(at("2026-12-06T05:59:00Z")), "Sunday morning");
+    assert!(
+        r.occurring(at("2026-12-07T05:00:00Z")),
+        "Monday morning, after Sunday night"
+    );
+    assert!(!r.occurring(at("2026-12-08T05:00:00Z")), "Tuesday morning");
+    assert!(
+        Recurrence::parse("weekdays 12:00-13:00", None)
+            .unwrap()
+            .occurring(at("2026-12-02T12:30:00Z"))
+    );
+    for bad in [
+        "sunday",
+        "funday 01:00-02:00",
+        "sun 25:00-26:00",
+        "sun 01:00-01:00",
+        "sun 1-2",
+    ] {
+        assert!(Recurrence::parse(bad, None).is_err(), "{bad}");
+    }
+    // In a file: scheduled between occurrences, active during one, expired after its end.
+    let config = fixture();
+    let text = "maintenances:\n- id: weekly\n  target_type: site\n  target_id: dc1\n  reason: Weekly window\n  every: sun 02:00-04:00\n  expires_at: 2027-01-01T00:00:00Z\n";
+    let (m, diags) = maintenances_of(&config, Some(text));
+    assert!(!diags.has_errors(), "{diags:?}");
+    let w = m.get("weekly").unwrap();
+    assert_eq!(w.status(at("2026-12-05T12:00:00Z")), Status::Scheduled);
+    assert_eq!(w.status(at("2026-12-06T01:30:00Z")), Status::Active);
+    assert_eq!(w.status(at("2027-01-03T01:30:00Z")), Status::Expired);
+    let (_, diags) = maintenances_of(&config, Some(&text.replace("sun 02:00", "someday 02:00")));
+    let e = diags.errors().next().unwrap();
+    assert_eq!(e.span.pos.line, 6, "{e:?}");
+}

@@ -95,4 +95,9 @@ pub struct MaintenanceEntry {
     pub expires_at: Option<String>,
     #[serde(default)]
     pub ended_at: Option<String>,
+    /// Repeats, in the target site's time zone: `sunday 02:00-04:00`, `sat,sun 22:00-06:00`,
+    /// `weekdays 12:00-13:00`, `day 03:00-03:30`; active only during each occurrence, between
+    /// `starts_at` and `expires_at`. Not in the Python format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
 }

@@ -35,6 +35,7 @@ pub struct Row {
     pub starts: String,
     pub expires: String,
     pub ended: String,
+    pub every: String,
     pub by: String,
     pub stoppable: bool,
 }
@@ -70,6 +71,7 @@ pub struct Form {
     pub reason: String,
     pub starts_at: String,
     pub effect: String,
+    pub every: String,
 }
 
 impl Form {
@@ -86,6 +88,7 @@ impl Form {
             reason: get("reason"),
             starts_at: get("starts_at"),
             effect: get("effect"),
+            every: get("every"),
         }
     }
 }
@@ -125,6 +128,7 @@ pub fn build(config: &Config, m: &Maintenances, now: i64) -> MaintenancesPage {
                 starts: time(w.starts),
                 expires: time(w.expires),
                 ended: time(w.ended),
+                every: e.every.clone().unwrap_or_default(),
                 by: e.created_by.clone().unwrap_or_default(),
                 stoppable: w.ended.is_none(),
             }
@@ -266,6 +270,7 @@ pub async fn submit(
                 starts_at: f.get("starts_at").cloned(),
                 expires_at: f.get("expires_at").cloned(),
                 duration: f.get("duration").cloned(),
+                every: f.get("every").cloned(),
             };
             in_force(&st, move |c| {
                 store::create(c, &w, &who).map(|(id, m)| (m, id))
