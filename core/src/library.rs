@@ -105,6 +105,49 @@ impl<T> Library<T> {
         self.by_id.insert(id.value.clone(), self.items.len());
         self.items.push(item);
     }
+
+    /// Adds a template, as the Python version merges template files: an id defined again
+    /// in a later file replaces the earlier definition, with a warning naming both files,
+    /// unless the two definitions are the same (two vendors' files both shipping
+    /// `generic-2u-jbod`). Twice in one file is still an error.
+    pub(crate) fn insert_later_wins(
+        &mut self,
+        id: &Located<String>,
+        item: Sourced<T>,
+        what: &str,
+        diags: &mut Diagnostics,
+    ) where
+        T: serde::Serialize,
+    {
+        let Some(&first) = self.by_id.get(&id.value) else {
+            return self.insert(id, item, what, diags);
+        };
+        let prev = &self.items[first];
+        if prev.file == item.file {
+            return self.insert(id, item, what, diags);
+        }
+        // Compared as written, positions aside (`Located` serializes as its value).
+        let same = match (
+            serde_json::to_value(&prev.def),
+            serde_json::to_value(&item.def),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        diags.warning(
+            "duplicate-id",
+            item.span(id.pos),
+            format!(
+                "{what} `{}` is also defined, differently, in {}; this later definition is the one used",
+                id.value,
+                prev.file.display()
+            ),
+        );
+        self.items[first] = item;
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -452,9 +452,10 @@ fn decode_one<T: DeserializeOwned>(
     }
 }
 
-/// Decodes every item of the list under `key` into `lib`, each on its own.
+/// Decodes every item of the template list under `key` into `lib`, each on its own; a
+/// template defined again in a later file replaces the earlier one (`insert_later_wins`).
 #[allow(clippy::too_many_arguments)]
-fn load_list<T: DeserializeOwned>(
+fn load_list<T: DeserializeOwned + serde::Serialize>(
     node: &Node,
     key: &str,
     src: &str,
@@ -467,7 +468,7 @@ fn load_list<T: DeserializeOwned>(
     for item in list(node, key, file, diags) {
         if let Some(t) = decode_one::<T>(item, src, file, diags) {
             let tid = id(&t).clone();
-            lib.insert(
+            lib.insert_later_wins(
                 &tid,
                 Sourced {
                     def: t,
@@ -1850,5 +1851,61 @@ mod overlay_tests {
         assert!(!loaded.is_usable());
         let e = loaded.diagnostics.errors().next().unwrap();
         assert!(e.span.file.ends_with("aisle-a/aisle.yaml"), "{e:?}");
+    }
+
+    #[test]
+    fn a_template_defined_again_in_a_later_file_wins_with_a_warning_unless_identical() {
+        let app = fixture("tests/fixtures/health/app.yaml");
+        let dir = std::fs::canonicalize(fixture("tests/fixtures/health/templates")).unwrap();
+        let jbod =
+            |u: u32| format!("templates:\n- id: generic-2u-jbod\n  name: JBOD\n  u_height: {u}\n");
+        let (a, b) = (
+            dir.join("vendor-a/jbod.yaml"),
+            dir.join("vendor-b/jbod.yaml"),
+        );
+        let load = |files: Vec<(PathBuf, String)>| {
+            load_overlay(
+                &app,
+                std::iter::empty(),
+                &Overlay::texts(files.into_iter().collect()),
+            )
+        };
+        let differ = load(vec![(a.clone(), jbod(2)), (b.clone(), jbod(4))]);
+        assert!(differ.is_usable(), "{:?}", differ.diagnostics);
+        let t = differ
+            .config
+            .catalog
+            .devices
+            .get("generic-2u-jbod")
+            .unwrap();
+        assert_eq!(t.def.u_height.value, 4, "the later file wins");
+        let w: Vec<_> = differ
+            .diagnostics
+            .warnings()
+            .filter(|d| d.code == "duplicate-id")
+            .collect();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].span.file.ends_with("vendor-b/jbod.yaml"), "{w:?}");
+        assert!(w[0].message.contains("vendor-a/jbod.yaml"), "{w:?}");
+        // The same definition twice says nothing.
+        let same = load(vec![(a.clone(), jbod(2)), (b, jbod(2))]);
+        assert!(
+            !same.diagnostics.iter().any(|d| d.code == "duplicate-id"),
+            "{:?}",
+            same.diagnostics
+        );
+        // Twice in one file stays an error.
+        let twice = format!(
+            "{}- id: generic-2u-jbod\n  name: Again\n  u_height: 3\n",
+            jbod(2)
+        );
+        let one_file = load(vec![(a, twice)]);
+        assert!(!one_file.is_usable());
+        assert!(
+            one_file
+                .diagnostics
+                .errors()
+                .any(|d| d.code == "duplicate-id")
+        );
     }
 }
