@@ -951,18 +951,26 @@ impl<'d> TopologyLoader<'d> {
                 ),
             );
         }
+        // The same machine cannot sit in two places: a mistake to point out at both, but
+        // not one that should stop the dashboard. Both places show the one series' state
+        // (the planner looks targets up by name, every target of that name).
         for (dup, first) in dups.instances {
             let name = &topo.instances[dup].name;
             let d = &topo.devices[topo.instances[dup].device];
             let f = &topo.devices[topo.instances[first].device];
-            self.diags.error(
-                "duplicate-instance",
+            let (here, there) = (
                 Span::new(&d.span.file, d.instance_pos),
-                format!(
-                    "instance `{name}` is already claimed by another device at {}",
-                    Span::new(&f.span.file, f.instance_pos)
-                ),
+                Span::new(&f.span.file, f.instance_pos),
             );
+            for (at, other) in [(&here, &there), (&there, &here)] {
+                self.diags.warning(
+                    "duplicate-instance",
+                    at.clone(),
+                    format!(
+                        "instance `{name}` is also placed at {other}; one machine cannot be in two places, and both show the state of its one series"
+                    ),
+                );
+            }
         }
     }
 

@@ -15,6 +15,7 @@ mod editors;
 mod examples;
 mod faults;
 mod health;
+mod identity;
 mod import;
 mod maintenance;
 mod plans;
