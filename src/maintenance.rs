@@ -129,16 +129,35 @@ pub fn update(config: &Config, id: &str, p: &Patch, who: &str) -> Result<Mainten
     write(config, Change::Update(id, p), who).map(|(m, _)| m)
 }
 
-pub fn stop(config: &Config, id: &str, who: &str) -> Result<Maintenances> {
-    write(config, Change::Stop(id), who).map(|(m, _)| m)
+/// What can be done to a window by its id alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Sets `ended_at`: the window is over from now.
+    Stop,
+    /// Clears `ended_at`.
+    Reactivate,
+    /// Removes the window from the file.
+    Delete,
 }
 
-pub fn reactivate(config: &Config, id: &str, who: &str) -> Result<Maintenances> {
-    write(config, Change::Reactivate(id), who).map(|(m, _)| m)
+impl Action {
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "stop" => Some(Action::Stop),
+            "reactivate" => Some(Action::Reactivate),
+            "delete" => Some(Action::Delete),
+            _ => None,
+        }
+    }
 }
 
-pub fn delete(config: &Config, id: &str, who: &str) -> Result<Maintenances> {
-    write(config, Change::Delete(id), who).map(|(m, _)| m)
+pub fn act(config: &Config, action: Action, id: &str, who: &str) -> Result<Maintenances> {
+    let change = match action {
+        Action::Stop => Change::Stop(id),
+        Action::Reactivate => Change::Reactivate(id),
+        Action::Delete => Change::Delete(id),
+    };
+    write(config, change, who).map(|(m, _)| m)
 }
 
 /// Applies `change` to the file under the directory lock; returns the windows in force

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use rackscope_core::maintenance::{Maintenances, Status, Window};
 
-use crate::maintenance::{self as store, MaintenanceError, NewWindow, Patch};
+use crate::maintenance::{self as store, Action, MaintenanceError, NewWindow, Patch};
 use crate::server::AppState;
 use crate::server::auth::Principal;
 use crate::server::error::{ApiError, ErrorBody};
@@ -272,9 +272,24 @@ pub(crate) async fn delete(
     principal: Option<axum::Extension<Principal>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let who = who(principal);
-    run(&st, move |c| store::delete(c, &id, &who).map(|m| (m, ()))).await?;
+    act(&st, principal, &id, Action::Delete).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Does `action` to window `id` and answers the window as it is after.
+async fn act(
+    st: &AppState,
+    principal: Option<axum::Extension<Principal>>,
+    id: &str,
+    action: Action,
+) -> Result<std::sync::Arc<Maintenances>, ApiError> {
+    let who = who(principal);
+    let key = id.to_owned();
+    let (m, ()) = run(st, move |c| {
+        store::act(c, action, &key, &who).map(|m| (m, ()))
+    })
+    .await?;
+    Ok(m)
 }
 
 #[utoipa::path(
@@ -295,9 +310,7 @@ pub(crate) async fn stop(
     principal: Option<axum::Extension<Principal>>,
     Path(id): Path<String>,
 ) -> Result<Json<MaintenanceView>, ApiError> {
-    let who = who(principal);
-    let key = id.clone();
-    let (m, ()) = run(&st, move |c| store::stop(c, &key, &who).map(|m| (m, ()))).await?;
+    let m = act(&st, principal, &id, Action::Stop).await?;
     view(&m, &id)
 }
 
@@ -319,12 +332,7 @@ pub(crate) async fn reactivate(
     principal: Option<axum::Extension<Principal>>,
     Path(id): Path<String>,
 ) -> Result<Json<MaintenanceView>, ApiError> {
-    let who = who(principal);
-    let key = id.clone();
-    let (m, ()) = run(&st, move |c| {
-        store::reactivate(c, &key, &who).map(|m| (m, ()))
-    })
-    .await?;
+    let m = act(&st, principal, &id, Action::Reactivate).await?;
     view(&m, &id)
 }
 

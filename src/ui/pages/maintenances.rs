@@ -273,25 +273,19 @@ pub async fn submit(
                 every: f.get("every").cloned(),
             };
             in_force(&st, move |c| {
-                store::create(c, &w, &who).map(|(id, m)| (m, id))
+                store::create(c, &w, &who).map(|(_, m)| (m, ()))
             })
             .await
-            .map(|(_, id)| format!("Maintenance {id} saved."))
+            .map(|_| ())
         }
-        "stop" => in_force(&st, move |c| store::stop(c, &id, &who).map(|m| (m, ())))
-            .await
-            .map(|_| "Maintenance stopped.".to_owned()),
-        "reactivate" => in_force(&st, move |c| {
-            store::reactivate(c, &id, &who).map(|m| (m, ()))
-        })
-        .await
-        .map(|_| "Maintenance reactivated.".to_owned()),
-        "delete" => in_force(&st, move |c| store::delete(c, &id, &who).map(|m| (m, ())))
-            .await
-            .map(|_| "Maintenance deleted.".to_owned()),
-        other => Err(MaintenanceError::BadRequest(format!(
-            "`{other}` is not an action of this page"
-        ))),
+        other => match store::Action::parse(other) {
+            Some(a) => in_force(&st, move |c| store::act(c, a, &id, &who).map(|m| (m, ())))
+                .await
+                .map(|_| ()),
+            None => Err(MaintenanceError::BadRequest(format!(
+                "`{other}` is not an action of this page"
+            ))),
+        },
     };
     match result {
         Ok(_) => Redirect::to(&back_to(&f)).into_response(),
