@@ -115,9 +115,7 @@ enum Change<'a> {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    rackscope_core::clock::unix_seconds(std::time::SystemTime::now())
 }
 
 pub fn create(config: &Config, w: &NewWindow, who: &str) -> Result<(String, Maintenances)> {

@@ -89,6 +89,12 @@ pub fn parse_utc(s: &str) -> Option<u64> {
     u64::try_from(days).ok().map(|d| d * 86_400 + secs)
 }
 
+/// A time as Unix seconds, as maintenance windows compare times (0 before 1970).
+pub fn unix_seconds(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

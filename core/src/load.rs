@@ -240,9 +240,7 @@ fn maintenances(
         .enumerate()
         .map(|(i, item)| (i, decode_one(item, &src, &arc, diags)))
         .collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = crate::clock::unix_seconds(std::time::SystemTime::now());
     let known =
         |c: &str| config.checks.get(c).is_some() || config.check_kinds.values().any(|k| k == c);
     crate::maintenance::resolve(

@@ -107,9 +107,7 @@ pub struct MaintenanceList {
 }
 
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    rackscope_core::clock::unix_seconds(std::time::SystemTime::now())
 }
 
 fn api_error(e: MaintenanceError) -> ApiError {

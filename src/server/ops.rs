@@ -345,10 +345,7 @@ fn maintenance_states(
 ) -> Result<(), std::fmt::Error> {
     use rackscope_core::maintenance::Status;
     let cover = rackscope_core::read::maintenance::coverage(m, snap);
-    let now = snap
-        .published_at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = rackscope_core::clock::unix_seconds(snap.published_at);
     {
         let mut f = enc.encode_descriptor(
             "rackscope_maintenance_windows",

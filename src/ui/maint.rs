@@ -52,9 +52,7 @@ pub fn cover<'a>(
     match snap {
         Some(s) => coverage(m, s),
         None => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            let now = rackscope_core::clock::unix_seconds(std::time::SystemTime::now());
             Coverage::new(m, &config.topology, &config.check_kinds, now)
         }
     }

@@ -12,10 +12,7 @@ use crate::telemetry::Snapshot;
 /// surface judges a snapshot at the same instant, so a window starts or ends for all of
 /// them at one publication.
 pub fn coverage<'a>(m: &'a Maintenances, snap: &'a Snapshot) -> Coverage<'a> {
-    let now = snap
-        .published_at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = crate::clock::unix_seconds(snap.published_at);
     Coverage::new(m, &snap.config.topology, &snap.config.check_kinds, now)
 }
 
