@@ -211,6 +211,22 @@ pub const LIMITS: &[Limit] = &[
         get: |a| f64::from(a.api.query_tester_per_minute),
     },
     Limit {
+        path: &["alertmanager", "timeout_seconds"],
+        min: 0.0,
+        min_open: true,
+        max: MAX_TIMEOUT_SECONDS,
+        unit: "seconds",
+        get: |a| a.alertmanager.timeout_seconds,
+    },
+    Limit {
+        path: &["alertmanager", "sync_seconds"],
+        min: 5.0,
+        min_open: false,
+        max: DAY,
+        unit: "seconds",
+        get: |a| f64::from(a.alertmanager.sync_seconds),
+    },
+    Limit {
         path: &["playlist", "interval_seconds"],
         min: 5.0,
         min_open: false,

@@ -599,5 +599,93 @@ impl<'a> Coverage<'a> {
     }
 }
 
+/// What a target names in a topology, for whoever must name it outside Rackscope
+/// (Alertmanager silences): its level, its id, and the node names under it.
+#[derive(Debug, Clone, Copy)]
+pub struct Reach<'t> {
+    scope: Scope,
+    topo: &'t Topology,
+}
+
+impl<'t> Reach<'t> {
+    /// `None` when the topology has no such target.
+    pub fn of(topo: &'t Topology, t: TargetType, id: &str) -> Option<Reach<'t>> {
+        scope_of(topo, t, id).map(|scope| Reach { scope, topo })
+    }
+
+    /// The level found: a `device` target naming an instance is an `Instance`.
+    pub fn level(&self) -> TargetType {
+        match self.scope {
+            Scope::Site(_) => TargetType::Site,
+            Scope::Room(_) => TargetType::Room,
+            Scope::Aisle(_) => TargetType::Aisle,
+            Scope::Rack(_) => TargetType::Rack,
+            Scope::Device(_) => TargetType::Device,
+            Scope::Instance(_) => TargetType::Instance,
+        }
+    }
+
+    /// The id of what was found, as the topology spells it.
+    pub fn id(&self) -> &'t str {
+        let t = self.topo;
+        match self.scope {
+            Scope::Site(s) => &t.sites[s].id,
+            Scope::Room(r) => &t.rooms[r].id,
+            Scope::Aisle(a) => &t.aisles[a].id,
+            Scope::Rack(r) => &t.racks[r].id,
+            Scope::Device(d) => &t.devices[d].id,
+            Scope::Instance(i) => &t.instances[i].name,
+        }
+    }
+
+    /// The node names under it, in the topology's order, as queries spell them: each
+    /// instance name, or the id of a device without instances. `None` past `max` names,
+    /// found without walking the rest.
+    pub fn nodes(&self, max: usize) -> Option<Vec<&'t str>> {
+        let t = self.topo;
+        let mut out = Vec::new();
+        let device = |d: DeviceIx, out: &mut Vec<&'t str>| -> Option<()> {
+            let dev = &t.devices[d];
+            if dev.instances.is_empty() {
+                out.push(dev.id.as_str());
+            } else {
+                out.extend(
+                    t.instances
+                        .slice(dev.instances.clone())
+                        .iter()
+                        .map(|i| i.name.as_str()),
+                );
+            }
+            (out.len() <= max).then_some(())
+        };
+        let rack = |r: RackIx, out: &mut Vec<&'t str>| -> Option<()> {
+            t.racks[r].devices.iter().try_for_each(|&d| device(d, out))
+        };
+        let room = |r: RoomIx, out: &mut Vec<&'t str>| -> Option<()> {
+            let room = &t.rooms[r];
+            room.aisles
+                .iter()
+                .flat_map(|&a| t.aisles[a].racks.iter())
+                .chain(room.standalone_racks.iter())
+                .try_for_each(|&k| rack(k, out))
+        };
+        match self.scope {
+            Scope::Site(s) => t.sites[s]
+                .rooms
+                .iter()
+                .try_for_each(|&r| room(r, &mut out))?,
+            Scope::Room(r) => room(r, &mut out)?,
+            Scope::Aisle(a) => t.aisles[a]
+                .racks
+                .iter()
+                .try_for_each(|&k| rack(k, &mut out))?,
+            Scope::Rack(r) => rack(r, &mut out)?,
+            Scope::Device(d) => device(d, &mut out)?,
+            Scope::Instance(i) => out.push(t.instances[i].name.as_str()),
+        }
+        (out.len() <= max).then_some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests;

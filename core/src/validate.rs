@@ -93,6 +93,111 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
             "prometheus_heartbeat_seconds below 10 is raised to 10",
         );
     }
+    alertmanager(&app.alertmanager, &at, diags);
+}
+
+/// The longest `alertmanager.instance_pattern`: a suffix such as `(?::[0-9]+)?`, not a
+/// program.
+pub const MAX_INSTANCE_PATTERN: usize = 1024;
+
+/// `alertmanager:`: a URL the reconciler can use, one kind of credentials, label names
+/// Alertmanager accepts, a pattern that compiles. Checked whether or not `url` is set, so
+/// that turning the integration on later meets no surprise.
+fn alertmanager(
+    am: &crate::model::app::Alertmanager,
+    at: &dyn Fn(&[&str]) -> Span,
+    diags: &mut Diagnostics,
+) {
+    if let Some(url) = am.url() {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        match rest {
+            None => diags.error(
+                "bad-value",
+                at(&["alertmanager", "url"]),
+                format!("alertmanager.url `{url}` must start with http:// or https://"),
+            ),
+            Some(rest) => {
+                let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                if host.contains('@') {
+                    diags.error(
+                        "bad-value",
+                        at(&["alertmanager", "url"]),
+                        "put credentials in alertmanager.basic_auth_user/basic_auth_password or bearer_token, not in the URL",
+                    );
+                } else if host.is_empty()
+                    || host.starts_with(':')
+                    || host.contains(char::is_whitespace)
+                {
+                    diags.error(
+                        "bad-value",
+                        at(&["alertmanager", "url"]),
+                        format!("alertmanager.url `{url}` has no host"),
+                    );
+                } else if rest.contains(['?', '#']) {
+                    diags.error(
+                        "bad-value",
+                        at(&["alertmanager", "url"]),
+                        format!(
+                            "alertmanager.url `{url}` carries a query or fragment; give the base URL (a path prefix is fine)"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+    if set(&am.basic_auth_password) && !set(&am.basic_auth_user) {
+        diags.error(
+            "bad-value",
+            at(&["alertmanager", "basic_auth_password"]),
+            "alertmanager.basic_auth_password is set but basic_auth_user is not",
+        );
+    }
+    if set(&am.bearer_token) && set(&am.basic_auth_user) {
+        diags.error(
+            "bad-value",
+            at(&["alertmanager", "bearer_token"]),
+            "alertmanager takes basic_auth_user or bearer_token, not both",
+        );
+    }
+    for (level, label) in am.labels.each() {
+        if let Some(l) = label
+            && !valid_label_name(l)
+        {
+            diags.error(
+                "bad-value",
+                at(&["alertmanager", "labels", level]),
+                format!("alertmanager.labels.{level} `{l}` is not a valid Prometheus label name"),
+            );
+        }
+    }
+    let p = &am.instance_pattern;
+    if p.len() > MAX_INSTANCE_PATTERN {
+        diags.error(
+            "bad-value",
+            at(&["alertmanager", "instance_pattern"]),
+            format!("alertmanager.instance_pattern is over {MAX_INSTANCE_PATTERN} bytes"),
+        );
+    } else if let Err(e) = regex::Regex::new(p) {
+        // Compiled alone, so that it cannot close the group it is put in and widen the
+        // matcher (`)|(.*` would silence every alert).
+        diags.error(
+            "bad-value",
+            at(&["alertmanager", "instance_pattern"]),
+            format!("alertmanager.instance_pattern is not a valid regular expression suffix: {e}"),
+        );
+    }
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, Prometheus's rule for label names.
+fn valid_label_name(l: &str) -> bool {
+    let mut chars = l.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The largest certificate or key file read (1 MiB): a chain is a few KiB, and a link to an

@@ -237,3 +237,40 @@ fn a_repeating_window_is_active_only_during_its_occurrences_in_site_time() {
     let e = diags.errors().next().unwrap();
     assert_eq!(e.span.pos.line, 6, "{e:?}");
 }
+
+#[test]
+fn a_reach_names_the_level_found_and_the_node_names_under_it() {
+    let config = fixture();
+    let topo = &config.topology;
+    let reach = |t, id| Reach::of(topo, t, id).unwrap();
+    // A rack: every instance, and the id of its device without instances (sw-1), in order.
+    let r01 = reach(TargetType::Rack, "r01");
+    assert_eq!((r01.level(), r01.id()), (TargetType::Rack, "r01"));
+    assert_eq!(
+        r01.nodes(100).unwrap(),
+        ["node.1", "a+b", "n03", "n04", "sw-1", "da01-c1"]
+    );
+    // Past the bound: nothing, rather than a partial list.
+    assert!(r01.nodes(5).is_none());
+    assert_eq!(r01.nodes(6).unwrap().len(), 6);
+    // A device target naming an instance is that instance (upstream's way).
+    let n03 = reach(TargetType::Device, "n03");
+    assert_eq!(
+        (n03.level(), n03.nodes(10).unwrap()),
+        (TargetType::Instance, vec!["n03"])
+    );
+    let chassis = reach(TargetType::Device, "chassis-2");
+    assert_eq!(chassis.level(), TargetType::Device);
+    assert_eq!(chassis.nodes(10).unwrap(), ["n05", "n06", "n07", "n08"]);
+    assert_eq!(
+        reach(TargetType::Aisle, "aisle-2").nodes(100).unwrap(),
+        ["n09", "n10", "n11", "n12"]
+    );
+    let dc1 = reach(TargetType::Site, "dc1").nodes(100).unwrap();
+    assert_eq!(dc1.len(), 14);
+    assert_eq!(reach(TargetType::Room, "room-a").nodes(100).unwrap(), dc1);
+    let dc2 = reach(TargetType::Site, "dc2").nodes(100).unwrap();
+    assert_eq!(dc2, ["n13", "n14", "n15", "n16", "panel-1"]);
+    assert!(Reach::of(topo, TargetType::Rack, "r99").is_none());
+    assert!(Reach::of(topo, TargetType::Instance, "chassis-1").is_none());
+}

@@ -26,6 +26,7 @@ pub struct AppConfig {
     pub api: Api,
     pub server: Server,
     pub editors: Editors,
+    pub alertmanager: Alertmanager,
     /// Free-form per-plugin settings; only `enabled` means anything at this level.
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Legacy top-level plugin blocks of old configurations, kept so they load.
@@ -448,6 +449,108 @@ impl Default for Server {
             tls_cert: None,
             tls_key: None,
         }
+    }
+}
+
+/// Silences in Alertmanager for the active maintenance windows (docs/maintenance.md).
+/// Ours, not the Python version's; off while `url` is unset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Alertmanager {
+    /// `http(s)://host:port[/prefix]` of Alertmanager; absent or empty: off.
+    pub url: Option<String>,
+    /// How long one request to Alertmanager may take, connecting included.
+    pub timeout_seconds: f64,
+    /// How often the silences are reconciled with the windows (a change of the windows is
+    /// reconciled at once as well).
+    pub sync_seconds: u32,
+    /// The label names the user's alerts carry for each level.
+    pub labels: AlertmanagerLabels,
+    /// A regular expression appended to the instance names in a silence's matcher, for
+    /// alerts whose `instance` is `host:port`.
+    pub instance_pattern: String,
+    pub basic_auth_user: Option<String>,
+    pub basic_auth_password: Option<String>,
+    /// Sent as `Authorization: Bearer`; best set from the environment
+    /// (`RACKSCOPE_ALERTMANAGER__BEARER_TOKEN`).
+    pub bearer_token: Option<String>,
+    pub tls_verify: bool,
+    /// A PEM bundle of the CAs to trust (relative to app.yaml's directory).
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+/// The default `alertmanager.instance_pattern`: an optional `:port`.
+pub const DEFAULT_INSTANCE_PATTERN: &str = "(?::[0-9]+)?";
+
+impl Default for Alertmanager {
+    fn default() -> Self {
+        Alertmanager {
+            url: None,
+            timeout_seconds: 5.0,
+            sync_seconds: 30,
+            labels: AlertmanagerLabels::default(),
+            instance_pattern: DEFAULT_INSTANCE_PATTERN.into(),
+            basic_auth_user: None,
+            basic_auth_password: None,
+            bearer_token: None,
+            tls_verify: true,
+            tls_ca_file: None,
+        }
+    }
+}
+
+impl Alertmanager {
+    /// The URL without its trailing slash, or `None` when the integration is off.
+    pub fn url(&self) -> Option<&str> {
+        self.url
+            .as_deref()
+            .map(|u| u.trim().trim_end_matches('/'))
+            .filter(|u| !u.is_empty())
+    }
+}
+
+/// For each level of the topology, the name of the label that carries its id on the
+/// user's alerts. A window on a level whose label is unset silences the instance names
+/// under it instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AlertmanagerLabels {
+    /// Empty: windows are silenced only through the other labels.
+    pub instance: Option<String>,
+    pub device: Option<String>,
+    pub rack: Option<String>,
+    pub aisle: Option<String>,
+    pub room: Option<String>,
+    pub site: Option<String>,
+}
+
+impl Default for AlertmanagerLabels {
+    fn default() -> Self {
+        AlertmanagerLabels {
+            instance: Some("instance".into()),
+            device: None,
+            rack: None,
+            aisle: None,
+            room: None,
+            site: None,
+        }
+    }
+}
+
+impl AlertmanagerLabels {
+    /// Each level with its label as written (`None` and `""` both mean unset).
+    pub fn each(&self) -> [(&'static str, Option<&str>); 6] {
+        fn set(l: &Option<String>) -> Option<&str> {
+            l.as_deref().filter(|s| !s.is_empty())
+        }
+        [
+            ("instance", set(&self.instance)),
+            ("device", set(&self.device)),
+            ("rack", set(&self.rack)),
+            ("aisle", set(&self.aisle)),
+            ("room", set(&self.room)),
+            ("site", set(&self.site)),
+        ]
     }
 }
 
