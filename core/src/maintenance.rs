@@ -599,6 +599,49 @@ impl<'a> Coverage<'a> {
     }
 }
 
+impl Window {
+    /// When what the window does at `now` ends: the occurrence under way of a repeating
+    /// window, or `expires_at` when earlier; `None` for an open-ended window. For those
+    /// who must tell another system (an Alertmanager silence's end).
+    pub fn active_until(&self, now: i64) -> Option<i64> {
+        let occurrence = self.every.as_ref().and_then(|r| r.occurrence_end(now));
+        match (occurrence, self.expires) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl Recurrence {
+    /// When the occurrence covering `now` ends (Unix seconds), `None` when none does.
+    pub fn occurrence_end(&self, now: i64) -> Option<i64> {
+        if !self.occurring(now) {
+            return None;
+        }
+        let z = jiff::Timestamp::from_second(now)
+            .ok()?
+            .to_zoned(self.tz.clone());
+        let minute = u16::try_from(z.hour()).ok()? * 60 + u16::try_from(z.minute()).ok()?;
+        // Today at `end`, unless this is the evening part of an occurrence past midnight.
+        let date = if self.start > self.end && minute >= self.start {
+            z.date().tomorrow().ok()?
+        } else {
+            z.date()
+        };
+        let end = jiff::civil::Time::new(
+            i8::try_from(self.end / 60).ok()?,
+            i8::try_from(self.end % 60).ok()?,
+            0,
+            0,
+        )
+        .ok()?;
+        date.to_datetime(end)
+            .to_zoned(self.tz.clone())
+            .ok()
+            .map(|z| z.timestamp().as_second())
+    }
+}
+
 /// What a target names in a topology, for whoever must name it outside Rackscope
 /// (Alertmanager silences): its level, its id, and the node names under it.
 #[derive(Debug, Clone, Copy)]

@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::render::Ui;
 
+pub mod alertmanager;
 pub mod api;
 pub mod auth;
 pub mod editing_api;
@@ -60,6 +61,8 @@ pub struct AppState {
     /// true until then): with sign-in off, editing the configuration is allowed only then
     /// unless `editors.enabled` (`editing_api::editors_allowed`).
     pub local_only: Arc<std::sync::atomic::AtomicBool>,
+    /// What the Alertmanager reconciler reports on `/metrics`.
+    pub alertmanager: Arc<alertmanager::Stats>,
     pub pages: Pages,
 }
 
@@ -93,6 +96,7 @@ impl AppState {
             ui: Arc::new(ui),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             local_only: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            alertmanager: Arc::new(alertmanager::Stats::default()),
             pages,
         }
     }
@@ -202,6 +206,11 @@ pub async fn run_tls(
     ));
     tokio::spawn(reload::watch(state.reload.clone(), closing.subscribe()));
     tokio::spawn(reload::on_hangup(state.reload.clone(), closing.subscribe()));
+    tokio::spawn(alertmanager::run(
+        state.engine.clone(),
+        state.alertmanager.clone(),
+        closing.subscribe(),
+    ));
     listen::serve(listener, router(state), limits, tls, closing, shutdown).await
 }
 

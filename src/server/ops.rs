@@ -625,6 +625,7 @@ async fn metrics(State(st): State<AppState>) -> Response {
         st.http.durations.clone(),
     );
     st.auth.audit.register(&mut registry);
+    st.alertmanager.register(&mut registry);
     let reload = st.reload.status();
     registry.register(
         "rackscope_config_last_reload_success",

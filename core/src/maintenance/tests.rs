@@ -274,3 +274,39 @@ fn a_reach_names_the_level_found_and_the_node_names_under_it() {
     assert!(Reach::of(topo, TargetType::Rack, "r99").is_none());
     assert!(Reach::of(topo, TargetType::Instance, "chassis-1").is_none());
 }
+
+#[test]
+fn a_windows_activity_ends_with_its_occurrence_or_its_expiry() {
+    // Sundays 02:00-04:00 in Paris: the occurrence of 6 December ends at 03:00 UTC.
+    let r = Recurrence::parse("sunday 02:00-04:00", Some("Europe/Paris")).unwrap();
+    assert_eq!(
+        r.occurrence_end(at("2026-12-06T01:30:00Z")),
+        Some(at("2026-12-06T03:00:00Z"))
+    );
+    assert_eq!(r.occurrence_end(at("2026-12-06T03:00:00Z")), None);
+    // Past midnight: from the evening, the next morning; from the morning, that morning.
+    let r = Recurrence::parse("sat 22:00-06:00", None).unwrap();
+    assert_eq!(
+        r.occurrence_end(at("2026-12-05T23:00:00Z")),
+        Some(at("2026-12-06T06:00:00Z"))
+    );
+    assert_eq!(
+        r.occurrence_end(at("2026-12-06T05:59:00Z")),
+        Some(at("2026-12-06T06:00:00Z"))
+    );
+    let config = fixture();
+    let text = "maintenances:\n- id: weekly\n  target_type: site\n  target_id: dc2\n  reason: Weekly\n  every: sat 22:00-06:00\n  expires_at: 2026-12-06T02:00:00Z\n- id: plain\n  target_type: rack\n  target_id: r10\n  reason: Plain\n  expires_at: 2026-12-09T00:00:00Z\n- id: open\n  target_type: rack\n  target_id: r10\n  reason: Open\n";
+    let (m, diags) = maintenances_of(&config, Some(text));
+    assert!(!diags.has_errors(), "{diags:?}");
+    let t = at("2026-12-05T23:00:00Z");
+    // Expiring before its occurrence ends: the expiry.
+    assert_eq!(
+        m.get("weekly").unwrap().active_until(t),
+        Some(at("2026-12-06T02:00:00Z"))
+    );
+    assert_eq!(
+        m.get("plain").unwrap().active_until(t),
+        Some(at("2026-12-09T00:00:00Z"))
+    );
+    assert_eq!(m.get("open").unwrap().active_until(t), None);
+}

@@ -3,6 +3,7 @@
 //! router without a socket, served processes). Test modules import from here, never from
 //! each other.
 
+pub(crate) mod alertmanager;
 pub(crate) mod auth;
 pub(crate) mod faulty;
 pub(crate) mod fixture;
