@@ -362,11 +362,6 @@ const IGNORED: &[Ignored] = &[
         why: "there are no developer pages",
     },
     Ignored {
-        path: &["features", "maintenances"],
-        inert: Some(|a| !a.features.maintenances),
-        why: "maintenance windows are not implemented",
-    },
-    Ignored {
         path: &["features", "toast_duration_seconds"],
         inert: None,
         why: "a setting of the Python version's front end",
@@ -513,13 +508,7 @@ mod tests {
             if let Some(inert) = k.inert {
                 // Only the upstream defaults that ask for something absent are not inert.
                 let asks = !inert(&app);
-                let expected = matches!(
-                    k.path,
-                    [
-                        "features",
-                        "playlist" | "wizard" | "show_logs" | "maintenances"
-                    ]
-                );
+                let expected = matches!(k.path, ["features", "playlist" | "wizard" | "show_logs"]);
                 assert_eq!(asks, expected, "{}", k.path.join("."));
             }
         }

@@ -138,7 +138,7 @@ impl<T> Library<T> {
             return;
         }
         diags.warning(
-            "duplicate-id",
+            "template-redefined",
             item.span(id.pos),
             format!(
                 "{what} `{}` is also defined, differently, in {}; this later definition is the one used",

@@ -1888,7 +1888,7 @@ mod overlay_tests {
         let w: Vec<_> = differ
             .diagnostics
             .warnings()
-            .filter(|d| d.code == "duplicate-id")
+            .filter(|d| d.code == "template-redefined")
             .collect();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].span.file.ends_with("vendor-b/jbod.yaml"), "{w:?}");
@@ -1896,7 +1896,10 @@ mod overlay_tests {
         // The same definition twice says nothing.
         let same = load(vec![(a.clone(), jbod(2)), (b, jbod(2))]);
         assert!(
-            !same.diagnostics.iter().any(|d| d.code == "duplicate-id"),
+            !same
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "template-redefined" || d.code == "duplicate-id"),
             "{:?}",
             same.diagnostics
         );

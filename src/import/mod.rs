@@ -87,9 +87,12 @@ pub fn trial(plan: &Plan, out: &Path) -> anyhow::Result<Trial> {
             return Err(e.context("cannot try the import in a temporary copy"));
         }
     };
+    // A generated template that redefines one of the user's (or the reverse) would change
+    // what the user's devices are without a word beyond a warning: refused like an error.
     let errors: Vec<String> = loaded
         .diagnostics
-        .errors()
+        .iter()
+        .filter(|d| d.level == rackscope_core::Level::Error || d.code == "template-redefined")
         .map(|d| {
             d.to_string()
                 .replace(&*dir.to_string_lossy(), &out.to_string_lossy())

@@ -71,6 +71,9 @@ pub struct Chrome {
     pub auth: bool,
     /// This page's path and query, URL-encoded, for `/signin?next=`.
     pub here_enc: String,
+    /// `features.maintenances`: the Maintenance entry of the navigation and the pages'
+    /// Start maintenance forms.
+    pub maintenances: bool,
 }
 
 impl Chrome {
@@ -154,6 +157,7 @@ pub fn chrome(
     });
     let back = enc(&ctx.here);
     Chrome {
+        maintenances: config.app.features.maintenances,
         app_name: config.app.app.name.clone(),
         title: title.to_owned(),
         theme: ctx.theme,

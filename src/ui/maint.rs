@@ -136,7 +136,8 @@ pub struct StartMaint {
     pub what: String,
 }
 
-/// The form, for operators on a server that lets them write windows; `None` otherwise.
+/// The form, for operators on a server that lets them write windows, unless
+/// `features.maintenances: false` asks for no maintenance controls; `None` otherwise.
 pub fn start_form(
     st: &crate::server::AppState,
     ctx: &crate::ui::Ctx,
@@ -145,12 +146,13 @@ pub fn start_form(
     back: String,
     what: &str,
 ) -> Option<StartMaint> {
-    (ctx.user.operator && crate::server::editing_api::editors_allowed(st).is_ok()).then(|| {
-        StartMaint {
+    let wanted = st.engine.config().app.features.maintenances;
+    (wanted && ctx.user.operator && crate::server::editing_api::editors_allowed(st).is_ok()).then(
+        || StartMaint {
             target_type,
             target_id: target_id.to_owned(),
             back,
             what: what.to_owned(),
-        }
-    })
+        },
+    )
 }
