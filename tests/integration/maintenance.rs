@@ -159,6 +159,18 @@ async fn an_operator_starts_a_hiding_window_and_every_surface_follows() {
     };
     let alerts = page("/alerts").await;
     assert!(!alerts.contains("href=\"/views/rack/r01"), "{alerts}");
+    // The wallboard shows the same pages in kiosk mode, the notifications the same list.
+    for kiosk in ["/views/room/room-a?kiosk=1&pl=0", "/notifications"] {
+        let shown = page(kiosk).await;
+        assert!(
+            !shown.contains("href=\"/views/rack/r01?device="),
+            "{kiosk}: {shown}"
+        );
+        assert!(
+            shown.contains("href=\"/views/rack/r02?device="),
+            "{kiosk}: {shown}"
+        );
+    }
     let overview = page("/").await;
     assert!(overview.contains("In maintenance"), "{overview}");
     assert!(overview.contains("rack r01"), "{overview}");

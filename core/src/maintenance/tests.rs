@@ -190,6 +190,32 @@ fn coverage_follows_the_hierarchy_and_the_check_filter() {
     assert!(c.device(chassis).is_some());
     let r10 = topo.rack_ix("r10").unwrap();
     assert!(c.rack(r10).is_none(), "dc2 is not in maintenance");
+    // An aisle window: r03 (aisle-2) whole, r01 (aisle-1) not. (The fixture's aisle window
+    // was stopped: `ended_at` makes a window expired at every instant, as upstream.)
+    let stopped = config.maintenances.get("stopped-early").unwrap();
+    assert_eq!(stopped.status(at("2026-12-01T08:30:00Z")), Status::Expired);
+    let text = "maintenances:\n- id: a2\n  target_type: aisle\n  target_id: aisle-2\n  reason: x\n";
+    let (m, _) = maintenances_of(&config, Some(text));
+    let c = Coverage::new(&m, &config.topology, &config.check_kinds, 0);
+    assert_eq!(c.rack(r03).map(|w| w.entry.id.as_str()), Some("a2"));
+    assert!(c.rack(r01).is_none());
+    // An instance target names one instance, whatever rack it is in.
+    let text = "maintenances:\n- id: one\n  target_type: instance\n  target_id: n09\n  reason: x\n";
+    let (m, diags) = maintenances_of(&config, Some(text));
+    assert!(!diags.has_errors(), "{diags:?}");
+    let c = Coverage::new(&m, &config.topology, &config.check_kinds, 0);
+    let chassis3 = topo.device_ix("chassis-3").unwrap();
+    let mut p = c.rack_place(r03);
+    p.device = Some(chassis3);
+    p.instance = topo.instance_ix("n09");
+    assert!(c.check(&p, "node_up").is_some());
+    p.instance = topo.instance_ix("n10");
+    assert!(c.check(&p, "node_up").is_none());
+    assert!(
+        c.device(chassis3).is_none(),
+        "one instance is not its whole device"
+    );
+    assert!(c.touches_rack(r03) && c.rack(r03).is_none());
 }
 
 #[test]
