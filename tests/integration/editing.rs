@@ -6,7 +6,6 @@
 //! names it.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -21,6 +20,7 @@ use rackscope_core::testkit::Table;
 
 use crate::support::auth::{PASSWORD, access, script};
 use crate::support::fixture::world;
+use crate::support::git;
 use crate::support::router::{Reply, call};
 
 const CHECKS: &str = "/api/files/checks/checks.yaml";
@@ -463,27 +463,6 @@ async fn an_imported_file_names_its_importer_and_still_saves() {
             .is_some_and(|d| d.contains("rackscope import")),
         "{field}"
     );
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=setup",
-            "-c",
-            "user.email=setup@example.org",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use rackscope_core::testkit::Table;
 
 use crate::support::auth::{PASSWORD, access, browser, script, sign_in};
 use crate::support::fixture::world;
+use crate::support::git;
 use crate::support::router::call;
 
 const ADDR: &str = "192.0.2.7";
@@ -622,27 +623,6 @@ async fn a_free_unit_on_the_elevation_fills_the_add_form() {
         .await
         .text();
     assert!(!page.contains("add_u="), "{page}");
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let o = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=setup",
-            "-c",
-            "user.email=setup@example.org",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
 }
 
 #[tokio::test]

@@ -87,3 +87,25 @@ pub(crate) fn assert_snapshot(rel: &str, text: &str) {
         );
     }
 }
+
+/// Runs git in `dir` with a fixed identity for the setup's own commits; its output.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=setup",
+            "-c",
+            "user.email=setup@example.org",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
