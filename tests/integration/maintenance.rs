@@ -190,7 +190,7 @@ async fn an_operator_starts_a_hiding_window_and_every_surface_follows() {
         "{room}"
     );
     let rack = page("/views/rack/r01").await;
-    assert!(rack.contains("🔧 in maintenance"), "{rack}");
+    assert!(rack.contains("⚒ in maintenance"), "{rack}");
     assert!(
         rack.contains("its alerts are left out of the alert lists"),
         "{rack}"
@@ -231,7 +231,7 @@ async fn an_operator_starts_a_hiding_window_and_every_surface_follows() {
         assert_eq!(m.as_deref(), Some(want), "{badged:?}");
     }
     let alerts = page("/alerts").await;
-    assert!(alerts.contains("🔧 maintenance"), "{alerts}");
+    assert!(alerts.contains("⚒ maintenance"), "{alerts}");
 
     // Stop: the alerts are back as they were; stopping twice is refused.
     let (status, w) = api(
@@ -503,7 +503,7 @@ async fn the_pages_start_stop_and_list_windows_for_operators_only() {
     };
     // The rack page offers the form to an operator.
     let rack = get("/views/rack/r02", &cookie).await;
-    assert!(rack.contains("🔧 Start maintenance"), "{rack}");
+    assert!(rack.contains("⚒ Start maintenance"), "{rack}");
     assert!(rack.contains("name=\"target_id\" value=\"r02\""), "{rack}");
     let form = format!(
         "csrf={csrf}&action=create&target_type=rack&target_id=r02&back=%2Fviews%2Frack%2Fr02&reason=PSU+swap&duration=1h&effect=badge"
@@ -516,7 +516,7 @@ async fn the_pages_start_stop_and_list_windows_for_operators_only() {
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.headers["location"], "/views/rack/r02");
     let rack = get("/views/rack/r02", &cookie).await;
-    assert!(rack.contains("🔧 in maintenance"), "{rack}");
+    assert!(rack.contains("⚒ in maintenance"), "{rack}");
     assert!(rack.contains("In maintenance: PSU swap (until "), "{rack}");
     // The state badge is still the checks' own beside the marker.
     assert!(
