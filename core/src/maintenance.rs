@@ -398,7 +398,7 @@ fn target_exists(topo: &Topology, t: TargetType, id: &str) -> bool {
 }
 
 /// What a target names in one topology.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Scope {
     Site(SiteIx),
     Room(RoomIx),
@@ -440,23 +440,16 @@ pub struct Place {
     pub instance: Option<crate::topology::InstanceIx>,
 }
 
-impl Scope {
-    fn contains(self, p: &Place) -> bool {
-        match self {
-            Scope::Site(s) => p.site == s,
-            Scope::Room(r) => p.room == r,
-            Scope::Aisle(a) => p.aisle == Some(a),
-            Scope::Rack(r) => p.rack == Some(r),
-            Scope::Device(d) => p.device == Some(d),
-            Scope::Instance(i) => p.instance == Some(i),
-        }
-    }
-}
-
 /// The windows active at one instant, resolved in one topology: what each surface asks.
 #[derive(Debug)]
 pub struct Coverage<'a> {
     active: Vec<(Scope, &'a Window)>,
+    /// The positions in `active` of the windows on each target, so that a place asks only
+    /// the few windows on it and above it, not every window (an estate may hold a thousand
+    /// during a campaign, and a list asks once per alert).
+    on: HashMap<Scope, Vec<usize>>,
+    /// The racks something inside of which is in maintenance.
+    touched: std::collections::HashSet<RackIx>,
     kinds: &'a HashMap<String, String>,
     topo: &'a Topology,
 }
@@ -470,17 +463,54 @@ impl<'a> Coverage<'a> {
         kinds: &'a HashMap<String, String>,
         now: i64,
     ) -> Coverage<'a> {
-        let active = m
+        let active: Vec<(Scope, &Window)> = m
             .windows
             .iter()
             .filter(|w| w.status(now) == Status::Active)
             .filter_map(|w| Some((scope_of(topo, w.entry.target_type, &w.entry.target_id)?, w)))
             .collect();
+        let mut on: HashMap<Scope, Vec<usize>> = HashMap::new();
+        let mut touched = std::collections::HashSet::new();
+        for (i, (s, _)) in active.iter().enumerate() {
+            on.entry(*s).or_default().push(i);
+            match *s {
+                Scope::Device(d) => {
+                    touched.insert(topo.devices[d].rack);
+                }
+                Scope::Instance(x) => {
+                    touched.insert(topo.devices[topo.instances[x].device].rack);
+                }
+                _ => {}
+            }
+        }
         Coverage {
             active,
+            on,
+            touched,
             kinds,
             topo,
         }
+    }
+
+    /// The active windows on `p` or above it, in the file's order.
+    fn over(&self, p: &Place) -> impl Iterator<Item = &(Scope, &'a Window)> + '_ {
+        let keys = [
+            Some(Scope::Site(p.site)),
+            Some(Scope::Room(p.room)),
+            p.aisle.map(Scope::Aisle),
+            p.rack.map(Scope::Rack),
+            p.device.map(Scope::Device),
+            p.instance.map(Scope::Instance),
+        ];
+        let mut at: Vec<usize> = keys
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.on.get(&k))
+            .flatten()
+            .copied()
+            .collect();
+        at.sort_unstable();
+        at.into_iter().map(|i| &self.active[i])
     }
 
     /// No window is active.
@@ -515,9 +545,8 @@ impl<'a> Coverage<'a> {
     /// hides before one that badges, as `check` chooses.
     pub fn whole(&self, p: &Place) -> Option<&'a Window> {
         let mut covering = self
-            .active
-            .iter()
-            .filter(|(s, w)| w.entry.check.is_none() && s.contains(p))
+            .over(p)
+            .filter(|(_, w)| w.entry.check.is_none())
             .map(|(_, w)| *w);
         let first = covering.next()?;
         if first.effect() == Effect::Hide {
@@ -550,10 +579,11 @@ impl<'a> Coverage<'a> {
 
     /// The first window covering site `s` entirely.
     pub fn site(&self, s: SiteIx) -> Option<&'a Window> {
-        self.active
+        self.on
+            .get(&Scope::Site(s))?
             .iter()
-            .find(|(sc, w)| w.entry.check.is_none() && *sc == Scope::Site(s))
-            .map(|(_, w)| *w)
+            .map(|&i| self.active[i].1)
+            .find(|w| w.entry.check.is_none())
     }
 
     /// The first window covering device `d` entirely (it or anything above it).
@@ -566,12 +596,7 @@ impl<'a> Coverage<'a> {
     /// Whether any active window covers something inside rack `r` (a device, an instance,
     /// a check), for the "partly in maintenance" marker.
     pub fn touches_rack(&self, r: RackIx) -> bool {
-        let p = self.rack_place(r);
-        self.active.iter().any(|(s, _)| match s {
-            Scope::Device(d) => self.topo.devices[*d].rack == r,
-            Scope::Instance(i) => self.topo.devices[self.topo.instances[*i].device].rack == r,
-            other => other.contains(&p),
-        })
+        self.touched.contains(&r) || self.over(&self.rack_place(r)).next().is_some()
     }
 
     /// The window covering check `check` at `p`, if any: a window on the place or above
@@ -579,12 +604,11 @@ impl<'a> Coverage<'a> {
     /// that hides wins over those that badge: an operator who hid a rack meant all of it,
     /// whatever an older badge on one of its nodes says.
     pub fn check(&self, p: &Place, check: &str) -> Option<&'a Window> {
-        let mut covering = self.active.iter().filter(|(s, w)| {
-            s.contains(p)
-                && w.entry
-                    .check
-                    .as_deref()
-                    .is_none_or(|c| c == check || self.kinds.get(check).is_some_and(|k| k == c))
+        let mut covering = self.over(p).filter(|(_, w)| {
+            w.entry
+                .check
+                .as_deref()
+                .is_none_or(|c| c == check || self.kinds.get(check).is_some_and(|k| k == c))
         });
         let first = covering.next()?.1;
         if first.effect() == Effect::Hide {
