@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::support::prom::{Prometheus, available};
 use crate::support::root;
-use crate::support::served::{Served, start_simulator};
+use crate::support::served::{Served, simulator, start_simulator, start_simulator_seeded};
 
 /// A chromedriver process on a free loopback port, killed on drop.
 struct Driver {
@@ -224,11 +224,36 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     }
     let Some(drv) = driver() else { return };
     let app = root().join("config/demo-small/app.yaml");
-    let (sim, sim_addr, _sim_stop) = start_simulator(&app, Some(IncidentMode::Light)).await;
-    // Incidents are redrawn every cycle: start well clear of a boundary.
-    let left = sim
-        .status(rackscope_simulator::unix_now())
-        .next_change_in_seconds;
+    // Incidents are drawn from the seed and the cycle (the time): a seed whose draw, at the
+    // time the test will run, has CRIT nodes and leaves some compute rack without any, so
+    // that there is a rack to watch turn CRIT. Start well clear of a cycle boundary.
+    let probe = simulator(&app, Some(IncidentMode::Light), 2026);
+    let mut at = rackscope_simulator::unix_now();
+    let left = probe.status(at).next_change_in_seconds;
+    if left < 90 {
+        at += (left + 1) as f64;
+    }
+    let calm_rack = |s: &rackscope_simulator::Simulator| {
+        let status = s.status(at);
+        let crit: BTreeSet<&str> = status
+            .incidents
+            .crit
+            .iter()
+            .map(|n| n.rack_id.as_str())
+            .collect();
+        let topo = &s.world().config.topology;
+        !crit.is_empty()
+            && status.incidents.racks_down.is_empty()
+            && s.world().nodes.iter().any(|n| {
+                n.class == rackscope_simulator::world::Class::Compute
+                    && !crit.contains(topo.racks[n.rack].id.as_str())
+            })
+    };
+    let seed = (2026..2226)
+        .find(|&seed| calm_rack(&simulator(&app, Some(IncidentMode::Light), seed)))
+        .expect("a seed that leaves a compute rack without CRIT nodes");
+    let (sim, sim_addr, _sim_stop) =
+        start_simulator_seeded(&app, Some(IncidentMode::Light), seed).await;
     if left < 90 {
         tokio::time::sleep(Duration::from_secs(left + 1)).await;
     }

@@ -15,16 +15,30 @@ pub(crate) async fn start_simulator(
     app: &std::path::Path,
     mode: Option<IncidentMode>,
 ) -> (Arc<Simulator>, String, tokio::sync::oneshot::Sender<()>) {
+    start_simulator_seeded(app, mode, 2026).await
+}
+
+/// A simulator for `app` with `seed`, not listening: to look at what a seed draws.
+pub(crate) fn simulator(app: &std::path::Path, mode: Option<IncidentMode>, seed: u64) -> Simulator {
     let loaded = load(app);
     assert!(loaded.is_usable(), "{}", app.display());
     let config = Arc::new(loaded.config);
     let (mut settings, catalog, _) = Simulator::load_settings(&config).unwrap();
-    settings.seed = Some(2026);
+    settings.seed = Some(seed);
     settings.overrides_file = None;
     if let Some(m) = mode {
         settings.mode = m;
     }
-    let sim = Arc::new(Simulator::new(config, settings, catalog));
+    Simulator::new(config, settings, catalog)
+}
+
+/// `start_simulator` with a chosen seed (incidents are drawn from the seed and the cycle).
+pub(crate) async fn start_simulator_seeded(
+    app: &std::path::Path,
+    mode: Option<IncidentMode>,
+    seed: u64,
+) -> (Arc<Simulator>, String, tokio::sync::oneshot::Sender<()>) {
+    let sim = Arc::new(simulator(app, mode, seed));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
