@@ -345,7 +345,7 @@ fn maintenance_states(
 ) -> Result<(), std::fmt::Error> {
     use rackscope_core::maintenance::Status;
     let cover = rackscope_core::read::maintenance::coverage(m, snap);
-    let now = rackscope_core::clock::unix_seconds(snap.published_at);
+    let now = rackscope_core::clock::unix_seconds(snap.windows_at);
     {
         let mut f = enc.encode_descriptor(
             "rackscope_maintenance_windows",

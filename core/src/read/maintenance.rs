@@ -8,11 +8,11 @@ use crate::model::maintenance::Effect;
 use crate::read::alerts::{AlertKind, LocatedAlert};
 use crate::telemetry::Snapshot;
 
-/// The windows of `m` active when `snap` was published, over its configuration: every
-/// surface judges a snapshot at the same instant, so a window starts or ends for all of
-/// them at one publication.
+/// The windows of `m` active at the snapshot's `windows_at` (its publication), over its
+/// configuration: every surface judges a snapshot at the same instant, so a window starts
+/// or ends for all of them at one publication.
 pub fn coverage<'a>(m: &'a Maintenances, snap: &'a Snapshot) -> Coverage<'a> {
-    let now = crate::clock::unix_seconds(snap.published_at);
+    let now = crate::clock::unix_seconds(snap.windows_at);
     Coverage::new(m, &snap.config.topology, &snap.config.check_kinds, now)
 }
 

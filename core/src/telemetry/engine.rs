@@ -71,6 +71,10 @@ pub struct Snapshot {
     pub taken_at: SystemTime,
     /// When this snapshot was published (later than `taken_at` when re-published stale).
     pub published_at: SystemTime,
+    /// The instant maintenance windows are judged at for this snapshot: its publication,
+    /// or the moment the windows changed when it was republished for them. Kept apart from
+    /// `published_at`, which staleness is judged from.
+    pub windows_at: SystemTime,
     /// The same moment on the monotonic clock: how long ago the refresh loop last published
     /// is judged from it at read time, whatever clock `published_at` was given in.
     pub published_instant: Instant,
@@ -204,9 +208,8 @@ impl Engine {
     pub fn set_maintenances(&self, m: Arc<crate::maintenance::Maintenances>) {
         self.maintenances.store(m);
         if let Some(snap) = self.current.load_full() {
-            // Windows are judged at a snapshot's publication time: "now", for this one.
             let again = Snapshot {
-                published_at: SystemTime::now(),
+                windows_at: SystemTime::now(),
                 ..(*snap).clone()
             };
             self.publish_over(&snap, again);
@@ -320,6 +323,7 @@ impl Engine {
             );
             return Snapshot {
                 published_at: at,
+                windows_at: at,
                 errors: done.errors,
                 stale: Some(Stale {
                     since,
@@ -616,6 +620,7 @@ impl Done {
             health: Arc::new(health),
             taken_at: self.at,
             published_at: self.at,
+            windows_at: self.at,
             published_instant: Instant::now(),
             duration: self.duration,
             query_count: self.query_count,
