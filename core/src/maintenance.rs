@@ -370,11 +370,10 @@ impl Recurrence {
     }
 }
 
-/// Unix seconds as the API writes them: RFC 3339 in UTC.
+/// Unix seconds as the API writes them: RFC 3339 in UTC (`clock::format_utc`; before 1970
+/// is written as the epoch).
 pub fn format_time(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    crate::clock::format_utc(u64::try_from(t).unwrap_or(0))
 }
 
 /// The site a target is in (for its time zone); `None` when the topology has no such
