@@ -617,6 +617,13 @@ async fn a_free_unit_on_the_elevation_fills_the_add_form() {
         "{add}"
     );
     assert!(add.contains("<option value=\"rear\" selected>"), "{add}");
+    // A unit that is not one opens the page with the form empty.
+    let r = call(
+        &st,
+        browser("GET", "/views/rack/r02?add_u=x", ADDR, &cookie, None),
+    )
+    .await;
+    assert_eq!(r.status, 200);
     // Without the editors (a viewer), no unit is a link.
     let (vcookie, _) = sign_in(&st, "vera", ADDR).await;
     let page = call(&st, browser("GET", "/views/rack/r02", ADDR, &vcookie, None))

@@ -72,8 +72,9 @@ pub struct RackQuery {
     pub device: Option<String>,
     /// The operation the "Edit rack" forms just applied (the redirect after a save).
     pub edited: Option<String>,
-    /// A free unit picked on the elevation: the add form opens with it filled in.
-    pub add_u: Option<u32>,
+    /// A free unit picked on the elevation: the add form opens with it filled in. Text, so
+    /// that a hand-typed `?add_u=x` opens the page rather than failing it.
+    pub add_u: Option<String>,
     pub add_face: Option<String>,
 }
 
@@ -83,7 +84,7 @@ pub async fn handler(
     Path(id): Path<String>,
     Query(q): Query<RackQuery>,
 ) -> Response {
-    let form = match q.add_u {
+    let form = match q.add_u.as_deref().and_then(|u| u.parse::<u32>().ok()) {
         Some(u) => crate::ui::pages::topo_form::TopoForm {
             op: "add_device".into(),
             u: u.to_string(),
