@@ -23,6 +23,37 @@ use crate::model::checks::{CheckDef, Scope};
 use crate::topology::{DeviceIx, InstanceIx, RackIx, Topology};
 use crate::yaml::Located;
 
+/// The labels that tell apart racks (and their chassis) that share an id: the series' site,
+/// room and aisle, as `telemetry.site_label` / `room_label` / `aisle_label` name them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Qualifiers {
+    pub site: Option<String>,
+    pub room: Option<String>,
+    pub aisle: Option<String>,
+}
+
+impl Qualifiers {
+    pub fn of(t: &crate::model::app::Telemetry) -> Qualifiers {
+        Qualifiers {
+            site: t.site_label.clone(),
+            room: t.room_label.clone(),
+            aisle: t.aisle_label.clone(),
+        }
+    }
+}
+
+impl Qualifiers {
+    /// Whether a series carrying the configured labels tells rack `a` from rack `b`.
+    pub fn tell_apart(&self, topo: &Topology, a: RackIx, b: RackIx) -> bool {
+        let (ra, rb) = (&topo.racks[a], &topo.racks[b]);
+        let (ma, mb) = (&topo.rooms[ra.room], &topo.rooms[rb.room]);
+        let aisle = |r: &crate::topology::Rack| r.aisle.map(|x| topo.aisles[x].id.as_str());
+        (self.site.is_some() && topo.sites[ma.site].id != topo.sites[mb.site].id)
+            || (self.room.is_some() && ma.id != mb.id)
+            || (self.aisle.is_some() && aisle(ra) != aisle(rb))
+    }
+}
+
 /// No target: the end of a `KeyIndex` chain.
 const NONE: u32 = u32::MAX;
 
@@ -131,6 +162,61 @@ impl Targets {
     /// The targets Prometheus calls `key` in a scope.
     pub fn lookup<'a>(&'a self, scope: Scope, key: &str) -> impl Iterator<Item = u32> + 'a {
         self.0.keys[scope_ix(scope)].lookup(key)
+    }
+
+    /// The targets a result series names, into `out`: every target its key names, but
+    /// where a rack or chassis key is shared (rack `A01` in every room), only the holders
+    /// whose site, room and aisle match the series' `site_label` / `room_label` /
+    /// `aisle_label` values, for the
+    /// labels that are configured and that the series carries. A series without them stays
+    /// shared by every holder, which `rackscope check` warns about (`ambiguous-series`).
+    pub fn of_series(
+        &self,
+        topo: &Topology,
+        scope: Scope,
+        key: &str,
+        labels: &crate::labels::Labels,
+        qualifiers: &Qualifiers,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        out.extend(self.lookup(scope, key));
+        if out.len() < 2 || scope == Scope::Node {
+            return;
+        }
+        let site = qualifiers.site.as_deref().and_then(|l| labels.get(l));
+        let room = qualifiers.room.as_deref().and_then(|l| labels.get(l));
+        let aisle = qualifiers.aisle.as_deref().and_then(|l| labels.get(l));
+        if site.is_none() && room.is_none() && aisle.is_none() {
+            return;
+        }
+        out.retain(|&t| {
+            let rack = match scope {
+                Scope::Chassis => topo.devices[DeviceIx::new(t)].rack,
+                _ => RackIx::new(t),
+            };
+            let rack = &topo.racks[rack];
+            let r = &topo.rooms[rack.room];
+            let a = rack.aisle.map(|a| topo.aisles[a].id.as_str());
+            site.is_none_or(|s| topo.sites[r.site].id == s)
+                && room.is_none_or(|m| r.id == m)
+                && aisle.is_none_or(|x| a == Some(x))
+        });
+    }
+
+    /// The other targets of a rack or chassis scope whose series cannot be told from
+    /// `t`'s: the same id, in racks the qualifiers do not tell apart. Empty for a node.
+    pub fn shared_with(&self, topo: &Topology, q: &Qualifiers, scope: Scope, t: u32) -> Vec<u32> {
+        let rack_of = |t: u32| match scope {
+            Scope::Chassis => topo.devices[DeviceIx::new(t)].rack,
+            _ => RackIx::new(t),
+        };
+        if scope == Scope::Node {
+            return Vec::new();
+        }
+        self.lookup(scope, self.key(topo, scope, t))
+            .filter(|&o| o != t && !q.tell_apart(topo, rack_of(t), rack_of(o)))
+            .collect()
     }
 
     /// The id of a target, as queries and results spell it.

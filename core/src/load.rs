@@ -864,8 +864,10 @@ struct TopologyLoader<'d> {
     topo: Topology,
     /// Where each id was first defined, to report duplicates with both places.
     seen_sites: HashMap<String, Span>,
-    seen_rooms: HashMap<String, Span>,
-    seen_racks: HashMap<String, Span>,
+    /// Ids are unique among siblings only: a room's within its site, a rack's within its
+    /// aisle (or its room's standalone racks).
+    seen_rooms: HashMap<(SiteIx, String), Span>,
+    seen_racks: HashMap<(RoomIx, Option<AisleIx>, String), Span>,
     /// Canonical directories that files named by the topology (room, aisle and rack files,
     /// `rooms_path`) must stay inside: the topology directory and the configuration's.
     roots: Vec<PathBuf>,
@@ -934,21 +936,50 @@ impl<'d> TopologyLoader<'d> {
         self.topo
     }
 
-    /// Device ids used in two racks and instance names claimed twice, found by the index
-    /// build (which hashes every name anyway); each is reported at the later definition.
-    fn report(&mut self, dups: crate::topology::Duplicates) {
+    /// Every holder of a repeated room or rack id but the first is told where the first
+    /// is and which qualified path names it: the short id no longer names one object anywhere it is
+    /// accepted (URLs, the API, search, `playlist.views`, maintenance targets).
+    fn report_ambiguities(&mut self) {
         let topo = &self.topo;
-        for (dup, first) in dups.devices {
-            let (d, f) = (&topo.devices[dup], &topo.devices[first]);
-            self.diags.warning(
-                "duplicate-id",
-                d.span.clone(),
-                format!(
-                    "device id `{}` is also used at {}; address it by rack and device id",
-                    d.id, f.span
-                ),
-            );
+        let amb = topo.ambiguities();
+        let mut say = |kind: &str, id: &str, spans: Vec<(&Span, String)>| {
+            let Some(((first, first_path), rest)) = spans.split_first() else {
+                return;
+            };
+            for (at, path) in rest {
+                self.diags.warning(
+                    "ambiguous-id",
+                    (*at).clone(),
+                    format!(
+                        "{kind} id `{id}` is also used at {first} (`{first_path}`); it is unique \
+                         among its siblings, but the short id is ambiguous: this {kind} is \
+                         `{path}`, and the short id alone is answered with the candidates"
+                    ),
+                );
+            }
+        };
+        for (id, all) in &amb.rooms {
+            let spans = all
+                .iter()
+                .map(|&r| (&topo.rooms[r].span, topo.room_path(r)));
+            say("room", id, spans.collect());
         }
+        for (id, all) in &amb.racks {
+            let spans = all
+                .iter()
+                .map(|&r| (&topo.racks[r].span, topo.rack_path(r)));
+            say("rack", id, spans.collect());
+        }
+        // Aisle and device ids repeat in every room and rack of most estates ("aisle-1",
+        // "pdu-1"); they are addressed under their parent, so their repetition is counted
+        // by `rackscope check`, not warned about one by one.
+    }
+
+    /// Short ids several objects carry, and instance names claimed twice, found by the
+    /// index build (which hashes every name anyway).
+    fn report(&mut self, dups: crate::topology::Duplicates) {
+        self.report_ambiguities();
+        let topo = &self.topo;
         // The same machine cannot sit in two places: a mistake to point out at both, but
         // not one that should stop the dashboard. Both places show the one series' state
         // (the planner looks targets up by name, every target of that name).
@@ -979,11 +1010,15 @@ impl<'d> TopologyLoader<'d> {
         }
     }
 
-    fn first_seen(map: &mut HashMap<String, Span>, id: &str, span: &Span) -> Option<Span> {
-        match map.get(id) {
-            Some(prev) => Some(prev.clone()),
-            None => {
-                map.insert(id.to_owned(), span.clone());
+    fn first_seen<K: Eq + std::hash::Hash>(
+        map: &mut HashMap<K, Span>,
+        key: K,
+        span: &Span,
+    ) -> Option<Span> {
+        match map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(span.clone());
                 None
             }
         }
@@ -1007,7 +1042,8 @@ impl<'d> TopologyLoader<'d> {
                 continue;
             };
             let span = Span::new(file, def.id.pos);
-            if let Some(prev) = Self::first_seen(&mut self.seen_sites, &def.id, &span) {
+            if let Some(prev) = Self::first_seen(&mut self.seen_sites, def.id.value.clone(), &span)
+            {
                 self.diags.error(
                     "duplicate-id",
                     span,
@@ -1272,7 +1308,7 @@ impl<'d> TopologyLoader<'d> {
                 ),
             );
         }
-        if let Some(prev) = Self::first_seen(&mut self.seen_rooms, &id, &span) {
+        if let Some(prev) = Self::first_seen(&mut self.seen_rooms, (site, id.clone()), &span) {
             match listed_at.clone() {
                 Some(at) if prev == span => self.diags.error(
                     "duplicate-id",
@@ -1283,7 +1319,7 @@ impl<'d> TopologyLoader<'d> {
                 _ => self.diags.error(
                     "duplicate-id",
                     span,
-                    format!("room id `{id}` is already used at {prev}"),
+                    format!("room id `{id}` is already used in this site at {prev}"),
                 ),
             }
             return None;
@@ -1517,7 +1553,11 @@ impl<'d> TopologyLoader<'d> {
     ) -> Option<RackIx> {
         let def = decode_one::<RackDef>(node, src, file, self.diags)?;
         let span = Span::new(file, def.id.pos);
-        if let Some(prev) = Self::first_seen(&mut self.seen_racks, &def.id, &span) {
+        if let Some(prev) = Self::first_seen(
+            &mut self.seen_racks,
+            (room, aisle, def.id.value.clone()),
+            &span,
+        ) {
             match listed_at {
                 Some(at) if prev == span => self.diags.error(
                     "duplicate-id",
@@ -1528,7 +1568,10 @@ impl<'d> TopologyLoader<'d> {
                 _ => self.diags.error(
                     "duplicate-id",
                     span,
-                    format!("rack id `{}` is already used at {prev}", def.id.value),
+                    format!(
+                        "rack id `{}` is already used among its siblings at {prev}",
+                        def.id.value
+                    ),
                 ),
             }
             return None;

@@ -5,6 +5,7 @@
 //! planner can walk ids without chasing pointers. Built once per configuration load and
 //! never mutated afterwards.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -284,20 +285,121 @@ pub struct Topology {
 
 #[derive(Debug, Clone, Default)]
 struct Lookup {
-    sites: HashMap<String, SiteIx>,
-    rooms: HashMap<String, RoomIx>,
-    aisles: HashMap<String, AisleIx>,
-    racks: HashMap<String, RackIx>,
-    devices: HashMap<String, DeviceIx>,
+    sites: Named<SiteIx>,
+    rooms: Named<RoomIx>,
+    aisles: Named<AisleIx>,
+    racks: Named<RackIx>,
+    devices: Named<DeviceIx>,
     rack_devices: HashMap<(RackIx, String), DeviceIx>,
     instances: HashMap<String, InstanceIx>,
 }
 
+/// Short id → the objects that carry it. Ids are unique only among siblings, so one id
+/// may name several objects; the common case (one) costs one map entry, and only repeated
+/// ids pay for a list.
+#[derive(Debug, Clone)]
+struct Named<I> {
+    first: HashMap<String, I>,
+    /// Every holder, in arena order, of the ids held more than once.
+    repeated: HashMap<String, Vec<I>>,
+}
+
+impl<I> Default for Named<I> {
+    fn default() -> Self {
+        Self {
+            first: HashMap::new(),
+            repeated: HashMap::new(),
+        }
+    }
+}
+
+impl<I: Copy> Named<I> {
+    fn build<'a>(items: impl ExactSizeIterator<Item = (I, &'a str)>) -> Self {
+        let mut named = Named {
+            first: HashMap::with_capacity(items.len()),
+            repeated: HashMap::new(),
+        };
+        for (ix, id) in items {
+            match named.first.entry(id.to_owned()) {
+                Entry::Occupied(e) => named
+                    .repeated
+                    .entry(id.to_owned())
+                    .or_insert_with(|| vec![*e.get()])
+                    .push(ix),
+                Entry::Vacant(e) => {
+                    e.insert(ix);
+                }
+            }
+        }
+        named
+    }
+
+    fn find(&self, id: &str) -> Found<I> {
+        match self.repeated.get(id) {
+            Some(all) => Found::Many(all.clone()),
+            None => self.first.get(id).copied().map_or(Found::None, Found::One),
+        }
+    }
+
+    fn is_repeated(&self, id: &str) -> bool {
+        self.repeated.contains_key(id)
+    }
+}
+
+/// What a short id or a qualified path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found<I> {
+    None,
+    One(I),
+    /// A short id several objects carry, every one of them in arena order: the caller
+    /// must ask which (409, a disambiguation page), never pick one.
+    Many(Vec<I>),
+}
+
+impl<I: Copy> Found<I> {
+    /// The object, when exactly one is named.
+    pub fn one(&self) -> Option<I> {
+        match self {
+            Found::One(i) => Some(*i),
+            _ => None,
+        }
+    }
+    /// Every object named: none, one, or the candidates of an ambiguous id.
+    pub fn all(&self) -> Vec<I> {
+        match self {
+            Found::None => Vec::new(),
+            Found::One(i) => vec![*i],
+            Found::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// Separates the ids of a qualified path (`site/room/aisle/rack/device`).
+pub const PATH_SEP: char = '/';
+
 /// Definitions that the index found a second time: (later index, first index).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Duplicates {
-    pub devices: Vec<(DeviceIx, DeviceIx)>,
     pub instances: Vec<(InstanceIx, InstanceIx)>,
+}
+
+/// Short ids that name more than one object, each with every holder: not errors (ids are
+/// unique among siblings only), but every place a short id is accepted must ask which.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ambiguities {
+    pub rooms: Vec<(String, Vec<RoomIx>)>,
+    pub aisles: Vec<(String, Vec<AisleIx>)>,
+    pub racks: Vec<(String, Vec<RackIx>)>,
+    pub devices: Vec<(String, Vec<DeviceIx>)>,
+}
+
+impl Ambiguities {
+    pub fn is_empty(&self) -> bool {
+        self.rooms.is_empty()
+            && self.aisles.is_empty()
+            && self.racks.is_empty()
+            && self.devices.is_empty()
+    }
 }
 
 /// Counts shown by `rackscope check` and the API.
@@ -308,36 +410,28 @@ pub struct Counts {
     pub aisles: usize,
     pub racks: usize,
     pub devices: usize,
+    /// Machines: distinct instance names (one machine placed twice is one machine).
     pub instances: usize,
+    /// Places instances are drawn at; more than `instances` when a name is placed twice.
+    pub instance_placements: usize,
 }
 
 impl Topology {
-    /// Builds the lookup tables. The first definition of an id wins; device ids and instance
-    /// names defined again are returned (later, first) for the loader to report.
+    /// Builds the lookup tables. Instance names placed twice are returned (later, first)
+    /// for the loader to report; repeated ids of the other levels are kept, all of them,
+    /// for `find_*` to answer `Found::Many`.
     pub fn reindex(&mut self) -> Duplicates {
         let mut dups = Duplicates::default();
-        let mut ix = Lookup::default();
-        for (i, s) in self.sites.iter_ix() {
-            ix.sites.entry(s.id.clone()).or_insert(i);
-        }
-        for (i, r) in self.rooms.iter_ix() {
-            ix.rooms.entry(r.id.clone()).or_insert(i);
-        }
-        for (i, a) in self.aisles.iter_ix() {
-            ix.aisles.entry(a.id.clone()).or_insert(i);
-        }
-        for (i, r) in self.racks.iter_ix() {
-            ix.racks.entry(r.id.clone()).or_insert(i);
-        }
-        ix.devices.reserve(self.devices.len());
+        let mut ix = Lookup {
+            sites: Named::build(self.sites.iter_ix().map(|(i, s)| (i, s.id.as_str()))),
+            rooms: Named::build(self.rooms.iter_ix().map(|(i, r)| (i, r.id.as_str()))),
+            aisles: Named::build(self.aisles.iter_ix().map(|(i, a)| (i, a.id.as_str()))),
+            racks: Named::build(self.racks.iter_ix().map(|(i, r)| (i, r.id.as_str()))),
+            devices: Named::build(self.devices.iter_ix().map(|(i, d)| (i, d.id.as_str()))),
+            ..Lookup::default()
+        };
         ix.rack_devices.reserve(self.devices.len());
         for (i, d) in self.devices.iter_ix() {
-            match ix.devices.entry(d.id.clone()) {
-                Entry::Occupied(e) => dups.devices.push((i, *e.get())),
-                Entry::Vacant(e) => {
-                    e.insert(i);
-                }
-            }
             ix.rack_devices.entry((d.rack, d.id.clone())).or_insert(i);
         }
         ix.instances.reserve(self.instances.len());
@@ -353,6 +447,25 @@ impl Topology {
         dups
     }
 
+    /// The short ids that name more than one object, sorted by id.
+    pub fn ambiguities(&self) -> Ambiguities {
+        fn sorted<I: Copy>(n: &Named<I>) -> Vec<(String, Vec<I>)> {
+            let mut v: Vec<_> = n
+                .repeated
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        }
+        Ambiguities {
+            rooms: sorted(&self.index.rooms),
+            aisles: sorted(&self.index.aisles),
+            racks: sorted(&self.index.racks),
+            devices: sorted(&self.index.devices),
+        }
+    }
+
     pub fn counts(&self) -> Counts {
         Counts {
             sites: self.sites.len(),
@@ -360,43 +473,162 @@ impl Topology {
             aisles: self.aisles.len(),
             racks: self.racks.len(),
             devices: self.devices.len(),
-            instances: self.instances.len(),
+            instances: self.index.instances.len(),
+            instance_placements: self.instances.len(),
+        }
+    }
+
+    /// A site by its id (site ids are global).
+    pub fn find_site(&self, key: &str) -> Found<SiteIx> {
+        self.index.sites.find(key)
+    }
+    /// A room by its short id, or by `site/room`.
+    pub fn find_room(&self, key: &str) -> Found<RoomIx> {
+        self.found(key, &self.index.rooms, |p| self.room_at(p))
+    }
+    /// An aisle by its short id, or by `site/room/aisle`.
+    pub fn find_aisle(&self, key: &str) -> Found<AisleIx> {
+        self.found(key, &self.index.aisles, |p| self.aisle_at(p))
+    }
+    /// A rack by its short id, or by `site/room/aisle/rack` (`site/room/rack` for a
+    /// standalone rack).
+    pub fn find_rack(&self, key: &str) -> Found<RackIx> {
+        self.found(key, &self.index.racks, |p| self.rack_at(p))
+    }
+    /// A device by its short id, or by its rack's path followed by its id.
+    pub fn find_device(&self, key: &str) -> Found<DeviceIx> {
+        self.found(key, &self.index.devices, |p| {
+            let (device, rack) = p.split_last()?;
+            self.device_ix_in_rack(self.rack_at(rack)?, device)
+        })
+    }
+
+    /// A short id first (an id may hold the separator, and then it is only a short id),
+    /// else a qualified path.
+    fn found<I: Copy>(
+        &self,
+        key: &str,
+        named: &Named<I>,
+        at: impl FnOnce(&[&str]) -> Option<I>,
+    ) -> Found<I> {
+        match named.find(key) {
+            Found::None if key.contains(PATH_SEP) => {
+                let parts: Vec<&str> = key.split(PATH_SEP).collect();
+                at(&parts).map_or(Found::None, Found::One)
+            }
+            found => found,
+        }
+    }
+
+    fn room_at(&self, path: &[&str]) -> Option<RoomIx> {
+        let [site, room] = path else { return None };
+        let site = self.index.sites.first.get(*site)?;
+        self.sites[*site]
+            .rooms
+            .iter()
+            .copied()
+            .find(|&r| self.rooms[r].id == *room)
+    }
+    fn aisle_at(&self, path: &[&str]) -> Option<AisleIx> {
+        let (aisle, room) = path.split_last()?;
+        let room = self.room_at(room)?;
+        self.rooms[room]
+            .aisles
+            .iter()
+            .copied()
+            .find(|&a| self.aisles[a].id == *aisle)
+    }
+    fn rack_at(&self, path: &[&str]) -> Option<RackIx> {
+        let (rack, parent) = path.split_last()?;
+        let racks = match parent.len() {
+            2 => &self.rooms[self.room_at(parent)?].standalone_racks,
+            3 => &self.aisles[self.aisle_at(parent)?].racks,
+            _ => return None,
+        };
+        racks.iter().copied().find(|&r| self.racks[r].id == *rack)
+    }
+
+    /// Whether a short id names more than one room (its links and labels then carry the
+    /// qualified path).
+    pub fn room_is_ambiguous(&self, room: RoomIx) -> bool {
+        self.index.rooms.is_repeated(&self.rooms[room].id)
+    }
+    pub fn rack_is_ambiguous(&self, rack: RackIx) -> bool {
+        self.index.racks.is_repeated(&self.racks[rack].id)
+    }
+    pub fn device_is_ambiguous(&self, device: DeviceIx) -> bool {
+        self.index.devices.is_repeated(&self.devices[device].id)
+    }
+
+    /// `site/room`: unique, always.
+    pub fn room_path(&self, room: RoomIx) -> String {
+        let r = &self.rooms[room];
+        format!("{}{PATH_SEP}{}", self.sites[r.site].id, r.id)
+    }
+    /// `site/room/aisle`.
+    pub fn aisle_path(&self, aisle: AisleIx) -> String {
+        let a = &self.aisles[aisle];
+        format!("{}{PATH_SEP}{}", self.room_path(a.room), a.id)
+    }
+    /// `site/room/aisle/rack`, or `site/room/rack` for a standalone rack.
+    pub fn rack_path(&self, rack: RackIx) -> String {
+        self.path(rack, None).join("/")
+    }
+    /// The rack's path followed by the device id.
+    pub fn device_path(&self, device: DeviceIx) -> String {
+        self.path(self.devices[device].rack, Some(device)).join("/")
+    }
+
+    /// The way to name a room to a person or in a URL: its short id when that is unique,
+    /// else its qualified path.
+    pub fn room_key(&self, room: RoomIx) -> Cow<'_, str> {
+        if self.room_is_ambiguous(room) {
+            Cow::Owned(self.room_path(room))
+        } else {
+            Cow::Borrowed(&self.rooms[room].id)
+        }
+    }
+    /// A rack's short id when unique, else its qualified path.
+    pub fn rack_key(&self, rack: RackIx) -> Cow<'_, str> {
+        if self.rack_is_ambiguous(rack) {
+            Cow::Owned(self.rack_path(rack))
+        } else {
+            Cow::Borrowed(&self.racks[rack].id)
         }
     }
 
     pub fn site(&self, id: &str) -> Option<&Site> {
-        self.index.sites.get(id).map(|&i| &self.sites[i])
+        self.site_ix(id).map(|i| &self.sites[i])
     }
-    pub fn room(&self, id: &str) -> Option<&Room> {
-        self.index.rooms.get(id).map(|&i| &self.rooms[i])
+    /// A room named unambiguously (short id or path); see `find_room` for the candidates.
+    pub fn room(&self, key: &str) -> Option<&Room> {
+        self.room_ix(key).map(|i| &self.rooms[i])
     }
-    pub fn aisle(&self, id: &str) -> Option<&Aisle> {
-        self.index.aisles.get(id).map(|&i| &self.aisles[i])
+    pub fn aisle(&self, key: &str) -> Option<&Aisle> {
+        self.find_aisle(key).one().map(|i| &self.aisles[i])
     }
-    pub fn rack(&self, id: &str) -> Option<&Rack> {
-        self.index.racks.get(id).map(|&i| &self.racks[i])
+    pub fn rack(&self, key: &str) -> Option<&Rack> {
+        self.rack_ix(key).map(|i| &self.racks[i])
     }
-    pub fn rack_ix(&self, id: &str) -> Option<RackIx> {
-        self.index.racks.get(id).copied()
+    pub fn rack_ix(&self, key: &str) -> Option<RackIx> {
+        self.find_rack(key).one()
     }
-    pub fn room_ix(&self, id: &str) -> Option<RoomIx> {
-        self.index.rooms.get(id).copied()
+    pub fn room_ix(&self, key: &str) -> Option<RoomIx> {
+        self.find_room(key).one()
     }
     pub fn site_ix(&self, id: &str) -> Option<SiteIx> {
-        self.index.sites.get(id).copied()
+        self.find_site(id).one()
     }
-    /// A device by its id alone (ids are unique across the topology in practice; when they
-    /// are not, the first one wins and `rackscope check` warns).
-    pub fn device(&self, id: &str) -> Option<&Device> {
-        self.index.devices.get(id).map(|&i| &self.devices[i])
+    /// A device named unambiguously (short id or path); see `find_device`.
+    pub fn device(&self, key: &str) -> Option<&Device> {
+        self.device_ix(key).map(|i| &self.devices[i])
     }
-    /// A device's index by its id alone, as `device` finds it.
-    pub fn device_ix(&self, id: &str) -> Option<DeviceIx> {
-        self.index.devices.get(id).copied()
+    pub fn device_ix(&self, key: &str) -> Option<DeviceIx> {
+        self.find_device(key).one()
     }
-    /// A device by rack and device id, the unambiguous lookup the API uses.
-    pub fn device_in_rack(&self, rack_id: &str, device_id: &str) -> Option<&Device> {
-        let ix = self.device_ix_in_rack(self.rack_ix(rack_id)?, device_id)?;
+    /// A device by rack key and device id, the lookup the API uses.
+    pub fn device_in_rack(&self, rack: &str, device_id: &str) -> Option<&Device> {
+        let ix = self.device_ix_in_rack(self.rack_ix(rack)?, device_id)?;
         Some(&self.devices[ix])
     }
     pub fn device_ix_in_rack(&self, rack: RackIx, device_id: &str) -> Option<DeviceIx> {

@@ -1,13 +1,13 @@
 //! Semantic validation: everything that parses but is still wrong. Cross-references between
 //! files, device placement, PromQL, rule order, unbound checks, app.yaml value ranges.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::bind::{Listing, device_template_checks};
+use crate::bind::{Listing, Qualifiers, device_template_checks};
 use crate::config::{Config, ResolvedPaths};
 use crate::diag::{Diagnostics, Pos, Span};
 use crate::model::app::AppConfig;
@@ -73,11 +73,22 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
             format!("job_regex is not a valid regular expression: {e}"),
         );
     }
+    let optional = [
+        (&t.site_label, "site_label"),
+        (&t.room_label, "room_label"),
+        (&t.aisle_label, "aisle_label"),
+    ];
+    let optional = optional
+        .iter()
+        .filter_map(|(l, path)| l.as_ref().map(|l| (l, *path)));
     for (label, path) in [
         (&t.identity_label, "identity_label"),
         (&t.rack_label, "rack_label"),
         (&t.chassis_label, "chassis_label"),
-    ] {
+    ]
+    .into_iter()
+    .chain(optional)
+    {
         if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             diags.error(
                 "bad-value",
@@ -266,6 +277,76 @@ pub fn finish(config: &Config, diags: &mut Diagnostics) {
         }
     }
     unbound(config, diags);
+    ambiguous_series(config, diags);
+}
+
+/// Racks (and chassis) bound to a rack- or chassis-scope check whose id they share with
+/// another target of that check, where the configured `site_label` / `room_label` cannot
+/// tell them apart: a series carrying only the id is every holder's, and each holder is
+/// told so at its own position, with the checks concerned.
+fn ambiguous_series(config: &Config, diags: &mut Diagnostics) {
+    let topo = &config.topology;
+    let q = Qualifiers::of(&config.app.telemetry);
+    let targets = &config.bindings.targets;
+    let mut flagged: BTreeMap<(bool, u32), Vec<&str>> = BTreeMap::new();
+    for (ix, c) in config.checks.iter().enumerate() {
+        let scope = c.def.scope;
+        if scope == Scope::Node {
+            continue;
+        }
+        let bound: HashSet<u32> = config.bindings.targets_of(ix).iter().copied().collect();
+        for &t in &bound {
+            let shared = targets.shared_with(topo, &q, scope, t);
+            if shared.iter().any(|o| bound.contains(o)) {
+                flagged
+                    .entry((scope == Scope::Chassis, t))
+                    .or_default()
+                    .push(&c.def.id.value);
+            }
+        }
+    }
+    let q = &config.app.telemetry;
+    let set: Vec<String> = [
+        ("site_label", &q.site_label),
+        ("room_label", &q.room_label),
+        ("aisle_label", &q.aisle_label),
+    ]
+    .into_iter()
+    .filter_map(|(k, l)| l.as_ref().map(|l| format!("{k} `{l}`")))
+    .collect();
+    let labels = if set.is_empty() {
+        "set telemetry.site_label, room_label or aisle_label to the labels those series carry"
+            .to_owned()
+    } else {
+        format!(
+            "the configured {} cannot tell them apart; set the labels that do",
+            set.join(" and ")
+        )
+    };
+    for ((chassis, t), checks) in flagged {
+        let (what, id, path, span) = if chassis {
+            let d = crate::topology::DeviceIx::new(t);
+            let dev = &topo.devices[d];
+            ("chassis", &dev.id, topo.device_path(d), &dev.span)
+        } else {
+            let r = crate::topology::RackIx::new(t);
+            let rack = &topo.racks[r];
+            ("rack", &rack.id, topo.rack_path(r), &rack.span)
+        };
+        diags.warning(
+            "ambiguous-series",
+            span.clone(),
+            format!(
+                "{what} `{path}` shares the id `{id}` with other targets of {}: a series \
+                 naming only `{id}` gives all of them its state; {labels}",
+                checks
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
 }
 
 /// Rack heights, device templates, U range and overlaps.
@@ -697,6 +778,48 @@ pub struct Summary {
     pub rack_templates: usize,
     pub rack_component_templates: usize,
     pub metrics: usize,
+    /// Short ids that name several objects, with the qualified path of each.
+    pub ambiguous: Vec<AmbiguousId>,
+}
+
+/// A short id several objects carry (ids are unique among siblings only).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AmbiguousId {
+    pub kind: &'static str,
+    pub id: String,
+    pub paths: Vec<String>,
+}
+
+fn ambiguous(topo: &crate::topology::Topology) -> Vec<AmbiguousId> {
+    let amb = topo.ambiguities();
+    let one = |kind, id: &String, paths: Vec<String>| AmbiguousId {
+        kind,
+        id: id.clone(),
+        paths,
+    };
+    let rooms = amb
+        .rooms
+        .iter()
+        .map(|(id, all)| one("room", id, all.iter().map(|&r| topo.room_path(r)).collect()));
+    let aisles = amb.aisles.iter().map(|(id, all)| {
+        one(
+            "aisle",
+            id,
+            all.iter().map(|&a| topo.aisle_path(a)).collect(),
+        )
+    });
+    let racks = amb
+        .racks
+        .iter()
+        .map(|(id, all)| one("rack", id, all.iter().map(|&r| topo.rack_path(r)).collect()));
+    let devices = amb.devices.iter().map(|(id, all)| {
+        one(
+            "device",
+            id,
+            all.iter().map(|&d| topo.device_path(d)).collect(),
+        )
+    });
+    rooms.chain(aisles).chain(racks).chain(devices).collect()
 }
 
 pub fn summary(config: &Config) -> Summary {
@@ -710,6 +833,7 @@ pub fn summary(config: &Config) -> Summary {
         rack_templates: config.catalog.racks.len(),
         rack_component_templates: config.catalog.components.len(),
         metrics: config.metrics.len(),
+        ambiguous: ambiguous(&config.topology),
     }
 }
 

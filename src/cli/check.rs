@@ -71,8 +71,13 @@ pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 print!("{}", diag::render(d, src.as_deref()));
             }
             let c = summary.counts;
+            // One machine placed twice is one machine; the extra places are said apart.
+            let placed = match c.instance_placements.checked_sub(c.instances) {
+                Some(extra) if extra > 0 => format!(" ({} placements)", c.instance_placements),
+                _ => String::new(),
+            };
             println!(
-                "summary: {} sites, {} rooms, {} aisles, {} racks, {} devices, {} instances; {} checks ({} bound); {} device templates, {} rack templates, {} rack component templates; {} metrics",
+                "summary: {} sites, {} rooms, {} aisles, {} racks, {} devices, {} instances{placed}; {} checks ({} bound); {} device templates, {} rack templates, {} rack component templates; {} metrics",
                 c.sites,
                 c.rooms,
                 c.aisles,
@@ -86,6 +91,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 summary.rack_component_templates,
                 summary.metrics
             );
+            print_ambiguous(&summary.ambiguous);
             if usable {
                 println!("result: usable ({errors} errors, {warnings} warnings)");
             } else {
@@ -107,6 +113,40 @@ pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The short ids that name several objects, a line per kind: how many, and the first few
+/// with their qualified paths (a large estate repeats `aisle-1` in every room).
+fn print_ambiguous(all: &[rackscope_core::validate::AmbiguousId]) {
+    const SHOWN: usize = 5;
+    for kind in ["room", "aisle", "rack", "device"] {
+        let of_kind: Vec<_> = all.iter().filter(|a| a.kind == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = of_kind
+            .iter()
+            .take(SHOWN)
+            .map(|a| {
+                let mut at = a.paths[..a.paths.len().min(SHOWN)].join(", ");
+                if a.paths.len() > SHOWN {
+                    at.push_str(&format!(" and {} more", a.paths.len() - SHOWN));
+                }
+                format!("`{}` at {at}", a.id)
+            })
+            .collect();
+        let more = of_kind.len().saturating_sub(SHOWN);
+        let more = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
+        println!(
+            "ambiguous {kind} ids ({}): {}{more}; address these by qualified path",
+            of_kind.len(),
+            shown.join("; ")
+        );
+    }
 }
 
 /// The process's peak resident memory (VmHWM), on Linux.

@@ -129,6 +129,11 @@ pub struct Telemetry {
     pub identity_label: String,
     pub rack_label: String,
     pub chassis_label: String,
+    /// Labels naming a series' site, room and aisle, for rack- and chassis-scope results whose
+    /// rack id is shared by racks of several rooms (ids are unique among siblings only).
+    pub site_label: Option<String>,
+    pub room_label: Option<String>,
+    pub aisle_label: Option<String>,
     /// Substituted for `$jobs`.
     pub job_regex: String,
     pub prometheus_heartbeat_seconds: u32,
@@ -164,6 +169,9 @@ impl Default for Telemetry {
             identity_label: "instance".into(),
             rack_label: "rack_id".into(),
             chassis_label: "chassis_id".into(),
+            site_label: None,
+            room_label: None,
+            aisle_label: None,
             job_regex: ".*".into(),
             prometheus_heartbeat_seconds: 30,
             prometheus_latency_window: 20,

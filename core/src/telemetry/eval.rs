@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::bind::Qualifiers;
 use crate::config::Config;
 use crate::labels::Labels;
 use crate::model::checks::Scope;
@@ -383,6 +384,9 @@ struct CheckRun<'a> {
     /// Per target, for `expand_by_label` checks only.
     slots: Vec<Slots>,
     script: Option<ScriptRun<'a>>,
+    /// The labels that narrow a shared rack id, and the reused buffer of a series' targets.
+    qualifiers: Qualifiers,
+    named: Vec<u32>,
 }
 
 impl<'a> CheckRun<'a> {
@@ -412,6 +416,8 @@ impl<'a> CheckRun<'a> {
                 None => Vec::new(),
             },
             script,
+            qualifiers: Qualifiers::of(&config.app.telemetry),
+            named: Vec::new(),
         }
     }
 
@@ -448,7 +454,16 @@ impl<'a> CheckRun<'a> {
             return;
         }
         let input = self.script.as_ref().map(|s| s.input(&sample.labels));
-        for target in plan.targets.lookup(check.scope, key) {
+        let mut named = std::mem::take(&mut self.named);
+        plan.targets.of_series(
+            &self.config.topology,
+            check.scope,
+            key,
+            &sample.labels,
+            &self.qualifiers,
+            &mut named,
+        );
+        for &target in &named {
             let Some(position) = check.local(target) else {
                 continue;
             };
@@ -479,6 +494,7 @@ impl<'a> CheckRun<'a> {
                 }
             }
         }
+        self.named = named;
     }
 
     /// A series' verdict for one target: the threshold rules, then the series script.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rackscope_core::Diagnostic;
+use rackscope_core::topology::Found;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Gen, Scope};
@@ -51,6 +52,8 @@ pub enum Invalid {
     UnknownInstance(String),
     #[error("unknown rack `{0}`")]
     UnknownRack(String),
+    #[error("rack id `{0}` names several racks; give one's qualified path: {1}")]
+    AmbiguousRack(String, String),
     #[error("`{0}` is not a metric the simulator emits for this target")]
     Metric(String),
     #[error("`{metric}` takes {expected}; got {value}")]
@@ -139,8 +142,14 @@ pub fn validate(o: &Override, world: &World) -> Result<(), Invalid> {
             }
         }
         (None, Some(r)) => {
-            if world.rack_ix(r).is_none() {
-                return Err(Invalid::UnknownRack(r.clone()));
+            let topo = &world.config.topology;
+            match topo.find_rack(r) {
+                Found::One(_) => {}
+                Found::None => return Err(Invalid::UnknownRack(r.clone())),
+                Found::Many(all) => {
+                    let paths: Vec<String> = all.iter().map(|&x| topo.rack_path(x)).collect();
+                    return Err(Invalid::AmbiguousRack(r.clone(), paths.join(", ")));
+                }
             }
             match o.metric.as_str() {
                 "rack_down" => Ok(()),
