@@ -10,6 +10,7 @@ pub mod import;
 pub mod maintenance;
 pub mod mem;
 pub mod render;
+pub mod resolve;
 pub mod server;
 pub mod topology_edit;
 pub mod ui;

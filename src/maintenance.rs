@@ -333,6 +333,15 @@ fn new_fields(
     if target_id.is_empty() {
         return Err(MaintenanceError::BadRequest("target_id is required".into()));
     }
+    if let Some(paths) =
+        rackscope_core::maintenance::ambiguity(&config.topology, target_type, target_id)
+    {
+        return Err(MaintenanceError::BadRequest(format!(
+            "{} id `{target_id}` names several: {}; give one's qualified path",
+            target_type.as_str(),
+            paths.join(", ")
+        )));
+    }
     let Some(site) = rackscope_core::maintenance::site_of(&config.topology, target_type, target_id)
     else {
         return Err(MaintenanceError::BadRequest(format!(

@@ -202,7 +202,21 @@ pub fn resolve(
             continue;
         }
         if window.status(now) != Status::Expired {
-            if !target_exists(topo, window.entry.target_type, &window.entry.target_id) {
+            if let Some(paths) =
+                ambiguity(topo, window.entry.target_type, &window.entry.target_id)
+            {
+                diags.warning(
+                    "maintenance",
+                    at("target_id"),
+                    format!(
+                        "maintenance `{}`: {} id `{}` names several: {}; the window covers nothing until target_id is one's qualified path",
+                        window.entry.id,
+                        window.entry.target_type.as_str(),
+                        window.entry.target_id,
+                        paths.join(", ")
+                    ),
+                );
+            } else if !target_exists(topo, window.entry.target_type, &window.entry.target_id) {
                 diags.warning(
                     "maintenance",
                     at("target_id"),
@@ -392,6 +406,19 @@ pub fn site_of(topo: &Topology, t: TargetType, id: &str) -> Option<SiteIx> {
     })
 }
 
+/// The qualified paths of the objects a target's short id names, when it names several:
+/// such a window covers nothing (never the first, never all) until it names one.
+pub fn ambiguity(topo: &Topology, t: TargetType, id: &str) -> Option<Vec<String>> {
+    let paths: Vec<String> = match t {
+        TargetType::Site | TargetType::Instance => return None,
+        TargetType::Room => topo.find_room(id).all().into_iter().map(|r| topo.room_path(r)).collect(),
+        TargetType::Aisle => topo.find_aisle(id).all().into_iter().map(|a| topo.aisle_path(a)).collect(),
+        TargetType::Rack => topo.find_rack(id).all().into_iter().map(|r| topo.rack_path(r)).collect(),
+        TargetType::Device => topo.find_device(id).all().into_iter().map(|d| topo.device_path(d)).collect(),
+    };
+    (paths.len() > 1).then_some(paths)
+}
+
 fn target_exists(topo: &Topology, t: TargetType, id: &str) -> bool {
     scope_of(topo, t, id).is_some()
 }
@@ -411,11 +438,7 @@ fn scope_of(topo: &Topology, t: TargetType, id: &str) -> Option<Scope> {
     match t {
         TargetType::Site => topo.site_ix(id).map(Scope::Site),
         TargetType::Room => topo.room_ix(id).map(Scope::Room),
-        TargetType::Aisle => topo
-            .aisles
-            .iter_ix()
-            .find(|(_, a)| a.id == id)
-            .map(|(ix, _)| Scope::Aisle(ix)),
+        TargetType::Aisle => topo.find_aisle(id).one().map(Scope::Aisle),
         TargetType::Rack => topo.rack_ix(id).map(Scope::Rack),
         // A device id, else an instance name: the Python version matched device targets
         // against the instance names of node alerts.

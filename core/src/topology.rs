@@ -597,6 +597,15 @@ impl Topology {
         }
     }
 
+    /// A device's short id when unique, else its qualified path.
+    pub fn device_key(&self, device: DeviceIx) -> Cow<'_, str> {
+        if self.device_is_ambiguous(device) {
+            Cow::Owned(self.device_path(device))
+        } else {
+            Cow::Borrowed(&self.devices[device].id)
+        }
+    }
+
     pub fn site(&self, id: &str) -> Option<&Site> {
         self.site_ix(id).map(|i| &self.sites[i])
     }

@@ -28,6 +28,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/maintenances.html"),
     ),
     ("error.html", include_str!("../../templates/error.html")),
+    (
+        "ambiguous.html",
+        include_str!("../../templates/ambiguous.html"),
+    ),
     ("signin.html", include_str!("../../templates/signin.html")),
     (
         "settings.html",

@@ -152,18 +152,14 @@ async fn rooms(State(st): State<AppState>) -> Response {
     Json(wire::topology::rooms(&config.topology)).into_response()
 }
 
+/// A room by short id or `site/room`: 404, or 409 with the candidates of a shared id.
 fn find_room(config: &Config, id: &str) -> Result<RoomIx, ApiError> {
-    config
-        .topology
-        .room_ix(id)
-        .ok_or_else(|| ApiError::not_found("room", id))
+    Ok(crate::resolve::room(&config.topology, id)?)
 }
 
+/// A rack by short id or qualified path: 404, or 409 with the candidates.
 pub(crate) fn find_rack(config: &Config, id: &str) -> Result<RackIx, ApiError> {
-    config
-        .topology
-        .rack_ix(id)
-        .ok_or_else(|| ApiError::not_found("rack", id))
+    Ok(crate::resolve::rack(&config.topology, id)?)
 }
 
 /// A device by its rack and its id: 404 names the rack when the rack is unknown, else
@@ -173,11 +169,16 @@ pub(crate) fn find_device(
     rack_id: &str,
     device_id: &str,
 ) -> Result<DeviceIx, ApiError> {
-    let r = find_rack(config, rack_id)?;
-    config
-        .topology
-        .device_ix_in_rack(r, device_id)
-        .ok_or_else(|| ApiError::not_found("device", device_id))
+    let topo = &config.topology;
+    if let Err(crate::resolve::Unresolved::Missing { .. }) = crate::resolve::rack(topo, rack_id) {
+        return Err(ApiError::not_found("rack", rack_id));
+    }
+    match crate::resolve::device(topo, rack_id, device_id) {
+        Err(crate::resolve::Unresolved::Missing { .. }) => {
+            Err(ApiError::not_found("device", device_id))
+        }
+        found => Ok(found?),
+    }
 }
 
 #[utoipa::path(

@@ -56,6 +56,13 @@ pub enum ApiError {
         current_etag: String,
         diff: String,
     },
+    /// A short id that several rooms, racks or devices carry (409), with the candidates
+    /// and their qualified paths.
+    #[error("{detail}")]
+    Ambiguous {
+        detail: String,
+        candidates: Vec<crate::resolve::Candidate>,
+    },
     /// A submitted configuration that would not load (422), with every problem.
     #[error("{detail}")]
     Invalid {
@@ -85,6 +92,7 @@ impl ApiError {
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Conflict { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::Ambiguous { .. } => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Prometheus(e) => match e {
                 SourceError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -96,6 +104,18 @@ impl ApiError {
                 }
                 _ => StatusCode::BAD_GATEWAY,
             },
+        }
+    }
+}
+
+impl From<crate::resolve::Unresolved> for ApiError {
+    fn from(e: crate::resolve::Unresolved) -> ApiError {
+        let detail = e.to_string();
+        match e {
+            crate::resolve::Unresolved::Missing { kind, key } => ApiError::NotFound { kind, id: key },
+            crate::resolve::Unresolved::Ambiguous { candidates, .. } => {
+                ApiError::Ambiguous { detail, candidates }
+            }
         }
     }
 }
@@ -122,6 +142,13 @@ impl IntoResponse for ApiError {
                         "current_etag": current_etag,
                         "diff": diff,
                     })),
+                )
+                    .into_response();
+            }
+            ApiError::Ambiguous { detail, candidates } => {
+                return (
+                    self.status(),
+                    Json(serde_json::json!({ "detail": detail, "candidates": candidates })),
                 )
                     .into_response();
             }

@@ -10,7 +10,7 @@ use rackscope_core::topology::{RackIx, RoomIx, Topology};
 use serde::Serialize;
 
 use super::draw::St;
-use super::urls::{enc, rack_device_url, room_url, site_url};
+use super::urls::{enc, rack_url, room_url, site_url};
 use super::{Ctx, PageError, THEMES, error_page};
 use crate::server::AppState;
 
@@ -131,7 +131,8 @@ pub fn playlist(config: &Config) -> Vec<String> {
         return views;
     }
     let mut v = vec!["/".to_owned(), "/alerts".to_owned()];
-    v.extend(config.topology.rooms.iter().map(|r| room_url(&r.id)));
+    let topo = &config.topology;
+    v.extend(topo.rooms.ixs().map(|r| room_url(topo, r)));
     v
 }
 
@@ -221,7 +222,7 @@ fn nav(topo: &Topology, snap: Option<&Snapshot>) -> Vec<NavItem> {
                     let room = &topo.rooms[r];
                     NavItem {
                         name: room.name.clone(),
-                        url: room_url(&room.id),
+                        url: room_url(topo, r),
                         st: St::of(level(h.map(|h| &h.rooms), r.get()).flatten()),
                         rooms: Vec::new(),
                     }
@@ -351,17 +352,21 @@ pub fn crumbs(topo: &Topology, above: Above<'_>) -> Vec<Link> {
         });
     }
     if let Some(r) = room {
-        let r = &topo.rooms[r];
         out.push(Link {
-            name: r.name.clone(),
-            url: room_url(&r.id),
+            name: topo.rooms[r].name.clone(),
+            url: room_url(topo, r),
         });
     }
     if let Some((x, device)) = rack {
         let r = &topo.racks[x];
         out.push(Link {
             name: r.name.clone(),
-            url: rack_device_url(&r.id, device),
+            url: format!(
+                "{}?device={}#dev-{}",
+                rack_url(topo, x),
+                enc(device),
+                enc(device)
+            ),
         });
     }
     out

@@ -90,23 +90,23 @@ pub fn line_of(w: &Window, config: &Config) -> MaintLine {
     use rackscope_core::model::maintenance::TargetType;
     let topo = &config.topology;
     let id = w.entry.target_id.as_str();
-    let device_page = |d: rackscope_core::topology::DeviceIx| {
-        let dev = &topo.devices[d];
-        device_url(&topo.racks[dev.rack].id, &dev.id)
-    };
+    let device_page = |d: rackscope_core::topology::DeviceIx| device_url(topo, d);
     let known = rackscope_core::maintenance::site_of(topo, w.entry.target_type, id).is_some();
     let url = if !known {
         String::new()
     } else {
         match w.entry.target_type {
             TargetType::Site => site_url(id),
-            TargetType::Room => room_url(id),
+            TargetType::Room => topo
+                .room_ix(id)
+                .map_or_else(String::new, |r| room_url(topo, r)),
             TargetType::Aisle => topo
-                .aisles
-                .iter()
-                .find(|a| a.id == id)
-                .map_or_else(String::new, |a| room_url(&topo.rooms[a.room].id)),
-            TargetType::Rack => rack_url(id),
+                .find_aisle(id)
+                .one()
+                .map_or_else(String::new, |a| room_url(topo, topo.aisles[a].room)),
+            TargetType::Rack => topo
+                .rack_ix(id)
+                .map_or_else(String::new, |r| rack_url(topo, r)),
             TargetType::Device | TargetType::Instance => topo
                 .device_ix(id)
                 .filter(|_| w.entry.target_type == TargetType::Device)

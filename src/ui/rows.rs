@@ -21,7 +21,10 @@ pub struct AlertRow {
 }
 
 /// A row of an alert list: `m` is the alert as the lists show it (maintenance applied).
-pub fn alert_row(m: &rackscope_core::read::maintenance::Marked<'_, '_>) -> AlertRow {
+pub fn alert_row(
+    topo: &rackscope_core::topology::Topology,
+    m: &rackscope_core::read::maintenance::Marked<'_, '_>,
+) -> AlertRow {
     let a = &m.alert;
     let mut path = vec![a.site.name.as_str(), a.room.name.as_str()];
     if let Some(x) = a.aisle {
@@ -59,13 +62,13 @@ pub fn alert_row(m: &rackscope_core::read::maintenance::Marked<'_, '_>) -> Alert
             .or(device.map(|d| d.name.as_str()))
             .unwrap_or(rack_id)
             .to_owned(),
-        url: match device {
-            Some(d) => device_url(rack_id, &d.id),
-            None => rack_url(rack_id),
+        url: match a.device_ix {
+            Some(d) => device_url(topo, d),
+            None => rack_url(topo, a.rack_ix),
         },
-        rack_url: match device {
-            Some(d) => rack_device_url(rack_id, &d.id),
-            None => rack_url(rack_id),
+        rack_url: match a.device_ix {
+            Some(d) => rack_device_url(topo, d),
+            None => rack_url(topo, a.rack_ix),
         },
         path,
         checks,

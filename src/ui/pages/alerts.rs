@@ -90,7 +90,7 @@ pub fn build(
         rows: matched
             .iter()
             .take(MAX_ALERT_ROWS)
-            .map(|a| alert_row(a))
+            .map(|a| alert_row(topo, a))
             .collect(),
         severities: [("CRIT", "✖ CRIT"), ("WARN", "▲ WARN")]
             .iter()

@@ -13,7 +13,7 @@ use rackscope_core::topology::DeviceIx;
 use serde::{Deserialize, Serialize};
 
 use crate::server::{AppState, live};
-use crate::ui::chrome::{Above, chrome, crumbs, not_found, world};
+use crate::ui::chrome::{Above, chrome, crumbs, world};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{CheckRow, check_row};
 use crate::ui::urls::{device_url, rack_device_url};
@@ -86,19 +86,13 @@ pub async fn handler(
 ) -> Response {
     let (snap, config) = world(&st);
     let topo = &config.topology;
-    let Some(x) = topo.rack_ix(&rack_id) else {
-        return not_found(&st, &ctx, &config, snap.as_deref(), "rack", &rack_id);
+    let d = match crate::resolve::device(topo, &rack_id, &device_id) {
+        Ok(d) => d,
+        Err(e) => {
+            return crate::ui::pages::ambiguous::unresolved(&st, &ctx, &config, snap.as_deref(), e);
+        }
     };
-    let Some(d) = topo.device_ix_in_rack(x, &device_id) else {
-        return not_found(
-            &st,
-            &ctx,
-            &config,
-            snap.as_deref(),
-            "device",
-            &format!("{rack_id}/{device_id}"),
-        );
-    };
+    let x = topo.devices[d].rack;
     let range = q
         .range
         .as_deref()
@@ -109,13 +103,14 @@ pub async fn handler(
     let m = st.engine.maintenances();
     let cover = crate::ui::maint::cover(snap.as_deref(), &config, &m);
     page.maint = cover.device(d).map(crate::ui::maint::Maint::of);
+    let key = topo.device_key(d);
     page.start_maint = crate::ui::maint::start_form(
         &st,
         &ctx,
         "device",
-        &device_id,
-        crate::ui::urls::device_url(&rack_id, &device_id),
-        &format!("device {device_id} and its instances"),
+        &key,
+        crate::ui::urls::device_url(topo, d),
+        &format!("device {key} and its instances"),
     );
     let crumbs = crumbs(topo, Above::Rack(x, &device_id));
     let c = chrome(&st, &ctx, &config, snap.as_deref(), &page.name, "", crumbs);
@@ -132,7 +127,6 @@ pub fn build(
 ) -> DevicePage {
     let topo = &config.topology;
     let dev = &topo.devices[d];
-    let r = &topo.racks[dev.rack];
     let tpl = config.catalog.devices.get(&dev.template_id).map(|t| &t.def);
     let mut instances = Vec::new();
     if let Some(s) = snap {
@@ -181,11 +175,11 @@ pub fn build(
             });
         }
     }
-    let base = device_url(&r.id, &dev.id);
+    let base = device_url(topo, d);
     DevicePage {
         id: dev.id.clone(),
         name: dev.name.clone(),
-        rack_url: rack_device_url(&r.id, &dev.id),
+        rack_url: rack_device_url(topo, d),
         template: dev.template_id.clone(),
         kind: tpl.map_or_else(String::new, |t| t.kind.clone()),
         u: dev.u_position,

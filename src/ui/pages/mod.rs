@@ -7,6 +7,7 @@ use axum::routing::get;
 use crate::server::routes::{Need, Routes};
 
 pub mod alerts;
+pub mod ambiguous;
 pub mod checks;
 pub mod device;
 pub mod editors;

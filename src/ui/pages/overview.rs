@@ -148,7 +148,11 @@ pub fn build(
         st: St::of(snap.and_then(|s| s.health.global)),
         cards,
         alerts_total: all.len(),
-        alerts: all.iter().take(OVERVIEW_ALERTS).map(alert_row).collect(),
+        alerts: all
+            .iter()
+            .take(OVERVIEW_ALERTS)
+            .map(|a| alert_row(topo, a))
+            .collect(),
         map_viewbox: draw::MAP_VIEWBOX,
         land: crate::ui::world::LAND_PATH,
         markers,

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::server::AppState;
 use crate::topology_edit::Op;
-use crate::ui::chrome::{Above, Link, chrome, crumbs, level, not_found, world};
+use crate::ui::chrome::{Above, Link, chrome, crumbs, level, world};
 use crate::ui::draw::{self, St};
 use crate::ui::pages::topo_form::{self, Feedback, Shown, TopoForm, need, save, some};
 use crate::ui::rows::{AlertRow, alert_row};
@@ -77,18 +77,20 @@ fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) 
     let (snap, config) = world(st);
     let snap = snap.as_deref();
     let topo = &config.topology;
-    let Some(ri) = topo.room_ix(id) else {
-        return not_found(st, ctx, &config, snap, "room", id);
+    let ri = match crate::resolve::room(topo, id) {
+        Ok(ri) => ri,
+        Err(e) => return crate::ui::pages::ambiguous::unresolved(st, ctx, &config, snap, e),
     };
     let m = st.engine.maintenances();
     let mut page = build(snap, &config, &m, ri);
+    let key = topo.room_key(ri);
     page.start_maint = crate::ui::maint::start_form(
         st,
         ctx,
         "room",
-        id,
-        crate::ui::urls::room_url(id),
-        &format!("room {id}: every rack in it"),
+        &key,
+        crate::ui::urls::room_url(topo, ri),
+        &format!("room {key}: every rack in it"),
     );
     if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
         page.edit = Some(edit_panel(st, &config, ri, shown));
@@ -122,7 +124,7 @@ fn edit_panel(st: &AppState, config: &Config, ri: RoomIx, shown: Shown) -> RoomE
         })
         .collect();
     RoomEdit {
-        action: format!("{}/edit", crate::ui::urls::room_url(&room.id)),
+        action: format!("{}/edit", crate::ui::urls::room_url(topo, ri)),
         places,
         racks,
         rack_templates: topo_form::rack_templates(config),
@@ -163,7 +165,7 @@ pub async fn submit(
         Ok(()) => {
             let url = format!(
                 "{}?edited={}#edit",
-                crate::ui::urls::room_url(&id),
+                crate::ui::urls::room_href(&id),
                 enc(&f.op)
             );
             Redirect::to(&url).into_response()
@@ -198,7 +200,7 @@ pub fn build(
         draw::RackIn {
             id: rk.id.clone(),
             name: rk.name.clone(),
-            url: rack_url(&rk.id),
+            url: rack_url(topo, x),
             st,
             crit,
             warn,
@@ -233,7 +235,7 @@ pub fn build(
     let all: Vec<AlertRow> =
         crate::ui::maint::shown_alerts(snap, &cover, |x| topo.racks[x].room == ri)
             .iter()
-            .map(alert_row)
+            .map(|a| alert_row(topo, a))
             .collect();
     RoomPage {
         id: room.id.clone(),

@@ -77,40 +77,38 @@ pub fn search_hits(snap: Option<&Snapshot>, topo: &Topology, q: &str) -> Vec<Hit
             ));
         }
     }
-    for (i, r) in topo.rooms.iter().enumerate() {
+    for (i, r) in topo.rooms.iter_ix() {
         if matches(&r.id, &r.name) {
             let site = topo.sites[r.site].name.clone();
-            let st = st_of(h.map(|h| &h.rooms), i as u32);
-            hits.push(hit("room", &r.id, &r.name, room_url(&r.id), site, st));
+            let st = st_of(h.map(|h| &h.rooms), i.get());
+            hits.push(hit("room", &r.id, &r.name, room_url(topo, i), site, st));
         }
     }
     for (i, r) in topo.racks.iter_ix() {
         if matches(&r.id, &r.name) {
             let path = topo.path(i, None).join(" › ");
             let st = St::of(h.and_then(|h| h.racks[i.index()].state));
-            hits.push(hit("rack", &r.id, &r.name, rack_url(&r.id), path, st));
+            hits.push(hit("rack", &r.id, &r.name, rack_url(topo, i), path, st));
         }
     }
-    for (i, d) in topo.devices.iter().enumerate() {
+    for (i, d) in topo.devices.iter_ix() {
         if matches(&d.id, &d.name) {
-            let rack = &topo.racks[d.rack];
-            let url = device_url(&rack.id, &d.id);
+            let url = device_url(topo, i);
             let path = format!(
                 "{} › U{}",
                 topo.path(d.rack, None).join(" › "),
                 d.u_position
             );
-            let st = St::of(h.and_then(|h| h.devices[i].state));
+            let st = St::of(h.and_then(|h| h.devices[i.index()].state));
             hits.push(hit("device", &d.id, &d.name, url, path, st));
         }
     }
     for (i, inst) in topo.instances.iter().enumerate() {
         if matches(&inst.name, "") {
             let d = &topo.devices[inst.device];
-            let rack = &topo.racks[d.rack];
             let url = format!(
                 "{}?instance={}#inst-{}",
-                device_url(&rack.id, &d.id),
+                device_url(topo, inst.device),
                 enc(&inst.name),
                 enc(&inst.name)
             );

@@ -160,7 +160,7 @@ pub fn build(
                     let st = rack_st(x);
                     let maint = cover.rack(x);
                     Mini {
-                        url: rack_url(&rk.id),
+                        url: rack_url(topo, x),
                         title: match maint {
                             Some(w) => format!(
                                 "{} — {}. {}",
@@ -178,7 +178,7 @@ pub fn build(
             RoomCard {
                 maint: cover.room(r).map(crate::ui::maint::Maint::of),
                 name: room.name.clone(),
-                url: room_url(&room.id),
+                url: room_url(topo, r),
                 st: St::of(level(snap.map(|s| &s.health.rooms), r.get()).flatten()),
                 crit: racks
                     .iter()

@@ -14,7 +14,7 @@ use crate::topology_edit::Op;
 use crate::ui::Ctx;
 use crate::ui::chrome::Link;
 use crate::ui::pages::topo_form::{Feedback, Shown, TopoForm, need, save, some};
-use crate::ui::urls::enc;
+use crate::ui::urls::{enc, rack_href};
 
 #[derive(Debug, Serialize)]
 pub struct EditPanel {
@@ -58,7 +58,7 @@ pub(super) fn panel(st: &AppState, config: &Config, x: RackIx, shown: Shown) -> 
         })
         .collect();
     EditPanel {
-        action: format!("{}/edit", rack_url(&r.id)),
+        action: format!("{}/edit", rack_url(topo, x)),
         templates,
         rack_templates,
         current_template: r.template_id.clone().unwrap_or_default(),
@@ -112,7 +112,7 @@ pub async fn submit(
 ) -> Response {
     match save(&st, &ctx, &format!("rack {id}"), &f, op_of(&id, &f)).await {
         Ok(()) => {
-            let url = format!("{}?edited={}", rack_url(&id), enc(&f.op));
+            let url = format!("{}?edited={}", rack_href(&id), enc(&f.op));
             Redirect::to(&url).into_response()
         }
         Err((status, shown)) => render(&st, &ctx, &id, None, shown, status).await,

@@ -34,6 +34,7 @@ pub(super) fn elevation(
     rack_sev: Option<Severity>,
 ) -> draw::Elevation {
     let r = &config.topology.racks[x];
+    let page = rack_url(&config.topology, x);
     let f = Frame {
         rack_u: r.u_height.max(1),
         body_x: draw::U_LABEL + draw::SIDE_W + 2.0,
@@ -47,7 +48,7 @@ pub(super) fn elevation(
     let mut devices: Vec<draw::DeviceBox> = r
         .devices
         .iter()
-        .map(|&d| device_box(snap, config, r, d, face, highlight, f))
+        .map(|&d| device_box(snap, config, d, face, highlight, f))
         .collect();
     let tpl = r
         .template_id
@@ -62,9 +63,9 @@ pub(super) fn elevation(
             .map(|s| &s.health.racks[x.index()])
             .and_then(|h| Severity::worst(h.checks.iter().map(|c| c.severity)));
         sides = side_bars(t, St::of(rack_own.or(rack_sev)), f);
-        devices.extend(mounted(t, r, face, f));
+        devices.extend(mounted(t, &page, face, f));
     }
-    let free = free_units(config, r, face, f);
+    let free = free_units(config, r, &page, face, f);
     draw::Elevation {
         free,
         face: match face {
@@ -82,7 +83,7 @@ pub(super) fn elevation(
 
 /// The units of `face` no device on it occupies, each a link to the add form with that U
 /// and face filled in (the overlap rule is per face, as validation's).
-fn free_units(config: &Config, r: &Rack, face: Face, f: Frame) -> Vec<draw::FreeU> {
+fn free_units(config: &Config, r: &Rack, page: &str, face: Face, f: Frame) -> Vec<draw::FreeU> {
     let mut taken = vec![false; f.rack_u as usize + 1];
     for &d in &r.devices {
         let dev = &config.topology.devices[d];
@@ -110,7 +111,7 @@ fn free_units(config: &Config, r: &Rack, face: Face, f: Frame) -> Vec<draw::Free
                 y,
                 w: draw::BODY_W,
                 h,
-                url: format!("{}?add_u={n}&add_face={face_name}#edit", rack_url(&r.id)),
+                url: format!("{page}?add_u={n}&add_face={face_name}#edit"),
             }
         })
         .collect()
@@ -120,7 +121,6 @@ fn free_units(config: &Config, r: &Rack, face: Face, f: Frame) -> Vec<draw::Free
 fn device_box(
     snap: Option<&Snapshot>,
     config: &Config,
-    r: &Rack,
     d: DeviceIx,
     face: Face,
     highlight: Option<&str>,
@@ -144,7 +144,7 @@ fn device_box(
         h,
         id: dev.id.clone(),
         label: draw::short(&dev.name, if uh > 1 { 22 } else { 18 }),
-        url: device_url(&r.id, &dev.id),
+        url: device_url(&config.topology, d),
         st,
         highlight: highlight == Some(dev.id.as_str()),
         ghost,
@@ -280,7 +280,12 @@ fn side_bars(t: &RackTemplate, st: St, f: Frame) -> Vec<draw::SideBar> {
 
 /// Front- and rear-mounted infrastructure of the rack template (cooling doors, patch
 /// panels, rack PDUs in U): drawn where they are mounted, unlinked, unmonitored.
-fn mounted(t: &RackTemplate, r: &Rack, face: Face, f: Frame) -> Vec<draw::DeviceBox> {
+fn mounted(
+    t: &RackTemplate,
+    page: &str,
+    face: Face,
+    f: Frame,
+) -> Vec<draw::DeviceBox> {
     let infra = &t.infrastructure;
     let all = infra
         .components
@@ -305,7 +310,7 @@ fn mounted(t: &RackTemplate, r: &Rack, face: Face, f: Frame) -> Vec<draw::Device
             h,
             id: c.id.clone(),
             label: draw::short(&name, 22),
-            url: rack_url(&r.id),
+            url: page.to_owned(),
             st: St::of(None),
             highlight: false,
             ghost: true,

@@ -10,7 +10,7 @@ use rackscope_core::topology::RackIx;
 use serde::{Deserialize, Serialize};
 
 use crate::server::AppState;
-use crate::ui::chrome::{Above, Link, chrome, crumbs, not_found, world};
+use crate::ui::chrome::{Above, Link, chrome, crumbs, world};
 use crate::ui::draw::{self, St};
 use crate::ui::rows::{AlertRow, CheckRow, alert_row, check_row};
 use crate::ui::urls::{device_url, rack_device_url, rack_url};
@@ -117,18 +117,22 @@ async fn render(
 ) -> Response {
     let (snap, config) = world(st);
     let topo = &config.topology;
-    let Some(x) = topo.rack_ix(id) else {
-        return not_found(st, ctx, &config, snap.as_deref(), "rack", id);
+    let x = match crate::resolve::rack(topo, id) {
+        Ok(x) => x,
+        Err(e) => {
+            return crate::ui::pages::ambiguous::unresolved(st, ctx, &config, snap.as_deref(), e);
+        }
     };
     let m = st.engine.maintenances();
     let mut page = build(snap.as_deref(), &config, &m, x, device);
+    let key = topo.rack_key(x);
     page.start_maint = crate::ui::maint::start_form(
         st,
         ctx,
         "rack",
-        id,
-        rack_url(id),
-        &format!("rack {id} and every device in it"),
+        &key,
+        rack_url(topo, x),
+        &format!("rack {key} and every device in it"),
     );
     if ctx.user.admin && crate::server::editing_api::editors_allowed(st).is_ok() {
         page.edit = Some(edit::panel(st, &config, x, shown));
@@ -219,8 +223,8 @@ pub fn build(
                     format!("U{}", dev.u_position)
                 },
                 name: dev.name.clone(),
-                url: device_url(&r.id, &dev.id),
-                rack_url: rack_device_url(&r.id, &dev.id),
+                url: device_url(topo, d),
+                rack_url: rack_device_url(topo, d),
                 template: dev.template_id.clone(),
                 st: St::of(snap.and_then(|s| s.health.devices[d.index()].state)),
                 highlight: highlight == Some(dev.id.as_str()),
@@ -242,7 +246,7 @@ pub fn build(
     }
     let alerts = crate::ui::maint::shown_alerts(snap, &cover, |r| r == x)
         .iter()
-        .map(alert_row)
+        .map(|a| alert_row(topo, a))
         .collect();
     RackPage {
         id: r.id.clone(),
