@@ -666,6 +666,22 @@ impl Planner<'_> {
         Ok((file, path, dir))
     }
 
+    /// The racks a new rack under `parent` (an aisle, else a room's standalone racks)
+    /// must not share its id with.
+    fn sibling_racks(&self, parent: &str) -> Result<Vec<RackIx>> {
+        let topo = &self.config.topology;
+        if let Some(a) = topo.find_aisle(parent).one() {
+            return Ok(topo.aisles[a].racks.clone());
+        }
+        match topo.room_ix(parent) {
+            Some(r) => Ok(topo.rooms[r].standalone_racks.clone()),
+            None => Err(TopologyEditError::UnknownId {
+                kind: "aisle or room",
+                id: parent.to_string(),
+            }),
+        }
+    }
+
     /// Where the racks of an aisle (or a room's standalone racks) are listed, as the loader
     /// reads them.
     fn rack_listing(&self, w: &mut Work, parent: &str) -> Result<Listing> {
@@ -722,7 +738,9 @@ impl Planner<'_> {
         template: Option<&str>,
     ) -> Result<()> {
         check_path_id("rack", id)?;
-        if self.config.topology.rack(id).is_some() {
+        // Rack ids are unique among the racks of one aisle (or of one room's standalone
+        // racks); the same id elsewhere is another rack.
+        if self.sibling_racks(parent)?.iter().any(|&r| self.config.topology.racks[r].id == id) {
             return Err(TopologyEditError::Exists {
                 kind: "rack",
                 id: id.to_string(),
@@ -836,7 +854,8 @@ impl Planner<'_> {
             });
         };
         check_path_id("room", id)?;
-        if topo.room(id).is_some() {
+        // Room ids are unique within their site only.
+        if site.rooms.iter().any(|&r| topo.rooms[r].id == id) {
             return Err(TopologyEditError::Exists {
                 kind: "room",
                 id: id.to_string(),
@@ -904,7 +923,7 @@ impl Planner<'_> {
             });
         };
         check_path_id("aisle", id)?;
-        if topo.aisle(id).is_some() {
+        if topo.rooms[room].aisles.iter().any(|&a| topo.aisles[a].id == id) {
             return Err(TopologyEditError::Exists {
                 kind: "aisle",
                 id: id.to_string(),

@@ -169,6 +169,7 @@ fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String
         .flatten();
     config.maintenances = Arc::new(maintenances(&config, &file, parsed, &mut diags));
     crate::validate::finish(&config, &mut diags);
+    crate::validate::playlist(&config, &app_node, &app_arc, &mut diags);
     diags.sort();
     Loaded {
         config,

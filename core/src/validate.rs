@@ -280,6 +280,75 @@ pub fn finish(config: &Config, diags: &mut Diagnostics) {
     ambiguous_series(config, diags);
 }
 
+/// `playlist.views` naming a room or rack page by an id that names no room or rack, or
+/// several: the wallboard would rotate to a 404 or a disambiguation page.
+pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
+    let items = node
+        .get("playlist")
+        .and_then(|p| p.get("views"))
+        .and_then(Node::seq)
+        .unwrap_or_default();
+    let topo = &config.topology;
+    for item in items {
+        let Some(view) = item.as_str() else { continue };
+        let (kind, paths) = if let Some(key) = view.strip_prefix("/views/room/") {
+            let key = percent_decode(key);
+            let all = topo.find_room(&key).all();
+            ("room", all.into_iter().map(|r| topo.room_path(r)).collect::<Vec<_>>())
+        } else if let Some(key) = view.strip_prefix("/views/rack/") {
+            let key = percent_decode(key);
+            let all = topo.find_rack(&key).all();
+            ("rack", all.into_iter().map(|r| topo.rack_path(r)).collect())
+        } else {
+            continue;
+        };
+        let at = Span::new(file, item.pos);
+        match paths.len() {
+            1 => {}
+            0 => diags.warning(
+                "playlist",
+                at,
+                format!("playlist view `{view}`: there is no such {kind}; the wallboard would show a 404"),
+            ),
+            _ => {
+                let slug = paths[0].replace('/', "%2F");
+                diags.warning(
+                    "playlist",
+                    at,
+                    format!(
+                        "playlist view `{view}` names {} {kind}s ({}); name one by its qualified path, as `/views/{kind}/{slug}`",
+                        paths.len(),
+                        paths.join(", ")
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// `%XX` sequences decoded, as the router decodes a path segment (invalid ones are kept).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Racks (and chassis) bound to a rack- or chassis-scope check whose id they share with
 /// another target of that check, where the configured `site_label` / `room_label` cannot
 /// tell them apart: a series carrying only the id is every holder's, and each holder is

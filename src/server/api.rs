@@ -188,7 +188,7 @@ pub(crate) fn find_device(
     tag = "topology",
     summary = "A room with its layout, aisles, racks and devices (seed 003)",
     params(
-        ("room_id" = String, Path, description = "Room id"),
+        ("room_id" = String, Path, description = "Room id, or `site/room` where the id is shared"),
     ),
     responses(
         (status = 200, description = "Room", body = wire::topology::RoomView),
@@ -202,7 +202,7 @@ async fn room_layout(
     let config = st.engine.config();
     let r = find_room(&config, &room_id)?;
     let topo = &config.topology;
-    Ok(Json(wire::topology::room(topo, &topo.rooms[r])).into_response())
+    Ok(Json(wire::topology::room(topo, r)).into_response())
 }
 
 #[utoipa::path(
@@ -212,7 +212,7 @@ async fn room_layout(
     tag = "topology",
     summary = "A rack with its devices (seed 003)",
     params(
-        ("rack_id" = String, Path, description = "Rack id"),
+        ("rack_id" = String, Path, description = "Rack id, or its qualified path `site/room/aisle/rack` where the id is shared"),
     ),
     responses(
         (status = 200, description = "Rack", body = wire::topology::RackView, example = json!({"id": "a01-r01", "name": "Rack A01-R01", "template_id": "standard-42u", "u_height": 42, "aisle_id": "a01", "room_id": "dc1-r001", "devices": [{"id": "blade-chassis-01", "name": "Blade Chassis 01", "template_id": "bullsequana-x440-quad", "u_position": 1, "face": "front", "instance": ["compute001", "compute002"], "labels": {}}]})),
@@ -226,7 +226,7 @@ async fn rack(
     let config = st.engine.config();
     let r = find_rack(&config, &rack_id)?;
     let topo = &config.topology;
-    Ok(Json(wire::topology::rack(topo, &topo.racks[r])).into_response())
+    Ok(Json(wire::topology::rack(topo, r)).into_response())
 }
 
 #[utoipa::path(
@@ -236,7 +236,7 @@ async fn rack(
     tag = "topology",
     summary = "A device with its template, rack, room, aisle and site",
     params(
-        ("rack_id" = String, Path, description = "Rack id"),
+        ("rack_id" = String, Path, description = "Rack id, or its qualified path `site/room/aisle/rack` where the id is shared"),
         ("device_id" = String, Path, description = "Device id"),
     ),
     responses(
@@ -250,7 +250,6 @@ async fn rack_device(
 ) -> Result<Response, ApiError> {
     let config = st.engine.config();
     let d = find_device(&config, &rack_id, &device_id)?;
-    let d = &config.topology.devices[d];
     Ok(Json(wire::topology::rack_device(&config, d)).into_response())
 }
 
@@ -346,7 +345,7 @@ async fn metric(
     summary = "A room's state with a per-rack breakdown (seed 003)",
     description = "Room state is the worst rack state, UNKNOWN included (the Python version counts UNKNOWN as OK). Before the first snapshot: state UNKNOWN and no racks.",
     params(
-        ("room_id" = String, Path, description = "Room id"),
+        ("room_id" = String, Path, description = "Room id, or `site/room` where the id is shared"),
     ),
     responses(
         (status = 200, description = "State", body = wire::rack::RoomState, example = json!({"room_id": "dc1-r001", "state": "WARN", "racks": {"a01-r01": {"state": "OK", "node_total": 16, "node_crit": 0, "node_warn": 0}}})),
@@ -364,7 +363,7 @@ async fn room_state(
     let r = find_room(&snap.config, &room_id)?;
     let m = st.engine.maintenances();
     Ok(st.memo.json(snap.seq, &format!("room:{room_id}"), || {
-        wire::rack::room_state(&snap, &m, r, &room_id)
+        wire::rack::room_state(&snap, &m, r)
     }))
 }
 
@@ -405,7 +404,7 @@ struct RackStateQuery {
     summary = "A rack's state, its nodes and, optionally, live metrics (seed 003)",
     description = "Health from the snapshot. With include_metrics=true, node temperature and power and the rack components' metrics are fetched from Prometheus (batched, cached for cache.metrics_ttl_seconds); a failure leaves zeros and sets `metrics_error`. `devices` (chassis-level results) and per-check `name`, `value`, `pending`, `reason` are additions. Virtual nodes of expand_by_label checks appear as `<instance>:<label><value>`.",
     params(
-        ("rack_id" = String, Path, description = "Rack id"),
+        ("rack_id" = String, Path, description = "Rack id, or its qualified path `site/room/aisle/rack` where the id is shared"),
         RackStateQuery,
     ),
     responses(

@@ -247,7 +247,7 @@ pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLi
     summary = "Live values of a device's template metrics (seed 003)",
     description = "Keyed by instance, then by metric-library id (the Python version queried the ids as metric names). Chassis- and rack-level metrics appear under the device id. Before the first snapshot: empty metrics. A Prometheus failure sets `error`.",
     params(
-        ("rack_id" = String, Path, description = "Rack id"),
+        ("rack_id" = String, Path, description = "Rack id, or its qualified path `site/room/aisle/rack` where the id is shared"),
         ("device_id" = String, Path, description = "Device id"),
     ),
     responses(
@@ -580,19 +580,26 @@ async fn metrics_data(
     }
     let scope = metricq::scope_of(def);
     let topo = &config.topology;
-    let known = match scope {
-        Some(MetricScope::Instance) => {
-            topo.instance(&target).is_some() || topo.device(&target).is_some()
+    // The id Prometheus knows the target by: a qualified path names its object's own id.
+    // A shared id charts every series carrying it, as the checks see them.
+    let label_id: Option<&str> = match scope {
+        Some(MetricScope::Instance) => topo
+            .instance(&target)
+            .map(|i| i.name.as_str())
+            .or_else(|| topo.find_device(&target).all().first().map(|&d| topo.devices[d].id.as_str())),
+        Some(MetricScope::Chassis) => {
+            topo.find_device(&target).all().first().map(|&d| topo.devices[d].id.as_str())
         }
-        Some(MetricScope::Chassis) => topo.device(&target).is_some(),
-        Some(MetricScope::Rack) => topo.rack(&target).is_some(),
-        None => true,
+        Some(MetricScope::Rack) => {
+            topo.find_rack(&target).all().first().map(|&r| topo.racks[r].id.as_str())
+        }
+        None => Some(target.as_str()),
     };
-    if !known {
+    let Some(label_id) = label_id else {
         return Err(ApiError::not_found("target", &target));
-    }
+    };
     let query = match scope {
-        Some(s) => metricq::queries(def, s, &[target.as_str()])
+        Some(s) => metricq::queries(def, s, &[label_id])
             .into_iter()
             .next()
             .map(|q| q.expr),

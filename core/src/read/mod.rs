@@ -13,6 +13,7 @@ pub use alerts::{AlertKind, LocatedAlert, LocatedCheck, located_alerts, located_
 pub use checks::{CheckOutcome, check_outcome, check_outcomes};
 pub use racks::{
     DeviceEntry, NodeEntry, RackState, RackSummary, rack_nodes, rack_state, rack_summary,
+    shared_series,
 };
 pub use stats::{GlobalStats, global_stats};
 

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 
 use crate::Severity;
+use crate::bind::Qualifiers;
+use crate::config::Config;
 use crate::model::checks::Scope;
 use crate::telemetry::Snapshot;
 use crate::topology::{Rack, RackIx};
@@ -128,4 +130,28 @@ pub fn rack_state(snap: &Snapshot, rack: RackIx) -> RackState<'_> {
         nodes,
         devices,
     }
+}
+
+/// The other racks whose rack-scope series cannot be told from this rack's: they share its
+/// id, a rack-scope check runs for both, and the configured `site_label` / `room_label` /
+/// `aisle_label` do not tell them apart, so each shows the state of the one series. Empty
+/// for a rack with a unique id (the common case).
+pub fn shared_series(config: &Config, rack: RackIx) -> Vec<RackIx> {
+    let topo = &config.topology;
+    if !topo.rack_is_ambiguous(rack) {
+        return Vec::new();
+    }
+    let q = Qualifiers::of(&config.app.telemetry);
+    let b = &config.bindings;
+    let others = b.targets.shared_with(topo, &q, Scope::Rack, rack.get());
+    let rack_checks: Vec<&[u32]> = (0..config.checks.len())
+        .filter(|&c| config.checks.items[c].def.scope == Scope::Rack)
+        .map(|c| b.targets_of(c))
+        .filter(|t| t.contains(&rack.get()))
+        .collect();
+    others
+        .into_iter()
+        .filter(|o| rack_checks.iter().any(|t| t.contains(o)))
+        .map(RackIx::new)
+        .collect()
 }

@@ -30,6 +30,10 @@ pub struct AlertView<'a> {
     pub aisle_name: Option<&'a str>,
     pub rack_id: &'a str,
     pub rack_name: &'a str,
+    /// The rack's qualified path (`site/room/aisle/rack`): unique where `rack_id` is
+    /// unique only among its siblings.
+    #[schema(required = false)]
+    pub rack_path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +110,16 @@ impl<'a> From<LocatedAlert<'a>> for AlertView<'a> {
             aisle_name: a.aisle.map(|x| x.name.as_str()),
             rack_id: &a.rack.id,
             rack_name: &a.rack.name,
+            rack_path: [
+                Some(a.site.id.as_str()),
+                Some(a.room.id.as_str()),
+                a.aisle.map(|x| x.id.as_str()),
+                Some(a.rack.id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/"),
             device_id: a.device.map(|d| d.id.as_str()),
             device_name: a.device.map(|d| d.name.as_str()),
             u_position: a.device.map(|d| d.u_position),

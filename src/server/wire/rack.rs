@@ -115,6 +115,9 @@ pub struct DeviceStateView<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct RackState<'a> {
     pub rack_id: &'a str,
+    /// The rack's qualified path (`site/room/aisle/rack`).
+    #[schema(required = false)]
+    pub path: String,
     #[schema(value_type = String)]
     pub state: &'static str,
     #[schema(required = false)]
@@ -137,6 +140,12 @@ pub struct RackState<'a> {
     /// checks found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<super::alerts::MaintenanceMark>,
+    /// The qualified paths of the racks that share this rack's id and its rack-scope
+    /// series (no configured site, room or aisle label tells them apart): the rack-scope
+    /// checks' states here are theirs too. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub shared_series: Vec<String>,
 }
 
 /// The rack's live totals: mean node temperature and summed power, zeros when not asked
@@ -226,6 +235,11 @@ pub fn rack_state<'a>(
     );
     RackState {
         rack_id: &rs.rack.id,
+        path: snap.config.topology.rack_path(rack),
+        shared_series: read::shared_series(&snap.config, rack)
+            .into_iter()
+            .map(|r| snap.config.topology.rack_path(r))
+            .collect(),
         state: state_str(rs.state),
         checks,
         alerts,
@@ -249,11 +263,15 @@ pub fn rack_state_unknown(rack_id: &str) -> Value {
 #[derive(Serialize, ToSchema)]
 pub struct RoomState<'a> {
     pub room_id: &'a str,
+    /// `site/room`.
+    #[schema(required = false)]
+    pub path: String,
     #[schema(value_type = String)]
     pub state: &'static str,
-    /// Rack id → its summary, in topology order; empty before the first snapshot.
+    /// Rack id → its summary, in topology order; empty before the first snapshot. A rack
+    /// whose id another rack shares is keyed by its qualified path.
     #[schema(value_type = HashMap<String, RackSummary>)]
-    pub racks: Ordered<&'a str, RackSummary>,
+    pub racks: Ordered<Cow<'a, str>, RackSummary>,
     /// The maintenance window covering the whole room, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<super::alerts::MaintenanceMark>,
@@ -263,19 +281,19 @@ pub fn room_state<'a>(
     snap: &'a Snapshot,
     m: &rackscope_core::maintenance::Maintenances,
     room: RoomIx,
-    room_id: &'a str,
 ) -> RoomState<'a> {
     let topo = &snap.config.topology;
     let cover = rackscope_core::read::maintenance::coverage(m, snap);
     RoomState {
-        room_id,
+        room_id: &topo.rooms[room].id,
+        path: topo.room_path(room),
         state: state_str(snap.health.rooms[room.index()]),
         racks: Ordered(
             topo.room_racks(room)
                 .map(|x| {
                     let mut s = rack_summary(snap, x);
                     s.maintenance = cover.rack(x).map(super::alerts::MaintenanceMark::of);
-                    (topo.racks[x].id.as_str(), s)
+                    (topo.rack_key(x), s)
                 })
                 .collect(),
         ),
@@ -288,18 +306,18 @@ pub fn room_state_unknown(room_id: &str) -> Value {
     json!({ "room_id": room_id, "state": "UNKNOWN", "racks": {} })
 }
 
-/// `/api/rooms/states`: every room's state, UNKNOWN without a snapshot.
+/// `/api/rooms/states`: every room's state, UNKNOWN without a snapshot; a room whose id
+/// another site's room shares is keyed by `site/room` (the Python version collapsed them).
 pub fn rooms_states<'a>(
     topo: &'a rackscope_core::topology::Topology,
     snap: Option<&Snapshot>,
-) -> Ordered<&'a str, &'static str> {
+) -> Ordered<Cow<'a, str>, &'static str> {
     Ordered(
         topo.rooms
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let s = snap.and_then(|s| s.health.rooms.get(i).copied().flatten());
-                (r.id.as_str(), state_str(s))
+            .ixs()
+            .map(|r| {
+                let s = snap.and_then(|s| s.health.rooms.get(r.index()).copied().flatten());
+                (topo.room_key(r), state_str(s))
             })
             .collect(),
     )

@@ -9,7 +9,7 @@ use rackscope_core::Config;
 use rackscope_core::model::catalog::{DeviceTemplate, RackComponentTemplate, RackTemplate};
 use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::model::topology::{Face, Location, RoomLayout};
-use rackscope_core::topology::{Device, Rack, RackIx, Room, Site, Topology};
+use rackscope_core::topology::{DeviceIx, RackIx, RoomIx, Site, Topology};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ pub struct SiteView<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct RoomView<'a> {
     pub id: &'a str,
+    /// `site/room`: names this room alone even where its id repeats in another site.
+    pub path: String,
     pub name: &'a str,
     pub site_id: &'a str,
     pub description: Option<&'a str>,
@@ -44,6 +46,8 @@ pub struct RoomView<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct AisleView<'a> {
     pub id: &'a str,
+    /// `site/room/aisle`.
+    pub path: String,
     pub name: &'a str,
     pub racks: Vec<RackView<'a>>,
 }
@@ -51,6 +55,9 @@ pub struct AisleView<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct RackView<'a> {
     pub id: &'a str,
+    /// `site/room/aisle/rack` (`site/room/rack` standalone): unique, where `id` is unique
+    /// only among the rack's siblings.
+    pub path: String,
     pub name: &'a str,
     pub template_id: Option<&'a str>,
     pub u_height: u32,
@@ -62,6 +69,8 @@ pub struct RackView<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct DeviceView<'a> {
     pub id: &'a str,
+    /// The rack's path followed by the device id.
+    pub path: String,
     pub name: &'a str,
     pub template_id: &'a str,
     pub u_position: u32,
@@ -128,14 +137,16 @@ pub fn site<'a>(topo: &'a Topology, s: &'a Site) -> SiteView<'a> {
         rooms: s
             .rooms
             .iter()
-            .map(|&r| room(topo, &topo.rooms[r]))
+            .map(|&r| room(topo, r))
             .collect(),
     }
 }
 
-pub fn room<'a>(topo: &'a Topology, r: &'a Room) -> RoomView<'a> {
+pub fn room(topo: &Topology, ix: RoomIx) -> RoomView<'_> {
+    let r = &topo.rooms[ix];
     RoomView {
         id: &r.id,
+        path: topo.room_path(ix),
         name: &r.name,
         site_id: &topo.sites[r.site].id,
         description: r.description.as_deref(),
@@ -143,30 +154,29 @@ pub fn room<'a>(topo: &'a Topology, r: &'a Room) -> RoomView<'a> {
         aisles: r
             .aisles
             .iter()
-            .map(|&a| {
-                let a = &topo.aisles[a];
+            .map(|&ax| {
+                let a = &topo.aisles[ax];
                 AisleView {
                     id: &a.id,
+                    path: topo.aisle_path(ax),
                     name: &a.name,
-                    racks: a
-                        .racks
-                        .iter()
-                        .map(|&x| rack(topo, &topo.racks[x]))
-                        .collect(),
+                    racks: a.racks.iter().map(|&x| rack(topo, x)).collect(),
                 }
             })
             .collect(),
         standalone_racks: r
             .standalone_racks
             .iter()
-            .map(|&x| rack(topo, &topo.racks[x]))
+            .map(|&x| rack(topo, x))
             .collect(),
     }
 }
 
-pub fn rack<'a>(topo: &'a Topology, r: &'a Rack) -> RackView<'a> {
+pub fn rack(topo: &Topology, ix: RackIx) -> RackView<'_> {
+    let r = &topo.racks[ix];
     RackView {
         id: &r.id,
+        path: topo.rack_path(ix),
         name: &r.name,
         template_id: r.template_id.as_deref(),
         u_height: r.u_height,
@@ -175,14 +185,16 @@ pub fn rack<'a>(topo: &'a Topology, r: &'a Rack) -> RackView<'a> {
         devices: r
             .devices
             .iter()
-            .map(|&d| device(topo, &topo.devices[d]))
+            .map(|&d| device(topo, d))
             .collect(),
     }
 }
 
-pub fn device<'a>(topo: &'a Topology, d: &'a Device) -> DeviceView<'a> {
+pub fn device(topo: &Topology, ix: DeviceIx) -> DeviceView<'_> {
+    let d = &topo.devices[ix];
     DeviceView {
         id: &d.id,
+        path: topo.device_path(ix),
         name: &d.name,
         template_id: &d.template_id,
         u_position: d.u_position,
@@ -196,6 +208,8 @@ pub fn device<'a>(topo: &'a Topology, d: &'a Device) -> DeviceView<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct RoomSummary<'a> {
     id: &'a str,
+    /// `site/room`.
+    path: String,
     name: &'a str,
     site_id: &'a str,
     site_name: &'a str,
@@ -218,6 +232,7 @@ struct AisleSummary<'a> {
 #[derive(Serialize, ToSchema)]
 struct RackRef<'a> {
     id: &'a str,
+    path: String,
     name: &'a str,
 }
 
@@ -226,10 +241,11 @@ pub fn rooms(topo: &Topology) -> Vec<RoomSummary<'_>> {
     let refs = |racks: &[RackIx]| -> Vec<RackRef<'_>> {
         racks
             .iter()
-            .map(|&r| {
-                let r = &topo.racks[r];
+            .map(|&x| {
+                let r = &topo.racks[x];
                 RackRef {
                     id: &r.id,
+                    path: topo.rack_path(x),
                     name: &r.name,
                 }
             })
@@ -260,6 +276,7 @@ pub fn rooms(topo: &Topology) -> Vec<RoomSummary<'_>> {
             }
             RoomSummary {
                 id: &room.id,
+                path: topo.room_path(ix),
                 name: &room.name,
                 site_id: &site.id,
                 site_name: &site.name,
@@ -299,15 +316,16 @@ pub struct SiteRef<'a> {
     pub description: Option<&'a str>,
 }
 
-pub fn rack_device<'a>(config: &'a Config, d: &'a Device) -> RackDevice<'a> {
+pub fn rack_device(config: &Config, ix: DeviceIx) -> RackDevice<'_> {
     let topo = &config.topology;
+    let d = &topo.devices[ix];
     let rack = &topo.racks[d.rack];
     let room = &topo.rooms[rack.room];
     let site = &topo.sites[room.site];
     RackDevice {
-        device: device(topo, d),
+        device: device(topo, ix),
         template: config.catalog.devices.get(&d.template_id).map(|t| &t.def),
-        rack: self::rack(topo, rack),
+        rack: self::rack(topo, d.rack),
         room: IdName {
             id: &room.id,
             name: &room.name,

@@ -108,18 +108,19 @@ fn edit_panel(st: &AppState, config: &Config, ri: RoomIx, shown: Shown) -> RoomE
         .aisles
         .iter()
         .map(|&a| Link {
-            name: topo.aisles[a].id.clone(),
+            // Qualified: `aisle-1` is in most rooms.
+            name: topo.aisle_path(a),
             url: format!("aisle {}", topo.aisles[a].name),
         })
         .collect();
     places.push(Link {
-        name: room.id.clone(),
+        name: topo.room_path(ri),
         url: "standalone, in the room".into(),
     });
     let racks = topo
         .room_racks(ri)
         .map(|x| Link {
-            name: topo.racks[x].id.clone(),
+            name: topo.rack_key(x).into_owned(),
             url: topo.racks[x].name.clone(),
         })
         .collect();

@@ -134,7 +134,21 @@ pub async fn handler(
 ) -> Response {
     let (snap, config) = world(&st);
     let snap = snap.as_deref();
-    let hits = search_hits(snap, &config.topology, &q.q);
+    let topo = &config.topology;
+    // A qualified path names one object: go there.
+    let key = q.q.trim();
+    if key.contains(rackscope_core::topology::PATH_SEP) && !ctx.fragment {
+        let url = topo
+            .find_rack(key)
+            .one()
+            .map(|x| rack_url(topo, x))
+            .or_else(|| topo.find_room(key).one().map(|r| room_url(topo, r)))
+            .or_else(|| topo.find_device(key).one().map(|d| device_url(topo, d)));
+        if let Some(url) = url {
+            return Redirect::to(&url).into_response();
+        }
+    }
+    let hits = search_hits(snap, topo, &q.q);
     // One exact match: go straight there, as a jump box should.
     let exact: Vec<&Hit> = hits
         .iter()

@@ -45,6 +45,10 @@ pub struct LiveView {
 #[derive(Debug, Serialize)]
 pub struct RackPage {
     pub id: String,
+    /// `site/room/aisle/rack`, shown where the id alone is shared with another rack.
+    pub path: Option<String>,
+    /// The racks sharing this rack's id and rack-scope series (their state is one).
+    pub shared_series: Vec<Link>,
     pub name: String,
     pub st: St,
     pub template: String,
@@ -250,6 +254,14 @@ pub fn build(
         .collect();
     RackPage {
         id: r.id.clone(),
+        path: topo.rack_is_ambiguous(x).then(|| topo.rack_path(x)),
+        shared_series: rackscope_core::read::shared_series(config, x)
+            .into_iter()
+            .map(|o| Link {
+                name: topo.rack_path(o),
+                url: rack_url(topo, o),
+            })
+            .collect(),
         name: r.name.clone(),
         st: rack_st,
         template: r.template_id.clone().unwrap_or_default(),
