@@ -44,7 +44,10 @@ pub enum Unresolved {
 }
 
 fn paths(c: &[Candidate]) -> String {
-    c.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ")
+    c.iter()
+        .map(|c| c.path.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn resolve<I: Copy>(
@@ -68,11 +71,15 @@ fn resolve<I: Copy>(
 }
 
 pub fn room(topo: &Topology, key: &str) -> Result<RoomIx, Unresolved> {
-    resolve("room", key, topo.find_room(key), |r| room_candidate(topo, r))
+    resolve("room", key, topo.find_room(key), |r| {
+        room_candidate(topo, r)
+    })
 }
 
 pub fn rack(topo: &Topology, key: &str) -> Result<RackIx, Unresolved> {
-    resolve("rack", key, topo.find_rack(key), |r| rack_candidate(topo, r))
+    resolve("rack", key, topo.find_rack(key), |r| {
+        rack_candidate(topo, r)
+    })
 }
 
 /// A device by its rack's key and its own id. When the rack key is shared, the candidates

@@ -740,7 +740,11 @@ impl Planner<'_> {
         check_path_id("rack", id)?;
         // Rack ids are unique among the racks of one aisle (or of one room's standalone
         // racks); the same id elsewhere is another rack.
-        if self.sibling_racks(parent)?.iter().any(|&r| self.config.topology.racks[r].id == id) {
+        if self
+            .sibling_racks(parent)?
+            .iter()
+            .any(|&r| self.config.topology.racks[r].id == id)
+        {
             return Err(TopologyEditError::Exists {
                 kind: "rack",
                 id: id.to_string(),
@@ -923,7 +927,11 @@ impl Planner<'_> {
             });
         };
         check_path_id("aisle", id)?;
-        if topo.rooms[room].aisles.iter().any(|&a| topo.aisles[a].id == id) {
+        if topo.rooms[room]
+            .aisles
+            .iter()
+            .any(|&a| topo.aisles[a].id == id)
+        {
             return Err(TopologyEditError::Exists {
                 kind: "aisle",
                 id: id.to_string(),

@@ -202,8 +202,7 @@ pub fn resolve(
             continue;
         }
         if window.status(now) != Status::Expired {
-            if let Some(paths) =
-                ambiguity(topo, window.entry.target_type, &window.entry.target_id)
+            if let Some(paths) = ambiguity(topo, window.entry.target_type, &window.entry.target_id)
             {
                 diags.warning(
                     "maintenance",
@@ -411,10 +410,30 @@ pub fn site_of(topo: &Topology, t: TargetType, id: &str) -> Option<SiteIx> {
 pub fn ambiguity(topo: &Topology, t: TargetType, id: &str) -> Option<Vec<String>> {
     let paths: Vec<String> = match t {
         TargetType::Site | TargetType::Instance => return None,
-        TargetType::Room => topo.find_room(id).all().into_iter().map(|r| topo.room_path(r)).collect(),
-        TargetType::Aisle => topo.find_aisle(id).all().into_iter().map(|a| topo.aisle_path(a)).collect(),
-        TargetType::Rack => topo.find_rack(id).all().into_iter().map(|r| topo.rack_path(r)).collect(),
-        TargetType::Device => topo.find_device(id).all().into_iter().map(|d| topo.device_path(d)).collect(),
+        TargetType::Room => topo
+            .find_room(id)
+            .all()
+            .into_iter()
+            .map(|r| topo.room_path(r))
+            .collect(),
+        TargetType::Aisle => topo
+            .find_aisle(id)
+            .all()
+            .into_iter()
+            .map(|a| topo.aisle_path(a))
+            .collect(),
+        TargetType::Rack => topo
+            .find_rack(id)
+            .all()
+            .into_iter()
+            .map(|r| topo.rack_path(r))
+            .collect(),
+        TargetType::Device => topo
+            .find_device(id)
+            .all()
+            .into_iter()
+            .map(|d| topo.device_path(d))
+            .collect(),
     };
     (paths.len() > 1).then_some(paths)
 }

@@ -294,7 +294,12 @@ pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diag
         let (kind, paths) = if let Some(key) = view.strip_prefix("/views/room/") {
             let key = percent_decode(key);
             let all = topo.find_room(&key).all();
-            ("room", all.into_iter().map(|r| topo.room_path(r)).collect::<Vec<_>>())
+            (
+                "room",
+                all.into_iter()
+                    .map(|r| topo.room_path(r))
+                    .collect::<Vec<_>>(),
+            )
         } else if let Some(key) = view.strip_prefix("/views/rack/") {
             let key = percent_decode(key);
             let all = topo.find_rack(&key).all();

@@ -112,7 +112,9 @@ impl From<crate::resolve::Unresolved> for ApiError {
     fn from(e: crate::resolve::Unresolved) -> ApiError {
         let detail = e.to_string();
         match e {
-            crate::resolve::Unresolved::Missing { kind, key } => ApiError::NotFound { kind, id: key },
+            crate::resolve::Unresolved::Missing { kind, key } => {
+                ApiError::NotFound { kind, id: key }
+            }
             crate::resolve::Unresolved::Ambiguous { candidates, .. } => {
                 ApiError::Ambiguous { detail, candidates }
             }

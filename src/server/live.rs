@@ -583,16 +583,24 @@ async fn metrics_data(
     // The id Prometheus knows the target by: a qualified path names its object's own id.
     // A shared id charts every series carrying it, as the checks see them.
     let label_id: Option<&str> = match scope {
-        Some(MetricScope::Instance) => topo
-            .instance(&target)
-            .map(|i| i.name.as_str())
-            .or_else(|| topo.find_device(&target).all().first().map(|&d| topo.devices[d].id.as_str())),
-        Some(MetricScope::Chassis) => {
-            topo.find_device(&target).all().first().map(|&d| topo.devices[d].id.as_str())
+        Some(MetricScope::Instance) => {
+            topo.instance(&target).map(|i| i.name.as_str()).or_else(|| {
+                topo.find_device(&target)
+                    .all()
+                    .first()
+                    .map(|&d| topo.devices[d].id.as_str())
+            })
         }
-        Some(MetricScope::Rack) => {
-            topo.find_rack(&target).all().first().map(|&r| topo.racks[r].id.as_str())
-        }
+        Some(MetricScope::Chassis) => topo
+            .find_device(&target)
+            .all()
+            .first()
+            .map(|&d| topo.devices[d].id.as_str()),
+        Some(MetricScope::Rack) => topo
+            .find_rack(&target)
+            .all()
+            .first()
+            .map(|&r| topo.racks[r].id.as_str()),
         None => Some(target.as_str()),
     };
     let Some(label_id) = label_id else {

@@ -392,11 +392,11 @@ async fn the_room_and_site_pages_add_aisles_racks_and_rooms_in_one_file() {
     .text();
     assert!(room.contains("<h2>Edit room</h2>"), "{room}");
     assert!(
-        room.contains("<option value=\"aisle-2\">aisle Aisle 2</option>"),
+        room.contains("<option value=\"dc1/room-a/aisle-2\">aisle Aisle 2</option>"),
         "{room}"
     );
     assert!(
-        room.contains("<option value=\"room-a\">standalone, in the room</option>"),
+        room.contains("<option value=\"dc1/room-a\">standalone, in the room</option>"),
         "{room}"
     );
 

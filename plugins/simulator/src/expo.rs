@@ -117,7 +117,12 @@ const NODE_BASE: [&str; 7] = [
     "instance",
     "job",
 ];
-const RACK_BASE: [&str; 5] = ["site_id", "room_id", "rack_id", "instance", "job"];
+/// `aisle_id` too: a rack id is unique only within its aisle, and two racks of one room
+/// with one id would otherwise write the same series twice (a scrape Prometheus refuses).
+/// Empty for a standalone rack, and then left out.
+const RACK_BASE: [&str; 6] = [
+    "site_id", "room_id", "aisle_id", "rack_id", "instance", "job",
+];
 
 /// Which base labels a family keeps, as a bit mask over `keys`: none with `labels_only`,
 /// and not those its catalog labels set themselves (`job: sequana3` wins). Computed once
@@ -339,9 +344,11 @@ impl Scrape {
                 Gen::RackFanState | Gen::RackPsuStatus => (rack_inst.as_str(), "rack"),
                 _ => (pdu.as_str(), "pdu"),
             };
+            let aisle = rack.aisle.map_or("", |a| topo.aisles[a].id.as_str());
             let values = [
                 site.id.as_str(),
                 room.id.as_str(),
+                aisle,
                 rack.id.as_str(),
                 instance,
                 job,

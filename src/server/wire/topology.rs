@@ -134,11 +134,7 @@ pub fn site<'a>(topo: &'a Topology, s: &'a Site) -> SiteView<'a> {
         name: &s.name,
         description: s.description.as_deref(),
         location: s.location.as_ref(),
-        rooms: s
-            .rooms
-            .iter()
-            .map(|&r| room(topo, r))
-            .collect(),
+        rooms: s.rooms.iter().map(|&r| room(topo, r)).collect(),
     }
 }
 
@@ -164,11 +160,7 @@ pub fn room(topo: &Topology, ix: RoomIx) -> RoomView<'_> {
                 }
             })
             .collect(),
-        standalone_racks: r
-            .standalone_racks
-            .iter()
-            .map(|&x| rack(topo, x))
-            .collect(),
+        standalone_racks: r.standalone_racks.iter().map(|&x| rack(topo, x)).collect(),
     }
 }
 
@@ -182,11 +174,7 @@ pub fn rack(topo: &Topology, ix: RackIx) -> RackView<'_> {
         u_height: r.u_height,
         aisle_id: r.aisle.map(|a| topo.aisles[a].id.as_str()),
         room_id: &topo.rooms[r.room].id,
-        devices: r
-            .devices
-            .iter()
-            .map(|&d| device(topo, d))
-            .collect(),
+        devices: r.devices.iter().map(|&d| device(topo, d)).collect(),
     }
 }
 

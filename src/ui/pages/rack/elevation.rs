@@ -280,12 +280,7 @@ fn side_bars(t: &RackTemplate, st: St, f: Frame) -> Vec<draw::SideBar> {
 
 /// Front- and rear-mounted infrastructure of the rack template (cooling doors, patch
 /// panels, rack PDUs in U): drawn where they are mounted, unlinked, unmonitored.
-fn mounted(
-    t: &RackTemplate,
-    page: &str,
-    face: Face,
-    f: Frame,
-) -> Vec<draw::DeviceBox> {
+fn mounted(t: &RackTemplate, page: &str, face: Face, f: Frame) -> Vec<draw::DeviceBox> {
     let infra = &t.infrastructure;
     let all = infra
         .components
