@@ -700,3 +700,79 @@ impl Topology {
             .chain(r.standalone_racks.iter().copied())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn multisite() -> Topology {
+        let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/multisite/app.yaml");
+        crate::load(&app).config.topology
+    }
+
+    fn paths(t: &Topology, found: Found<RackIx>) -> Vec<String> {
+        found.all().into_iter().map(|r| t.rack_path(r)).collect()
+    }
+
+    /// Each case: a key, and the paths of the racks it names (several: ambiguous).
+    #[test]
+    fn a_key_names_one_rack_several_or_none() {
+        let t = multisite();
+        let cases: &[(&str, &[&str])] = &[
+            ("B01", &["paris/machine-room-b/aisle-1/B01"]),
+            ("S01", &["lyon/machine-room-a/S01"]),
+            ("lyon/machine-room-a/S01", &["lyon/machine-room-a/S01"]),
+            ("paris/machine-room-a/aisle-2/A01", &["paris/machine-room-a/aisle-2/A01"]),
+            (
+                "A01",
+                &[
+                    "paris/machine-room-a/aisle-1/A01",
+                    "paris/machine-room-a/aisle-2/A01",
+                    "paris/machine-room-b/aisle-1/A01",
+                    "lyon/machine-room-a/aisle-1/A01",
+                ],
+            ),
+            // A standalone rack is not under an aisle, nor an aisle rack under its room.
+            ("lyon/machine-room-a/aisle-1/S01", &[]),
+            ("lyon/machine-room-a/A01", &[]),
+            ("paris/machine-room-a/aisle-3/A01", &[]),
+            ("nowhere/machine-room-a/aisle-1/A01", &[]),
+            ("", &[]),
+            ("/", &[]),
+            ("//////", &[]),
+        ];
+        for (key, want) in cases {
+            assert_eq!(paths(&t, t.find_rack(key)), *want, "{key:?}");
+            let one = t.rack_ix(key);
+            assert_eq!(one.is_some(), want.len() == 1, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn rooms_aisles_and_devices_resolve_by_path_and_keys_name_each_once() {
+        let t = multisite();
+        assert!(matches!(t.find_room("machine-room-a"), Found::Many(ref v) if v.len() == 2));
+        let lyon = t.room_ix("lyon/machine-room-a").unwrap();
+        assert_eq!(t.rooms[lyon].name, "Lyon Machine Room A");
+        assert_eq!(t.room_ix("machine-room-b"), t.room_ix("paris/machine-room-b"));
+        assert!(matches!(t.find_aisle("aisle-1"), Found::Many(ref v) if v.len() == 3));
+        assert!(t.aisle("paris/machine-room-b/aisle-1").is_some());
+        assert!(matches!(t.find_device("pdu-1"), Found::Many(ref v) if v.len() == 7));
+        let d = t.device_ix("lyon/machine-room-a/S01/srv-1").unwrap();
+        assert_eq!(t.device_path(d), "lyon/machine-room-a/S01/srv-1");
+        // Every object's key names that object alone.
+        for r in t.racks.ixs() {
+            assert_eq!(t.rack_ix(&t.rack_key(r)), Some(r));
+        }
+        for r in t.rooms.ixs() {
+            assert_eq!(t.room_ix(&t.room_key(r)), Some(r));
+        }
+        for d in t.devices.ixs() {
+            assert_eq!(t.device_ix(&t.device_key(d)), Some(d));
+        }
+        assert_eq!(t.rack_key(t.rack_ix("B01").unwrap()), "B01");
+    }
+}

@@ -623,3 +623,54 @@ fn a_node_back_from_crit_booted_as_the_cycle_began_never_later() {
         "{back} rebooted at the cycle's start: {boot}"
     );
 }
+
+/// The multi-site fixture: rack `A01` in two aisles of one room, in another room and in
+/// another site.
+fn multisite() -> Simulator {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/multisite/app.yaml");
+    let s = open(&app).unwrap();
+    let mut settings = s.settings().clone();
+    settings.mode = IncidentMode::FullOk;
+    settings.seed = Some(1);
+    Simulator::new(s.world().config.clone(), settings, s.catalog().clone())
+}
+
+#[test]
+fn racks_sharing_an_id_get_distinct_series_and_overrides_name_one_by_path() {
+    let s = multisite();
+    let expo = s.render_at(T);
+    // Every rack series is written once: the aisle tells apart the two A01s of one room.
+    let psu: Vec<&str> = expo
+        .lines()
+        .filter(|l| l.starts_with("rack_psu_status{") && l.contains("rack_id=\"A01\""))
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> =
+        psu.iter().map(|l| l.rsplit_once(' ').unwrap().0).collect();
+    assert_eq!(psu.len(), distinct.len(), "{psu:#?}");
+    assert!(
+        psu.iter().any(|l| l.contains("room_id=\"machine-room-a\"") && l.contains("aisle_id=\"aisle-2\"")),
+        "{psu:#?}"
+    );
+    let ovr = |rack: &str| Override {
+        id: "down".into(),
+        instance: None,
+        rack_id: Some(rack.into()),
+        metric: "rack_down".into(),
+        value: 1.0,
+        slot: None,
+        expires_at: None,
+    };
+    // The short id names four racks: refused with their paths, never the first one.
+    let err = s.add_override(ovr("A01"), Some(0), T).unwrap_err().to_string();
+    assert!(
+        err.contains("names several racks") && err.contains("lyon/machine-room-a/aisle-1/A01"),
+        "{err}"
+    );
+    // By path: that rack alone goes down.
+    s.add_override(ovr("lyon/machine-room-a/aisle-1/A01"), Some(0), T)
+        .unwrap();
+    let expo = s.render_at(T);
+    assert_eq!(value(&expo, "up", &["instance=\"la1a01n01\""]), Some(0.0));
+    assert_eq!(value(&expo, "up", &["instance=\"pa1a01n01\""]), Some(1.0));
+    assert_eq!(value(&expo, "up", &["instance=\"pa2a01n01\""]), Some(1.0));
+}
