@@ -725,7 +725,10 @@ mod tests {
             ("B01", &["paris/machine-room-b/aisle-1/B01"]),
             ("S01", &["lyon/machine-room-a/S01"]),
             ("lyon/machine-room-a/S01", &["lyon/machine-room-a/S01"]),
-            ("paris/machine-room-a/aisle-2/A01", &["paris/machine-room-a/aisle-2/A01"]),
+            (
+                "paris/machine-room-a/aisle-2/A01",
+                &["paris/machine-room-a/aisle-2/A01"],
+            ),
             (
                 "A01",
                 &[
@@ -757,7 +760,10 @@ mod tests {
         assert!(matches!(t.find_room("machine-room-a"), Found::Many(ref v) if v.len() == 2));
         let lyon = t.room_ix("lyon/machine-room-a").unwrap();
         assert_eq!(t.rooms[lyon].name, "Lyon Machine Room A");
-        assert_eq!(t.room_ix("machine-room-b"), t.room_ix("paris/machine-room-b"));
+        assert_eq!(
+            t.room_ix("machine-room-b"),
+            t.room_ix("paris/machine-room-b")
+        );
         assert!(matches!(t.find_aisle("aisle-1"), Found::Many(ref v) if v.len() == 3));
         assert!(t.aisle("paris/machine-room-b/aisle-1").is_some());
         assert!(matches!(t.find_device("pdu-1"), Found::Many(ref v) if v.len() == 7));

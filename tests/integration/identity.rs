@@ -766,3 +766,32 @@ fn a_playlist_or_maintenance_naming_a_shared_id_is_warned_and_covers_nothing() {
         .collect();
     assert_eq!(covered, [lyon]);
 }
+
+#[tokio::test]
+async fn metrics_and_alert_filters_keep_rooms_and_racks_of_one_id_apart() {
+    use crate::support::router::get;
+    let st = served().await;
+    // /metrics: every rack by its site, room, aisle and rack, so the A01s are four series.
+    let metrics = get(&st, "/metrics").await.text();
+    let a01: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("rackscope_rack_health{") && l.contains("rack=\"A01\""))
+        .collect();
+    assert_eq!(a01.len(), 4, "{a01:#?}");
+    assert!(
+        a01.iter()
+            .any(|l| l.contains("site=\"lyon\"") && l.contains("room=\"machine-room-a\"")),
+        "{a01:#?}"
+    );
+    // The alerts page's room filter: by key, one room of a shared id at a time.
+    let page = text(&get(&st, "/alerts").await);
+    assert!(
+        page.contains("value=\"paris/machine-room-a\""),
+        "the room choices use keys"
+    );
+    assert!(page.contains("value=\"machine-room-b\""));
+    let b = text(&get(&st, "/alerts?room=machine-room-b").await);
+    assert!(b.contains(">pb1b01n01</a>"), "{b}");
+    let lyon = text(&get(&st, "/alerts?room=lyon%2Fmachine-room-a").await);
+    assert!(!lyon.contains(">pb1b01n01</a>"), "{lyon}");
+}

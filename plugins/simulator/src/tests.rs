@@ -661,7 +661,10 @@ fn racks_sharing_an_id_get_distinct_series_and_overrides_name_one_by_path() {
         expires_at: None,
     };
     // The short id names four racks: refused with their paths, never the first one.
-    let err = s.add_override(ovr("A01"), Some(0), T).unwrap_err().to_string();
+    let err = s
+        .add_override(ovr("A01"), Some(0), T)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("names several racks") && err.contains("lyon/machine-room-a/aisle-1/A01"),
         "{err}"

@@ -73,11 +73,18 @@ pub fn build(
     let sev = q.severity.filter(|s| !s.is_empty());
     let site = q.site.filter(|s| !s.is_empty());
     let room = q.room.filter(|s| !s.is_empty());
+    // The room filter takes a room key (a short id where unique, else `site/room`); a
+    // shared short id matches each room that carries it, as it did before paths existed.
+    let rooms = room.as_deref().map(|r| topo.find_room(r).all());
     let matched: Vec<&Marked<'_, '_>> = all
         .iter()
         .filter(|a| sev.as_deref().is_none_or(|s| a.alert.state.as_str() == s))
         .filter(|a| site.as_deref().is_none_or(|s| a.alert.site.id == s))
-        .filter(|a| room.as_deref().is_none_or(|r| a.alert.room.id == r))
+        .filter(|a| {
+            rooms
+                .as_ref()
+                .is_none_or(|rs| rs.contains(&topo.racks[a.alert.rack_ix].room))
+        })
         .collect();
     let choice = |v: &str, l: &str, cur: &Option<String>| Choice {
         value: v.to_owned(),
@@ -103,9 +110,9 @@ pub fn build(
             .collect(),
         rooms: topo
             .rooms
-            .iter()
-            .filter(|r| site.as_deref().is_none_or(|s| topo.sites[r.site].id == s))
-            .map(|r| choice(&r.id, &r.name, &room))
+            .iter_ix()
+            .filter(|(_, r)| site.as_deref().is_none_or(|s| topo.sites[r.site].id == s))
+            .map(|(ix, r)| choice(&topo.room_key(ix), &r.name, &room))
             .collect(),
     }
 }
