@@ -795,3 +795,43 @@ async fn metrics_and_alert_filters_keep_rooms_and_racks_of_one_id_apart() {
     let lyon = text(&get(&st, "/alerts?room=lyon%2Fmachine-room-a").await);
     assert!(!lyon.contains(">pb1b01n01</a>"), "{lyon}");
 }
+
+#[test]
+fn a_window_is_created_on_a_qualified_path_and_refused_on_a_shared_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::root().join("tests/fixtures/multisite"),
+        tmp.path(),
+    );
+    let app = tmp.path().join("app.yaml");
+    let config = crate::support::load(&app).config;
+    let new = |target_id: &str| rackscope::maintenance::NewWindow {
+        target_type: "rack".into(),
+        target_id: target_id.into(),
+        reason: "PDU swap".into(),
+        effect: None,
+        check: None,
+        starts_at: None,
+        expires_at: None,
+        duration: None,
+        every: None,
+    };
+    let err = rackscope::maintenance::create(&config, &new("A01"), "ada").unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("names several") && msg.contains("paris/machine-room-b/aisle-1/A01"),
+        "{msg}"
+    );
+    assert!(
+        !tmp.path().join("maintenances.yaml").exists(),
+        "nothing written"
+    );
+    let (_, m) =
+        rackscope::maintenance::create(&config, &new("paris/machine-room-b/aisle-1/A01"), "ada")
+            .unwrap();
+    assert_eq!(m.windows.len(), 1);
+    assert_eq!(
+        m.windows[0].entry.target_id,
+        "paris/machine-room-b/aisle-1/A01"
+    );
+}
