@@ -105,10 +105,8 @@ pub fn device(topo: &Topology, rack_key: &str, device_id: &str) -> Result<Device
 fn located(topo: &Topology, rack: Option<RackIx>, room: RoomIx) -> String {
     let r = &topo.rooms[room];
     let mut names = vec![topo.sites[r.site].name.as_str(), r.name.as_str()];
-    if let Some(x) = rack {
-        if let Some(a) = topo.racks[x].aisle {
-            names.push(&topo.aisles[a].name);
-        }
+    if let Some(a) = rack.and_then(|x| topo.racks[x].aisle) {
+        names.push(&topo.aisles[a].name);
     }
     names.join(" › ")
 }
