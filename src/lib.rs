@@ -4,6 +4,7 @@
 //! integration tests drive this library directly.
 
 pub mod accounts;
+pub mod checktest;
 pub mod demo;
 pub mod editing;
 pub mod import;

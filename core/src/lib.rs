@@ -5,6 +5,7 @@
 pub mod access;
 pub mod app_keys;
 pub mod bind;
+pub mod checktest;
 pub mod clock;
 pub mod config;
 pub mod diag;

@@ -92,6 +92,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 summary.metrics
             );
             print_ambiguous(&summary.ambiguous);
+            print_untested(&args.app, &loaded.config);
             if usable {
                 println!("result: usable ({errors} errors, {warnings} warnings)");
             } else {
@@ -145,6 +146,58 @@ fn print_ambiguous(all: &[rackscope_core::validate::AmbiguousId]) {
             "ambiguous {kind} ids ({}): {}{more}; address these by qualified path",
             of_kind.len(),
             shown.join("; ")
+        );
+    }
+}
+
+/// The check test files of a configuration: `*.test.yaml` beside its app.yaml and in its
+/// `tests/` directory.
+fn test_files(app: &Path) -> Vec<PathBuf> {
+    let dir = if app.is_dir() {
+        app
+    } else {
+        app.parent().unwrap_or(Path::new("."))
+    };
+    let mut out: Vec<PathBuf> = [dir.to_path_buf(), dir.join("tests")]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.yaml"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The checks in use that no check test names (docs/testing-checks.md).
+fn print_untested(app: &Path, config: &rackscope_core::Config) {
+    let mut named = std::collections::HashSet::new();
+    for f in test_files(app) {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let file: std::sync::Arc<Path> = std::sync::Arc::from(f.as_path());
+        let mut d = rackscope_core::Diagnostics::default();
+        if let Some(t) = rackscope_core::checktest::parse(&file, &text, &mut d) {
+            named.extend(rackscope_core::checktest::checks_named(&t).map(str::to_owned));
+        }
+    }
+    let in_use: Vec<&str> = (0..config.checks.len())
+        .filter(|&i| config.bindings.listing(i) == rackscope_core::bind::Listing::InUse)
+        .map(|i| config.checks.items[i].def.id.value.as_str())
+        .collect();
+    let mut untested: Vec<&str> = in_use
+        .iter()
+        .copied()
+        .filter(|c| !named.contains(*c))
+        .collect();
+    untested.sort_unstable();
+    if !untested.is_empty() {
+        println!(
+            "checks without a test ({} of {}): {}; see docs/testing-checks.md",
+            untested.len(),
+            in_use.len(),
+            untested.join(", ")
         );
     }
 }

@@ -14,6 +14,7 @@ mod health;
 mod import;
 mod serve;
 mod simulate;
+mod test;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +44,9 @@ enum Command {
     /// Import the topology from NetBox, RacksDB or BlueBanquise (or any importer plugin)
     /// into a configuration directory.
     Import(import::Args),
+    /// Run check tests: input series, instants, and the health expected at each, evaluated
+    /// with a real Prometheus (docs/testing-checks.md).
+    Test(test::Args),
     /// Write a synthetic topology of any size (for benchmarks and load tests).
     Generate(generate::Args),
     /// Add users, set their passwords, list them (docs/auth.md).
@@ -65,6 +69,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve::run(args))),
         Command::Simulate(args) => runtime().and_then(|rt| rt.block_on(simulate::run(args))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
+        Command::Test(args) => runtime().and_then(|rt| rt.block_on(test::run(args))),
     };
     match result {
         Ok(code) => code,

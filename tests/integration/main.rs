@@ -10,6 +10,7 @@ mod architecture;
 mod auth;
 mod bad_configs;
 mod browser;
+mod checktests;
 mod cli;
 mod editing;
 mod editors;
