@@ -330,11 +330,18 @@ fn judge_into(
     diags: &mut Diagnostics,
     failures: &mut Vec<checktest::Failure>,
 ) {
+    // A query Prometheus refused is the configuration's fault, not an expectation's: say
+    // which, once per instant.
     if let Some(e) = snap.errors.first() {
         diags.error(
             "test",
             Span::new(file, Pos::FILE),
-            format!("at {}: a query failed: {e:?}", eval.at_text),
+            format!(
+                "at {}: the query of {} failed: {}",
+                eval.at_text,
+                e.checks.join(", "),
+                e.error
+            ),
         );
     }
     let (passed, failed) = checktest::judge(eval, snap);
