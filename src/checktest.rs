@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use rackscope_core::checktest::{self, START, Step, TestFile};
 use rackscope_core::diag::{Diagnostic, Diagnostics, Level, Pos, Span};
@@ -107,12 +107,7 @@ pub fn openmetrics(t: &TestFile) -> String {
 }
 
 fn find_bin(name: &'static str) -> Result<PathBuf, RunError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .ok_or(RunError::Missing(name))
+    crate::demo::find_bin(name).ok_or(RunError::Missing(name))
 }
 
 /// A throwaway directory, removed with everything in it when dropped.
@@ -191,33 +186,9 @@ impl Lab {
         }
         let mut child = cmd.spawn().map_err(lab)?;
         let url = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(dir.0.join("prometheus.log")).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(3).collect();
-                return Err(RunError::Lab(format!(
-                    "the test Prometheus exited at start ({status}): {}",
-                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-                )));
-            }
-            if let Ok(r) = client
-                .get(format!("{url}/-/ready"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(RunError::Lab(
-                    "the test Prometheus was not ready within 60 s".into(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::demo::wait_ready(&url, &mut child, &dir.0.join("prometheus.log"))
+            .await
+            .map_err(|e| RunError::Lab(format!("the test Prometheus: {e:#}")))?;
         Ok(Lab {
             url,
             _child: child,

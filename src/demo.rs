@@ -452,7 +452,7 @@ async fn report(engine: Arc<Engine>, verbose: bool) {
 }
 
 /// Waits until Prometheus answers `/-/ready`, failing fast if it exits.
-async fn wait_ready(
+pub(crate) async fn wait_ready(
     url: &str,
     child: &mut tokio::process::Child,
     log: &Path,
@@ -507,10 +507,15 @@ async fn stop_child(child: &mut tokio::process::Child) {
 }
 
 fn find_prometheus() -> Option<PathBuf> {
+    find_bin("prometheus")
+}
+
+/// A program on PATH, or where Debian's packages put it.
+pub(crate) fn find_bin(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join("prometheus"))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 

@@ -109,6 +109,8 @@ pub struct Expect {
     pub alert: Option<Field<bool>>,
     /// The checks its alert lists, when it is listed.
     pub alert_checks: Option<Field<Vec<String>>>,
+    /// Where its alert says it is: `site/room/aisle/rack/device`.
+    pub alert_at: Option<Field<String>>,
 }
 
 /// An expectation that did not hold.
@@ -348,6 +350,7 @@ impl Decoder<'_> {
                 "pending",
                 "alert",
                 "alert_checks",
+                "alert_at",
             ],
             "an expectation",
         );
@@ -431,6 +434,7 @@ impl Decoder<'_> {
             d.text(n).map(|s| Self::field(n, s))
         };
         let reason = text_field(self, "reason");
+        let alert_at = text_field(self, "alert_at");
         let message = text_field(self, "message");
         let check = e.get("check").and_then(|n| self.text(n));
         let alert_checks = match e.get("alert_checks") {
@@ -466,10 +470,10 @@ impl Decoder<'_> {
                 "value, reason and message are a check's: name it with `check:`",
             );
         }
-        if check.is_some() && (alert.is_some() || alert_checks.is_some()) {
+        if check.is_some() && (alert.is_some() || alert_checks.is_some() || alert_at.is_some()) {
             self.error(
                 e,
-                "alert and alert_checks are the target's, not a check's: leave `check:` out",
+                "alert, alert_checks and alert_at are the target's, not a check's: leave `check:` out",
             );
         }
         if matches!(target, Target::Estate)
@@ -484,8 +488,9 @@ impl Decoder<'_> {
             && pending.is_none()
             && alert.is_none()
             && alert_checks.is_none()
+            && alert_at.is_none()
         {
-            self.error(e, "an expectation says what must hold: state, value, reason, message, pending, alert or alert_checks");
+            self.error(e, "an expectation says what must hold: state, value, reason, message, pending, alert, alert_checks or alert_at");
         }
         Some(Expect {
             target,
@@ -498,6 +503,7 @@ impl Decoder<'_> {
             pending,
             alert,
             alert_checks,
+            alert_at,
         })
     }
 }
@@ -566,8 +572,14 @@ fn find<'s>(snap: &'s Snapshot, t: &Target) -> Result<Found<'s>, String> {
     })
 }
 
-/// The ids of the checks an active alert on this target lists, `None` when it has none.
-fn alert_of(snap: &Snapshot, scope: Scope, t: u32) -> Option<Vec<String>> {
+/// An active alert on a target: the ids of the checks it lists, and where it says it is.
+struct AlertSeen {
+    checks: Vec<String>,
+    at: String,
+}
+
+/// The active alert on this target, `None` when it has none.
+fn alert_of(snap: &Snapshot, scope: Scope, t: u32) -> Option<AlertSeen> {
     let mine = |a: &AlertTarget| match (scope, a) {
         (Scope::Node, AlertTarget::Node(n)) => *n == t,
         (Scope::Rack, AlertTarget::Rack(r)) => r.get() == t,
@@ -581,6 +593,7 @@ fn alert_of(snap: &Snapshot, scope: Scope, t: u32) -> Option<Vec<String>> {
         }
         _ => false,
     };
+    let first = snap.health.alerts.iter().find(|a| mine(&a.target))?;
     let mut ids: Vec<String> = snap
         .health
         .alerts
@@ -592,12 +605,13 @@ fn alert_of(snap: &Snapshot, scope: Scope, t: u32) -> Option<Vec<String>> {
                 .map(|c| snap.plan.checks[c.check as usize].id.to_string())
         })
         .collect();
-    if ids.is_empty() && !snap.health.alerts.iter().any(|a| mine(&a.target)) {
-        return None;
-    }
     ids.sort();
     ids.dedup();
-    Some(ids)
+    let (rack, device, _) = snap.locate(first.target);
+    Some(AlertSeen {
+        checks: ids,
+        at: snap.config.topology.path(rack, device).join("/"),
+    })
 }
 
 fn yaml_list(ids: &[String]) -> String {
@@ -704,13 +718,13 @@ pub fn judge(eval: &Eval, snap: &Snapshot) -> (usize, Vec<Failure>) {
                     let mut want = f.value.clone();
                     want.sort();
                     match &alert {
-                        Some(ids) if *ids == want => {}
-                        Some(ids) => fail(
+                        Some(a) if a.checks == want => {}
+                        Some(a) => fail(
                             f.pos,
                             "alert_checks",
                             yaml_list(&f.value),
-                            yaml_list(ids),
-                            Some((f.span.clone(), yaml_list(ids))),
+                            yaml_list(&a.checks),
+                            Some((f.span.clone(), yaml_list(&a.checks))),
                         ),
                         None => fail(
                             f.pos,
@@ -719,6 +733,19 @@ pub fn judge(eval: &Eval, snap: &Snapshot) -> (usize, Vec<Failure>) {
                             "no alert".into(),
                             None,
                         ),
+                    }
+                }
+                if let Some(f) = &e.alert_at {
+                    match &alert {
+                        Some(a) if a.at == f.value => {}
+                        Some(a) => fail(
+                            f.pos,
+                            "alert_at",
+                            f.value.clone(),
+                            a.at.clone(),
+                            Some((f.span.clone(), a.at.clone())),
+                        ),
+                        None => fail(f.pos, "alert_at", f.value.clone(), "no alert".into(), None),
                     }
                 }
             }

@@ -242,7 +242,15 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
             .map(|n| n.rack_id.as_str())
             .collect();
         let topo = &s.world().config.topology;
-        !crit.is_empty()
+        let compute = |name: &str| {
+            s.world()
+                .nodes
+                .iter()
+                .any(|n| n.name == name && n.class == rackscope_simulator::world::Class::Compute)
+        };
+        // A CRIT compute node to walk to: its device page draws metric charts (a switch's
+        // has none).
+        status.incidents.crit.iter().any(|n| compute(&n.instance))
             && status.incidents.racks_down.is_empty()
             && s.world().nodes.iter().any(|n| {
                 n.class == rackscope_simulator::world::Class::Compute
@@ -262,7 +270,8 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     let served = Served::start(&config, &prom.url()).await;
     let (web, engine) = (served.web.clone(), served.engine.clone());
 
-    // The simulator's CRIT nodes, and wait for the engine to see them all.
+    // The simulator's CRIT nodes, and wait for the engine to see them all; the walk goes to
+    // a compute node among them.
     let status = sim.status(rackscope_simulator::unix_now());
     let crit: Vec<(String, String)> = status
         .incidents
@@ -288,7 +297,17 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
         assert!(Instant::now() < deadline, "engine never saw {crit:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let (node, rack_id) = crit[0].clone();
+    let compute = |name: &str| {
+        sim.world()
+            .nodes
+            .iter()
+            .any(|n| n.name == name && n.class == rackscope_simulator::world::Class::Compute)
+    };
+    let (node, rack_id) = crit
+        .iter()
+        .find(|(n, _)| compute(n))
+        .unwrap_or(&crit[0])
+        .clone();
     let topo = &config.topology;
     let rack_ix = topo.rack_ix(&rack_id).unwrap();
     let room = &topo.rooms[topo.racks[rack_ix].room];

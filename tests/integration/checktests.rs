@@ -168,7 +168,7 @@ async fn update_rewrites_the_wrong_values_and_the_file_then_passes() {
     let tmp = tempfile::tempdir().unwrap();
     let f = write_test(
         tmp.path(),
-        "input_series:\n- series: up{instance=\"n01\"}\n  values: 1 0\n- series: node_temperature_celsius{instance=\"n03\"}\n  values: 40 42.5\ntests:\n- at: 1m\n  expect:\n  - node: n01   # the node that went down\n    state: OK   # was it?\n    alert: false\n    alert_checks: []\n  - node: n03\n    check: node_temperature\n    state: \"OK\"\n    value: 41\n  - global: OK\n",
+        "input_series:\n- series: up{instance=\"n01\"}\n  values: 1 0\n- series: node_temperature_celsius{instance=\"n03\"}\n  values: 40 42.5\ntests:\n- at: 1m\n  expect:\n  - node: n01   # the node that went down\n    state: OK   # was it?\n    alert: false\n    alert_checks: []\n    alert_at: nowhere\n  - node: n03\n    check: node_temperature\n    state: \"OK\"\n    value: 41\n  - global: OK\n",
     );
     let before = std::fs::read_to_string(&f).unwrap();
     let out = support::bin()
@@ -187,6 +187,10 @@ async fn update_rewrites_the_wrong_values_and_the_file_then_passes() {
     assert!(after.contains("    state: CRIT   # was it?\n"), "{after}");
     assert!(after.contains("    alert: true\n"), "{after}");
     assert!(after.contains("    alert_checks: [node_up]\n"), "{after}");
+    assert!(
+        after.contains("    alert_at: dc1/room-a/aisle-1/r01/chassis-1\n"),
+        "{after}"
+    );
     assert!(
         after.contains("    state: WARN\n    value: 42.5\n"),
         "{after}"

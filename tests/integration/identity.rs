@@ -73,6 +73,19 @@ fn multisite() -> std::path::PathBuf {
     crate::support::root().join("tests/fixtures/multisite/app.yaml")
 }
 
+/// A copy of the multi-site fixture whose app.yaml is `edit`ed: (the directory, its app.yaml).
+fn multisite_copy(edit: impl FnOnce(&str) -> String) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::root().join("tests/fixtures/multisite"),
+        tmp.path(),
+    );
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, edit(&text)).unwrap();
+    (tmp, app)
+}
+
 /// (rack path, rack_power_watts) of the fixture's world: the four `A01`s each draw a
 /// different load, so a series reaching the wrong rack shows.
 const POWER: [(&str, f64); 7] = [
@@ -87,7 +100,9 @@ const POWER: [(&str, f64); 7] = [
 
 /// The series of the fixture's world, labelled as the simulator labels them (`site_id`,
 /// `room_id`, `aisle_id` where the rack has an aisle): every node up but `pb1b01n01`.
-fn world_series() -> Vec<(&'static str, Vec<(&'static str, String)>, f64)> {
+type Series = (&'static str, Vec<(&'static str, String)>, f64);
+
+fn world_series() -> Vec<Series> {
     let loaded = crate::support::load(&multisite());
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -241,9 +256,7 @@ fn a_real_estate_that_reuses_names_loads_counted_as_physical_objects() {
 
 #[test]
 fn siblings_with_one_id_stay_errors_with_both_positions() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = crate::support::root().join("tests/fixtures/multisite");
-    crate::support::copy_dir(&dir, tmp.path());
+    let (tmp, _) = multisite_copy(str::to_owned);
     // Two rooms of one site with one id; the listing names each once.
     let room = tmp
         .path()
@@ -368,21 +381,12 @@ async fn rack_checks_tell_shared_rack_ids_apart_by_the_configured_labels() {
     assert_eq!(of("paris/machine-room-b/aisle-1/A01"), Some(Ok));
     assert_eq!(of("lyon/machine-room-a/aisle-1/A01"), Some(Ok));
 
-    let tmp = tempfile::tempdir().unwrap();
-    crate::support::copy_dir(
-        &crate::support::root().join("tests/fixtures/multisite"),
-        tmp.path(),
-    );
-    let app = tmp.path().join("app.yaml");
-    let text = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(
-        &app,
+    let (_tmp, app) = multisite_copy(|text| {
         text.replace(
             "  prometheus_url: http://127.0.0.1:9090\n",
             "  prometheus_url: http://127.0.0.1:9090\n  site_label: site_id\n  room_label: room_id\n",
-        ),
-    )
-    .unwrap();
+        )
+    });
     let loaded = crate::support::load(&app);
     let warned: Vec<_> = loaded
         .diagnostics
@@ -701,20 +705,11 @@ async fn pages_open_by_short_id_or_path_and_a_shared_id_asks_which() {
 
 #[test]
 fn a_playlist_or_maintenance_naming_a_shared_id_is_warned_and_covers_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    crate::support::copy_dir(
-        &crate::support::root().join("tests/fixtures/multisite"),
-        tmp.path(),
-    );
-    let app = tmp.path().join("app.yaml");
-    let text = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(
-        &app,
+    let (tmp, app) = multisite_copy(|text| {
         format!(
             "{text}playlist:\n  views:\n  - /views/room/machine-room-a\n  - /views/room/paris%2Fmachine-room-a\n  - /views/rack/B01\n  - /views/rack/nowhere\n"
-        ),
-    )
-    .unwrap();
+        )
+    });
     std::fs::write(
         tmp.path().join("maintenances.yaml"),
         "maintenances:\n- id: w-short\n  target_type: rack\n  target_id: A01\n  reason: x\n  starts_at: '2020-01-01T00:00:00Z'\n- id: w-path\n  target_type: rack\n  target_id: lyon/machine-room-a/aisle-1/A01\n  reason: x\n  starts_at: '2020-01-01T00:00:00Z'\n",
@@ -798,12 +793,7 @@ async fn metrics_and_alert_filters_keep_rooms_and_racks_of_one_id_apart() {
 
 #[test]
 fn a_window_is_created_on_a_qualified_path_and_refused_on_a_shared_id() {
-    let tmp = tempfile::tempdir().unwrap();
-    crate::support::copy_dir(
-        &crate::support::root().join("tests/fixtures/multisite"),
-        tmp.path(),
-    );
-    let app = tmp.path().join("app.yaml");
+    let (tmp, app) = multisite_copy(str::to_owned);
     let config = crate::support::load(&app).config;
     let new = |target_id: &str| rackscope::maintenance::NewWindow {
         target_type: "rack".into(),
