@@ -421,7 +421,8 @@ pub fn ignored(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagn
     plugins(app, node, file, diags);
 }
 
-/// `plugins.<id>.enabled: true` starts nothing here: the simulator is its own command.
+/// `plugins.<id>.enabled: true` starts nothing here but the Slurm view (its settings are
+/// `plugins/slurm/config.yml`, checked by `load`): the simulator is its own command.
 fn plugins(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
     for id in app.plugins.keys() {
         if !app.plugin_enabled(id) {
@@ -429,7 +430,7 @@ fn plugins(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
         }
         let why = match id.as_str() {
             "simulator" => "run the simulator with `rackscope simulate` or `rackscope demo`",
-            "slurm" => "there is no Slurm plugin",
+            "slurm" => continue,
             _ => "Rackscope has no plugin of that name",
         };
         diags.warning(

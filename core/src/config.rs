@@ -47,6 +47,9 @@ pub struct Config {
     pub access: crate::access::Access,
     /// The maintenance windows of `maintenances.yaml` beside app.yaml.
     pub maintenances: Arc<crate::maintenance::Maintenances>,
+    /// The Slurm view's settings (`plugins/slurm/config.yml`), when `plugins.slurm` is
+    /// enabled.
+    pub slurm: Option<Arc<crate::slurm::Slurm>>,
 }
 
 impl Config {

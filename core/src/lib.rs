@@ -23,6 +23,7 @@ pub mod promql;
 pub mod read;
 pub mod script;
 pub mod severity;
+pub mod slurm;
 pub mod telemetry;
 pub mod topology;
 pub mod util;

@@ -168,6 +168,7 @@ fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String
         .then(|| read_file(&file, &mut diags))
         .flatten();
     config.maintenances = Arc::new(maintenances(&config, &file, parsed, &mut diags));
+    config.slurm = slurm(&config, &app_arc, &mut diags).map(Arc::new);
     crate::validate::finish(&config, &mut diags);
     crate::validate::playlist(&config, &app_node, &app_arc, &mut diags);
     diags.sort();
@@ -392,6 +393,74 @@ pub fn read_yaml<T: DeserializeOwned>(
     let warnings = ctx.take_warnings();
     r.map(|v| (v, warnings))
         .map_err(|e| e.into_diagnostic(&file, node.pos))
+}
+
+/// The Slurm plugin's files, when app.yaml enables it: `plugins/slurm/config.yml` beside
+/// app.yaml (the upstream place; its defaults without one) and the node mapping it names.
+fn slurm(config: &Config, app: &Arc<Path>, diags: &mut Diagnostics) -> Option<crate::slurm::Slurm> {
+    if !config.app.plugin_enabled("slurm") {
+        return None;
+    }
+    let dir = config.base_dir.join("plugins/slurm");
+    let path = dir.join("config.yml");
+    let (at, file) = match vfs::exists(&path)
+        .then(|| read_file(&path, diags))
+        .flatten()
+    {
+        Some((at, src, node)) => {
+            let file = decode_one::<crate::model::slurm::SlurmFile>(&node, &src, &at, diags)?;
+            (at, file)
+        }
+        None => (app.clone(), crate::model::slurm::SlurmFile::default()),
+    };
+    if !file.enabled {
+        return None;
+    }
+    // Upstream wrote mapping paths relative to its working directory
+    // (`config/examples/hpc-cluster/plugins/slurm/node_mapping.yaml`): relative to the
+    // configuration first, then the conventional place beside config.yml.
+    let beside = dir.join("node_mapping.yaml");
+    let mapping_path = match &file.mapping_path {
+        Some(p) => {
+            let written = resolve_path(&config.base_dir, Path::new(&p.value));
+            if vfs::exists(&written) {
+                Some(written)
+            } else if vfs::exists(&beside) {
+                diags.warning(
+                    "slurm",
+                    Span::new(&at, p.pos),
+                    format!(
+                        "mapping_path {} does not exist; {} is used",
+                        written.display(),
+                        beside.display()
+                    ),
+                );
+                Some(beside)
+            } else {
+                diags.warning(
+                    "slurm",
+                    Span::new(&at, p.pos),
+                    format!(
+                        "mapping_path {} does not exist: Slurm node names are taken as instance names",
+                        written.display()
+                    ),
+                );
+                None
+            }
+        }
+        None => vfs::exists(&beside).then_some(beside),
+    };
+    let mapping = mapping_path.and_then(|p| {
+        let (mat, src, node) = read_file(&p, diags)?;
+        let m = decode_one::<crate::model::slurm::MappingFile>(&node, &src, &mat, diags)?;
+        Some((mat, m))
+    });
+    Some(crate::slurm::check(
+        &file,
+        &at,
+        mapping.as_ref().map(|(a, m)| (a, m)),
+        diags,
+    ))
 }
 
 /// Reads and parses one YAML file; problems become diagnostics.

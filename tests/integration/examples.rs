@@ -85,9 +85,20 @@ fn small_cluster() {
         loaded.diagnostics.errors().collect::<Vec<_>>()
     );
     assert_eq!(c, [1, 1, 3, 11, 194, 608]);
-    assert_ignored(
-        &loaded,
-        &["map", "plugins.simulator.enabled", "plugins.slurm.enabled"],
+    assert_ignored(&loaded, &["map", "plugins.simulator.enabled"]);
+    // The Slurm plugin is honoured: its files load, and the CWD-relative mapping path of
+    // the Python version is found beside config.yml, with a warning saying so.
+    let slurm = loaded.config.slurm.as_ref().unwrap();
+    assert_eq!(
+        slurm.query(),
+        "max by (node, status, partition) (slurm_node_status)"
+    );
+    let w = messages(&loaded, "slurm");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("does not exist;")
+            && w[0].contains("plugins/slurm/node_mapping.yaml is used"),
+        "{w:?}"
     );
 }
 
@@ -109,9 +120,13 @@ fn hpc_cluster() {
             "features.wizard",
             "map",
             "plugins.simulator.enabled",
-            "plugins.slurm.enabled",
         ],
     );
+    // Its node mapping is the dict form the Python version silently ignored: expanded.
+    let slurm = loaded.config.slurm.as_ref().unwrap();
+    assert_eq!(slurm.mapping.entries.len(), 1400);
+    assert_eq!(slurm.mapping.instance("c0042"), "compute0042");
+    assert_eq!(slurm.mapping.instance("g007"), "gpu007");
     let unreachable = messages(&loaded, "unreachable-rule");
     assert!(
         unreachable

@@ -5,5 +5,6 @@ pub mod catalog;
 pub mod checks;
 pub mod maintenance;
 pub mod metrics;
+pub mod slurm;
 pub mod topology;
 pub mod users;

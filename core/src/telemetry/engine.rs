@@ -83,6 +83,8 @@ pub struct Snapshot {
     pub query_count: usize,
     pub errors: Vec<QueryError>,
     pub stale: Option<Stale>,
+    /// Slurm state from the same refresh, when the configuration enables the Slurm view.
+    pub slurm: Option<Arc<crate::slurm::SlurmState>>,
 }
 
 impl Snapshot {
@@ -259,6 +261,7 @@ impl Engine {
             ts: unix_seconds(at) * 1000.0,
         });
         let errors = query_errors(&plan, &answers);
+        let slurm = slurm_state(&config, &plan, &answers);
         let failed = !answers.is_empty() && answers.iter().all(Result::is_err);
         self.stats.refresh_done(!failed);
         if answers.iter().any(Result::is_ok) {
@@ -272,6 +275,7 @@ impl Engine {
             duration,
             query_count,
             errors,
+            slurm,
         };
         if failed {
             let snap = self.failed_refresh(&mut inner, &answers, done);
@@ -609,6 +613,31 @@ struct Done {
     duration: Duration,
     query_count: usize,
     errors: Vec<QueryError>,
+    slurm: Option<Arc<crate::slurm::SlurmState>>,
+}
+
+/// The Slurm state of a refresh: its query's answer joined to the topology, or why there
+/// is none (the query failed: the nodes' Slurm states are unknown, never assumed fine).
+fn slurm_state(
+    config: &Config,
+    plan: &Plan,
+    answers: &[Result<InstantResult, SourceError>],
+) -> Option<Arc<crate::slurm::SlurmState>> {
+    let (slurm, q) = config.slurm.as_ref().zip(plan.slurm_query)?;
+    Some(Arc::new(match answers.get(q as usize) {
+        Some(Ok(res)) => crate::slurm::SlurmState {
+            view: slurm.join(
+                &config.topology,
+                res.samples.iter().map(|s| (&s.labels, s.value)),
+            ),
+            error: None,
+        },
+        Some(Err(e)) => crate::slurm::SlurmState {
+            view: Default::default(),
+            error: Some(e.to_string()),
+        },
+        None => crate::slurm::SlurmState::default(),
+    }))
 }
 
 impl Done {
@@ -626,6 +655,7 @@ impl Done {
             query_count: self.query_count,
             errors: self.errors,
             stale,
+            slurm: self.slurm,
         }
     }
 }

@@ -85,6 +85,13 @@ pub fn at_read(snap: &Snapshot, now: Instant) -> Option<Snapshot> {
         );
         marked.health = Arc::new(health);
         marked.errors = Vec::new();
+        // Slurm states as old as the health are as unknown.
+        marked.slurm = snap.slurm.as_ref().map(|_| {
+            Arc::new(crate::slurm::SlurmState {
+                view: Default::default(),
+                error: Some(reason.to_string()),
+            })
+        });
     } else {
         tracing::warn!(%reason, "the snapshot is overdue; marked stale");
     }

@@ -127,6 +127,9 @@ pub struct Plan {
     /// Distinct targets that at least one check runs for.
     pub total_ids: usize,
     pub max_ids_per_query: usize,
+    /// The Slurm view's one query (`slurm::Slurm::query`), sent with the checks' queries
+    /// so that Slurm state and health come from the same refresh.
+    pub slurm_query: Option<u32>,
 }
 
 impl Plan {
@@ -174,6 +177,9 @@ impl Plan {
                 }
             }
         }
+        if let Some(q) = self.slurm_query {
+            let _ = writeln!(out, "slurm q{q} {}", self.queries[q as usize].expr);
+        }
         let unbound = self.unbound(config);
         if !unbound.is_empty() {
             let _ = writeln!(out, "unbound (never run): {}", unbound.join(", "));
@@ -220,12 +226,14 @@ pub fn plan(config: &Config) -> Plan {
         .collect();
         checks.push(bound_check(config, &targets, check_ix, list, chunks));
     }
+    let slurm_query = config.slurm.as_ref().map(|s| queries.intern(s.query(), 0));
     Plan {
         total_ids: seen.iter().map(HashSet::len).sum(),
         targets,
         checks,
         queries: queries.list,
         max_ids_per_query: max_ids,
+        slurm_query,
     }
 }
 

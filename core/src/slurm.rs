@@ -1,0 +1,380 @@
+//! Slurm state from Prometheus (issue #21), in the upstream plugin's files: which node
+//! statuses are which severity, how Slurm node names map to instances, and the state of each
+//! instance from one `slurm_node_status{node,status,partition}` answer.
+//!
+//! Pure: the files are checked here (`load::slurm`), the one query is the engine's, and
+//! what a page shows is built from `SlurmView`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use crate::diag::{Diagnostics, Span};
+use crate::labels::Labels;
+use crate::model::slurm::{MappingFile, SlurmFile};
+use crate::topology::{InstanceIx, Topology};
+
+/// A Slurm severity. The order is the worst-last order of the hardware states with INFO
+/// below OK: a node that is `idle` (INFO when configured) is fine, and a status no list
+/// names is UNKNOWN, above OK (the Python version ranked UNKNOWN lowest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Info,
+    Ok,
+    Unknown,
+    Warn,
+    Crit,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "INFO",
+            Level::Ok => "OK",
+            Level::Unknown => "UNKNOWN",
+            Level::Warn => "WARN",
+            Level::Crit => "CRIT",
+        }
+    }
+}
+
+/// Slurm's short forms, as `sinfo` prints them, to the long ones the status map lists.
+const ALIASES: [(&str, &str); 12] = [
+    ("alloc", "allocated"),
+    ("comp", "completing"),
+    ("drng", "draining"),
+    ("failg", "failing"),
+    ("futr", "future"),
+    ("mix", "mixed"),
+    ("plnd", "planned"),
+    ("pow_dn", "power_down"),
+    ("pow_up", "power_up"),
+    ("resv", "reserved"),
+    ("unk", "unknown"),
+    ("block", "blocked"),
+];
+
+/// A raw status, trimmed, lower-cased and its alias resolved; and whether it carried
+/// Slurm's trailing `*` (the node does not respond).
+pub fn normalize(raw: &str) -> (String, bool) {
+    let t = raw.trim().to_ascii_lowercase();
+    let (t, star) = match t.strip_suffix('*') {
+        Some(s) => (s.trim_end().to_owned(), true),
+        None => (t, false),
+    };
+    let long = ALIASES
+        .iter()
+        .find(|(short, _)| *short == t)
+        .map_or(t.clone(), |(_, long)| (*long).to_owned());
+    (long, star)
+}
+
+/// The severity of each status the configuration names.
+#[derive(Debug, Clone, Default)]
+pub struct StatusMap {
+    levels: HashMap<String, Level>,
+}
+
+impl StatusMap {
+    /// A status's severity: a `*` is CRIT whatever the status; a status no list names is
+    /// UNKNOWN.
+    pub fn level(&self, status: &str, star: bool) -> Level {
+        if star {
+            return Level::Crit;
+        }
+        self.levels.get(status).copied().unwrap_or(Level::Unknown)
+    }
+}
+
+/// Slurm node name → instance name.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    exact: HashMap<String, String>,
+    /// `(node prefix, instance pattern with one `*`)`: the node's suffix after the prefix
+    /// fills the `*`; the first rule that matches wins.
+    stars: Vec<(String, String)>,
+    /// Where the mapping was read from, for the API.
+    pub file: Option<PathBuf>,
+    /// The entries as written (expanded), for the API.
+    pub entries: Vec<(String, String)>,
+}
+
+impl Mapping {
+    /// The instance a Slurm node is; the node name itself when no rule names it.
+    pub fn instance<'a>(&'a self, node: &'a str) -> Cow<'a, str> {
+        if let Some(i) = self.exact.get(node) {
+            return Cow::Borrowed(i);
+        }
+        for (prefix, pattern) in &self.stars {
+            if let Some(rest) = node.strip_prefix(prefix.as_str()) {
+                return Cow::Owned(pattern.replacen('*', rest, 1));
+            }
+        }
+        Cow::Borrowed(node)
+    }
+}
+
+/// The Slurm settings of a configuration, checked.
+#[derive(Debug, Clone, Default)]
+pub struct Slurm {
+    pub metric: String,
+    pub label_node: String,
+    pub label_status: String,
+    pub label_partition: String,
+    pub status: StatusMap,
+    pub colors: BTreeMap<String, String>,
+    pub mapping: Mapping,
+    pub affects_health: bool,
+}
+
+impl Slurm {
+    /// The one query per refresh: every node's statuses and partitions.
+    pub fn query(&self) -> String {
+        format!(
+            "max by ({}, {}, {}) ({})",
+            self.label_node, self.label_status, self.label_partition, self.metric
+        )
+    }
+
+    /// The state of every instance Slurm reports, from the query's answer.
+    pub fn join<'s>(
+        &self,
+        topo: &Topology,
+        samples: impl IntoIterator<Item = (&'s Labels, f64)>,
+    ) -> SlurmView {
+        let mut nodes: BTreeMap<InstanceIx, NodeState> = BTreeMap::new();
+        let mut unplaced = BTreeSet::new();
+        // Per instance: the status of partition `all`, which wins where a node has it.
+        let mut in_all: HashMap<InstanceIx, (String, Level)> = HashMap::new();
+        for (labels, value) in samples {
+            // Upstream's exporters write 1 for the status a node is in and 0 otherwise.
+            if value.is_nan() || value <= 0.0 {
+                continue;
+            }
+            let (Some(node), Some(raw)) =
+                (labels.get(&self.label_node), labels.get(&self.label_status))
+            else {
+                continue;
+            };
+            let instance = self.mapping.instance(node);
+            let Some(ix) = topo.instance_ix(&instance) else {
+                unplaced.insert(node.to_owned());
+                continue;
+            };
+            let (status, star) = normalize(raw);
+            let level = self.status.level(&status, star);
+            let shown = if star { format!("{status}*") } else { status };
+            let partition = labels.get(&self.label_partition).unwrap_or("");
+            let n = nodes.entry(ix).or_insert_with(|| NodeState {
+                node: node.to_owned(),
+                status: shown.clone(),
+                level,
+                statuses: Vec::new(),
+                partitions: Vec::new(),
+            });
+            if level > n.level {
+                n.level = level;
+                n.status = shown.clone();
+            }
+            if partition == "all" {
+                in_all.insert(ix, (shown.clone(), level));
+            } else if !partition.is_empty() && !n.partitions.iter().any(|p| p == partition) {
+                n.partitions.push(partition.to_owned());
+            }
+            if !n.statuses.contains(&shown) {
+                n.statuses.push(shown);
+            }
+        }
+        for (ix, n) in &mut nodes {
+            if let Some((status, level)) = in_all.remove(ix) {
+                n.status = status;
+                n.level = level;
+            }
+            n.partitions.sort();
+            n.statuses.sort();
+        }
+        SlurmView {
+            nodes,
+            unplaced: unplaced.into_iter().collect(),
+        }
+    }
+}
+
+/// One instance's Slurm state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NodeState {
+    /// The Slurm node name (before mapping).
+    pub node: String,
+    /// The status shown: the worst one, or the one in partition `all` where there is one.
+    pub status: String,
+    pub level: Level,
+    pub statuses: Vec<String>,
+    pub partitions: Vec<String>,
+}
+
+/// The Slurm state of an estate at one refresh.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlurmView {
+    pub nodes: BTreeMap<InstanceIx, NodeState>,
+    /// Slurm nodes that map to no instance of the topology.
+    pub unplaced: Vec<String>,
+}
+
+/// The Slurm state a refresh found: the view, or why the query failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlurmState {
+    pub view: SlurmView,
+    pub error: Option<String>,
+}
+
+/// Checks the plugin file and its mapping into `Slurm`; every problem is a diagnostic at
+/// its line. `mapping` is the mapping file's text and node, when it exists.
+pub fn check(
+    file: &SlurmFile,
+    at: &std::sync::Arc<std::path::Path>,
+    mapping: Option<(&std::sync::Arc<std::path::Path>, &MappingFile)>,
+    diags: &mut Diagnostics,
+) -> Slurm {
+    let mut levels: HashMap<String, Level> = HashMap::new();
+    // The most severe list wins a status listed twice, as upstream looks crit first.
+    for (list, level) in [
+        (&file.status_map.crit, Level::Crit),
+        (&file.status_map.warn, Level::Warn),
+        (&file.status_map.ok, Level::Ok),
+        (&file.status_map.info, Level::Info),
+    ] {
+        for s in list {
+            let (status, _) = normalize(&s.value);
+            match levels.get(&status) {
+                Some(first) if *first != level => diags.warning(
+                    "slurm",
+                    Span::new(at, s.pos),
+                    format!(
+                        "status `{}` is also listed as {}; {} is used",
+                        s.value,
+                        first.as_str(),
+                        first.as_str()
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    levels.insert(status, level);
+                }
+            }
+        }
+    }
+    for (key, label) in [
+        ("label_node", &file.label_node),
+        ("label_status", &file.label_status),
+        ("label_partition", &file.label_partition),
+    ] {
+        if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            diags.error(
+                "slurm",
+                Span::file_only(at),
+                format!("{key} `{label}` is not a Prometheus label name"),
+            );
+        }
+    }
+    if file.metric.is_empty()
+        || !file
+            .metric
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    {
+        diags.error(
+            "slurm",
+            Span::file_only(at),
+            format!("metric `{}` is not a Prometheus metric name", file.metric),
+        );
+    }
+    let mapping = match mapping {
+        Some((path, m)) => mapping_of(path, m, diags),
+        None => Mapping::default(),
+    };
+    Slurm {
+        metric: file.metric.clone(),
+        label_node: file.label_node.clone(),
+        label_status: file.label_status.clone(),
+        label_partition: file.label_partition.clone(),
+        status: StatusMap { levels },
+        colors: file.severity_colors.clone(),
+        mapping,
+        affects_health: file.affects_health,
+    }
+}
+
+/// Both mapping forms, expanded with the one instance grammar.
+fn mapping_of(
+    path: &std::sync::Arc<std::path::Path>,
+    m: &MappingFile,
+    diags: &mut Diagnostics,
+) -> Mapping {
+    let mut out = Mapping {
+        file: Some(path.to_path_buf()),
+        ..Mapping::default()
+    };
+    for e in &m.mappings {
+        let (node, instance) = (&e.node.value, &e.instance.value);
+        match node.split_once('*') {
+            Some((prefix, "")) if instance.matches('*').count() == 1 => {
+                out.stars.push((prefix.to_owned(), instance.clone()));
+            }
+            Some(_) => diags.error(
+                "slurm",
+                Span::new(path, e.node.pos),
+                format!(
+                    "`{node}` → `{instance}`: a `*` ends the node name and appears once in the instance"
+                ),
+            ),
+            None if instance.contains('*') => diags.error(
+                "slurm",
+                Span::new(path, e.instance.pos),
+                format!("`{instance}` has a `*` but node `{node}` has none to fill it"),
+            ),
+            None => {
+                out.exact.entry(node.clone()).or_insert_with(|| instance.clone());
+            }
+        }
+        out.entries.push((node.clone(), instance.clone()));
+    }
+    for (nodes, instances) in &m.mapping {
+        let at = Span::new(path, instances.pos);
+        let (n, i) = match (
+            crate::expand::expand(nodes),
+            crate::expand::expand(&instances.value),
+        ) {
+            (Ok(n), Ok(i)) => (n, i),
+            (Err(e), _) | (_, Err(e)) => {
+                diags.error(
+                    "slurm",
+                    at,
+                    format!("`{nodes}` → `{}`: {e}", instances.value),
+                );
+                continue;
+            }
+        };
+        if n.len() != i.len() {
+            diags.error(
+                "slurm",
+                at,
+                format!(
+                    "`{nodes}` names {} nodes but `{}` names {} instances; each node maps to one instance",
+                    n.len(),
+                    instances.value,
+                    i.len()
+                ),
+            );
+            continue;
+        }
+        for (node, instance) in n.into_iter().zip(i) {
+            out.entries.push((node.clone(), instance.clone()));
+            out.exact.entry(node).or_insert(instance);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
