@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod ops;
 pub mod reload;
 pub mod routes;
+pub mod slurm_api;
 pub mod tls;
 pub mod wire;
 
@@ -117,6 +118,7 @@ pub fn server_routes() -> routes::Routes {
         .merge(reload::routes())
         .merge(editing_api::routes())
         .merge(maintenance_api::routes())
+        .merge(slurm_api::routes())
 }
 
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in

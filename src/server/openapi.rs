@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 use crate::server::routes::Need;
-use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload};
+use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload, slurm_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -58,6 +58,11 @@ use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload};
         maintenance_api::delete,
         maintenance_api::stop,
         maintenance_api::reactivate,
+        slurm_api::summary,
+        slurm_api::partitions,
+        slurm_api::nodes,
+        slurm_api::room_nodes,
+        slurm_api::mapping,
     )
 )]
 struct ApiDoc;

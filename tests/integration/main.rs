@@ -25,6 +25,7 @@ mod reload;
 mod scripts;
 mod security;
 mod simulator;
+mod slurm;
 mod support;
 mod topology_forms;
 mod ui;

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod checks;
 pub mod maintenance;
 pub mod racks;
+pub mod slurm;
 pub mod stats;
 
 pub use alerts::{AlertKind, LocatedAlert, LocatedCheck, located_alerts, located_alerts_where};

@@ -1,0 +1,184 @@
+//! The Slurm view (issue #21) against a real Prometheus: a Slurm exporter's exposition
+//! (written by hand, see `tests/fixtures/slurm-exporter/README.md`) backfilled with
+//! promtool, the upstream plugin files, and the API's answers.
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use axum::http::StatusCode;
+use rackscope_core::telemetry::Engine;
+use rackscope_prometheus::PrometheusClient;
+use serde_json::json;
+
+use crate::support;
+use crate::support::fixture::T0;
+use crate::support::prom::{OpenMetrics, Prometheus};
+use crate::support::router::get;
+
+/// The exposition as series over [T0-600, T0+300], for promtool.
+fn exposition() -> String {
+    let text = std::fs::read_to_string(
+        support::root().join("tests/fixtures/slurm-exporter/exposition.prom"),
+    )
+    .unwrap();
+    let mut om = OpenMetrics::default();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let sel = rackscope_core::checktest::series::selector(series).unwrap();
+        let labels: Vec<(&str, &str)> = sel
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        om.constant(
+            &sel.name,
+            &labels,
+            T0 - 600,
+            T0 + 300,
+            value.parse().unwrap(),
+        );
+    }
+    om.finish()
+}
+
+/// The health fixture with the Slurm plugin on, Slurm's `x…` names mapped to `n…`.
+fn configured(dir: &std::path::Path, prom: &Prometheus) -> rackscope_core::Config {
+    support::copy_dir(&support::root().join("tests/fixtures/health"), dir);
+    let app = dir.join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        format!("{text}plugins:\n  slurm:\n    enabled: true\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("plugins/slurm")).unwrap();
+    std::fs::write(
+        dir.join("plugins/slurm/config.yml"),
+        "metric: slurm_node_status\nlabel_node: node\nlabel_status: status\nlabel_partition: partition\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plugins/slurm/node_mapping.yaml"),
+        "mappings:\n- node: 'x*'\n  instance: 'n*'\n",
+    )
+    .unwrap();
+    let mut loaded = support::load(&app);
+    assert!(loaded.is_usable(), "{:#?}", loaded.diagnostics);
+    loaded.config.app.telemetry.prometheus_url = Some(prom.url());
+    loaded.config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
+    let Some(prom) = Prometheus::start(&exposition()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = configured(tmp.path(), &prom);
+    let client =
+        PrometheusClient::from_config(&config.app.telemetry, std::path::Path::new(".")).unwrap();
+    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(client)));
+    let snap = engine
+        .refresh_at(UNIX_EPOCH + Duration::from_secs(T0))
+        .await;
+    assert!(snap.errors.is_empty(), "{:?}", snap.errors);
+    // One query for the whole estate, in the same refresh as the checks'.
+    let q = snap.plan.slurm_query.unwrap() as usize;
+    assert_eq!(
+        snap.plan.queries[q].expr,
+        "max by (node, status, partition) (slurm_node_status)"
+    );
+    let st = rackscope::server::AppState::new(engine).unwrap();
+
+    let s = get(&st, "/api/slurm/summary").await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text());
+    let s = s.json();
+    // login9 maps to no instance; the 0 sample of x03 is not a status.
+    assert_eq!(s["total_nodes"], 7, "{s}");
+    assert_eq!(
+        s["by_status"],
+        json!({"allocated": 1, "mixed": 1, "draining": 1, "idle*": 1, "idle": 1, "down": 1, "future": 1})
+    );
+    // `idle*` (not responding) is CRIT; `down` in partition `all` wins over `idle`; an
+    // unlisted status is UNKNOWN.
+    assert_eq!(
+        s["by_severity"],
+        json!({"OK": 2, "WARN": 1, "CRIT": 3, "UNKNOWN": 1})
+    );
+
+    let p = get(&st, "/api/slurm/partitions").await.json();
+    assert_eq!(
+        p["partitions"],
+        json!({
+            "batch": {"allocated": 1, "mixed": 1, "draining": 1, "idle*": 1, "idle": 1, "down": 1},
+            "gpu": {"mixed": 1},
+            "debug": {"future": 1},
+        })
+    );
+
+    let n = get(&st, "/api/slurm/nodes").await.json();
+    let n05 = n["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["instance"] == "n05")
+        .unwrap();
+    assert_eq!(n05["node"], "x05");
+    assert_eq!(n05["status"], "draining");
+    assert_eq!(n05["severity"], "CRIT");
+    assert_eq!(n05["rack_id"], "r02");
+    assert_eq!(n05["rack_path"], "dc1/room-a/aisle-1/r02");
+    assert_eq!(n05["device_id"], "chassis-2");
+    let n04 = n["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["instance"] == "n04")
+        .unwrap();
+    assert_eq!(n04["partitions"], json!(["batch", "gpu"]));
+
+    // A room's every instance, `unknown` where Slurm said nothing.
+    let r = get(&st, "/api/slurm/rooms/room-a/nodes").await.json();
+    assert_eq!(r["nodes"]["n03"]["status"], "allocated");
+    assert_eq!(
+        r["nodes"]["node.1"],
+        json!({"status": "unknown", "severity": "UNKNOWN", "statuses": [], "partitions": []})
+    );
+    let b = get(&st, "/api/slurm/summary?room_id=room-b").await.json();
+    assert_eq!(b["total_nodes"], 0);
+    assert_eq!(
+        get(&st, "/api/slurm/summary?room_id=nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let m = get(&st, "/api/slurm/mapping").await.json();
+    assert_eq!(m["entries"], json!([{"node": "x*", "instance": "n*"}]));
+    assert!(
+        m["mapping_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("plugins/slurm/node_mapping.yaml")
+    );
+}
+
+#[tokio::test]
+async fn the_slurm_routes_say_the_view_is_off_when_it_is() {
+    let (st, _) = crate::support::router::fixture(true).await;
+    for uri in [
+        "/api/slurm/summary",
+        "/api/slurm/nodes",
+        "/api/slurm/rooms/room-a/nodes",
+        "/api/slurm/mapping",
+    ] {
+        let r = get(&st, uri).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(
+            r.text().contains("plugins.slurm.enabled"),
+            "{uri}: {}",
+            r.text()
+        );
+    }
+}
