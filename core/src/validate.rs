@@ -291,6 +291,16 @@ pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diag
     let topo = &config.topology;
     for item in items {
         let Some(view) = item.as_str() else { continue };
+        if view.starts_with("/slurm/") && config.slurm.is_none() {
+            diags.warning(
+                "playlist",
+                Span::new(file, item.pos),
+                format!(
+                    "playlist view `{view}` is a Slurm page and the Slurm view is off (plugins.slurm.enabled); the wallboard skips it"
+                ),
+            );
+            continue;
+        }
         let (kind, paths) = if let Some(key) = view.strip_prefix("/views/room/") {
             let key = percent_decode(key);
             let all = topo.find_room(&key).all();

@@ -29,6 +29,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("error.html", include_str!("../../templates/error.html")),
     (
+        "slurm-overview.html",
+        include_str!("../../templates/slurm-overview.html"),
+    ),
+    (
+        "slurm-nodes.html",
+        include_str!("../../templates/slurm-nodes.html"),
+    ),
+    (
         "ambiguous.html",
         include_str!("../../templates/ambiguous.html"),
     ),

@@ -74,6 +74,8 @@ pub struct Chrome {
     /// `features.maintenances`: the Maintenance entry of the navigation and the pages'
     /// Start maintenance forms.
     pub maintenances: bool,
+    /// `plugins.slurm.enabled`: the Workload entry of the navigation.
+    pub slurm: bool,
 }
 
 impl Chrome {
@@ -111,12 +113,13 @@ pub fn level<T: Copy>(v: Option<&Vec<T>>, i: u32) -> Option<T> {
 }
 
 /// The views the wallboard rotates through: `playlist.views` that this server shows
-/// (the Python version's Slurm views are not ours), else the overview, the alerts and
+/// (the Slurm views with the Slurm view on), else the overview, the alerts and
 /// every room.
 pub fn playlist(config: &Config) -> Vec<String> {
     let ours = |v: &str| {
         v == "/"
             || v.starts_with("/views/")
+            || (v.starts_with("/slurm/") && config.slurm.is_some())
             || ["/alerts", "/notifications", "/checks"].contains(&v)
     };
     let views: Vec<String> = config
@@ -159,6 +162,7 @@ pub fn chrome(
     let back = enc(&ctx.here);
     Chrome {
         maintenances: config.app.features.maintenances,
+        slurm: config.slurm.is_some(),
         app_name: config.app.app.name.clone(),
         title: title.to_owned(),
         theme: ctx.theme,

@@ -71,19 +71,31 @@ fn configured(dir: &std::path::Path, prom: &Prometheus) -> rackscope_core::Confi
     loaded.config
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
-    let Some(prom) = Prometheus::start(&exposition()) else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let config = configured(tmp.path(), &prom);
+/// The server over the configured fixture, refreshed once at T0 against `prom`.
+async fn served(
+    dir: &std::path::Path,
+    prom: &Prometheus,
+) -> (
+    rackscope::server::AppState,
+    Arc<rackscope_core::telemetry::Snapshot>,
+) {
+    let config = configured(dir, prom);
     let client =
         PrometheusClient::from_config(&config.app.telemetry, std::path::Path::new(".")).unwrap();
     let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(client)));
     let snap = engine
         .refresh_at(UNIX_EPOCH + Duration::from_secs(T0))
         .await;
+    (rackscope::server::AppState::new(engine).unwrap(), snap)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
+    let Some(prom) = Prometheus::start(&exposition()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (st, snap) = served(tmp.path(), &prom).await;
     assert!(snap.errors.is_empty(), "{:?}", snap.errors);
     // One query for the whole estate, in the same refresh as the checks'.
     let q = snap.plan.slurm_query.unwrap() as usize;
@@ -91,7 +103,6 @@ async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
         snap.plan.queries[q].expr,
         "max by (node, status, partition) (slurm_node_status)"
     );
-    let st = rackscope::server::AppState::new(engine).unwrap();
 
     let s = get(&st, "/api/slurm/summary").await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.text());
@@ -181,4 +192,124 @@ async fn the_slurm_routes_say_the_view_is_off_when_it_is() {
             r.text()
         );
     }
+}
+
+/// A page with the entities Tera writes for `/` and `&` decoded.
+fn page(r: &crate::support::router::Reply) -> String {
+    r.text().replace("&#x2F;", "/").replace("&amp;", "&")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slurm_pages_count_filter_and_locate_nodes_without_javascript() {
+    let Some(prom) = Prometheus::start(&exposition()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (st, _) = served(tmp.path(), &prom).await;
+    let o = get(&st, "/slurm/overview").await;
+    assert_eq!(o.status, StatusCode::OK);
+    let o = page(&o);
+    assert!(
+        o.contains(">Workload</a>"),
+        "the navigation has the Workload entry"
+    );
+    assert!(o.contains("7 Slurm nodes"), "{o}");
+    // Worst first, each a link to the nodes table filtered to it.
+    let crit = o
+        .find("href=\"/slurm/nodes?severity=CRIT\"><span class=\"n\">3</span>")
+        .unwrap();
+    let ok = o
+        .find("href=\"/slurm/nodes?severity=OK\"><span class=\"n\">2</span>")
+        .unwrap();
+    assert!(crit < ok);
+    assert!(
+        o.contains("<a href=\"/slurm/nodes?partition=gpu&status=mixed\">mixed</a> 1"),
+        "{o}"
+    );
+    assert_eq!(get(&st, "/slurm/partitions").await.status, StatusCode::OK);
+
+    let n = page(&get(&st, "/slurm/nodes?severity=CRIT").await);
+    assert!(
+        n.contains("Slurm nodes <span class=\"count\">3 of 7</span>"),
+        "{n}"
+    );
+    for (instance, node, status) in [
+        ("n05", "x05", "draining"),
+        ("n06", "x06", "idle*"),
+        ("n08", "x08", "down"),
+    ] {
+        assert!(
+            n.contains(&format!(">{instance}</a> <code>{node}</code></td><td><span class=\"badge st-CRIT\">{status}</span>")),
+            "{instance}: {n}"
+        );
+    }
+    // Each row says where the node is and links its rack and device.
+    assert!(
+        n.contains("Primary DC › Room A › Aisle 1 › Rack 02 › U1"),
+        "{n}"
+    );
+    assert!(n.contains("href=\"/views/device/r02/chassis-2\""), "{n}");
+    let p = page(&get(&st, "/slurm/nodes?partition=gpu").await);
+    assert!(p.contains("1 of 7"), "{p}");
+    let a = page(&get(&st, "/slurm/alerts").await);
+    // Not fine: CRIT 3, WARN 1, UNKNOWN 1.
+    assert!(
+        a.contains("Slurm alerts <span class=\"count\">5 of 7</span>"),
+        "{a}"
+    );
+    assert!(!a.contains(">n03</a>"), "allocated is fine: {a}");
+    let room = page(&get(&st, "/slurm/nodes?room=room-b").await);
+    assert!(
+        room.contains("0 of 7") && room.contains("No node matches."),
+        "{room}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_view_off_the_pages_say_how_to_turn_it_on_and_the_playlist_skips_them() {
+    let (st, _) = crate::support::router::fixture(true).await;
+    let o = page(&get(&st, "/slurm/overview").await);
+    assert!(o.contains("The Slurm view is off"), "{o}");
+    assert!(!o.contains(">Workload</a>"));
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_dir(&support::root().join("tests/fixtures/health"), tmp.path());
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        format!("{text}playlist:\n  views: [/slurm/overview, /alerts]\n"),
+    )
+    .unwrap();
+    let loaded = support::load(&app);
+    let w: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "playlist")
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].message.contains("Slurm view is off"));
+    assert_eq!(rackscope::ui::chrome::playlist(&loaded.config), ["/alerts"]);
+}
+
+#[test]
+fn with_the_view_on_slurm_pages_are_wallboard_views() {
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_dir(&support::root().join("tests/fixtures/health"), tmp.path());
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        format!("{text}plugins:\n  slurm:\n    enabled: true\nplaylist:\n  views: [/slurm/overview, /alerts]\n"),
+    )
+    .unwrap();
+    let loaded = support::load(&app);
+    assert!(
+        !loaded.diagnostics.iter().any(|d| d.code == "playlist"),
+        "{:?}",
+        loaded.diagnostics
+    );
+    assert_eq!(
+        rackscope::ui::chrome::playlist(&loaded.config),
+        ["/slurm/overview", "/alerts"]
+    );
 }

@@ -25,6 +25,8 @@ const PAGES: &[(&str, &str)] = &[
     ("signin.html", "/signin"),
     ("editors.html", "/editors"),
     ("maintenances.html", "/maintenances"),
+    ("slurm-overview.html", "/slurm/overview"),
+    ("slurm-nodes.html", "/slurm/nodes"),
     ("settings.html", "/editors/settings"),
     ("editors-checks.html", "/editors/checks"),
     ("editor.html", "/editors/checks/checks.yaml"),

@@ -19,6 +19,7 @@ pub mod search;
 pub mod settings;
 pub mod signin;
 pub mod site;
+pub mod slurm;
 pub mod topo_form;
 pub mod wallboard;
 
@@ -92,6 +93,10 @@ pub fn routes() -> Routes {
         .read("/wallboard", get(wallboard::handler))
         .read("/playlist", get(wallboard::handler))
         .read("/search", get(search::handler))
+        .read("/slurm/overview", get(slurm::overview::handler))
+        .read("/slurm/partitions", get(slurm::overview::handler))
+        .read("/slurm/nodes", get(slurm::nodes::handler))
+        .read("/slurm/alerts", get(slurm::nodes::alerts))
         .read("/events", get(crate::ui::events::handler))
         .route(
             "/signin",
