@@ -313,3 +313,92 @@ fn with_the_view_on_slurm_pages_are_wallboard_views() {
         ["/slurm/overview", "/alerts"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
+    use crate::support::served::{Served, start_simulator};
+    use rackscope_simulator::world::Class;
+    if !crate::support::prom::available() {
+        return;
+    }
+    let app = support::root().join("config/demo-small/app.yaml");
+    let (sim, addr, _stop) =
+        start_simulator(&app, Some(rackscope_simulator::IncidentMode::FullOk)).await;
+    let world = sim.world();
+    let workers: Vec<&rackscope_simulator::world::Node> = world
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.class, Class::Compute | Class::Gpu))
+        .collect();
+    let gpus = workers.iter().filter(|n| n.class == Class::Gpu).count();
+    // One compute node goes down: Slurm says `down`, hardware says CRIT, side by side.
+    let victim = workers
+        .iter()
+        .find(|n| n.class == Class::Compute)
+        .unwrap()
+        .name
+        .clone();
+    sim.add_override(
+        rackscope_simulator::Override {
+            id: "down".into(),
+            instance: Some(victim.clone()),
+            rack_id: None,
+            metric: "up".into(),
+            value: 0.0,
+            slot: None,
+            expires_at: None,
+        },
+        Some(0),
+        rackscope_simulator::unix_now(),
+    )
+    .unwrap();
+    let prom = Prometheus::scraping(std::slice::from_ref(&addr), 1).unwrap();
+    let served = Served::start(&world.config, &prom.url()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = served.engine.snapshot().and_then(|s| {
+            let v = s.slurm.clone()?;
+            let i = s.config.topology.instance_ix(&victim)?;
+            (v.view.nodes.len() == workers.len()
+                && v.view.nodes.get(&i).is_some_and(|n| n.status == "down"))
+            .then_some(())
+        });
+        if seen.is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Slurm states never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let st = rackscope::server::AppState::new(served.engine.clone()).unwrap();
+    let s = get(&st, "/api/slurm/summary").await.json();
+    assert_eq!(s["total_nodes"], workers.len());
+    let p = get(&st, "/api/slurm/partitions").await.json();
+    let in_gpu: u64 = p["partitions"]["gpu"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(in_gpu as usize, gpus);
+    let all = get(&st, "/api/slurm/nodes").await.json();
+    let row = all["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["instance"] == victim.as_str())
+        .unwrap();
+    assert_eq!(
+        (row["status"].as_str(), row["severity"].as_str()),
+        (Some("down"), Some("CRIT"))
+    );
+    let rack = row["rack_id"].as_str().unwrap().to_owned();
+    let state = get(&st, &format!("/api/racks/{rack}/state")).await.json();
+    assert_eq!(state["nodes"][victim.as_str()]["state"], "CRIT");
+    // The Workload page lists it among the Slurm alerts, where it is.
+    let alerts = page(&get(&st, "/slurm/alerts").await);
+    assert!(alerts.contains(&format!(">{victim}</a>")), "{alerts}");
+    served.stop().await.unwrap();
+}
