@@ -289,6 +289,13 @@ pub fn check(
             format!("metric `{}` is not a Prometheus metric name", file.metric),
         );
     }
+    if file.affects_health {
+        diags.warning(
+            "slurm",
+            Span::file_only(at),
+            "affects_health is not honoured yet: Slurm severity does not roll into hardware health (issue #21)",
+        );
+    }
     let mapping = match mapping {
         Some((path, m)) => mapping_of(path, m, diags),
         None => Mapping::default(),
