@@ -63,6 +63,7 @@ use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload, 
         slurm_api::nodes,
         slurm_api::room_nodes,
         slurm_api::mapping,
+        slurm_api::impact,
     )
 )]
 struct ApiDoc;

@@ -33,6 +33,7 @@ pub fn routes() -> Routes {
         ("/api/slurm/nodes", get(nodes)),
         ("/api/slurm/rooms/{room_id}/nodes", get(room_nodes)),
         ("/api/slurm/mapping", get(mapping)),
+        ("/api/slurm/impact", get(impact)),
     ] {
         let (path, needs) = read(path);
         r = r.route(path, &needs, handler);
@@ -252,6 +253,64 @@ async fn room_nodes(
         }
     }
     let mut body = json!({ "room_id": room_id, "nodes": nodes });
+    if let Some(e) = error_of(snap.as_deref()) {
+        body["error"] = Value::String(e);
+    }
+    Ok(Json(body).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImpactQuery {
+    /// A rack (id, or qualified path where the id is shared).
+    rack_id: Option<String>,
+    /// A room (id, or `site/room`).
+    room_id: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/slurm/impact",
+    operation_id = "slurmImpact",
+    tag = "slurm",
+    summary = "What losing a rack or a room takes from each Slurm partition (an addition)",
+    description = "For each partition the rack (or room) holds nodes of: how many (`nodes`), of how many in the estate (`total`), and how many of those Slurm shows busy (allocated, mixed, completing), largest share first. Without rack_id or room_id, every rack that is CRIT now.",
+    params(ImpactQuery),
+    responses(
+        (status = 200, description = "`{racks: [paths], partitions: [{partition, nodes, total, busy}]}`", body = Object),
+        (status = 404, description = "The Slurm view is off, or no such rack or room", body = ErrorBody),
+        (status = 409, description = "A shared id", body = ErrorBody),
+    )
+)]
+async fn impact(
+    State(st): State<AppState>,
+    Query(q): Query<ImpactQuery>,
+) -> Result<Response, ApiError> {
+    let (config, snap) = view(&st)?;
+    let topo = &config.topology;
+    let racks: Vec<rackscope_core::topology::RackIx> = match (&q.rack_id, &q.room_id) {
+        (Some(r), _) => vec![crate::resolve::rack(topo, r)?],
+        (None, Some(r)) => topo.room_racks(crate::resolve::room(topo, r)?).collect(),
+        (None, None) => match snap.as_deref() {
+            Some(s) => topo
+                .racks
+                .ixs()
+                .filter(|&r| {
+                    s.health.racks[r.index()].state == Some(rackscope_core::Severity::Crit)
+                })
+                .collect(),
+            None => Vec::new(),
+        },
+    };
+    let partitions: Vec<Value> = match snap.as_deref() {
+        Some(s) => rackscope_core::read::slurm::impact(s, &racks)
+            .iter()
+            .map(|i| json!({"partition": i.partition, "nodes": i.here, "total": i.total, "busy": i.busy}))
+            .collect(),
+        None => Vec::new(),
+    };
+    let paths: Vec<String> = racks.iter().map(|&r| topo.rack_path(r)).collect();
+    let mut body = json!({ "racks": paths, "partitions": partitions });
     if let Some(e) = error_of(snap.as_deref()) {
         body["error"] = Value::String(e);
     }

@@ -352,6 +352,35 @@ async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
         rackscope_simulator::unix_now(),
     )
     .unwrap();
+    // And a whole rack of another node goes down: what it takes from each partition.
+    let topo = &world.config.topology;
+    let victim_rack = workers.iter().find(|n| n.name == victim).unwrap().rack;
+    let down_rack = workers
+        .iter()
+        .map(|n| n.rack)
+        .find(|&r| r != victim_rack)
+        .unwrap();
+    let down_path = topo.rack_path(down_rack);
+    sim.add_override(
+        rackscope_simulator::Override {
+            id: "rack".into(),
+            instance: None,
+            rack_id: Some(topo.racks[down_rack].id.clone()),
+            metric: "rack_down".into(),
+            value: 1.0,
+            slot: None,
+            expires_at: None,
+        },
+        Some(0),
+        rackscope_simulator::unix_now(),
+    )
+    .unwrap();
+    let in_rack = |c: Class| {
+        workers
+            .iter()
+            .filter(|n| n.rack == down_rack && n.class == c)
+            .count()
+    };
     let prom = Prometheus::scraping(std::slice::from_ref(&addr), 1).unwrap();
     let served = Served::start(&world.config, &prom.url()).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -359,8 +388,15 @@ async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
         let seen = served.engine.snapshot().and_then(|s| {
             let v = s.slurm.clone()?;
             let i = s.config.topology.instance_ix(&victim)?;
+            let down = |n: Option<&rackscope_core::slurm::NodeState>| {
+                n.is_some_and(|n| n.status == "down")
+            };
+            let rack_node = workers.iter().find(|n| n.rack == down_rack)?;
+            let r = s.config.topology.instance_ix(&rack_node.name)?;
             (v.view.nodes.len() == workers.len()
-                && v.view.nodes.get(&i).is_some_and(|n| n.status == "down"))
+                && down(v.view.nodes.get(&i))
+                && down(v.view.nodes.get(&r))
+                && s.health.racks[down_rack.index()].state == Some(rackscope_core::Severity::Crit))
             .then_some(())
         });
         if seen.is_some() {
@@ -397,6 +433,53 @@ async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
     let rack = row["rack_id"].as_str().unwrap().to_owned();
     let state = get(&st, &format!("/api/racks/{rack}/state")).await.json();
     assert_eq!(state["nodes"][victim.as_str()]["state"], "CRIT");
+    // The rack that went down: each partition it held nodes of, of how many.
+    let rack_id = topo.racks[down_rack].id.clone();
+    let i = get(&st, &format!("/api/slurm/impact?rack_id={rack_id}"))
+        .await
+        .json();
+    assert_eq!(i["racks"], json!([down_path]));
+    for (partition, class, total) in [
+        ("cpu", Class::Compute, workers.len() - gpus),
+        ("gpu", Class::Gpu, gpus),
+    ] {
+        let here = in_rack(class);
+        let row = i["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["partition"] == partition);
+        match row {
+            Some(row) => {
+                assert_eq!(row["nodes"], here, "{i}");
+                assert_eq!(row["total"], total, "{i}");
+                assert_eq!(row["busy"], 0, "its nodes are down, none busy: {i}");
+            }
+            None => assert_eq!(here, 0, "{i}"),
+        }
+    }
+    let rack_page = page(&get(&st, &format!("/views/rack/{rack_id}")).await);
+    assert!(
+        rack_page.contains(&format!(
+            "cpu: {} of {} nodes, 0 busy",
+            in_rack(Class::Compute),
+            workers.len() - gpus
+        )),
+        "{rack_page}"
+    );
+    // Its nodes' cards carry their Slurm status beside the hardware state.
+    let dev = page(
+        &get(
+            &st,
+            &format!(
+                "/views/device/{}/{}",
+                topo.racks[victim_rack].id,
+                topo.devices[topo.instances[topo.instance_ix(&victim).unwrap()].device].id
+            ),
+        )
+        .await,
+    );
+    assert!(dev.contains("Slurm down</span>"), "{dev}");
     // The Workload page lists it among the Slurm alerts, where it is.
     let alerts = page(&get(&st, "/slurm/alerts").await);
     assert!(alerts.contains(&format!(">{victim}</a>")), "{alerts}");

@@ -100,3 +100,50 @@ pub fn room_instances(snap: &Snapshot, room: RoomIx) -> Vec<(InstanceIx, Option<
         .map(|i| (i, view.and_then(|v| v.nodes.get(&i))))
         .collect()
 }
+
+/// What a failing part of the estate takes from one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionImpact<'a> {
+    pub partition: &'a str,
+    /// Nodes of the partition in the part.
+    pub here: usize,
+    /// Nodes of the partition in the estate.
+    pub total: usize,
+    /// Of `here`, those Slurm shows busy (allocated, mixed or completing): their jobs are
+    /// the ones at risk.
+    pub busy: usize,
+}
+
+/// Which partitions the racks `racks` hold nodes of, and how many: the impact of losing
+/// them, largest share first.
+pub fn impact<'s>(snap: &'s Snapshot, racks: &[RackIx]) -> Vec<PartitionImpact<'s>> {
+    let nodes = slurm_nodes(snap, None);
+    let mut by: BTreeMap<&str, PartitionImpact<'_>> = BTreeMap::new();
+    for n in &nodes {
+        let inside = racks.contains(&n.rack_ix);
+        let busy = matches!(
+            n.state.status.as_str(),
+            "allocated" | "mixed" | "completing"
+        );
+        for p in &n.state.partitions {
+            let e = by.entry(p.as_str()).or_insert(PartitionImpact {
+                partition: p,
+                here: 0,
+                total: 0,
+                busy: 0,
+            });
+            e.total += 1;
+            if inside {
+                e.here += 1;
+                e.busy += usize::from(busy);
+            }
+        }
+    }
+    let mut out: Vec<_> = by.into_values().filter(|i| i.here > 0).collect();
+    out.sort_by(|a, b| {
+        (b.here * a.total)
+            .cmp(&(a.here * b.total))
+            .then(a.partition.cmp(b.partition))
+    });
+    out
+}

@@ -22,11 +22,49 @@ use crate::ui::{Ctx, Page, html};
 #[derive(Debug, Serialize)]
 pub struct InstanceCard {
     pub name: String,
+    /// What Slurm says of the node, beside its hardware health (the Slurm view on).
+    pub slurm: Option<SlurmMark>,
     pub anchor: String,
     pub st: St,
     pub checks: Vec<CheckRow>,
     pub slots: Vec<CheckRow>,
     pub selected: bool,
+}
+
+/// A node's Slurm status and partitions, coloured by its Slurm severity.
+#[derive(Debug, Serialize)]
+pub struct SlurmMark {
+    pub status: String,
+    #[serde(skip)]
+    pub level: rackscope_core::slurm::Level,
+    pub sev: crate::ui::pages::slurm::Sev,
+    pub partitions: String,
+}
+
+impl SlurmMark {
+    /// The mark of instance `i` at the snapshot: `unknown` when the view is on but Slurm
+    /// said nothing of it (or its query failed), none when the view is off.
+    pub fn of(
+        snap: &Snapshot,
+        i: Option<rackscope_core::topology::InstanceIx>,
+    ) -> Option<SlurmMark> {
+        let state = snap.slurm.as_ref()?;
+        let node = i.and_then(|i| state.view.nodes.get(&i));
+        Some(match node {
+            Some(n) => SlurmMark {
+                status: n.status.clone(),
+                level: n.level,
+                sev: crate::ui::pages::slurm::Sev::of(n.level),
+                partitions: n.partitions.join(", "),
+            },
+            None => SlurmMark {
+                status: "unknown".into(),
+                level: rackscope_core::slurm::Level::Unknown,
+                sev: crate::ui::pages::slurm::Sev::of(rackscope_core::slurm::Level::Unknown),
+                partitions: String::new(),
+            },
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -154,9 +192,11 @@ pub fn build(
                     })
                 })
                 .collect();
+            let slurm = SlurmMark::of(s, s.plan.targets.node_instance(n));
             instances.push(InstanceCard {
                 anchor: format!("inst-{name}"),
                 selected: selected == Some(name.as_str()),
+                slurm,
                 name,
                 st: St::of(h.state),
                 checks: check_outcomes(s, h).iter().map(check_row).collect(),
@@ -168,6 +208,7 @@ pub fn build(
             instances.push(InstanceCard {
                 anchor: format!("inst-{}", i.name),
                 selected: selected == Some(i.name.as_str()),
+                slurm: None,
                 name: i.name.clone(),
                 st: St::of(None),
                 checks: Vec::new(),

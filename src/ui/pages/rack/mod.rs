@@ -32,6 +32,8 @@ pub struct DeviceRow {
     pub highlight: bool,
     /// The window the device is in, if one covers it whole.
     pub maint: Option<crate::ui::maint::Maint>,
+    /// The worst Slurm status of its instances (the Slurm view on, the device a node).
+    pub slurm: Option<crate::ui::pages::device::SlurmMark>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -45,6 +47,8 @@ pub struct LiveView {
 #[derive(Debug, Serialize)]
 pub struct RackPage {
     pub id: String,
+    /// With the rack CRIT and the Slurm view on: the partitions it holds nodes of.
+    pub impact: Vec<String>,
     /// `site/room/aisle/rack`, shown where the id alone is shared with another rack.
     pub path: Option<String>,
     /// The racks sharing this rack's id and rack-scope series (their state is one).
@@ -190,6 +194,22 @@ fn live_view(config: &Config, live: &crate::server::live::RackLive) -> LiveView 
     }
 }
 
+/// The worst Slurm mark of a device's instances; none for an instance-less device or
+/// with the Slurm view off.
+fn slurm_of_device(
+    s: &Snapshot,
+    dev: &rackscope_core::topology::Device,
+) -> Option<crate::ui::pages::device::SlurmMark> {
+    (dev.instances.start.get()..dev.instances.end.get())
+        .filter_map(|i| {
+            crate::ui::pages::device::SlurmMark::of(
+                s,
+                Some(rackscope_core::topology::InstanceIx::new(i)),
+            )
+        })
+        .max_by_key(|m| m.level)
+}
+
 /// The rack page's data, without the live values; public for the render benchmark.
 pub fn build(
     snap: Option<&Snapshot>,
@@ -233,6 +253,7 @@ pub fn build(
                 st: St::of(snap.and_then(|s| s.health.devices[d.index()].state)),
                 highlight: highlight == Some(dev.id.as_str()),
                 maint: cover.device(d).map(crate::ui::maint::Maint::of),
+                slurm: snap.and_then(|s| slurm_of_device(s, dev)),
             }
         })
         .collect();
@@ -253,6 +274,12 @@ pub fn build(
         .map(|a| alert_row(topo, a))
         .collect();
     RackPage {
+        impact: match (snap, rack_sev) {
+            (Some(s), Some(rackscope_core::Severity::Crit)) if s.slurm.is_some() => {
+                crate::ui::pages::slurm::impact_lines(s, &[x])
+            }
+            _ => Vec::new(),
+        },
         id: r.id.clone(),
         path: topo.rack_is_ambiguous(x).then(|| topo.rack_path(x)),
         shared_series: rackscope_core::read::shared_series(config, x)

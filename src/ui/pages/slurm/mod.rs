@@ -41,6 +41,22 @@ impl Sev {
     }
 }
 
+/// "gpu: 8 of 64 nodes, 6 busy" for each partition the racks hold nodes of.
+pub fn impact_lines(
+    snap: &rackscope_core::telemetry::Snapshot,
+    racks: &[rackscope_core::topology::RackIx],
+) -> Vec<String> {
+    rackscope_core::read::slurm::impact(snap, racks)
+        .iter()
+        .map(|i| {
+            format!(
+                "{}: {} of {} nodes, {} busy",
+                i.partition, i.here, i.total, i.busy
+            )
+        })
+        .collect()
+}
+
 /// The page to show when the view is off: a plain explanation, not a 404 of a missing
 /// route.
 pub(crate) const OFF: &str = "The Slurm view is off. Enable it with `plugins: {slurm: {enabled: true}}` in app.yaml; its settings are plugins/slurm/config.yml beside it (docs/slurm.md).";
