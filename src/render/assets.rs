@@ -37,6 +37,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/slurm-nodes.html"),
     ),
     (
+        "slurm-wallboard.html",
+        include_str!("../../templates/slurm-wallboard.html"),
+    ),
+    (
         "ambiguous.html",
         include_str!("../../templates/ambiguous.html"),
     ),

@@ -258,6 +258,29 @@ async fn the_slurm_pages_count_filter_and_locate_nodes_without_javascript() {
         "{a}"
     );
     assert!(!a.contains(">n03</a>"), "allocated is fine: {a}");
+    // The room wallboard: each rack in the colour of its worst Slurm node.
+    let w = page(&get(&st, "/slurm/wallboard?room=room-a").await);
+    for (rack, class, crit, warn) in [
+        ("r01", "st-WARN", 0, 1),
+        ("r02", "st-CRIT", 3, 0),
+        ("r03", "st-UNKNOWN", 0, 0),
+    ] {
+        let want = format!("href=\"/views/rack/{rack}\" class=\"rack {class}\"");
+        assert!(w.contains(&want), "{rack}: {want}\n{w}");
+        assert!(
+            w.contains(&format!("data-crit=\"{crit}\" data-warn=\"{warn}\"><rect")),
+            "{rack}"
+        );
+    }
+    let b = page(&get(&st, "/slurm/wallboard?room=room-b").await);
+    assert!(
+        b.contains("href=\"/views/rack/r10\" class=\"rack st-NONE\""),
+        "Slurm says nothing of r10: {b}"
+    );
+    assert_eq!(
+        get(&st, "/slurm/wallboard?room=nope").await.status,
+        StatusCode::NOT_FOUND
+    );
     let room = page(&get(&st, "/slurm/nodes?room=room-b").await);
     assert!(
         room.contains("0 of 7") && room.contains("No node matches."),

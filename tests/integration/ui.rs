@@ -27,6 +27,7 @@ const PAGES: &[(&str, &str)] = &[
     ("maintenances.html", "/maintenances"),
     ("slurm-overview.html", "/slurm/overview"),
     ("slurm-nodes.html", "/slurm/nodes"),
+    ("slurm-wallboard.html", "/slurm/wallboard"),
     ("settings.html", "/editors/settings"),
     ("editors-checks.html", "/editors/checks"),
     ("editor.html", "/editors/checks/checks.yaml"),

@@ -97,6 +97,7 @@ pub fn routes() -> Routes {
         .read("/slurm/partitions", get(slurm::overview::handler))
         .read("/slurm/nodes", get(slurm::nodes::handler))
         .read("/slurm/alerts", get(slurm::nodes::alerts))
+        .read("/slurm/wallboard", get(slurm::wallboard::handler))
         .read("/events", get(crate::ui::events::handler))
         .route(
             "/signin",

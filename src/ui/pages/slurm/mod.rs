@@ -5,6 +5,7 @@
 
 pub mod nodes;
 pub mod overview;
+pub mod wallboard;
 
 use rackscope_core::slurm::Level;
 use serde::Serialize;
