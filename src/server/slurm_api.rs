@@ -16,7 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use rackscope_core::Config;
 use rackscope_core::read::slurm::{
-    SlurmNode, room_instances, slurm_nodes, slurm_partitions, slurm_summary,
+    SlurmNode, room_instances, slurm_error as error_of, slurm_nodes, slurm_partitions,
+    slurm_summary,
 };
 use rackscope_core::telemetry::Snapshot;
 
@@ -73,12 +74,12 @@ fn room_of(
         .map_err(ApiError::from)
 }
 
-/// `null` while no refresh has run, the failure of the Slurm query, or none.
-fn error_of(snap: Option<&Snapshot>) -> Option<String> {
-    match snap {
-        None => Some("no refresh yet".into()),
-        Some(s) => s.slurm.as_ref().and_then(|v| v.error.clone()),
+/// A JSON answer, with `error` added when the Slurm state is not current.
+fn answer(mut body: Value, snap: Option<&Snapshot>) -> Response {
+    if let Some(e) = error_of(snap) {
+        body["error"] = Value::String(e);
     }
+    Json(body).into_response()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -160,11 +161,10 @@ async fn partitions(
         .as_deref()
         .map(|s| slurm_nodes(s, room))
         .unwrap_or_default();
-    let mut body = json!({ "room_id": q.room_id, "partitions": slurm_partitions(&nodes) });
-    if let Some(e) = error_of(snap.as_deref()) {
-        body["error"] = Value::String(e);
-    }
-    Ok(Json(body).into_response())
+    Ok(answer(
+        json!({ "room_id": q.room_id, "partitions": slurm_partitions(&nodes) }),
+        snap.as_deref(),
+    ))
 }
 
 fn node_json(topo: &rackscope_core::topology::Topology, n: &SlurmNode<'_>) -> Value {
@@ -210,11 +210,10 @@ async fn nodes(
             .collect(),
         None => Vec::new(),
     };
-    let mut body = json!({ "room_id": q.room_id, "nodes": list });
-    if let Some(e) = error_of(snap.as_deref()) {
-        body["error"] = Value::String(e);
-    }
-    Ok(Json(body).into_response())
+    Ok(answer(
+        json!({ "room_id": q.room_id, "nodes": list }),
+        snap.as_deref(),
+    ))
 }
 
 #[utoipa::path(
@@ -252,11 +251,10 @@ async fn room_nodes(
             nodes.insert(topo.instances[i].name.clone(), v);
         }
     }
-    let mut body = json!({ "room_id": room_id, "nodes": nodes });
-    if let Some(e) = error_of(snap.as_deref()) {
-        body["error"] = Value::String(e);
-    }
-    Ok(Json(body).into_response())
+    Ok(answer(
+        json!({ "room_id": room_id, "nodes": nodes }),
+        snap.as_deref(),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -310,11 +308,10 @@ async fn impact(
         None => Vec::new(),
     };
     let paths: Vec<String> = racks.iter().map(|&r| topo.rack_path(r)).collect();
-    let mut body = json!({ "racks": paths, "partitions": partitions });
-    if let Some(e) = error_of(snap.as_deref()) {
-        body["error"] = Value::String(e);
-    }
-    Ok(Json(body).into_response())
+    Ok(answer(
+        json!({ "racks": paths, "partitions": partitions }),
+        snap.as_deref(),
+    ))
 }
 
 #[utoipa::path(

@@ -7,6 +7,14 @@ use crate::slurm::{Level, NodeState};
 use crate::telemetry::Snapshot;
 use crate::topology::{Aisle, Device, DeviceIx, InstanceIx, Rack, RackIx, Room, RoomIx, Site};
 
+/// Why the Slurm state is not current: no refresh yet, or its query failed.
+pub fn slurm_error(snap: Option<&Snapshot>) -> Option<String> {
+    match snap {
+        None => Some("no refresh yet".into()),
+        Some(s) => s.slurm.as_ref().and_then(|v| v.error.clone()),
+    }
+}
+
 /// A Slurm node placed in the topology.
 #[derive(Debug, Clone)]
 pub struct SlurmNode<'a> {

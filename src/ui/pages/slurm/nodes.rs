@@ -80,10 +80,7 @@ fn render(State(st): State<AppState>, ctx: Ctx, q: NodesQuery, alerts: bool) -> 
         .flatten();
     let mut page = SlurmNodesPage {
         off: config.slurm.is_none().then_some(super::OFF),
-        error: match snap {
-            None => Some("no refresh yet".into()),
-            Some(s) => s.slurm.as_ref().and_then(|v| v.error.clone()),
-        },
+        error: rackscope_core::read::slurm::slurm_error(snap),
         title: if alerts {
             "Slurm alerts"
         } else {

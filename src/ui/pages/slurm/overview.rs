@@ -51,10 +51,7 @@ pub async fn handler(State(st): State<AppState>, ctx: Ctx) -> Response {
     let snap = snap.as_deref();
     let mut page = SlurmOverviewPage {
         off: config.slurm.is_none().then_some(super::OFF),
-        error: match snap {
-            None => Some("no refresh yet".into()),
-            Some(s) => s.slurm.as_ref().and_then(|v| v.error.clone()),
-        },
+        error: rackscope_core::read::slurm::slurm_error(snap),
         total: 0,
         by_level: Vec::new(),
         by_status: Vec::new(),

@@ -124,10 +124,7 @@ pub async fn handler(
     };
     let page = SlurmWallboardPage {
         off: config.slurm.is_none().then_some(super::OFF),
-        error: match snap {
-            None => Some("no refresh yet".into()),
-            Some(s) => s.slurm.as_ref().and_then(|v| v.error.clone()),
-        },
+        error: rackscope_core::read::slurm::slurm_error(snap),
         name: ri.map_or_else(String::new, |r| topo.rooms[r].name.clone()),
         room: ri.map_or_else(String::new, |r| topo.room_key(r).into_owned()),
         rooms: topo
