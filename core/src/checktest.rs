@@ -26,6 +26,9 @@ pub use series::{Selector, Step};
 /// depends on the clock; round, so that `at: 2m` reads as the second minute.
 pub const START: u64 = 1_700_000_040;
 
+/// The most refreshes one test file may ask for (its last instant over its interval).
+pub const MAX_REFRESHES: u64 = 10_000;
+
 /// A test file, decoded.
 #[derive(Debug, Clone)]
 pub struct TestFile {
@@ -52,6 +55,7 @@ pub struct InputSeries {
 pub struct Eval {
     /// Seconds after `START`.
     pub at: u64,
+    pub at_pos: Pos,
     pub at_text: String,
     pub expect: Vec<Expect>,
 }
@@ -204,6 +208,22 @@ pub fn parse(file: &Arc<Path>, src: &str, diags: &mut Diagnostics) -> Option<Tes
         ),
     }
     evals.sort_by_key(|e| e.at);
+    // The engine refreshes at every step up to the last instant: bounded, so that a
+    // hostile `at: 1y` with `interval: 1s` cannot keep the runner busy for days.
+    let step = interval.unwrap_or(60).max(1);
+    for e in &evals {
+        if e.at / step > MAX_REFRESHES {
+            d.diags.error(
+                "test-file",
+                Span::new(file, e.at_pos),
+                format!(
+                    "at {} is {} steps of {step} s from the start; a test runs at most {MAX_REFRESHES} (raise `interval`)",
+                    e.at_text,
+                    e.at / step
+                ),
+            );
+        }
+    }
     (d.diags.errors().count() == before).then(|| TestFile {
         file: file.clone(),
         config,
@@ -318,6 +338,7 @@ impl Decoder<'_> {
         }
         Some(Eval {
             at,
+            at_pos: at_node.pos,
             at_text,
             expect,
         })

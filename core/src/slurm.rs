@@ -312,6 +312,10 @@ pub fn check(
     }
 }
 
+/// The most nodes a mapping may name once expanded: far past any cluster, and a bound on
+/// what a hostile file can make the loader hold.
+pub const MAX_MAPPING: usize = 2_000_000;
+
 /// Both mapping forms, expanded with the one instance grammar.
 fn mapping_of(
     path: &std::sync::Arc<std::path::Path>,
@@ -362,6 +366,14 @@ fn mapping_of(
                 continue;
             }
         };
+        if out.entries.len() + n.len() > MAX_MAPPING {
+            diags.error(
+                "slurm",
+                at,
+                format!("the mapping names more than {MAX_MAPPING} nodes; the rest is ignored"),
+            );
+            break;
+        }
         if n.len() != i.len() {
             diags.error(
                 "slurm",

@@ -148,6 +148,10 @@ fn malformed_files_are_reported_where_they_are_wrong() {
             "interval: 0s\ntests:\n- at: 0\n  expect:\n  - global: OK\n",
             "1:11: interval is a positive duration",
         ),
+        (
+            "interval: 1s\ntests:\n- at: 1y\n  expect:\n  - global: OK\n",
+            "3:7: at 1y is 31536000 steps of 1 s from the start; a test runs at most 10000",
+        ),
     ] {
         let (t, msgs) = parsed(src);
         assert!(t.is_none(), "{src}");
