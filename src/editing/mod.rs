@@ -40,15 +40,18 @@ pub enum Kind {
     Templates,
     Checks,
     Metrics,
+    /// The Slurm view's files: `plugins/slurm/config.yml` and its node mapping.
+    Slurm,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::App,
         Kind::Topology,
         Kind::Templates,
         Kind::Checks,
         Kind::Metrics,
+        Kind::Slurm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Kind {
             Kind::Templates => "templates",
             Kind::Checks => "checks",
             Kind::Metrics => "metrics",
+            Kind::Slurm => "slurm",
         }
     }
 
@@ -72,6 +76,7 @@ impl Kind {
             Kind::Templates => "Templates",
             Kind::Checks => "Checks",
             Kind::Metrics => "Metrics",
+            Kind::Slurm => "Slurm (plugins/slurm)",
         }
     }
 
@@ -186,6 +191,7 @@ pub fn root(config: &Config, kind: Kind) -> PathBuf {
         Kind::Templates => config.paths.templates.clone(),
         Kind::Checks => config.paths.checks.clone(),
         Kind::Metrics => config.paths.metrics.clone(),
+        Kind::Slurm => config.base_dir.join("plugins/slurm"),
     }
 }
 

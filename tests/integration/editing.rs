@@ -517,3 +517,62 @@ async fn with_git_commit_each_save_is_one_commit_by_its_user() {
         "other.yaml"
     );
 }
+
+#[tokio::test]
+async fn the_slurm_files_are_edited_like_the_others_and_a_bad_mapping_is_refused_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::root().join("tests/fixtures/health"),
+        tmp.path(),
+    );
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        format!("{text}plugins:\n  slurm:\n    enabled: true\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(tmp.path().join("plugins/slurm")).unwrap();
+    let mapping = tmp.path().join("plugins/slurm/node_mapping.yaml");
+    std::fs::write(&mapping, "mappings:\n- {node: 'x*', instance: 'n*'}\n").unwrap();
+    let loaded = crate::support::load(&app);
+    assert!(loaded.is_usable(), "{:#?}", loaded.diagnostics);
+    let engine = Arc::new(Engine::new(
+        Arc::new(loaded.config),
+        Arc::new(Table::new(world())),
+    ));
+    let st = AppState::new(engine).unwrap();
+    let uri = "/api/files/slurm/node_mapping.yaml";
+    let list = open(&st, "/api/files/slurm", None).await.json();
+    assert_eq!(list["files"], serde_json::json!(["node_mapping.yaml"]));
+    let r = open(&st, uri, None).await.json();
+    let etag = r["etag"].as_str().unwrap().to_owned();
+    // A dict whose two sides differ in size: refused at its line, nothing written.
+    let bad = "mapping:\n  'x[01-16]': 'n[01-15]'\n";
+    let r = put(&st, uri, Some(&etag), bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let p = &r.json()["problems"][0];
+    assert_eq!(
+        (p["line"].as_u64(), p["code"].as_str()),
+        (Some(2), Some("slurm")),
+        "{p}"
+    );
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("names 16 nodes but"),
+        "{p}"
+    );
+    assert!(std::fs::read_to_string(&mapping).unwrap().contains("x*"));
+    // A good one is written and in force at once.
+    let good = "mapping:\n  'x[01-16]': 'n[01-16]'\n";
+    let r = put(&st, uri, Some(&etag), good).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let m = open(&st, "/api/slurm/mapping", None).await.json();
+    assert_eq!(m["entries"].as_array().unwrap().len(), 16);
+    assert_eq!(
+        m["entries"][4],
+        serde_json::json!({"node": "x05", "instance": "n05"})
+    );
+}
