@@ -216,10 +216,10 @@ async fn the_slurm_pages_count_filter_and_locate_nodes_without_javascript() {
     assert!(o.contains("7 Slurm nodes"), "{o}");
     // Worst first, each a link to the nodes table filtered to it.
     let crit = o
-        .find("href=\"/slurm/nodes?severity=CRIT\"><span class=\"n\">3</span>")
+        .find("href=\"/slurm/nodes?severity=CRIT\"><div class=\"num\">3</div>")
         .unwrap();
     let ok = o
-        .find("href=\"/slurm/nodes?severity=OK\"><span class=\"n\">2</span>")
+        .find("href=\"/slurm/nodes?severity=OK\"><div class=\"num\">2</div>")
         .unwrap();
     assert!(crit < ok);
     assert!(
