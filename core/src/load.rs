@@ -455,12 +455,76 @@ fn slurm(config: &Config, app: &Arc<Path>, diags: &mut Diagnostics) -> Option<cr
         let m = decode_one::<crate::model::slurm::MappingFile>(&node, &src, &mat, diags)?;
         Some((mat, m))
     });
-    Some(crate::slurm::check(
-        &file,
-        &at,
-        mapping.as_ref().map(|(a, m)| (a, m)),
-        diags,
-    ))
+    let mut slurm = crate::slurm::check(&file, &at, mapping.as_ref().map(|(a, m)| (a, m)), diags);
+    slurm_catalogs(config, &file, &at, &dir, &mut slurm, diags);
+    Some(slurm)
+}
+
+/// The Slurm metrics catalogs `metrics_catalogs` names, in `metrics_catalog_dir` (relative
+/// to the configuration, else `plugins/slurm/metrics`): each metric's PromQL checked, a
+/// later file's metric replacing an earlier one of the same id.
+fn slurm_catalogs(
+    config: &Config,
+    file: &crate::model::slurm::SlurmFile,
+    at: &Arc<Path>,
+    plugin_dir: &Path,
+    slurm: &mut crate::slurm::Slurm,
+    diags: &mut Diagnostics,
+) {
+    let written = file
+        .metrics_catalog_dir
+        .as_deref()
+        .map(|d| resolve_path(&config.base_dir, Path::new(d)));
+    let dir = written
+        .filter(|d| vfs::is_dir(d))
+        .unwrap_or_else(|| plugin_dir.join("metrics"));
+    let mut available: Vec<String> = vfs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    available.sort();
+    slurm.catalog_available = available;
+    for located in &file.metrics_catalogs {
+        let name = &located.value;
+        let path = dir.join(name);
+        if name.contains('/') || name.starts_with('.') || !vfs::is_file(&path) {
+            diags.warning(
+                "slurm",
+                Span::new(at, located.pos),
+                format!(
+                    "metrics_catalogs names `{name}`, which is not a file of {}; its metrics are not shown",
+                    dir.display()
+                ),
+            );
+            continue;
+        }
+        let Some((at, src, node)) = read_file(&path, diags) else {
+            continue;
+        };
+        let Some(cat) =
+            decode_one::<crate::model::slurm::MetricsCatalogFile>(&node, &src, &at, diags)
+        else {
+            continue;
+        };
+        for m in cat.metrics {
+            if let Err(e) = crate::promql::parse(&m.metric.value) {
+                diags.warning(
+                    "slurm",
+                    Span::new(&at, m.metric.pos),
+                    format!(
+                        "Slurm metric `{}` does not parse as PromQL: {e}",
+                        m.id.value
+                    ),
+                );
+                continue;
+            }
+            slurm.catalog.retain(|x| x.id.value != m.id.value);
+            slurm.catalog.push(m);
+        }
+        slurm.catalog_files.push(name.clone());
+    }
 }
 
 /// Reads and parses one YAML file; problems become diagnostics.

@@ -126,6 +126,11 @@ pub struct Slurm {
     pub colors: BTreeMap<String, String>,
     pub mapping: Mapping,
     pub affects_health: bool,
+    /// The workload metrics of the catalogs, each id once (a later catalog's wins).
+    pub catalog: Vec<crate::model::slurm::SlurmMetricDef>,
+    /// The catalog files read, and those the catalog directory holds.
+    pub catalog_files: Vec<String>,
+    pub catalog_available: Vec<String>,
 }
 
 impl Slurm {
@@ -309,6 +314,9 @@ pub fn check(
         colors: file.severity_colors.clone(),
         mapping,
         affects_health: file.affects_health,
+        catalog: Vec::new(),
+        catalog_files: Vec::new(),
+        catalog_available: Vec::new(),
     }
 }
 

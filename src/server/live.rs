@@ -36,11 +36,83 @@ pub fn routes() -> Routes {
             get(device_metrics),
         )
         .read("/api/metrics/data", get(metrics_data))
+        .read("/api/slurm/metrics/data", get(slurm_metric_data))
         .route(
             "/api/checks/test",
             &[(Method::POST, Need::OPERATOR)],
             post(checks_test).layer(axum::extract::DefaultBodyLimit::max(TESTER_BODY_LIMIT)),
         )
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SlurmMetricQuery {
+    /// A metric id of the Slurm metrics catalog.
+    metric_id: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/slurm/metrics/data",
+    operation_id = "slurmMetricData",
+    tag = "slurm",
+    summary = "A Slurm catalog metric's current value (instant query, short cache)",
+    description = "Runs the catalog entry's `metric` through the bounded, cached path the metrics views use. A Prometheus failure answers 200 with `data: []` and `error`, as the Python version.",
+    params(SlurmMetricQuery),
+    responses(
+        (status = 200, description = "`{metric_id, name, scope, display, data: [{labels, value}], error?}`", body = Object),
+        (status = 400, description = "No metric_id", body = ErrorBody),
+        (status = 404, description = "The Slurm view is off, or no such metric", body = ErrorBody),
+    )
+)]
+async fn slurm_metric_data(
+    State(st): State<AppState>,
+    Query(q): Query<SlurmMetricQuery>,
+) -> Result<Response, ApiError> {
+    let config = st.engine.config();
+    let Some(slurm) = config.slurm.as_deref() else {
+        return Err(ApiError::not_found(
+            "view",
+            "slurm (set plugins.slurm.enabled: true in app.yaml)",
+        ));
+    };
+    let id = q
+        .metric_id
+        .ok_or_else(|| ApiError::BadRequest("metric_id is required".into()))?;
+    let m = slurm
+        .catalog
+        .iter()
+        .find(|m| m.id.value == id)
+        .ok_or_else(|| ApiError::not_found("Slurm metric", &id))?;
+    let ttl = Duration::from_secs(u64::from(config.app.cache.metrics_ttl_seconds).max(1));
+    let (data, error) = match st.engine.instant_cached(&m.metric.value, ttl).await {
+        Ok(r) => (
+            r.samples
+                .iter()
+                .map(|s| {
+                    let labels: serde_json::Map<String, serde_json::Value> = s
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
+                        .collect();
+                    serde_json::json!({ "labels": labels, "value": crate::server::wire::live::finite(s.value) })
+                })
+                .collect::<Vec<_>>(),
+            None,
+        ),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let mut body = serde_json::json!({
+        "metric_id": id,
+        "name": m.name.as_deref().unwrap_or(&m.id.value),
+        "scope": m.scope,
+        "display": m.display,
+        "data": data,
+    });
+    if let Some(e) = error {
+        body["error"] = serde_json::Value::String(e);
+    }
+    Ok(Json(body).into_response())
 }
 
 /// The largest tester request body: an expression at its limit plus its variables.

@@ -64,6 +64,8 @@ use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload, 
         slurm_api::room_nodes,
         slurm_api::mapping,
         slurm_api::impact,
+        slurm_api::catalog,
+        live::slurm_metric_data,
     )
 )]
 struct ApiDoc;

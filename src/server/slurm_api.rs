@@ -35,6 +35,7 @@ pub fn routes() -> Routes {
         ("/api/slurm/rooms/{room_id}/nodes", get(room_nodes)),
         ("/api/slurm/mapping", get(mapping)),
         ("/api/slurm/impact", get(impact)),
+        ("/api/slurm/metrics/catalog", get(catalog)),
     ] {
         let (path, needs) = read(path);
         r = r.route(path, &needs, handler);
@@ -255,6 +256,40 @@ async fn room_nodes(
         json!({ "room_id": room_id, "nodes": nodes }),
         snap.as_deref(),
     ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/slurm/metrics/catalog",
+    operation_id = "slurmMetricsCatalog",
+    tag = "slurm",
+    summary = "The Slurm metrics catalogs: their metrics, the files read, and the files there",
+    responses(
+        (status = 200, description = "`{metrics: [{id, name, description, metric, scope, display}], loaded_files, available_files}`", body = Object),
+        (status = 404, description = "The Slurm view is off", body = ErrorBody),
+    )
+)]
+async fn catalog(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let (config, _) = view(&st)?;
+    let Some(s) = config.slurm.as_deref() else {
+        return Err(ApiError::not_found("view", "slurm"));
+    };
+    let metrics: Vec<Value> = s
+        .catalog
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id.value, "name": m.name, "description": m.description,
+                "metric": m.metric.value, "scope": m.scope, "display": m.display,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "metrics": metrics,
+        "loaded_files": s.catalog_files,
+        "available_files": s.catalog_available,
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -94,10 +94,16 @@ fn small_cluster() {
         "max by (node, status, partition) (slurm_node_status)"
     );
     let w = messages(&loaded, "slurm");
-    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w.len(), 2, "{w:?}");
     assert!(
-        w[0].contains("does not exist;")
-            && w[0].contains("plugins/slurm/node_mapping.yaml is used"),
+        w.iter().any(|m| m.contains("does not exist;")
+            && m.contains("plugins/slurm/node_mapping.yaml is used")),
+        "{w:?}"
+    );
+    // Its metrics catalog is not among the shared files: said, not silently empty.
+    assert!(
+        w.iter()
+            .any(|m| m.contains("metrics_catalogs names `metrics.yaml`")),
         "{w:?}"
     );
 }

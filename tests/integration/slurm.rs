@@ -57,7 +57,13 @@ fn configured(dir: &std::path::Path, prom: &Prometheus) -> rackscope_core::Confi
     std::fs::create_dir_all(dir.join("plugins/slurm")).unwrap();
     std::fs::write(
         dir.join("plugins/slurm/config.yml"),
-        "metric: slurm_node_status\nlabel_node: node\nlabel_status: status\nlabel_partition: partition\n",
+        "metric: slurm_node_status\nlabel_node: node\nlabel_status: status\nlabel_partition: partition\nmetrics_catalogs: [jobs.yaml]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("plugins/slurm/metrics")).unwrap();
+    std::fs::write(
+        dir.join("plugins/slurm/metrics/jobs.yaml"),
+        "metrics:\n- {id: running, name: Running jobs, metric: sum(slurm_jobs_running), scope: global}\n- {id: broken, metric: 'sum(', scope: global}\n",
     )
     .unwrap();
     std::fs::write(
@@ -67,6 +73,17 @@ fn configured(dir: &std::path::Path, prom: &Prometheus) -> rackscope_core::Confi
     .unwrap();
     let mut loaded = support::load(&app);
     assert!(loaded.is_usable(), "{:#?}", loaded.diagnostics);
+    // A catalog metric that is not PromQL is left out, at its line.
+    let bad: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "slurm")
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(
+        bad[0].message.contains("`broken` does not parse as PromQL") && bad[0].span.pos.line == 3,
+        "{bad:?}"
+    );
     loaded.config.app.telemetry.prometheus_url = Some(prom.url());
     loaded.config
 }
@@ -165,6 +182,10 @@ async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
         StatusCode::NOT_FOUND
     );
 
+    let c = get(&st, "/api/slurm/metrics/catalog").await.json();
+    assert_eq!(c["metrics"][0]["id"], "running");
+    assert_eq!(c["metrics"].as_array().unwrap().len(), 1);
+    assert_eq!(c["available_files"], json!(["jobs.yaml"]));
     let m = get(&st, "/api/slurm/mapping").await.json();
     assert_eq!(m["entries"], json!([{"node": "x*", "instance": "n*"}]));
     assert!(
@@ -503,6 +524,37 @@ async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
         .await,
     );
     assert!(dev.contains("Slurm down</span>"), "{dev}");
+    // The demo's metrics catalog, and one of its metrics evaluated now.
+    let c = get(&st, "/api/slurm/metrics/catalog").await.json();
+    assert_eq!(c["loaded_files"], json!(["workload.yaml"]));
+    assert_eq!(c["metrics"].as_array().unwrap().len(), 2, "{c}");
+    let d = get(&st, "/api/slurm/metrics/data?metric_id=nodes_by_partition")
+        .await
+        .json();
+    assert!(d.get("error").is_none(), "{d}");
+    let by: std::collections::BTreeMap<String, f64> = d["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["labels"]["partition"].as_str().unwrap().to_owned(),
+                x["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by.get("gpu").copied(), Some(gpus as f64), "{d}");
+    assert_eq!(
+        by.get("cpu").copied(),
+        Some((workers.len() - gpus) as f64),
+        "{d}"
+    );
+    assert_eq!(
+        get(&st, "/api/slurm/metrics/data?metric_id=nope")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     // The Workload page lists it among the Slurm alerts, where it is.
     let alerts = page(&get(&st, "/slurm/alerts").await);
     assert!(alerts.contains(&format!(">{victim}</a>")), "{alerts}");

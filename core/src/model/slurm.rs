@@ -23,7 +23,7 @@ pub struct SlurmFile {
     pub include_unlabeled: bool,
     pub mapping_path: Option<Located<String>>,
     pub metrics_catalog_dir: Option<String>,
-    pub metrics_catalogs: Vec<String>,
+    pub metrics_catalogs: Vec<Located<String>>,
     /// Ours: whether a node's Slurm severity rolls into its hardware health (off, as
     /// upstream, where it never does).
     pub affects_health: bool,
@@ -103,6 +103,31 @@ impl Default for StatusMapDef {
             info: Vec::new(),
         }
     }
+}
+
+/// A Slurm metrics catalog file (`metrics_catalog_dir/<name>`): workload metrics to show
+/// (`metrics: [{id, name, description, metric, scope, display}]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MetricsCatalogFile {
+    pub metrics: Vec<SlurmMetricDef>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct SlurmMetricDef {
+    pub id: Located<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The PromQL expression.
+    pub metric: Located<String>,
+    /// `global`, `node`, `partition` or `job`: what one series is about.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Unit, chart type and thresholds, as written (for the client).
+    #[serde(default)]
+    pub display: Option<serde_json::Value>,
 }
 
 /// `node_mapping.yaml`: the upstream list (`mappings: [{node, instance}]`, `*` capturing a

@@ -137,7 +137,7 @@ impl Serialize for Points<'_> {
 }
 
 /// JSON has no NaN or infinity: such points become null (a gap in the chart).
-fn finite(v: f64) -> Option<f64> {
+pub(crate) fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
