@@ -1,9 +1,10 @@
 //! The Slurm view over the API, in the Python version's routes and shapes (`/api/slurm/
-//! summary`, `/partitions`, `/nodes`, `/rooms/{id}/nodes`, `/mapping`), read from the
-//! current snapshot: the one Slurm query rides each health refresh, so Slurm and hardware
-//! states are of the same instant. 404 while `plugins.slurm.enabled` is off, as upstream
-//! (which does not mount them). `error` is an addition: the Slurm query failed, so no node
-//! is claimed fine.
+//! summary`, `/partitions`, `/nodes`, `/rooms/{id}/nodes`, `/mapping`, `/metrics/catalog`)
+//! and `/impact` (ours), read from the current snapshot: the one Slurm query rides each
+//! health refresh, so Slurm and hardware states are of the same instant
+//! (`/metrics/data` queries, so it lives in `live.rs`). 404 while `plugins.slurm.enabled`
+//! is off, as upstream (which does not mount them). `error` is an addition: the Slurm query
+//! failed, so no node is claimed fine.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
