@@ -15,6 +15,9 @@ use rackscope_core::diag::{Diagnostic, Diagnostics, Level, Pos, Span};
 use rackscope_core::telemetry::Engine;
 use rackscope_prometheus::PrometheusClient;
 
+/// The largest test file read: a test is meant to be read by a person.
+pub const MAX_TEST_FILE_BYTES: u64 = 16 << 20;
+
 /// Why a file could not be run at all (its failures are a `Report`).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -206,7 +209,7 @@ pub async fn run_file(path: &Path) -> Result<Report, RunError> {
     };
     let file: Arc<Path> = Arc::from(path);
     let mut diags = Diagnostics::default();
-    let text = match std::fs::read_to_string(path) {
+    let text = match rackscope_core::walk::read_bounded(path, MAX_TEST_FILE_BYTES) {
         Ok(t) => t,
         Err(e) => {
             diags.error(
@@ -251,38 +254,22 @@ pub async fn run_file(path: &Path) -> Result<Report, RunError> {
         .map_err(|e| RunError::Lab(format!("the Prometheus client: {e}")))?;
     let engine = Engine::new(Arc::new(config), Arc::new(client));
     let mut failures = Vec::new();
+    let instant = |secs: u64| UNIX_EPOCH + Duration::from_secs(START + secs);
     let mut next = 0;
     for eval in &t.evals {
         // Every step up to the instant, so that `for:` sees the failure last.
-        let mut snap = None;
+        let mut last = None;
         while next <= eval.at {
-            snap = Some(
-                engine
-                    .refresh_at(UNIX_EPOCH + Duration::from_secs(START + next))
-                    .await,
-            );
+            last = Some(engine.refresh_at(instant(next)).await);
             next += t.interval;
         }
-        let snap = match snap {
-            Some(s) => s,
-            // Two evaluations at one instant: judge the last refresh again.
-            None => match engine.snapshot() {
-                Some(s) => s,
-                None => {
-                    engine
-                        .refresh_at(UNIX_EPOCH + Duration::from_secs(START + eval.at))
-                        .await
-                }
-            },
+        // Between two steps the engine also refreshes at the instant itself; a second
+        // evaluation at one step judges that step's refresh again.
+        let on_step = eval.at % t.interval == 0;
+        let snap = match (last, on_step, engine.snapshot()) {
+            (Some(s), true, _) | (None, true, Some(s)) => s,
+            _ => engine.refresh_at(instant(eval.at)).await,
         };
-        if eval.at % t.interval != 0 {
-            // Between two steps the engine still refreshes at the instant itself.
-            let s = engine
-                .refresh_at(UNIX_EPOCH + Duration::from_secs(START + eval.at))
-                .await;
-            judge_into(eval, &s, &file, &mut report, &mut diags, &mut failures);
-            continue;
-        }
         judge_into(eval, &snap, &file, &mut report, &mut diags, &mut failures);
     }
     report.diagnostics = diags.iter().cloned().collect();

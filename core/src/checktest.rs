@@ -26,6 +26,9 @@ pub use series::{Selector, Step};
 /// depends on the clock; round, so that `at: 2m` reads as the second minute.
 pub const START: u64 = 1_700_000_040;
 
+/// The most input samples one test file may hold, all series together.
+pub const MAX_SAMPLES: usize = 1_000_000;
+
 /// The most refreshes one test file may ask for (its last instant over its interval).
 pub const MAX_REFRESHES: u64 = 10_000;
 
@@ -180,11 +183,21 @@ pub fn parse(file: &Arc<Path>, src: &str, diags: &mut Diagnostics) -> Option<Tes
         None => Some(60),
     };
     let lookback = root.get("lookback").and_then(|n| d.duration(n));
-    let mut series = Vec::new();
+    let mut series: Vec<InputSeries> = Vec::new();
     match root.get("input_series").map(|n| (n, n.seq())) {
         Some((_, Some(items))) => {
+            let mut samples = 0;
             for item in items {
                 if let Some(s) = d.series(item) {
+                    // Each step is a sample backfilled into Prometheus: bounded in all.
+                    samples += s.steps.len();
+                    if samples > MAX_SAMPLES {
+                        d.error(
+                            item,
+                            format!("the input series hold more than {MAX_SAMPLES} samples in all"),
+                        );
+                        break;
+                    }
                     series.push(s);
                 }
             }

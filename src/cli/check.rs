@@ -173,7 +173,9 @@ fn test_files(app: &Path) -> Vec<PathBuf> {
 fn print_untested(app: &Path, config: &rackscope_core::Config) {
     let mut named = std::collections::HashSet::new();
     for f in test_files(app) {
-        let Ok(text) = std::fs::read_to_string(&f) else {
+        let Ok(text) =
+            rackscope_core::walk::read_bounded(&f, rackscope::checktest::MAX_TEST_FILE_BYTES)
+        else {
             continue;
         };
         let file: std::sync::Arc<Path> = std::sync::Arc::from(f.as_path());

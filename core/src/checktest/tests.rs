@@ -188,3 +188,18 @@ fn an_update_rewrites_only_the_values_that_were_wrong() {
         "state: WARN\nvalue: 2\nstate: OK\n"
     );
 }
+
+#[test]
+fn the_input_series_of_a_file_are_bounded_in_all() {
+    let mut src = String::from("input_series:\n");
+    for i in 0..11 {
+        src.push_str(&format!("- series: m{i}\n  values: 1x99999\n"));
+    }
+    src.push_str("tests:\n- at: 0\n  expect:\n  - global: OK\n");
+    let (t, msgs) = parsed(&src);
+    assert!(t.is_none());
+    assert_eq!(
+        msgs,
+        ["22:3: the input series hold more than 1000000 samples in all"]
+    );
+}
