@@ -47,8 +47,15 @@
     // Panels carry no id, so inner scroll offsets are matched by document order.
     const SC = '.panel,.elevations,pre,[id]';
     const scrolled = [...m.querySelectorAll(SC)].map((e, i) => [i, e.scrollLeft, e.scrollTop]).filter(s => s[1] || s[2]);
+    // A rack under the pointer keeps its HUD across the update, with the new state: the pointer has not moved.
+    const racks = () => [...d.querySelectorAll('.floorplan [data-name]')];
+    const held = hudFor && !hud.hidden ? [racks().indexOf(hudFor), hudFor.getAttribute('href'), hud.style.left, hud.style.top] : null;
     hideHud();
     m.replaceWith(n);
+    if (held) {
+      const r = racks()[held[0]];
+      if (r && r.getAttribute('href') === held[1]) { showHud(r); hud.style.left = held[2]; hud.style.top = held[3]; }
+    }
     open.forEach(id => { const e = $(id); if (e && e.tagName === 'DETAILS') e.open = true; });
     const after = n.querySelectorAll(SC);
     scrolled.forEach(s => { const e = after[s[0]]; if (e) { e.scrollLeft = s[1]; e.scrollTop = s[2]; } });

@@ -411,6 +411,16 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     // Hovering a rack shows its name and state.
     js(&c, &format!("var r = document.querySelector(\"{rack_sel} rect\"); var b = r.getBoundingClientRect(); r.dispatchEvent(new PointerEvent('pointermove', {{bubbles: true, pointerType: 'mouse', clientX: b.x + 5, clientY: b.y + 5}})); return true")).await;
     until(&c, 5, "var h = document.getElementById('hud'); return !!h && !h.hidden && h.textContent.indexOf('CRIT') >= 0", "HUD on hover").await;
+    // A live update replaces the plan under a pointer that has not moved: the HUD stays, on the new element.
+    let seen = js(&c, "return window.rackscopeUpdates || 0").await;
+    until(
+        &c,
+        30,
+        &format!("return (window.rackscopeUpdates || 0) > {seen}"),
+        "a live update while hovering",
+    )
+    .await;
+    until(&c, 2, &format!("var h = document.getElementById('hud'); return !!h && !h.hidden && h.textContent.indexOf('CRIT') >= 0 && !!document.querySelector(\"{rack_sel}\")"), "HUD kept across the update").await;
     click(&c, &rack_sel).await;
     until(
         &c,
