@@ -379,6 +379,23 @@ impl Bindings {
         self.of_check.get(check).map_or(&[], Vec::as_slice)
     }
 
+    /// Binds a check to every instance, whatever its template: Slurm's check, for the nodes
+    /// a scheduler reports.
+    pub fn bind_all_instances(&mut self, topo: &Topology, check: usize) {
+        if self.of_check.len() <= check {
+            self.of_check.resize(check + 1, Vec::new());
+            self.listing.resize(check + 1, Listing::Unlisted);
+        }
+        let targets = &self.targets;
+        let mut list: Vec<u32> = (0..topo.instances.len() as u32).collect();
+        list.sort_unstable_by(|a, b| {
+            let key = |t: u32| targets.key(topo, Scope::Node, t);
+            key(*a).cmp(key(*b)).then(a.cmp(b))
+        });
+        self.of_check[check] = list;
+        self.listing[check] = Listing::InUse;
+    }
+
     /// Whether templates list a check.
     pub fn listing(&self, check: usize) -> Listing {
         self.listing.get(check).copied().unwrap_or_default()

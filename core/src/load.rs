@@ -162,13 +162,17 @@ fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String
     config.metrics = load_metrics(&config.paths.metrics, &mut diags);
     config.topology = TopologyLoader::new(&mut diags).load(&config.paths.topology, &app_arc);
     resolve_rack_heights(&mut config.topology, &config.catalog);
+    config.slurm = slurm(&config, &app_arc, &mut diags).map(Arc::new);
+    let slurm_check = slurm_check(&mut config, &mut diags);
     config.bindings = Bindings::compute(&config.topology, &config.catalog, &config.checks);
+    if let Some(ix) = slurm_check {
+        config.bindings.bind_all_instances(&config.topology, ix);
+    }
     let file = crate::maintenance::file_of(app_file);
     let parsed = vfs::exists(&file)
         .then(|| read_file(&file, &mut diags))
         .flatten();
     config.maintenances = Arc::new(maintenances(&config, &file, parsed, &mut diags));
-    config.slurm = slurm(&config, &app_arc, &mut diags).map(Arc::new);
     crate::validate::finish(&config, &mut diags);
     crate::validate::playlist(&config, &app_node, &app_arc, &mut diags);
     diags.sort();
@@ -456,8 +460,41 @@ fn slurm(config: &Config, app: &Arc<Path>, diags: &mut Diagnostics) -> Option<cr
         Some((mat, m))
     });
     let mut slurm = crate::slurm::check(&file, &at, mapping.as_ref().map(|(a, m)| (a, m)), diags);
+    // app.yaml's `plugins.slurm.affects_health` (the spelling) or config.yml's.
+    slurm.affects_health |= config
+        .app
+        .plugins
+        .get("slurm")
+        .and_then(|v| v.get("affects_health"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     slurm_catalogs(config, &file, &at, &dir, &mut slurm, diags);
     Some(slurm)
+}
+
+/// With `affects_health`, Slurm severity is a check of its own (`slurm_node_status`) in
+/// the library, defined at the plugin file: its index, to bind to every instance.
+fn slurm_check(config: &mut Config, diags: &mut Diagnostics) -> Option<usize> {
+    let slurm = config.slurm.as_deref().filter(|s| s.affects_health)?;
+    let file = slurm.file.clone()?;
+    if let Some(mine) = config.checks.get(crate::slurm::CHECK_ID) {
+        diags.error(
+            "slurm",
+            mine.span(mine.def.id.pos),
+            format!(
+                "check id `{}` is the check Slurm's affects_health adds; rename this check or turn affects_health off",
+                crate::slurm::CHECK_ID
+            ),
+        );
+        return None;
+    }
+    let def = slurm.check_def(crate::diag::Pos::FILE);
+    let id = def.id.clone();
+    config
+        .checks
+        .insert(&id, crate::library::Sourced { def, file }, "check", diags);
+    config.scripts.resize(config.checks.len(), None);
+    config.checks.index_of(crate::slurm::CHECK_ID)
 }
 
 /// The Slurm metrics catalogs `metrics_catalogs` names, in `metrics_catalog_dir` (relative

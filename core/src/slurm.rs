@@ -11,8 +11,11 @@ use std::path::PathBuf;
 
 use crate::diag::{Diagnostics, Span};
 use crate::labels::Labels;
+use crate::model::checks::{CheckDef, Scope};
 use crate::model::slurm::{MappingFile, SlurmFile};
+use crate::severity::Severity;
 use crate::topology::{InstanceIx, Topology};
+use crate::yaml::Located;
 
 /// A Slurm severity. The order is the worst-last order of the hardware states with INFO
 /// below OK: a node that is `idle` (INFO when configured) is fine, and a status no list
@@ -28,6 +31,17 @@ pub enum Level {
 }
 
 impl Level {
+    /// The hardware severity a Slurm level counts as when it rolls into health
+    /// (`affects_health`): INFO is a fine node.
+    pub fn severity(self) -> Severity {
+        match self {
+            Level::Info | Level::Ok => Severity::Ok,
+            Level::Unknown => Severity::Unknown,
+            Level::Warn => Severity::Warn,
+            Level::Crit => Severity::Crit,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Info => "INFO",
@@ -122,10 +136,16 @@ pub struct Slurm {
     pub label_node: String,
     pub label_status: String,
     pub label_partition: String,
+    /// The label that says why a node is drained or down, where the exporter has one.
+    pub label_reason: String,
+    /// The per-node running-jobs gauge, where the exporter has one.
+    pub jobs_metric: Option<String>,
     pub status: StatusMap,
     pub colors: BTreeMap<String, String>,
     pub mapping: Mapping,
     pub affects_health: bool,
+    /// The plugin file (`plugins/slurm/config.yml`, or app.yaml without one).
+    pub file: Option<std::sync::Arc<std::path::Path>>,
     /// The workload metrics of the catalogs, each id once (a later catalog's wins).
     pub catalog: Vec<crate::model::slurm::SlurmMetricDef>,
     /// The catalog files read, and those the catalog directory holds.
@@ -134,12 +154,78 @@ pub struct Slurm {
 }
 
 impl Slurm {
-    /// The one query per refresh: every node's statuses and partitions.
+    /// The one query per refresh: every node's statuses, partitions and reasons.
     pub fn query(&self) -> String {
         format!(
-            "max by ({}, {}, {}) ({})",
-            self.label_node, self.label_status, self.label_partition, self.metric
+            "max by ({}, {}, {}, {}) ({})",
+            self.label_node,
+            self.label_status,
+            self.label_partition,
+            self.label_reason,
+            self.metric
         )
+    }
+
+    /// The running jobs of each node, where `jobs_metric` names a gauge: sent in the same
+    /// batch as `query`.
+    pub fn jobs_query(&self) -> Option<String> {
+        let m = self.jobs_metric.as_ref()?;
+        Some(format!("sum by ({}) ({m})", self.label_node))
+    }
+
+    /// Each instance's running jobs, from the answer to `jobs_query`: nodes that map to no
+    /// instance, and values that are not counts, are left out.
+    pub fn jobs<'s>(
+        &self,
+        topo: &Topology,
+        samples: impl IntoIterator<Item = (&'s Labels, f64)>,
+    ) -> HashMap<InstanceIx, u32> {
+        let mut out = HashMap::new();
+        for (labels, value) in samples {
+            if !value.is_finite() || value < 0.0 {
+                continue;
+            }
+            let Some(node) = labels.get(&self.label_node) else {
+                continue;
+            };
+            if let Some(ix) = topo.instance_ix(&self.mapping.instance(node)) {
+                // A gauge far past any node's job count is clamped rather than trusted.
+                let n = value.min(f64::from(u32::MAX)) as u32;
+                let e: &mut u32 = out.entry(ix).or_default();
+                *e = e.saturating_add(n);
+            }
+        }
+        out
+    }
+
+    /// The check Slurm severity becomes when it rolls into health (`affects_health`): a
+    /// node check of its own, so that alerts name it, evaluated from the one Slurm answer
+    /// (`telemetry::workload`) rather than by rules.
+    pub fn check_def(&self, at: crate::diag::Pos) -> CheckDef {
+        CheckDef {
+            id: Located::new(CHECK_ID.to_owned(), at),
+            name: "Slurm node status".into(),
+            scope: Scope::Node,
+            kind: Some("slurm".into()),
+            expr: Located::new(self.query(), at),
+            output: Default::default(),
+            rules: Vec::new(),
+            selectors: Vec::new(),
+            expand_by_label: None,
+            expand_discovery_expr: None,
+            expand_absent_state: None,
+            expand_crit_threshold: None,
+            for_duration: None,
+            description: Some(
+                "The node's Slurm status, by plugins/slurm/config.yml's status_map (affects_health)"
+                    .into(),
+            ),
+            script: None,
+            script_file: None,
+            aggregate_script: None,
+            aggregate_script_file: None,
+            params: BTreeMap::new(),
+        }
     }
 
     /// The state of every instance Slurm reports, from the query's answer.
@@ -171,16 +257,25 @@ impl Slurm {
             let level = self.status.level(&status, star);
             let shown = if star { format!("{status}*") } else { status };
             let partition = labels.get(&self.label_partition).unwrap_or("");
+            let reason = labels
+                .get(&self.label_reason)
+                .filter(|r| !r.trim().is_empty())
+                .map(|r| r.chars().take(MAX_REASON).collect::<String>());
             let n = nodes.entry(ix).or_insert_with(|| NodeState {
                 node: node.to_owned(),
                 status: shown.clone(),
                 level,
                 statuses: Vec::new(),
                 partitions: Vec::new(),
+                reason: reason.clone(),
             });
             if level > n.level {
                 n.level = level;
                 n.status = shown.clone();
+                n.reason = reason.clone();
+            }
+            if n.reason.is_none() {
+                n.reason = reason;
             }
             if partition == "all" {
                 in_all.insert(ix, (shown.clone(), level));
@@ -216,7 +311,16 @@ pub struct NodeState {
     pub level: Level,
     pub statuses: Vec<String>,
     pub partitions: Vec<String>,
+    /// Why Slurm drained or downed the node (the exporter's reason label), where it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
+
+/// The longest reason kept: an exporter's label is hostile input shown on pages.
+const MAX_REASON: usize = 200;
+
+/// The id of the check Slurm severity becomes when it rolls into health.
+pub const CHECK_ID: &str = "slurm_node_status";
 
 /// The Slurm state of an estate at one refresh.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -231,6 +335,9 @@ pub struct SlurmView {
 pub struct SlurmState {
     pub view: SlurmView,
     pub error: Option<String>,
+    /// Running jobs per instance, when `jobs_metric` is set and its query answered: `None`
+    /// means unknown, never zero.
+    pub jobs: Option<HashMap<InstanceIx, u32>>,
 }
 
 /// Checks the plugin file and its mapping into `Slurm`; every problem is a diagnostic at
@@ -273,6 +380,7 @@ pub fn check(
         ("label_node", &file.label_node),
         ("label_status", &file.label_status),
         ("label_partition", &file.label_partition),
+        ("label_reason", &file.label_reason),
     ] {
         if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             diags.error(
@@ -294,13 +402,6 @@ pub fn check(
             format!("metric `{}` is not a Prometheus metric name", file.metric),
         );
     }
-    if file.affects_health {
-        diags.warning(
-            "slurm",
-            Span::file_only(at),
-            "affects_health is not honoured yet: Slurm severity does not roll into hardware health (issue #21)",
-        );
-    }
     let mapping = match mapping {
         Some((path, m)) => mapping_of(path, m, diags),
         None => Mapping::default(),
@@ -310,14 +411,41 @@ pub fn check(
         label_node: file.label_node.clone(),
         label_status: file.label_status.clone(),
         label_partition: file.label_partition.clone(),
+        label_reason: file.label_reason.clone(),
+        jobs_metric: jobs_metric(file, at, diags),
         status: StatusMap { levels },
         colors: file.severity_colors.clone(),
         mapping,
         affects_health: file.affects_health,
+        file: Some(at.clone()),
         catalog: Vec::new(),
         catalog_files: Vec::new(),
         catalog_available: Vec::new(),
     }
+}
+
+/// `jobs_metric`, when it is a metric name (a selector is refused: the query sums it by
+/// node itself).
+fn jobs_metric(
+    file: &SlurmFile,
+    at: &std::sync::Arc<std::path::Path>,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let m = file.jobs_metric.as_ref()?;
+    let ok = !m.value.is_empty()
+        && !m.value.starts_with(|c: char| c.is_ascii_digit())
+        && m.value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if !ok {
+        diags.error(
+            "slurm",
+            Span::new(at, m.pos),
+            format!("jobs_metric `{}` is not a Prometheus metric name", m.value),
+        );
+        return None;
+    }
+    Some(m.value.clone())
 }
 
 /// The most nodes a mapping may name once expanded: far past any cluster, and a bound on

@@ -177,6 +177,7 @@ fn node_json(topo: &rackscope_core::topology::Topology, n: &SlurmNode<'_>) -> Va
         "severity": n.state.level.as_str(),
         "statuses": n.state.statuses,
         "partitions": n.state.partitions,
+        "reason": n.state.reason,
         "site_id": n.site.id, "site_name": n.site.name,
         "room_id": n.room.id, "room_name": n.room.name,
         "aisle_id": n.aisle.map(|a| a.id.as_str()),
@@ -308,10 +309,10 @@ pub struct ImpactQuery {
     operation_id = "slurmImpact",
     tag = "slurm",
     summary = "What losing a rack or a room takes from each Slurm partition (an addition)",
-    description = "For each partition the rack (or room) holds nodes of: how many (`nodes`), of how many in the estate (`total`), and how many of those Slurm shows busy (allocated, mixed, completing), largest share first. Without rack_id or room_id, every rack that is CRIT now.",
+    description = "For each partition the rack (or room) holds nodes of: how many (`nodes`), of how many in the estate (`total`), how many of those Slurm shows busy (allocated, mixed, completing), and the running jobs on them (`jobs`, null unless plugins/slurm/config.yml names a per-node `jobs_metric`), largest share first. Without rack_id or room_id, every rack that is CRIT now.",
     params(ImpactQuery),
     responses(
-        (status = 200, description = "`{racks: [paths], partitions: [{partition, nodes, total, busy}]}`", body = Object),
+        (status = 200, description = "`{racks: [paths], partitions: [{partition, nodes, total, busy, jobs}]}`", body = Object),
         (status = 404, description = "The Slurm view is off, or no such rack or room", body = ErrorBody),
         (status = 409, description = "A shared id", body = ErrorBody),
     )
@@ -339,7 +340,7 @@ async fn impact(
     let partitions: Vec<Value> = match snap.as_deref() {
         Some(s) => rackscope_core::read::slurm::impact(s, &racks)
             .iter()
-            .map(|i| json!({"partition": i.partition, "nodes": i.here, "total": i.total, "busy": i.busy}))
+            .map(|i| json!({"partition": i.partition, "nodes": i.here, "total": i.total, "busy": i.busy, "jobs": i.jobs}))
             .collect(),
         None => Vec::new(),
     };

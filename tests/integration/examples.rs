@@ -91,7 +91,7 @@ fn small_cluster() {
     let slurm = loaded.config.slurm.as_ref().unwrap();
     assert_eq!(
         slurm.query(),
-        "max by (node, status, partition) (slurm_node_status)"
+        "max by (node, status, partition, reason) (slurm_node_status)"
     );
     let w = messages(&loaded, "slurm");
     assert_eq!(w.len(), 2, "{w:?}");

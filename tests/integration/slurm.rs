@@ -46,18 +46,23 @@ fn exposition() -> String {
 
 /// The health fixture with the Slurm plugin on, Slurm's `x…` names mapped to `n…`.
 fn configured(dir: &std::path::Path, prom: &Prometheus) -> rackscope_core::Config {
+    configured_with(dir, prom, "")
+}
+
+/// `configured`, with more keys under app.yaml's `plugins.slurm` (indented by four).
+fn configured_with(dir: &std::path::Path, prom: &Prometheus, more: &str) -> rackscope_core::Config {
     support::copy_dir(&support::root().join("tests/fixtures/health"), dir);
     let app = dir.join("app.yaml");
     let text = std::fs::read_to_string(&app).unwrap();
     std::fs::write(
         &app,
-        format!("{text}plugins:\n  slurm:\n    enabled: true\n"),
+        format!("{text}plugins:\n  slurm:\n    enabled: true\n{more}"),
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("plugins/slurm")).unwrap();
     std::fs::write(
         dir.join("plugins/slurm/config.yml"),
-        "metric: slurm_node_status\nlabel_node: node\nlabel_status: status\nlabel_partition: partition\nmetrics_catalogs: [jobs.yaml]\n",
+        "metric: slurm_node_status\nlabel_node: node\nlabel_status: status\nlabel_partition: partition\njobs_metric: slurm_node_jobs\nmetrics_catalogs: [jobs.yaml]\n",
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("plugins/slurm/metrics")).unwrap();
@@ -118,7 +123,7 @@ async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
     let q = snap.plan.slurm_query.unwrap() as usize;
     assert_eq!(
         snap.plan.queries[q].expr,
-        "max by (node, status, partition) (slurm_node_status)"
+        "max by (node, status, partition, reason) (slurm_node_status)"
     );
 
     let s = get(&st, "/api/slurm/summary").await;
@@ -160,6 +165,8 @@ async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
     assert_eq!(n05["rack_id"], "r02");
     assert_eq!(n05["rack_path"], "dc1/room-a/aisle-1/r02");
     assert_eq!(n05["device_id"], "chassis-2");
+    // The exporter's reason label travels with the node.
+    assert_eq!(n05["reason"], "fan");
     let n04 = n["nodes"]
         .as_array()
         .unwrap()
@@ -182,6 +189,18 @@ async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
         StatusCode::NOT_FOUND
     );
 
+    // Losing r01 (n03 allocated with 3 jobs, n04 mixed with 2, and node.1 and a+b that
+    // Slurm does not report): batch loses 2 of its 6 nodes, gpu its only one.
+    let i = get(&st, "/api/slurm/impact?rack_id=r01").await.json();
+    assert_eq!(
+        i["partitions"],
+        json!([
+            {"partition": "gpu", "nodes": 1, "total": 1, "busy": 1, "jobs": 2},
+            {"partition": "batch", "nodes": 2, "total": 6, "busy": 2, "jobs": 5},
+        ]),
+        "{i}"
+    );
+
     let c = get(&st, "/api/slurm/metrics/catalog").await.json();
     assert_eq!(c["metrics"][0]["id"], "running");
     assert_eq!(c["metrics"].as_array().unwrap().len(), 1);
@@ -194,6 +213,124 @@ async fn slurm_states_come_from_one_query_with_aliases_stars_and_partitions() {
             .unwrap()
             .ends_with("plugins/slurm/node_mapping.yaml")
     );
+}
+
+/// The check of a node target by id, from a snapshot.
+fn check_of<'s>(
+    snap: &'s rackscope_core::telemetry::Snapshot,
+    instance: &str,
+    id: &str,
+) -> Option<&'s rackscope_core::telemetry::eval::CheckResult> {
+    let ix = snap.config.topology.instance_ix(instance)?;
+    snap.health.nodes[ix.index()]
+        .checks
+        .iter()
+        .find(|c| &*snap.plan.checks[c.check as usize].id == id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_affects_health_slurm_severity_is_a_check_of_its_own_that_fails_closed() {
+    use crate::support::faulty::{Fault, Faulty};
+    use rackscope_core::Severity;
+    let Some(prom) = Prometheus::start(&exposition()) else {
+        return;
+    };
+    let faulty = Faulty::start(prom.port, None).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = configured_with(tmp.path(), &prom, "    affects_health: true\n");
+    config.app.telemetry.prometheus_url = Some(faulty.url());
+    // The check is in the library, defined at the plugin file, bound to every instance.
+    let def = config.checks.get("slurm_node_status").unwrap();
+    assert!(def.file.ends_with("plugins/slurm/config.yml"));
+    let client =
+        PrometheusClient::from_config(&config.app.telemetry, std::path::Path::new(".")).unwrap();
+    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(client)));
+    let at = UNIX_EPOCH + Duration::from_secs(T0);
+    let snap = engine.refresh_at(at).await;
+    assert!(snap.errors.is_empty(), "{:?}", snap.errors);
+    let slurm = |i: &str| check_of(&snap, i, "slurm_node_status").map(|c| c.severity);
+    // draining (with its reason), idle* and down are CRIT; idle OK; an unlisted status
+    // UNKNOWN; a node Slurm does not report has no result at all.
+    assert_eq!(slurm("n05"), Some(Severity::Crit));
+    assert_eq!(slurm("n06"), Some(Severity::Crit));
+    assert_eq!(slurm("n08"), Some(Severity::Crit));
+    assert_eq!(slurm("n07"), Some(Severity::Ok));
+    assert_eq!(slurm("n09"), Some(Severity::Unknown));
+    assert_eq!(slurm("node.1"), None);
+    // It rolls up: r02 holds n05-n08.
+    let r02 = snap.config.topology.rack_ix("r02").unwrap();
+    assert_eq!(snap.health.racks[r02.index()].state, Some(Severity::Crit));
+
+    let st = rackscope::server::AppState::new(engine.clone()).unwrap();
+    let alerts = get(&st, "/api/alerts/active").await.json();
+    let n05 = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["node_id"] == "n05")
+        .unwrap_or_else(|| panic!("{alerts}"));
+    let check = n05["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "slurm_node_status")
+        .unwrap_or_else(|| panic!("{n05}"));
+    assert_eq!(check["severity"], "CRIT", "{check}");
+    assert_eq!(check["message"], "Slurm draining (CRIT): fan", "{check}");
+    // The CRIT rack's page says what losing it takes, jobs included (x05 runs one).
+    let rack = page(&get(&st, "/views/rack/r02").await);
+    assert!(
+        rack.contains("batch: 4 of 6 nodes, 0 busy, 1 running job"),
+        "{rack}"
+    );
+
+    // Only the Slurm query fails: the nodes it reported turn UNKNOWN with the error,
+    // never OK, and a node it never reported stays without a result.
+    faulty.set(Fault::Error500When("slurm_node_status"));
+    let snap = engine.refresh_at(at + Duration::from_secs(30)).await;
+    let c = check_of(&snap, "n07", "slurm_node_status").unwrap();
+    assert_eq!(c.severity, Severity::Unknown);
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("storage is on fire"),
+        "{c:?}"
+    );
+    assert!(check_of(&snap, "node.1", "slurm_node_status").is_none());
+    // And the view says why it has no Slurm state.
+    let s = snap.slurm.as_deref().unwrap();
+    assert!(s.error.is_some() && s.jobs.is_none());
+}
+
+#[test]
+fn a_check_of_ours_named_like_slurms_is_refused_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_dir(&support::root().join("tests/fixtures/health"), tmp.path());
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        format!("{text}plugins:\n  slurm:\n    enabled: true\n    affects_health: true\n"),
+    )
+    .unwrap();
+    let checks = tmp.path().join("checks/slurm.yaml");
+    std::fs::create_dir_all(checks.parent().unwrap()).unwrap();
+    std::fs::write(
+        &checks,
+        "checks:\n- id: slurm_node_status\n  name: Mine\n  scope: node\n  expr: up\n",
+    )
+    .unwrap();
+    let loaded = support::load(&app);
+    let e: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "slurm")
+        .collect();
+    assert_eq!(e.len(), 1, "{:?}", loaded.diagnostics);
+    assert!(e[0].message.contains("affects_health"), "{e:?}");
+    assert!(e[0].span.file.ends_with("checks/slurm.yaml"));
+    assert_eq!(e[0].span.pos.line, 2);
 }
 
 #[tokio::test]
@@ -498,6 +635,7 @@ async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
                 assert_eq!(row["nodes"], here, "{i}");
                 assert_eq!(row["total"], total, "{i}");
                 assert_eq!(row["busy"], 0, "its nodes are down, none busy: {i}");
+                assert_eq!(row["jobs"], 0, "and they run no job: {i}");
             }
             None => assert_eq!(here, 0, "{i}"),
         }
@@ -505,7 +643,7 @@ async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
     let rack_page = page(&get(&st, &format!("/views/rack/{rack_id}")).await);
     assert!(
         rack_page.contains(&format!(
-            "cpu: {} of {} nodes, 0 busy",
+            "cpu: {} of {} nodes, 0 busy, 0 running jobs",
             in_rack(Class::Compute),
             workers.len() - gpus
         )),
@@ -527,7 +665,28 @@ async fn the_demo_shows_the_simulators_slurm_states_beside_hardware_health() {
     // The demo's metrics catalog, and one of its metrics evaluated now.
     let c = get(&st, "/api/slurm/metrics/catalog").await.json();
     assert_eq!(c["loaded_files"], json!(["workload.yaml"]));
-    assert_eq!(c["metrics"].as_array().unwrap().len(), 2, "{c}");
+    assert_eq!(c["metrics"].as_array().unwrap().len(), 3, "{c}");
+    // The simulator's allocated nodes run jobs, counted per node in the snapshot and by
+    // the catalog's metric alike.
+    let snap = served.engine.snapshot().unwrap();
+    let counted: u64 = snap
+        .slurm
+        .as_ref()
+        .and_then(|s| s.jobs.as_ref())
+        .unwrap()
+        .values()
+        .map(|&n| u64::from(n))
+        .sum();
+    assert!(counted > 0, "an allocated node runs at least one job");
+    let running = get(&st, "/api/slurm/metrics/data?metric_id=running_jobs")
+        .await
+        .json();
+    // Drawn once per node and the incidents off: the same figure now as at the refresh.
+    assert_eq!(
+        running["data"][0]["value"].as_f64(),
+        Some(counted as f64),
+        "{running}"
+    );
     let d = get(&st, "/api/slurm/metrics/data?metric_id=nodes_by_partition")
         .await
         .json();

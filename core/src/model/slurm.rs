@@ -16,6 +16,12 @@ pub struct SlurmFile {
     pub label_node: String,
     pub label_status: String,
     pub label_partition: String,
+    /// Ours: the label that says why a node is drained or down (the exporters' `reason`).
+    pub label_reason: String,
+    /// Ours: a per-node gauge of running jobs labelled by `label_node`, where the exporter
+    /// has one (the simulator's `slurm_node_jobs`); the impact of a failing rack then counts
+    /// the jobs it runs. Without it the impact counts busy nodes only.
+    pub jobs_metric: Option<Located<String>>,
     pub status_map: StatusMapDef,
     pub severity_colors: BTreeMap<String, String>,
     /// Upstream keys its code never reads; accepted so the files load.
@@ -43,6 +49,8 @@ impl Default for SlurmFile {
             label_node: "node".into(),
             label_status: "status".into(),
             label_partition: "partition".into(),
+            label_reason: "reason".into(),
+            jobs_metric: None,
             status_map: StatusMapDef::default(),
             severity_colors: colors
                 .iter()

@@ -19,6 +19,7 @@ pub fn slurm_error(snap: Option<&Snapshot>) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct SlurmNode<'a> {
     pub instance: &'a str,
+    pub instance_ix: InstanceIx,
     pub state: &'a NodeState,
     pub site: &'a Site,
     pub room: &'a Room,
@@ -47,6 +48,7 @@ pub fn slurm_nodes(snap: &Snapshot, room: Option<RoomIx>) -> Vec<SlurmNode<'_>> 
             }
             Some(SlurmNode {
                 instance: &topo.instances[ix].name,
+                instance_ix: ix,
                 state: st,
                 site: &topo.sites[p.site],
                 room: &topo.rooms[p.room],
@@ -120,12 +122,16 @@ pub struct PartitionImpact<'a> {
     /// Of `here`, those Slurm shows busy (allocated, mixed or completing): their jobs are
     /// the ones at risk.
     pub busy: usize,
+    /// The running jobs on `here`'s nodes, where the exporter counts them per node
+    /// (`jobs_metric`); `None` when it does not. A job spanning two nodes counts twice.
+    pub jobs: Option<u64>,
 }
 
 /// Which partitions the racks `racks` hold nodes of, and how many: the impact of losing
 /// them, largest share first.
 pub fn impact<'s>(snap: &'s Snapshot, racks: &[RackIx]) -> Vec<PartitionImpact<'s>> {
     let nodes = slurm_nodes(snap, None);
+    let jobs = snap.slurm.as_ref().and_then(|s| s.jobs.as_ref());
     let mut by: BTreeMap<&str, PartitionImpact<'_>> = BTreeMap::new();
     for n in &nodes {
         let inside = racks.contains(&n.rack_ix);
@@ -139,11 +145,15 @@ pub fn impact<'s>(snap: &'s Snapshot, racks: &[RackIx]) -> Vec<PartitionImpact<'
                 here: 0,
                 total: 0,
                 busy: 0,
+                jobs: jobs.map(|_| 0),
             });
             e.total += 1;
             if inside {
                 e.here += 1;
                 e.busy += usize::from(busy);
+                if let (Some(sum), Some(jobs)) = (e.jobs.as_mut(), jobs) {
+                    *sum += u64::from(jobs.get(&n.instance_ix).copied().unwrap_or(0));
+                }
             }
         }
     }

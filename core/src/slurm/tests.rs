@@ -55,7 +55,7 @@ fn the_default_map_and_a_star_decide_the_severity() {
     assert_eq!(level("future"), Level::Unknown);
     assert_eq!(
         s.query(),
-        "max by (node, status, partition) (slurm_node_status)"
+        "max by (node, status, partition, reason) (slurm_node_status)"
     );
 }
 
@@ -173,4 +173,72 @@ fn an_answer_joins_the_topology_with_partitions_and_the_all_partition_winning() 
     assert_eq!(n05.partitions, ["batch"]);
     assert_eq!(of("n07"), None);
     assert_eq!(view.unplaced, ["ghost"]);
+}
+
+#[test]
+fn per_node_job_counts_map_to_instances_and_hostile_values_are_dropped() {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/health/app.yaml");
+    let topo = crate::load(&app).config.topology;
+    let file = SlurmFile {
+        jobs_metric: Some(Located::new(
+            "slurm_node_jobs".into(),
+            crate::diag::Pos::FILE,
+        )),
+        ..SlurmFile::default()
+    };
+    let (s, msgs) = slurm(&file, Some("mappings:\n- {node: 'x*', instance: 'n*'}\n"));
+    assert!(msgs.is_empty(), "{msgs:?}");
+    assert_eq!(
+        s.jobs_query().as_deref(),
+        Some("sum by (node) (slurm_node_jobs)")
+    );
+    let rows: Vec<(Labels, f64)> = [
+        ("x03", 3.0),
+        ("x04", f64::NAN),
+        ("x05", -1.0),
+        ("x06", 1e300),
+        ("ghost", 9.0),
+    ]
+    .iter()
+    .map(|(n, v)| ([("node", *n)].into_iter().collect(), *v))
+    .collect();
+    let jobs = s.jobs(&topo, rows.iter().map(|(l, v)| (l, *v)));
+    let of = |i: &str| jobs.get(&topo.instance_ix(i).unwrap()).copied();
+    assert_eq!(of("n03"), Some(3));
+    assert_eq!(of("n04"), None, "NaN is not a count");
+    assert_eq!(of("n05"), None, "nor is a negative value");
+    assert_eq!(of("n06"), Some(u32::MAX), "a huge gauge is clamped");
+    assert_eq!(jobs.len(), 2);
+    // Without the key there is no query: the impact counts busy nodes only.
+    assert_eq!(slurm(&SlurmFile::default(), None).0.jobs_query(), None);
+}
+
+#[test]
+fn a_jobs_metric_that_is_not_a_metric_name_is_refused_at_its_line() {
+    let file = SlurmFile {
+        jobs_metric: Some(Located::new(
+            "sum(x) or vector(1)".into(),
+            crate::diag::Pos { line: 7, col: 14 },
+        )),
+        ..SlurmFile::default()
+    };
+    let (s, msgs) = slurm(&file, None);
+    assert_eq!(
+        msgs,
+        ["7:14: jobs_metric `sum(x) or vector(1)` is not a Prometheus metric name"]
+    );
+    assert_eq!(s.jobs_query(), None);
+}
+
+#[test]
+fn the_health_check_is_a_node_check_evaluated_from_the_slurm_query() {
+    let (s, _) = slurm(&SlurmFile::default(), None);
+    let def = s.check_def(crate::diag::Pos::FILE);
+    assert_eq!(def.id.value, CHECK_ID);
+    assert_eq!(def.scope, Scope::Node);
+    assert_eq!(def.expr.value, s.query());
+    assert!(def.rules.is_empty() && !def.is_scripted());
+    assert_eq!(Level::Info.severity(), Severity::Ok);
+    assert_eq!(Level::Unknown.severity(), Severity::Unknown);
+    assert_eq!(Level::Crit.severity(), Severity::Crit);
 }

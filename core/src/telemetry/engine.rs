@@ -624,6 +624,16 @@ fn slurm_state(
     answers: &[Result<InstantResult, SourceError>],
 ) -> Option<Arc<crate::slurm::SlurmState>> {
     let (slurm, q) = config.slurm.as_ref().zip(plan.slurm_query)?;
+    let jobs = plan
+        .slurm_jobs_query
+        .and_then(|j| answers.get(j as usize))
+        .and_then(|a| a.as_ref().ok())
+        .map(|res| {
+            slurm.jobs(
+                &config.topology,
+                res.samples.iter().map(|s| (&s.labels, s.value)),
+            )
+        });
     Some(Arc::new(match answers.get(q as usize) {
         Some(Ok(res)) => crate::slurm::SlurmState {
             view: slurm.join(
@@ -631,10 +641,12 @@ fn slurm_state(
                 res.samples.iter().map(|s| (&s.labels, s.value)),
             ),
             error: None,
+            jobs,
         },
         Some(Err(e)) => crate::slurm::SlurmState {
             view: Default::default(),
             error: Some(e.to_string()),
+            jobs: None,
         },
         None => crate::slurm::SlurmState::default(),
     }))

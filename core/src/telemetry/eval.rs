@@ -4,7 +4,7 @@
 //! Pure apart from the `ForMemory` it is handed: the same plan, answers, time and memory
 //! always give the same `Health`, which is what the unit tests and benchmarks rely on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -157,6 +157,8 @@ struct CheckMemory {
 pub struct ForMemory {
     checks: HashMap<Arc<str>, CheckMemory>,
     scripts: HashMap<Arc<str>, ScriptMemory>,
+    /// The instances the last answered Slurm query reported (`workload`).
+    slurm_seen: HashSet<Box<str>>,
 }
 
 /// What a scripted check carries between refreshes: each target's last state, which its
@@ -341,6 +343,9 @@ pub fn evaluate(
         ..Health::default()
     };
     for (check_ix, check) in plan.checks.iter().enumerate() {
+        if plan.slurm_check == Some(check_ix as u32) {
+            continue;
+        }
         let mut run = CheckRun::new(config, plan, check, &mut memory.scripts);
         for chunk in &check.chunks {
             run.take(answers, chunk, chunk.query, false);
@@ -360,6 +365,7 @@ pub fn evaluate(
         });
         run.settle(check_ix as u32, answers, now, for_memory, &mut health);
     }
+    super::workload::settle(config, plan, answers, &mut memory.slurm_seen, &mut health);
     roll_up(config, plan, &mut health);
     health.alerts = alerts(&health);
     health

@@ -90,6 +90,7 @@ pub fn at_read(snap: &Snapshot, now: Instant) -> Option<Snapshot> {
             Arc::new(crate::slurm::SlurmState {
                 view: Default::default(),
                 error: Some(reason.to_string()),
+                jobs: None,
             })
         });
     } else {

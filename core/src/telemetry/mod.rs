@@ -15,6 +15,7 @@ mod rollup;
 pub mod source;
 pub mod stats;
 pub mod supervise;
+mod workload;
 
 pub use engine::{Engine, QueryError, Snapshot, Stale, StaleCause};
 pub use eval::{Alert, AlertCheck, AlertTarget, CheckResult, Health, Pending, TargetHealth};

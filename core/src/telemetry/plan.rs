@@ -130,6 +130,12 @@ pub struct Plan {
     /// The Slurm view's one query (`slurm::Slurm::query`), sent with the checks' queries
     /// so that Slurm state and health come from the same refresh.
     pub slurm_query: Option<u32>,
+    /// The Slurm running-jobs query (`slurm::Slurm::jobs_query`), where configured.
+    pub slurm_jobs_query: Option<u32>,
+    /// The `slurm_node_status` check (`affects_health`), index into `checks`: bound to
+    /// every instance, without queries of its own; evaluation takes its results from the
+    /// Slurm answer (`telemetry::workload`).
+    pub slurm_check: Option<u32>,
 }
 
 impl Plan {
@@ -168,6 +174,12 @@ impl Plan {
                 c.targets.len(),
                 c.chunks.len()
             );
+            if self
+                .slurm_check
+                .is_some_and(|s| std::ptr::eq(&self.checks[s as usize], c))
+            {
+                let _ = writeln!(out, "  from the slurm query (affects_health)");
+            }
             for ch in &c.chunks {
                 let q = &self.queries[ch.query as usize];
                 let _ = writeln!(out, "  q{} [{} ids] {}", ch.query, q.ids, show(&q.expr));
@@ -179,6 +191,9 @@ impl Plan {
         }
         if let Some(q) = self.slurm_query {
             let _ = writeln!(out, "slurm q{q} {}", self.queries[q as usize].expr);
+        }
+        if let Some(q) = self.slurm_jobs_query {
+            let _ = writeln!(out, "slurm jobs q{q} {}", self.queries[q as usize].expr);
         }
         let unbound = self.unbound(config);
         if !unbound.is_empty() {
@@ -196,6 +211,12 @@ pub fn plan(config: &Config) -> Plan {
     let mut queries = Queries::default();
     let mut checks = Vec::new();
     let mut seen: [HashSet<u32>; 3] = Default::default();
+    let slurm_def = config
+        .slurm
+        .as_ref()
+        .filter(|s| s.affects_health)
+        .and_then(|_| config.checks.index_of(crate::slurm::CHECK_ID));
+    let mut slurm_check = None;
     for (check_ix, item) in config.checks.iter().enumerate() {
         let list = bindings.targets_of(check_ix);
         if list.is_empty() {
@@ -203,6 +224,11 @@ pub fn plan(config: &Config) -> Plan {
         }
         let def = &item.def;
         seen[scope_ix(def.scope)].extend(list.iter().copied());
+        if slurm_def == Some(check_ix) {
+            slurm_check = Some(checks.len() as u32);
+            checks.push(bound_check(config, &targets, check_ix, list, Vec::new()));
+            continue;
+        }
         let discovery_expr = def
             .expand_by_label
             .as_ref()
@@ -227,6 +253,11 @@ pub fn plan(config: &Config) -> Plan {
         checks.push(bound_check(config, &targets, check_ix, list, chunks));
     }
     let slurm_query = config.slurm.as_ref().map(|s| queries.intern(s.query(), 0));
+    let slurm_jobs_query = config
+        .slurm
+        .as_ref()
+        .and_then(|s| s.jobs_query())
+        .map(|q| queries.intern(q, 0));
     Plan {
         total_ids: seen.iter().map(HashSet::len).sum(),
         targets,
@@ -234,6 +265,8 @@ pub fn plan(config: &Config) -> Plan {
         queries: queries.list,
         max_ids_per_query: max_ids,
         slurm_query,
+        slurm_jobs_query,
+        slurm_check,
     }
 }
 

@@ -40,6 +40,7 @@ pub enum Gen {
     /// Battery, fan, power supply, cache DIMM, thermal sensor (`ESERIES_COMPONENTS`).
     EseriesComponent(usize),
     SlurmNodeStatus,
+    SlurmNodeJobs,
     CpuSeconds,
     MemTotal,
     MemAvailable,
@@ -115,6 +116,7 @@ impl Gen {
             "eseries_storage_system_status" => (EseriesSystemStatus, Node),
             "eseries_drive_status" => (EseriesDriveStatus, Node),
             "slurm_node_status" => (SlurmNodeStatus, Node),
+            "slurm_node_jobs" => (SlurmNodeJobs, Node),
             "node_cpu_seconds_total" => (CpuSeconds, Node),
             "node_memory_MemTotal_bytes" => (MemTotal, Node),
             "node_memory_MemAvailable_bytes" => (MemAvailable, Node),

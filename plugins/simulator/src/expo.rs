@@ -382,7 +382,7 @@ fn applies(fgen: Gen, class: Class, has_drives: bool) -> bool {
         EseriesCollectError | EseriesSystemStatus | EseriesDriveStatus | EseriesComponent(_) => {
             has_drives
         }
-        SlurmNodeStatus => matches!(class, Class::Compute | Class::Gpu),
+        SlurmNodeStatus | SlurmNodeJobs => matches!(class, Class::Compute | Class::Gpu),
         CpuSeconds | MemTotal | MemAvailable | FsSize | FsAvail | DiskBytes(_) | NetBytes(_) => {
             server
         }
@@ -456,6 +456,21 @@ impl<'a> NodeSamples<'a, '_> {
                     ..*base
                 };
                 out.put(&tk, 1.0)
+            }
+            SlurmNodeJobs => {
+                // An allocated node runs one to four jobs (a GPU node one or two), drawn once
+                // per node; any other status runs none.
+                let most = if self.node.class == Class::Gpu {
+                    2.0
+                } else {
+                    4.0
+                };
+                let jobs = if s.slurm == "allocated" {
+                    1.0 + (self.salt(0x10b5) * most).floor()
+                } else {
+                    0.0
+                };
+                out.put(base, jobs)
             }
             CpuSeconds | MemTotal | MemAvailable | FsSize | FsAvail | DiskBytes(_)
             | NetBytes(_) => self.host(fgen, out),

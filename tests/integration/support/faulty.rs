@@ -31,6 +31,9 @@ pub(crate) enum Fault {
     Unauthorized(usize),
     /// The real answer, one byte every `Duration`.
     Drip(Duration),
+    /// HTTP 500 for the queries whose request holds this text, the real answer for the
+    /// others: one failing query among a refresh's.
+    Error500When(&'static str),
 }
 
 /// The proxy; lives as long as the test's runtime.
@@ -68,6 +71,13 @@ impl Faulty {
 async fn handle(mut conn: TcpStream, upstream: u16, pin: Option<f64>, fault: Fault) {
     let Some((head, body)) = read_request(&mut conn).await else {
         return;
+    };
+    let fault = match fault {
+        Fault::Error500When(needle) => {
+            let hit = head.contains(needle) || String::from_utf8_lossy(&body).contains(needle);
+            if hit { Fault::Error500 } else { Fault::Pass }
+        }
+        f => f,
     };
     let answer = match fault {
         Fault::Hang => {

@@ -42,7 +42,8 @@ impl Sev {
     }
 }
 
-/// "gpu: 8 of 64 nodes, 6 busy" for each partition the racks hold nodes of.
+/// "gpu: 8 of 64 nodes, 6 busy, 12 running jobs" for each partition the racks hold nodes
+/// of; the jobs where the exporter counts them.
 pub fn impact_lines(
     snap: &rackscope_core::telemetry::Snapshot,
     racks: &[rackscope_core::topology::RackIx],
@@ -50,8 +51,13 @@ pub fn impact_lines(
     rackscope_core::read::slurm::impact(snap, racks)
         .iter()
         .map(|i| {
+            let jobs = match i.jobs {
+                Some(1) => ", 1 running job".to_owned(),
+                Some(n) => format!(", {n} running jobs"),
+                None => String::new(),
+            };
             format!(
-                "{}: {} of {} nodes, {} busy",
+                "{}: {} of {} nodes, {} busy{jobs}",
                 i.partition, i.here, i.total, i.busy
             )
         })

@@ -25,6 +25,8 @@ pub struct Row {
     pub instance: String,
     pub status: String,
     pub sev: Sev,
+    /// Why Slurm drained or downed it, where the exporter says.
+    pub reason: String,
     pub partitions: String,
     pub location: String,
     pub device_url: String,
@@ -134,6 +136,7 @@ fn render(State(st): State<AppState>, ctx: Ctx, q: NodesQuery, alerts: bool) -> 
                     instance: n.instance.to_owned(),
                     status: n.state.status.clone(),
                     sev: Sev::of(n.state.level),
+                    reason: n.state.reason.clone().unwrap_or_default(),
                     partitions: n.state.partitions.join(", "),
                     location: format!("{} › U{}", place.join(" › "), n.device.u_position),
                     device_url: device_url(stopo, n.device_ix),
