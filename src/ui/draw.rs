@@ -340,6 +340,9 @@ pub struct DeviceBox {
     pub highlight: bool,
     /// Drawn on this face only as an outline: it is mounted on the other one.
     pub ghost: bool,
+    /// The element id's suffix (`dev-<id>`), for the rack page's links to a device; none
+    /// for an outline or where several racks share the page.
+    pub anchor: Option<String>,
     pub cells: Vec<Cell>,
     pub title: String,
     /// Covered by a maintenance window (the device, or anything above it).

@@ -430,6 +430,28 @@ async fn the_slurm_pages_count_filter_and_locate_nodes_without_javascript() {
             "{rack}"
         );
     }
+    // Under the plan, each rack's front with every node in its Slurm severity: chassis-2
+    // (n05-n08) is CRIT for its draining, not-responding and down nodes, n07 (idle) OK.
+    assert!(w.contains("<h2>Racks</h2>"), "{w}");
+    assert!(
+        w.contains("<g class=\"device st-CRIT\"><a href=\"/views/device/r02/chassis-2\">"),
+        "{w}"
+    );
+    for (node, label) in [
+        ("n05", "CRIT"),
+        ("n06", "CRIT"),
+        ("n07", "OK"),
+        ("n08", "CRIT"),
+        ("n03", "OK"),
+    ] {
+        assert!(
+            w.contains(&format!("<rect class=\"cell st-{label}\""))
+                && w.contains(&format!("<title>{node} — {label}</title>")),
+            "{node}: {w}"
+        );
+    }
+    // The wallboard draws several racks: no element id is repeated.
+    assert!(!w.contains("id=\"dev-"), "{w}");
     let b = page(&get(&st, "/slurm/wallboard?room=room-b").await);
     assert!(
         b.contains("href=\"/views/rack/r10\" class=\"rack st-NONE\""),

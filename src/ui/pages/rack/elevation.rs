@@ -1,6 +1,7 @@
 //! A rack's elevation, one face at a time: U numbers, its devices with a cell per instance
 //! (or per disk slot), the devices of the other face as outlines, and the rack template's
-//! side and mounted components.
+//! side and mounted components; coloured by hardware health, or by Slurm severity on the
+//! Slurm wallboard.
 
 use rackscope_core::Config;
 use rackscope_core::Severity;
@@ -24,14 +25,54 @@ struct Frame {
     body_x: f64,
 }
 
+/// What an elevation colours devices and cells by.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shade {
+    Health,
+    /// Each node in its Slurm severity, a device in its nodes' worst; what Slurm does not
+    /// report (disks, fans, PDUs, a switch) has no colour.
+    Slurm,
+}
+
+impl Shade {
+    fn node(self, snap: Option<&Snapshot>, n: u32) -> Option<Severity> {
+        match self {
+            Shade::Health => node_state(snap, n),
+            Shade::Slurm => {
+                let s = snap?;
+                let i = s.plan.targets.node_instance(n)?;
+                s.slurm
+                    .as_ref()?
+                    .view
+                    .nodes
+                    .get(&i)
+                    .map(|x| x.level.severity())
+            }
+        }
+    }
+
+    fn device(self, snap: Option<&Snapshot>, config: &Config, d: DeviceIx) -> Option<Severity> {
+        match self {
+            Shade::Health => snap.and_then(|s| s.health.devices[d.index()].state),
+            Shade::Slurm => {
+                let r = &config.topology.devices[d].instances;
+                (r.start.get()..r.end.get())
+                    .filter_map(|n| self.node(snap, n))
+                    .max()
+            }
+        }
+    }
+}
+
 /// One face of rack `x`.
-pub(super) fn elevation(
+pub(crate) fn elevation(
     snap: Option<&Snapshot>,
     config: &Config,
     x: RackIx,
     face: Face,
     highlight: Option<&str>,
     rack_sev: Option<Severity>,
+    shade: Shade,
 ) -> draw::Elevation {
     let r = &config.topology.racks[x];
     let page = rack_url(&config.topology, x);
@@ -48,7 +89,7 @@ pub(super) fn elevation(
     let mut devices: Vec<draw::DeviceBox> = r
         .devices
         .iter()
-        .map(|&d| device_box(snap, config, d, face, highlight, f))
+        .map(|&d| device_box(snap, config, d, face, highlight, f, shade))
         .collect();
     let tpl = r
         .template_id
@@ -62,7 +103,11 @@ pub(super) fn elevation(
         let rack_own = snap
             .map(|s| &s.health.racks[x.index()])
             .and_then(|h| Severity::worst(h.checks.iter().map(|c| c.severity)));
-        sides = side_bars(t, St::of(rack_own.or(rack_sev)), f);
+        let st = match shade {
+            Shade::Health => St::of(rack_own.or(rack_sev)),
+            Shade::Slurm => St::of(None),
+        };
+        sides = side_bars(t, st, f);
         devices.extend(mounted(t, &page, face, f));
     }
     let free = free_units(config, r, &page, face, f);
@@ -125,17 +170,18 @@ fn device_box(
     face: Face,
     highlight: Option<&str>,
     f: Frame,
+    shade: Shade,
 ) -> draw::DeviceBox {
     let dev = &config.topology.devices[d];
     let uh = super::device_u_height(config, dev);
     let (y, h) = draw::device_rect(f.rack_u, dev.u_position, uh);
     let w = draw::BODY_W;
-    let st = St::of(snap.and_then(|s| s.health.devices[d.index()].state));
+    let st = St::of(shade.device(snap, config, d));
     let ghost = dev.face != face;
     let (rows, cols, cells) = if ghost {
         (1, 1, Vec::new())
     } else {
-        device_cells(snap, config, dev, d, face)
+        device_cells(snap, config, dev, d, face, shade)
     };
     draw::DeviceBox {
         x: f.body_x,
@@ -148,6 +194,7 @@ fn device_box(
         st,
         highlight: highlight == Some(dev.id.as_str()),
         ghost,
+        anchor: (!ghost).then(|| dev.id.clone()),
         cells: draw::grid_cells(f.body_x, y, w, h, rows, cols, cells),
         title: format!(
             "{} (U{}, {}) — {}",
@@ -166,10 +213,14 @@ fn device_cells(
     dev: &Device,
     d: DeviceIx,
     face: Face,
+    shade: Shade,
 ) -> (u32, u32, Vec<Cell>) {
     let topo = &config.topology;
     let tpl = config.catalog.devices.get(&dev.template_id).map(|t| &t.def);
-    let dev_sev = snap.and_then(|s| s.health.devices[d.index()].state);
+    let dev_sev = match shade {
+        Shade::Health => shade.device(snap, config, d),
+        Shade::Slurm => None,
+    };
     let grid = tpl.and_then(|t| match face {
         Face::Front => t
             .disk_layout
@@ -184,7 +235,7 @@ fn device_cells(
         match instances.iter().position(|i| i.slot == slot) {
             Some(k) => {
                 let n = dev.instances.start.get() + k as u32;
-                (node_state(snap, n), instances[k].name.clone())
+                (shade.node(snap, n), instances[k].name.clone())
             }
             None => (None, format!("slot {slot} (empty)")),
         }
@@ -198,7 +249,9 @@ fn device_cells(
                         continue;
                     }
                     let v = *v as u32;
-                    let (s, title) = if disks {
+                    let (s, title) = if disks && shade == Shade::Slurm {
+                        (None, format!("disk {v}"))
+                    } else if disks {
                         disk_state(snap, config, dev, d, v)
                     } else if face == Face::Rear && v > 900 {
                         let kind = if v.is_multiple_of(2) { "PSU" } else { "fan" };
@@ -225,7 +278,7 @@ fn device_cells(
                 .map(|s| s.plan.targets.device_nodes(topo, d).collect())
                 .unwrap_or_default();
             for (k, &n) in nodes.iter().enumerate() {
-                let s = St::of(node_state(snap, n));
+                let s = St::of(shade.node(snap, n));
                 let name = snap
                     .map(|sn| sn.plan.targets.key(topo, Scope::Node, n).to_owned())
                     .unwrap_or_default();
@@ -309,6 +362,7 @@ fn mounted(t: &RackTemplate, page: &str, face: Face, f: Frame) -> Vec<draw::Devi
             st: St::of(None),
             highlight: false,
             ghost: true,
+            anchor: None,
             cells: Vec::new(),
             title: format!("{name} (U{u}, rack infrastructure)"),
             maint: false,

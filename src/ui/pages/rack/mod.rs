@@ -17,7 +17,7 @@ use crate::ui::urls::{device_url, rack_device_url, rack_url};
 use crate::ui::{Ctx, Page, html};
 
 mod edit;
-mod elevation;
+pub(crate) mod elevation;
 
 pub use edit::{EditPanel, submit};
 
@@ -231,7 +231,13 @@ pub fn build(
         rackscope_core::model::topology::Face::Rear,
     ] {
         elevations.push(elevation::elevation(
-            snap, config, x, face, highlight, rack_sev,
+            snap,
+            config,
+            x,
+            face,
+            highlight,
+            rack_sev,
+            elevation::Shade::Health,
         ));
     }
     let mut devices: Vec<DeviceRow> = r

@@ -1,13 +1,13 @@
 //! `/slurm/wallboard?room=`: a room's floor plan with each rack coloured by the worst Slurm
 //! severity of its nodes (INFO and OK alike green), with its CRIT and WARN Slurm nodes
-//! counted, for a wall screen beside the hardware one.
+//! counted, and the front elevation of each rack with every node in its Slurm severity, for
+//! a wall screen beside the hardware one.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use rackscope_core::Severity;
 use rackscope_core::slurm::Level;
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::{RackIx, RoomIx, Topology};
@@ -26,7 +26,22 @@ pub struct SlurmWallboardPage {
     pub room: String,
     pub rooms: Vec<Link>,
     pub plan: Option<draw::FloorPlan>,
+    pub racks: Vec<RackFront>,
+    /// Racks of the room left out past `MAX_RACKS`.
+    pub more: usize,
 }
+
+/// A rack's front elevation in Slurm colours.
+#[derive(Debug, Serialize)]
+pub struct RackFront {
+    pub name: String,
+    pub url: String,
+    pub st: St,
+    pub elevation: draw::Elevation,
+}
+
+/// The most elevations one wallboard draws: a hall of racks past this is a floor plan.
+const MAX_RACKS: usize = 120;
 
 impl Page for SlurmWallboardPage {
     const TEMPLATE: &'static str = "slurm-wallboard.html";
@@ -36,16 +51,6 @@ impl Page for SlurmWallboardPage {
 pub struct WallboardQuery {
     #[serde(default)]
     pub room: String,
-}
-
-/// The hardware colour a Slurm severity is drawn in.
-fn colour(l: Level) -> Severity {
-    match l {
-        Level::Info | Level::Ok => Severity::Ok,
-        Level::Unknown => Severity::Unknown,
-        Level::Warn => Severity::Warn,
-        Level::Crit => Severity::Crit,
-    }
 }
 
 /// A rack as the Slurm wallboard draws it: its nodes' worst Slurm severity (none when
@@ -75,7 +80,7 @@ fn rack_in(topo: &Topology, snap: Option<&Snapshot>, x: RackIx) -> draw::RackIn 
         id: rk.id.clone(),
         name: rk.name.clone(),
         url: rack_url(topo, x),
-        st: St::of(levels.iter().max().map(|&l| colour(l))),
+        st: St::of(levels.iter().max().map(|&l| l.severity())),
         crit: levels.iter().filter(|&&l| l == Level::Crit).count(),
         warn: levels.iter().filter(|&&l| l == Level::Warn).count(),
         maint: None,
@@ -122,7 +127,38 @@ pub async fn handler(
     } else {
         topo.find_room(&q.room).one()
     };
+    let room_racks: Vec<RackIx> = match ri.filter(|_| config.slurm.is_some()) {
+        Some(r) => topo.room_racks(r).collect(),
+        None => Vec::new(),
+    };
+    let racks = room_racks
+        .iter()
+        .take(MAX_RACKS)
+        .map(|&x| {
+            let mut elevation = crate::ui::pages::rack::elevation::elevation(
+                snap,
+                &config,
+                x,
+                rackscope_core::model::topology::Face::Front,
+                None,
+                None,
+                crate::ui::pages::rack::elevation::Shade::Slurm,
+            );
+            for d in &mut elevation.devices {
+                d.anchor = None;
+            }
+            let r = rack_in(topo, snap, x);
+            RackFront {
+                name: r.name,
+                url: r.url,
+                st: r.st,
+                elevation,
+            }
+        })
+        .collect();
     let page = SlurmWallboardPage {
+        racks,
+        more: room_racks.len().saturating_sub(MAX_RACKS),
         off: config.slurm.is_none().then_some(super::OFF),
         error: rackscope_core::read::slurm::slurm_error(snap),
         name: ri.map_or_else(String::new, |r| topo.rooms[r].name.clone()),
