@@ -69,6 +69,11 @@ pub const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../templates/static/rackscope.js"),
     ),
+    (
+        "notify.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/notify.js"),
+    ),
     // Prism (templates/static/vendor/prism/README.md), core then its YAML grammar, which
     // registers itself on the core's global: one file, so that their order cannot change.
     (

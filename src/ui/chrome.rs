@@ -76,6 +76,48 @@ pub struct Chrome {
     pub maintenances: bool,
     /// `plugins.slurm.enabled`: the Workload entry of the navigation.
     pub slurm: bool,
+    /// The header's bell: active alerts by severity (`features.notifications`).
+    pub bell: Option<Bell>,
+}
+
+/// The bell's counts and the browser's notification defaults from app.yaml's `features`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bell {
+    pub crit: usize,
+    pub warn: usize,
+    pub max_visible: u32,
+    pub toast_seconds: u32,
+    pub toast_position: &'static str,
+    pub toast_stack: u32,
+}
+
+impl Bell {
+    fn of(
+        config: &Config,
+        snap: Option<&Snapshot>,
+        m: &rackscope_core::maintenance::Maintenances,
+    ) -> Bell {
+        let f = &config.app.features;
+        let cover = crate::ui::maint::cover(snap, config, m);
+        let shown = crate::ui::maint::shown_alerts(snap, &cover, |_| true);
+        let count =
+            |s: rackscope_core::Severity| shown.iter().filter(|a| a.alert.state == s).count();
+        Bell {
+            crit: count(rackscope_core::Severity::Crit),
+            warn: count(rackscope_core::Severity::Warn),
+            max_visible: f.notifications_max_visible.clamp(1, 50),
+            toast_seconds: f.toast_duration_seconds.unwrap_or(8).clamp(2, 600),
+            toast_position: match f.toast_position.as_deref() {
+                Some("top-left") => "top-left",
+                Some("bottom-left") => "bottom-left",
+                Some("bottom-right") => "bottom-right",
+                Some("top-center") => "top-center",
+                Some("bottom-center") => "bottom-center",
+                _ => "top-right",
+            },
+            toast_stack: f.toast_stack_threshold.unwrap_or(3).clamp(1, 50),
+        }
+    }
 }
 
 impl Chrome {
@@ -206,6 +248,8 @@ pub fn chrome(
         user: ctx.user.clone(),
         auth: st.auth.access.load().enabled,
         here_enc: back.clone(),
+        bell: (shown && config.app.features.notifications)
+            .then(|| Bell::of(config, snap, &st.engine.maintenances())),
     }
 }
 

@@ -62,20 +62,24 @@
     if (focusId && $(focusId)) $(focusId).focus({ preventScroll: true });
     scrollTo(x, y);
     window.rackscopeUpdates++;
+    d.dispatchEvent(new CustomEvent('rackscope:swapped'));
   }
+  // Each message of the live channel, for notify.js (the bell and toasts): the snapshot's
+  // number, or null from the polling fallback.
+  const tick = seq => d.dispatchEvent(new CustomEvent('rackscope:tick', { detail: seq }));
   function startLive() {
     let es, errors = 0, timer;
     const poll = () => {
       if (timer) return;
       if (es) es.close();
       root.dataset.live = 'poll';
-      timer = setInterval(refresh, 15000);
+      timer = setInterval(() => { refresh(); tick(null); }, 15000);
     };
     if (!window.EventSource) return poll();
     try { es = new EventSource('/events'); } catch (e) { return poll(); }
     root.dataset.live = 'sse';
     // Only a delivered message proves the stream healthy; a proxy that accepts and drops still counts as failing.
-    es.onmessage = e => { errors = 0; const m = $('main'); if (!m || String(e.data).trim() !== m.getAttribute('data-seq')) refresh(); };
+    es.onmessage = e => { errors = 0; const s = String(e.data).trim(), m = $('main'); tick(s); if (!m || s !== m.getAttribute('data-seq')) refresh(); };
     // After a reconnect we may have missed snapshots, so catch up once.
     es.onopen = () => { if (errors) refresh(); };
     // A CLOSED source never retries by itself (e.g. an HTTP error status), so fall back at once.

@@ -1150,3 +1150,130 @@ async fn browser_starts_a_maintenance_on_a_crit_rack_and_stops_it() {
     c.close().await.unwrap();
     w.stop().await;
 }
+
+/// The NOC console's notice and triage (issue #22): on an open alerts page, a node forced
+/// down through the simulator raises a toast and increments the bell within a refresh or
+/// two, with no reload; the table sorts and filters by clicks, marks what went into alert
+/// since the last visit, and fits a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_is_told_of_a_new_crit_and_triages_it() {
+    if !available() {
+        return;
+    }
+    let Some(drv) = driver() else { return };
+    let app = root().join("config/demo-small/app.yaml");
+    let (sim, sim_addr, _sim_stop) = start_simulator(&app, Some(IncidentMode::FullOk)).await;
+    let prom = Prometheus::scraping(std::slice::from_ref(&sim_addr), 1).unwrap();
+    let config = sim.world().config.clone();
+    let served = Served::start(&config, &prom.url()).await;
+    let web = served.web.clone();
+    // A healthy estate first, so that the CRIT to come is the only one.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while served
+        .engine
+        .snapshot()
+        .is_none_or(|s| s.health.global != Some(rackscope_core::Severity::Ok))
+    {
+        assert!(Instant::now() < deadline, "the demo never came up all OK");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let node = sim
+        .world()
+        .nodes
+        .iter()
+        .find(|n| n.class == rackscope_simulator::world::Class::Compute)
+        .unwrap()
+        .name
+        .clone();
+
+    let c = session(&drv, false).await;
+    c.goto(&format!("{web}/alerts")).await.unwrap();
+    until(
+        &c,
+        10,
+        "var s = document.getElementById('notify-settings'); return !!s && !s.hidden && document.getElementById('bell-crit').textContent === '0'",
+        "the bell at 0 CRIT, its settings shown with JavaScript on",
+    )
+    .await;
+    sim.add_override(
+        rackscope_simulator::Override {
+            id: "down".into(),
+            instance: Some(node.clone()),
+            rack_id: None,
+            metric: "up".into(),
+            value: 0.0,
+            slot: None,
+            expires_at: None,
+        },
+        Some(0),
+        rackscope_simulator::unix_now(),
+    )
+    .unwrap();
+    until(
+        &c,
+        30,
+        &format!(
+            "var t = document.querySelector('.toasts .alert-toast.st-CRIT'); return !!t && t.textContent.indexOf('{node}') >= 0 && document.getElementById('bell-crit').textContent === '1' && document.getElementById('bell').classList.contains('ring')"
+        ),
+        "a CRIT toast naming the node, and the bell at 1",
+    )
+    .await;
+    shot(&c, "toast-1920").await;
+    // The toast links to the node's device.
+    let href = js(
+        &c,
+        "return document.querySelector('.toasts .alert-toast.st-CRIT').getAttribute('href')",
+    )
+    .await;
+    assert!(
+        href.as_str()
+            .unwrap_or_default()
+            .starts_with("/views/device/"),
+        "{href}"
+    );
+    // The live table has the node, marked new: it arrived while the page was open.
+    let marked_new = format!("var r = document.querySelector('table.triage tbody tr.new'); return !!r && !!r.querySelector('.badge-new') && r.textContent.indexOf('{node}') >= 0");
+    until(&c, 10, &marked_new, "the node's row in the live table, marked new").await;
+    // A click on a header sorts by it, in the URL; this visit comes after the one that
+    // saw the estate healthy, so the row is still new.
+    click(&c, "table.triage th:nth-child(5) a").await;
+    until(&c, 10, "return location.search.indexOf('sort=since') >= 0 && !!document.querySelector('table.triage th[aria-sort=ascending]')", "sorted by how long active").await;
+    until(&c, 10, &marked_new, "the row still marked new after the sort").await;
+    shot(&c, "alerts-triage-1920").await;
+    // Seen now: the next visit marks nothing.
+    c.goto(&format!("{web}/alerts?q={node}")).await.unwrap();
+    until(&c, 10, &format!("return [...document.querySelectorAll('table.triage a')].some(function (a) {{ return a.textContent === '{node}' }}) && !document.querySelector('table.triage tr.new')"), "nothing new on the next visit").await;
+    // The settings are kept per browser: toasts moved to the bottom left.
+    click(&c, "#notify-settings summary").await;
+    c.find(Locator::Css(
+        "#notify-form select[name=position] option[value=bottom-left]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    until(&c, 5, "return JSON.parse(localStorage.getItem('rackscope.notify') || '{}').position === 'bottom-left' && !!document.querySelector('.toasts.pos-bottom-left')", "the position kept").await;
+    no_csp_violation(&c, "the notifications").await;
+    c.close().await.unwrap();
+
+    let p = session(&drv, true).await;
+    for (name, path) in [
+        ("alerts-triage", "/alerts?sort=since&dir=desc".to_owned()),
+        ("alerts-export-page", format!("/alerts?q={node}")),
+    ] {
+        p.goto(&format!("{web}{path}")).await.unwrap();
+        until(&p, 10, "return document.readyState == 'complete'", name).await;
+        let w = js(&p, "return [window.innerWidth, document.documentElement.scrollWidth, document.body.scrollWidth]").await;
+        assert!(
+            w[1].as_u64().unwrap() <= 390 && w[2].as_u64().unwrap() <= 390,
+            "{name} overflows sideways at 390 px: {w}"
+        );
+        shot(&p, &format!("{name}-390")).await;
+    }
+    p.close().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), served.stop())
+        .await
+        .expect("the server stops with pages open")
+        .unwrap();
+}

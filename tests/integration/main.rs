@@ -28,4 +28,5 @@ mod simulator;
 mod slurm;
 mod support;
 mod topology_forms;
+mod triage;
 mod ui;

@@ -111,6 +111,9 @@ pub struct Alert {
     pub target: AlertTarget,
     pub state: Severity,
     pub checks: Vec<AlertCheck>,
+    /// The first refresh of the run of refreshes in which the target has been in alert
+    /// (WARN or CRIT, either): kept across an escalation, reset when it clears.
+    pub since: SystemTime,
 }
 
 /// Everything one refresh found, indexed like the topology.
@@ -159,6 +162,8 @@ pub struct ForMemory {
     scripts: HashMap<Arc<str>, ScriptMemory>,
     /// The instances the last answered Slurm query reported (`workload`).
     slurm_seen: HashSet<Box<str>>,
+    /// Since when each target in alert has been (`Alert::since`), by its lasting name.
+    alert_since: HashMap<Box<str>, SystemTime>,
 }
 
 /// What a scripted check carries between refreshes: each target's last state, which its
@@ -367,8 +372,36 @@ pub fn evaluate(
     }
     super::workload::settle(config, plan, answers, &mut memory.slurm_seen, &mut health);
     roll_up(config, plan, &mut health);
-    health.alerts = alerts(&health);
+    health.alerts = alerts(&health, now);
+    stamp_since(config, plan, &mut health.alerts, &mut memory.alert_since);
     health
+}
+
+/// Carries each alert's `since` over from the last refresh, by a name that survives a
+/// configuration reload (indices do not): the instance, or the device or rack path.
+fn stamp_since(
+    config: &Config,
+    plan: &Plan,
+    alerts: &mut [Alert],
+    memory: &mut HashMap<Box<str>, SystemTime>,
+) {
+    let topo = &config.topology;
+    let mut now: HashMap<Box<str>, SystemTime> = HashMap::with_capacity(alerts.len());
+    for a in alerts {
+        let key: Box<str> = match a.target {
+            AlertTarget::Node(n) => match plan.targets.node_instance(n) {
+                Some(i) => format!("n {}", topo.instances[i].name).into(),
+                None => format!("n {}", topo.device_path(plan.targets.node_device(topo, n))).into(),
+            },
+            AlertTarget::Device(d) => format!("d {}", topo.device_path(d)).into(),
+            AlertTarget::Rack(r) => format!("r {}", topo.rack_path(r)).into(),
+        };
+        if let Some(&t) = memory.get(&key) {
+            a.since = t;
+        }
+        now.insert(key, a.since);
+    }
+    *memory = now;
 }
 
 /// The health of a target of a scope.

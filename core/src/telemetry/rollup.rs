@@ -1,6 +1,8 @@
 //! The roll-up of one refresh's results: node → device → rack → aisle → room → site →
 //! global, worst wins, and the alerts (every target in WARN or CRIT).
 
+use std::time::SystemTime;
+
 use crate::config::Config;
 use crate::severity::Severity;
 use crate::telemetry::eval::{Alert, AlertCheck, AlertTarget, Health, TargetHealth};
@@ -84,7 +86,7 @@ pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
     h.global = h.sites.iter().copied().fold(None, worst);
 }
 
-fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
+fn alert_of(target: AlertTarget, th: &TargetHealth, now: SystemTime) -> Option<Alert> {
     let mut checks = Vec::new();
     for c in th.checks.iter().filter(|c| c.severity.is_alert()) {
         match th.slots.iter().find(|g| g.check == c.check) {
@@ -118,11 +120,12 @@ fn alert_of(target: AlertTarget, th: &TargetHealth) -> Option<Alert> {
         target,
         state,
         checks,
+        since: now,
     })
 }
 
 /// Every target in WARN or CRIT: nodes (slots included), devices, racks; worst first.
-pub(super) fn alerts(h: &Health) -> Vec<Alert> {
+pub(super) fn alerts(h: &Health, now: SystemTime) -> Vec<Alert> {
     let mut out: Vec<Alert> = Vec::new();
     let nodes = h
         .nodes
@@ -140,7 +143,7 @@ pub(super) fn alerts(h: &Health) -> Vec<Alert> {
         .enumerate()
         .map(|(i, n)| (AlertTarget::Rack(RackIx::new(i as u32)), n));
     for (target, th) in nodes.chain(devices).chain(racks) {
-        if let Some(a) = alert_of(target, th) {
+        if let Some(a) = alert_of(target, th, now) {
             out.push(a);
         }
     }

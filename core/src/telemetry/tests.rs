@@ -698,3 +698,48 @@ async fn selectors_name_the_label_that_identifies_targets() {
         Ok
     );
 }
+
+#[tokio::test]
+async fn an_alert_keeps_its_first_refresh_through_escalation_and_reload_until_it_clears() {
+    let config = fixture();
+    let mut w = World::healthy(&config);
+    w.set("node_temperature_celsius", "n03", 40.0);
+    let (engine, world, _) = engine_with(w);
+    let since = |s: &Snapshot, id: &str| {
+        let n = s.config.topology.instance_ix(id).unwrap().index() as u32;
+        s.health
+            .alerts
+            .iter()
+            .find(|a| a.target == eval::AlertTarget::Node(n))
+            .map(|a| (a.state, a.since))
+    };
+    let s = engine.refresh_at(t0()).await;
+    assert_eq!(since(&s, "n03"), Some((Warn, t0())));
+    // WARN to CRIT is the same alert, active since its first refresh.
+    world
+        .lock()
+        .unwrap()
+        .set("node_temperature_celsius", "n03", 50.0);
+    let s = engine.refresh_at(t0() + Duration::from_secs(30)).await;
+    assert_eq!(since(&s, "n03"), Some((Crit, t0())));
+    // A reload renumbers nothing that matters: the name carries it.
+    engine.reload(Arc::new(fixture())).await;
+    let s = engine.refresh_at(t0() + Duration::from_secs(60)).await;
+    assert_eq!(since(&s, "n03"), Some((Crit, t0())));
+    // Cleared, then back: a new alert.
+    world
+        .lock()
+        .unwrap()
+        .set("node_temperature_celsius", "n03", 30.0);
+    let s = engine.refresh_at(t0() + Duration::from_secs(90)).await;
+    assert_eq!(since(&s, "n03"), None);
+    world
+        .lock()
+        .unwrap()
+        .set("node_temperature_celsius", "n03", 40.0);
+    let s = engine.refresh_at(t0() + Duration::from_secs(120)).await;
+    assert_eq!(
+        since(&s, "n03"),
+        Some((Warn, t0() + Duration::from_secs(120)))
+    );
+}

@@ -46,6 +46,31 @@ pub struct AlertView<'a> {
     /// when none is left).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<MaintenanceMark>,
+    /// Finer than `type`: `node`, `chassis` (a device's own checks), `rack`, or `slot` (a
+    /// virtual node of an `expand_by_label` check, such as a disk).
+    #[schema(value_type = String)]
+    pub target_type: &'static str,
+    /// When the target went into alert (unix seconds): the first refresh of the run in
+    /// which it has been WARN or CRIT, kept across an escalation.
+    pub active_since: i64,
+    /// A worse state the target holds but that has not yet lasted its `for:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingMark>,
+}
+
+/// A pending `for:` state: the severity and since when (unix seconds).
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+pub struct PendingMark {
+    #[schema(value_type = String)]
+    pub severity: &'static str,
+    pub since: i64,
+}
+
+fn unix(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
 }
 
 /// A maintenance marker: the upstream `{id, reason}`, and the effect.
@@ -84,7 +109,16 @@ pub struct AlertCheckView<'a> {
 
 impl<'a> From<LocatedAlert<'a>> for AlertView<'a> {
     fn from(a: LocatedAlert<'a>) -> AlertView<'a> {
+        let target_type = a.target_type().as_str();
+        let active_since = unix(a.since);
+        let pending = a.pending.map(|p| PendingMark {
+            severity: p.severity.as_str(),
+            since: unix(p.since),
+        });
         AlertView {
+            target_type,
+            active_since,
+            pending,
             kind: match a.kind {
                 rackscope_core::read::AlertKind::Rack => "rack",
                 rackscope_core::read::AlertKind::Node => "node",
