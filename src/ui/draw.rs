@@ -129,8 +129,13 @@ pub struct FloorPlan {
     pub racks: Vec<RackBox>,
 }
 
-const UNIT: f64 = 44.0;
+const RACK_GAP: f64 = 4.0;
 const RACK_W: f64 = 40.0;
+/// The widest a rack is drawn to fit its label; past it the label is cut, and the HUD and
+/// the tooltip give the whole name.
+const RACK_W_MAX: f64 = 120.0;
+/// The width of one character of a rack label (9 px bold), with room to spare.
+const LABEL_CHAR_W: f64 = 6.0;
 const RACK_H: f64 = 58.0;
 const MARGIN: f64 = 56.0;
 const ROW_GAP: f64 = 40.0;
@@ -145,21 +150,30 @@ pub fn floor_plan(
     use rackscope_core::model::topology::Side4;
     let cell = f64::from(layout.grid.cell.max(4));
     let cols = rows.iter().map(|r| r.racks.len()).max().unwrap_or(0) as f64;
-    let need_w = MARGIN * 2.0 + cols * UNIT;
+    let labels: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| row_labels(&r.racks.iter().map(|x| x.id.as_str()).collect::<Vec<_>>()))
+        .collect();
+    // Every rack as wide as the longest label needs, so that names read whole.
+    let longest = labels.iter().flatten().map(|l| l.chars().count()).max().unwrap_or(0);
+    let rack_w = (longest as f64 * LABEL_CHAR_W + 8.0).clamp(RACK_W, RACK_W_MAX);
+    let max_chars = ((rack_w - 8.0) / LABEL_CHAR_W) as usize;
+    let unit = rack_w + RACK_GAP;
+    let need_w = MARGIN * 2.0 + cols * unit;
     let need_h = MARGIN * 2.0 + rows.len() as f64 * (RACK_H + ROW_GAP + 14.0);
     let w = need_w.max(f64::from(layout.size.width) * cell);
     let h = need_h.max(f64::from(layout.size.height) * cell);
     let mut out_rows = Vec::new();
     let mut racks = Vec::new();
     let mut y = MARGIN;
-    for row in rows {
+    for (row, labels) in rows.into_iter().zip(labels) {
         out_rows.push(RowLabel {
             x: MARGIN,
             y: y + 10.0,
             text: row.label,
         });
         y += 16.0;
-        for (i, r) in row.racks.into_iter().enumerate() {
+        for (i, (r, label)) in row.racks.into_iter().zip(labels).enumerate() {
             let counts = match (r.crit, r.warn) {
                 (0, 0) => String::new(),
                 (c, 0) => format!("{c}✖"),
@@ -167,11 +181,11 @@ pub fn floor_plan(
                 (c, w) => format!("{c}✖ {w}▲"),
             };
             racks.push(RackBox {
-                x: MARGIN + i as f64 * UNIT,
+                x: MARGIN + i as f64 * unit,
                 y,
-                w: RACK_W,
+                w: rack_w,
                 h: RACK_H,
-                label: short(&r.id, 7),
+                label: short(&label, max_chars),
                 id: r.id,
                 name: r.name,
                 url: r.url,
@@ -208,6 +222,36 @@ pub fn floor_plan(
         rows: out_rows,
         racks,
     }
+}
+
+/// The labels of a row's racks: what tells them apart. A prefix every id of the row shares
+/// up to a separator (`rack-` of `rack-a01`, `rack-a02`) is left out, as the row's label
+/// says where they are; a lone rack keeps its whole id.
+pub fn row_labels(ids: &[&str]) -> Vec<String> {
+    let shared = match ids {
+        [] | [_] => 0,
+        [first, rest @ ..] => {
+            let common = rest.iter().fold(first.len(), |n, id| {
+                first
+                    .char_indices()
+                    .zip(id.chars())
+                    .take_while(|((i, a), b)| *i < n && a == b)
+                    .map(|((i, a), _)| i + a.len_utf8())
+                    .last()
+                    .unwrap_or(0)
+            });
+            // Back to just after the last separator, so a label never starts mid-word.
+            first[..common]
+                .rfind(['-', '_', '.', ' ', '/'])
+                .map_or(0, |i| i + 1)
+        }
+    };
+    ids.iter()
+        .map(|id| match id.get(shared..) {
+            Some(rest) if !rest.is_empty() => rest.to_owned(),
+            _ => (*id).to_owned(),
+        })
+        .collect()
 }
 
 /// The room's grid: a line every `cell` across and down.
@@ -248,7 +292,7 @@ fn door(d: &rackscope_core::model::topology::Door, north: u32, w: f64, h: f64) -
     };
     let side = (north + compass) % 4;
     let pos = d.position.clamp(0.0, 1.0);
-    let (dw, dt) = (UNIT * 1.5, 8.0);
+    let (dw, dt) = ((RACK_W + RACK_GAP) * 1.5, 8.0);
     match side {
         0 => DoorShape {
             x: (w - dw) * pos,
@@ -670,8 +714,28 @@ pub fn project(lat: f64, lon: f64) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_row_label_drops_the_prefix_its_racks_share_up_to_a_separator() {
+        assert_eq!(
+            super::row_labels(&["rack-a01", "rack-a02", "rack-a10"]),
+            ["a01", "a02", "a10"]
+        );
+        assert_eq!(
+            super::row_labels(&["par-a-r01", "par-a-r02"]),
+            ["r01", "r02"]
+        );
+        // No separator in the shared part: the ids stay whole.
+        assert_eq!(super::row_labels(&["A01", "A02"]), ["A01", "A02"]);
+        assert_eq!(super::row_labels(&["rack-s01"]), ["rack-s01"]);
+        // An id that is all prefix keeps itself; multi-byte ids are cut on characters.
+        assert_eq!(super::row_labels(&["r-", "r-1"]), ["r-", "1"]);
+        assert_eq!(super::row_labels(&["é-1", "é-2"]), ["1", "2"]);
+        assert!(super::row_labels(&[]).is_empty());
+    }
 
     #[test]
     fn dates_and_times() {
