@@ -290,7 +290,12 @@ pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diag
         .unwrap_or_default();
     let topo = &config.topology;
     for item in items {
-        let Some(view) = item.as_str() else { continue };
+        let Some(view) = item
+            .as_str()
+            .or_else(|| item.get("view").and_then(Node::as_str))
+        else {
+            continue;
+        };
         if view.starts_with("/slurm/") && config.slurm.is_none() {
             diags.warning(
                 "playlist",

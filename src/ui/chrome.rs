@@ -53,6 +53,8 @@ pub struct Chrome {
     pub kiosk: bool,
     /// The next wallboard view and when to go there.
     pub next_url: Option<String>,
+    /// Where this view stands in the wallboard's playlist, for its controls.
+    pub wallboard: Option<Wallboard>,
     pub interval: u32,
     /// Seconds between reloads when JavaScript is off.
     pub refresh: u32,
@@ -78,6 +80,16 @@ pub struct Chrome {
     pub slurm: bool,
     /// The header's bell: active alerts by severity (`features.notifications`).
     pub bell: Option<Bell>,
+}
+
+/// The wallboard controls' data: this view's place in the playlist, the previous one,
+/// and its time on screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Wallboard {
+    pub index: usize,
+    pub count: usize,
+    pub prev: String,
+    pub seconds: u32,
 }
 
 /// The bell's counts and the browser's notification defaults from app.yaml's `features`.
@@ -158,19 +170,25 @@ pub fn level<T: Copy>(v: Option<&Vec<T>>, i: u32) -> Option<T> {
 /// (the Slurm views with the Slurm view on), else the overview, the alerts and
 /// every room.
 pub fn playlist(config: &Config) -> Vec<String> {
+    playlist_timed(config).into_iter().map(|(v, _)| v).collect()
+}
+
+/// The wallboard's views, each with its time on screen: its own `seconds`, else
+/// `playlist.interval_seconds`; never under 5 s.
+pub fn playlist_timed(config: &Config) -> Vec<(String, u32)> {
     let ours = |v: &str| {
         v == "/"
             || v.starts_with("/views/")
             || (v.starts_with("/slurm/") && config.slurm.is_some())
             || ["/alerts", "/notifications", "/checks"].contains(&v)
     };
-    let views: Vec<String> = config
-        .app
-        .playlist
+    let pl = &config.app.playlist;
+    let every = pl.interval_seconds.max(5);
+    let views: Vec<(String, u32)> = pl
         .views
         .iter()
-        .filter(|v| ours(v))
-        .cloned()
+        .filter(|v| ours(v.path()))
+        .map(|v| (v.path().to_owned(), v.seconds().map_or(every, |s| s.max(5))))
         .collect();
     if !views.is_empty() {
         return views;
@@ -178,7 +196,7 @@ pub fn playlist(config: &Config) -> Vec<String> {
     let mut v = vec!["/".to_owned(), "/alerts".to_owned()];
     let topo = &config.topology;
     v.extend(topo.rooms.ixs().map(|r| room_url(topo, r)));
-    v
+    v.into_iter().map(|x| (x, every)).collect()
 }
 
 pub fn chrome(
@@ -190,17 +208,29 @@ pub fn chrome(
     active: &'static str,
     crumbs: Vec<Link>,
 ) -> Chrome {
-    let views = playlist(config);
+    let views = playlist_timed(config);
     let shown = ctx.user.role.is_some();
-    // The next view names a room: not for a client with no role.
-    let next_url = ctx.playlist.filter(|_| shown).map(|i| {
-        // `pl` comes from the URL: reduce it before adding, so a huge one cannot overflow.
-        let len = views.len().max(1);
-        let n = (i % len + 1) % len;
-        let v = views.get(n).map_or("/", String::as_str);
+    // `pl` comes from the URL: reduce it before adding, so a huge one cannot overflow.
+    let len = views.len().max(1);
+    let at = |n: usize| {
+        let v = views.get(n).map_or("/", |(v, _)| v.as_str());
         let sep = if v.contains('?') { '&' } else { '?' };
         format!("{v}{sep}kiosk=1&pl={n}")
+    };
+    // The next view names a room: not for a client with no role.
+    let wallboard = ctx.playlist.filter(|_| shown).map(|i| {
+        let i = i % len;
+        Wallboard {
+            index: i + 1,
+            count: views.len(),
+            prev: at((i + len - 1) % len),
+            seconds: views.get(i).map_or(30, |(_, s)| *s),
+        }
     });
+    let next_url = ctx
+        .playlist
+        .filter(|_| shown)
+        .map(|i| at((i % len + 1) % len));
     let back = enc(&ctx.here);
     Chrome {
         maintenances: config.app.features.maintenances,
@@ -218,7 +248,10 @@ pub fn chrome(
             .collect(),
         kiosk: ctx.playlist.is_some(),
         next_url,
-        interval: config.app.playlist.interval_seconds.max(5),
+        interval: wallboard
+            .as_ref()
+            .map_or(config.app.playlist.interval_seconds.max(5), |w| w.seconds),
+        wallboard,
         refresh: config.app.refresh.room_state_seconds.max(10),
         seq: snap.map_or(0, |s| s.seq),
         active,

@@ -155,7 +155,12 @@ pub fn floor_plan(
         .map(|r| row_labels(&r.racks.iter().map(|x| x.id.as_str()).collect::<Vec<_>>()))
         .collect();
     // Every rack as wide as the longest label needs, so that names read whole.
-    let longest = labels.iter().flatten().map(|l| l.chars().count()).max().unwrap_or(0);
+    let longest = labels
+        .iter()
+        .flatten()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
     let rack_w = (longest as f64 * LABEL_CHAR_W + 8.0).clamp(RACK_W, RACK_W_MAX);
     let max_chars = ((rack_w - 8.0) / LABEL_CHAR_W) as usize;
     let unit = rack_w + RACK_GAP;
@@ -699,6 +704,90 @@ pub struct Marker {
     pub url: String,
     pub st: St,
     pub alerts: usize,
+    /// Where its label is drawn (`place_labels`), and how it is anchored there.
+    pub lx: f64,
+    pub ly: f64,
+    pub anchor: &'static str,
+}
+
+/// A map label's size at font size 5: per character, and its height.
+const MAP_CHAR_W: f64 = 2.9;
+const MAP_LABEL_H: f64 = 6.0;
+
+/// Places each marker's label where it overlaps no label placed before it and no marker:
+/// right of its dot, else left, above, below, then further down on the right. Sites close
+/// together (Paris and Frankfurt at world scale) get labels that do not collide.
+pub fn place_labels(markers: &mut [Marker]) {
+    type Box4 = (f64, f64, f64, f64);
+    let overlaps = |a: Box4, b: Box4| a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+    let dots: Vec<Box4> = markers
+        .iter()
+        .map(|m| (m.x - 3.0, m.y - 3.0, m.x + 3.0, m.y + 3.0))
+        .collect();
+    let mut placed: Vec<Box4> = Vec::new();
+    // Top to bottom, so that the search below a label finds room the same way each time.
+    let mut order: Vec<usize> = (0..markers.len()).collect();
+    order.sort_by(|&a, &b| markers[a].y.total_cmp(&markers[b].y).then(a.cmp(&b)));
+    for i in order {
+        let m = &markers[i];
+        // The icon, a space and the name.
+        let w = (m.name.chars().count() as f64 + 2.0) * MAP_CHAR_W;
+        let (x, y) = (m.x, m.y);
+        let mut candidates: Vec<(f64, f64, &'static str, Box4)> = vec![
+            (
+                x + 4.0,
+                y + 1.5,
+                "start",
+                (x + 4.0, y - 3.5, x + 4.0 + w, y + 2.5),
+            ),
+            (
+                x - 4.0,
+                y + 1.5,
+                "end",
+                (x - 4.0 - w, y - 3.5, x - 4.0, y + 2.5),
+            ),
+            (
+                x,
+                y - 4.5,
+                "middle",
+                (x - w / 2.0, y - 9.5, x + w / 2.0, y - 3.5),
+            ),
+            (
+                x,
+                y + 8.5,
+                "middle",
+                (x - w / 2.0, y + 3.5, x + w / 2.0, y + 9.5),
+            ),
+        ];
+        for k in 1..=8 {
+            let dy = k as f64 * MAP_LABEL_H;
+            candidates.push((
+                x + 4.0,
+                y + 1.5 + dy,
+                "start",
+                (x + 4.0, y - 3.5 + dy, x + 4.0 + w, y + 2.5 + dy),
+            ));
+        }
+        let free = |b: Box4| {
+            !placed.iter().any(|p| overlaps(*p, b))
+                && !dots
+                    .iter()
+                    .enumerate()
+                    .any(|(j, d)| j != i && overlaps(*d, b))
+        };
+        let pick = candidates
+            .iter()
+            .find(|c| free(c.3))
+            .or(candidates.first())
+            .copied();
+        if let Some((lx, ly, anchor, b)) = pick {
+            placed.push(b);
+            let m = &mut markers[i];
+            m.lx = lx;
+            m.ly = ly;
+            m.anchor = anchor;
+        }
+    }
 }
 
 /// The world map's frame: equirectangular, from 80°N to 60°S (no site is in Antarctica).
@@ -717,6 +806,58 @@ mod tests {
 
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn marker(name: &str, x: f64, y: f64) -> Marker {
+        Marker {
+            x,
+            y,
+            name: name.into(),
+            url: String::new(),
+            st: St::of(None),
+            alerts: 0,
+            lx: 0.0,
+            ly: 0.0,
+            anchor: "start",
+        }
+    }
+
+    #[test]
+    fn map_labels_of_close_sites_do_not_overlap() {
+        // Paris and Frankfurt at world scale: a few units apart.
+        let (px, py) = project(48.86, 2.35);
+        let (fx, fy) = project(50.11, 8.68);
+        let mut m = vec![
+            marker("Paris", px, py),
+            marker("Frankfurt", fx, fy),
+            marker("Amsterdam", project(52.37, 4.9).0, project(52.37, 4.9).1),
+        ];
+        place_labels(&mut m);
+        let boxes: Vec<(f64, f64, f64, f64)> = m
+            .iter()
+            .map(|k| {
+                let w = (k.name.chars().count() as f64 + 2.0) * MAP_CHAR_W;
+                let x0 = match k.anchor {
+                    "start" => k.lx,
+                    "end" => k.lx - w,
+                    _ => k.lx - w / 2.0,
+                };
+                (x0, k.ly - 5.0, x0 + w, k.ly + 1.0)
+            })
+            .collect();
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                let overlap = a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+                assert!(!overlap, "{a:?} and {b:?} overlap: {m:?}");
+            }
+        }
+        // A lone site keeps the usual place, right of its dot.
+        let mut one = vec![marker("Tokyo", 300.0, 50.0)];
+        place_labels(&mut one);
+        assert_eq!(
+            (one[0].lx, one[0].ly, one[0].anchor),
+            (304.0, 51.5, "start")
+        );
+    }
 
     #[test]
     fn a_row_label_drops_the_prefix_its_racks_share_up_to_a_separator() {

@@ -91,6 +91,39 @@
     on(d, 'visibilitychange', () => { if (!d.hidden && pending) refresh(); });
   }
 
+  /* ---- Wallboard: countdown, pause, previous and next, full screen ---- */
+  const bar = $('pl-bar');
+  if (bar) {
+    const KEY = 'rackscope.playlist.paused';
+    const pauseBtn = bar.querySelector('.pl-pause'), fullBtn = bar.querySelector('.pl-full');
+    const count = bar.querySelector('.pl-count');
+    let left = Math.max(5, +bar.dataset.seconds || 30);
+    let paused = sessionStorage.getItem(KEY) === '1';
+    const show = () => {
+      count.textContent = paused ? 'paused' : 'next in ' + left + ' s';
+      pauseBtn.setAttribute('aria-pressed', paused ? 'true' : 'false');
+      bar.classList.toggle('paused', paused);
+    };
+    const toggle = () => { paused = !paused; try { sessionStorage.setItem(KEY, paused ? '1' : '0'); } catch (e) { /* kept for this page only */ } show(); };
+    const go = sel => { const a = bar.querySelector(sel); if (a) location.href = a.href; };
+    pauseBtn.hidden = false;
+    on(pauseBtn, 'click', toggle);
+    if (d.fullscreenEnabled) {
+      fullBtn.hidden = false;
+      on(fullBtn, 'click', () => (d.fullscreenElement ? d.exitFullscreen() : root.requestFullscreen()).catch(() => {}));
+    }
+    on(d, 'keydown', e => {
+      if (inField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+      // Space on a focused control is that control's click, not a second toggle.
+      if (e.key === ' ' && !(e.target.closest && e.target.closest('a, button'))) { e.preventDefault(); toggle(); }
+      else if (e.key === 'ArrowRight') go('.pl-next');
+      else if (e.key === 'ArrowLeft') go('.pl-prev');
+      else if (e.key === 'f' && !fullBtn.hidden) fullBtn.click();
+    });
+    show();
+    setInterval(() => { if (paused || d.hidden) return; left -= 1; if (left <= 0) go('.pl-next'); else show(); }, 1000);
+  }
+
   /* ---- Floor-plan HUD ---- */
   const hud = $('hud');
   let hudFor = null, armed = null, lastPointer = 'mouse';

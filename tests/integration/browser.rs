@@ -1232,13 +1232,27 @@ async fn browser_is_told_of_a_new_crit_and_triages_it() {
         "{href}"
     );
     // The live table has the node, marked new: it arrived while the page was open.
-    let marked_new = format!("var r = document.querySelector('table.triage tbody tr.new'); return !!r && !!r.querySelector('.badge-new') && r.textContent.indexOf('{node}') >= 0");
-    until(&c, 10, &marked_new, "the node's row in the live table, marked new").await;
+    let marked_new = format!(
+        "var r = document.querySelector('table.triage tbody tr.new'); return !!r && !!r.querySelector('.badge-new') && r.textContent.indexOf('{node}') >= 0"
+    );
+    until(
+        &c,
+        10,
+        &marked_new,
+        "the node's row in the live table, marked new",
+    )
+    .await;
     // A click on a header sorts by it, in the URL; this visit comes after the one that
     // saw the estate healthy, so the row is still new.
     click(&c, "table.triage th:nth-child(5) a").await;
     until(&c, 10, "return location.search.indexOf('sort=since') >= 0 && !!document.querySelector('table.triage th[aria-sort=ascending]')", "sorted by how long active").await;
-    until(&c, 10, &marked_new, "the row still marked new after the sort").await;
+    until(
+        &c,
+        10,
+        &marked_new,
+        "the row still marked new after the sort",
+    )
+    .await;
     shot(&c, "alerts-triage-1920").await;
     // Seen now: the next visit marks nothing.
     c.goto(&format!("{web}/alerts?q={node}")).await.unwrap();
@@ -1276,4 +1290,77 @@ async fn browser_is_told_of_a_new_crit_and_triages_it() {
         .await
         .expect("the server stops with pages open")
         .unwrap();
+}
+
+/// The wallboard's controls (issue #22): a countdown to the next view, pause (kept while
+/// the wallboard moves on by hand), previous and next by click and by key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_pauses_and_skips_the_wallboard() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    w.state.engine.refresh().await;
+    let c = session(&drv, false).await;
+    sign_in_as_admin(&c, &w.web, "/checks").await;
+    c.goto(&format!("{}/wallboard", w.web)).await.unwrap();
+    let count = "return document.querySelector('#pl-bar .pl-count').textContent";
+    until(
+        &c,
+        10,
+        "var b = document.getElementById('pl-bar'); return location.search.indexOf('pl=0') >= 0 && !!b && !b.querySelector('.pl-pause').hidden && /^next in [0-9]+ s$/.test(b.querySelector('.pl-count').textContent)",
+        "the first view with its countdown",
+    )
+    .await;
+    let first = js(&c, count).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = js(&c, count).await;
+    assert_ne!(first, later, "the countdown runs");
+    shot(&c, "wallboard-controls-1920").await;
+    click(&c, "#pl-bar .pl-pause").await;
+    until(
+        &c,
+        5,
+        "return document.querySelector('#pl-bar .pl-count').textContent === 'paused'",
+        "paused",
+    )
+    .await;
+    // Skipping by hand keeps the wallboard paused.
+    click(&c, "#pl-bar .pl-next").await;
+    until(&c, 10, "return location.search.indexOf('pl=1') >= 0 && document.querySelector('#pl-bar .pl-count').textContent === 'paused'", "the next view, still paused").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(js(&c, count).await, json!("paused"));
+    // Resumed by key; the arrow goes back.
+    js(
+        &c,
+        "document.activeElement && document.activeElement.blur(); return true",
+    )
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(" ")
+        .await
+        .unwrap();
+    until(
+        &c,
+        5,
+        "return /^next in [0-9]+ s$/.test(document.querySelector('#pl-bar .pl-count').textContent)",
+        "resumed by space",
+    )
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E012}")
+        .await
+        .unwrap();
+    until(
+        &c,
+        10,
+        "return location.search.indexOf('pl=0') >= 0",
+        "back by the left arrow",
+    )
+    .await;
+    no_csp_violation(&c, "the wallboard").await;
+    c.close().await.unwrap();
+    w.stop().await;
 }

@@ -254,6 +254,82 @@ async fn wallboard_rotates_through_the_playlist_in_kiosk_mode() {
     // The position comes from the URL: the largest one still gives the next view.
     let last = html(&get(&st, &format!("/?kiosk=1&pl={}", usize::MAX)).await);
     assert!(last.contains("http-equiv=\"refresh\""), "{last}");
+    // Without JavaScript the page refreshes to the next view; with it, the controls
+    // count down, pause and skip, so the refresh is for browsers without scripts only.
+    has(
+        &page,
+        "<noscript><meta http-equiv=\"refresh\" content=\"30;url=/views/worldmap?kiosk=1&amp;pl=1\"></noscript>",
+    );
+    // Previous and next are links, so they work without JavaScript too.
+    has(
+        &page,
+        "<nav class=\"pl-bar\" id=\"pl-bar\" aria-label=\"Wallboard\"",
+    );
+    has(&page, "<span class=\"pl-pos\">1 / 2</span>");
+    has(
+        &page,
+        "class=\"pl-next\" href=\"/views/worldmap?kiosk=1&amp;pl=1\"",
+    );
+    has(
+        &page,
+        "class=\"pl-prev\" href=\"/views/worldmap?kiosk=1&amp;pl=1\"",
+    );
+    assert!(
+        !html(&get(&st, "/").await).contains("pl-bar"),
+        "only on the wallboard"
+    );
+}
+
+#[tokio::test]
+async fn a_playlist_view_may_have_its_own_time_on_screen() {
+    let (st, _) = crate::support::router::fixture_with(true, |app| {
+        app.playlist.views = serde_json::from_str(
+            r#"["/alerts", {"view": "/views/room/room-a", "seconds": 90}, "/nowhere"]"#,
+        )
+        .unwrap();
+        app.playlist.interval_seconds = 20;
+    })
+    .await;
+    let alerts = html(&get(&st, "/alerts?kiosk=1&pl=0").await);
+    assert!(alerts.contains("data-seconds=\"20\""), "{alerts}");
+    has(&alerts, "<span class=\"pl-pos\">1 / 2</span>");
+    let room = html(&get(&st, "/views/room/room-a?kiosk=1&pl=1").await);
+    assert!(room.contains("data-seconds=\"90\""), "{room}");
+    assert!(room.contains("content=\"90;url=/alerts?kiosk=1"), "{room}");
+}
+
+#[test]
+fn app_yaml_writes_a_timed_view_as_a_mapping() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::root().join("tests/fixtures/health"),
+        tmp.path(),
+    );
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        format!("{text}playlist:\n  interval_seconds: 15\n  views:\n  - /alerts\n  - {{view: /views/room/room-a, seconds: 60}}\n  - {{view: /views/room/nope, seconds: 60}}\n"),
+    )
+    .unwrap();
+    let loaded = crate::support::load(&app);
+    assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
+    assert_eq!(
+        rackscope::ui::chrome::playlist_timed(&loaded.config),
+        [
+            ("/alerts".to_owned(), 15),
+            ("/views/room/room-a".to_owned(), 60),
+            ("/views/room/nope".to_owned(), 60)
+        ]
+    );
+    // A timed view naming no room is warned about at its line, as a plain one is.
+    let w: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "playlist")
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].message.contains("nope"), "{w:?}");
 }
 
 #[tokio::test]

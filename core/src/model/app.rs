@@ -375,14 +375,42 @@ pub struct LatLon {
 #[serde(default)]
 pub struct Playlist {
     pub interval_seconds: u32,
-    pub views: Vec<String>,
+    pub views: Vec<PlaylistView>,
 }
 
 impl Default for Playlist {
     fn default() -> Self {
         Playlist {
             interval_seconds: 30,
-            views: vec!["/".into(), "/views/worldmap".into()],
+            views: vec![
+                PlaylistView::Path("/".into()),
+                PlaylistView::Path("/views/worldmap".into()),
+            ],
+        }
+    }
+}
+
+/// A wallboard view: a path, as upstream writes them, or (ours) a path with its own time
+/// on screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PlaylistView {
+    Path(String),
+    Timed { view: String, seconds: u32 },
+}
+
+impl PlaylistView {
+    pub fn path(&self) -> &str {
+        match self {
+            PlaylistView::Path(p) | PlaylistView::Timed { view: p, .. } => p,
+        }
+    }
+
+    /// Its own time on screen, where it has one.
+    pub fn seconds(&self) -> Option<u32> {
+        match self {
+            PlaylistView::Path(_) => None,
+            PlaylistView::Timed { seconds, .. } => Some(*seconds),
         }
     }
 }

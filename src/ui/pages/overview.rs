@@ -129,6 +129,9 @@ pub fn build(
                 url: site_url(&s.id),
                 st: St::of(site_state(i)),
                 alerts: per_site[i],
+                lx: x + 4.0,
+                ly: y + 1.5,
+                anchor: "start",
             });
         }
         sites.push(SiteRow {
@@ -144,6 +147,7 @@ pub fn build(
                 .map(crate::ui::maint::Maint::of),
         });
     }
+    draw::place_labels(&mut markers);
     OverviewPage {
         st: St::of(snap.and_then(|s| s.health.global)),
         cards,
