@@ -48,7 +48,7 @@ pub async fn feed(State(st): State<AppState>) -> Response {
         count(rackscope_core::Severity::Warn),
     );
     let total = all.len();
-    all.sort_by(|a, b| b.alert.since.cmp(&a.alert.since));
+    all.sort_by_key(|a| std::cmp::Reverse(a.alert.since));
     let topo = &config.topology;
     let alerts = all
         .iter()
