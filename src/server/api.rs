@@ -22,6 +22,8 @@ pub fn routes() -> Routes {
         .read("/api/stats/prometheus", get(stats_prometheus))
         .read("/api/stats/telemetry", get(stats_telemetry))
         .read("/api/alerts/active", get(alerts_active))
+        // The alerts page's export: its rows in the API's shape (or CSV).
+        .read("/alerts/export", get(crate::server::alerts_export::export))
         .read("/api/sites", get(sites))
         .read("/api/rooms", get(rooms))
         .read("/api/rooms/states", get(rooms_states))

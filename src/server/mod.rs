@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::render::Ui;
 
 pub mod alertmanager;
+pub mod alerts_export;
 pub mod api;
 pub mod auth;
 pub mod editing_api;

@@ -357,7 +357,7 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
     let doc = get(&state, "/api/openapi.json").await.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 46, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 47, "{:?}", paths.keys().collect::<Vec<_>>());
     for (path, ops) in paths {
         let uri = path
             .replace("{room_id}", "room-a")

@@ -9,6 +9,7 @@ pub mod maintenance;
 pub mod racks;
 pub mod slurm;
 pub mod stats;
+pub mod triage;
 
 pub use alerts::{AlertKind, LocatedAlert, LocatedCheck, located_alerts, located_alerts_where};
 pub use checks::{CheckOutcome, check_outcome, check_outcomes};

@@ -48,7 +48,6 @@ pub fn routes() -> Routes {
         )
         .read("/views/device/{rack}/{device}", get(device::handler))
         .read("/alerts", get(alerts::handler))
-        .read("/alerts/export", get(alerts::export))
         .read("/alerts/feed", get(alerts::feed))
         // Windows hide or badge alerts: writing them is an operator's.
         .route(

@@ -1,9 +1,8 @@
 //! `/alerts`: the triage table. Sorted by any column, filtered by severity, type, site,
 //! room, rack, check and text, paged, each alert with how long it has been active and any
 //! escalation pending its `for:`; the view lives in the URL (bookmarks, wallboards) and
-//! `/alerts/export` gives the same rows as CSV or JSON.
+//! `/alerts/export` (`server::alerts_export`) gives the same rows as CSV or JSON.
 
-mod export;
 mod feed;
 mod triage;
 
@@ -18,10 +17,10 @@ use rackscope_core::maintenance::Maintenances;
 use rackscope_core::telemetry::Snapshot;
 use serde::Serialize;
 
-pub use export::export;
 pub use feed::feed;
-pub use triage::AlertsQuery;
-use triage::{Column, PER_CHOICES, Triage};
+pub use rackscope_core::read::triage::AlertsQuery;
+use rackscope_core::read::triage::{Column, PER_CHOICES, Triage};
+use triage::href;
 
 use crate::server::AppState;
 use crate::ui::chrome::{Above, chrome, crumbs, world};
@@ -194,11 +193,14 @@ pub fn build(
             label,
             url: format!(
                 "/alerts{}",
-                t.href(&[
-                    ("sort", Some(col.key().to_owned())),
-                    ("dir", Some(dir.to_owned())),
-                    ("page", None),
-                ])
+                href(
+                    &t,
+                    &[
+                        ("sort", Some(col.key().to_owned())),
+                        ("dir", Some(dir.to_owned())),
+                        ("page", None),
+                    ]
+                )
             ),
             arrow: match (on, t.desc) {
                 (false, _) => "",
@@ -218,7 +220,7 @@ pub fn build(
         .flat_map(|a| a.alert.checks.iter().map(|c| c.id))
         .chain(t.check.as_deref())
         .collect();
-    let export_q = t.href(&[("page", None), ("per", None)]);
+    let export_q = href(&t, &[("page", None), ("per", None)]);
     let sep = if export_q.is_empty() { "?" } else { "&" };
     AlertsPage {
         rows,
@@ -231,13 +233,13 @@ pub fn build(
         prev_url: (page > 1).then(|| {
             format!(
                 "/alerts{}",
-                t.href(&[("page", (page > 2).then(|| (page - 1).to_string()))])
+                href(&t, &[("page", (page > 2).then(|| (page - 1).to_string()))])
             )
         }),
         next_url: (page < pages).then(|| {
             format!(
                 "/alerts{}",
-                t.href(&[("page", Some((page + 1).to_string()))])
+                href(&t, &[("page", Some((page + 1).to_string()))])
             )
         }),
         headers,

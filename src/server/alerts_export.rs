@@ -7,10 +7,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::triage::{AlertsQuery, Triage};
+use rackscope_core::read::triage::{AlertsQuery, Triage};
+
 use crate::server::AppState;
 use crate::server::wire::alerts::{AlertView, MaintenanceMark};
-use crate::ui::chrome::world;
 
 #[derive(Debug, Deserialize)]
 pub struct Format {
@@ -22,11 +22,17 @@ pub async fn export(
     Query(f): Query<Format>,
     Query(q): Query<AlertsQuery>,
 ) -> Response {
-    let (snap, config) = world(&st);
-    let snap = snap.as_deref();
+    let snap = st.engine.snapshot();
     let m = st.engine.maintenances();
-    let cover = crate::ui::maint::cover(snap, &config, &m);
-    let all = crate::ui::maint::shown_alerts(snap, &cover, |_| true);
+    // The alerts as every list shows them (maintenance applied); none before a refresh.
+    let all = match snap.as_deref() {
+        Some(s) => rackscope_core::read::maintenance::apply(
+            &rackscope_core::read::maintenance::coverage(&m, s),
+            rackscope_core::read::located_alerts(s),
+        ),
+        None => Vec::new(),
+    };
+    let config = st.engine.config();
     let rows = Triage::of(q).select(&config.topology, &all);
     let views: Vec<AlertView<'_>> = rows
         .iter()
@@ -138,7 +144,7 @@ fn csv(views: &[AlertView<'_>]) -> String {
 /// leading `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`, so that a
 /// spreadsheet shows an id or a script message from a hostile config as text instead of
 /// running it.
-pub(super) fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
