@@ -17,6 +17,21 @@ pub struct Format {
     pub format: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/alerts/export",
+    operation_id = "alertsExport",
+    tag = "alerts",
+    summary = "The alerts page's rows as CSV or JSON (an addition)",
+    description = "Every active alert that the alerts page's filters select (`severity`, `type` node|chassis|rack|slot, `site`, `room`, `rack`, `check`, `q`), in its order (`sort` state|where|location|checks|since, `dir` asc|desc), all pages. `format=csv` (the default) or `json` (`{alerts: [...]}`, each row as in /api/alerts/active). Maintenance applies as in every list.",
+    params(
+        ("format" = Option<String>, Query, description = "csv (default) or json"),
+    ),
+    responses(
+        (status = 200, description = "The rows, as an attachment", content_type = "text/csv"),
+        (status = 400, description = "A format other than csv or json"),
+    )
+)]
 pub async fn export(
     State(st): State<AppState>,
     Query(f): Query<Format>,

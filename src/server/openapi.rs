@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 use crate::server::routes::Need;
-use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload, slurm_api};
+use crate::server::{
+    alerts_export, api, auth, editing_api, live, maintenance_api, ops, reload, slurm_api,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +23,7 @@ use crate::server::{api, auth, editing_api, live, maintenance_api, ops, reload, 
         api::stats_prometheus,
         api::stats_telemetry,
         api::alerts_active,
+        alerts_export::export,
         api::sites,
         api::rooms,
         api::rooms_states,
