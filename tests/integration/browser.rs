@@ -172,6 +172,21 @@ async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, Vec::new()).await.unwrap()
 }
 
+/// Each page at a 390-pixel phone width: nothing overflows sideways; a screenshot each.
+async fn fits_a_phone(p: &Client, web: &str, pages: &[(&str, String)]) {
+    for (name, path) in pages {
+        p.goto(&format!("{web}{path}")).await.unwrap();
+        until(p, 10, "return document.readyState == 'complete'", name).await;
+        let w = js(p, "return [window.innerWidth, document.documentElement.scrollWidth, document.body.scrollWidth]").await;
+        assert_eq!(w[0], 390, "{name}: viewport {w}");
+        assert!(
+            w[1].as_u64().unwrap() <= 390 && w[2].as_u64().unwrap() <= 390,
+            "{name} overflows sideways at 390 px: {w}"
+        );
+        shot(p, &format!("{name}-390")).await;
+    }
+}
+
 /// Waits until `script` returns true, or fails with what `describe` returns then.
 async fn until(c: &Client, secs: u64, script: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -557,17 +572,7 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
         ("alerts", "/alerts".to_owned()),
         ("checks", "/checks".to_owned()),
     ];
-    for (name, path) in pages {
-        p.goto(&format!("{web}{path}")).await.unwrap();
-        until(&p, 10, "return document.readyState == 'complete'", name).await;
-        let w = js(&p, "return [window.innerWidth, document.documentElement.scrollWidth, document.body.scrollWidth]").await;
-        assert_eq!(w[0], 390, "{name}: viewport {w}");
-        assert!(
-            w[1].as_u64().unwrap() <= 390 && w[2].as_u64().unwrap() <= 390,
-            "{name} overflows sideways at 390 px: {w}"
-        );
-        shot(&p, &format!("{name}-390")).await;
-    }
+    fits_a_phone(&p, &web, &pages).await;
     no_csp_violation(&p, "the phone's pages").await;
     p.close().await.unwrap();
 
@@ -1272,19 +1277,11 @@ async fn browser_is_told_of_a_new_crit_and_triages_it() {
     c.close().await.unwrap();
 
     let p = session(&drv, true).await;
-    for (name, path) in [
+    let pages = [
         ("alerts-triage", "/alerts?sort=since&dir=desc".to_owned()),
         ("alerts-export-page", format!("/alerts?q={node}")),
-    ] {
-        p.goto(&format!("{web}{path}")).await.unwrap();
-        until(&p, 10, "return document.readyState == 'complete'", name).await;
-        let w = js(&p, "return [window.innerWidth, document.documentElement.scrollWidth, document.body.scrollWidth]").await;
-        assert!(
-            w[1].as_u64().unwrap() <= 390 && w[2].as_u64().unwrap() <= 390,
-            "{name} overflows sideways at 390 px: {w}"
-        );
-        shot(&p, &format!("{name}-390")).await;
-    }
+    ];
+    fits_a_phone(&p, &web, &pages).await;
     p.close().await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), served.stop())
         .await

@@ -305,15 +305,8 @@ async fn with_affects_health_slurm_severity_is_a_check_of_its_own_that_fails_clo
 
 #[test]
 fn a_check_of_ours_named_like_slurms_is_refused_at_its_line() {
-    let tmp = tempfile::tempdir().unwrap();
-    support::copy_dir(&support::root().join("tests/fixtures/health"), tmp.path());
-    let app = tmp.path().join("app.yaml");
-    let text = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(
-        &app,
-        format!("{text}plugins:\n  slurm:\n    enabled: true\n    affects_health: true\n"),
-    )
-    .unwrap();
+    let (tmp, app) =
+        support::health_with("plugins:\n  slurm:\n    enabled: true\n    affects_health: true\n");
     let checks = tmp.path().join("checks/slurm.yaml");
     std::fs::create_dir_all(checks.parent().unwrap()).unwrap();
     std::fs::write(

@@ -300,18 +300,9 @@ async fn a_playlist_view_may_have_its_own_time_on_screen() {
 
 #[test]
 fn app_yaml_writes_a_timed_view_as_a_mapping() {
-    let tmp = tempfile::tempdir().unwrap();
-    crate::support::copy_dir(
-        &crate::support::root().join("tests/fixtures/health"),
-        tmp.path(),
+    let (_tmp, app) = crate::support::health_with(
+        "playlist:\n  interval_seconds: 15\n  views:\n  - /alerts\n  - {view: /views/room/room-a, seconds: 60}\n  - {view: /views/room/nope, seconds: 60}\n",
     );
-    let app = tmp.path().join("app.yaml");
-    let text = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(
-        &app,
-        format!("{text}playlist:\n  interval_seconds: 15\n  views:\n  - /alerts\n  - {{view: /views/room/room-a, seconds: 60}}\n  - {{view: /views/room/nope, seconds: 60}}\n"),
-    )
-    .unwrap();
     let loaded = crate::support::load(&app);
     assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
     assert_eq!(

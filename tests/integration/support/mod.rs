@@ -48,6 +48,17 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Loads a configuration with no environment overrides, whatever the test runner's env is.
+/// A writable copy of the health fixture with `more` appended to its app.yaml: the
+/// directory (kept while it lives) and the app.yaml path.
+pub(crate) fn health_with(more: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("tests/fixtures/health"), tmp.path());
+    let app = tmp.path().join("app.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, format!("{text}{more}")).unwrap();
+    (tmp, app)
+}
+
 pub(crate) fn load(app: &Path) -> rackscope_core::Loaded {
     rackscope_core::load_with_env(app, std::iter::empty())
 }
