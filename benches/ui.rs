@@ -162,7 +162,15 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         heaviest[0].0 as f64 / 1024.0
     );
     // Through the router: the pages whose data comes from the whole world.
-    for path in ["/", "/alerts", "/checks"] {
+    for path in [
+        "/",
+        "/alerts",
+        "/alerts?per=250",
+        "/alerts/feed",
+        "/alerts/export?format=csv",
+        "/checks",
+        "/?kiosk=1&pl=0",
+    ] {
         let (med, _, size) = time(20, || {
             rt.block_on(async {
                 use tower::ServiceExt;

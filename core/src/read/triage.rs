@@ -29,8 +29,8 @@ pub struct AlertsQuery {
 const MAX_TEXT: usize = 200;
 pub const PER_DEFAULT: usize = 100;
 /// The most rows a page holds: past it the page would pass 200 KB on a large estate.
-const MAX_PER: usize = 500;
-pub const PER_CHOICES: [usize; 4] = [25, 100, 250, 500];
+const MAX_PER: usize = 250;
+pub const PER_CHOICES: [usize; 4] = [25, 50, 100, 250];
 
 /// A column the table sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
