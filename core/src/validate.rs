@@ -307,7 +307,7 @@ pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diag
             continue;
         }
         let (kind, paths) = if let Some(key) = view.strip_prefix("/views/room/") {
-            let key = percent_decode(key);
+            let key = crate::util::percent_decode(key);
             let all = topo.find_room(&key).all();
             (
                 "room",
@@ -316,7 +316,7 @@ pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diag
                     .collect::<Vec<_>>(),
             )
         } else if let Some(key) = view.strip_prefix("/views/rack/") {
-            let key = percent_decode(key);
+            let key = crate::util::percent_decode(key);
             let all = topo.find_rack(&key).all();
             ("rack", all.into_iter().map(|r| topo.rack_path(r)).collect())
         } else {
@@ -344,29 +344,6 @@ pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diag
             }
         }
     }
-}
-
-/// `%XX` sequences decoded, as the router decodes a path segment (invalid ones are kept).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                b.get(i + 1).copied().and_then(hex),
-                b.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Racks (and chassis) bound to a rack- or chassis-scope check whose id they share with

@@ -23,9 +23,37 @@ pub struct Link {
 #[derive(Debug, Clone, Serialize)]
 pub struct NavItem {
     pub name: String,
+    /// Empty for an aisle, which has no page.
     pub url: String,
     pub st: St,
-    pub rooms: Vec<NavItem>,
+    /// The page shown is this object's.
+    pub current: bool,
+    /// A site's rooms; the current room's aisles (and its standalone racks, as one row
+    /// without a name); an aisle's racks.
+    pub children: Vec<NavItem>,
+}
+
+/// The most racks the tree lists under the current room; past it, its aisles only.
+const MAX_TREE_RACKS: usize = 300;
+
+/// The site, room and rack the page at `here` shows, from its path.
+fn located(topo: &Topology, here: &str) -> (Option<usize>, Option<RoomIx>, Option<RackIx>) {
+    let path = here.split(['?', '#']).next().unwrap_or_default();
+    let dec = rackscope_core::util::percent_decode;
+    let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let rack = match seg.as_slice() {
+        ["views", "rack", key] | ["views", "device", key, _] => topo.find_rack(&dec(key)).one(),
+        _ => None,
+    };
+    let room = match seg.as_slice() {
+        ["views", "room", key] => topo.find_room(&dec(key)).one(),
+        _ => rack.map(|r| topo.racks[r].room),
+    };
+    let site = match seg.as_slice() {
+        ["views", "site", id] => topo.sites.iter().position(|s| s.id == dec(id)),
+        _ => room.map(|r| topo.rooms[r].site.index()),
+    };
+    (site, room, rack)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -257,7 +285,7 @@ pub fn chrome(
         active,
         // A client with no role sees no place names and no state: only the way to sign in.
         nav: if shown {
-            nav(&config.topology, snap)
+            nav(&config.topology, snap, &ctx.here)
         } else {
             Vec::new()
         },
@@ -287,8 +315,50 @@ pub fn chrome(
 }
 
 /// The navigation: every site with its rooms, each with its state.
-fn nav(topo: &Topology, snap: Option<&Snapshot>) -> Vec<NavItem> {
+fn nav(topo: &Topology, snap: Option<&Snapshot>, here: &str) -> Vec<NavItem> {
     let h = snap.map(|s| &*s.health);
+    let (site, room, rack) = located(topo, here);
+    let rack_item = |x: RackIx| NavItem {
+        name: topo.racks[x].name.clone(),
+        url: crate::ui::urls::rack_url(topo, x),
+        st: St::of(h.and_then(|h| h.racks.get(x.index())).and_then(|r| r.state)),
+        current: rack == Some(x),
+        children: Vec::new(),
+    };
+    // The current room opens on its aisles and racks, bounded for a hall of thousands.
+    let inside = |r: RoomIx| -> Vec<NavItem> {
+        let room = &topo.rooms[r];
+        let racks = topo.room_racks(r).count() <= MAX_TREE_RACKS;
+        let mut out: Vec<NavItem> = room
+            .aisles
+            .iter()
+            .map(|&a| NavItem {
+                name: topo.aisles[a].name.clone(),
+                url: String::new(),
+                st: St::of(level(h.map(|h| &h.aisles), a.get()).flatten()),
+                current: false,
+                children: if racks {
+                    topo.aisles[a].racks.iter().map(|&x| rack_item(x)).collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        if racks && !room.standalone_racks.is_empty() {
+            out.push(NavItem {
+                name: "Standalone racks".into(),
+                url: String::new(),
+                st: St::of(None),
+                current: false,
+                children: room
+                    .standalone_racks
+                    .iter()
+                    .map(|&x| rack_item(x))
+                    .collect(),
+            });
+        }
+        out
+    };
     topo.sites
         .iter()
         .enumerate()
@@ -296,16 +366,18 @@ fn nav(topo: &Topology, snap: Option<&Snapshot>) -> Vec<NavItem> {
             name: s.name.clone(),
             url: site_url(&s.id),
             st: St::of(level(h.map(|h| &h.sites), si as u32).flatten()),
-            rooms: s
+            current: site == Some(si) && room.is_none(),
+            children: s
                 .rooms
                 .iter()
                 .map(|&r| {
-                    let room = &topo.rooms[r];
+                    let open = room == Some(r);
                     NavItem {
-                        name: room.name.clone(),
+                        name: topo.rooms[r].name.clone(),
                         url: room_url(topo, r),
                         st: St::of(level(h.map(|h| &h.rooms), r.get()).flatten()),
-                        rooms: Vec::new(),
+                        current: open && rack.is_none(),
+                        children: if open { inside(r) } else { Vec::new() },
                     }
                 })
                 .collect(),

@@ -668,3 +668,58 @@ async fn the_tester_shows_what_the_rules_decide_for_each_series() {
     assert!(row("n04").contains("st-CRIT"), "{}", row("n04"));
     assert!(row("n03").contains("st-WARN"), "{}", row("n03"));
 }
+
+/// The sidebar tree (issue #22): site → room, and under the room the page is in, its aisles
+/// and racks with their states; the current place marked for the eye and for readers.
+#[tokio::test]
+async fn the_sidebar_tree_opens_on_the_current_room_and_marks_the_current_place() {
+    let (st, _) = fixture(true).await;
+    let tree = |p: &str| {
+        p.split("<div class=\"tree\">")
+            .nth(1)
+            .and_then(|t| t.split("</div>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let rack = tree(&html(&get(&st, "/views/rack/r02").await));
+    // Room A is open on its two aisles and three racks; r02 is the current page.
+    assert_eq!(
+        rack.matches("<details class=\"aisle\" open>").count(),
+        2,
+        "{rack}"
+    );
+    has(
+        &rack,
+        "<a class=\"rack current\" href=\"/views/rack/r02\" aria-current=\"page\"><span class=\"dot st-WARN\"",
+    );
+    has(
+        &rack,
+        "<a class=\"rack\" href=\"/views/rack/r01\"><span class=\"dot st-CRIT\"",
+    );
+    // Room B stays closed: its rack is not listed.
+    assert!(!rack.contains("/views/rack/r10"), "{rack}");
+    // A device page is in its rack; a room page marks the room; a site page the site.
+    let dev = tree(&html(&get(&st, "/views/device/r01/chassis-1").await));
+    has(&dev, "<a class=\"rack current\" href=\"/views/rack/r01\"");
+    let room = tree(&html(&get(&st, "/views/room/room-b").await));
+    has(
+        &room,
+        "<a class=\"room current\" href=\"/views/room/room-b\" aria-current=\"page\"",
+    );
+    assert!(
+        room.contains("/views/rack/r10") && !room.contains("/views/rack/r01"),
+        "{room}"
+    );
+    let site = tree(&html(&get(&st, "/views/site/dc2").await));
+    has(
+        &site,
+        "<a class=\"site current\" href=\"/views/site/dc2\" aria-current=\"page\"",
+    );
+    assert!(!site.contains("<details"), "{site}");
+    // Elsewhere nothing is open or current.
+    let alerts = tree(&html(&get(&st, "/alerts").await));
+    assert!(
+        !alerts.contains("current") && !alerts.contains("<details"),
+        "{alerts}"
+    );
+}
