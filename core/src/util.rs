@@ -27,18 +27,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn suggests_close_words_only() {
-        assert_eq!(
-            super::closest("templte_id", ["template_id", "name"]),
-            Some("template_id")
-        );
-        assert_eq!(super::closest("zzz", ["template_id", "name"]), None);
-    }
-}
-
 /// `%XX` sequences decoded, as the router decodes a path segment (invalid ones are kept).
 pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -60,4 +48,16 @@ pub fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn suggests_close_words_only() {
+        assert_eq!(
+            super::closest("templte_id", ["template_id", "name"]),
+            Some("template_id")
+        );
+        assert_eq!(super::closest("zzz", ["template_id", "name"]), None);
+    }
 }
