@@ -70,12 +70,7 @@ async fn slurm_metric_data(
     Query(q): Query<SlurmMetricQuery>,
 ) -> Result<Response, ApiError> {
     let config = st.engine.config();
-    let Some(slurm) = config.slurm.as_deref() else {
-        return Err(ApiError::not_found(
-            "view",
-            "slurm (set plugins.slurm.enabled: true in app.yaml)",
-        ));
-    };
+    let slurm = crate::server::slurm_api::slurm_of(&config)?;
     let id = q
         .metric_id
         .ok_or_else(|| ApiError::BadRequest("metric_id is required".into()))?;

@@ -56,13 +56,18 @@ fn view(
     st: &AppState,
 ) -> Result<(std::sync::Arc<Config>, Option<std::sync::Arc<Snapshot>>), ApiError> {
     let config = st.engine.config();
-    if config.slurm.is_none() {
-        return Err(ApiError::not_found(
+    slurm_of(&config)?;
+    Ok((config, st.engine.snapshot()))
+}
+
+/// The Slurm settings, or the 404 that says how to turn the view on.
+pub(crate) fn slurm_of(config: &Config) -> Result<&rackscope_core::slurm::Slurm, ApiError> {
+    config.slurm.as_deref().ok_or_else(|| {
+        ApiError::not_found(
             "view",
             "slurm (set plugins.slurm.enabled: true in app.yaml)",
-        ));
-    }
-    Ok((config, st.engine.snapshot()))
+        )
+    })
 }
 
 fn room_of(
@@ -272,10 +277,8 @@ async fn room_nodes(
     )
 )]
 async fn catalog(State(st): State<AppState>) -> Result<Response, ApiError> {
-    let (config, _) = view(&st)?;
-    let Some(s) = config.slurm.as_deref() else {
-        return Err(ApiError::not_found("view", "slurm"));
-    };
+    let config = st.engine.config();
+    let s = slurm_of(&config)?;
     let metrics: Vec<Value> = s
         .catalog
         .iter()
@@ -363,10 +366,8 @@ async fn impact(
     )
 )]
 async fn mapping(State(st): State<AppState>) -> Result<Response, ApiError> {
-    let (config, _) = view(&st)?;
-    let Some(s) = config.slurm.as_deref() else {
-        return Err(ApiError::not_found("view", "slurm"));
-    };
+    let config = st.engine.config();
+    let s = slurm_of(&config)?;
     let entries: Vec<Value> = s
         .mapping
         .entries
