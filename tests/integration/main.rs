@@ -16,6 +16,7 @@ mod editing;
 mod editors;
 mod examples;
 mod faults;
+mod floorplan;
 mod health;
 mod identity;
 mod import;

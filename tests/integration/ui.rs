@@ -122,7 +122,7 @@ async fn site_room_rack_and_device_pages_show_their_part_of_the_tree() {
     has(&site, "class=\"mini st-CRIT\" href=\"/views/rack/r01\"");
 
     let room = html(&get(&st, "/views/room/room-a").await);
-    has(&room, "class=\"floorplan\"");
+    has(&room, "class=\"floorplan style-state\"");
     // r01 holds the down node: drawn CRIT, with its CRIT node count.
     has(
         &room,
