@@ -12,6 +12,7 @@ mod bad_configs;
 mod browser;
 mod checktests;
 mod cli;
+mod cluster;
 mod editing;
 mod editors;
 mod examples;
