@@ -870,9 +870,15 @@ async fn a_client_without_a_role_learns_no_place_and_no_user_name() {
     let text = r.text();
     // The navigation's fixed entries (such as /views/cluster) name no place.
     assert!(
-        !["/views/site/", "/views/room/", "/views/rack/", "/views/device/", "Room A"]
-            .iter()
-            .any(|p| text.contains(p)),
+        ![
+            "/views/site/",
+            "/views/room/",
+            "/views/rack/",
+            "/views/device/",
+            "Room A"
+        ]
+        .iter()
+        .any(|p| text.contains(p)),
         "{text}"
     );
     let r = call(&st, script("GET", "/api/auth/status", HOME, None, None)).await;

@@ -1,4 +1,5 @@
-//! A site: its rooms, each with a mini map of its racks, and for administrators the
+//! A site: its totals (nodes failing, power drawn, hottest node), its rooms, each with a
+//! mini map of its racks and its own totals, the site's alerts, and for administrators the
 //! "Add a room" form.
 
 use axum::extract::{Path, Query, State};
@@ -13,8 +14,13 @@ use serde::Serialize;
 use crate::server::AppState;
 use crate::topology_edit::Op;
 use crate::ui::chrome::{Above, chrome, crumbs, level, not_found, world};
-use crate::ui::draw::St;
+use crate::ui::draw::{self, St};
+use rackscope_core::read::rack_summary;
+
+/// The alerts the page lists; the alerts page has them all.
+const PAGE_ALERTS: usize = 50;
 use crate::ui::pages::topo_form::{Feedback, Shown, TopoForm, need, save, some};
+use crate::ui::rows::{AlertRow, alert_row};
 use crate::ui::urls::{enc, rack_url, room_url, site_url};
 use crate::ui::{Ctx, Page, html};
 
@@ -35,8 +41,15 @@ pub struct RoomCard {
     /// The window the whole room is in, if any.
     pub maint: Option<crate::ui::maint::Maint>,
     pub racks: Vec<Mini>,
+    /// Racks CRIT and WARN.
     pub crit: usize,
     pub warn: usize,
+    pub nodes: usize,
+    pub nodes_crit: usize,
+    pub nodes_warn: usize,
+    /// Power its nodes draw and its hottest node, when Prometheus answered.
+    pub power: Option<String>,
+    pub temp: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,6 +60,16 @@ pub struct SitePage {
     pub location: String,
     pub description: String,
     pub rooms: Vec<RoomCard>,
+    /// `3 rooms · 42 racks · 1 200 nodes`, and the nodes failing.
+    pub summary: String,
+    pub failing: String,
+    pub power: Option<String>,
+    pub temp: Option<String>,
+    /// Why the power and temperature are missing, when they are.
+    pub live_error: Option<String>,
+    pub alerts: Vec<AlertRow>,
+    pub alerts_total: usize,
+    pub alerts_url: String,
     /// The window the whole site is in, if any.
     pub maint: Option<crate::ui::maint::Maint>,
     pub start_maint: Option<crate::ui::maint::StartMaint>,
@@ -81,18 +104,37 @@ pub async fn handler(
         edited: q.edited,
         ..Shown::default()
     };
-    render(&st, &ctx, &id, shown, StatusCode::OK)
+    render(&st, &ctx, &id, shown, StatusCode::OK).await
 }
 
-fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) -> Response {
+async fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) -> Response {
     let (snap, config) = world(st);
     let snap = snap.as_deref();
     let topo = &config.topology;
     let Some(si) = topo.site_ix(id) else {
         return not_found(st, ctx, &config, snap, "site", id);
     };
+    let live = match snap {
+        Some(s) => {
+            let racks: Vec<RackIx> = topo.sites[si]
+                .rooms
+                .iter()
+                .flat_map(|&r| topo.room_racks(r))
+                .collect();
+            let fetch = crate::server::live::room_live(&st.engine, s, &racks);
+            Some(
+                tokio::time::timeout(crate::ui::pages::room::LIVE_WAIT, fetch)
+                    .await
+                    .unwrap_or_else(|_| crate::server::live::RoomLive {
+                        error: Some("Prometheus did not answer in time".into()),
+                        ..Default::default()
+                    }),
+            )
+        }
+        None => None,
+    };
     let m = st.engine.maintenances();
-    let mut page = build(snap, &config, &m, si);
+    let mut page = build(snap, &config, &m, si, live.as_ref());
     page.start_maint = crate::ui::maint::start_form(
         st,
         ctx,
@@ -134,7 +176,7 @@ pub async fn submit(
             let url = format!("{}?edited={}#edit", site_url(&id), enc(&f.op));
             Redirect::to(&url).into_response()
         }
-        Err((status, shown)) => render(&st, &ctx, &id, shown, status),
+        Err((status, shown)) => render(&st, &ctx, &id, shown, status).await,
     }
 }
 
@@ -143,12 +185,40 @@ pub fn build(
     config: &Config,
     m: &rackscope_core::maintenance::Maintenances,
     si: SiteIx,
+    live: Option<&crate::server::live::RoomLive>,
 ) -> SitePage {
     let topo = &config.topology;
     let cover = crate::ui::maint::cover(snap, config, m);
     let s = &topo.sites[si];
     let rack_st = |r: RackIx| St::of(snap.and_then(|s| s.health.racks[r.index()].state));
-    let rooms = s
+    // Power adds up; the hottest node is the worst of the hottest of each rack.
+    let totals = |racks: &mut dyn Iterator<Item = RackIx>| {
+        let (mut power, mut temp): (Option<f64>, Option<f64>) = (None, None);
+        for x in racks {
+            if let Some(h) = live.and_then(|l| l.racks.get(&x)) {
+                if let Some(p) = h.power_sum {
+                    power = Some(power.unwrap_or(0.0) + p);
+                }
+                if let Some(t) = h.temp_max {
+                    temp = Some(temp.map_or(t, |m| m.max(t)));
+                }
+            }
+        }
+        (
+            power.map(draw::power_text),
+            temp.map(|t| format!("{t:.1} °C")),
+        )
+    };
+    let node_counts = |racks: &mut dyn Iterator<Item = RackIx>| {
+        racks.fold((0, 0, 0), |(n, c, w), x| match snap {
+            Some(s) => {
+                let sum = rack_summary(s, x);
+                (n + sum.node_total, c + sum.node_crit, w + sum.node_warn)
+            }
+            None => (n, c, w),
+        })
+    };
+    let rooms: Vec<RoomCard> = s
         .rooms
         .iter()
         .map(|&r| {
@@ -175,6 +245,8 @@ pub fn build(
                     }
                 })
                 .collect();
+            let (nodes, nodes_crit, nodes_warn) = node_counts(&mut topo.room_racks(r));
+            let (power, temp) = totals(&mut topo.room_racks(r));
             RoomCard {
                 maint: cover.room(r).map(crate::ui::maint::Maint::of),
                 name: room.name.clone(),
@@ -189,9 +261,24 @@ pub fn build(
                     .filter(|m| m.st == St::of(Some(Severity::Warn)))
                     .count(),
                 racks,
+                nodes,
+                nodes_crit,
+                nodes_warn,
+                power,
+                temp,
             }
         })
         .collect();
+    let site_racks = || s.rooms.iter().flat_map(|&r| topo.room_racks(r));
+    let (nodes, crit, warn) = node_counts(&mut site_racks());
+    let (power, temp) = totals(&mut site_racks());
+    let rack_count: usize = rooms.iter().map(|r| r.racks.len()).sum();
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let all: Vec<AlertRow> =
+        crate::ui::maint::shown_alerts(snap, &cover, |x| topo.rooms[topo.racks[x].room].site == si)
+            .iter()
+            .map(|a| alert_row(topo, a))
+            .collect();
     SitePage {
         id: s.id.clone(),
         name: s.name.clone(),
@@ -204,6 +291,22 @@ pub fn build(
             t
         }),
         description: s.description.clone().unwrap_or_default(),
+        summary: format!(
+            "{} · {} · {}",
+            plural(rooms.len(), "room"),
+            plural(rack_count, "rack"),
+            plural(nodes, "node")
+        ),
+        failing: match (crit, warn) {
+            (0, 0) => "no node failing".into(),
+            (c, w) => format!("{c} CRIT and {w} WARN nodes"),
+        },
+        power,
+        temp,
+        live_error: live.and_then(|l| l.error.clone()),
+        alerts_url: format!("/alerts?site={}", enc(&s.id)),
+        alerts_total: all.len(),
+        alerts: all.into_iter().take(PAGE_ALERTS).collect(),
         rooms,
         maint: cover.site(si).map(crate::ui::maint::Maint::of),
         start_maint: None,

@@ -111,7 +111,7 @@ pub async fn handler(
 
 /// How long the floor plan waits for temperatures and power before drawing without them:
 /// the room's state never waits on a slow Prometheus.
-const LIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const LIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn render(
     st: &AppState,
