@@ -8,6 +8,7 @@ pub mod checktest;
 pub mod demo;
 pub mod editing;
 pub mod import;
+pub mod logbook;
 pub mod maintenance;
 pub mod mem;
 pub mod render;
