@@ -19,6 +19,7 @@ mod faults;
 mod health;
 mod identity;
 mod import;
+mod logs;
 mod maintenance;
 mod plans;
 mod reload;
