@@ -343,7 +343,12 @@ mod tests {
     #[test]
     fn events_are_captured_with_their_fields_and_spans_redacted() {
         let book = captured(|| {
-            let span = tracing::info_span!("request", method = "GET", uri = "/x?token=abc", request_id = "r-1");
+            let span = tracing::info_span!(
+                "request",
+                method = "GET",
+                uri = "/x?token=abc",
+                request_id = "r-1"
+            );
             let _g = span.enter();
             tracing::warn!(password = "hunter2", rack = %"r01", n = 3, "query to http://u:p@prom failed");
             tracing::debug!("not captured: below INFO and RACKSCOPE_LOG");

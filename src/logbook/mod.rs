@@ -190,10 +190,12 @@ impl Filter {
             let l = l.to_ascii_uppercase();
             if l == "WARNING" { "WARN".to_owned() } else { l }
         });
-        let search = search
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(MAX_SEARCH).collect::<String>().to_lowercase());
+        let search = search.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+            s.chars()
+                .take(MAX_SEARCH)
+                .collect::<String>()
+                .to_lowercase()
+        });
         Filter { level, search }
     }
 
@@ -364,7 +366,11 @@ mod tests {
         let b = LogBook::new(n);
         for (i, (level, logger, msg)) in [
             (Level::INFO, "rackscope::server", "listening"),
-            (Level::WARN, "rackscope_core::telemetry::engine", "query failed"),
+            (
+                Level::WARN,
+                "rackscope_core::telemetry::engine",
+                "query failed",
+            ),
             (Level::ERROR, "rackscope::ui", "Page rendering failed"),
             (Level::INFO, "rackscope::audit", "users reloaded"),
         ]
@@ -418,7 +424,8 @@ mod tests {
     #[test]
     fn level_is_exact_and_search_reads_message_and_logger() {
         let b = book_with(10);
-        let f = |l: Option<&str>, s: Option<&str>| messages(&b.tail(&Filter::new(l, s), 0, 100)).len();
+        let f =
+            |l: Option<&str>, s: Option<&str>| messages(&b.tail(&Filter::new(l, s), 0, 100)).len();
         assert_eq!(f(Some("info"), None), 2);
         assert_eq!(f(Some("WARNING"), None), 1);
         assert_eq!(f(Some("warn"), None), 1);
@@ -438,14 +445,16 @@ mod tests {
         for i in 0..100 {
             e.push_field(&format!("k{i}{}", "y".repeat(200)), &"v".repeat(5000));
         }
-        let e = e
-            .field("password", "hunter2")
-            .field("uri", "http://a:b@c/");
+        let e = e.field("password", "hunter2").field("uri", "http://a:b@c/");
         assert!(e.message.len() <= MAX_MESSAGE);
         assert!(e.message.ends_with('…'));
         assert!(e.logger.len() <= MAX_LOGGER);
         assert!(e.fields.len() <= MAX_FIELDS);
-        assert!(e.fields.iter().all(|(k, v)| k.len() <= MAX_KEY && v.len() <= MAX_VALUE));
+        assert!(
+            e.fields
+                .iter()
+                .all(|(k, v)| k.len() <= MAX_KEY && v.len() <= MAX_VALUE)
+        );
         assert!(e.fields.iter().map(|(_, v)| v.len()).sum::<usize>() <= MAX_FIELD_BYTES + 3);
 
         let e = Entry::new(Level::INFO, "t", "connecting to http://u:pw@prom:9090")

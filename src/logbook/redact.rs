@@ -175,7 +175,10 @@ mod tests {
             "https://admin:s3cr%40t@prom.example/x",
             "https://admin:***@prom.example/x",
         );
-        is("https://ghp_abc123@github.com/x", "https://***@github.com/x");
+        is(
+            "https://ghp_abc123@github.com/x",
+            "https://***@github.com/x",
+        );
         is("see http://host/a@b", "see http://host/a@b");
         is("mail me at a@b.org", "mail me at a@b.org");
     }
@@ -184,7 +187,10 @@ mod tests {
     fn key_value_pairs_are_masked() {
         is("password=hunter2 user=ada", "password=*** user=ada");
         is("PASSWD: hunter2", "PASSWD: ***");
-        is("login with basic_auth_password=x&y=1", "login with basic_auth_password=***&y=1");
+        is(
+            "login with basic_auth_password=x&y=1",
+            "login with basic_auth_password=***&y=1",
+        );
         is("token: xyz", "token: ***");
         is("secret_key = abc, next", "secret_key = ***, next");
         is("api_key=k1;", "api_key=***;");
@@ -207,7 +213,10 @@ mod tests {
     #[test]
     fn authorization_headers_are_masked_past_their_scheme() {
         is("Authorization: Bearer abc.def", "Authorization: Bearer ***");
-        is("authorization=Basic dXNlcjpwYXNz", "authorization=Basic ***");
+        is(
+            "authorization=Basic dXNlcjpwYXNz",
+            "authorization=Basic ***",
+        );
         is("sent bearer eyJabc with it", "sent bearer *** with it");
     }
 
@@ -233,7 +242,14 @@ mod tests {
 
     #[test]
     fn field_names_that_hold_secrets() {
-        for n in ["password", "db_password", "Authorization", "api_key", "token", "cookie"] {
+        for n in [
+            "password",
+            "db_password",
+            "Authorization",
+            "api_key",
+            "token",
+            "cookie",
+        ] {
             assert!(is_secret_name(n), "{n}");
         }
         for n in ["user", "request_id", "uri", "password_file"] {

@@ -8,8 +8,7 @@ use utoipa::OpenApi;
 
 use crate::server::routes::Need;
 use crate::server::{
-    alerts_export, api, auth, editing_api, live, logs_api, maintenance_api, ops, reload,
-    slurm_api,
+    alerts_export, api, auth, editing_api, live, logs_api, maintenance_api, ops, reload, slurm_api,
 };
 
 #[derive(OpenApi)]

@@ -1377,7 +1377,10 @@ async fn browser_follows_the_log_live_pauses_and_fits_a_phone() {
         "rackscope_core::telemetry::engine::a::very::long::module::path::indeed",
         &format!("query failed: {}", "x".repeat(3000)),
     ));
-    logs.push(Entry::new(Level::INFO, "rackscope::audit", "users reloaded").field("who", &"y".repeat(500)));
+    logs.push(
+        Entry::new(Level::INFO, "rackscope::audit", "users reloaded")
+            .field("who", &"y".repeat(500)),
+    );
     let c = session(&drv, false).await;
     sign_in_as_admin(&c, &w.web, "/logs").await;
     until(
@@ -1388,7 +1391,11 @@ async fn browser_follows_the_log_live_pauses_and_fits_a_phone() {
     )
     .await;
     js(&c, "window.__sameDocument = 7; return true").await;
-    logs.push(Entry::new(Level::ERROR, "rackscope::ui", "appended <b>live</b>"));
+    logs.push(Entry::new(
+        Level::ERROR,
+        "rackscope::ui",
+        "appended <b>live</b>",
+    ));
     until(
         &c,
         10,
@@ -1397,15 +1404,33 @@ async fn browser_follows_the_log_live_pauses_and_fits_a_phone() {
     )
     .await;
     click(&c, "#log-pause").await;
-    until(&c, 5, "return document.getElementById('log-status').textContent === 'paused'", "paused").await;
+    until(
+        &c,
+        5,
+        "return document.getElementById('log-status').textContent === 'paused'",
+        "paused",
+    )
+    .await;
     logs.push(Entry::new(Level::INFO, "rackscope::x", "held while paused"));
-    until(&c, 10, "return document.getElementById('log-status').textContent === 'paused, 1 new'", "one entry held").await;
+    until(
+        &c,
+        10,
+        "return document.getElementById('log-status').textContent === 'paused, 1 new'",
+        "one entry held",
+    )
+    .await;
     assert_eq!(
         js(&c, "return document.getElementById('log-rows').textContent.indexOf('held while paused') >= 0").await,
         json!(false)
     );
     click(&c, "#log-pause").await;
-    until(&c, 5, "return document.getElementById('log-rows').textContent.indexOf('held while paused') >= 0", "the held entry added on resume").await;
+    until(
+        &c,
+        5,
+        "return document.getElementById('log-rows').textContent.indexOf('held while paused') >= 0",
+        "the held entry added on resume",
+    )
+    .await;
     shot(&c, "logs-1920").await;
     no_csp_violation(&c, "the logs page").await;
     c.close().await.unwrap();

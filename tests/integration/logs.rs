@@ -39,18 +39,30 @@ async fn api(st: &AppState, tok: &str, method: &str, uri: &str) -> (StatusCode, 
 /// A few entries of every level, as the server's own would read.
 fn seed(st: &AppState) {
     let logs = &st.logs;
-    logs.push(Entry::new(Level::INFO, "rackscope::server::reload", "configuration reloaded"));
+    logs.push(Entry::new(
+        Level::INFO,
+        "rackscope::server::reload",
+        "configuration reloaded",
+    ));
     logs.push(
-        Entry::new(Level::WARN, "rackscope_core::telemetry::engine", "query failed")
-            .field("error", "connection refused")
-            .field("query", "up"),
+        Entry::new(
+            Level::WARN,
+            "rackscope_core::telemetry::engine",
+            "query failed",
+        )
+        .field("error", "connection refused")
+        .field("query", "up"),
     );
     logs.push(Entry::new(
         Level::ERROR,
         "rackscope::ui",
         "Page rendering failed for http://ada:hunter2@prom:9090 with password=hunter2",
     ));
-    logs.push(Entry::new(Level::INFO, "rackscope::audit", "users reloaded"));
+    logs.push(Entry::new(
+        Level::INFO,
+        "rackscope::audit",
+        "users reloaded",
+    ));
 }
 
 /// A streaming response: its status, headers and the body to read frame by frame.
@@ -114,7 +126,10 @@ async fn only_administrators_read_stream_or_clear_the_log() {
         assert!(!r.text().contains("query failed"), "{user} /logs");
         // Nor does the navigation offer the page.
         let r = call(&st, browser("GET", "/checks", ADDR, &cookie, None)).await;
-        assert!(!r.text().contains("href=\"/logs\""), "{user} sees the Logs link");
+        assert!(
+            !r.text().contains("href=\"/logs\""),
+            "{user} sees the Logs link"
+        );
     }
     assert_eq!(st.logs.len(), 4, "nothing was cleared");
 
@@ -164,8 +179,11 @@ async fn the_list_filters_clamps_redacts_and_clears() {
 
     // n: 1 to 1000, clamped; the buffer keeps the newest 1000.
     for i in 0..1200 {
-        st.logs
-            .push(Entry::new(Level::INFO, "rackscope::load", &format!("entry {i}")));
+        st.logs.push(Entry::new(
+            Level::INFO,
+            "rackscope::load",
+            &format!("entry {i}"),
+        ));
     }
     let (_, v) = api(&st, &tok, "GET", "/api/logs").await;
     assert_eq!(count(&v), 200, "200 by default");
@@ -188,7 +206,8 @@ async fn the_list_filters_clamps_redacts_and_clears() {
     let (_, v) = api(&st, &tok, "GET", "/api/logs").await;
     assert_eq!(count(&v), 0);
     assert_eq!(v["last_seq"], 1204, "numbering survives a clear");
-    st.logs.push(Entry::new(Level::INFO, "t", "after the clear"));
+    st.logs
+        .push(Entry::new(Level::INFO, "t", "after the clear"));
     let (_, v) = api(&st, &tok, "GET", "/api/logs").await;
     assert_eq!(v["records"][0]["_seq"], 1205);
 }
@@ -201,28 +220,44 @@ async fn the_stream_sends_what_is_logged_after_it_opened_with_its_filters() {
     let res = open(&st, &tok, "/api/logs/stream?level=error&search=disk").await;
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers();
-    assert!(h["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     assert_eq!(h["x-accel-buffering"], "no");
     let mut body = res.into_body().into_data_stream();
 
     let logs = st.logs.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        logs.push(Entry::new(Level::INFO, "rackscope::x", "disk info: not for this filter"));
-        logs.push(Entry::new(Level::ERROR, "rackscope::x", "disk full token=abc"));
+        logs.push(Entry::new(
+            Level::INFO,
+            "rackscope::x",
+            "disk info: not for this filter",
+        ));
+        logs.push(Entry::new(
+            Level::ERROR,
+            "rackscope::x",
+            "disk full token=abc",
+        ));
     });
     let (text, ended) = read_until(&mut body, Duration::from_secs(10), |t| {
         t.contains("disk full")
     })
     .await;
     assert!(!ended, "{text}");
-    assert!(text.contains("id: 6\n"), "the event's id is its _seq: {text}");
+    assert!(
+        text.contains("id: 6\n"),
+        "the event's id is its _seq: {text}"
+    );
     assert!(!text.contains("not for this filter"), "{text}");
-    assert!(!text.contains("query failed"), "entries from before it opened: {text}");
-    let data = text
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .unwrap();
+    assert!(
+        !text.contains("query failed"),
+        "entries from before it opened: {text}"
+    );
+    let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
     let rec: Value = serde_json::from_str(data).unwrap();
     assert_eq!(rec["_seq"], 6);
     assert_eq!(rec["level"], "ERROR");
@@ -231,7 +266,8 @@ async fn the_stream_sends_what_is_logged_after_it_opened_with_its_filters() {
     // A reconnecting browser resumes after the last id it saw.
     let req = {
         let mut r = script("GET", "/api/logs/stream", ADDR, Some(&tok), None);
-        r.headers_mut().insert("last-event-id", "4".parse().unwrap());
+        r.headers_mut()
+            .insert("last-event-id", "4".parse().unwrap());
         r
     };
     let res = router(st.clone()).oneshot(req).await.unwrap();
@@ -259,12 +295,15 @@ async fn a_sixth_stream_gets_one_error_event_and_ends() {
     let mut body = res.into_body().into_data_stream();
     let (text, ended) = read_until(&mut body, Duration::from_secs(10), |_| false).await;
     assert!(ended, "the refused stream ends: {text}");
-    let data = text
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .unwrap();
+    let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
     let v: Value = serde_json::from_str(data).unwrap();
-    assert!(v["error"].as_str().unwrap().contains("too many log streams"), "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many log streams"),
+        "{v}"
+    );
 
     // A closed stream gives its place back.
     open_ones.pop();
@@ -296,12 +335,18 @@ async fn the_page_renders_the_newest_matching_entries_with_javascript_off() {
     assert!(html.contains(r#"<form class="filters log-filters" method="get" action="/logs""#));
     assert!(html.contains(r#"<select name="level">"#));
     assert!(html.contains(r#"name="search""#));
-    assert!(html.contains(r##"href="/logs#log-end">Refresh</a>"##), "{html}");
+    assert!(
+        html.contains(r##"href="/logs#log-end">Refresh</a>"##),
+        "{html}"
+    );
     assert!(html.contains("query failed"));
     assert!(html.contains("<code class=\"log-field\">error=connection refused</code>"));
     assert!(html.contains("http://ada:***@prom:9090"));
     assert!(!html.contains("hunter2"));
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "escaped");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped"
+    );
     assert!(!html.contains("<script>alert(1)"));
     assert!(html.contains(r#"data-stream="/api/logs/stream?since_seq=5""#));
     assert!(html.contains(r#"<script src="/static/logs.js?v="#));
@@ -312,7 +357,13 @@ async fn the_page_renders_the_newest_matching_entries_with_javascript_off() {
 
     let r = call(
         &st,
-        browser("GET", "/logs?level=warn&search=QUERY&n=10", ADDR, &cookie, None),
+        browser(
+            "GET",
+            "/logs?level=warn&search=QUERY&n=10",
+            ADDR,
+            &cookie,
+            None,
+        ),
     )
     .await;
     let html = r.text();
@@ -322,7 +373,12 @@ async fn the_page_renders_the_newest_matching_entries_with_javascript_off() {
     assert!(html.contains(r#"<option value="WARN" selected>"#));
     assert!(html.contains(r#"value="QUERY""#));
     assert!(html.contains(r#"<option value="10" selected>"#));
-    assert!(html.contains(r#"data-stream="/api/logs/stream?level=WARN&amp;search=QUERY&amp;since_seq=5""#), "{html}");
+    assert!(
+        html.contains(
+            r#"data-stream="/api/logs/stream?level=WARN&amp;search=QUERY&amp;since_seq=5""#
+        ),
+        "{html}"
+    );
 
     let r = call(
         &st,
@@ -359,7 +415,9 @@ fn the_json_log_format_writes_one_object_per_line_redacted() {
         let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         assert!(v["_seq"].as_u64().is_some(), "{l}");
         assert!(v["ts"].as_str().unwrap().ends_with('Z'), "{l}");
-        assert!(["INFO", "WARN", "ERROR", "DEBUG", "TRACE"].contains(&v["level"].as_str().unwrap()));
+        assert!(
+            ["INFO", "WARN", "ERROR", "DEBUG", "TRACE"].contains(&v["level"].as_str().unwrap())
+        );
         assert!(v["logger"].is_string() && v["message"].is_string(), "{l}");
         assert!(v["fields"].is_object(), "{l}");
     }
@@ -376,7 +434,8 @@ fn the_json_log_format_writes_one_object_per_line_redacted() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("RACKSCOPE_LOG_FORMAT is `xml`; it must be `text` (the default) or `json`")
+        String::from_utf8_lossy(&out.stderr)
+            .contains("RACKSCOPE_LOG_FORMAT is `xml`; it must be `text` (the default) or `json`")
     );
     assert!(out.stdout.is_empty(), "nothing ran");
 }

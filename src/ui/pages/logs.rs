@@ -220,7 +220,10 @@ mod tests {
             },
         );
         assert_eq!(
-            p.rows.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(),
+            p.rows
+                .iter()
+                .map(|r| r.message.as_str())
+                .collect::<Vec<_>>(),
             ["w2", "w3", "w4"]
         );
         assert_eq!(p.total, 5);
@@ -228,10 +231,19 @@ mod tests {
         assert_eq!(p.rows[0].fields, ["k=v"]);
         assert_eq!(p.rows[0].class, "st-WARN");
         assert_eq!(p.here, "/logs?level=WARN&search=w&n=3");
-        assert_eq!(p.stream, "/api/logs/stream?level=WARN&search=w&since_seq=10");
+        assert_eq!(
+            p.stream,
+            "/api/logs/stream?level=WARN&search=w&since_seq=10"
+        );
         assert!(p.levels.iter().any(|l| l.name == "WARN" && l.selected));
 
-        let p = build(&book, &LogsForm { n: Some("lots".into()), ..LogsForm::default() });
+        let p = build(
+            &book,
+            &LogsForm {
+                n: Some("lots".into()),
+                ..LogsForm::default()
+            },
+        );
         assert_eq!(p.n, DEFAULT_ROWS);
         assert_eq!(p.rows.len(), 10);
         assert_eq!(p.here, "/logs");
