@@ -52,7 +52,11 @@ pub fn install(book: Arc<LogBook>, format: Format, spec: Option<&str>) {
         spec.and_then(|s| EnvFilter::try_new(s).ok())
             .unwrap_or_else(|| EnvFilter::new("warn"))
     };
-    let capture = Capture::new(book).with_filter(env().or(LevelFilter::INFO));
+    let capture = Capture {
+        book,
+        hand_over: format == Format::Json,
+    }
+    .with_filter(env().or(LevelFilter::INFO));
     let text = (format == Format::Text).then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(RedactingStderr)
@@ -87,11 +91,16 @@ fn event_key(e: &Event<'_>) -> (usize, usize) {
 /// happened in (a request's id and path).
 pub struct Capture {
     book: Arc<LogBook>,
+    /// Leave each record for `JsonLines` (installed after this layer) to write.
+    hand_over: bool,
 }
 
 impl Capture {
     pub fn new(book: Arc<LogBook>) -> Capture {
-        Capture { book }
+        Capture {
+            book,
+            hand_over: false,
+        }
     }
 }
 
@@ -131,8 +140,12 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let entry = entry_of(event, &ctx);
         let rec = self.book.push(entry);
-        let (e, m) = event_key(event);
-        CAPTURED.with(|c| *c.borrow_mut() = Some((e, m, rec)));
+        // Only when JSON lines are written: otherwise nothing takes the record back, and
+        // each thread would keep its last one alive.
+        if self.hand_over {
+            let (e, m) = event_key(event);
+            CAPTURED.with(|c| *c.borrow_mut() = Some((e, m, rec)));
+        }
     }
 }
 
