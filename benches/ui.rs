@@ -98,12 +98,36 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
                 .sum::<usize>()
         })
         .unwrap();
-    let render_room = |id: &str| {
+    // Every rack warm and drawing power, so the heat style weighs what it will in use.
+    let live = rackscope::server::live::RoomLive {
+        racks: topo
+            .racks
+            .ixs()
+            .map(|x| {
+                (
+                    x,
+                    rackscope::server::live::RackHeat {
+                        temp_max: Some(30.0 + (x.index() % 20) as f64),
+                        power_sum: Some(1000.0 * (x.index() % 9) as f64),
+                    },
+                )
+            })
+            .collect(),
+        temp_thresholds: (Some(38.0), Some(45.0)),
+        error: None,
+    };
+    let render_room_as = |id: &str, style: rackscope::ui::draw::Style| {
+        let prefs = pages::room::plan::Prefs {
+            style,
+            ..Default::default()
+        };
         let page = pages::room::build(
             Some(&snap),
             &config,
             &config.maintenances,
             topo.room_ix(id).unwrap(),
+            &prefs,
+            Some(&live),
         );
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
         st.ui
@@ -111,6 +135,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
             .unwrap()
             .len()
     };
+    let render_room = |id: &str| render_room_as(id, rackscope::ui::draw::Style::State);
     let render_rack = |x: RackIx| {
         let page = pages::rack::build(Some(&snap), &config, &config.maintenances, x, None);
         let c = chrome(&st, &ctx, &config, Some(&snap), &page.name, "", Vec::new());
@@ -135,10 +160,25 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         size as f64 / 1024.0
     );
 
+    for style in rackscope::ui::draw::Style::ALL {
+        let (med, _, size) = time(50, || render_room_as(&room.id, style));
+        println!(
+            "room page `{}` drawn as {}: median {med:.2} ms, {:.1} KB",
+            room.id,
+            style.name(),
+            size as f64 / 1024.0
+        );
+    }
+
     // The weight of every page of the example.
     let mut heaviest: Vec<(usize, String)> = Vec::new();
     for r in &topo.rooms {
-        heaviest.push((render_room(&r.id), format!("room {}", r.id)));
+        for style in rackscope::ui::draw::Style::ALL {
+            heaviest.push((
+                render_room_as(&r.id, style),
+                format!("room {} ({})", r.id, style.name()),
+            ));
+        }
     }
     for x in topo.racks.ixs() {
         heaviest.push((render_rack(x), format!("rack {}", topo.racks[x].id)));

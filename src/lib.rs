@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod checktest;
+pub mod cluster_views;
 pub mod demo;
 pub mod editing;
 pub mod import;

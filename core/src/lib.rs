@@ -29,6 +29,7 @@ pub mod topology;
 pub mod util;
 pub mod validate;
 pub mod vfs;
+pub mod views;
 pub mod walk;
 pub mod yaml;
 

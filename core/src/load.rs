@@ -173,6 +173,10 @@ fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String
         .then(|| read_file(&file, &mut diags))
         .flatten();
     config.maintenances = Arc::new(maintenances(&config, &file, parsed, &mut diags));
+    // Read again by the server at each view; checked here so that `rackscope validate`
+    // and a reload report a broken views.yaml with its position.
+    let (_, view_diags) = views_of(&config, None);
+    diags.extend(view_diags.iter().cloned());
     crate::validate::finish(&config, &mut diags);
     crate::validate::playlist(&config, &app_node, &app_arc, &mut diags);
     diags.sort();
@@ -258,6 +262,85 @@ fn maintenances(
         now,
         diags,
     )
+}
+
+/// Only `views.yaml` (named cluster views), checked against `config`'s topology: `text`
+/// when given (a change about to be written), else the file on disk. No file is no view.
+pub fn views_of(config: &Config, text: Option<&str>) -> (crate::views::Views, Diagnostics) {
+    use crate::views::{ClusterViewDef, MAX_VIEWS, Views, check, resolve};
+    let mut diags = Diagnostics::default();
+    let file = crate::views::file_of(&config.app_file);
+    let overlay = text.map(|t| Overlay::texts(HashMap::from([(file.clone(), t.to_owned())])));
+    let _scope = overlay.as_ref().map(vfs::Scope::set);
+    let mut views = Views {
+        cluster: Vec::new(),
+        file: file.clone(),
+    };
+    let Some((arc, src, node)) = vfs::exists(&file)
+        .then(|| read_file(&file, &mut diags))
+        .flatten()
+    else {
+        return (views, diags);
+    };
+    let items = match node.get("views") {
+        None if node.is_null() => &[][..],
+        Some(n) if n.is_null() => &[][..],
+        Some(n) => match n.seq() {
+            Some(items) => items,
+            None => {
+                diags.error(
+                    "views",
+                    Span::new(&arc, n.pos),
+                    "`views:` must be a list of views",
+                );
+                &[][..]
+            }
+        },
+        None => {
+            diags.error(
+                "views",
+                Span::new(&arc, node.pos),
+                "expected `views:`, a list of cluster views",
+            );
+            &[][..]
+        }
+    };
+    if items.len() > MAX_VIEWS {
+        diags.error(
+            "views",
+            Span::new(&arc, items[MAX_VIEWS].pos),
+            format!("at most {MAX_VIEWS} views; the rest are ignored"),
+        );
+    }
+    for item in items.iter().take(MAX_VIEWS) {
+        let Some(def) = decode_one::<ClusterViewDef>(item, &src, &arc, &mut diags) else {
+            continue;
+        };
+        let at = Span::new(&arc, item.pos);
+        if let Err(why) = check(&def) {
+            diags.error("views", at, why);
+            continue;
+        }
+        if views.get(&def.id).is_some() {
+            diags.error("views", at, format!("view `{}` is defined twice", def.id));
+            continue;
+        }
+        let v = resolve(def, &config.topology);
+        for key in &v.missing {
+            let why = match config.topology.find_rack(key).all().len() {
+                0 => "no rack has this id or path",
+                _ => "several racks share this id: give its qualified path site/room/aisle/rack",
+            };
+            diags.warning(
+                "views",
+                at.clone(),
+                format!("view `{}`: rack `{}`: {why}", v.def.id, key.escape_debug()),
+            );
+        }
+        views.cluster.push(v);
+    }
+    diags.sort();
+    (views, diags)
 }
 
 /// Only app.yaml's `auth:` section and the users file, read again while the server runs (a

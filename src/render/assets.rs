@@ -40,6 +40,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "slurm-wallboard.html",
         include_str!("../../templates/slurm-wallboard.html"),
     ),
+    ("cluster.html", include_str!("../../templates/cluster.html")),
     (
         "ambiguous.html",
         include_str!("../../templates/ambiguous.html"),

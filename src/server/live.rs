@@ -209,16 +209,14 @@ fn want(wants: &mut Vec<Want>, metric: &str, scope: MetricScope, ids: &[String])
     }
 }
 
-/// Temperature and power of every node of a rack and the metrics of its components, in as
-/// few queries as the library allows.
-pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLive {
+/// The temperature and power metrics of the nodes of `devices`, as their templates name
+/// them, and for each metric whether it is the temperature (true) or the power column.
+fn node_wants(snap: &Snapshot, devices: &[DeviceIx]) -> (Vec<Want>, HashMap<String, bool>) {
     let config = &*snap.config;
     let topo = &config.topology;
-    let r = &topo.racks[rack];
     let mut wants = Vec::new();
-    // Per metric: is it the temperature (true) or the power (false) column?
     let mut column: HashMap<String, bool> = HashMap::new();
-    for &d in &r.devices {
+    for &d in devices {
         let dev = &topo.devices[d];
         let Some(t) = config.catalog.devices.get(&dev.template_id) else {
             continue;
@@ -240,6 +238,85 @@ pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLi
             column.insert(id.to_string(), false);
         }
     }
+    (wants, column)
+}
+
+/// A rack's hottest node and the power its nodes draw, as far as Prometheus answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RackHeat {
+    pub temp_max: Option<f64>,
+    pub power_sum: Option<f64>,
+}
+
+/// The temperature and power of every rack of a room, and the warn and crit thresholds of
+/// the temperature metric; a rack no node of which answered is left out.
+#[derive(Debug, Default)]
+pub struct RoomLive {
+    pub racks: HashMap<RackIx, RackHeat>,
+    pub temp_thresholds: (Option<f64>, Option<f64>),
+    pub error: Option<String>,
+}
+
+/// Temperature and power of the racks `racks` (a room's), in one query per metric (and id
+/// chunk), through the engine's cache: a floor plan refreshed by many screens costs
+/// Prometheus one answer per cache period.
+pub async fn room_live(engine: &Engine, snap: &Snapshot, racks: &[RackIx]) -> RoomLive {
+    let config = &*snap.config;
+    let topo = &config.topology;
+    let devices: Vec<DeviceIx> = racks
+        .iter()
+        .flat_map(|&x| topo.racks[x].devices.iter().copied())
+        .collect();
+    let (wants, column) = node_wants(snap, &devices);
+    let (values, error) = fetch(engine, config, &wants).await;
+    let mut live = RoomLive {
+        error,
+        ..RoomLive::default()
+    };
+    for (metric, &is_temp) in &column {
+        if is_temp && live.temp_thresholds == (None, None) {
+            if let Some(t) = config
+                .metrics
+                .get(metric)
+                .and_then(|m| m.def.display.thresholds.as_ref())
+            {
+                live.temp_thresholds = (t.warn, t.crit);
+            }
+        }
+    }
+    for &x in racks {
+        let mut heat = RackHeat::default();
+        for &d in &topo.racks[x].devices {
+            for key in node_keys(snap, d) {
+                for (metric, &is_temp) in &column {
+                    let Some(v) = values.get(metric).and_then(|m| m.get(&key)).copied() else {
+                        continue;
+                    };
+                    if !v.is_finite() {
+                        continue;
+                    }
+                    if is_temp {
+                        heat.temp_max = Some(heat.temp_max.map_or(v, |t| t.max(v)));
+                    } else {
+                        heat.power_sum = Some(heat.power_sum.unwrap_or(0.0) + v);
+                    }
+                }
+            }
+        }
+        if heat != RackHeat::default() {
+            live.racks.insert(x, heat);
+        }
+    }
+    live
+}
+
+/// Temperature and power of every node of a rack and the metrics of its components, in as
+/// few queries as the library allows.
+pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLive {
+    let config = &*snap.config;
+    let topo = &config.topology;
+    let r = &topo.racks[rack];
+    let (mut wants, column) = node_wants(snap, &r.devices);
     // Rack components, keyed by their template id (two PDUs of one template are one entry,
     // as in the Python version: the query returns both and the unit adds them up).
     let mut components: Vec<(String, Vec<String>)> = Vec::new();

@@ -48,7 +48,7 @@
     const SC = '.panel,.elevations,pre,[id]';
     const scrolled = [...m.querySelectorAll(SC)].map((e, i) => [i, e.scrollLeft, e.scrollTop]).filter(s => s[1] || s[2]);
     // A rack under the pointer keeps its HUD across the update, with the new state: the pointer has not moved.
-    const racks = () => [...d.querySelectorAll('.floorplan [data-name]')];
+    const racks = () => [...d.querySelectorAll('.floorplan [data-name], .rack-svg [data-name]')];
     const held = hudFor && !hud.hidden ? [racks().indexOf(hudFor), hudFor.getAttribute('href'), hud.style.left, hud.style.top] : null;
     hideHud();
     m.replaceWith(n);
@@ -127,7 +127,7 @@
   /* ---- Floor-plan HUD ---- */
   const hud = $('hud');
   let hudFor = null, armed = null, lastPointer = 'mouse';
-  const rackOf = t => t && t.closest ? t.closest('.floorplan [data-name]') : null;
+  const rackOf = t => t && t.closest ? t.closest('.floorplan [data-name], .rack-svg [data-name]') : null;
   function hideHud() { if (hud) hud.hidden = true; hudFor = armed = null; }
   function place(x, y) {
     const w = hud.offsetWidth, h = hud.offsetHeight;
@@ -142,8 +142,19 @@
       const e = d.createElement(tag); e.className = cls; e.textContent = text; return e;
     };
     const s = ICON[g('state')] ? g('state') : 'UNKNOWN';
-    hud.replaceChildren(mk('strong', 'hud-name', g('name')), mk('span', 'badge st-' + s, ICON[s] + ' ' + s),
-      mk('div', 'hud-counts', (g('crit') || 0) + ' CRIT · ' + (g('warn') || 0) + ' WARN'));
+    const parts = [mk('strong', 'hud-name', g('name')), mk('span', 'badge st-' + s, ICON[s] + ' ' + s)];
+    if (g('crit') != null) parts.push(mk('div', 'hud-counts', (g('crit') || 0) + ' CRIT · ' + (g('warn') || 0) + ' WARN'));
+    if (g('checks')) parts.push(mk('div', 'hud-checks', g('checks')));
+    // Bars: the width is set through the CSSOM, which the page's policy allows (inline style it does not).
+    [['temp', 'temp'], ['power', 'power']].forEach(([k, cls]) => {
+      if (!g(k)) return;
+      const b = mk('div', 'hud-bar ' + cls, g(k)), i = d.createElement('i'), f = d.createElement('b');
+      f.style.width = Math.round(Math.max(0, Math.min(1, +g(k + '-f') || 0)) * 100) + '%';
+      i.append(f); b.append(i); parts.push(b);
+    });
+    if (g('maint')) parts.push(mk('div', 'hud-line', '⚒ ' + g('maint')));
+    if (g('slurm')) parts.push(mk('div', 'hud-line', 'Slurm: ' + g('slurm')));
+    hud.replaceChildren(...parts);
     hud.hidden = false; hudFor = el;
     if (x == null) { const r = el.getBoundingClientRect(); x = r.left; y = r.bottom; }
     place(x, y);
@@ -171,6 +182,94 @@
     } else if (!r) hideHud();
   }, true);
   on(window, 'scroll', hideHud, { passive: true });
+
+  /* ---- Floor-plan zoom and pan: buttons, wheel, drag, pinch; kept across live updates ---- */
+  // The view is the SVG's viewBox, remembered per page for this tab. Without JavaScript the
+  // plan is drawn whole and the zoom buttons stay hidden.
+  const ZKEY = 'rackscope.zoom:' + location.pathname;
+  let view = null;
+  try { view = JSON.parse(sessionStorage.getItem(ZKEY) || 'null'); } catch (e) { view = null; }
+  const plan = () => d.querySelector('svg.floorplan');
+  const full = svg => [0, 0, +svg.dataset.w || 1, +svg.dataset.h || 1];
+  function applyView() {
+    const svg = plan();
+    if (!svg) return;
+    const f = full(svg);
+    svg.setAttribute('viewBox', (view || f).join(' '));
+    svg.classList.add('zoomable');
+    svg.classList.toggle('zoomed', !!view);
+    try { if (view) sessionStorage.setItem(ZKEY, JSON.stringify(view)); else sessionStorage.removeItem(ZKEY); } catch (e) { /* this page only */ }
+    const z = d.querySelector('.plan-zoom'); if (z) z.hidden = false;
+    svg.dataset.zoom = view ? (f[2] / view[2]).toFixed(2) : '1';
+  }
+  // Zoom by `k` (>1 closer) around the point (px, py) in SVG units.
+  function zoomBy(k, px, py) {
+    const svg = plan(); if (!svg) return;
+    const f = full(svg), v = view || f;
+    const w = Math.max(f[2] / 20, Math.min(f[2], v[2] / k)), h = w * f[3] / f[2];
+    if (w >= f[2]) { view = null; applyView(); return; }
+    const cx = px == null ? v[0] + v[2] / 2 : px, cy = py == null ? v[1] + v[3] / 2 : py;
+    const rx = (cx - v[0]) / v[2], ry = (cy - v[1]) / v[3];
+    view = clampView([cx - rx * w, cy - ry * h, w, h], f);
+    applyView();
+  }
+  const clampView = (v, f) => [Math.max(f[0], Math.min(f[2] - v[2], v[0])), Math.max(f[1], Math.min(f[3] - v[3], v[1])), v[2], v[3]];
+  const toSvg = (svg, x, y) => { const r = svg.getBoundingClientRect(), v = view || full(svg); return [v[0] + (x - r.left) / r.width * v[2], v[1] + (y - r.top) / r.height * v[3]]; };
+  if (plan()) {
+    applyView();
+    on(d, 'rackscope:swapped', applyView);
+    on(d, 'click', e => {
+      const b = e.target.closest && e.target.closest('[data-zoom]');
+      if (!b) return;
+      const k = b.dataset.zoom;
+      if (k === 'reset') { view = null; applyView(); } else zoomBy(k === 'in' ? 1.5 : 1 / 1.5);
+    });
+    on(d, 'keydown', e => {
+      if (inField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === '+' || e.key === '=') zoomBy(1.5); else if (e.key === '-') zoomBy(1 / 1.5); else if (e.key === '0') { view = null; applyView(); }
+    });
+    on(d, 'wheel', e => {
+      const svg = e.target.closest && e.target.closest('svg.floorplan');
+      if (!svg) return;
+      e.preventDefault();
+      const [px, py] = toSvg(svg, e.clientX, e.clientY);
+      zoomBy(Math.pow(1.0015, -e.deltaY), px, py);
+    }, { passive: false });
+    // Drag pans (past a few pixels, so a click still opens the rack); two touches pinch.
+    const pts = new Map();
+    let start = null, moved = false, pinch = null;
+    on(d, 'pointerdown', e => {
+      const svg = e.target.closest && e.target.closest('svg.floorplan');
+      if (!svg || (e.pointerType === 'mouse' && e.button !== 0)) return;
+      pts.set(e.pointerId, [e.clientX, e.clientY]);
+      moved = false;
+      if (pts.size === 1) start = [e.clientX, e.clientY, (view || full(svg)).slice()];
+      if (pts.size === 2) { const [a, b] = [...pts.values()]; pinch = [Math.hypot(a[0] - b[0], a[1] - b[1]), (view || full(svg))[2]]; }
+    });
+    on(d, 'pointermove', e => {
+      if (!pts.has(e.pointerId)) return;
+      const svg = plan(); if (!svg) return;
+      pts.set(e.pointerId, [e.clientX, e.clientY]);
+      const f = full(svg);
+      if (pts.size === 2 && pinch) {
+        const [a, b] = [...pts.values()], dist = Math.hypot(a[0] - b[0], a[1] - b[1]);
+        const [px, py] = toSvg(svg, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
+        zoomBy(((view || f)[2] / pinch[1]) * (dist / Math.max(1, pinch[0])), px, py);
+        moved = true; return;
+      }
+      if (!start || !view) return;
+      const dx = e.clientX - start[0], dy = e.clientY - start[1];
+      if (!moved && Math.hypot(dx, dy) < 5) return;
+      moved = true; svg.classList.add('panning'); hideHud();
+      const r = svg.getBoundingClientRect(), v = start[2];
+      view = clampView([v[0] - dx / r.width * v[2], v[1] - dy / r.height * v[3], v[2], v[3]], f);
+      applyView();
+    });
+    const end = e => { pts.delete(e.pointerId); if (pts.size < 2) pinch = null; if (!pts.size) { start = null; const s = plan(); if (s) s.classList.remove('panning'); } };
+    on(d, 'pointerup', end); on(d, 'pointercancel', end);
+    // A drag that panned is not a click on the rack it ended over.
+    on(d, 'click', e => { if (moved && e.target.closest && e.target.closest('svg.floorplan')) { e.preventDefault(); e.stopPropagation(); moved = false; } }, true);
+  }
 
   /* ---- Keyboard: shortcuts and easter eggs ---- */
   let keys = [], gAt = 0, term = null, timers = [], prevFocus = null;

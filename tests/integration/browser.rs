@@ -1441,3 +1441,113 @@ async fn browser_follows_the_log_live_pauses_and_fits_a_phone() {
     p.close().await.unwrap();
     w.stop().await;
 }
+
+/// Issue #22's floor plan: the heat style colours racks from live temperatures, the hover
+/// card carries the failing checks and the temperature bar, and the plan zooms by button
+/// and wheel, pans by drag, keeps its zoom across a reload and fits back; every style fits
+/// a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_zooms_pans_and_heats_a_room() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    w.state.engine.refresh().await;
+    let c = session(&drv, false).await;
+    sign_in_as_admin(&c, &w.web, "/views/room/room-a?style=heat").await;
+    until(
+        &c,
+        10,
+        "var z = document.querySelector('.plan-zoom'); return !!z && !z.hidden && document.querySelector('svg.floorplan').classList.contains('zoomable')",
+        "the zoom buttons, shown by the script",
+    )
+    .await;
+    // r01 holds n04 at 50 °C, past the CRIT threshold: drawn red; r02's 30 °C nodes are not.
+    let fills = js(
+        &c,
+        "return ['r01', 'r02'].map(function (id) { return getComputedStyle(document.querySelector('a[href=\"/views/rack/' + id + '\"] > rect')).fill; })",
+    )
+    .await;
+    let rgb = |v: &Value| -> Vec<u64> {
+        v.as_str()
+            .unwrap_or("")
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect()
+    };
+    let (hot, cool) = (rgb(&fills[0]), rgb(&fills[1]));
+    assert!(
+        hot.len() == 3 && hot[0] > 150 && hot[2] < 60,
+        "r01 red: {fills}"
+    );
+    assert!(cool.len() == 3 && cool[2] > cool[0], "r02 bluer: {fills}");
+    shot(&c, "room-heat-1920").await;
+
+    // The hover card: the failing nodes, the temperature bar.
+    js(&c, "var r = document.querySelector('a[href=\"/views/rack/r01\"] rect'), b = r.getBoundingClientRect(); r.dispatchEvent(new PointerEvent('pointermove', {bubbles: true, pointerType: 'mouse', clientX: b.x + 5, clientY: b.y + 5})); return true").await;
+    until(
+        &c,
+        5,
+        "var h = document.getElementById('hud'); return !h.hidden && /hottest node 50.0/.test(h.textContent) && /node_temperature/.test(h.textContent) && !!h.querySelector('.hud-bar.temp b')",
+        "the hover card with checks and temperature",
+    )
+    .await;
+    shot(&c, "room-hud-1920").await;
+
+    let vb = "return document.querySelector('svg.floorplan').getAttribute('viewBox').split(' ').map(Number)";
+    let full = js(&c, vb).await;
+    click(&c, "[data-zoom=in]").await;
+    let zoomed = js(&c, vb).await;
+    let width = |v: &Value| v[2].as_f64().unwrap_or(0.0);
+    assert!(
+        (width(&full) / width(&zoomed) - 1.5).abs() < 0.01,
+        "one step is 1.5×: {full} → {zoomed}"
+    );
+    // The wheel zooms in further around the pointer.
+    js(&c, "var s = document.querySelector('svg.floorplan'), r = s.getBoundingClientRect(); s.dispatchEvent(new WheelEvent('wheel', {deltaY: -200, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true})); return true").await;
+    let wheeled = js(&c, vb).await;
+    assert!(width(&wheeled) < width(&zoomed), "{zoomed} → {wheeled}");
+    // A drag pans: the view moves against the pointer.
+    js(&c, "var s = document.querySelector('svg.floorplan'), r = s.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + 5; function p(t, dx) { s.dispatchEvent(new PointerEvent(t, {pointerId: 7, pointerType: 'mouse', button: 0, clientX: x + dx, clientY: y, bubbles: true})); } p('pointerdown', 0); p('pointermove', -40); p('pointermove', -80); p('pointerup', -80); return true").await;
+    let panned = js(&c, vb).await;
+    assert!(
+        panned[0].as_f64() > wheeled[0].as_f64() && width(&panned) == width(&wheeled),
+        "{wheeled} → {panned}"
+    );
+    shot(&c, "room-zoomed-1920").await;
+    // Kept across a reload of the page (and so across live updates), until "Fit".
+    c.refresh().await.unwrap();
+    until(
+        &c,
+        10,
+        &format!(
+            "var v = document.querySelector('svg.floorplan').getAttribute('viewBox'); return v === {}",
+            json!(panned
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" "))
+        ),
+        "the zoom kept across a reload",
+    )
+    .await;
+    click(&c, "[data-zoom=reset]").await;
+    assert_eq!(js(&c, vb).await, full);
+    no_csp_violation(&c, "the floor plan").await;
+    c.close().await.unwrap();
+
+    let p = session(&drv, true).await;
+    sign_in_as_admin(&p, &w.web, "/").await;
+    let pages: Vec<(&str, String)> = ["state", "compact", "cells", "gauge", "heat"]
+        .iter()
+        .map(|s| ("room", format!("/views/room/room-a?style={s}")))
+        .collect();
+    for (i, (_, path)) in pages.iter().enumerate() {
+        let name = format!("room-{}", ["state", "compact", "cells", "gauge", "heat"][i]);
+        fits_a_phone(&p, &w.web, &[(name.as_str(), path.clone())]).await;
+    }
+    p.close().await.unwrap();
+    w.stop().await;
+}

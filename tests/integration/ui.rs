@@ -32,6 +32,7 @@ const PAGES: &[(&str, &str)] = &[
     ("editors-checks.html", "/editors/checks"),
     ("editor.html", "/editors/checks/checks.yaml"),
     ("logs.html", "/logs"),
+    ("cluster.html", "/views/cluster?racks=r01,r03"),
 ];
 
 fn html(r: &Reply) -> String {
@@ -123,7 +124,7 @@ async fn site_room_rack_and_device_pages_show_their_part_of_the_tree() {
     has(&site, "class=\"mini st-CRIT\" href=\"/views/rack/r01\"");
 
     let room = html(&get(&st, "/views/room/room-a").await);
-    has(&room, "class=\"floorplan\"");
+    has(&room, "class=\"floorplan style-state\"");
     // r01 holds the down node: drawn CRIT, with its CRIT node count.
     has(
         &room,

@@ -9,6 +9,7 @@ use crate::server::routes::{Need, Routes};
 pub mod alerts;
 pub mod ambiguous;
 pub mod checks;
+pub mod cluster;
 pub mod device;
 pub mod editors;
 pub mod logs;
@@ -48,6 +49,13 @@ pub fn routes() -> Routes {
             axum::routing::post(rack::submit),
         )
         .read("/views/device/{rack}/{device}", get(device::handler))
+        // Named views are a display choice kept in a file: saving one is an operator's.
+        .route(
+            "/views/cluster",
+            &[(Method::GET, Need::VIEWER), (Method::POST, Need::OPERATOR)],
+            get(cluster::index).post(cluster::submit),
+        )
+        .read("/views/cluster/{id}", get(cluster::view))
         .read("/alerts", get(alerts::handler))
         .read("/alerts/feed", get(alerts::feed))
         // Windows hide or badge alerts: writing them is an operator's.

@@ -80,10 +80,14 @@ fn rack_in(topo: &Topology, snap: Option<&Snapshot>, x: RackIx) -> draw::RackIn 
         id: rk.id.clone(),
         name: rk.name.clone(),
         url: rack_url(topo, x),
+        sev: levels.iter().max().map(|&l| l.severity()),
         st: St::of(levels.iter().max().map(|&l| l.severity())),
         crit: levels.iter().filter(|&&l| l == Level::Crit).count(),
         warn: levels.iter().filter(|&&l| l == Level::Warn).count(),
         maint: None,
+        nodes: Vec::new(),
+        heat: None,
+        hud: draw::Hud::default(),
     }
 }
 
@@ -111,7 +115,11 @@ fn plan(topo: &Topology, snap: Option<&Snapshot>, ri: RoomIx) -> draw::FloorPlan
                 .collect(),
         });
     }
-    draw::floor_plan(&room.layout.clone().unwrap_or_default(), rows)
+    draw::floor_plan(
+        &room.layout.clone().unwrap_or_default(),
+        rows,
+        draw::Style::State,
+    )
 }
 
 pub async fn handler(

@@ -47,300 +47,8 @@ impl St {
     }
 }
 
-// ---------------------------------------------------------------- floor plan
-
-/// A rack to place on the floor plan, in aisle order.
-pub struct RackIn {
-    pub id: String,
-    pub name: String,
-    pub url: String,
-    pub st: St,
-    pub crit: usize,
-    pub warn: usize,
-    /// What a maintenance window covering the rack (or part of it) says, if one does.
-    pub maint: Option<String>,
-}
-
-/// One row of racks: an aisle, or the room's standalone racks.
-pub struct RowIn {
-    pub label: String,
-    pub racks: Vec<RackIn>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RackBox {
-    pub x: f64,
-    pub y: f64,
-    pub w: f64,
-    pub h: f64,
-    pub id: String,
-    pub name: String,
-    pub url: String,
-    pub st: St,
-    pub crit: usize,
-    pub warn: usize,
-    /// Short text under the id: `2✖ 1▲`, empty when nothing fails.
-    pub counts: String,
-    /// The id as drawn, cut to fit the box.
-    pub label: String,
-    /// The maintenance marker's text, when a window covers the rack or part of it.
-    pub maint: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RowLabel {
-    pub x: f64,
-    pub y: f64,
-    pub text: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Line {
-    pub x1: f64,
-    pub y1: f64,
-    pub x2: f64,
-    pub y2: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct DoorShape {
-    pub x: f64,
-    pub y: f64,
-    pub w: f64,
-    pub h: f64,
-    pub label: String,
-    pub lx: f64,
-    pub ly: f64,
-    /// On a side wall the label runs along it, so it never covers the first racks.
-    pub rotate: i32,
-}
-
-#[derive(Debug, Serialize)]
-pub struct FloorPlan {
-    pub w: f64,
-    pub h: f64,
-    pub grid: Vec<Line>,
-    pub door: Option<DoorShape>,
-    /// Where the compass sits and how far its arrow turns from pointing up.
-    pub compass_x: f64,
-    pub compass_y: f64,
-    pub compass_rotate: u32,
-    pub rows: Vec<RowLabel>,
-    pub racks: Vec<RackBox>,
-}
-
-const RACK_GAP: f64 = 4.0;
-const RACK_W: f64 = 40.0;
-/// The widest a rack is drawn to fit its label; past it the label is cut, and the HUD and
-/// the tooltip give the whole name.
-const RACK_W_MAX: f64 = 120.0;
-/// The width of one character of a rack label (9 px bold), with room to spare.
-const LABEL_CHAR_W: f64 = 6.0;
-const RACK_H: f64 = 58.0;
-const MARGIN: f64 = 56.0;
-const ROW_GAP: f64 = 40.0;
-
-/// The room as rows of racks in aisle order (the topology has no rack coordinates), inside
-/// an outline at least as large as `layout.size` in grid cells, with the door on its wall
-/// and the compass turned to the configured north.
-pub fn floor_plan(
-    layout: &rackscope_core::model::topology::RoomLayout,
-    rows: Vec<RowIn>,
-) -> FloorPlan {
-    use rackscope_core::model::topology::Side4;
-    let cell = f64::from(layout.grid.cell.max(4));
-    let cols = rows.iter().map(|r| r.racks.len()).max().unwrap_or(0) as f64;
-    let labels: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| row_labels(&r.racks.iter().map(|x| x.id.as_str()).collect::<Vec<_>>()))
-        .collect();
-    // Every rack as wide as the longest label needs, so that names read whole.
-    let longest = labels
-        .iter()
-        .flatten()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0);
-    let rack_w = (longest as f64 * LABEL_CHAR_W + 8.0).clamp(RACK_W, RACK_W_MAX);
-    let max_chars = ((rack_w - 8.0) / LABEL_CHAR_W) as usize;
-    let unit = rack_w + RACK_GAP;
-    let need_w = MARGIN * 2.0 + cols * unit;
-    let need_h = MARGIN * 2.0 + rows.len() as f64 * (RACK_H + ROW_GAP + 14.0);
-    let w = need_w.max(f64::from(layout.size.width) * cell);
-    let h = need_h.max(f64::from(layout.size.height) * cell);
-    let mut out_rows = Vec::new();
-    let mut racks = Vec::new();
-    let mut y = MARGIN;
-    for (row, labels) in rows.into_iter().zip(labels) {
-        out_rows.push(RowLabel {
-            x: MARGIN,
-            y: y + 10.0,
-            text: row.label,
-        });
-        y += 16.0;
-        for (i, (r, label)) in row.racks.into_iter().zip(labels).enumerate() {
-            let counts = match (r.crit, r.warn) {
-                (0, 0) => String::new(),
-                (c, 0) => format!("{c}✖"),
-                (0, w) => format!("{w}▲"),
-                (c, w) => format!("{c}✖ {w}▲"),
-            };
-            racks.push(RackBox {
-                x: MARGIN + i as f64 * unit,
-                y,
-                w: rack_w,
-                h: RACK_H,
-                label: short(&label, max_chars),
-                id: r.id,
-                name: r.name,
-                url: r.url,
-                st: r.st,
-                crit: r.crit,
-                warn: r.warn,
-                counts,
-                maint: r.maint,
-            });
-        }
-        y += RACK_H + ROW_GAP;
-    }
-    let grid = if layout.grid.enabled {
-        grid_lines(cell, w, h)
-    } else {
-        Vec::new()
-    };
-    // Sides clockwise from the top; compass points clockwise from north.
-    let north = match layout.orientation.north {
-        Side4::Top => 0,
-        Side4::Right => 1,
-        Side4::Bottom => 2,
-        Side4::Left => 3,
-    };
-    let door = Some(door(&layout.door, north, w, h));
-    FloorPlan {
-        w,
-        h,
-        grid,
-        door,
-        compass_x: w - 26.0,
-        compass_y: 30.0,
-        compass_rotate: north * 90,
-        rows: out_rows,
-        racks,
-    }
-}
-
-/// The labels of a row's racks: what tells them apart. A prefix every id of the row shares
-/// up to a separator (`rack-` of `rack-a01`, `rack-a02`) is left out, as the row's label
-/// says where they are; a lone rack keeps its whole id.
-pub fn row_labels(ids: &[&str]) -> Vec<String> {
-    let shared = match ids {
-        [] | [_] => 0,
-        [first, rest @ ..] => {
-            let common = rest.iter().fold(first.len(), |n, id| {
-                first
-                    .char_indices()
-                    .zip(id.chars())
-                    .take_while(|((i, a), b)| *i < n && a == b)
-                    .map(|((i, a), _)| i + a.len_utf8())
-                    .last()
-                    .unwrap_or(0)
-            });
-            // Back to just after the last separator, so a label never starts mid-word.
-            first[..common]
-                .rfind(['-', '_', '.', ' ', '/'])
-                .map_or(0, |i| i + 1)
-        }
-    };
-    ids.iter()
-        .map(|id| match id.get(shared..) {
-            Some(rest) if !rest.is_empty() => rest.to_owned(),
-            _ => (*id).to_owned(),
-        })
-        .collect()
-}
-
-/// The room's grid: a line every `cell` across and down.
-fn grid_lines(cell: f64, w: f64, h: f64) -> Vec<Line> {
-    let mut g = Vec::new();
-    let mut x = cell;
-    while x < w {
-        g.push(Line {
-            x1: x,
-            y1: 0.0,
-            x2: x,
-            y2: h,
-        });
-        x += cell;
-    }
-    let mut yy = cell;
-    while yy < h {
-        g.push(Line {
-            x1: 0.0,
-            y1: yy,
-            x2: w,
-            y2: yy,
-        });
-        yy += cell;
-    }
-    g
-}
-
-/// The door on its wall: the compass side it faces, turned by where north is (`north`,
-/// sides clockwise from the top).
-fn door(d: &rackscope_core::model::topology::Door, north: u32, w: f64, h: f64) -> DoorShape {
-    use rackscope_core::model::topology::Compass;
-    let compass = match d.side {
-        Compass::North => 0,
-        Compass::East => 1,
-        Compass::South => 2,
-        Compass::West => 3,
-    };
-    let side = (north + compass) % 4;
-    let pos = d.position.clamp(0.0, 1.0);
-    let (dw, dt) = ((RACK_W + RACK_GAP) * 1.5, 8.0);
-    match side {
-        0 => DoorShape {
-            x: (w - dw) * pos,
-            y: 0.0,
-            w: dw,
-            h: dt,
-            label: d.label.clone(),
-            lx: (w - dw) * pos + dw / 2.0,
-            ly: dt + 14.0,
-            rotate: 0,
-        },
-        1 => DoorShape {
-            x: w - dt,
-            y: (h - dw) * pos,
-            w: dt,
-            h: dw,
-            label: d.label.clone(),
-            lx: w - dt - 10.0,
-            ly: (h - dw) * pos + dw / 2.0,
-            rotate: 90,
-        },
-        2 => DoorShape {
-            x: (w - dw) * pos,
-            y: h - dt,
-            w: dw,
-            h: dt,
-            label: d.label.clone(),
-            lx: (w - dw) * pos + dw / 2.0,
-            ly: h - dt - 6.0,
-            rotate: 0,
-        },
-        _ => DoorShape {
-            x: 0.0,
-            y: (h - dw) * pos,
-            w: dt,
-            h: dw,
-            label: d.label.clone(),
-            lx: dt + 14.0,
-            ly: (h - dw) * pos + dw / 2.0,
-            rotate: -90,
-        },
-    }
-}
+mod floor;
+pub use floor::*;
 
 /// `s` cut to `n` characters with an ellipsis.
 pub fn short(s: &str, n: usize) -> String {
@@ -681,6 +389,15 @@ pub fn value_text(v: f64, unit: &str) -> String {
     }
 }
 
+/// Watts as a person reads them: `850 W`, `3.2 kW`.
+pub fn power_text(w: f64) -> String {
+    if w.abs() >= 1000.0 {
+        format!("{:.1} kW", w / 1000.0)
+    } else {
+        format!("{w:.0} W")
+    }
+}
+
 /// `HH:MM` (UTC) for spans up to two days, `MM-DD` beyond.
 pub fn time_label(t: f64, span: f64) -> String {
     let secs = t.max(0.0) as i64;
@@ -860,25 +577,6 @@ mod tests {
     }
 
     #[test]
-    fn a_row_label_drops_the_prefix_its_racks_share_up_to_a_separator() {
-        assert_eq!(
-            super::row_labels(&["rack-a01", "rack-a02", "rack-a10"]),
-            ["a01", "a02", "a10"]
-        );
-        assert_eq!(
-            super::row_labels(&["par-a-r01", "par-a-r02"]),
-            ["r01", "r02"]
-        );
-        // No separator in the shared part: the ids stay whole.
-        assert_eq!(super::row_labels(&["A01", "A02"]), ["A01", "A02"]);
-        assert_eq!(super::row_labels(&["rack-s01"]), ["rack-s01"]);
-        // An id that is all prefix keeps itself; multi-byte ids are cut on characters.
-        assert_eq!(super::row_labels(&["r-", "r-1"]), ["r-", "1"]);
-        assert_eq!(super::row_labels(&["é-1", "é-2"]), ["1", "2"]);
-        assert!(super::row_labels(&[]).is_empty());
-    }
-
-    #[test]
     fn dates_and_times() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_454), (2026, 1, 1));
@@ -912,24 +610,5 @@ mod tests {
         assert_eq!(c.thresholds.len(), 1);
         assert_eq!(c.thresholds[0].class, "warn");
         assert!(c.thresholds[0].y >= c.y0 && c.thresholds[0].y <= c.y1);
-    }
-
-    #[test]
-    fn door_follows_the_north_orientation() {
-        use rackscope_core::model::topology::{Compass, RoomLayout, Side4};
-        let mut l = RoomLayout::default();
-        l.door.side = Compass::West;
-        l.orientation.north = Side4::Top;
-        let p = floor_plan(&l, Vec::new());
-        assert_eq!(
-            p.door.as_ref().unwrap().x,
-            0.0,
-            "west is left when north is up"
-        );
-        l.orientation.north = Side4::Right;
-        let p = floor_plan(&l, Vec::new());
-        let d = p.door.unwrap();
-        assert_eq!(d.y, 0.0, "west is the top when north is on the right");
-        assert_eq!(p.compass_rotate, 90);
     }
 }

@@ -1,8 +1,12 @@
-//! A room: its floor plan and its alerts, and for administrators the "Edit room" forms
-//! (add a rack to an aisle or as a standalone rack, remove a rack, add an aisle).
+//! A room: its floor plan (drawn as the browser prefers, `plan`) and its alerts, and for
+//! administrators the "Edit room" forms (add a rack to an aisle or as a standalone rack,
+//! remove a rack, add an aisle).
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+mod hud;
+pub mod plan;
+
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rackscope_core::Config;
 use rackscope_core::read::rack_summary;
@@ -25,6 +29,9 @@ pub struct RoomPage {
     pub name: String,
     pub st: St,
     pub plan: draw::FloorPlan,
+    pub controls: plan::Controls,
+    /// The heat style's scale, and why it has no values when Prometheus did not answer.
+    pub legend: Option<HeatLegend>,
     pub alerts: Vec<AlertRow>,
     pub alerts_total: usize,
     pub alerts_url: String,
@@ -33,6 +40,25 @@ pub struct RoomPage {
     pub start_maint: Option<crate::ui::maint::StartMaint>,
     /// The "Edit room" forms, for administrators on a server that allows editing.
     pub edit: Option<RoomEdit>,
+}
+
+/// The heat style's colour scale.
+#[derive(Debug, Serialize)]
+pub struct HeatLegend {
+    pub what: &'static str,
+    pub lo: String,
+    pub hi: String,
+    /// The scale's colours (`draw::heat_fill`), as SVG gradient stops: the page's policy
+    /// allows no inline style.
+    pub stops: Vec<Stop>,
+    pub racks: usize,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stop {
+    pub offset: f64,
+    pub color: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,15 +91,36 @@ pub async fn handler(
     ctx: Ctx,
     Path(id): Path<String>,
     Query(q): Query<RoomQuery>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Response {
     let shown = Shown {
         edited: q.edited,
         ..Shown::default()
     };
-    render(&st, &ctx, &id, shown, StatusCode::OK)
+    render(
+        &st,
+        &ctx,
+        &id,
+        shown,
+        StatusCode::OK,
+        (&headers, raw.as_deref()),
+    )
+    .await
 }
 
-fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) -> Response {
+/// How long the floor plan waits for temperatures and power before drawing without them:
+/// the room's state never waits on a slow Prometheus.
+const LIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn render(
+    st: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    shown: Shown,
+    status: StatusCode,
+    (headers, query): (&HeaderMap, Option<&str>),
+) -> Response {
     let (snap, config) = world(st);
     let snap = snap.as_deref();
     let topo = &config.topology;
@@ -81,8 +128,27 @@ fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) 
         Ok(ri) => ri,
         Err(e) => return crate::ui::pages::ambiguous::unresolved(st, ctx, &config, snap, e),
     };
+    let (prefs, set_cookie) = plan::of_request(headers, query, topo, ri);
+    let live = match snap {
+        Some(s) => {
+            let racks: Vec<RackIx> = topo.room_racks(ri).collect();
+            let fetch = crate::server::live::room_live(&st.engine, s, &racks);
+            Some(
+                tokio::time::timeout(LIVE_WAIT, fetch)
+                    .await
+                    .unwrap_or_else(|_| crate::server::live::RoomLive {
+                        error: Some(format!(
+                            "Prometheus did not answer within {} s",
+                            LIVE_WAIT.as_secs()
+                        )),
+                        ..Default::default()
+                    }),
+            )
+        }
+        None => None,
+    };
     let m = st.engine.maintenances();
-    let mut page = build(snap, &config, &m, ri);
+    let mut page = build(snap, &config, &m, ri, &prefs, live.as_ref());
     let key = topo.room_key(ri);
     page.start_maint = crate::ui::maint::start_form(
         st,
@@ -97,7 +163,11 @@ fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: StatusCode) 
     }
     let crumbs = crumbs(topo, Above::Site(topo.rooms[ri].site));
     let c = chrome(st, ctx, &config, snap, &page.name, "", crumbs);
-    html(st, ctx, status, &c, &page)
+    let mut r = html(st, ctx, status, &c, &page);
+    if let Some(v) = set_cookie {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 fn edit_panel(st: &AppState, config: &Config, ri: RoomIx, shown: Shown) -> RoomEdit {
@@ -171,7 +241,9 @@ pub async fn submit(
             );
             Redirect::to(&url).into_response()
         }
-        Err((status, shown)) => render(&st, &ctx, &id, shown, status),
+        Err((status, shown)) => {
+            render(&st, &ctx, &id, shown, status, (&HeaderMap::new(), None)).await
+        }
     }
 }
 
@@ -181,28 +253,34 @@ pub fn build(
     config: &Config,
     m: &rackscope_core::maintenance::Maintenances,
     ri: RoomIx,
+    prefs: &plan::Prefs,
+    live: Option<&crate::server::live::RoomLive>,
 ) -> RoomPage {
     let topo = &config.topology;
     let room = &topo.rooms[ri];
     let cover = crate::ui::maint::cover(snap, config, m);
+    let shown = crate::ui::maint::shown_alerts(snap, &cover, |x| topo.racks[x].room == ri);
+    let all: Vec<AlertRow> = shown.iter().map(|a| alert_row(topo, a)).collect();
+    let scale = hud::Scale::of(live);
     let rack_in = |x: RackIx| {
         let rk = &topo.racks[x];
-        let (st, crit, warn) = match snap {
+        let (sev, crit, warn, nodes) = match snap {
             Some(s) => {
                 let sum = rack_summary(s, x);
-                (
-                    St::of(s.health.racks[x.index()].state),
-                    sum.node_crit,
-                    sum.node_warn,
-                )
+                let nodes = rackscope_core::read::rack_nodes(s, x)
+                    .map(|n| s.health.nodes.get(n as usize).and_then(|h| h.state))
+                    .collect();
+                (sum.state, sum.node_crit, sum.node_warn, nodes)
             }
-            None => (St::of(None), 0, 0),
+            None => (None, 0, 0, Vec::new()),
         };
+        let heat = live.and_then(|l| l.racks.get(&x)).copied();
         draw::RackIn {
             id: rk.id.clone(),
             name: rk.name.clone(),
             url: rack_url(topo, x),
-            st,
+            sev,
+            st: St::of(sev),
             crit,
             warn,
             maint: cover
@@ -213,19 +291,32 @@ pub fn build(
                         .touches_rack(x)
                         .then(|| "Partly in maintenance: a device or some of its checks".to_owned())
                 }),
+            nodes,
+            heat: heat.and_then(|h| scale.heat(h, prefs.heat)),
+            hud: draw::Hud {
+                checks: hud::checks(&all, &shown, x),
+                temp: heat.and_then(|h| scale.temp_bar(h)),
+                power: heat.and_then(|h| scale.power_bar(h)),
+                slurm: snap.and_then(|s| hud::slurm(s, x)),
+            },
+        }
+    };
+    let aisle_row = |a: rackscope_core::topology::AisleIx| {
+        let aisle = &topo.aisles[a];
+        draw::RowIn {
+            label: aisle.name.clone(),
+            racks: aisle.racks.iter().map(|&x| rack_in(x)).collect(),
         }
     };
     let mut rows: Vec<draw::RowIn> = room
         .aisles
         .iter()
-        .map(|&a| {
-            let aisle = &topo.aisles[a];
-            draw::RowIn {
-                label: aisle.name.clone(),
-                racks: aisle.racks.iter().map(|&x| rack_in(x)).collect(),
-            }
-        })
+        .filter(|&&a| !prefs.is_hidden(&topo.aisle_path(a)))
+        .map(|&a| aisle_row(a))
         .collect();
+    if prefs.sort == plan::Sort::Severity {
+        draw::worst_first(&mut rows);
+    }
     if !room.standalone_racks.is_empty() {
         rows.push(draw::RowIn {
             label: "Standalone racks".into(),
@@ -233,16 +324,16 @@ pub fn build(
         });
     }
     let layout = room.layout.clone().unwrap_or_default();
-    let all: Vec<AlertRow> =
-        crate::ui::maint::shown_alerts(snap, &cover, |x| topo.racks[x].room == ri)
-            .iter()
-            .map(|a| alert_row(topo, a))
-            .collect();
+    let url = crate::ui::urls::room_url(topo, ri);
+    let plan = draw::floor_plan(&layout, rows, prefs.style);
+    let legend = (prefs.style == draw::Style::Heat).then(|| scale.legend(prefs.heat, live));
     RoomPage {
         id: room.id.clone(),
         name: room.name.clone(),
         st: St::of(level(snap.map(|s| &s.health.rooms), ri.get()).flatten()),
-        plan: draw::floor_plan(&layout, rows),
+        plan,
+        controls: plan::controls(prefs, topo, ri, url),
+        legend,
         maint: cover.room(ri).map(crate::ui::maint::Maint::of),
         start_maint: None,
         alerts_url: format!("/alerts?room={}", enc(&room.id)),
