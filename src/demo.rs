@@ -171,6 +171,8 @@ pub struct DemoOptions {
     pub verbose: bool,
     /// Templates over the built-in ones.
     pub templates: Option<PathBuf>,
+    /// The process's log, for the server's logs page.
+    pub logs: Arc<crate::logbook::LogBook>,
 }
 
 /// The default state directory: `$XDG_STATE_HOME/rackscope/<config dir name>` (or
@@ -253,7 +255,8 @@ pub async fn demo(
     let engine = engine_for(config)?;
     let web_addr = ports.web.local_addr()?;
     let state = AppState::with_templates(engine.clone(), opts.templates.as_deref())
-        .context("web UI templates")?;
+        .context("web UI templates")?
+        .with_logs(opts.logs.clone());
     let web_task = tokio::spawn(serve(state, ports.web, stopped(stop_rx.clone())));
     println!(
         "Rackscope demo: {name}, {instances} instances, simulator seed {} ({} incidents)\n\

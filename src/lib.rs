@@ -9,6 +9,7 @@ pub mod cluster_views;
 pub mod demo;
 pub mod editing;
 pub mod import;
+pub mod logbook;
 pub mod maintenance;
 pub mod mem;
 pub mod render;

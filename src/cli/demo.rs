@@ -46,7 +46,10 @@ pub(super) struct Args {
     templates: Option<PathBuf>,
 }
 
-pub(super) async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(
+    a: Args,
+    logs: std::sync::Arc<rackscope::logbook::LogBook>,
+) -> anyhow::Result<ExitCode> {
     if !a.config.exists() {
         anyhow::bail!(
             "{} not found: run the demo from the repository root, or pass --config DIR",
@@ -65,6 +68,7 @@ pub(super) async fn run(a: Args) -> anyhow::Result<ExitCode> {
         incident_mode: a.incident_mode,
         verbose: a.verbose,
         templates: a.templates,
+        logs,
     };
     rackscope::demo::demo(opts, super::stop_signal()).await?;
     Ok(ExitCode::SUCCESS)

@@ -56,7 +56,8 @@ enum Command {
 }
 
 /// Parses the command line, runs the subcommand, and turns its error into exit code 2.
-pub(crate) fn main() -> ExitCode {
+/// `logs` is the buffer the process's log is captured into, for the servers to show.
+pub(crate) fn main(logs: std::sync::Arc<rackscope::logbook::LogBook>) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
@@ -66,9 +67,9 @@ pub(crate) fn main() -> ExitCode {
         Command::Generate(args) => generate::run(&args),
         Command::User(args) => account::user(&args),
         Command::Token(args) => account::token(&args),
-        Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve::run(args))),
+        Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve::run(args, logs))),
         Command::Simulate(args) => runtime().and_then(|rt| rt.block_on(simulate::run(args))),
-        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args, logs))),
         Command::Test(args) => runtime().and_then(|rt| rt.block_on(test::run(args))),
     };
     match result {

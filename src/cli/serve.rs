@@ -24,7 +24,10 @@ pub(super) struct Args {
     tls_key: Option<PathBuf>,
 }
 
-pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(
+    args: Args,
+    logs: std::sync::Arc<rackscope::logbook::LogBook>,
+) -> anyhow::Result<ExitCode> {
     let cfg = rackscope::demo::load_config(&args.config)?;
     if !cfg.access.enabled && !args.listen.ip().is_loopback() {
         eprintln!(
@@ -46,7 +49,8 @@ pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let engine = rackscope::demo::engine_for(cfg)?;
     let state = rackscope::server::AppState::with_templates(engine, args.templates.as_deref())
-        .map_err(|e| anyhow::anyhow!("web UI templates: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("web UI templates: {e}"))?
+        .with_logs(logs);
     let listener = rackscope::demo::bind(args.listen, "Rackscope", "--listen").await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     eprintln!(

@@ -51,6 +51,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/settings.html"),
     ),
     ("editors.html", include_str!("../../templates/editors.html")),
+    ("logs.html", include_str!("../../templates/logs.html")),
     (
         "editors-checks.html",
         include_str!("../../templates/editors-checks.html"),
@@ -74,6 +75,11 @@ pub const STATIC: &[(&str, &str, &str)] = &[
         "notify.js",
         "text/javascript; charset=utf-8",
         include_str!("../../templates/static/notify.js"),
+    ),
+    (
+        "logs.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/logs.js"),
     ),
     // Prism (templates/static/vendor/prism/README.md), core then its YAML grammar, which
     // registers itself on the core's global: one file, so that their order cannot change.

@@ -29,6 +29,7 @@ pub mod guard;
 pub mod headers;
 pub mod listen;
 pub mod live;
+pub mod logs_api;
 pub mod maintenance_api;
 pub mod memo;
 pub mod openapi;
@@ -65,6 +66,11 @@ pub struct AppState {
     pub local_only: Arc<std::sync::atomic::AtomicBool>,
     /// What the Alertmanager reconciler reports on `/metrics`.
     pub alertmanager: Arc<alertmanager::Stats>,
+    /// Rackscope's own log for administrators (`/api/logs`, `/logs`): the binary's, which
+    /// its tracing layer writes to (`with_logs`), else an empty one of this state's own.
+    pub logs: Arc<crate::logbook::LogBook>,
+    /// One permit per open log stream (`logs_api::MAX_STREAMS`).
+    pub log_streams: Arc<tokio::sync::Semaphore>,
     pub pages: Pages,
 }
 
@@ -99,8 +105,15 @@ impl AppState {
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             local_only: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             alertmanager: Arc::new(alertmanager::Stats::default()),
+            logs: Arc::new(crate::logbook::LogBook::default()),
+            log_streams: Arc::new(tokio::sync::Semaphore::new(logs_api::MAX_STREAMS)),
             pages,
         }
+    }
+
+    /// With `logs` as the log the administrators read.
+    pub fn with_logs(self, logs: Arc<crate::logbook::LogBook>) -> AppState {
+        AppState { logs, ..self }
     }
 }
 
@@ -120,6 +133,7 @@ pub fn server_routes() -> routes::Routes {
         .merge(editing_api::routes())
         .merge(maintenance_api::routes())
         .merge(slurm_api::routes())
+        .merge(logs_api::routes())
 }
 
 /// Every route, with request ids (`x-request-id`, set when the client sent none, echoed in

@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 
 use crate::server::routes::Need;
 use crate::server::{
-    alerts_export, api, auth, editing_api, live, maintenance_api, ops, reload, slurm_api,
+    alerts_export, api, auth, editing_api, live, logs_api, maintenance_api, ops, reload, slurm_api,
 };
 
 #[derive(OpenApi)]
@@ -69,6 +69,9 @@ use crate::server::{
         slurm_api::impact,
         slurm_api::catalog,
         live::slurm_metric_data,
+        logs_api::list,
+        logs_api::clear,
+        logs_api::stream,
     )
 )]
 struct ApiDoc;

@@ -357,7 +357,7 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
     let doc = get(&state, "/api/openapi.json").await.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 47, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 49, "{:?}", paths.keys().collect::<Vec<_>>());
     for (path, ops) in paths {
         let uri = path
             .replace("{room_id}", "room-a")
@@ -371,6 +371,20 @@ async fn the_openapi_document_lists_every_endpoint_and_each_answers() {
             .replace("{id}", "no-such-window");
         for method in ops.as_object().unwrap().keys() {
             let r = match method.as_str() {
+                // An endless stream: its status, not its body (tests/integration/logs.rs
+                // reads it).
+                "get" if uri == "/api/logs/stream" => {
+                    use tower::ServiceExt;
+                    let res = rackscope::server::router(state.clone())
+                        .oneshot(Request::get(&uri).body(Body::empty()).unwrap())
+                        .await
+                        .unwrap();
+                    Reply {
+                        status: res.status(),
+                        headers: res.headers().clone(),
+                        body: Vec::new(),
+                    }
+                }
                 "get" => {
                     let uri = if path == "/api/metrics/data" {
                         "/api/metrics/data?metric_id=node_power&target_id=n03".to_string()

@@ -1362,6 +1362,86 @@ async fn browser_pauses_and_skips_the_wallboard() {
     w.stop().await;
 }
 
+/// The logs page (issue #22): with JavaScript on it follows the stream and appends each new
+/// entry without a reload, holds them while paused and adds them on resume; a message of
+/// thousands of characters without a space wraps instead of widening a phone's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_follows_the_log_live_pauses_and_fits_a_phone() {
+    use rackscope::logbook::Entry;
+    use tracing::Level;
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    let logs = w.state.logs.clone();
+    logs.push(Entry::new(
+        Level::WARN,
+        "rackscope_core::telemetry::engine::a::very::long::module::path::indeed",
+        &format!("query failed: {}", "x".repeat(3000)),
+    ));
+    logs.push(
+        Entry::new(Level::INFO, "rackscope::audit", "users reloaded")
+            .field("who", &"y".repeat(500)),
+    );
+    let c = session(&drv, false).await;
+    sign_in_as_admin(&c, &w.web, "/logs").await;
+    until(
+        &c,
+        10,
+        "var s = document.getElementById('log-status'); return !document.getElementById('log-controls').hidden && !!s && s.textContent === 'live'",
+        "the stream open, its controls shown",
+    )
+    .await;
+    js(&c, "window.__sameDocument = 7; return true").await;
+    logs.push(Entry::new(
+        Level::ERROR,
+        "rackscope::ui",
+        "appended <b>live</b>",
+    ));
+    until(
+        &c,
+        10,
+        "var r = document.querySelector('#log-rows tr:last-child'); return window.__sameDocument === 7 && !!r && r.querySelector('.log-msg').textContent === 'appended <b>live</b>' && !!r.querySelector('.badge.st-CRIT')",
+        "the new entry appended as text, without a reload",
+    )
+    .await;
+    click(&c, "#log-pause").await;
+    until(
+        &c,
+        5,
+        "return document.getElementById('log-status').textContent === 'paused'",
+        "paused",
+    )
+    .await;
+    logs.push(Entry::new(Level::INFO, "rackscope::x", "held while paused"));
+    until(
+        &c,
+        10,
+        "return document.getElementById('log-status').textContent === 'paused, 1 new'",
+        "one entry held",
+    )
+    .await;
+    assert_eq!(
+        js(&c, "return document.getElementById('log-rows').textContent.indexOf('held while paused') >= 0").await,
+        json!(false)
+    );
+    click(&c, "#log-pause").await;
+    until(
+        &c,
+        5,
+        "return document.getElementById('log-rows').textContent.indexOf('held while paused') >= 0",
+        "the held entry added on resume",
+    )
+    .await;
+    shot(&c, "logs-1920").await;
+    no_csp_violation(&c, "the logs page").await;
+    c.close().await.unwrap();
+
+    let p = session(&drv, true).await;
+    sign_in_as_admin(&p, &w.web, "/logs").await;
+    fits_a_phone(&p, &w.web, &[("logs", "/logs".to_owned())]).await;
+    p.close().await.unwrap();
+    w.stop().await;
+}
+
 /// Issue #22's floor plan: the heat style colours racks from live temperatures, the hover
 /// card carries the failing checks and the temperature bar, and the plan zooms by button
 /// and wheel, pans by drag, keeps its zoom across a reload and fits back; every style fits

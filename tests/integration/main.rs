@@ -21,6 +21,7 @@ mod floorplan;
 mod health;
 mod identity;
 mod import;
+mod logs;
 mod maintenance;
 mod plans;
 mod reload;

@@ -31,6 +31,7 @@ const PAGES: &[(&str, &str)] = &[
     ("settings.html", "/editors/settings"),
     ("editors-checks.html", "/editors/checks"),
     ("editor.html", "/editors/checks/checks.yaml"),
+    ("logs.html", "/logs"),
     ("cluster.html", "/views/cluster?racks=r01,r03"),
 ];
 

@@ -12,6 +12,7 @@ pub mod checks;
 pub mod cluster;
 pub mod device;
 pub mod editors;
+pub mod logs;
 pub mod maintenances;
 pub mod overview;
 pub mod rack;
@@ -99,6 +100,8 @@ pub fn routes() -> Routes {
                     editors::EDITOR_BODY_LIMIT,
                 )),
         )
+        // Rackscope's own log: what it shows of requests and errors is for administrators.
+        .route("/logs", &[(Method::GET, Need::ADMIN)], get(logs::handler))
         .read("/wallboard", get(wallboard::handler))
         .read("/playlist", get(wallboard::handler))
         .read("/search", get(search::handler))
