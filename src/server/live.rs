@@ -274,14 +274,14 @@ pub async fn room_live(engine: &Engine, snap: &Snapshot, racks: &[RackIx]) -> Ro
         ..RoomLive::default()
     };
     for (metric, &is_temp) in &column {
-        if is_temp && live.temp_thresholds == (None, None) {
-            if let Some(t) = config
+        if is_temp
+            && live.temp_thresholds == (None, None)
+            && let Some(t) = config
                 .metrics
                 .get(metric)
                 .and_then(|m| m.def.display.thresholds.as_ref())
-            {
-                live.temp_thresholds = (t.warn, t.crit);
-            }
+        {
+            live.temp_thresholds = (t.warn, t.crit);
         }
     }
     for &x in racks {

@@ -122,6 +122,13 @@ async fn site_room_rack_and_device_pages_show_their_part_of_the_tree() {
     let site = html(&get(&st, "/views/site/dc1").await);
     has(&site, "Room A");
     has(&site, "class=\"mini st-CRIT\" href=\"/views/rack/r01\"");
+    // Its totals from the fixture's series: n04 at 50 °C is the hottest node; the site's
+    // alerts are listed, another site's are not.
+    has(&site, "hottest node 50.0 °C");
+    has(&site, "1 room · 3 racks · ");
+    has(&site, "Alerts at this site");
+    has(&site, "n04");
+    assert!(!contains(&site, "n16"), "n16 is at the second site: {site}");
 
     let room = html(&get(&st, "/views/room/room-a").await);
     has(&room, "class=\"floorplan style-state\"");
