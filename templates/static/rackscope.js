@@ -183,92 +183,105 @@
   }, true);
   on(window, 'scroll', hideHud, { passive: true });
 
-  /* ---- Floor-plan zoom and pan: buttons, wheel, drag, pinch; kept across live updates ---- */
-  // The view is the SVG's viewBox, remembered per page for this tab. Without JavaScript the
-  // plan is drawn whole and the zoom buttons stay hidden.
-  const ZKEY = 'rackscope.zoom:' + location.pathname;
-  let view = null;
-  try { view = JSON.parse(sessionStorage.getItem(ZKEY) || 'null'); } catch (e) { view = null; }
-  const plan = () => d.querySelector('svg.floorplan');
-  const full = svg => [0, 0, +svg.dataset.w || 1, +svg.dataset.h || 1];
-  function applyView() {
-    const svg = plan();
-    if (!svg) return;
-    const f = full(svg);
-    svg.setAttribute('viewBox', (view || f).join(' '));
+  /* ---- Zoom and pan of the floor plan and the world map: buttons, wheel, drag, pinch ---- */
+  // An SVG with data-zoom-key zooms by its viewBox, from data-home (where it opens) within
+  // data-bounds, its width between data-min-w and data-max-w; the view is remembered per
+  // page for this tab, so live updates and reloads keep it. Without JavaScript the drawing
+  // shows its home view and the buttons stay hidden.
+  const nums = s => String(s || '').trim().split(/\s+/).map(Number);
+  const zsvg = k => d.querySelector('svg[data-zoom-key="' + k + '"]');
+  const zstore = k => 'rackscope.zoom:' + location.pathname + ':' + k;
+  const views = {};
+  const home = svg => nums(svg.dataset.home);
+  const bounds = svg => svg.dataset.bounds ? nums(svg.dataset.bounds) : home(svg);
+  function applyView(svg) {
+    const k = svg.dataset.zoomKey, v = views[k], h = home(svg);
+    svg.setAttribute('viewBox', (v || h).join(' '));
     svg.classList.add('zoomable');
-    svg.classList.toggle('zoomed', !!view);
-    try { if (view) sessionStorage.setItem(ZKEY, JSON.stringify(view)); else sessionStorage.removeItem(ZKEY); } catch (e) { /* this page only */ }
-    const z = d.querySelector('.plan-zoom'); if (z) z.hidden = false;
-    svg.dataset.zoom = view ? (f[2] / view[2]).toFixed(2) : '1';
+    svg.classList.toggle('zoomed', !!v);
+    svg.dataset.zoom = v ? (h[2] / v[2]).toFixed(2) : '1';
+    svg.style.setProperty('--zs', v ? Math.sqrt(h[2] / v[2]).toFixed(3) : '1');
+    try { if (v) sessionStorage.setItem(zstore(k), JSON.stringify(v)); else sessionStorage.removeItem(zstore(k)); } catch (e) { /* this page only */ }
+    const c = d.querySelector('[data-for="' + k + '"]'); if (c) c.hidden = false;
+  }
+  function clampView(svg, v) {
+    const b = bounds(svg), w = v[2], h = v[3];
+    const fit = (p, size, lo, span) => size >= span ? lo + (span - size) / 2 : Math.max(lo, Math.min(lo + span - size, p));
+    return [fit(v[0], w, b[0], b[2]), fit(v[1], h, b[1], b[3]), w, h];
   }
   // Zoom by `k` (>1 closer) around the point (px, py) in SVG units.
-  function zoomBy(k, px, py) {
-    const svg = plan(); if (!svg) return;
-    const f = full(svg), v = view || f;
-    const w = Math.max(f[2] / 20, Math.min(f[2], v[2] / k)), h = w * f[3] / f[2];
-    if (w >= f[2]) { view = null; applyView(); return; }
+  function zoomBy(svg, k, px, py) {
+    const key = svg.dataset.zoomKey, h = home(svg), v = views[key] || h, b = bounds(svg);
+    const minW = +svg.dataset.minW || h[2] / 20, maxW = +svg.dataset.maxW || Math.max(h[2], b[2]);
+    const w = Math.max(minW, Math.min(maxW, v[2] / k)), hh = w * h[3] / h[2];
     const cx = px == null ? v[0] + v[2] / 2 : px, cy = py == null ? v[1] + v[3] / 2 : py;
     const rx = (cx - v[0]) / v[2], ry = (cy - v[1]) / v[3];
-    view = clampView([cx - rx * w, cy - ry * h, w, h], f);
-    applyView();
+    const n = clampView(svg, [cx - rx * w, cy - ry * hh, w, hh]);
+    views[key] = n.every((x, i) => Math.abs(x - h[i]) < 1e-6) ? null : n;
+    applyView(svg);
   }
-  const clampView = (v, f) => [Math.max(f[0], Math.min(f[2] - v[2], v[0])), Math.max(f[1], Math.min(f[3] - v[3], v[1])), v[2], v[3]];
-  const toSvg = (svg, x, y) => { const r = svg.getBoundingClientRect(), v = view || full(svg); return [v[0] + (x - r.left) / r.width * v[2], v[1] + (y - r.top) / r.height * v[3]]; };
-  if (plan()) {
-    applyView();
-    on(d, 'rackscope:swapped', applyView);
+  const toSvg = (svg, x, y) => { const r = svg.getBoundingClientRect(), v = views[svg.dataset.zoomKey] || home(svg); return [v[0] + (x - r.left) / r.width * v[2], v[1] + (y - r.top) / r.height * v[3]]; };
+  const zoomables = () => [...d.querySelectorAll('svg[data-zoom-key]')];
+  if (zoomables().length) {
+    zoomables().forEach(svg => {
+      try { views[svg.dataset.zoomKey] = JSON.parse(sessionStorage.getItem(zstore(svg.dataset.zoomKey)) || 'null'); } catch (e) { /* none kept */ }
+      applyView(svg);
+    });
+    on(d, 'rackscope:swapped', () => zoomables().forEach(applyView));
     on(d, 'click', e => {
-      const b = e.target.closest && e.target.closest('[data-zoom]');
-      if (!b) return;
-      const k = b.dataset.zoom;
-      if (k === 'reset') { view = null; applyView(); } else zoomBy(k === 'in' ? 1.5 : 1 / 1.5);
+      const b = e.target.closest && e.target.closest('[data-zoom]'), box = b && b.closest('[data-for]');
+      const svg = box && zsvg(box.dataset.for);
+      if (!svg) return;
+      if (b.dataset.zoom === 'reset') { views[svg.dataset.zoomKey] = null; applyView(svg); } else zoomBy(svg, b.dataset.zoom === 'in' ? 1.5 : 1 / 1.5);
     });
     on(d, 'keydown', e => {
-      if (inField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === '+' || e.key === '=') zoomBy(1.5); else if (e.key === '-') zoomBy(1 / 1.5); else if (e.key === '0') { view = null; applyView(); }
+      const svg = zoomables()[0];
+      if (!svg || inField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === '+' || e.key === '=') zoomBy(svg, 1.5); else if (e.key === '-') zoomBy(svg, 1 / 1.5); else if (e.key === '0') { views[svg.dataset.zoomKey] = null; applyView(svg); }
     });
     on(d, 'wheel', e => {
-      const svg = e.target.closest && e.target.closest('svg.floorplan');
+      const svg = e.target.closest && e.target.closest('svg[data-zoom-key]');
       if (!svg) return;
       e.preventDefault();
       const [px, py] = toSvg(svg, e.clientX, e.clientY);
-      zoomBy(Math.pow(1.0015, -e.deltaY), px, py);
+      zoomBy(svg, Math.pow(1.0015, -e.deltaY), px, py);
     }, { passive: false });
-    // Drag pans (past a few pixels, so a click still opens the rack); two touches pinch.
+    // Drag pans (past a few pixels, so a click still opens the rack or site); two touches pinch.
     const pts = new Map();
-    let start = null, moved = false, pinch = null;
+    let start = null, moved = false, pinch = null, active = null;
     on(d, 'pointerdown', e => {
-      const svg = e.target.closest && e.target.closest('svg.floorplan');
+      const svg = e.target.closest && e.target.closest('svg[data-zoom-key]');
       if (!svg || (e.pointerType === 'mouse' && e.button !== 0)) return;
+      active = svg;
       pts.set(e.pointerId, [e.clientX, e.clientY]);
       moved = false;
-      if (pts.size === 1) start = [e.clientX, e.clientY, (view || full(svg)).slice()];
-      if (pts.size === 2) { const [a, b] = [...pts.values()]; pinch = [Math.hypot(a[0] - b[0], a[1] - b[1]), (view || full(svg))[2]]; }
+      const v = views[svg.dataset.zoomKey] || home(svg);
+      if (pts.size === 1) start = [e.clientX, e.clientY, v.slice()];
+      if (pts.size === 2) { const [a, b] = [...pts.values()]; pinch = [Math.hypot(a[0] - b[0], a[1] - b[1]), v[2]]; }
     });
     on(d, 'pointermove', e => {
-      if (!pts.has(e.pointerId)) return;
-      const svg = plan(); if (!svg) return;
+      if (!pts.has(e.pointerId) || !active) return;
+      const svg = zsvg(active.dataset.zoomKey); if (!svg) return;
+      const key = svg.dataset.zoomKey;
       pts.set(e.pointerId, [e.clientX, e.clientY]);
-      const f = full(svg);
       if (pts.size === 2 && pinch) {
         const [a, b] = [...pts.values()], dist = Math.hypot(a[0] - b[0], a[1] - b[1]);
         const [px, py] = toSvg(svg, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
-        zoomBy(((view || f)[2] / pinch[1]) * (dist / Math.max(1, pinch[0])), px, py);
+        zoomBy(svg, ((views[key] || home(svg))[2] / pinch[1]) * (dist / Math.max(1, pinch[0])), px, py);
         moved = true; return;
       }
-      if (!start || !view) return;
+      if (!start || !views[key]) return;
       const dx = e.clientX - start[0], dy = e.clientY - start[1];
       if (!moved && Math.hypot(dx, dy) < 5) return;
       moved = true; svg.classList.add('panning'); hideHud();
       const r = svg.getBoundingClientRect(), v = start[2];
-      view = clampView([v[0] - dx / r.width * v[2], v[1] - dy / r.height * v[3], v[2], v[3]], f);
-      applyView();
+      views[key] = clampView(svg, [v[0] - dx / r.width * v[2], v[1] - dy / r.height * v[3], v[2], v[3]]);
+      applyView(svg);
     });
-    const end = e => { pts.delete(e.pointerId); if (pts.size < 2) pinch = null; if (!pts.size) { start = null; const s = plan(); if (s) s.classList.remove('panning'); } };
+    const end = e => { pts.delete(e.pointerId); if (pts.size < 2) pinch = null; if (!pts.size) { start = null; zoomables().forEach(s => s.classList.remove('panning')); } };
     on(d, 'pointerup', end); on(d, 'pointercancel', end);
-    // A drag that panned is not a click on the rack it ended over.
-    on(d, 'click', e => { if (moved && e.target.closest && e.target.closest('svg.floorplan')) { e.preventDefault(); e.stopPropagation(); moved = false; } }, true);
+    // A drag that panned is not a click on the rack or site it ended over.
+    on(d, 'click', e => { if (moved && e.target.closest && e.target.closest('svg[data-zoom-key]')) { e.preventDefault(); e.stopPropagation(); moved = false; } }, true);
   }
 
   /* ---- Keyboard: shortcuts and easter eggs ---- */

@@ -1536,6 +1536,29 @@ async fn browser_zooms_pans_and_heats_a_room() {
     click(&c, "[data-zoom=reset]").await;
     assert_eq!(js(&c, vb).await, full);
     no_csp_violation(&c, "the floor plan").await;
+
+    // The world map zooms the same way, and its markers grow less than the map.
+    c.goto(&format!("{}/", w.web)).await.unwrap();
+    until(
+        &c,
+        10,
+        "var z = document.querySelector('[data-for=map]'); return !!z && !z.hidden",
+        "the map's zoom buttons",
+    )
+    .await;
+    let map = "return document.querySelector('svg.worldmap').getAttribute('viewBox').split(' ').map(Number)";
+    let home = js(&c, map).await;
+    click(&c, "[data-for=map] [data-zoom=in]").await;
+    click(&c, "[data-for=map] [data-zoom=in]").await;
+    let closer = js(&c, map).await;
+    assert!(
+        (width(&home) / width(&closer) - 2.25).abs() < 0.01,
+        "{home} → {closer}"
+    );
+    shot(&c, "worldmap-zoomed-1920").await;
+    click(&c, "[data-for=map] [data-zoom=reset]").await;
+    assert_eq!(js(&c, map).await, home);
+    no_csp_violation(&c, "the world map").await;
     c.close().await.unwrap();
 
     let p = session(&drv, true).await;

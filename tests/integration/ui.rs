@@ -732,3 +732,35 @@ async fn the_sidebar_tree_opens_on_the_current_room_and_marks_the_current_place(
         "{alerts}"
     );
 }
+
+/// `map.*` of app.yaml sets where the world map opens and how far it zooms, without
+/// JavaScript; the zoom buttons follow `map.zoom_controls`.
+#[tokio::test]
+async fn the_world_map_opens_where_app_yaml_says() {
+    let (st, _) = crate::support::router::fixture_with(true, |app| {
+        app.map.default_zoom = Some(5);
+        app.map.center = rackscope_core::model::app::LatLon {
+            lat: 48.85,
+            lon: 2.35,
+        };
+    })
+    .await;
+    let page = html(&get(&st, "/").await);
+    let want = rackscope::ui::draw::map_view(&st.engine.config().app.map);
+    has(
+        &page,
+        &format!("viewBox=\"{}\" data-zoom-key=\"map\"", want.home),
+    );
+    assert!(want.home.contains(" 45.00 "), "{}", want.home);
+    has(
+        &page,
+        "class=\"map-zoom plan-zoom\" data-for=\"map\" hidden",
+    );
+    let (st, _) = crate::support::router::fixture_with(true, |app| {
+        app.map.zoom_controls = false;
+    })
+    .await;
+    let page = html(&get(&st, "/").await);
+    has(&page, "viewBox=\"0.00 10.00 360.00 140.00\"");
+    assert!(!page.contains("map-zoom"), "no buttons: {page}");
+}

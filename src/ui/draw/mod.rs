@@ -508,6 +508,55 @@ pub fn place_labels(markers: &mut [Marker]) {
 }
 
 /// The world map's frame: equirectangular, from 80°N to 60°S (no site is in Antarctica).
+/// The world map's view: where it opens (`home`, from `map.*` of app.yaml), the whole
+/// drawing it may pan over, and how far in and out it may zoom, as SVG viewBox widths.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MapView {
+    pub home: String,
+    pub bounds: String,
+    pub min_w: f64,
+    pub max_w: f64,
+}
+
+/// The drawing's extent (`MAP_VIEWBOX`): x, y, width, height.
+const MAP_BOUNDS: [f64; 4] = [0.0, 10.0, 360.0, 140.0];
+
+/// A zoom level as the Python version's map counts it (2: the whole world; each level
+/// halves the width shown) as a viewBox width.
+fn zoom_width(z: u32) -> f64 {
+    MAP_BOUNDS[2] / 2f64.powi(z.clamp(1, 18) as i32 - 2)
+}
+
+pub fn map_view(m: &rackscope_core::model::app::MapConfig) -> MapView {
+    let [bx, by, bw, bh] = MAP_BOUNDS;
+    let preset = match m.default_view.as_str() {
+        "continent" => 4,
+        "country" => 6,
+        "city" => 8,
+        _ => 2,
+    };
+    let (lo, hi) = (m.min_zoom.min(m.max_zoom), m.max_zoom.max(m.min_zoom));
+    let z = m.default_zoom.unwrap_or(preset).clamp(lo, hi);
+    let max_w = zoom_width(lo).min(bw);
+    let min_w = zoom_width(hi).min(max_w);
+    let w = zoom_width(z).clamp(min_w, max_w);
+    let h = w * bh / bw;
+    let (cx, cy) = if z <= 2 && m.default_zoom.is_none() {
+        (bx + bw / 2.0, by + bh / 2.0)
+    } else {
+        project(m.center.lat, m.center.lon)
+    };
+    // Kept inside the drawing: a center near the edge shows the edge, not emptiness.
+    let x = (cx - w / 2.0).clamp(bx, bx + bw - w);
+    let y = (cy - h / 2.0).clamp(by, (by + bh - h).max(by));
+    MapView {
+        home: format!("{x:.2} {y:.2} {w:.2} {h:.2}"),
+        bounds: format!("{bx} {by} {bw} {bh}"),
+        min_w,
+        max_w,
+    }
+}
+
 pub const MAP_VIEWBOX: &str = "0 10 360 140";
 
 /// Where a site at (`lat`, `lon`) is drawn on `world::LAND_PATH`.
@@ -574,6 +623,42 @@ mod tests {
             (one[0].lx, one[0].ly, one[0].anchor),
             (304.0, 51.5, "start")
         );
+    }
+
+    #[test]
+    fn the_map_opens_where_app_yaml_says_within_its_zoom_range() {
+        use rackscope_core::model::app::{LatLon, MapConfig};
+        let world = map_view(&MapConfig::default());
+        assert_eq!(world.home, "0.00 10.00 360.00 140.00");
+        assert_eq!((world.min_w, world.max_w), (360.0 / 32.0, 360.0));
+        let paris = MapConfig {
+            default_zoom: Some(5),
+            center: LatLon {
+                lat: 48.85,
+                lon: 2.35,
+            },
+            ..MapConfig::default()
+        };
+        let v = map_view(&paris);
+        let n: Vec<f64> = v.home.split(' ').map(|x| x.parse().unwrap()).collect();
+        assert_eq!(n[2], 45.0, "zoom 5 shows an eighth of the width");
+        let (px, py) = project(48.85, 2.35);
+        assert!((n[0] + n[2] / 2.0 - px).abs() < 0.01 && (n[1] + n[3] / 2.0 - py).abs() < 0.01);
+        // A zoom past max_zoom is held at it; the preset of a view name applies without one.
+        let far = MapConfig {
+            default_zoom: Some(18),
+            ..paris.clone()
+        };
+        assert!(
+            map_view(&far).home.contains(" 11.25 "),
+            "{}",
+            map_view(&far).home
+        );
+        let country = MapConfig {
+            default_view: "country".into(),
+            ..MapConfig::default()
+        };
+        assert!(map_view(&country).home.contains(" 22.50 "));
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub struct OverviewPage {
     pub cards: Vec<Card>,
     pub alerts: Vec<AlertRow>,
     pub alerts_total: usize,
-    pub map_viewbox: &'static str,
+    pub map: draw::MapView,
+    /// `map.zoom_controls`: the zoom buttons (shown when the page's script runs).
+    pub map_controls: bool,
     pub land: &'static str,
     pub markers: Vec<draw::Marker>,
     pub sites: Vec<SiteRow>,
@@ -157,7 +159,8 @@ pub fn build(
             .take(OVERVIEW_ALERTS)
             .map(|a| alert_row(topo, a))
             .collect(),
-        map_viewbox: draw::MAP_VIEWBOX,
+        map: draw::map_view(&config.app.map),
+        map_controls: config.app.map.zoom_controls,
         land: crate::ui::world::LAND_PATH,
         markers,
         sites,
