@@ -40,6 +40,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "slurm-wallboard.html",
         include_str!("../../templates/slurm-wallboard.html"),
     ),
+    (
+        "playlist.html",
+        include_str!("../../templates/playlist.html"),
+    ),
     ("cluster.html", include_str!("../../templates/cluster.html")),
     (
         "ambiguous.html",

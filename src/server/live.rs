@@ -188,7 +188,7 @@ async fn fetch(engine: &Engine, config: &Config, wants: &[Want]) -> Fetched {
 }
 
 /// The node-space names of a device: its instances, or its own id.
-fn node_keys(snap: &Snapshot, d: DeviceIx) -> Vec<String> {
+pub(crate) fn node_keys(snap: &Snapshot, d: DeviceIx) -> Vec<String> {
     let topo = &snap.config.topology;
     snap.plan
         .targets

@@ -92,7 +92,49 @@
   }
 
   /* ---- Wallboard: countdown, pause, previous and next, full screen ---- */
+  // A browser's own playlist (built on /playlist): [{v: path, s: seconds}], played when the
+  // URL carries `mine=<index>`; the bar's links and time then come from it.
+  const MINE = 'rackscope.playlist.mine';
+  const mineList = () => { try { const l = JSON.parse(localStorage.getItem(MINE) || '[]'); return Array.isArray(l) ? l.filter(x => x && typeof x.v === 'string' && x.v[0] === '/' && x.v[1] !== '/') : []; } catch (e) { return []; } };
+  const mineUrl = (l, i) => { const v = l[i].v, sep = v.indexOf('?') >= 0 ? '&' : '?'; return v + sep + 'kiosk=1&mine=' + i; };
   const bar = $('pl-bar');
+  const mineAt = new URLSearchParams(location.search).get('mine');
+  if (bar && mineAt !== null) {
+    const l = mineList(), n = l.length, i = Math.min(n - 1, Math.max(0, parseInt(mineAt, 10) || 0));
+    if (n) {
+      bar.querySelector('.pl-next').href = mineUrl(l, (i + 1) % n);
+      bar.querySelector('.pl-prev').href = mineUrl(l, (i + n - 1) % n);
+      bar.dataset.seconds = String(Math.max(5, +l[i].s || 30));
+      bar.querySelector('.pl-pos').textContent = (i + 1) + ' / ' + n + ' (yours)';
+      bar.classList.add('mine');
+    }
+  }
+  const builder = $('my-playlist');
+  if (builder) {
+    builder.hidden = false;
+    const rows = [...builder.querySelectorAll('.pl-pick')], other = builder.querySelector('.pl-other'), said = builder.querySelector('.pl-saved');
+    const saved = mineList();
+    saved.forEach(x => {
+      const r = rows.find(r => r.querySelector('input[type=checkbox]').value === x.v);
+      if (r) { r.querySelector('input[type=checkbox]').checked = true; r.querySelector('.pl-secs').value = x.s; } else if (other && !other.value) other.value = x.v;
+    });
+    if (saved.length) said.textContent = saved.length + ' views saved in this browser.';
+    on(builder, 'submit', e => {
+      e.preventDefault();
+      const l = rows.filter(r => r.querySelector('input[type=checkbox]').checked)
+        .map(r => ({ v: r.querySelector('input[type=checkbox]').value, s: Math.max(5, Math.min(3600, +r.querySelector('.pl-secs').value || +builder.dataset.seconds || 30)) }));
+      const o = other && other.value.trim();
+      if (o && o[0] === '/' && o[1] !== '/') l.push({ v: o, s: +builder.dataset.seconds || 30 });
+      if (!l.length) { said.textContent = 'Pick at least one view.'; return; }
+      try { localStorage.setItem(MINE, JSON.stringify(l.slice(0, 200))); } catch (x) { said.textContent = 'This browser would not keep it.'; return; }
+      location.href = mineUrl(l, 0);
+    });
+    on(builder.querySelector('.pl-clear'), 'click', () => {
+      try { localStorage.removeItem(MINE); } catch (x) { /* nothing kept */ }
+      rows.forEach(r => { r.querySelector('input[type=checkbox]').checked = false; });
+      said.textContent = 'Forgotten.';
+    });
+  }
   if (bar) {
     const KEY = 'rackscope.playlist.paused';
     const pauseBtn = bar.querySelector('.pl-pause'), fullBtn = bar.querySelector('.pl-full');

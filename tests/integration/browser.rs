@@ -1537,6 +1537,21 @@ async fn browser_zooms_pans_and_heats_a_room() {
     assert_eq!(js(&c, vb).await, full);
     no_csp_violation(&c, "the floor plan").await;
 
+    // A device's hover card on the rack page, and a node's.
+    c.goto(&format!("{}/views/rack/r01", w.web)).await.unwrap();
+    until(
+        &c,
+        10,
+        "return !!document.querySelector('#dev-chassis-1 .device-body')",
+        "the rack page",
+    )
+    .await;
+    js(&c, "var r = document.querySelector('#dev-chassis-1 .device-body'), b = r.getBoundingClientRect(); r.dispatchEvent(new PointerEvent('pointermove', {bubbles: true, pointerType: 'mouse', clientX: b.x + 3, clientY: b.y + 3})); return true").await;
+    until(&c, 5, "var h = document.getElementById('hud'); return !h.hidden && /chassis-1/.test(h.textContent) && /hottest node 50.0/.test(h.textContent) && /n04/.test(h.textContent)", "the device's hover card").await;
+    js(&c, "var r = document.querySelector('#dev-chassis-1 rect.cell[data-name=n04]'), b = r.getBoundingClientRect(); r.dispatchEvent(new PointerEvent('pointermove', {bubbles: true, pointerType: 'mouse', clientX: b.x + 1, clientY: b.y + 1})); return true").await;
+    until(&c, 5, "var h = document.getElementById('hud'); return !h.hidden && h.querySelector('.hud-name').textContent === 'n04' && /node_temperature = 50/.test(h.textContent)", "the node's hover card").await;
+    shot(&c, "rack-hud-1920").await;
+
     // The world map zooms the same way, and its markers grow less than the map.
     c.goto(&format!("{}/", w.web)).await.unwrap();
     until(
@@ -1571,6 +1586,55 @@ async fn browser_zooms_pans_and_heats_a_room() {
         let name = format!("room-{}", ["state", "compact", "cells", "gauge", "heat"][i]);
         fits_a_phone(&p, &w.web, &[(name.as_str(), path.clone())]).await;
     }
+    p.close().await.unwrap();
+    w.stop().await;
+}
+
+/// Issue #22's own playlist: built on /playlist, kept in this browser, played with the
+/// wallboard's controls; a reload of /playlist shows what was saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_builds_its_own_playlist_and_plays_it() {
+    let Some(drv) = driver() else { return };
+    let w = Writable::start().await;
+    w.state.engine.refresh().await;
+    let c = session(&drv, false).await;
+    sign_in_as_admin(&c, &w.web, "/playlist").await;
+    until(
+        &c,
+        10,
+        "return !document.getElementById('my-playlist').hidden",
+        "the builder, shown by the script",
+    )
+    .await;
+    js(&c, "var f = document.getElementById('my-playlist'); ['/alerts', '/views/room/room-a'].forEach(function (v) { var b = f.querySelector('input[type=checkbox][value=\"' + v + '\"]'); b.checked = true; b.closest('label').querySelector('.pl-secs').value = v === '/alerts' ? '7' : '40'; }); return true").await;
+    shot(&c, "playlist-1920").await;
+    click(&c, "#my-playlist button[type=submit]").await;
+    until(
+        &c,
+        10,
+        "var b = document.getElementById('pl-bar'); return location.pathname === '/alerts' && !!b && b.querySelector('.pl-pos').textContent === '1 / 2 (yours)' && /mine=1$/.test(b.querySelector('.pl-next').href) && /^next in [0-7] s$/.test(b.querySelector('.pl-count').textContent)",
+        "the first view of my playlist, with its own time",
+    )
+    .await;
+    click(&c, "#pl-bar .pl-next").await;
+    until(&c, 10, "return location.pathname === '/views/room/room-a' && document.querySelector('#pl-bar .pl-pos').textContent === '2 / 2 (yours)'", "the second view").await;
+    c.goto(&format!("{}/playlist", w.web)).await.unwrap();
+    until(&c, 10, "var b = document.querySelector('#my-playlist input[value=\"/alerts\"]'); return !!b && b.checked && b.closest('label').querySelector('.pl-secs').value === '7'", "the saved playlist shown again").await;
+    no_csp_violation(&c, "the playlist").await;
+    c.close().await.unwrap();
+    let p = session(&drv, true).await;
+    sign_in_as_admin(&p, &w.web, "/").await;
+    fits_a_phone(
+        &p,
+        &w.web,
+        &[
+            ("playlist", "/playlist".to_owned()),
+            ("cluster", "/views/cluster?racks=r01,r02,r03".to_owned()),
+            ("site", "/views/site/dc1".to_owned()),
+            ("overview", "/".to_owned()),
+        ],
+    )
+    .await;
     p.close().await.unwrap();
     w.stop().await;
 }

@@ -427,7 +427,9 @@ async fn the_slurm_pages_count_filter_and_locate_nodes_without_javascript() {
     // (n05-n08) is CRIT for its draining, not-responding and down nodes, n07 (idle) OK.
     assert!(w.contains("<h2>Racks</h2>"), "{w}");
     assert!(
-        w.contains("<g class=\"device st-CRIT\"><a href=\"/views/device/r02/chassis-2\">"),
+        w.contains(
+            "<g class=\"device st-CRIT\"><a href=\"/views/device/r02/chassis-2\" data-name=\"chassis-2\" data-state=\"CRIT\""
+        ),
         "{w}"
     );
     for (node, label) in [

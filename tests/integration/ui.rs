@@ -33,6 +33,7 @@ const PAGES: &[(&str, &str)] = &[
     ("editor.html", "/editors/checks/checks.yaml"),
     ("logs.html", "/logs"),
     ("cluster.html", "/views/cluster?racks=r01,r03"),
+    ("playlist.html", "/playlist"),
 ];
 
 fn html(r: &Reply) -> String {
@@ -145,6 +146,28 @@ async fn site_room_rack_and_device_pages_show_their_part_of_the_tree() {
     has(&rack, "id=\"dev-chassis-1\"");
     has(&rack, "device st-CRIT highlight");
     has(&rack, "node.1 — CRIT");
+    // Hover cards: the device's failing nodes, its hottest node, each failing node's checks.
+    let chassis = &rack[rack.find("id=\"dev-chassis-1\"").unwrap()..];
+    let chassis = &chassis[..chassis.find("</g>").unwrap()];
+    assert!(
+        contains(
+            chassis,
+            "data-name=\"chassis-1\" data-state=\"CRIT\" data-checks=\""
+        ),
+        "{chassis}"
+    );
+    assert!(
+        contains(chassis, "data-temp=\"hottest node 50.0 °C\""),
+        "{chassis}"
+    );
+    assert!(contains(chassis, "data-power=\"800 W drawn\""), "{chassis}");
+    assert!(
+        contains(
+            chassis,
+            "data-name=\"n04\" data-state=\"CRIT\" data-checks=\"node_temperature = 50\""
+        ),
+        "{chassis}"
+    );
     // The storage array draws one cell per disk; slot 3 failed.
     has(&rack, "da01-c1:slot3 — ");
     assert!(!contains(&rack, "da01-c1:slot3 — OK"), "{rack}");
@@ -763,4 +786,21 @@ async fn the_world_map_opens_where_app_yaml_says() {
     let page = html(&get(&st, "/").await);
     has(&page, "viewBox=\"0.00 10.00 360.00 140.00\"");
     assert!(!page.contains("map-zoom"), "no buttons: {page}");
+}
+
+/// `/playlist` lists the configured playlist with its times and what a browser's own can
+/// show; the builder itself needs the page's script, and says so without it.
+#[tokio::test]
+async fn the_playlist_page_lists_the_configured_views_and_the_candidates() {
+    let (st, _) = fixture(true).await;
+    let page = html(&get(&st, "/playlist").await);
+    has(&page, "The configured playlist");
+    has(&page, "href=\"/wallboard\"");
+    has(
+        &page,
+        "<input type=\"checkbox\" value=\"/views/room/room-a\">",
+    );
+    has(&page, "Primary DC › Room A");
+    has(&page, "needs JavaScript");
+    has(&page, "id=\"my-playlist\"");
 }

@@ -73,6 +73,8 @@ pub struct Hud {
     pub power: Option<Bar>,
     /// Nodes Slurm reports in a failing status, by status.
     pub slurm: Option<String>,
+    /// The maintenance window covering it (devices; a rack's is `RackIn::maint`).
+    pub maint: Option<String>,
 }
 
 /// A rack's heat-style colour and the value it stands for.

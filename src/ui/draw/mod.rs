@@ -82,6 +82,9 @@ pub struct Cell {
     pub h: f64,
     pub st: St,
     pub title: String,
+    /// The node or disk it stands for, and its failing checks (the hover card).
+    pub name: String,
+    pub checks: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -91,6 +94,7 @@ pub struct DeviceBox {
     pub w: f64,
     pub h: f64,
     pub id: String,
+    pub name: String,
     pub label: String,
     pub url: String,
     pub st: St,
@@ -104,6 +108,7 @@ pub struct DeviceBox {
     pub title: String,
     /// Covered by a maintenance window (the device, or anything above it).
     pub maint: bool,
+    pub hud: Hud,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,7 +163,7 @@ pub fn grid_cells(
     h: f64,
     rows: u32,
     cols: u32,
-    cells: Vec<(u32, u32, St, String)>,
+    cells: Vec<(u32, u32, St, String, String)>,
 ) -> Vec<Cell> {
     let rows = rows.max(1);
     let cols = cols.max(1);
@@ -168,13 +173,15 @@ pub fn grid_cells(
     let ch = (h - 2.0) / f64::from(rows);
     cells
         .into_iter()
-        .map(|(r, c, st, title)| Cell {
+        .map(|(r, c, st, title, name)| Cell {
             x: area_x + f64::from(c) * cw + 0.5,
             y: y + 1.0 + f64::from(r) * ch + 0.5,
             w: (cw - 1.0).max(1.0),
             h: (ch - 1.0).max(1.0),
             st,
             title,
+            name,
+            checks: String::new(),
         })
         .collect()
 }

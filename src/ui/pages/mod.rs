@@ -103,7 +103,7 @@ pub fn routes() -> Routes {
         // Rackscope's own log: what it shows of requests and errors is for administrators.
         .route("/logs", &[(Method::GET, Need::ADMIN)], get(logs::handler))
         .read("/wallboard", get(wallboard::handler))
-        .read("/playlist", get(wallboard::handler))
+        .read("/playlist", get(wallboard::page))
         .read("/search", get(search::handler))
         .read("/slurm/overview", get(slurm::overview::handler))
         .read("/slurm/partitions", get(slurm::overview::handler))

@@ -16,7 +16,8 @@ use crate::ui::draw::{self, St};
 use crate::ui::urls::{device_url, rack_url};
 
 /// A grid cell of a device: row, column, state and tooltip.
-type Cell = (u32, u32, St, String);
+/// A cell: row, column, state, tooltip and the name of what it stands for (a node, a disk).
+type Cell = (u32, u32, St, String, String);
 
 /// Where a face is drawn: the rack's height and the body's left edge.
 #[derive(Clone, Copy)]
@@ -189,6 +190,7 @@ fn device_box(
         w,
         h,
         id: dev.id.clone(),
+        name: dev.name.clone(),
         label: draw::short(&dev.name, if uh > 1 { 22 } else { 18 }),
         url: device_url(&config.topology, d),
         st,
@@ -201,6 +203,7 @@ fn device_box(
             dev.name, dev.u_position, dev.template_id, st.label
         ),
         maint: false,
+        hud: draw::Hud::default(),
     }
 }
 
@@ -260,7 +263,13 @@ fn device_cells(
                         slot_state(v)
                     };
                     let s = St::of(s);
-                    cells.push((ri as u32, ci as u32, s, format!("{title} — {}", s.label)));
+                    cells.push((
+                        ri as u32,
+                        ci as u32,
+                        s,
+                        format!("{title} — {}", s.label),
+                        title,
+                    ));
                 }
             }
             let rows = l.matrix.len().max(l.rows as usize) as u32;
@@ -282,7 +291,7 @@ fn device_cells(
                 let name = snap
                     .map(|sn| sn.plan.targets.key(topo, Scope::Node, n).to_owned())
                     .unwrap_or_default();
-                cells.push((0, k as u32, s, format!("{name} — {}", s.label)));
+                cells.push((0, k as u32, s, format!("{name} — {}", s.label), name));
             }
             (1, nodes.len().max(1) as u32, cells)
         }
@@ -366,6 +375,8 @@ fn mounted(t: &RackTemplate, page: &str, face: Face, f: Frame) -> Vec<draw::Devi
             cells: Vec::new(),
             title: format!("{name} (U{u}, rack infrastructure)"),
             maint: false,
+            hud: draw::Hud::default(),
+            name,
         });
     }
     out

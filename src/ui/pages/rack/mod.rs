@@ -148,6 +148,7 @@ async fn render(
     if let Some(s) = &snap {
         let live = crate::server::live::rack_live(&st.engine, s, x).await;
         page.live = live_view(&config, &live);
+        device_bars(s, &config, x, &live, &mut page.elevations);
     }
     let r = &topo.racks[x];
     let crumbs = crumbs(topo, Above::Room(r.room));
@@ -275,10 +276,9 @@ pub fn build(
             }
         }
     }
-    let alerts = crate::ui::maint::shown_alerts(snap, &cover, |r| r == x)
-        .iter()
-        .map(|a| alert_row(topo, a))
-        .collect();
+    let shown = crate::ui::maint::shown_alerts(snap, &cover, |r| r == x);
+    let alerts: Vec<AlertRow> = shown.iter().map(|a| alert_row(topo, a)).collect();
+    hover_cards(snap, config, x, &cover, &shown, &alerts, &mut elevations);
     RackPage {
         impact: match (snap, rack_sev) {
             (Some(s), Some(rackscope_core::Severity::Crit)) if s.slurm.is_some() => {
@@ -320,4 +320,124 @@ pub(super) fn device_u_height(config: &Config, dev: &rackscope_core::topology::D
         .devices
         .get(&dev.template_id)
         .map_or(1, |t| t.def.u_height.value.max(1))
+}
+
+/// The most failing nodes a device's hover card lists; the rest are counted.
+const CARD_LINES: usize = 4;
+
+/// What the hover cards of the elevations say beyond the state: each device's failing
+/// nodes and checks, its maintenance and its Slurm status; each node cell's checks.
+fn hover_cards(
+    snap: Option<&Snapshot>,
+    config: &Config,
+    x: RackIx,
+    cover: &rackscope_core::maintenance::Coverage<'_>,
+    shown: &[rackscope_core::read::maintenance::Marked<'_, '_>],
+    rows: &[AlertRow],
+    elevations: &mut [draw::Elevation],
+) {
+    let topo = &config.topology;
+    let mut by_node: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut by_device: std::collections::HashMap<rackscope_core::topology::DeviceIx, Vec<String>> =
+        std::collections::HashMap::new();
+    for (m, row) in shown.iter().zip(rows) {
+        if let Some(n) = m.alert.node_id() {
+            by_node.insert(n, row.checks.as_str());
+        }
+        if let Some(d) = m.alert.device_ix {
+            by_device.entry(d).or_default().push(draw::short(
+                &format!("{} {}: {}", row.st.icon, row.name, row.checks),
+                110,
+            ));
+        }
+    }
+    for e in elevations {
+        for b in &mut e.devices {
+            let Some(d) = topo.device_ix_in_rack(x, &b.id) else {
+                continue;
+            };
+            if let Some(lines) = by_device.get(&d) {
+                let mut text: Vec<String> = lines.iter().take(CARD_LINES).cloned().collect();
+                if lines.len() > CARD_LINES {
+                    text.push(format!("and {} more", lines.len() - CARD_LINES));
+                }
+                b.hud.checks = text.join("\n");
+            }
+            b.hud.slurm = snap
+                .and_then(|s| slurm_of_device(s, &topo.devices[d]))
+                .filter(|m| m.level >= rackscope_core::slurm::Level::Warn)
+                .map(|m| format!("{} ({})", m.status, m.partitions));
+            b.hud.maint = cover
+                .device(d)
+                .map(|w| crate::ui::maint::Maint::of(w).title);
+            for c in &mut b.cells {
+                if let Some(checks) = by_node.get(c.name.as_str()) {
+                    c.checks = (*checks).to_owned();
+                }
+            }
+        }
+    }
+}
+
+/// Each device's hottest node and the power its nodes draw, as bars of its hover card:
+/// temperature up to the library's CRIT threshold, power against the rack's hungriest
+/// device.
+fn device_bars(
+    snap: &Snapshot,
+    config: &Config,
+    x: RackIx,
+    live: &crate::server::live::RackLive,
+    elevations: &mut [draw::Elevation],
+) {
+    let topo = &config.topology;
+    let crit = config
+        .metrics
+        .iter()
+        .filter(|m| rackscope_core::telemetry::metricq::is_temperature(&m.def))
+        .find_map(|m| m.def.display.thresholds.as_ref().and_then(|t| t.crit))
+        .unwrap_or(50.0);
+    let per_device = |d| {
+        let keys = crate::server::live::node_keys(snap, d);
+        let temp = keys
+            .iter()
+            .filter_map(|k| live.node_temperature.get(k))
+            .copied()
+            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        let power = keys
+            .iter()
+            .filter_map(|k| live.node_power.get(k))
+            .copied()
+            .fold(None, |p: Option<f64>, w| Some(p.unwrap_or(0.0) + w));
+        (temp, power)
+    };
+    let devices: Vec<_> = topo.racks[x]
+        .devices
+        .iter()
+        .map(|&d| (d, per_device(d)))
+        .collect();
+    let most = devices
+        .iter()
+        .filter_map(|(_, (_, p))| *p)
+        .fold(0.0, f64::max);
+    for e in elevations {
+        for b in &mut e.devices {
+            let Some((_, (temp, power))) =
+                devices.iter().find(|(d, _)| topo.devices[*d].id == b.id)
+            else {
+                continue;
+            };
+            b.hud.temp = temp.map(|t| draw::Bar {
+                text: format!("hottest node {t:.1} °C"),
+                frac: ((t - (crit - 25.0)) / 25.0).clamp(0.0, 1.0),
+            });
+            b.hud.power = power.map(|w| draw::Bar {
+                text: format!("{} drawn", draw::power_text(w)),
+                frac: if most > 0.0 {
+                    (w / most).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
+            });
+        }
+    }
 }

@@ -298,6 +298,7 @@ pub fn build(
                 temp: heat.and_then(|h| scale.temp_bar(h)),
                 power: heat.and_then(|h| scale.power_bar(h)),
                 slurm: snap.and_then(|s| hud::slurm(s, x)),
+                maint: None,
             },
         }
     };
