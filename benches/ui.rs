@@ -201,8 +201,22 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         heaviest[0].1,
         heaviest[0].0 as f64 / 1024.0
     );
-    // Through the router: the pages whose data comes from the whole world.
+    // Through the router: the pages whose data comes from the whole world, and the site,
+    // cluster and playlist pages.
+    let racks64: Vec<String> = topo
+        .racks
+        .ixs()
+        .take(rackscope_core::views::MAX_RACKS)
+        .map(|x| topo.rack_key(x).into_owned())
+        .collect();
+    let cluster = format!("/views/cluster?racks={}", racks64.join(","));
+    let site = format!("/views/site/{}", topo.sites[0].id);
     for path in [
+        site.as_str(),
+        cluster.as_str(),
+        "/views/cluster",
+        "/playlist",
+        "/logs",
         "/",
         "/alerts",
         "/alerts?per=250",
