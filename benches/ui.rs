@@ -210,7 +210,10 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
         .map(|x| topo.rack_key(x).into_owned())
         .collect();
     let cluster = format!("/views/cluster?racks={}", racks64.join(","));
-    let site = format!("/views/site/{}", topo.sites[0].id);
+    let site = format!(
+        "/views/site/{}",
+        topo.sites.iter().next().map_or("", |s| s.id.as_str())
+    );
     for path in [
         site.as_str(),
         cluster.as_str(),

@@ -13,6 +13,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/partials/banner.html"),
     ),
     (
+        "partials/tree.html",
+        include_str!("../../templates/partials/tree.html"),
+    ),
+    (
         "overview.html",
         include_str!("../../templates/overview.html"),
     ),

@@ -115,7 +115,8 @@ impl Ui {
 
     /// Renders `template` with `chrome` and `page`; with `fragment` (the sequence number of
     /// the snapshot shown), only what goes inside `<main>` (the banner and the `main`
-    /// block), wrapped in the same `<main>` element.
+    /// block), wrapped in the same `<main>` element, then the sidebar tree, whose state
+    /// dots follow the snapshot too.
     pub fn render<C: Serialize, P: Serialize>(
         &self,
         template: &str,
@@ -135,8 +136,12 @@ impl Ui {
                 .tera
                 .render_block(template, "main", &ctx)
                 .map_err(|e| error_text(&e))?;
+            let tree = self
+                .tera
+                .render("partials/tree.html", &ctx)
+                .map_err(|e| error_text(&e))?;
             Ok(format!(
-                "<main id=\"main\" data-seq=\"{seq}\">{banner}{body}</main>"
+                "<main id=\"main\" data-seq=\"{seq}\">{banner}{body}</main>{tree}"
             ))
         } else {
             self.tera.render(template, &ctx).map_err(|e| error_text(&e))

@@ -52,6 +52,13 @@
     const held = hudFor && !hud.hidden ? [racks().indexOf(hudFor), hudFor.getAttribute('href'), hud.style.left, hud.style.top] : null;
     hideHud();
     m.replaceWith(n);
+    // The sidebar tree's dots follow too; aisles someone folded stay folded.
+    const tree = $('tree'), nt = t.content.querySelector('#tree');
+    if (tree && nt) {
+      const shut = new Set([...tree.querySelectorAll('details:not([open]) > summary')].map(s => s.textContent));
+      nt.querySelectorAll('details > summary').forEach(s => { if (shut.has(s.textContent)) s.parentElement.open = false; });
+      tree.replaceWith(nt);
+    }
     if (held) {
       const r = racks()[held[0]];
       if (r && r.getAttribute('href') === held[1]) { showHud(r); hud.style.left = held[2]; hud.style.top = held[3]; }

@@ -60,7 +60,11 @@ async fn racks_show_side_by_side_from_the_query_and_the_picker() {
         html.find(">Rack 01</a>").expect("r01 drawn"),
     );
     assert!(r03 < r01, "in the order asked");
-    assert_eq!(html.matches("class=\"rack-svg\"").count(), 2, "{html}");
+    assert_eq!(
+        html.matches("class=\"rack-svg rack-mini\"").count(),
+        2,
+        "{html}"
+    );
     assert!(html.contains("2 racks · 2 CRIT · 2 WARN nodes"), "{html}");
     assert!(html.contains("Not in the topology"), "{html}");
     assert!(html.contains("nope"));
@@ -100,7 +104,7 @@ async fn an_operator_saves_a_named_view_and_deletes_it() {
     assert!(html.contains("<h1>GPU row"), "{html}");
     assert!(html.contains("The hot aisle"));
     assert!(html.contains("View saved."));
-    assert_eq!(html.matches("class=\"rack-svg\"").count(), 2);
+    assert_eq!(html.matches("class=\"rack-svg rack-mini\"").count(), 2);
 
     // A viewer cannot write.
     let (vc, vcsrf) = sign_in(&st, "vera", ADDR).await;

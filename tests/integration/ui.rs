@@ -78,6 +78,8 @@ async fn every_template_is_rendered_by_a_page() {
             "base.html",
             "components.html",
             "partials/banner.html",
+            // Every page includes it; the fragment test checks it after <main>.
+            "partials/tree.html",
             "ambiguous.html",
         ])
         .collect();
@@ -361,7 +363,15 @@ async fn live_fragment_themes_and_static_files() {
     let r = fragment(&st, "/views/room/room-a").await;
     let frag = html(&r);
     assert!(frag.starts_with("<main id=\"main\" data-seq=\""), "{frag}");
-    assert!(frag.ends_with("</main>"));
+    // Then the sidebar tree, so that its state dots follow the live updates too.
+    let (main, tree) = frag.split_once("</main>").unwrap();
+    assert!(!main.contains("id=\"tree\""));
+    assert!(
+        tree.trim_start()
+            .starts_with("<div class=\"tree\" id=\"tree\">"),
+        "{tree}"
+    );
+    has(tree, "class=\"dot st-CRIT\" title=\"CRIT\"></span>Rack 01");
     assert!(!frag.contains("<html"));
     has(&frag, "class=\"rack st-CRIT\"");
 
@@ -707,7 +717,7 @@ async fn the_tester_shows_what_the_rules_decide_for_each_series() {
 async fn the_sidebar_tree_opens_on_the_current_room_and_marks_the_current_place() {
     let (st, _) = fixture(true).await;
     let tree = |p: &str| {
-        p.split("<div class=\"tree\">")
+        p.split("<div class=\"tree\" id=\"tree\">")
             .nth(1)
             .and_then(|t| t.split("</div>").next())
             .unwrap_or_default()
