@@ -229,20 +229,9 @@ pub fn ids_in(query: &str, label: &str) -> Vec<String> {
     let Some(end) = rest.find(")$") else {
         return Vec::new();
     };
-    // Two escaping levels: the PromQL string literal's, then the regex's.
+    // The PromQL string literal's escaping first; then the folded regex read back.
     let regex = rest[..end].replace("\\\\", "\\").replace("\\\"", "\"");
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = regex.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => cur.extend(chars.next()),
-            '|' => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
+    crate::telemetry::alternation::expand(&regex, 1_000_000).unwrap_or_default()
 }
 
 /// For every query of `plan`, one series per id it asks for, all at `value`: a world where

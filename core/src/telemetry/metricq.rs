@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(
             q,
             vec![MetricQuery {
-                expr: r#"ipmi_temperature_celsius{instance=~"^(?:n1|n\\.2)$",name=~"CPU.*"}"#
+                expr: r#"ipmi_temperature_celsius{instance=~"^(?:n(?:\\.2|1))$",name=~"CPU.*"}"#
                     .into(),
                 label: Some("instance".into()),
                 target: None,
@@ -316,7 +316,10 @@ mod tests {
         let m = metric(r#"avg by (instance) (x{instance=~"$instances"})"#, "W");
         let q = queries(&m, MetricScope::Instance, &["a", "b"]);
         assert_eq!(q.len(), 1);
-        assert_eq!(q[0].expr, r#"avg by (instance) (x{instance=~"^(?:a|b)$"})"#);
+        assert_eq!(
+            q[0].expr,
+            r#"avg by (instance) (x{instance=~"^(?:[ab])$"})"#
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `MetricsSource` → `evaluate` (pure apart from `for:` memory) → an immutable `Snapshot`.
 
 pub mod adhoc;
+pub mod alternation;
 pub mod engine;
 pub mod eval;
 pub mod freshness;

@@ -524,36 +524,11 @@ impl<'t> Filling<'t> {
     }
 }
 
-/// `^(?:a|b\.c)$`: the ids as one anchored alternation, every regex metacharacter escaped.
-pub fn alternation(ids: &[&str]) -> String {
-    let mut s = String::from("^(?:");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            s.push('|');
-        }
-        escape_regex(id, &mut s);
-    }
-    s.push_str(")$");
-    s
-}
+pub use super::alternation::alternation;
 
-/// Escapes the characters that mean something outside a character class, in RE2 (which
-/// Prometheus uses) and the regex crate alike. Unlike `regex::escape` it leaves `-`, `#`, `&`
-/// and `~` alone: they are literal there, and ids are full of dashes.
-fn escape_regex(id: &str, out: &mut String) {
-    for c in id.chars() {
-        if matches!(
-            c,
-            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-}
-
-/// Shortens every alternation longer than 6 ids to its first three, a count and its last
-/// two, so that plans of large topologies stay readable.
+/// Shortens every alternation of more than 6 branches to its first three, a count and its
+/// last two, so that plans of large topologies stay readable; a folded alternation
+/// (`alternation`) usually has few branches and shows whole.
 pub fn elide(expr: &str) -> String {
     let mut out = String::with_capacity(expr.len().min(512));
     let mut rest = expr;
@@ -561,11 +536,11 @@ pub fn elide(expr: &str) -> String {
         out.push_str(&rest[..start + 4]);
         rest = &rest[start + 4..];
         let end = rest.find(")$").unwrap_or(rest.len());
-        let ids: Vec<&str> = rest[..end].split('|').collect();
-        if ids.len() > 6 {
-            out.push_str(&ids[..3].join("|"));
-            out.push_str(&format!("|…{} more…|", ids.len() - 5));
-            out.push_str(&ids[ids.len() - 2..].join("|"));
+        let branches = top_level_branches(&rest[..end]);
+        if branches.len() > 6 {
+            out.push_str(&branches[..3].join("|"));
+            out.push_str(&format!("|…{} more…|", branches.len() - 5));
+            out.push_str(&branches[branches.len() - 2..].join("|"));
         } else {
             out.push_str(&rest[..end]);
         }
@@ -575,13 +550,37 @@ pub fn elide(expr: &str) -> String {
     out
 }
 
+/// The branches of a regex body split at its top-level `|`: not inside a group or a class,
+/// not escaped.
+fn top_level_branches(body: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut in_class, mut escaped, mut from) = (0usize, false, false, 0);
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => depth = depth.saturating_sub(1),
+            '|' if !in_class && depth == 0 => {
+                out.push(&body[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&body[from..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn alternations_escape_metacharacters() {
-        assert_eq!(alternation(&["node.1", "a+b"]), r"^(?:node\.1|a\+b)$");
+        assert_eq!(alternation(&["node.1", "a+b"]), r"^(?:a\+b|node\.1)$");
     }
 
     #[test]
@@ -590,9 +589,13 @@ mod tests {
         let ids: Vec<String> = (1..=9).map(|i| format!("n{i}")).collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let q = format!("up{{instance=~\"{}\"}}", alternation(&ids));
+        // Folded: one branch, shown whole.
+        assert_eq!(elide(&q), r#"up{instance=~"^(?:n[1-9])$"}"#);
+        let ids = ["a1", "b(2", "c|3", "d[4]", "e5", "f6x", "g7y", "h8z"];
+        let q = format!("up{{instance=~\"{}\"}}", alternation(&ids));
         assert_eq!(
             elide(&q),
-            r#"up{instance=~"^(?:n1|n2|n3|…4 more…|n8|n9)$"}"#
+            r#"up{instance=~"^(?:a1|b\(2|c\|3|…3 more…|g7y|h8z)$"}"#
         );
     }
 }
