@@ -115,6 +115,14 @@ pub const LIMITS: &[Limit] = &[
         get: |a| f64::from(a.planner.max_ids_per_query),
     },
     Limit {
+        path: &["planner", "max_query_bytes"],
+        min: 0.0,
+        min_open: false,
+        max: 64.0 * 1024.0 * 1024.0,
+        unit: "bytes",
+        get: |a| f64::from(a.planner.max_query_bytes),
+    },
+    Limit {
         path: &["planner", "max_concurrent_queries"],
         min: 1.0,
         min_open: false,

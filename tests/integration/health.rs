@@ -19,8 +19,16 @@ fn at(offset: u64) -> SystemTime {
 }
 
 fn engine(prom: &Prometheus) -> Arc<Engine> {
+    engine_with(prom, |_| {})
+}
+
+fn engine_with(
+    prom: &Prometheus,
+    tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
+) -> Arc<Engine> {
     let mut loaded = support::load(&support::root().join("tests/fixtures/health/app.yaml"));
     loaded.config.app.telemetry.prometheus_url = Some(prom.url());
+    tune(&mut loaded.config.app);
     let client =
         PrometheusClient::from_config(&loaded.config.app.telemetry, Path::new(".")).unwrap();
     Arc::new(Engine::new(Arc::new(loaded.config), Arc::new(client)))
@@ -183,6 +191,53 @@ async fn health_from_a_real_prometheus() {
     let stats = engine.stats();
     assert!(stats.query_errors > 0);
     assert!(stats.avg_ms.is_some() && stats.last_ts.is_some());
+}
+
+/// `planner.max_query_bytes` (issue #24): chunks over the byte bound are split before they
+/// are sent, and the real Prometheus answers the smaller queries with the same states and
+/// values as the one large query of each check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_over_the_byte_bound_are_split_and_answered_alike() {
+    let Some(prom) = Prometheus::start(&data()) else {
+        return;
+    };
+    let whole = engine_with(&prom, |a| {
+        a.planner.max_ids_per_query = 1000;
+        a.planner.max_query_bytes = 0;
+    });
+    let split = engine_with(&prom, |a| {
+        a.planner.max_ids_per_query = 1000;
+        a.planner.max_query_bytes = 60;
+    });
+    let (a, b) = (whole.refresh_at(at(0)).await, split.refresh_at(at(0)).await);
+    assert!(
+        a.errors.is_empty() && b.errors.is_empty(),
+        "{:?} {:?}",
+        a.errors,
+        b.errors
+    );
+    assert!(
+        b.query_count > a.query_count,
+        "{} vs {}",
+        b.query_count,
+        a.query_count
+    );
+    assert!(
+        b.plan.queries.iter().filter(|q| q.expr.len() > 60).count()
+            < a.plan.queries.iter().filter(|q| q.expr.len() > 60).count()
+    );
+    for i in &a.config.topology.instances {
+        let (x, y) = (node(&a, &i.name), node(&b, &i.name));
+        assert_eq!(x.state, y.state, "{}", i.name);
+        let values = |t: &TargetHealth| {
+            t.checks
+                .iter()
+                .map(|c| (c.severity, c.value.map(f64::to_bits)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values(&x), values(&y), "{}", i.name);
+    }
+    assert_eq!(a.health.global, b.health.global);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -206,6 +206,9 @@ pub struct Planner {
     /// How often the background loop refreshes the health snapshot.
     pub cache_ttl_seconds: u32,
     pub max_ids_per_query: u32,
+    /// The most bytes one query's text may have (0: no bound). VictoriaMetrics refuses
+    /// queries over 16 KB by default (`-search.maxQueryLen`); longer chunks are split.
+    pub max_query_bytes: u32,
     /// How many queries may be in flight at once (the Python version sends one at a time).
     pub max_concurrent_queries: u32,
     /// How long the last good snapshot is served, marked stale, while Prometheus fails;
@@ -219,6 +222,7 @@ impl Default for Planner {
             unknown_state: Severity::Unknown,
             cache_ttl_seconds: 30,
             max_ids_per_query: 200,
+            max_query_bytes: 16_384,
             max_concurrent_queries: 8,
             stale_after_seconds: 300,
         }

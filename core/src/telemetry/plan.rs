@@ -127,6 +127,9 @@ pub struct Plan {
     /// Distinct targets that at least one check runs for.
     pub total_ids: usize,
     pub max_ids_per_query: usize,
+    /// The most bytes a query's text may have (`planner.max_query_bytes`; 0: no bound):
+    /// backends refuse longer ones (VictoriaMetrics at 16 KB by default).
+    pub max_query_bytes: usize,
     /// The Slurm view's one query (`slurm::Slurm::query`), sent with the checks' queries
     /// so that Slurm state and health come from the same refresh.
     pub slurm_query: Option<u32>,
@@ -159,11 +162,12 @@ impl Plan {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} checks bound, {} queries, {} ids, at most {} ids per query",
+            "{} checks bound, {} queries, {} ids, at most {} ids and {} bytes per query",
             self.checks.len(),
             self.queries.len(),
             self.total_ids,
-            self.max_ids_per_query
+            self.max_ids_per_query,
+            self.max_query_bytes
         );
         for c in &self.checks {
             let _ = writeln!(
@@ -208,6 +212,7 @@ pub fn plan(config: &Config) -> Plan {
     let bindings = &config.bindings;
     let targets = bindings.targets.clone();
     let max_ids = (config.app.planner.max_ids_per_query as usize).max(1);
+    let max_bytes = config.app.planner.max_query_bytes as usize;
     let mut queries = Queries::default();
     let mut checks = Vec::new();
     let mut seen: [HashSet<u32>; 3] = Default::default();
@@ -241,7 +246,7 @@ pub fn plan(config: &Config) -> Plan {
             list,
             &def.expr.value,
             discovery_expr,
-            max_ids,
+            Limits { max_ids, max_bytes },
         )
         .into_iter()
         .map(|c| Chunk {
@@ -264,6 +269,7 @@ pub fn plan(config: &Config) -> Plan {
         checks,
         queries: queries.list,
         max_ids_per_query: max_ids,
+        max_query_bytes: max_bytes,
         slurm_query,
         slurm_jobs_query,
         slurm_check,
@@ -401,8 +407,9 @@ fn chunk(
     list: &[u32],
     expr: &str,
     discovery: Option<&str>,
-    max_ids: usize,
+    limits: Limits,
 ) -> Vec<RawChunk> {
+    let max_ids = limits.max_ids;
     let topo = &config.topology;
     let uses =
         |p: &str| placeholder::uses(expr, p) || discovery.is_some_and(|d| placeholder::uses(d, p));
@@ -420,8 +427,16 @@ fn chunk(
         discovery,
         jobs: format!("^(?:{})$", config.app.telemetry.job_regex),
     };
+    let occurrences = used
+        .iter()
+        .map(|&w| (w, exprs.occurrences(w)))
+        .collect::<Vec<_>>();
+    let base = exprs.render_len(&Default::default());
     let mut out = Vec::new();
-    let mut filling = Filling::default();
+    let mut filling = Filling {
+        rendered: base,
+        ..Filling::default()
+    };
     let mut start = 0usize;
     // The ids per placeholder of the group being added, buffers reused across groups.
     let mut group_ids: [Vec<&str>; 3] = Default::default();
@@ -442,15 +457,50 @@ fn chunk(
         }
         if first > start && filling.would_exceed(&used, &group_ids, max_ids) {
             out.push(filling.flush(start..first, &exprs));
+            filling.rendered = base;
             start = first;
         }
+        // The byte bound: an upper bound of the growth (an id adds at most its escaped
+        // text and a group's punctuation to the folded alternation) decides whether the
+        // chunk needs rendering; only a chunk near the bound is rendered, and a group that
+        // would push it over starts the next chunk.
+        let growth: usize = occurrences
+            .iter()
+            .map(|&(w, n)| n * filling.fresh_bytes(w, &group_ids[w]))
+            .sum();
+        let mark = filling.mark();
         filling.add(&used, &group_ids);
+        filling.pending += growth;
+        if limits.max_bytes > 0
+            && first > start
+            && filling.rendered + filling.pending > limits.max_bytes
+        {
+            let len = exprs.render_len(&filling.order);
+            if len > limits.max_bytes {
+                filling.undo(mark);
+                out.push(filling.flush(start..first, &exprs));
+                start = first;
+                filling.add(&used, &group_ids);
+                filling.rendered = exprs.render_len(&filling.order);
+            } else {
+                filling.rendered = len;
+            }
+            filling.pending = 0;
+        }
         first = end;
     }
     if start < list.len() {
         out.push(filling.flush(start..list.len(), &exprs));
     }
     out
+}
+
+/// The bounds a chunk keeps to.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_ids: usize,
+    /// 0: no bound.
+    max_bytes: usize,
 }
 
 /// What each chunk of one check substitutes into.
@@ -461,14 +511,77 @@ struct ChunkExprs<'e> {
     jobs: String,
 }
 
+impl ChunkExprs<'_> {
+    /// The expression and discovery substituted with `regexes` per placeholder.
+    fn substituted(&self, regexes: &[String; 3]) -> (String, Option<String>) {
+        let sub = |e: &str| {
+            substitute(e, |p| match p {
+                "$instances" => Some(regexes[INSTANCES].as_str()),
+                "$chassis" => Some(regexes[CHASSIS].as_str()),
+                "$racks" => Some(regexes[RACKS].as_str()),
+                "$jobs" => Some(self.jobs.as_str()),
+                _ => None,
+            })
+        };
+        (sub(self.expr), self.discovery.map(sub))
+    }
+
+    /// The bytes of the queries with `ids` per placeholder: what the bound is about (the
+    /// discovery query is sent as well, and is bounded alike).
+    fn render_len(&self, ids: &[Vec<&str>; 3]) -> usize {
+        let regexes = ids.each_ref().map(|ids| alternation(ids));
+        let (e, d) = self.substituted(&regexes);
+        e.len().max(d.map_or(0, |d| d.len()))
+    }
+
+    /// How many times placeholder `which` appears in the longer query: its ids' bytes
+    /// count that many times.
+    fn occurrences(&self, which: usize) -> usize {
+        const PROBE: usize = 64;
+        let mut regexes: [String; 3] = Default::default();
+        let (e0, d0) = self.substituted(&regexes);
+        regexes[which] = "x".repeat(PROBE);
+        let (e1, d1) = self.substituted(&regexes);
+        let n = |a: usize, b: usize| b.saturating_sub(a) / PROBE;
+        n(e0.len(), e1.len()).max(n(d0.map_or(0, |d| d.len()), d1.map_or(0, |d| d.len())))
+    }
+}
+
 /// The ids each placeholder carries in the chunk being filled, in first-seen order.
 #[derive(Default)]
 struct Filling<'t> {
     sets: [HashSet<&'t str>; 3],
     order: [Vec<&'t str>; 3],
+    /// The queries' bytes when last rendered, and an upper bound of what was added since.
+    rendered: usize,
+    pending: usize,
 }
 
 impl<'t> Filling<'t> {
+    /// An upper bound of the bytes `ids` add to placeholder `which`'s alternation: each id
+    /// escaped (at most twice its length, and twice again in the PromQL string) and a
+    /// group's punctuation.
+    fn fresh_bytes(&self, which: usize, ids: &[&'t str]) -> usize {
+        ids.iter()
+            .filter(|id| !self.sets[which].contains(*id))
+            .map(|id| id.len() * 4 + 8)
+            .sum()
+    }
+
+    /// Where each placeholder's list stands, for `undo`.
+    fn mark(&self) -> [usize; 3] {
+        self.order.each_ref().map(Vec::len)
+    }
+
+    /// Takes back the ids added since `mark`.
+    fn undo(&mut self, mark: [usize; 3]) {
+        for ((ids, set), at) in self.order.iter_mut().zip(self.sets.iter_mut()).zip(mark) {
+            for id in ids.drain(at..) {
+                set.remove(id);
+            }
+        }
+    }
+
     /// Whether a group's ids would push a placeholder over the limit.
     fn would_exceed(&self, used: &[usize], group: &[Vec<&'t str>; 3], max_ids: usize) -> bool {
         used.iter().any(|&which| {
@@ -501,25 +614,18 @@ impl<'t> Filling<'t> {
             ids.sort_unstable();
         }
         let regexes = self.order.each_ref().map(|ids| alternation(ids));
-        let sub = |e: &str| {
-            substitute(e, |p| match p {
-                "$instances" => Some(regexes[INSTANCES].as_str()),
-                "$chassis" => Some(regexes[CHASSIS].as_str()),
-                "$racks" => Some(regexes[RACKS].as_str()),
-                "$jobs" => Some(exprs.jobs.as_str()),
-                _ => None,
-            })
-        };
+        let (expr, discovery) = exprs.substituted(&regexes);
         let chunk = RawChunk {
             range: range.start as u32..range.end as u32,
-            expr: sub(exprs.expr),
-            discovery: exprs.discovery.map(sub),
+            expr,
+            discovery,
             ids: self.order.iter().map(Vec::len).max().unwrap_or(0) as u32,
         };
         for (ids, set) in self.order.iter_mut().zip(self.sets.iter_mut()) {
             ids.clear();
             set.clear();
         }
+        self.pending = 0;
         chunk
     }
 }

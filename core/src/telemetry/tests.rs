@@ -640,11 +640,13 @@ proptest! {
         }
     }
 
-    /// Whatever the limit, every target of every check is in exactly one query.
+    /// Whatever the limits, every target of every check is in exactly one query, and a
+    /// query over the byte bound is one a single group of targets sharing an id fills.
     #[test]
-    fn batching_covers_every_id_exactly_once(max in 1u32..20) {
+    fn batching_covers_every_id_exactly_once(max in 1u32..20, bytes in prop_oneof![Just(0u32), 40u32..400]) {
         let mut config = fixture();
         config.app.planner.max_ids_per_query = max;
+        config.app.planner.max_query_bytes = bytes;
         let p = plan(&config);
         for c in &p.checks {
             let mut seen = BTreeSet::new();
@@ -652,6 +654,13 @@ proptest! {
             for ch in &c.chunks {
                 let q = &p.queries[ch.query as usize];
                 prop_assert!(q.ids <= max);
+                if bytes > 0 && q.expr.len() > bytes as usize {
+                    let keys: BTreeSet<&str> = c.targets[ch.targets.start as usize..ch.targets.end as usize]
+                        .iter()
+                        .map(|&t| p.targets.key(&config.topology, c.scope, t))
+                        .collect();
+                    prop_assert_eq!(keys.len(), 1, "{} bytes over {}: {}", q.expr.len(), bytes, q.expr);
+                }
                 for id in ids_in(&q.expr, &c.key_label) {
                     count += 1;
                     seen.insert(id);
@@ -663,6 +672,29 @@ proptest! {
             prop_assert_eq!(seen, want);
         }
     }
+}
+
+#[test]
+fn the_byte_bound_splits_chunks_the_id_bound_lets_through() {
+    let mut config = fixture();
+    config.app.planner.max_ids_per_query = 1000;
+    config.app.planner.max_query_bytes = 0;
+    let whole = plan(&config);
+    config.app.planner.max_query_bytes = 60;
+    let split = plan(&config);
+    let chunks = |p: &Plan| p.checks.iter().map(|c| c.chunks.len()).sum::<usize>();
+    assert!(
+        chunks(&split) > chunks(&whole),
+        "{} vs {}\n{}",
+        chunks(&split),
+        chunks(&whole),
+        whole.describe(&config, true)
+    );
+    assert!(
+        split
+            .describe(&config, true)
+            .contains("at most 1000 ids and 60 bytes per query")
+    );
 }
 
 #[tokio::test]
