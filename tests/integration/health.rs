@@ -26,8 +26,16 @@ fn engine_with(
     prom: &Prometheus,
     tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
 ) -> Arc<Engine> {
+    engine_at(&prom.url(), tune)
+}
+
+/// The fixture's engine over any Prometheus-API backend at `url`.
+fn engine_at(
+    url: &str,
+    tune: impl FnOnce(&mut rackscope_core::model::app::AppConfig),
+) -> Arc<Engine> {
     let mut loaded = support::load(&support::root().join("tests/fixtures/health/app.yaml"));
-    loaded.config.app.telemetry.prometheus_url = Some(prom.url());
+    loaded.config.app.telemetry.prometheus_url = Some(url.to_owned());
     tune(&mut loaded.config.app);
     let client =
         PrometheusClient::from_config(&loaded.config.app.telemetry, Path::new(".")).unwrap();
@@ -238,6 +246,65 @@ async fn queries_over_the_byte_bound_are_split_and_answered_alike() {
         assert_eq!(values(&x), values(&y), "{}", i.name);
     }
     assert_eq!(a.health.global, b.health.global);
+}
+
+/// Any Prometheus-API backend (issue #24): VictoriaMetrics, fed the same series, gives the
+/// health fixture the same states and values as Prometheus at the instants the health
+/// suite checks; its query-length limit refuses the flat queries of a large chunk, and the
+/// byte bound (`planner.max_query_bytes`) keeps every query under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoria_metrics_answers_as_prometheus_does() {
+    let Some(prom) = Prometheus::start(&data()) else {
+        return;
+    };
+    let Some(vm) = crate::support::vm::VictoriaMetrics::start(&data(), &["-search.maxQueryLen=70"])
+    else {
+        return;
+    };
+    let states = |s: &Snapshot| {
+        s.config
+            .topology
+            .instances
+            .iter()
+            .map(|i| {
+                let t = node(s, &i.name);
+                let checks: Vec<_> = t
+                    .checks
+                    .iter()
+                    .map(|c| (c.severity, c.value.map(f64::to_bits)))
+                    .collect();
+                (i.name.clone(), t.state, checks)
+            })
+            .collect::<Vec<_>>()
+    };
+    let bounded = |a: &mut rackscope_core::model::app::AppConfig| {
+        a.planner.max_ids_per_query = 1000;
+        a.planner.max_query_bytes = 70;
+    };
+    let p = engine_with(&prom, bounded);
+    let v = engine_at(&vm.url(), bounded);
+    for offset in [0, 30, 90] {
+        let (a, b) = (
+            p.refresh_at(at(offset)).await,
+            v.refresh_at(at(offset)).await,
+        );
+        assert!(a.errors.is_empty(), "{:?}", a.errors);
+        assert!(b.errors.is_empty(), "VictoriaMetrics: {:?}", b.errors);
+        assert_eq!(states(&a), states(&b), "at T0+{offset}");
+        assert_eq!(a.health.global, b.health.global);
+    }
+    // Without the bound, VictoriaMetrics refuses the long queries: their targets are
+    // UNKNOWN with the reason, never OK.
+    let unbounded = engine_at(&vm.url(), |a| {
+        a.planner.max_ids_per_query = 1000;
+        a.planner.max_query_bytes = 0;
+    });
+    let s = unbounded.refresh_at(at(0)).await;
+    assert!(
+        !s.errors.is_empty(),
+        "a query over -search.maxQueryLen is refused"
+    );
+    assert_eq!(node(&s, "n09").state, Some(Unknown));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

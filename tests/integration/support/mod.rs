@@ -10,6 +10,7 @@ pub(crate) mod fixture;
 pub(crate) mod prom;
 pub(crate) mod router;
 pub(crate) mod served;
+pub(crate) mod vm;
 
 use std::path::{Path, PathBuf};
 
