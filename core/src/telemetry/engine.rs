@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
 use futures_util::StreamExt;
@@ -287,14 +287,28 @@ impl Engine {
         for e in &done.errors {
             tracing::warn!(query = %e.query, error = %e.error, "query failed");
         }
-        let view: Vec<Answer<'_>> = answers
-            .iter()
-            .map(|a| match a {
-                Ok(res) => Answer::Ok(res),
-                Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
-            })
-            .collect();
-        let health = evaluate(&done.config, &done.plan, &view, at, &mut inner.memory);
+        // Evaluation and roll-up are CPU work proportional to the topology: on the
+        // blocking pool, so that the executor keeps serving requests meanwhile.
+        let (config, plan) = (done.config.clone(), done.plan.clone());
+        let mut memory = std::mem::take(&mut inner.memory);
+        let job = tokio::task::spawn_blocking(move || {
+            let view: Vec<Answer<'_>> = answers
+                .iter()
+                .map(|a| match a {
+                    Ok(res) => Answer::Ok(res),
+                    Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
+                })
+                .collect();
+            let health = evaluate(&config, &plan, &view, at, &mut memory);
+            (health, memory)
+        });
+        let (health, memory) = match job.await {
+            Ok(done) => done,
+            // A panic in evaluation unwinds the refresh as it did inline: the supervisor
+            // counts it and restarts the loop.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        inner.memory = memory;
         self.publish(done.snapshot(health, None))
     }
 
@@ -586,13 +600,16 @@ impl Engine {
     /// resolves. A refresh in progress is abandoned at shutdown. Each loop is supervised: a
     /// panic is caught, logged and counted, and the loop resumes after a backoff.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        // Refreshes evaluate at instants aligned to the wall clock (multiples of the period
+        // since the epoch), so that every replica of the same configuration asks Prometheus
+        // about the same instants and shows the same states, whenever it started.
         let refresh_loop = supervise(&self.stats, Task::Refresh, || async {
-            let started = Instant::now();
-            self.refresh().await;
             let ttl = Duration::from_secs(u64::from(
                 self.config().app.planner.cache_ttl_seconds.max(1),
             ));
-            ttl.saturating_sub(started.elapsed())
+            let (at, _) = aligned(SystemTime::now(), ttl);
+            self.refresh_at(at).await;
+            aligned(SystemTime::now(), ttl).1
         });
         let heartbeat_loop = supervise(&self.stats, Task::Heartbeat, || async {
             self.heartbeat().await;
@@ -670,6 +687,20 @@ impl Done {
             slurm: self.slurm,
         }
     }
+}
+
+/// The last instant at or before `now` that is a whole number of `period`s since the
+/// epoch, and how long from `now` to the next one.
+pub fn aligned(now: SystemTime, period: Duration) -> (SystemTime, Duration) {
+    let p = period.as_millis().max(1);
+    let since = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let into = since % p;
+    let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(since - into).unwrap_or(0));
+    let wait = Duration::from_millis(u64::try_from(p - into).unwrap_or(0));
+    (at, wait)
 }
 
 /// Locks a mutex whose data stays valid even if a holder panicked (a counter).
@@ -764,6 +795,24 @@ mod conversion_tests {
             query_timeout(&with_timeouts(5.0, 2.0, 30)),
             Duration::from_secs(8)
         );
+    }
+
+    #[test]
+    fn refreshes_align_to_the_wall_clock() {
+        let t = |s: u64, ms: u64| UNIX_EPOCH + Duration::from_secs(s) + Duration::from_millis(ms);
+        let ttl = Duration::from_secs(30);
+        // Two replicas started 7 s apart evaluate at the same instant and wake together.
+        let (a, wa) = aligned(t(1_700_000_012, 0), ttl);
+        let (b, wb) = aligned(t(1_700_000_019, 0), ttl);
+        assert_eq!((a, b), (t(1_700_000_010, 0), t(1_700_000_010, 0)));
+        assert_eq!(t(1_700_000_012, 0) + wa, t(1_700_000_019, 0) + wb);
+        assert_eq!(wa, Duration::from_secs(28));
+        // On an instant, that instant, and a whole period to the next.
+        assert_eq!(
+            aligned(t(1_700_000_040, 0), ttl),
+            (t(1_700_000_040, 0), ttl)
+        );
+        assert_eq!(aligned(t(5, 500), Duration::ZERO).0, t(5, 500));
     }
 
     #[test]
