@@ -250,8 +250,8 @@ async fn queries_over_the_byte_bound_are_split_and_answered_alike() {
 
 /// Any Prometheus-API backend (issue #24): VictoriaMetrics, fed the same series, gives the
 /// health fixture the same states and values as Prometheus at the instants the health
-/// suite checks; its query-length limit refuses the flat queries of a large chunk, and the
-/// byte bound (`planner.max_query_bytes`) keeps every query under it.
+/// suite checks; the byte bound (`planner.max_query_bytes`) keeps every query under its
+/// query-length limit, and a query it refuses all the same is asked again in halves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn victoria_metrics_answers_as_prometheus_does() {
     let Some(prom) = Prometheus::start(&data()) else {
@@ -293,18 +293,31 @@ async fn victoria_metrics_answers_as_prometheus_does() {
         assert_eq!(states(&a), states(&b), "at T0+{offset}");
         assert_eq!(a.health.global, b.health.global);
     }
-    // Without the bound, VictoriaMetrics refuses the long queries: their targets are
-    // UNKNOWN with the reason, never OK.
+    // Without the bound, VictoriaMetrics refuses the long queries: each is asked again in
+    // halves, and the states are the same, none UNKNOWN for it.
     let unbounded = engine_at(&vm.url(), |a| {
         a.planner.max_ids_per_query = 1000;
         a.planner.max_query_bytes = 0;
     });
-    let s = unbounded.refresh_at(at(0)).await;
-    assert!(
-        !s.errors.is_empty(),
-        "a query over -search.maxQueryLen is refused"
+    // Against a fresh engine: `p`'s `for:` timers have run since T0.
+    let fresh = engine_with(&prom, bounded);
+    let (a, b) = (
+        fresh.refresh_at(at(0)).await,
+        unbounded.refresh_at(at(0)).await,
     );
-    assert_eq!(node(&s, "n09").state, Some(Unknown));
+    assert!(
+        b.plan.queries.iter().any(|q| q.expr.len() > 70),
+        "some planned query is over VictoriaMetrics' limit"
+    );
+    assert!(b.errors.is_empty(), "{:?}", b.errors);
+    // The refused ones went again as pieces: more queries sent than planned.
+    assert!(
+        unbounded.stats().query_count > b.plan.queries.len() as u64,
+        "{} sent, {} planned",
+        unbounded.stats().query_count,
+        b.plan.queries.len()
+    );
+    assert_eq!(states(&a), states(&b));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,6 +153,28 @@ pub(crate) fn escape_regex(id: &str, out: &mut String) {
     }
 }
 
+/// A query as two queries that together ask for what it asks: the ids of its first
+/// alternation (`=~"^(?:…)$"`, every occurrence of it) split in halves. `None` when it has
+/// none, or one of a single id.
+pub fn split_query(expr: &str) -> Option<[String; 2]> {
+    const OPEN: &str = "=~\"^(?:";
+    let start = expr.find(OPEN)? + OPEN.len();
+    let len = expr[start..].find(")$\"")?;
+    let written = &expr[start..start + len];
+    // The PromQL string's escaping, undone and done again.
+    let ids = expand(&written.replace("\\\\", "\\"), 1_000_000)?;
+    if ids.len() < 2 {
+        return None;
+    }
+    let (a, b) = ids.split_at(ids.len() / 2);
+    let whole = format!("^(?:{written})$");
+    let half = |ids: &[String]| {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        expr.replace(&whole, &alternation(&refs).replace('\\', "\\\\"))
+    };
+    Some([half(a), half(b)])
+}
+
 /// The strings a regex body written by `body` matches, at most `cap` of them; `None` for
 /// a body it did not write (or one over the cap).
 pub fn expand(body: &str, cap: usize) -> Option<Vec<String>> {
@@ -307,6 +329,30 @@ mod tests {
         }
         assert!(!re.is_match("x"));
         assert_eq!(expand(&body(&ids), 100).unwrap(), set(&ids));
+    }
+
+    #[test]
+    fn a_query_splits_into_two_that_ask_for_its_ids() {
+        let ids: Vec<String> = (1..=9).map(|i| format!("n.{i}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let lit = alternation(&refs).replace('\\', "\\\\");
+        let q = format!("rate(a{{instance=~\"{lit}\"}}[5m]) + b{{instance=~\"{lit}\"}}");
+        let [x, y] = split_query(&q).unwrap();
+        let ids_of = |q: &str| {
+            let s = q.find("=~\"^(?:").unwrap() + 7;
+            let e = q[s..].find(")$\"").unwrap();
+            expand(&q[s..s + e].replace("\\\\", "\\"), 100).unwrap()
+        };
+        let (a, b) = (ids_of(&x), ids_of(&y));
+        assert_eq!((a.len(), b.len()), (4, 5));
+        let mut all = [a, b].concat();
+        all.sort();
+        assert_eq!(all, ids);
+        // Both occurrences changed alike.
+        assert_eq!(x.matches("instance=~").count(), 2);
+        assert!(!x.contains(&lit) && !y.contains(&lit));
+        assert!(split_query("up{instance=~\"^(?:n1)$\"}").is_none());
+        assert!(split_query("up").is_none());
     }
 
     proptest! {

@@ -447,7 +447,52 @@ impl Engine {
         at: SystemTime,
         timeout: Duration,
     ) -> (usize, Result<InstantResult, SourceError>) {
-        (i, self.timed_instant(query, at, timeout).await)
+        let r = self.timed_instant(query, at, timeout).await;
+        match r {
+            Err(e) if e.is_too_long() => (i, self.in_pieces(query, e, at, timeout).await),
+            r => (i, r),
+        }
+    }
+
+    /// A query the backend refused for its length, asked again in halves (and halves of
+    /// halves, up to `MAX_PIECES` queries) and answered as one: the planner's byte bound
+    /// was above the backend's. Any other failure of a piece fails the whole.
+    async fn in_pieces(
+        &self,
+        query: &str,
+        refused: SourceError,
+        at: SystemTime,
+        timeout: Duration,
+    ) -> Result<InstantResult, SourceError> {
+        const MAX_PIECES: usize = 64;
+        let Some(halves) = super::alternation::split_query(query) else {
+            return Err(refused);
+        };
+        tracing::warn!(error = %refused, "query refused for its length; asking in smaller pieces (lower planner.max_query_bytes)");
+        let mut todo: Vec<String> = halves.into();
+        let mut merged = InstantResult {
+            samples: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut sent = 0;
+        while let Some(q) = todo.pop() {
+            sent += 1;
+            if sent > MAX_PIECES {
+                return Err(refused);
+            }
+            match self.timed_instant(&q, at, timeout).await {
+                Ok(r) => {
+                    merged.samples.extend(r.samples);
+                    merged.warnings.extend(r.warnings);
+                }
+                Err(e) if e.is_too_long() => match super::alternation::split_query(&q) {
+                    Some(h) => todo.extend(h),
+                    None => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(merged)
     }
 
     async fn timed_instant(

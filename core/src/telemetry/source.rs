@@ -92,6 +92,23 @@ pub enum SourceError {
 impl SourceError {
     /// Whether the failure says nothing about the query and everything about the server:
     /// connection refused, timeouts, and the 502/503/504 of a proxy in front of it.
+    /// Whether the backend refused the query for its length (VictoriaMetrics'
+    /// `-search.maxQueryLen`, a proxy's 413 or 414): the same ids in smaller queries can
+    /// still be answered.
+    pub fn is_too_long(&self) -> bool {
+        match self {
+            SourceError::Http { status, .. } => matches!(status, 413 | 414),
+            SourceError::Api { status, error, .. } => {
+                let e = error.to_ascii_lowercase();
+                matches!(status, 400 | 413 | 414 | 422)
+                    && (e.contains("too long")
+                        || e.contains("maxquerylen")
+                        || e.contains("too large"))
+            }
+            _ => false,
+        }
+    }
+
     pub fn is_unavailable(&self) -> bool {
         match self {
             SourceError::Unreachable { .. } | SourceError::Timeout { .. } => true,
