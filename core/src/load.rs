@@ -221,29 +221,7 @@ fn maintenances(
             file: file.to_path_buf(),
         };
     };
-    let items = match node.get("maintenances") {
-        None if node.is_null() => &[][..],
-        Some(n) if n.is_null() => &[][..],
-        Some(n) => match n.seq() {
-            Some(items) => items,
-            None => {
-                diags.error(
-                    "maintenance",
-                    Span::new(&arc, n.pos),
-                    "`maintenances:` must be a list of windows",
-                );
-                &[][..]
-            }
-        },
-        None => {
-            diags.error(
-                "maintenance",
-                Span::new(&arc, node.pos),
-                "expected `maintenances:`, a list of windows",
-            );
-            &[][..]
-        }
-    };
+    let items = list_under(&node, "maintenances", "windows", "maintenance", &arc, diags);
     let entries = items
         .iter()
         .take(crate::maintenance::MAX_WINDOWS + 1)
@@ -264,6 +242,38 @@ fn maintenances(
     )
 }
 
+/// The list under `key` of a file that holds only that list (`maintenances:`, `views:`):
+/// an empty file or key is an empty list; anything else is an error at its position.
+fn list_under<'n>(
+    node: &'n Node,
+    key: &str,
+    of: &str,
+    code: &'static str,
+    file: &Arc<Path>,
+    diags: &mut Diagnostics,
+) -> &'n [Node] {
+    match node.get(key) {
+        None if node.is_null() => &[],
+        Some(n) if n.is_null() => &[],
+        Some(n) => n.seq().unwrap_or_else(|| {
+            diags.error(
+                code,
+                Span::new(file, n.pos),
+                format!("`{key}:` must be a list of {of}"),
+            );
+            &[]
+        }),
+        None => {
+            diags.error(
+                code,
+                Span::new(file, node.pos),
+                format!("expected `{key}:`, a list of {of}"),
+            );
+            &[]
+        }
+    }
+}
+
 /// Only `views.yaml` (named cluster views), checked against `config`'s topology: `text`
 /// when given (a change about to be written), else the file on disk. No file is no view.
 pub fn views_of(config: &Config, text: Option<&str>) -> (crate::views::Views, Diagnostics) {
@@ -282,29 +292,7 @@ pub fn views_of(config: &Config, text: Option<&str>) -> (crate::views::Views, Di
     else {
         return (views, diags);
     };
-    let items = match node.get("views") {
-        None if node.is_null() => &[][..],
-        Some(n) if n.is_null() => &[][..],
-        Some(n) => match n.seq() {
-            Some(items) => items,
-            None => {
-                diags.error(
-                    "views",
-                    Span::new(&arc, n.pos),
-                    "`views:` must be a list of views",
-                );
-                &[][..]
-            }
-        },
-        None => {
-            diags.error(
-                "views",
-                Span::new(&arc, node.pos),
-                "expected `views:`, a list of cluster views",
-            );
-            &[][..]
-        }
-    };
+    let items = list_under(&node, "views", "views", "views", &arc, &mut diags);
     if items.len() > MAX_VIEWS {
         diags.error(
             "views",

@@ -257,6 +257,25 @@ pub struct RoomLive {
     pub error: Option<String>,
 }
 
+/// `room_live`, waited on at most `wait`: a page draws without the values rather than
+/// late, and says why.
+pub async fn room_live_within(
+    engine: &Engine,
+    snap: &Snapshot,
+    racks: &[RackIx],
+    wait: Duration,
+) -> RoomLive {
+    tokio::time::timeout(wait, room_live(engine, snap, racks))
+        .await
+        .unwrap_or_else(|_| RoomLive {
+            error: Some(format!(
+                "Prometheus did not answer within {} s",
+                wait.as_secs()
+            )),
+            ..RoomLive::default()
+        })
+}
+
 /// Temperature and power of the racks `racks` (a room's), in one query per metric (and id
 /// chunk), through the engine's cache: a floor plan refreshed by many screens costs
 /// Prometheus one answer per cache period.

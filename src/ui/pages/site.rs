@@ -121,14 +121,14 @@ async fn render(st: &AppState, ctx: &Ctx, id: &str, shown: Shown, status: Status
                 .iter()
                 .flat_map(|&r| topo.room_racks(r))
                 .collect();
-            let fetch = crate::server::live::room_live(&st.engine, s, &racks);
             Some(
-                tokio::time::timeout(crate::ui::pages::room::LIVE_WAIT, fetch)
-                    .await
-                    .unwrap_or_else(|_| crate::server::live::RoomLive {
-                        error: Some("Prometheus did not answer in time".into()),
-                        ..Default::default()
-                    }),
+                crate::server::live::room_live_within(
+                    &st.engine,
+                    s,
+                    &racks,
+                    crate::ui::pages::room::LIVE_WAIT,
+                )
+                .await,
             )
         }
         None => None,

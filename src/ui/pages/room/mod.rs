@@ -132,18 +132,7 @@ async fn render(
     let live = match snap {
         Some(s) => {
             let racks: Vec<RackIx> = topo.room_racks(ri).collect();
-            let fetch = crate::server::live::room_live(&st.engine, s, &racks);
-            Some(
-                tokio::time::timeout(LIVE_WAIT, fetch)
-                    .await
-                    .unwrap_or_else(|_| crate::server::live::RoomLive {
-                        error: Some(format!(
-                            "Prometheus did not answer within {} s",
-                            LIVE_WAIT.as_secs()
-                        )),
-                        ..Default::default()
-                    }),
-            )
+            Some(crate::server::live::room_live_within(&st.engine, s, &racks, LIVE_WAIT).await)
         }
         None => None,
     };
