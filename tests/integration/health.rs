@@ -320,6 +320,47 @@ async fn victoria_metrics_answers_as_prometheus_does() {
     assert_eq!(states(&a), states(&b));
 }
 
+/// Issue #24's restart: a fresh process rebuilds its `for:` timers from Prometheus
+/// (`Engine::warm_up`), so it reports n05's failed fan pending since it failed, as the
+/// process that watched it fail does, and fires at the same refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_a_pending_for_timer() {
+    let Some(prom) = Prometheus::start(&data()) else {
+        return;
+    };
+    let since = |s: &Snapshot| {
+        check(s, &node(s, "n05"), "node_fan")
+            .pending
+            .map(|p| (p.severity, p.since))
+    };
+    let watched = engine(&prom);
+    watched.refresh_at(at(0)).await;
+    let a = watched.refresh_at(at(30)).await;
+    assert_eq!(
+        since(&a),
+        Some((Crit, at(0))),
+        "pending since the fan failed"
+    );
+
+    let restarted = engine(&prom);
+    assert!(restarted.warm_up(at(30)).await > 0);
+    let b = restarted.refresh_at(at(30)).await;
+    assert_eq!(since(&b), since(&a));
+    // Without the rebuild, the timer would start at the restart.
+    let naive = engine(&prom);
+    let n = naive.refresh_at(at(30)).await;
+    assert_eq!(since(&n), Some((Crit, at(30))));
+    // Both fire at T0+60; the naive one only at T0+90.
+    let (a, b) = (
+        watched.refresh_at(at(60)).await,
+        restarted.refresh_at(at(60)).await,
+    );
+    assert_eq!(node(&a, "n05").state, Some(Crit));
+    assert_eq!(node(&b, "n05").state, Some(Crit));
+    let n = naive.refresh_at(at(60)).await;
+    assert_eq!(node(&n, "n05").state, Some(Ok));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_surfaces_errors_and_runs_range_queries() {
     let mut om = OpenMetrics::default();

@@ -312,6 +312,61 @@ impl Engine {
         self.publish(done.snapshot(health, None))
     }
 
+    /// Rebuilds the `for:` timers a fresh process lacks from Prometheus itself: the plan's
+    /// queries evaluated at the aligned instants of the longest `for:` window before `at`
+    /// (at most `MAX_WARM_UP` of them), into the memory only; nothing is published. A
+    /// restart, or a second replica, then reports the failing states pending since when
+    /// they started, not since it started. Returns the instants replayed.
+    pub async fn warm_up(&self, at: SystemTime) -> usize {
+        const MAX_WARM_UP: u64 = 20;
+        let mut inner = self.inner.lock().await;
+        let config = self.config();
+        let plan = inner.plan.clone();
+        let longest = plan
+            .checks
+            .iter()
+            .filter_map(|c| c.for_seconds)
+            .max()
+            .unwrap_or(0);
+        if longest == 0 {
+            return 0;
+        }
+        let ttl = u64::from(config.app.planner.cache_ttl_seconds.max(1));
+        // Past the cap, coarser steps over the same window.
+        let step = ttl.max(longest.div_ceil(MAX_WARM_UP));
+        let steps = longest.div_ceil(step);
+        let mut replayed = 0;
+        let started = Instant::now();
+        for k in (1..=steps).rev() {
+            let Some(t) = at.checked_sub(Duration::from_secs(k * step)) else {
+                continue;
+            };
+            let answers = self.run_queries(&config, &plan, t).await;
+            // A Prometheus that does not answer, or answers slowly, must not hold back the
+            // first real refresh (and its stale or UNKNOWN verdict): the rebuild stops.
+            if answers.iter().all(Result::is_err) || started.elapsed() > Duration::from_secs(ttl) {
+                break;
+            }
+            let view: Vec<Answer<'_>> = answers
+                .iter()
+                .map(|a| match a {
+                    Ok(res) => Answer::Ok(res),
+                    Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
+                })
+                .collect();
+            let _ = evaluate(&config, &plan, &view, t, &mut inner.memory);
+            replayed += 1;
+        }
+        if replayed > 0 {
+            tracing::info!(
+                instants = replayed,
+                window_s = longest,
+                "for: timers rebuilt from Prometheus"
+            );
+        }
+        replayed
+    }
+
     /// A refresh that learnt nothing: the last snapshot again, marked stale, while it is
     /// younger than `planner.stale_after_seconds`; past that, every state UNKNOWN.
     fn failed_refresh(
@@ -648,14 +703,20 @@ impl Engine {
         // Refreshes evaluate at instants aligned to the wall clock (multiples of the period
         // since the epoch), so that every replica of the same configuration asks Prometheus
         // about the same instants and shows the same states, whenever it started.
-        let refresh_loop = supervise(&self.stats, Task::Refresh, || async {
-            let ttl = Duration::from_secs(u64::from(
+        let ttl = || {
+            Duration::from_secs(u64::from(
                 self.config().app.planner.cache_ttl_seconds.max(1),
-            ));
-            let (at, _) = aligned(SystemTime::now(), ttl);
-            self.refresh_at(at).await;
-            aligned(SystemTime::now(), ttl).1
-        });
+            ))
+        };
+        let refresh_loop = async {
+            self.warm_up(aligned(SystemTime::now(), ttl()).0).await;
+            supervise(&self.stats, Task::Refresh, || async {
+                let (at, _) = aligned(SystemTime::now(), ttl());
+                self.refresh_at(at).await;
+                aligned(SystemTime::now(), ttl()).1
+            })
+            .await
+        };
         let heartbeat_loop = supervise(&self.stats, Task::Heartbeat, || async {
             self.heartbeat().await;
             heartbeat_interval(&self.config())
