@@ -708,15 +708,17 @@ impl Engine {
                 self.config().app.planner.cache_ttl_seconds.max(1),
             ))
         };
-        let refresh_loop = async {
-            self.warm_up(aligned(SystemTime::now(), ttl()).0).await;
-            supervise(&self.stats, Task::Refresh, || async {
-                let (at, _) = aligned(SystemTime::now(), ttl());
-                self.refresh_at(at).await;
-                aligned(SystemTime::now(), ttl()).1
-            })
-            .await
-        };
+        // The `for:` rebuild runs once, inside the supervised step: a panic there is caught
+        // and counted like a refresh's, and the next step goes on without it.
+        let warmed = std::sync::atomic::AtomicBool::new(false);
+        let refresh_loop = supervise(&self.stats, Task::Refresh, || async {
+            if !warmed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                self.warm_up(aligned(SystemTime::now(), ttl()).0).await;
+            }
+            let (at, _) = aligned(SystemTime::now(), ttl());
+            self.refresh_at(at).await;
+            aligned(SystemTime::now(), ttl()).1
+        });
         let heartbeat_loop = supervise(&self.stats, Task::Heartbeat, || async {
             self.heartbeat().await;
             heartbeat_interval(&self.config())
