@@ -292,13 +292,7 @@ impl Engine {
         let (config, plan) = (done.config.clone(), done.plan.clone());
         let mut memory = std::mem::take(&mut inner.memory);
         let job = tokio::task::spawn_blocking(move || {
-            let view: Vec<Answer<'_>> = answers
-                .iter()
-                .map(|a| match a {
-                    Ok(res) => Answer::Ok(res),
-                    Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
-                })
-                .collect();
+            let view = view_of(&answers);
             let health = evaluate(&config, &plan, &view, at, &mut memory);
             (health, memory)
         });
@@ -347,13 +341,7 @@ impl Engine {
             if answers.iter().all(Result::is_err) || started.elapsed() > Duration::from_secs(ttl) {
                 break;
             }
-            let view: Vec<Answer<'_>> = answers
-                .iter()
-                .map(|a| match a {
-                    Ok(res) => Answer::Ok(res),
-                    Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
-                })
-                .collect();
+            let view = view_of(&answers);
             let _ = evaluate(&config, &plan, &view, t, &mut inner.memory);
             replayed += 1;
         }
@@ -795,6 +783,17 @@ impl Done {
             slurm: self.slurm,
         }
     }
+}
+
+/// The answers as evaluation reads them: a failed query becomes the reason its targets get.
+fn view_of(answers: &[Result<InstantResult, SourceError>]) -> Vec<Answer<'_>> {
+    answers
+        .iter()
+        .map(|a| match a {
+            Ok(res) => Answer::Ok(res),
+            Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
+        })
+        .collect()
 }
 
 /// The last instant at or before `now` that is a whole number of `period`s since the
