@@ -963,3 +963,45 @@ async fn https_ended_at_a_trusted_proxy_makes_cookies_secure_and_sends_hsts() {
     assert!(!set_cookie(&r, "rackscope_csrf").unwrap().contains("Secure"));
     assert!(!r.headers.contains_key("strict-transport-security"));
 }
+
+/// Issue #24's replicas: two servers with the same `auth.secret_key` (two `AppState`s, as two
+/// processes behind a load balancer) accept each other's sessions and tokens; a server with
+/// another secret accepts neither.
+#[tokio::test]
+async fn sessions_and_tokens_work_on_any_replica_sharing_the_secret() {
+    let (a, b) = (state(access()), state(access()));
+    let (cookie, _) = sign_in(&a, "oscar", HOME).await;
+    let r = call(&b, browser("GET", "/checks", HOME, &cookie, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("oscar"), "signed in on the other replica");
+    let login = call(
+        &a,
+        script(
+            "POST",
+            "/api/auth/login",
+            HOME,
+            None,
+            Some(r#"{"username":"vera","password":"correct horse battery"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
+    let token = login.json()["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = call(&b, script("GET", "/api/sites", HOME, Some(&token), None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    let mut other = access();
+    other.secret = Some("another replica's own secret, not shared".into());
+    let c = state(other);
+    let r = call(&c, script("GET", "/api/sites", HOME, Some(&token), None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = call(&c, browser("GET", "/checks", HOME, &cookie, None)).await;
+    assert_ne!(
+        r.status,
+        StatusCode::OK,
+        "the session does not open elsewhere"
+    );
+}
