@@ -1,6 +1,9 @@
 //! Refresh benchmarks (issue #3), printing figures rather than asserting them:
-//! 1. plan and evaluate a generated 100,000-instance topology against a fake source that
-//!    answers one series per id: CPU time of one full refresh (target: under 200 ms);
+//! 1. plan and evaluate a generated 100,000-instance topology (and the sizes listed in
+//!    `RACKSCOPE_BENCH_INSTANCES`, e.g. `100000,1000000`) against a fake source that answers
+//!    one series per id: load time, CPU time of one full refresh (every thread of the
+//!    process: evaluation runs on the blocking pool), resident memory, and the latency of
+//!    a room-state read from another thread while refreshes run;
 //! 2. hpc-cluster against a real Prometheus holding synthetic series for every planned
 //!    query: refresh wall time against the floor, the sum of Prometheus's own query times
 //!    divided by the concurrency (target: within 1.2×).
@@ -31,6 +34,32 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// On-CPU time of every thread of the process, in nanoseconds.
+fn process_cpu_ns() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+                .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// `VmRSS` and `VmHWM` (peak) of the process, in MiB.
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
@@ -40,15 +69,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    fake_100k(&rt);
+    let sizes = std::env::var("RACKSCOPE_BENCH_INSTANCES").unwrap_or_else(|_| "100000".into());
+    for n in sizes
+        .split(',')
+        .filter_map(|n| n.trim().parse::<usize>().ok())
+    {
+        fake(&rt, n);
+    }
     real_hpc(&rt);
 }
 
-fn fake_100k(rt: &tokio::runtime::Runtime) {
+fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let shape = rackscope_core::generate::Shape::for_instances(100_000);
+    let shape = rackscope_core::generate::Shape::for_instances(instances);
     rackscope_core::generate::write(dir.path(), shape).unwrap();
+    let t = Instant::now();
     let loaded = rackscope_core::load_with_env(&dir.path().join("app.yaml"), std::iter::empty());
+    let load_ms = t.elapsed().as_secs_f64() * 1000.0;
     assert!(loaded.is_usable());
     let config = Arc::new(loaded.config);
 
@@ -67,23 +104,55 @@ fn fake_100k(rt: &tokio::runtime::Runtime) {
     let engine = Engine::new(config.clone(), source);
     let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     // Warm-up, then measured refreshes.
+    let engine = Arc::new(engine);
     rt.block_on(engine.refresh_at(at));
     let runs = 10;
     let mut cpu = Vec::new();
     let mut wall = Vec::new();
     for i in 0..runs {
-        let c = thread_cpu_ns();
+        let c = process_cpu_ns();
         let t = Instant::now();
         let s = rt.block_on(engine.refresh_at(at + Duration::from_secs(30 * (i + 1))));
         wall.push(t.elapsed().as_secs_f64() * 1000.0);
-        cpu.push(ms(thread_cpu_ns() - c));
+        cpu.push(ms(process_cpu_ns() - c));
         assert!(s.errors.is_empty());
         // Every target got its series (value 1 is WARN for the IPMI state check).
         assert_eq!(s.health.global, Some(rackscope_core::Severity::Warn));
     }
+    // A reader on its own thread, as a request handler is: the state of the first room's
+    // racks from the current snapshot, timed while the refreshes run.
+    let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reader = {
+        let (engine, reading) = (engine.clone(), reading.clone());
+        std::thread::spawn(move || {
+            let mut lat = Vec::new();
+            while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let s = engine.snapshot().unwrap();
+                let topo = &s.config.topology;
+                let room = topo.rooms.ixs().next().unwrap();
+                let crit: usize = topo
+                    .room_racks(room)
+                    .map(|x| rackscope_core::read::rack_summary(&s, x).node_crit)
+                    .sum();
+                std::hint::black_box(crit);
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        })
+    };
+    for i in 0..5 {
+        rt.block_on(engine.refresh_at(at + Duration::from_secs(30 * (runs + i + 1))));
+    }
+    reading.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut lat = reader.join().unwrap();
+    lat.sort_by(f64::total_cmp);
+    let pct = |q: f64| lat[((lat.len() as f64 - 1.0) * q) as usize];
+    let (rss, peak) = rss_mib();
     cpu.sort_by(f64::total_cmp);
     wall.sort_by(f64::total_cmp);
     println!("== fake source, generated topology ==");
+    println!("load (read, check, bind): {load_ms:.0} ms wall");
     println!(
         "instances {}  checks bound {}  queries {}  series per refresh {}",
         config.topology.instances.len(),
@@ -100,6 +169,16 @@ fn fake_100k(rt: &tokio::runtime::Runtime) {
         cpu[0],
         cpu[runs as usize / 2],
         wall[runs as usize / 2]
+    );
+    println!(
+        "room-state read on another thread during the refreshes: {} reads, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        lat.len(),
+        pct(0.5),
+        pct(0.99),
+        lat[lat.len() - 1]
+    );
+    println!(
+        "resident memory: {rss:.0} MiB now, {peak:.0} MiB peak (answers for every query held by the fake source included)"
     );
 }
 
