@@ -241,6 +241,10 @@ fn node_wants(snap: &Snapshot, devices: &[DeviceIx]) -> (Vec<Want>, HashMap<Stri
     (wants, column)
 }
 
+/// The most node values (ids over the temperature and power metrics) a room or site page
+/// fetches.
+pub const MAX_LIVE_IDS: usize = 40_000;
+
 /// A rack's hottest node and the power its nodes draw, as far as Prometheus answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RackHeat {
@@ -287,6 +291,17 @@ pub async fn room_live(engine: &Engine, snap: &Snapshot, racks: &[RackIx]) -> Ro
         .flat_map(|&x| topo.racks[x].devices.iter().copied())
         .collect();
     let (wants, column) = node_wants(snap, &devices);
+    // A page view must not cost Prometheus hundreds of queries: past this many node ids
+    // (a hundred queries a metric at 200 ids each), the page goes without the values.
+    let ids: usize = wants.iter().map(|w| w.ids.len()).sum();
+    if ids > MAX_LIVE_IDS {
+        return RoomLive {
+            error: Some(format!(
+                "{ids} node values to fetch: a page totals temperature and power for at most {MAX_LIVE_IDS}"
+            )),
+            ..RoomLive::default()
+        };
+    }
     let (values, error) = fetch(engine, config, &wants).await;
     let mut live = RoomLive {
         error,
