@@ -50,8 +50,37 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The `key=value` pairs of a query string or form body, values decoded (`+` is a space),
+/// repeated keys kept in order: what serde's flat structs cannot hold (`hide=a&hide=b`).
+/// At most `max` pairs are read, so a hostile query costs a bounded amount of work.
+pub fn form_pairs(q: &str, max: usize) -> impl Iterator<Item = (&str, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .take(max)
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k, percent_decode(&v.replace('+', " ")))
+        })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn form_pairs_decode_keep_repeats_and_stop_at_the_bound() {
+        let got: Vec<(&str, String)> =
+            super::form_pairs("hide=a%2Fb&hide=c+d&&flag&x=%ZZ", 10).collect();
+        assert_eq!(
+            got,
+            [
+                ("hide", "a/b".to_owned()),
+                ("hide", "c d".to_owned()),
+                ("flag", String::new()),
+                ("x", "%ZZ".to_owned())
+            ]
+        );
+        assert_eq!(super::form_pairs(&"a=1&".repeat(1000), 5).count(), 5);
+    }
+
     #[test]
     fn suggests_close_words_only() {
         assert_eq!(

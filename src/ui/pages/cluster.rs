@@ -10,7 +10,7 @@ use rackscope_core::model::topology::Face;
 use rackscope_core::read::rack_summary;
 use rackscope_core::telemetry::Snapshot;
 use rackscope_core::topology::RackIx;
-use rackscope_core::util::percent_decode;
+use rackscope_core::util::form_pairs;
 use rackscope_core::views::{ClusterViewDef, Views, rack_list};
 use serde::Serialize;
 
@@ -106,18 +106,18 @@ impl Page for ClusterPage {
 /// The `racks=` list and the picker's repeated `rack=` of a query, in order, unique.
 fn asked_racks(q: Option<&str>) -> Vec<String> {
     let mut keys = String::new();
-    for pair in q
-        .unwrap_or("")
-        .split('&')
-        .take(4 * rackscope_core::views::MAX_RACKS)
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    for (k, v) in form_pairs(q.unwrap_or(""), 4 * rackscope_core::views::MAX_RACKS) {
         if k == "racks" || k == "rack" {
             keys.push(',');
-            keys.push_str(&percent_decode(&v.replace('+', " ")));
+            keys.push_str(&v);
         }
     }
     rack_list(&keys)
+}
+
+/// The value of `key` in a query, decoded.
+fn query_value(q: Option<&str>, key: &str) -> Option<String> {
+    form_pairs(q.unwrap_or(""), 64).find_map(|(k, v)| (k == key).then_some(v))
 }
 
 fn counts(crit: usize, warn: usize) -> String {
@@ -247,10 +247,7 @@ fn may_save(st: &AppState, ctx: &Ctx) -> bool {
 /// `GET /views/cluster?racks=…`: the racks asked for, or the picker and the saved views.
 pub async fn index(State(st): State<AppState>, ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     let keys = asked_racks(q.as_deref());
-    let feedback = q
-        .as_deref()
-        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("deleted=")))
-        .map(|id| format!("View `{}` deleted.", percent_decode(id)));
+    let feedback = query_value(q.as_deref(), "deleted").map(|id| format!("View `{id}` deleted."));
     render(&st, &ctx, None, keys, feedback, None, StatusCode::OK)
 }
 
@@ -261,9 +258,7 @@ pub async fn view(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let saved = q
-        .as_deref()
-        .is_some_and(|q| q.split('&').any(|p| p == "saved=1"));
+    let saved = query_value(q.as_deref(), "saved").is_some_and(|v| v == "1");
     render(
         &st,
         &ctx,

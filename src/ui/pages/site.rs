@@ -17,6 +17,43 @@ use crate::ui::chrome::{Above, chrome, crumbs, level, not_found, world};
 use crate::ui::draw::{self, St};
 use rackscope_core::read::rack_summary;
 
+/// A room's or the site's nodes by state, the power they draw and the hottest of them:
+/// power adds up, the hottest is the worst of the hottest.
+#[derive(Debug, Default)]
+struct Totals {
+    nodes: usize,
+    crit: usize,
+    warn: usize,
+    power: Option<f64>,
+    temp: Option<f64>,
+}
+
+impl Totals {
+    fn add_heat(&mut self, power: Option<f64>, temp: Option<f64>) {
+        if let Some(p) = power {
+            self.power = Some(self.power.unwrap_or(0.0) + p);
+        }
+        if let Some(t) = temp {
+            self.temp = Some(self.temp.map_or(t, |m| m.max(t)));
+        }
+    }
+
+    fn add(&mut self, o: &Totals) {
+        self.nodes += o.nodes;
+        self.crit += o.crit;
+        self.warn += o.warn;
+        self.add_heat(o.power, o.temp);
+    }
+
+    fn power_text(&self) -> Option<String> {
+        self.power.map(draw::power_text)
+    }
+
+    fn temp_text(&self) -> Option<String> {
+        self.temp.map(|t| format!("{t:.1} °C"))
+    }
+}
+
 /// The alerts the page lists; the alerts page has them all.
 const PAGE_ALERTS: usize = 50;
 use crate::ui::pages::topo_form::{Feedback, Shown, TopoForm, need, save, some};
@@ -191,33 +228,20 @@ pub fn build(
     let cover = crate::ui::maint::cover(snap, config, m);
     let s = &topo.sites[si];
     let rack_st = |r: RackIx| St::of(snap.and_then(|s| s.health.racks[r.index()].state));
-    // Power adds up; the hottest node is the worst of the hottest of each rack.
-    let totals = |racks: &mut dyn Iterator<Item = RackIx>| {
-        let (mut power, mut temp): (Option<f64>, Option<f64>) = (None, None);
-        for x in racks {
+    let totals_of = |racks: &mut dyn Iterator<Item = RackIx>| {
+        racks.fold(Totals::default(), |mut t, x| {
+            if let Some(sum) = snap.map(|s| rack_summary(s, x)) {
+                t.nodes += sum.node_total;
+                t.crit += sum.node_crit;
+                t.warn += sum.node_warn;
+            }
             if let Some(h) = live.and_then(|l| l.racks.get(&x)) {
-                if let Some(p) = h.power_sum {
-                    power = Some(power.unwrap_or(0.0) + p);
-                }
-                if let Some(t) = h.temp_max {
-                    temp = Some(temp.map_or(t, |m| m.max(t)));
-                }
+                t.add_heat(h.power_sum, h.temp_max);
             }
-        }
-        (
-            power.map(draw::power_text),
-            temp.map(|t| format!("{t:.1} °C")),
-        )
-    };
-    let node_counts = |racks: &mut dyn Iterator<Item = RackIx>| {
-        racks.fold((0, 0, 0), |(n, c, w), x| match snap {
-            Some(s) => {
-                let sum = rack_summary(s, x);
-                (n + sum.node_total, c + sum.node_crit, w + sum.node_warn)
-            }
-            None => (n, c, w),
+            t
         })
     };
+    let mut site = Totals::default();
     let rooms: Vec<RoomCard> = s
         .rooms
         .iter()
@@ -245,8 +269,8 @@ pub fn build(
                     }
                 })
                 .collect();
-            let (nodes, nodes_crit, nodes_warn) = node_counts(&mut topo.room_racks(r));
-            let (power, temp) = totals(&mut topo.room_racks(r));
+            let t = totals_of(&mut topo.room_racks(r));
+            site.add(&t);
             RoomCard {
                 maint: cover.room(r).map(crate::ui::maint::Maint::of),
                 name: room.name.clone(),
@@ -261,17 +285,14 @@ pub fn build(
                     .filter(|m| m.st == St::of(Some(Severity::Warn)))
                     .count(),
                 racks,
-                nodes,
-                nodes_crit,
-                nodes_warn,
-                power,
-                temp,
+                nodes: t.nodes,
+                nodes_crit: t.crit,
+                nodes_warn: t.warn,
+                power: t.power_text(),
+                temp: t.temp_text(),
             }
         })
         .collect();
-    let site_racks = || s.rooms.iter().flat_map(|&r| topo.room_racks(r));
-    let (nodes, crit, warn) = node_counts(&mut site_racks());
-    let (power, temp) = totals(&mut site_racks());
     let rack_count: usize = rooms.iter().map(|r| r.racks.len()).sum();
     let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     let all: Vec<AlertRow> =
@@ -295,14 +316,14 @@ pub fn build(
             "{} · {} · {}",
             plural(rooms.len(), "room"),
             plural(rack_count, "rack"),
-            plural(nodes, "node")
+            plural(site.nodes, "node")
         ),
-        failing: match (crit, warn) {
+        failing: match (site.crit, site.warn) {
             (0, 0) => "no node failing".into(),
             (c, w) => format!("{c} CRIT and {w} WARN nodes"),
         },
-        power,
-        temp,
+        power: site.power_text(),
+        temp: site.temp_text(),
         live_error: live.and_then(|l| l.error.clone()),
         alerts_url: format!("/alerts?site={}", enc(&s.id)),
         alerts_total: all.len(),

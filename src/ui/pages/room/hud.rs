@@ -1,7 +1,7 @@
 //! What a rack's hover card on the floor plan says beyond its state: the failing nodes and
 //! their checks, temperature and power against the room's scale, and Slurm's bad news.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rackscope_core::read::maintenance::Marked;
 use rackscope_core::telemetry::Snapshot;
@@ -17,15 +17,21 @@ use crate::ui::rows::AlertRow;
 const MAX_LINES: usize = 4;
 const LINE_CHARS: usize = 110;
 
-/// The failing nodes of rack `x`, a line each: `rows` are the room's alerts as listed and
-/// `shown` the same alerts, in the same order, with their racks.
-pub(super) fn checks(rows: &[AlertRow], shown: &[Marked<'_, '_>], x: RackIx) -> String {
-    let mine: Vec<&AlertRow> = rows
-        .iter()
-        .zip(shown)
-        .filter(|(_, m)| m.alert.rack_ix == x)
-        .map(|(r, _)| r)
-        .collect();
+/// The room's alert rows by rack: `rows` are the alerts as listed and `shown` the same
+/// alerts, in the same order, with their racks.
+pub(super) fn by_rack<'r>(
+    rows: &'r [AlertRow],
+    shown: &[Marked<'_, '_>],
+) -> HashMap<RackIx, Vec<&'r AlertRow>> {
+    let mut out: HashMap<RackIx, Vec<&AlertRow>> = HashMap::new();
+    for (r, m) in rows.iter().zip(shown) {
+        out.entry(m.alert.rack_ix).or_default().push(r);
+    }
+    out
+}
+
+/// A rack's failing nodes (`mine`, its alert rows), a line each.
+pub(super) fn checks(mine: &[&AlertRow]) -> String {
     let mut lines: Vec<String> = mine
         .iter()
         .take(MAX_LINES)

@@ -250,15 +250,22 @@ pub fn build(
     let cover = crate::ui::maint::cover(snap, config, m);
     let shown = crate::ui::maint::shown_alerts(snap, &cover, |x| topo.racks[x].room == ri);
     let all: Vec<AlertRow> = shown.iter().map(|a| alert_row(topo, a)).collect();
+    let by_rack = hud::by_rack(&all, &shown);
     let scale = hud::Scale::of(live);
+    // Only the cells and gauge styles draw the nodes one by one.
+    let per_node = matches!(prefs.style, draw::Style::Cells | draw::Style::Gauge);
     let rack_in = |x: RackIx| {
         let rk = &topo.racks[x];
         let (sev, crit, warn, nodes) = match snap {
             Some(s) => {
                 let sum = rack_summary(s, x);
-                let nodes = rackscope_core::read::rack_nodes(s, x)
-                    .map(|n| s.health.nodes.get(n as usize).and_then(|h| h.state))
-                    .collect();
+                let nodes = if per_node {
+                    rackscope_core::read::rack_nodes(s, x)
+                        .map(|n| s.health.nodes.get(n as usize).and_then(|h| h.state))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 (sum.state, sum.node_crit, sum.node_warn, nodes)
             }
             None => (None, 0, 0, Vec::new()),
@@ -283,7 +290,7 @@ pub fn build(
             nodes,
             heat: heat.and_then(|h| scale.heat(h, prefs.heat)),
             hud: draw::Hud {
-                checks: hud::checks(&all, &shown, x),
+                checks: by_rack.get(&x).map_or_else(String::new, |m| hud::checks(m)),
                 temp: heat.and_then(|h| scale.temp_bar(h)),
                 power: heat.and_then(|h| scale.power_bar(h)),
                 slurm: snap.and_then(|s| hud::slurm(s, x)),

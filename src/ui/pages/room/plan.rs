@@ -5,7 +5,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use rackscope_core::topology::{RoomIx, Topology};
-use rackscope_core::util::percent_decode;
+use rackscope_core::util::form_pairs;
 use serde::Serialize;
 
 use crate::ui::draw::Style;
@@ -55,9 +55,7 @@ impl Prefs {
     fn parse(q: &str) -> (Prefs, bool) {
         let mut p = Prefs::default();
         let mut any = false;
-        for pair in q.split('&').take(4 * MAX_HIDDEN) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = percent_decode(&v.replace('+', " "));
+        for (k, v) in form_pairs(q, 4 * MAX_HIDDEN) {
             match k {
                 "style" => p.style = Style::parse(&v).unwrap_or_default(),
                 "heat" => {
