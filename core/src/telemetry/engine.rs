@@ -313,6 +313,7 @@ impl Engine {
     /// they started, not since it started. Returns the instants replayed.
     pub async fn warm_up(&self, at: SystemTime) -> usize {
         const MAX_WARM_UP: u64 = 20;
+        const MAX_WARM_UP_QUERIES: usize = 20_000;
         let mut inner = self.inner.lock().await;
         let config = self.config();
         let plan = inner.plan.clone();
@@ -326,8 +327,11 @@ impl Engine {
             return 0;
         }
         let ttl = u64::from(config.app.planner.cache_ttl_seconds.max(1));
-        // Past the cap, coarser steps over the same window.
-        let step = ttl.max(longest.div_ceil(MAX_WARM_UP));
+        // At most `MAX_WARM_UP` instants, and at most `MAX_WARM_UP_QUERIES` queries in all,
+        // so that a restart of a large estate does not flood Prometheus: past either cap,
+        // coarser steps over the same window.
+        let affordable = (MAX_WARM_UP_QUERIES / plan.queries.len().max(1)).max(1) as u64;
+        let step = ttl.max(longest.div_ceil(MAX_WARM_UP.min(affordable)));
         let steps = longest.div_ceil(step);
         let mut replayed = 0;
         let started = Instant::now();
