@@ -86,10 +86,43 @@ pub async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<Tc
 
 /// The engine for a configuration, reading the Prometheus its telemetry settings name.
 pub fn engine_for(config: Config) -> anyhow::Result<Arc<Engine>> {
-    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)
-        .context("telemetry settings of app.yaml")?;
-    crate::mem::spawn_trimmer(client.received_counter());
-    Ok(Arc::new(Engine::new(Arc::new(config), Arc::new(client))))
+    Ok(Arc::new(connected_engine(config)?))
+}
+
+/// An engine on the configuration's Prometheus sources (`telemetry.prometheus_url` and
+/// `telemetry.sources`), rebuilt when a reload changes them. Every source must build now:
+/// a wrong URL or an unreadable CA file is a start-up error, not a silently dark site.
+pub fn connected_engine(config: Config) -> anyhow::Result<Engine> {
+    let connect = prometheus_sources();
+    for (i, built) in connect(&config).into_iter().enumerate() {
+        if let Err(e) = built {
+            let what = match i {
+                0 => "telemetry settings of app.yaml".to_owned(),
+                _ => format!("telemetry.sources[{}] of app.yaml", i - 1),
+            };
+            return Err(anyhow::anyhow!(e).context(what));
+        }
+    }
+    Ok(Engine::connected(Arc::new(config), connect))
+}
+
+/// Builds one Prometheus client per source of a configuration, each from its own settings
+/// (`Telemetry::for_source`).
+pub fn prometheus_sources() -> rackscope_core::telemetry::engine::Connect {
+    Arc::new(|config: &Config| {
+        let t = &config.app.telemetry;
+        (0..t.source_count())
+            .map(|i| {
+                let settings = t
+                    .for_source(i)
+                    .ok_or_else(|| format!("no source at position {i}"))?;
+                let client = PrometheusClient::from_config(&settings, &config.base_dir)
+                    .map_err(|e| format!("source `{}`: {e}", t.source_name(i)))?;
+                crate::mem::spawn_trimmer(client.received_counter());
+                Ok(Arc::new(client) as Arc<dyn rackscope_core::telemetry::MetricsSource>)
+            })
+            .collect()
+    })
 }
 
 /// Runs the engine's refresh loop and the HTTP server until `shutdown`.

@@ -179,6 +179,7 @@ fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String
     diags.extend(view_diags.iter().cloned());
     crate::validate::finish(&config, &mut diags);
     crate::validate::playlist(&config, &app_node, &app_arc, &mut diags);
+    crate::validate::sources(&config, &app_node, &app_arc, &mut diags);
     diags.sort();
     Loaded {
         config,

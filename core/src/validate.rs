@@ -282,6 +282,132 @@ pub fn finish(config: &Config, diags: &mut Diagnostics) {
 
 /// `playlist.views` naming a room or rack page by an id that names no room or rack, or
 /// several: the wallboard would rotate to a 404 or a disambiguation page.
+/// `telemetry.sources`: each a named, reachable-looking Prometheus with its own credentials,
+/// answering for sites that exist and that no other source claims. A misspelt site would
+/// silently be asked of the default Prometheus, so it is an error.
+pub fn sources(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
+    use crate::model::app::MAX_SOURCES;
+    let t = &config.app.telemetry;
+    if t.sources.is_empty() {
+        return;
+    }
+    let list = node
+        .get("telemetry")
+        .and_then(|t| t.get("sources"))
+        .filter(|n| n.seq().is_some());
+    let list_pos = list.map_or(Pos::FILE, |n| n.pos);
+    let items = list.and_then(Node::seq).unwrap_or_default();
+    let at = |i: usize, key: &str| {
+        let item = items.get(i);
+        let pos = item
+            .and_then(|n| n.get(key))
+            .or(item)
+            .map_or(list_pos, |n| n.pos);
+        Span::new(file, pos)
+    };
+    if t.sources.len() > MAX_SOURCES {
+        diags.error(
+            "bad-value",
+            Span::new(file, list_pos),
+            format!(
+                "telemetry.sources has {} entries; at most {MAX_SOURCES} are used",
+                t.sources.len()
+            ),
+        );
+    }
+    let site_ids: Vec<&str> = config.topology.sites.iter().map(|s| s.id.as_str()).collect();
+    let mut names: HashSet<&str> = HashSet::new();
+    let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+    for (i, s) in t.sources.iter().enumerate() {
+        let name = s.name.trim();
+        if name.is_empty() {
+            diags.error("bad-value", at(i, "name"), "every telemetry.sources entry needs a name");
+        } else if name == "default" || !names.insert(name) {
+            diags.error(
+                "duplicate-id",
+                at(i, "name"),
+                format!("telemetry.sources name `{name}` is used twice (`default` is the prometheus_url source)"),
+            );
+        }
+        let url = s.url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            diags.error(
+                "bad-value",
+                at(i, "url"),
+                format!("source `{name}`: url `{url}` must start with http:// or https://"),
+            );
+        } else if url
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| rest.split('/').next().is_some_and(|h| h.contains('@')))
+        {
+            diags.error(
+                "bad-value",
+                at(i, "url"),
+                format!("source `{name}`: put credentials in basic_auth_user/basic_auth_password, not in the url"),
+            );
+        }
+        if s.basic_auth_password.as_deref().is_some_and(|p| !p.is_empty())
+            && s.basic_auth_user.as_deref().is_none_or(str::is_empty)
+        {
+            diags.error(
+                "bad-value",
+                at(i, "basic_auth_password"),
+                format!("source `{name}`: basic_auth_password is set but basic_auth_user is not"),
+            );
+        }
+        if s.tls_key_file.is_some() != s.tls_cert_file.is_some() {
+            diags.error(
+                "bad-value",
+                at(i, "tls_key_file"),
+                format!("source `{name}`: tls_cert_file and tls_key_file go together"),
+            );
+        }
+        for (v, key) in [
+            (s.timeout_seconds, "timeout_seconds"),
+            (s.connect_timeout_seconds, "connect_timeout_seconds"),
+        ] {
+            if let Some(v) = v
+                && !(v > 0.0 && v <= crate::model::app::MAX_TIMEOUT_SECONDS)
+            {
+                diags.error(
+                    "bad-value",
+                    at(i, key),
+                    format!(
+                        "source `{name}`: {key} is {v}; it must be above 0 and at most {}",
+                        crate::model::app::MAX_TIMEOUT_SECONDS
+                    ),
+                );
+            }
+        }
+        if s.sites.is_empty() {
+            diags.warning(
+                "unused",
+                at(i, "sites"),
+                format!("source `{name}` answers for no site (list their ids under `sites`)"),
+            );
+        }
+        for site in &s.sites {
+            if !site_ids.contains(&site.as_str()) {
+                let hint = closest(site, site_ids.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                diags.error(
+                    "unknown-ref",
+                    at(i, "sites"),
+                    format!("source `{name}`: no site `{site}`{hint}"),
+                );
+            } else if let Some(first) = claimed.insert(site.as_str(), name) {
+                diags.error(
+                    "duplicate-id",
+                    at(i, "sites"),
+                    format!("site `{site}` is claimed by sources `{first}` and `{name}`; one source answers for a site"),
+                );
+            }
+        }
+    }
+}
+
 pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
     let items = node
         .get("playlist")

@@ -4,13 +4,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use rackscope_core::Severity;
-use rackscope_core::telemetry::{Engine, Snapshot, plan};
-use rackscope_prometheus::PrometheusClient;
+use rackscope_core::telemetry::{Snapshot, plan};
 
 #[derive(clap::Args)]
 pub(super) struct PlanArgs {
@@ -53,8 +51,7 @@ pub(super) fn health_cmd(args: &HealthArgs) -> anyhow::Result<ExitCode> {
     if let Some(url) = &args.prometheus {
         config.app.telemetry.prometheus_url = Some(url.clone());
     }
-    let client = PrometheusClient::from_config(&config.app.telemetry, &config.base_dir)?;
-    let engine = Engine::new(Arc::new(config), Arc::new(client));
+    let engine = rackscope::demo::connected_engine(config)?;
     let at = match args.at {
         // A hostile `--at` (1e30, inf) is a clear error, not a panic in the conversion.
         Some(t) => Duration::try_from_secs_f64(t.max(0.0))

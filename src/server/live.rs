@@ -17,6 +17,7 @@ use rackscope_core::Config;
 use rackscope_core::model::checks::Scope;
 use rackscope_core::model::metrics::MetricDef;
 use rackscope_core::telemetry::metricq::{self, MetricQuery, MetricScope};
+use rackscope_core::telemetry::routing::SourceIx;
 use rackscope_core::telemetry::{Engine, RangeSpec, Snapshot, source};
 use rackscope_core::topology::{DeviceIx, RackIx};
 use serde::Deserialize;
@@ -135,7 +136,8 @@ struct Want {
 /// first error met, if any.
 type Fetched = (HashMap<String, HashMap<String, f64>>, Option<String>);
 
-async fn fetch(engine: &Engine, config: &Config, wants: &[Want]) -> Fetched {
+/// The values `wants` names, asked of the source `via` (the site's the ids are in).
+async fn fetch(engine: &Engine, config: &Config, via: SourceIx, wants: &[Want]) -> Fetched {
     let ttl = Duration::from_secs(u64::from(config.app.cache.metrics_ttl_seconds));
     let mut jobs: Vec<(usize, MetricQuery)> = Vec::new();
     for (i, w) in wants.iter().enumerate() {
@@ -154,7 +156,7 @@ async fn fetch(engine: &Engine, config: &Config, wants: &[Want]) -> Fetched {
     // the handler's future not `Send` for every lifetime (the engine's refresh does the same).
     let mut futures = Vec::with_capacity(jobs.len());
     for (_, q) in &jobs {
-        futures.push(engine.instant_cached(&q.expr, ttl));
+        futures.push(engine.instant_cached_via(via, &q.expr, ttl));
     }
     let answers: Vec<_> = futures_util::stream::iter(futures)
         .buffered(limit)
@@ -302,7 +304,11 @@ pub async fn room_live(engine: &Engine, snap: &Snapshot, racks: &[RackIx]) -> Ro
             ..RoomLive::default()
         };
     }
-    let (values, error) = fetch(engine, config, &wants).await;
+    // One room's or one site's racks: one source answers for them all.
+    let via = racks
+        .first()
+        .map_or(0, |&r| snap.plan.routes.rack(topo, r));
+    let (values, error) = fetch(engine, config, via, &wants).await;
     let mut live = RoomLive {
         error,
         ..RoomLive::default()
@@ -383,7 +389,8 @@ pub async fn rack_live(engine: &Engine, snap: &Snapshot, rack: RackIx) -> RackLi
             components.push((ct.def.id.to_string(), ids));
         }
     }
-    let (values, error) = fetch(engine, config, &wants).await;
+    let via = snap.plan.routes.rack(topo, rack);
+    let (values, error) = fetch(engine, config, via, &wants).await;
     let mut live = RackLive {
         error,
         ..RackLive::default()
@@ -479,7 +486,8 @@ async fn device_metrics(
             }
         }
     }
-    let (values, error) = fetch(engine, config, &wants).await;
+    let via = snap.plan.routes.rack(&config.topology, dev.rack);
+    let (values, error) = fetch(engine, config, via, &wants).await;
     // instance → metric → value, in the device's instance order then the template's metric
     // order; chassis- and rack-level metrics appear under the device id.
     let mut rows: Vec<(String, Vec<(String, f64)>)> =
@@ -533,6 +541,7 @@ pub async fn device_ranges<'c>(
 ) -> Vec<MetricRange<'c>> {
     let topo = &config.topology;
     let dev = &topo.devices[d];
+    let via = rackscope_core::telemetry::routing::Routes::of(config).rack(topo, dev.rack);
     let Some(tpl) = config.catalog.devices.get(&dev.template_id) else {
         return Vec::new();
     };
@@ -563,7 +572,7 @@ pub async fn device_ranges<'c>(
     let mut futures = Vec::new();
     for (_, queries) in &wanted {
         for q in queries {
-            futures.push(engine.range(&q.expr, spec));
+            futures.push(engine.range_via(via, &q.expr, spec));
         }
     }
     let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
@@ -796,9 +805,26 @@ async fn metrics_data(
     let start = end
         .checked_sub(range)
         .ok_or_else(|| ApiError::BadRequest(format!("time_range {range_text} is too long")))?;
+    // Asked of the Prometheus of the target's site (the default one for a free target).
+    let rack = match scope {
+        None => None,
+        Some(_) => topo
+            .instance(&target)
+            .map(|i| topo.devices[i.device].rack)
+            .or_else(|| {
+                topo.find_device(&target)
+                    .all()
+                    .first()
+                    .map(|&d| topo.devices[d].rack)
+            })
+            .or_else(|| topo.find_rack(&target).all().first().copied()),
+    };
+    let via = rack.map_or(0, |r| {
+        rackscope_core::telemetry::routing::Routes::of(&config).rack(topo, r)
+    });
     let res = st
         .engine
-        .range(&query, RangeSpec { start, end, step })
+        .range_via(via, &query, RangeSpec { start, end, step })
         .await?;
     // Serialized straight from the answer: a `json!` value per point cost about 25 times
     // the points' own size (300 series × 11,000 points peaked at 1.6 GB).

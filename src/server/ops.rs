@@ -529,6 +529,20 @@ fn snapshot_figures(
         "1 while the data is older than planner.stale_after_seconds and every state is UNKNOWN",
         i64::from(snap.stale.as_ref().is_some_and(|x| x.expired)),
     )?;
+    {
+        // Alert on `rackscope_source_up == 0`: one site's Prometheus gone while the others
+        // answer leaves the snapshot fresh, and only that site stale.
+        let mut m = enc.encode_descriptor(
+            "rackscope_source_up",
+            "1 when the Prometheus source answered some query of the last refresh, 0 when it answered none",
+            None,
+            MetricType::Gauge,
+        )?;
+        for st in snap.sources.iter() {
+            ConstGauge::new(i64::from(st.down.is_none()))
+                .encode(m.encode_family(&Pairs(&[("source", &*st.name)]))?)?;
+        }
+    }
     Ok(())
 }
 

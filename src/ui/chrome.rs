@@ -422,6 +422,7 @@ fn banner(snap: Option<&Snapshot>, now: SystemTime) -> Option<Pill> {
         }),
         Some(s) => match &s.stale {
             Some(stale) => Some(stale_banner(s, stale, now)),
+            None if s.sources.iter().any(|x| x.down.is_some()) => Some(sources_banner(s, now)),
             None if !s.errors.is_empty() => Some(Pill {
                 class: "st-WARN",
                 text: format!(
@@ -434,6 +435,45 @@ fn banner(snap: Option<&Snapshot>, now: SystemTime) -> Option<Pill> {
             }),
             None => None,
         },
+    }
+}
+
+/// The banner when some sites' own Prometheus does not answer while others do: which
+/// sites, since when, and whether their states are held or UNKNOWN.
+fn sources_banner(s: &Snapshot, now: SystemTime) -> Pill {
+    let topo = &s.config.topology;
+    let mut expired = false;
+    let parts: Vec<String> = s
+        .sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, st)| {
+            let down = st.down.as_ref()?;
+            expired |= down.expired;
+            let sites: Vec<&str> = s
+                .plan
+                .routes
+                .sites_of(u16::try_from(i).unwrap_or(u16::MAX))
+                .filter_map(|x| topo.sites.get(x).map(|x| x.name.as_str()))
+                .collect();
+            let for_s = now.duration_since(down.since).unwrap_or_default().as_secs();
+            let shown = if down.expired {
+                "UNKNOWN"
+            } else {
+                "shown as last answered"
+            };
+            Some(format!(
+                "Prometheus `{}` has not answered for {for_s} s ({}): {} {shown}",
+                st.name,
+                down.reason,
+                sites.join(", ")
+            ))
+        })
+        .collect();
+    Pill {
+        class: if expired { "st-CRIT" } else { "st-WARN" },
+        text: format!("{}. Other sites are current.", parts.join("; ")),
+        title: String::new(),
     }
 }
 

@@ -151,7 +151,54 @@ pub struct Telemetry {
     pub max_response_bytes: u64,
     pub max_series_per_answer: u64,
     pub max_points_per_answer: u64,
+    /// More Prometheus servers, each answering for the sites it names; every other site is
+    /// asked at `prometheus_url` (the default source).
+    pub sources: Vec<Source>,
 }
+
+/// A Prometheus (or anything speaking its HTTP API) that answers for some sites: a site's
+/// own Prometheus where a global layer is missing or slower. Credentials and TLS settings
+/// are its own, never inherited from the default source: they belong to another server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Source {
+    /// Shown in logs, on the status page and in the stale banner.
+    pub name: String,
+    pub url: String,
+    /// The ids of the sites whose queries go here.
+    pub sites: Vec<String>,
+    /// Unset: the default source's timeouts.
+    pub timeout_seconds: Option<f64>,
+    pub connect_timeout_seconds: Option<f64>,
+    pub basic_auth_user: Option<String>,
+    pub basic_auth_password: Option<String>,
+    pub tls_verify: bool,
+    pub tls_ca_file: Option<PathBuf>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl Default for Source {
+    fn default() -> Self {
+        Source {
+            name: String::new(),
+            url: String::new(),
+            sites: Vec::new(),
+            timeout_seconds: None,
+            connect_timeout_seconds: None,
+            basic_auth_user: None,
+            basic_auth_password: None,
+            tls_verify: true,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+        }
+    }
+}
+
+/// The most entries `telemetry.sources` may have: each one is a client, a connection pool
+/// and a share of every refresh.
+pub const MAX_SOURCES: usize = 64;
 
 pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
 
@@ -185,11 +232,55 @@ impl Default for Telemetry {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_series_per_answer: DEFAULT_MAX_SERIES,
             max_points_per_answer: DEFAULT_MAX_POINTS,
+            sources: Vec::new(),
         }
     }
 }
 
 impl Telemetry {
+    /// How many sources the engine sends to: the default one, then `sources` in order.
+    pub fn source_count(&self) -> usize {
+        1 + self.sources.len().min(MAX_SOURCES)
+    }
+
+    /// The name of source `i` (0 is the default: `default`).
+    pub fn source_name(&self, i: usize) -> &str {
+        match i.checked_sub(1).and_then(|j| self.sources.get(j)) {
+            Some(s) => &s.name,
+            None => "default",
+        }
+    }
+
+    /// The settings a client of source `i` is built from: this section for the default
+    /// one; for another, its own URL, credentials and TLS, with the answer bounds and (unless
+    /// it sets its own) the timeouts of this section. `None` past the last source.
+    pub fn for_source(&self, i: usize) -> Option<Telemetry> {
+        let Some(j) = i.checked_sub(1) else {
+            return Some(Telemetry {
+                sources: Vec::new(),
+                ..self.clone()
+            });
+        };
+        let s = self.sources.get(j).filter(|_| j < MAX_SOURCES)?;
+        Some(Telemetry {
+            prometheus_url: Some(s.url.clone()),
+            prometheus_timeout_seconds: s
+                .timeout_seconds
+                .unwrap_or(self.prometheus_timeout_seconds),
+            prometheus_connect_timeout_seconds: s
+                .connect_timeout_seconds
+                .unwrap_or(self.prometheus_connect_timeout_seconds),
+            basic_auth_user: s.basic_auth_user.clone(),
+            basic_auth_password: s.basic_auth_password.clone(),
+            tls_verify: s.tls_verify,
+            tls_ca_file: s.tls_ca_file.clone(),
+            tls_cert_file: s.tls_cert_file.clone(),
+            tls_key_file: s.tls_key_file.clone(),
+            sources: Vec::new(),
+            ..self.clone()
+        })
+    }
+
     pub fn url(&self) -> &str {
         match self.prometheus_url.as_deref() {
             Some(u) if !u.trim().is_empty() => u.trim(),

@@ -22,7 +22,9 @@ use crate::config::Config;
 use crate::model::checks::Scope;
 use crate::telemetry::adhoc::AdHoc;
 use crate::telemetry::eval::{AlertTarget, Answer, ForMemory, Health, evaluate};
+use crate::telemetry::outage::{Outages, SourceStatus};
 use crate::telemetry::plan::{Plan, plan};
+use crate::telemetry::routing::{DEFAULT_SOURCE, SourceIx};
 use crate::telemetry::source::{
     InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
 };
@@ -85,6 +87,9 @@ pub struct Snapshot {
     pub stale: Option<Stale>,
     /// Slurm state from the same refresh, when the configuration enables the Slurm view.
     pub slurm: Option<Arc<crate::slurm::SlurmState>>,
+    /// Each source as the refresh found it (one, `default`, unless `telemetry.sources` names
+    /// more): a down one's sites show its last answers, then UNKNOWN.
+    pub sources: Arc<[SourceStatus]>,
 }
 
 impl Snapshot {
@@ -110,6 +115,18 @@ impl Snapshot {
     pub fn age(&self, now: SystemTime) -> Duration {
         now.duration_since(self.taken_at).unwrap_or_default()
     }
+
+    /// The source answering for a site, when it is down while others answer: that site's
+    /// states are its last ones (or UNKNOWN once expired), whatever `stale` says.
+    pub fn site_source_down(&self, site: crate::topology::SiteIx) -> Option<&SourceStatus> {
+        if self.sources.len() <= 1 {
+            return None;
+        }
+        let s = self.plan.routes.site(site);
+        self.sources
+            .get(usize::from(s))
+            .filter(|st| st.down.is_some())
+    }
 }
 
 struct Inner {
@@ -117,6 +134,56 @@ struct Inner {
     plan: Arc<Plan>,
     memory: ForMemory,
     down_since: Option<SystemTime>,
+    outages: Outages,
+}
+
+/// Builds a configuration's sources, by position (`Routes`): the server's HTTP clients.
+/// Called again when a reload changes the telemetry settings.
+pub type Connect =
+    Arc<dyn Fn(&Config) -> Vec<Result<Arc<dyn MetricsSource>, String>> + Send + Sync>;
+
+/// The sources in use, by position, and the telemetry settings they were built from.
+struct Sources {
+    list: Vec<Arc<dyn MetricsSource>>,
+    built_from: Option<crate::model::app::Telemetry>,
+}
+
+/// A source that could not be built (a CA file unreadable after a reload): every query to
+/// it fails with why, so its sites go stale and UNKNOWN rather than silently elsewhere.
+struct Unbuilt {
+    name: String,
+    reason: String,
+}
+
+impl MetricsSource for Unbuilt {
+    fn instant<'a>(
+        &'a self,
+        _query: &'a str,
+        _at: SystemTime,
+    ) -> crate::telemetry::source::BoxFuture<'a, Result<InstantResult, SourceError>> {
+        Box::pin(async move { Err(self.error()) })
+    }
+
+    fn range<'a>(
+        &'a self,
+        _query: &'a str,
+        _range: RangeSpec,
+    ) -> crate::telemetry::source::BoxFuture<'a, Result<RangeResult, SourceError>> {
+        Box::pin(async move { Err(self.error()) })
+    }
+
+    fn describe(&self) -> String {
+        format!("source `{}` (not built)", self.name)
+    }
+}
+
+impl Unbuilt {
+    fn error(&self) -> SourceError {
+        SourceError::Unreachable {
+            url: self.describe(),
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 struct CacheEntry {
@@ -126,7 +193,8 @@ struct CacheEntry {
 
 /// The health engine. Cheap to share (`Arc<Engine>`); all methods take `&self`.
 pub struct Engine {
-    source: Arc<dyn MetricsSource>,
+    sources: arc_swap::ArcSwap<Sources>,
+    connect: Option<Connect>,
     stats: Stats,
     current: ArcSwapOption<Snapshot>,
     inner: tokio::sync::Mutex<Inner>,
@@ -148,7 +216,47 @@ pub struct Engine {
 const CACHE_SWEEP_AT: usize = 1024;
 
 impl Engine {
+    /// An engine sending every query to `source`, whatever sources the configuration names
+    /// (tests and benchmarks, and `rackscope health --url`).
     pub fn new(config: Arc<Config>, source: Arc<dyn MetricsSource>) -> Engine {
+        let list = vec![source; config.app.telemetry.source_count()];
+        Engine::build(config, list, None)
+    }
+
+    /// An engine with one source per position of the configuration's routes, in order.
+    /// Missing positions are filled with the last given.
+    pub fn with_sources(config: Arc<Config>, list: Vec<Arc<dyn MetricsSource>>) -> Engine {
+        Engine::build(config, list, None)
+    }
+
+    /// An engine whose sources `connect` builds from the configuration, now and after a
+    /// reload that changes the telemetry settings.
+    pub fn connected(config: Arc<Config>, connect: Connect) -> Engine {
+        let list = connect_all(&connect, &config);
+        let mut engine = Engine::build(config.clone(), list, None);
+        engine.sources = arc_swap::ArcSwap::from_pointee(Sources {
+            list: engine.sources.load().list.clone(),
+            built_from: Some(config.app.telemetry.clone()),
+        });
+        engine.connect = Some(connect);
+        engine
+    }
+
+    fn build(
+        config: Arc<Config>,
+        mut list: Vec<Arc<dyn MetricsSource>>,
+        connect: Option<Connect>,
+    ) -> Engine {
+        let wanted = config.app.telemetry.source_count();
+        while list.len() < wanted {
+            match list.last().cloned() {
+                Some(last) => list.push(last),
+                None => list.push(Arc::new(Unbuilt {
+                    name: "default".into(),
+                    reason: "no source given".into(),
+                })),
+            }
+        }
         let t = &config.app.telemetry;
         let stats = Stats::new(
             t.prometheus_latency_window,
@@ -157,13 +265,18 @@ impl Engine {
         let plan = Arc::new(plan(&config));
         let adhoc_limit = config.app.server.max_adhoc_queries as usize;
         Engine {
-            source,
+            sources: arc_swap::ArcSwap::from_pointee(Sources {
+                list,
+                built_from: None,
+            }),
+            connect,
             stats,
             current: ArcSwapOption::empty(),
             inner: tokio::sync::Mutex::new(Inner {
                 plan,
                 memory: ForMemory::default(),
                 down_since: None,
+                outages: Outages::default(),
             }),
             maintenances: arc_swap::ArcSwap::new(config.maintenances.clone()),
             config: arc_swap::ArcSwap::new(config),
@@ -233,10 +346,53 @@ impl Engine {
         self.adhoc
             .resize(config.app.server.max_adhoc_queries as usize);
         self.maintenances.store(config.maintenances.clone());
+        self.reconnect(&config);
         self.config.store(config);
         if let Ok(mut c) = self.cache.lock() {
             c.clear();
         }
+    }
+
+    /// Builds the sources again when the telemetry settings they came from changed (a URL
+    /// edited on the settings page, a source added): the next refresh uses them.
+    fn reconnect(&self, config: &Config) {
+        let Some(connect) = &self.connect else {
+            return;
+        };
+        let t = &config.app.telemetry;
+        if self.sources.load().built_from.as_ref() == Some(t) {
+            return;
+        }
+        let list = connect_all(connect, config);
+        tracing::info!(
+            sources = list.len(),
+            "telemetry settings changed; Prometheus clients rebuilt"
+        );
+        self.sources.store(Arc::new(Sources {
+            list,
+            built_from: Some(t.clone()),
+        }));
+    }
+
+    /// The source at a position of the routes (the default one past the last).
+    fn source(&self, ix: SourceIx) -> Arc<dyn MetricsSource> {
+        let sources = self.sources.load();
+        match sources
+            .list
+            .get(usize::from(ix))
+            .or_else(|| sources.list.first())
+        {
+            Some(s) => s.clone(),
+            None => Arc::new(Unbuilt {
+                name: "default".into(),
+                reason: "no source given".into(),
+            }),
+        }
+    }
+
+    /// The source answering for a site's queries (charts, live values of its rooms).
+    pub fn source_of_site(&self, site: crate::topology::SiteIx) -> SourceIx {
+        crate::telemetry::routing::Routes::of(&self.config()).site(site)
     }
 
     /// Refreshes now.
@@ -251,7 +407,7 @@ impl Engine {
         let started = Instant::now();
         let config = self.config();
         let plan = inner.plan.clone();
-        let answers = self.run_queries(&config, &plan, at).await;
+        let mut answers = self.run_queries(&config, &plan, at).await;
         let duration = started.elapsed();
         let query_count = answers.len();
         self.stats.set_batch(BatchInfo {
@@ -264,6 +420,23 @@ impl Engine {
         let slurm = slurm_state(&config, &plan, &answers);
         let failed = !answers.is_empty() && answers.iter().all(Result::is_err);
         self.stats.refresh_done(!failed);
+        // One source down among several holds only its own sites; all of them down is the
+        // whole snapshot's outage, judged below as with one source.
+        let window = Duration::from_secs(u64::from(config.app.planner.stale_after_seconds));
+        let verdict =
+            inner
+                .outages
+                .judge(&plan, &mut answers, at, window, !failed, |s| {
+                    self.source(s).describe()
+                });
+        for st in &verdict.statuses {
+            if let Some(down) = &st.down
+                && !failed
+            {
+                tracing::warn!(source = %st.name, url = %st.url, error = %down.reason, expired = down.expired,
+                    "a Prometheus source does not answer; its sites are stale");
+            }
+        }
         if answers.iter().any(Result::is_ok) {
             // Prometheus answered: requests need not wait for their own probe.
             self.adhoc.succeeded();
@@ -276,6 +449,7 @@ impl Engine {
             query_count,
             errors,
             slurm,
+            sources: verdict.statuses.into(),
         };
         if failed {
             let snap = self.failed_refresh(&mut inner, &answers, done);
@@ -291,18 +465,21 @@ impl Engine {
         // blocking pool, so that the executor keeps serving requests meanwhile.
         let (config, plan) = (done.config.clone(), done.plan.clone());
         let mut memory = std::mem::take(&mut inner.memory);
+        let reasons = verdict.reasons;
         let job = tokio::task::spawn_blocking(move || {
-            let view = view_of(&answers);
+            let view = view_of(&plan, &answers, &reasons);
             let health = evaluate(&config, &plan, &view, at, &mut memory);
-            (health, memory)
+            drop(view);
+            (health, memory, answers)
         });
-        let (health, memory) = match job.await {
+        let (health, memory, answers) = match job.await {
             Ok(done) => done,
             // A panic in evaluation unwinds the refresh as it did inline: the supervisor
             // counts it and restarts the loop.
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
         inner.memory = memory;
+        inner.outages.keep(&done.plan, answers);
         self.publish(done.snapshot(health, None))
     }
 
@@ -345,7 +522,7 @@ impl Engine {
             if answers.iter().all(Result::is_err) || started.elapsed() > Duration::from_secs(ttl) {
                 break;
             }
-            let view = view_of(&answers);
+            let view = view_of(&plan, &answers, &[]);
             let _ = evaluate(&config, &plan, &view, t, &mut inner.memory);
             replayed += 1;
         }
@@ -390,6 +567,7 @@ impl Engine {
                 published_at: at,
                 windows_at: at,
                 errors: done.errors,
+                sources: done.sources,
                 stale: Some(Stale {
                     since,
                     reason: err,
@@ -466,17 +644,32 @@ impl Engine {
         at: SystemTime,
     ) -> Vec<Result<InstantResult, SourceError>> {
         let limit = (config.app.planner.max_concurrent_queries as usize).max(1);
-        let timeout = query_timeout(config);
+        let sources = self.sources.load_full();
+        // Each source's timeouts are its own (`telemetry.sources[].timeout_seconds`).
+        let timeouts: Vec<Duration> = (0..sources.list.len())
+            .map(|i| {
+                config
+                    .app
+                    .telemetry
+                    .for_source(i)
+                    .map_or_else(|| query_timeout(config), |t| timeout_of(&t))
+            })
+            .collect();
         let mut out: Vec<Option<Result<InstantResult, SourceError>>> =
             (0..plan.queries.len()).map(|_| None).collect();
         // Built eagerly rather than in a `map` closure: a closure returning a borrowing
         // future makes the whole refresh future not `Send` for every lifetime, and the
-        // server must be able to spawn it.
+        // server must be able to spawn it. All sources share the concurrency bound, in the
+        // plan's order: each site's queries go to its own source meanwhile.
         let futures: Vec<_> = plan
             .queries
             .iter()
             .enumerate()
-            .map(|(i, q)| self.indexed(i, &q.expr, at, timeout))
+            .map(|(i, q)| {
+                let s = usize::from(q.source).min(sources.list.len().saturating_sub(1));
+                let timeout = timeouts.get(s).copied().unwrap_or(DEFAULT_QUERY_TIMEOUT);
+                self.indexed(&*sources.list[s], i, &q.expr, at, timeout)
+            })
             .collect();
         let mut stream = futures_util::stream::iter(futures).buffer_unordered(limit);
         while let Some((i, r)) = stream.next().await {
@@ -489,14 +682,18 @@ impl Engine {
 
     async fn indexed(
         &self,
+        source: &dyn MetricsSource,
         i: usize,
         query: &str,
         at: SystemTime,
         timeout: Duration,
     ) -> (usize, Result<InstantResult, SourceError>) {
-        let r = self.timed_instant(query, at, timeout).await;
+        let r = self.timed_instant(source, query, at, timeout).await;
         match r {
-            Err(e) if e.is_too_long() => (i, self.in_pieces(query, e, at, timeout).await),
+            Err(e) if e.is_too_long() => (
+                i,
+                self.in_pieces(source, query, e, at, timeout).await,
+            ),
             r => (i, r),
         }
     }
@@ -506,6 +703,7 @@ impl Engine {
     /// was above the backend's. Any other failure of a piece fails the whole.
     async fn in_pieces(
         &self,
+        source: &dyn MetricsSource,
         query: &str,
         refused: SourceError,
         at: SystemTime,
@@ -527,7 +725,7 @@ impl Engine {
             if sent > MAX_PIECES {
                 return Err(refused);
             }
-            match self.timed_instant(&q, at, timeout).await {
+            match self.timed_instant(source, &q, at, timeout).await {
                 Ok(r) => {
                     merged.samples.extend(r.samples);
                     merged.warnings.extend(r.warnings);
@@ -544,16 +742,18 @@ impl Engine {
 
     async fn timed_instant(
         &self,
+        source: &dyn MetricsSource,
         query: &str,
         at: SystemTime,
         timeout: Duration,
     ) -> Result<InstantResult, SourceError> {
-        self.timed(self.source.instant(query, at), timeout).await
+        self.timed(source, source.instant(query, at), timeout).await
     }
 
     /// Runs one query under the outer timeout, counted in the statistics.
     async fn timed<T>(
         &self,
+        source: &dyn MetricsSource,
         query: impl std::future::Future<Output = Result<T, SourceError>>,
         timeout: Duration,
     ) -> Result<T, SourceError> {
@@ -562,7 +762,7 @@ impl Engine {
         let r = match tokio::time::timeout(timeout, query).await {
             Ok(r) => r,
             Err(_) => Err(SourceError::Timeout {
-                url: self.source.describe(),
+                url: source.describe(),
                 seconds: timeout.as_secs_f64(),
             }),
         };
@@ -580,8 +780,19 @@ impl Engine {
         query: &str,
         ttl: Duration,
     ) -> Result<Arc<InstantResult>, SourceError> {
+        self.instant_cached_via(DEFAULT_SOURCE, query, ttl).await
+    }
+
+    /// `instant_cached` sent to one source (a site's: `source_of_site`).
+    pub async fn instant_cached_via(
+        &self,
+        via: SourceIx,
+        query: &str,
+        ttl: Duration,
+    ) -> Result<Arc<InstantResult>, SourceError> {
+        let key = adhoc_key(via, query);
         if let Ok(c) = self.cache.lock()
-            && let Some(e) = c.get(query)
+            && let Some(e) = c.get(key.as_ref())
             && e.at.elapsed() < ttl
         {
             self.stats.cache_hit();
@@ -589,10 +800,12 @@ impl Engine {
         }
         self.stats.cache_miss();
         let config = self.config();
+        let source = self.source(via);
         let r = Arc::new(
             self.adhoc_query(
-                query,
-                self.source.instant(query, SystemTime::now()),
+                &source,
+                &key,
+                source.instant(query, SystemTime::now()),
                 &config,
             )
             .await?,
@@ -607,7 +820,7 @@ impl Engine {
                 c.retain(|_, e| e.at.elapsed() < ttl);
             }
             c.insert(
-                query.to_owned(),
+                key.into_owned(),
                 CacheEntry {
                     at: Instant::now(),
                     result: r.clone(),
@@ -621,10 +834,22 @@ impl Engine {
     /// editing an expression wants Prometheus's answer, not a remembered one), but bounded
     /// with the other queries made for requests.
     pub async fn instant_now(&self, query: &str) -> Result<InstantResult, SourceError> {
+        self.instant_now_via(DEFAULT_SOURCE, query).await
+    }
+
+    /// `instant_now` sent to one source.
+    pub async fn instant_now_via(
+        &self,
+        via: SourceIx,
+        query: &str,
+    ) -> Result<InstantResult, SourceError> {
         let config = self.config();
+        let source = self.source(via);
+        let key = adhoc_key(via, query);
         self.adhoc_query(
-            query,
-            self.source.instant(query, SystemTime::now()),
+            &source,
+            &key,
+            source.instant(query, SystemTime::now()),
             &config,
         )
         .await
@@ -632,14 +857,26 @@ impl Engine {
 
     /// A range query (charts), with the same accounting, timeout and bound as the others.
     pub async fn range(&self, query: &str, range: RangeSpec) -> Result<RangeResult, SourceError> {
+        self.range_via(DEFAULT_SOURCE, query, range).await
+    }
+
+    /// `range` sent to one source.
+    pub async fn range_via(
+        &self,
+        via: SourceIx,
+        query: &str,
+        range: RangeSpec,
+    ) -> Result<RangeResult, SourceError> {
         let config = self.config();
+        let source = self.source(via);
         let span = range.end.duration_since(range.start).unwrap_or_default();
         let key = format!(
-            "{query}\u{0}{}\u{0}{}",
+            "{}\u{0}{}\u{0}{}",
+            adhoc_key(via, query),
             span.as_secs(),
             range.step.as_millis()
         );
-        self.adhoc_query(&key, self.source.range(query, range), &config)
+        self.adhoc_query(&source, &key, source.range(query, range), &config)
             .await
     }
 
@@ -653,6 +890,7 @@ impl Engine {
     /// the server-wide bound is free.
     async fn adhoc_query<T>(
         &self,
+        source: &Arc<dyn MetricsSource>,
         key: &str,
         query: impl std::future::Future<Output = Result<T, SourceError>>,
         config: &Config,
@@ -665,7 +903,7 @@ impl Engine {
         if !probe {
             self.adhoc.admit(key)?;
         }
-        let r = self.timed(query, query_timeout(config)).await;
+        let r = self.timed(&**source, query, query_timeout(config)).await;
         match &r {
             Ok(_) => self.adhoc.succeeded(),
             Err(e) => self.adhoc.fail(key, e),
@@ -677,8 +915,14 @@ impl Engine {
     /// banner between refreshes.
     pub async fn heartbeat(&self) {
         let config = self.config();
+        let source = self.source(DEFAULT_SOURCE);
         let r = self
-            .timed_instant("vector(1)", SystemTime::now(), query_timeout(&config))
+            .timed_instant(
+                &*source,
+                "vector(1)",
+                SystemTime::now(),
+                query_timeout(&config),
+            )
             .await;
         let next = SystemTime::now() + heartbeat_interval(&config);
         if r.is_ok() {
@@ -731,6 +975,7 @@ struct Done {
     query_count: usize,
     errors: Vec<QueryError>,
     slurm: Option<Arc<crate::slurm::SlurmState>>,
+    sources: Arc<[SourceStatus]>,
 }
 
 /// The Slurm state of a refresh: its query's answer joined to the topology, or why there
@@ -785,17 +1030,59 @@ impl Done {
             errors: self.errors,
             stale,
             slurm: self.slurm,
+            sources: self.sources,
         }
     }
 }
 
-/// The answers as evaluation reads them: a failed query becomes the reason its targets get.
-fn view_of(answers: &[Result<InstantResult, SourceError>]) -> Vec<Answer<'_>> {
+/// The key of a query made for a request: the text, and the source when not the default
+/// (the same text asked of two sites' Prometheus are two answers).
+fn adhoc_key(via: SourceIx, query: &str) -> std::borrow::Cow<'_, str> {
+    match via {
+        DEFAULT_SOURCE => query.into(),
+        s => format!("@{s}\u{0}{query}").into(),
+    }
+}
+
+/// Builds every source of a configuration with `connect`; one that fails is replaced by
+/// an `Unbuilt` that fails its queries with why.
+fn connect_all(connect: &Connect, config: &Config) -> Vec<Arc<dyn MetricsSource>> {
+    let t = &config.app.telemetry;
+    connect(config)
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Ok(s) => s,
+            Err(reason) => {
+                tracing::error!(source = t.source_name(i), %reason, "cannot build a Prometheus client");
+                Arc::new(Unbuilt {
+                    name: t.source_name(i).to_owned(),
+                    reason,
+                }) as Arc<dyn MetricsSource>
+            }
+        })
+        .collect()
+}
+
+/// The answers as evaluation reads them: a failed query becomes the reason its targets get,
+/// its source's own (`reasons`, by source) once that source's outage has expired.
+fn view_of<'a>(
+    plan: &Plan,
+    answers: &'a [Result<InstantResult, SourceError>],
+    reasons: &[Option<Arc<str>>],
+) -> Vec<Answer<'a>> {
     answers
         .iter()
-        .map(|a| match a {
+        .enumerate()
+        .map(|(i, a)| match a {
             Ok(res) => Answer::Ok(res),
-            Err(e) => Answer::Failed(Arc::from(format!("query failed: {e}"))),
+            Err(e) => {
+                let source = plan.queries.get(i).map_or(0, |q| usize::from(q.source));
+                match reasons.get(source) {
+                    Some(Some(reason)) => Answer::Failed(reason.clone()),
+                    _ => Answer::Failed(Arc::from(format!("query failed: {e}"))),
+                }
+            }
         })
         .collect()
 }
@@ -820,7 +1107,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn query_timeout(config: &Config) -> Duration {
-    let t = &config.app.telemetry;
+    timeout_of(&config.app.telemetry)
+}
+
+/// The outer bound of one query to the source `t` describes.
+fn timeout_of(t: &crate::model::app::Telemetry) -> Duration {
     // The client enforces its own connect and read timeouts; this outer bound also covers
     // sources that do not, with a second of slack so the client's clearer error wins.
     // `rackscope check` refuses out-of-range timeouts, but an engine built from a

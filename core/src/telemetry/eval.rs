@@ -465,7 +465,7 @@ impl<'a> CheckRun<'a> {
         match answers.get(query as usize) {
             Some(Answer::Ok(result)) => {
                 for sample in &result.samples {
-                    self.sample(sample, discovery);
+                    self.sample(sample, discovery, &chunk.span);
                 }
             }
             _ => {
@@ -476,8 +476,9 @@ impl<'a> CheckRun<'a> {
         }
     }
 
-    /// One series of an answer, for every target its key names.
-    fn sample(&mut self, sample: &Sample, discovery: bool) {
+    /// One series of an answer, for every target its key names among the positions `span`
+    /// (those its source answers for).
+    fn sample(&mut self, sample: &Sample, discovery: bool, span: &std::ops::Range<u32>) {
         let (plan, check) = (self.plan, self.check);
         let Some(key) = sample.labels.get(&check.key_label) else {
             return;
@@ -506,6 +507,9 @@ impl<'a> CheckRun<'a> {
             let Some(position) = check.local(target) else {
                 continue;
             };
+            if !span.contains(&(position as u32)) {
+                continue;
+            }
             match slot_name {
                 Some(name) => {
                     let severity = (!discovery).then(|| {

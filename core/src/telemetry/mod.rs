@@ -12,6 +12,8 @@ pub mod freshness;
 pub mod metricq;
 pub mod outcome;
 pub mod plan;
+pub mod routing;
+pub mod outage;
 mod rollup;
 pub mod source;
 pub mod stats;
@@ -31,3 +33,5 @@ pub use stats::StatsView;
 mod tests;
 #[cfg(test)]
 mod tests_failopen;
+#[cfg(test)]
+mod tests_sources;

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::model::app::Telemetry;
 use crate::model::checks::{Op, Scope};
 use crate::placeholder::{self, substitute};
+use crate::telemetry::routing::{DEFAULT_SOURCE, Routes, SourceIx};
 use crate::severity::Severity;
 use crate::topology::{DeviceIx, RackIx, Topology};
 
@@ -109,6 +110,9 @@ pub struct Chunk {
     /// Index into `Plan::queries`.
     pub query: u32,
     pub discovery: Option<u32>,
+    /// The positions of the check's targets that its query's source answers for: a series
+    /// from one site's Prometheus never names a target of a site asked elsewhere.
+    pub span: Range<u32>,
 }
 
 /// One query to send; identical queries of different checks are sent once.
@@ -117,6 +121,8 @@ pub struct PlannedQuery {
     pub expr: String,
     /// The most ids any placeholder of the query carries.
     pub ids: u32,
+    /// Where it is sent (`Routes`).
+    pub source: SourceIx,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -139,6 +145,8 @@ pub struct Plan {
     /// every instance, without queries of its own; evaluation takes its results from the
     /// Slurm answer (`telemetry::workload`).
     pub slurm_check: Option<u32>,
+    /// Which source answers for which site.
+    pub routes: Routes,
 }
 
 impl Plan {
@@ -169,6 +177,26 @@ impl Plan {
             self.max_ids_per_query,
             self.max_query_bytes
         );
+        let at = |q: &PlannedQuery| match self.routes.is_single() {
+            true => String::new(),
+            false => format!(
+                " @{}",
+                self.routes
+                    .names
+                    .get(usize::from(q.source))
+                    .map_or("?", |n| &**n)
+            ),
+        };
+        if !self.routes.is_single() {
+            for (i, name) in self.routes.names.iter().enumerate() {
+                let sites: Vec<&str> = self
+                    .routes
+                    .sites_of(i as SourceIx)
+                    .filter_map(|s| config.topology.sites.get(s).map(|s| s.id.as_str()))
+                    .collect();
+                let _ = writeln!(out, "source {name}: sites {}", sites.join(", "));
+            }
+        }
         for c in &self.checks {
             let _ = writeln!(
                 out,
@@ -186,10 +214,23 @@ impl Plan {
             }
             for ch in &c.chunks {
                 let q = &self.queries[ch.query as usize];
-                let _ = writeln!(out, "  q{} [{} ids] {}", ch.query, q.ids, show(&q.expr));
+                let _ = writeln!(
+                    out,
+                    "  q{}{} [{} ids] {}",
+                    ch.query,
+                    at(q),
+                    q.ids,
+                    show(&q.expr)
+                );
                 if let Some(d) = ch.discovery {
                     let q = &self.queries[d as usize];
-                    let _ = writeln!(out, "  discovery q{d} [{} ids] {}", q.ids, show(&q.expr));
+                    let _ = writeln!(
+                        out,
+                        "  discovery q{d}{} [{} ids] {}",
+                        at(q),
+                        q.ids,
+                        show(&q.expr)
+                    );
                 }
             }
         }
@@ -222,6 +263,7 @@ pub fn plan(config: &Config) -> Plan {
         .filter(|s| s.affects_health)
         .and_then(|_| config.checks.index_of(crate::slurm::CHECK_ID));
     let mut slurm_check = None;
+    let routes = Routes::of(config);
     for (check_ix, item) in config.checks.iter().enumerate() {
         let list = bindings.targets_of(check_ix);
         if list.is_empty() {
@@ -239,30 +281,58 @@ pub fn plan(config: &Config) -> Plan {
             .as_ref()
             .and(def.expand_discovery_expr.as_ref())
             .map(|e| e.value.as_str());
-        let chunks = chunk(
-            config,
-            &targets,
-            def.scope,
-            list,
-            &def.expr.value,
-            discovery_expr,
-            Limits { max_ids, max_bytes },
-        )
-        .into_iter()
-        .map(|c| Chunk {
-            targets: c.range,
-            query: queries.intern(c.expr, c.ids),
-            discovery: c.discovery.map(|d| queries.intern(d, c.ids)),
-        })
-        .collect();
-        checks.push(bound_check(config, &targets, check_ix, list, chunks));
+        // With several sources, the targets are grouped by source (by id within each), so
+        // that a chunk's targets, and so its query, belong to one source.
+        let source_of = |t: u32| routes.target(&config.topology, &targets, def.scope, t);
+        let by_source: std::borrow::Cow<'_, [u32]> = if routes.is_single() {
+            list.into()
+        } else {
+            let mut v = list.to_vec();
+            v.sort_by_key(|&t| source_of(t));
+            v.into()
+        };
+        let mut chunks = Vec::new();
+        let mut from = 0;
+        while from < by_source.len() {
+            let source = source_of(by_source[from]);
+            let to = from
+                + by_source[from..]
+                    .iter()
+                    .take_while(|&&t| source_of(t) == source)
+                    .count();
+            let span = from as u32..to as u32;
+            chunks.extend(
+                chunk(
+                    config,
+                    &targets,
+                    def.scope,
+                    &by_source[from..to],
+                    &def.expr.value,
+                    discovery_expr,
+                    Limits { max_ids, max_bytes },
+                )
+                .into_iter()
+                .map(|c| Chunk {
+                    targets: c.range.start + span.start..c.range.end + span.start,
+                    query: queries.intern(source, c.expr, c.ids),
+                    discovery: c.discovery.map(|d| queries.intern(source, d, c.ids)),
+                    span: span.clone(),
+                }),
+            );
+            from = to;
+        }
+        checks.push(bound_check(config, &targets, check_ix, &by_source, chunks));
     }
-    let slurm_query = config.slurm.as_ref().map(|s| queries.intern(s.query(), 0));
+    // Slurm's exporter runs beside its controller: the default source answers for it.
+    let slurm_query = config
+        .slurm
+        .as_ref()
+        .map(|s| queries.intern(DEFAULT_SOURCE, s.query(), 0));
     let slurm_jobs_query = config
         .slurm
         .as_ref()
         .and_then(|s| s.jobs_query())
-        .map(|q| queries.intern(q, 0));
+        .map(|q| queries.intern(DEFAULT_SOURCE, q, 0));
     Plan {
         total_ids: seen.iter().map(HashSet::len).sum(),
         targets,
@@ -273,6 +343,7 @@ pub fn plan(config: &Config) -> Plan {
         slurm_query,
         slurm_jobs_query,
         slurm_check,
+        routes,
     }
 }
 
@@ -280,17 +351,23 @@ pub fn plan(config: &Config) -> Plan {
 #[derive(Default)]
 struct Queries {
     list: Vec<PlannedQuery>,
-    index: HashMap<String, u32>,
+    index: HashMap<(SourceIx, String), u32>,
 }
 
 impl Queries {
-    fn intern(&mut self, expr: String, ids: u32) -> u32 {
-        if let Some(&ix) = self.index.get(&expr) {
+    /// The same text sent to two sources is two queries: each answers for its own sites.
+    fn intern(&mut self, source: SourceIx, expr: String, ids: u32) -> u32 {
+        let key = (source, expr);
+        if let Some(&ix) = self.index.get(&key) {
             return ix;
         }
         let ix = self.list.len() as u32;
-        self.index.insert(expr.clone(), ix);
-        self.list.push(PlannedQuery { expr, ids });
+        self.list.push(PlannedQuery {
+            expr: key.1.clone(),
+            ids,
+            source,
+        });
+        self.index.insert(key, ix);
         ix
     }
 }

@@ -24,6 +24,9 @@ pub struct GlobalStats {
     pub stale: bool,
     /// Every query of the last refresh failed.
     pub last_refresh_failed: bool,
+    /// Sites whose own Prometheus (`telemetry.sources`) does not answer while others do:
+    /// their states are the last ones, or UNKNOWN once the hold expired (an addition).
+    pub stale_sites: Vec<String>,
 }
 
 impl From<read::GlobalStats> for GlobalStats {
@@ -38,12 +41,24 @@ impl From<read::GlobalStats> for GlobalStats {
             unknown_count: g.unknown_count,
             stale: g.stale,
             last_refresh_failed: g.last_refresh_failed,
+            stale_sites: Vec::new(),
         }
     }
 }
 
 pub fn global_stats(config: &rackscope_core::Config, snap: Option<&Snapshot>) -> GlobalStats {
-    read::global_stats(config, snap).into()
+    let mut g: GlobalStats = read::global_stats(config, snap).into();
+    if let Some(s) = snap {
+        g.stale_sites = s
+            .config
+            .topology
+            .sites
+            .iter_ix()
+            .filter(|(ix, _)| s.site_source_down(*ix).is_some())
+            .map(|(_, site)| site.id.clone())
+            .collect();
+    }
+    g
 }
 
 /// `/api/stats/prometheus`: seed 003's latency and heartbeat; `heartbeat_ok`, `error`
@@ -115,6 +130,48 @@ pub struct SnapshotView {
     pub query_count: usize,
     pub failed_queries: usize,
     pub stale: Option<StaleView>,
+    /// Each Prometheus source as this refresh found it (one, `default`, unless
+    /// `telemetry.sources` names more).
+    pub sources: Vec<SourceView>,
+}
+
+/// A Prometheus source and the sites it answers for.
+#[derive(Serialize, ToSchema)]
+pub struct SourceView {
+    pub name: String,
+    pub url: String,
+    /// Site ids; every site no other source names, for `default`.
+    pub sites: Vec<String>,
+    pub queries: usize,
+    pub up: bool,
+    /// Unix milliseconds of the first refresh it did not answer.
+    pub down_since_ts: Option<u64>,
+    pub error: Option<String>,
+    /// Down past `planner.stale_after_seconds`: its sites are UNKNOWN.
+    pub expired: bool,
+}
+
+fn sources(x: &Snapshot) -> Vec<SourceView> {
+    let topo = &x.config.topology;
+    x.sources
+        .iter()
+        .enumerate()
+        .map(|(i, st)| SourceView {
+            name: st.name.to_string(),
+            url: st.url.clone(),
+            sites: x
+                .plan
+                .routes
+                .sites_of(u16::try_from(i).unwrap_or(u16::MAX))
+                .filter_map(|s| topo.sites.get(s).map(|s| s.id.clone()))
+                .collect(),
+            queries: st.queries,
+            up: st.down.is_none(),
+            down_since_ts: st.down.as_ref().map(|d| unix_ms(d.since)),
+            error: st.down.as_ref().map(|d| d.reason.clone()),
+            expired: st.down.as_ref().is_some_and(|d| d.expired),
+        })
+        .collect()
 }
 
 pub fn telemetry(s: &StatsView, snap: Option<&Snapshot>) -> Telemetry {
@@ -144,6 +201,7 @@ pub fn telemetry(s: &StatsView, snap: Option<&Snapshot>) -> Telemetry {
             query_count: x.query_count,
             failed_queries: x.errors.len(),
             stale: x.stale.as_ref().map(stale),
+            sources: sources(x),
         }),
     }
 }
