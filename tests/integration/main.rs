@@ -29,6 +29,7 @@ mod scripts;
 mod security;
 mod simulator;
 mod slurm;
+mod sources;
 mod support;
 mod topology_forms;
 mod triage;
