@@ -25,6 +25,7 @@ mod vm;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -38,14 +39,6 @@ use rackscope_core::telemetry::{
 use rackscope_core::testkit::ids_in;
 
 const T0: u64 = 1_700_000_000;
-
-/// On-CPU time of the calling thread, in nanoseconds (scheduler statistics).
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
 
 /// On-CPU time of every thread of the process, in nanoseconds.
 fn process_cpu_ns() -> u64 {
@@ -169,9 +162,11 @@ fn openmetrics(p: &Plan, step: u64) -> (String, usize) {
     (om, all.len())
 }
 
-/// A source that keeps every answer it passes on, so that evaluation can be timed alone.
+/// A source that keeps every answer it passes on while `on`, so that evaluation can be
+/// timed alone; off while refreshes are timed, so that copying answers costs them nothing.
 struct Recording {
     inner: rackscope_prometheus::PrometheusClient,
+    on: AtomicBool,
     answers: Mutex<HashMap<String, InstantResult>>,
 }
 
@@ -183,7 +178,9 @@ impl MetricsSource for Recording {
     ) -> BoxFuture<'a, Result<InstantResult, SourceError>> {
         Box::pin(async move {
             let r = self.inner.instant(query, at).await;
-            if let Ok(a) = &r {
+            if let Ok(a) = &r
+                && self.on.load(Ordering::Relaxed)
+            {
                 self.answers
                     .lock()
                     .unwrap()
@@ -275,6 +272,8 @@ struct Row {
     wall_ms: f64,
     floor_seq_ms: f64,
     floor_conc_ms: f64,
+    floor_flat_ms: f64,
+    flat_kb: f64,
     conc: u32,
     cpu_ms: f64,
     eval_ms: f64,
@@ -287,6 +286,9 @@ struct Measured {
     wall: f64,
     floor_seq: f64,
     floor_conc: f64,
+    /// The floor at the engine's concurrency with the alternations written flat.
+    floor_flat: f64,
+    flat_kb: f64,
     cpu: f64,
     eval: f64,
     backend_cpu: f64,
@@ -311,6 +313,7 @@ async fn measure(
             .unwrap();
     let source = Arc::new(Recording {
         inner: client,
+        on: AtomicBool::new(false),
         answers: Mutex::new(HashMap::new()),
     });
     let config = Arc::new(config);
@@ -360,18 +363,27 @@ async fn measure(
         last.health.alerts.len()
     );
 
+    // One more refresh, recorded, for evaluation alone below.
+    source.on.store(true, Ordering::Relaxed);
+    engine.refresh_at(at).await;
+    source.on.store(false, Ordering::Relaxed);
+
     let qs: Vec<String> = last.plan.queries.iter().map(|q| q.expr.clone()).collect();
+    let flat: Vec<String> = qs.iter().map(|q| flatten(q)).collect();
     let mut seq = Vec::new();
     let mut par = Vec::new();
+    let mut par_flat = Vec::new();
     let mut bytes = 0;
     for _ in 0..floor_runs {
         let (ms, b) = floor(&http, url, &qs, 1).await;
         seq.push(ms);
         bytes = b;
         par.push(floor(&http, url, &qs, conc).await.0);
+        par_flat.push(floor(&http, url, &flat, conc).await.0);
     }
 
-    // Evaluation alone, on the answers of the last refresh, on this thread.
+    // Evaluation alone, on the recorded answers, on this thread: pure CPU, so its wall
+    // time is its CPU time (the kernel's per-thread counters only move at ticks).
     let recorded = source.answers.lock().unwrap().clone();
     let answers: Vec<Answer<'_>> = last
         .plan
@@ -382,18 +394,27 @@ async fn measure(
             None => Answer::Failed(Arc::from("not recorded")),
         })
         .collect();
+    assert!(
+        answers.iter().all(|a| matches!(a, Answer::Ok(_))),
+        "an answer was not recorded"
+    );
     let mut evals = Vec::new();
-    for _ in 0..3 {
-        let mut memory = ForMemory::default();
-        let c = thread_cpu_ns();
-        let h = evaluate(&config, &last.plan, &answers, at, &mut memory);
-        evals.push((thread_cpu_ns() - c) as f64 / 1e6);
-        std::hint::black_box(h);
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut n = 0u32;
+        while n == 0 || t.elapsed() < Duration::from_millis(100) {
+            let mut memory = ForMemory::default();
+            std::hint::black_box(evaluate(&config, &last.plan, &answers, at, &mut memory));
+            n += 1;
+        }
+        evals.push(secs(t) * 1000.0 / f64::from(n));
     }
     Measured {
         wall: median(walls),
         floor_seq: median(seq),
         floor_conc: median(par),
+        floor_flat: median(par_flat),
+        flat_kb: flat.iter().map(String::len).sum::<usize>() as f64 / 1024.0,
         cpu: median(cpus),
         eval: median(evals),
         backend_cpu: median(backend),
@@ -468,8 +489,8 @@ async fn against_backends(
         };
         let m = measure(config, &url, comm, runs, floor_runs).await;
         println!(
-            "{what} / {backend}: refresh wall {:.1} ms, floor {:.1} ms (1 in flight) and {:.1} ms (N in flight); {}",
-            m.wall, m.floor_seq, m.floor_conc, m.states
+            "{what} / {backend}: refresh wall {:.1} ms, floor {:.1} ms (1 in flight), {:.1} ms (N in flight), {:.1} ms (N in flight, flat alternations); {}",
+            m.wall, m.floor_seq, m.floor_conc, m.floor_flat, m.states
         );
         rows.push(Row {
             what: what.to_owned(),
@@ -484,6 +505,8 @@ async fn against_backends(
             wall_ms: m.wall,
             floor_seq_ms: m.floor_seq,
             floor_conc_ms: m.floor_conc,
+            floor_flat_ms: m.floor_flat,
+            flat_kb: m.flat_kb,
             conc: config.app.planner.max_concurrent_queries,
             cpu_ms: m.cpu,
             eval_ms: m.eval,
@@ -605,12 +628,12 @@ fn main() {
     }
     println!();
     println!(
-        "| topology | backend | instances | series | queries | query text | answers | set-up | for: rebuild | refresh wall (median) | floor, 1 in flight | floor, N in flight | refresh CPU (this process) | evaluation CPU | backend CPU per refresh |"
+        "| topology | backend | instances | series | queries | query text | answers | set-up | for: rebuild | refresh wall (median) | floor, 1 in flight | floor, N in flight | floor, N in flight, flat alternations | refresh CPU (this process) | evaluation CPU | backend CPU per refresh |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {} | {:.1} KB | {:.0} KB | {:.1} s | {} | {:.1} ms | {:.1} ms | {:.1} ms (N={}) | {:.1} ms | {:.1} ms | {:.0} ms |",
+            "| {} | {} | {} | {} | {} | {:.1} KB | {:.0} KB | {:.1} s | {} | {:.1} ms | {:.1} ms | {:.1} ms (N={}) | {:.1} ms ({:.0} KB of text) | {:.1} ms | {:.1} ms | {:.0} ms |",
             r.what,
             r.backend,
             r.instances,
@@ -624,6 +647,8 @@ fn main() {
             r.floor_seq_ms,
             r.floor_conc_ms,
             r.conc,
+            r.floor_flat_ms,
+            r.flat_kb,
             r.cpu_ms,
             r.eval_ms,
             r.backend_cpu_ms
@@ -633,4 +658,29 @@ fn main() {
     for r in &rows {
         println!("{} / {}: {}", r.what, r.backend, r.states);
     }
+}
+
+/// `expr` with every folded alternation written flat (`^(?:a|b|c)$`), as before folding:
+/// whether the backend matches one form faster than the other.
+fn flatten(expr: &str) -> String {
+    use rackscope_core::telemetry::alternation::{expand, plain};
+    let mut out = String::new();
+    let mut rest = expr;
+    while let Some(start) = rest.find("=~\"^(?:") {
+        let from = start + "=~\"^(?:".len();
+        out.push_str(&rest[..from]);
+        rest = &rest[from..];
+        let end = rest.find(")$\"").unwrap_or(rest.len());
+        let body = rest[..end].replace("\\\\", "\\");
+        match expand(&body, 1_000_000) {
+            Some(ids) => {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                out.push_str(&plain(&ids).replace('\\', "\\\\"));
+            }
+            None => out.push_str(&rest[..end]),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
