@@ -1,12 +1,13 @@
 //! Refreshes against real backends (issue #24), printing figures rather than asserting
 //! them: hpc-cluster and a generated topology (100,000 instances, or the sizes listed in
 //! `RACKSCOPE_BENCH_INSTANCES`) against a real Prometheus and a real VictoriaMetrics, each
-//! holding synthetic series for every planned query (a few nodes down, hot or in a bad
-//! IPMI state, so evaluation has alerts and pending `for:` timers to keep) at a fixed
-//! instant T0. For each: the set-up time, the `for:` rebuild a starting process runs, the
-//! refresh wall time (median), its CPU in this process, the evaluation alone, the backend's
-//! own CPU, the query and answer bytes, and the floor: the same planned queries sent by a
-//! bare HTTP client, one at a time and at the engine's concurrency.
+//! holding synthetic series for every planned query over the 5 minutes up to a fixed
+//! instant T0 (a few nodes down, hot or in a bad IPMI state, so evaluation has alerts to
+//! raise and `for:` timers to confirm). For each: the set-up time, the `for:` rebuild a
+//! starting process runs, the refresh wall time at T0 (median), its CPU in this process,
+//! the evaluation alone, the backend's own CPU, the query and answer bytes, and the floor:
+//! the same planned queries sent by a bare HTTP client, one at a time and at the engine's
+//! concurrency, and at that concurrency with the alternations written flat.
 //!
 //! Run: `cargo bench --bench backends` (release build). Needs `prometheus`/`promtool` and
 //! `victoria-metrics` (each part is skipped with a message without them), and `../shared`
