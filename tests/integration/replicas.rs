@@ -172,8 +172,19 @@ impl Drop for Replica {
 #[derive(Debug, Clone, PartialEq)]
 struct Shown {
     nodes: BTreeMap<String, String>,
-    alerts: Vec<(String, String, Vec<String>, Option<(String, u64)>)>,
+    alerts: Vec<AlertShown>,
     active_since: BTreeMap<String, u64>,
+}
+
+/// One alert as `/api/alerts/active` lists it, `active_since` aside.
+#[derive(Debug, Clone, PartialEq)]
+struct AlertShown {
+    node: String,
+    state: String,
+    /// `id severity` of each failing check.
+    checks: Vec<String>,
+    /// The pending escalation: severity and since (unix seconds).
+    pending: Option<(String, u64)>,
 }
 
 impl Shown {
@@ -188,8 +199,8 @@ impl Shown {
     fn pending(&self, n: &str) -> Option<(String, u64)> {
         self.alerts
             .iter()
-            .find(|a| a.0 == n)
-            .and_then(|a| a.3.clone())
+            .find(|a| a.node == n)
+            .and_then(|a| a.pending.clone())
     }
 }
 
@@ -242,12 +253,12 @@ async fn observe(http: &reqwest::Client, base: &str) -> Option<(u64, Shown)> {
             )
         });
         active_since.insert(id.clone(), a["active_since"].as_u64().unwrap_or(0));
-        list.push((
-            id,
-            a["state"].as_str().unwrap_or("").to_owned(),
+        list.push(AlertShown {
+            node: id,
+            state: a["state"].as_str().unwrap_or("").to_owned(),
             checks,
             pending,
-        ));
+        });
     }
     Some((
         before.1,
