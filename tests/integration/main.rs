@@ -25,6 +25,7 @@ mod logs;
 mod maintenance;
 mod plans;
 mod reload;
+mod replicas;
 mod scripts;
 mod security;
 mod simulator;
