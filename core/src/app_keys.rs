@@ -123,6 +123,14 @@ pub const LIMITS: &[Limit] = &[
         get: |a| f64::from(a.planner.max_query_bytes),
     },
     Limit {
+        path: &["planner", "unfiltered_coverage_percent"],
+        min: 0.0,
+        min_open: false,
+        max: 100.0,
+        unit: "percent",
+        get: |a| f64::from(a.planner.unfiltered_coverage_percent),
+    },
+    Limit {
         path: &["planner", "max_concurrent_queries"],
         min: 1.0,
         min_open: false,

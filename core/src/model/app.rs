@@ -300,6 +300,10 @@ pub struct Planner {
     /// The most bytes one query's text may have (0: no bound). VictoriaMetrics refuses
     /// queries over 16 KB by default (`-search.maxQueryLen`); longer chunks are split.
     pub max_query_bytes: u32,
+    /// A check that covers at least this share of its scope's ids in the topology, and
+    /// would need several queries, is sent as one query without the id regex (its answer
+    /// filtered here): cheaper for Prometheus than many regex chunks. 0: never.
+    pub unfiltered_coverage_percent: u32,
     /// How many queries may be in flight at once (the Python version sends one at a time).
     pub max_concurrent_queries: u32,
     /// How long the last good snapshot is served, marked stale, while Prometheus fails;
@@ -314,6 +318,7 @@ impl Default for Planner {
             cache_ttl_seconds: 30,
             max_ids_per_query: 200,
             max_query_bytes: 16_384,
+            unfiltered_coverage_percent: 90,
             max_concurrent_queries: 8,
             stale_after_seconds: 300,
         }

@@ -673,7 +673,16 @@ impl Engine {
             .collect();
         let mut stream = futures_util::stream::iter(futures).buffer_unordered(limit);
         while let Some((i, r)) = stream.next().await {
-            out[i] = Some(r);
+            out[i] = Some(match r {
+                // The planner chose one query without the id regex; this backend holds more
+                // series than its answers may carry: say how to go back to regex chunks.
+                Err(SourceError::TooLarge(why)) if plan.queries[i].unfiltered => {
+                    Err(SourceError::TooLarge(format!(
+                        "{why} (a query without the id regex: planner.unfiltered_coverage_percent: 0 sends the ids instead)"
+                    )))
+                }
+                r => r,
+            });
         }
         out.into_iter()
             .map(|r| r.unwrap_or_else(|| Err(SourceError::Decode("query not run".into()))))

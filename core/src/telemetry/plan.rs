@@ -56,7 +56,23 @@ pub struct BoundCheck {
     pub rules: Vec<PlannedRule>,
     pub expand: Option<Expand>,
     pub for_seconds: Option<u64>,
+    /// How its ids reach Prometheus, and why.
+    pub choice: Choice,
 }
+
+/// The planner's choice for one check: its ids in a regex per chunk (the default), or one
+/// query per source without the id regex, the answer filtered here (`unfiltered`), when
+/// the check covers most of its scope's ids and would otherwise need several queries.
+/// `rackscope plan` prints the reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Choice {
+    pub unfiltered: bool,
+    pub reason: String,
+}
+
+/// The text an id placeholder takes in an unfiltered query: any non-empty value, as an id
+/// alternation never matches the empty one. Prometheus evaluates it without a regex.
+pub const ANY_ID: &str = ".+";
 
 impl BoundCheck {
     /// Where a target sits in `targets`, if the check runs for it.
@@ -123,6 +139,9 @@ pub struct PlannedQuery {
     pub ids: u32,
     /// Where it is sent (`Routes`).
     pub source: SourceIx,
+    /// Sent without the id regex (`Choice`): an answer too large says which key turns
+    /// that off.
+    pub unfiltered: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -206,6 +225,9 @@ impl Plan {
                 c.targets.len(),
                 c.chunks.len()
             );
+            if !c.choice.reason.is_empty() {
+                let _ = writeln!(out, "  {}", c.choice.reason);
+            }
             if self
                 .slurm_check
                 .is_some_and(|s| std::ptr::eq(&self.checks[s as usize], c))
@@ -291,7 +313,8 @@ pub fn plan(config: &Config) -> Plan {
             v.sort_by_key(|&t| source_of(t));
             v.into()
         };
-        let mut chunks = Vec::new();
+        // Each source's run of targets, chunked with their ids in a regex.
+        let mut runs: Vec<(SourceIx, Range<usize>, Vec<RawChunk>)> = Vec::new();
         let mut from = 0;
         while from < by_source.len() {
             let source = source_of(by_source[from]);
@@ -300,39 +323,52 @@ pub fn plan(config: &Config) -> Plan {
                     .iter()
                     .take_while(|&&t| source_of(t) == source)
                     .count();
-            let span = from as u32..to as u32;
-            chunks.extend(
-                chunk(
-                    config,
-                    &targets,
-                    def.scope,
-                    &by_source[from..to],
-                    &def.expr.value,
-                    discovery_expr,
-                    Limits { max_ids, max_bytes },
-                )
-                .into_iter()
-                .map(|c| Chunk {
-                    targets: c.range.start + span.start..c.range.end + span.start,
-                    query: queries.intern(source, c.expr, c.ids),
-                    discovery: c.discovery.map(|d| queries.intern(source, d, c.ids)),
-                    span: span.clone(),
-                }),
+            let raw = chunk(
+                config,
+                &targets,
+                def.scope,
+                &by_source[from..to],
+                &def.expr.value,
+                discovery_expr,
+                Limits { max_ids, max_bytes },
             );
+            runs.push((source, from..to, raw));
             from = to;
         }
-        checks.push(bound_check(config, &targets, check_ix, &by_source, chunks));
+        let chunk_count: usize = runs.iter().map(|(_, _, raw)| raw.len()).sum();
+        let choice = choose(config, &targets, def, discovery_expr, list.len(), chunk_count, runs.len());
+        if choice.unfiltered {
+            for (_, range, raw) in &mut runs {
+                *raw = vec![unfiltered(config, &def.expr.value, discovery_expr, range.len())];
+            }
+        }
+        let unfiltered = choice.unfiltered;
+        let mut chunks = Vec::new();
+        for (source, range, raw) in runs {
+            let span = range.start as u32..range.end as u32;
+            chunks.extend(raw.into_iter().map(|c| Chunk {
+                targets: c.range.start + span.start..c.range.end + span.start,
+                query: queries.intern(source, c.expr, c.ids, unfiltered),
+                discovery: c
+                    .discovery
+                    .map(|d| queries.intern(source, d, c.ids, unfiltered)),
+                span: span.clone(),
+            }));
+        }
+        let mut bound = bound_check(config, &targets, check_ix, &by_source, chunks);
+        bound.choice = choice;
+        checks.push(bound);
     }
     // Slurm's exporter runs beside its controller: the default source answers for it.
     let slurm_query = config
         .slurm
         .as_ref()
-        .map(|s| queries.intern(DEFAULT_SOURCE, s.query(), 0));
+        .map(|s| queries.intern(DEFAULT_SOURCE, s.query(), 0, false));
     let slurm_jobs_query = config
         .slurm
         .as_ref()
         .and_then(|s| s.jobs_query())
-        .map(|q| queries.intern(DEFAULT_SOURCE, q, 0));
+        .map(|q| queries.intern(DEFAULT_SOURCE, q, 0, false));
     Plan {
         total_ids: seen.iter().map(HashSet::len).sum(),
         targets,
@@ -356,7 +392,7 @@ struct Queries {
 
 impl Queries {
     /// The same text sent to two sources is two queries: each answers for its own sites.
-    fn intern(&mut self, source: SourceIx, expr: String, ids: u32) -> u32 {
+    fn intern(&mut self, source: SourceIx, expr: String, ids: u32, unfiltered: bool) -> u32 {
         let key = (source, expr);
         if let Some(&ix) = self.index.get(&key) {
             return ix;
@@ -366,6 +402,7 @@ impl Queries {
             expr: key.1.clone(),
             ids,
             source,
+            unfiltered,
         });
         self.index.insert(key, ix);
         ix
@@ -409,6 +446,95 @@ fn bound_check(
         rules,
         expand,
         for_seconds: def.for_duration.as_ref().map(|d| d.value.seconds),
+        choice: Choice::default(),
+    }
+}
+
+/// The cost model: whether a check's queries go without the id regex. Only when it is
+/// sure to pay: the expression names its targets through its own scope's placeholder only
+/// (an aggregate over related ids would then take in what the topology does not hold), the
+/// check covers at least `planner.unfiltered_coverage_percent` of the scope's ids, the ids
+/// would take several queries per source, and an answer holding every id of the scope stays
+/// within `telemetry.max_series_per_answer` (else the one query would fail where chunks
+/// answer).
+fn choose(
+    config: &Config,
+    targets: &Targets,
+    def: &crate::model::checks::CheckDef,
+    discovery: Option<&str>,
+    covered: usize,
+    chunks: usize,
+    runs: usize,
+) -> Choice {
+    let filtered = |reason: String| Choice {
+        unfiltered: false,
+        reason,
+    };
+    let uses =
+        |p: &str| placeholder::uses(&def.expr.value, p) || discovery.is_some_and(|d| placeholder::uses(d, p));
+    let own = match def.scope {
+        Scope::Node => "$instances",
+        Scope::Chassis => "$chassis",
+        Scope::Rack => "$racks",
+    };
+    let others: Vec<&str> = ["$instances", "$chassis", "$racks"]
+        .into_iter()
+        .filter(|p| *p != own && uses(p))
+        .collect();
+    if chunks <= runs {
+        return filtered(format!("ids in a regex: {chunks} query(s) hold them all"));
+    }
+    if !uses(own) {
+        return filtered(format!("ids in a regex: the expression does not use {own}"));
+    }
+    if !others.is_empty() {
+        return filtered(format!(
+            "ids in a regex: the expression also filters on {}",
+            others.join(", ")
+        ));
+    }
+    let percent = config.app.planner.unfiltered_coverage_percent;
+    if percent == 0 {
+        return filtered("ids in a regex: planner.unfiltered_coverage_percent is 0".into());
+    }
+    let total = targets.len(def.scope).max(1);
+    let share = covered * 100 / total;
+    if share < percent as usize {
+        return filtered(format!(
+            "ids in a regex: covers {covered} of {total} {} ids ({share} %, under {percent} %)",
+            def.scope.as_str()
+        ));
+    }
+    let max_series = config.app.telemetry.max_series_per_answer;
+    if total as u64 > max_series {
+        return filtered(format!(
+            "ids in a regex: an answer for all {total} {} ids would pass telemetry.max_series_per_answer ({max_series})",
+            def.scope.as_str()
+        ));
+    }
+    Choice {
+        unfiltered: true,
+        reason: format!(
+            "no id regex: covers {covered} of {total} {} ids ({share} %), one query per source instead of {chunks}, filtered here",
+            def.scope.as_str()
+        ),
+    }
+}
+
+/// The one chunk of a source's `len` targets sent without the id regex.
+fn unfiltered(config: &Config, expr: &str, discovery: Option<&str>, len: usize) -> RawChunk {
+    let exprs = ChunkExprs {
+        expr,
+        discovery,
+        jobs: format!("^(?:{})$", config.app.telemetry.job_regex),
+    };
+    let any = || ANY_ID.to_owned();
+    let (expr, discovery) = exprs.substituted(&[any(), any(), any()]);
+    RawChunk {
+        range: 0..len as u32,
+        expr,
+        discovery,
+        ids: 0,
     }
 }
 

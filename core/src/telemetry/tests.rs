@@ -647,6 +647,8 @@ proptest! {
         let mut config = fixture();
         config.app.planner.max_ids_per_query = max;
         config.app.planner.max_query_bytes = bytes;
+        // The regex batching itself; queries without the id regex are tested below.
+        config.app.planner.unfiltered_coverage_percent = 0;
         let p = plan(&config);
         for c in &p.checks {
             let mut seen = BTreeSet::new();
@@ -672,6 +674,61 @@ proptest! {
             prop_assert_eq!(seen, want);
         }
     }
+}
+
+/// The cost model: a check covering enough of its scope's ids, that would take several
+/// regex chunks, is one query without the id regex, and evaluates to the same states; the
+/// reason is in the plan, and each guard keeps the chunks.
+#[tokio::test]
+async fn a_check_covering_most_ids_goes_without_the_id_regex_and_agrees() {
+    let mut config = fixture();
+    config.app.planner.max_ids_per_query = 3;
+    config.app.planner.unfiltered_coverage_percent = 1;
+    let p = plan(&config);
+    let up = p.checks.iter().find(|c| &*c.id == "node_up").unwrap();
+    assert!(up.choice.unfiltered, "{}", up.choice.reason);
+    assert_eq!(up.chunks.len(), 1);
+    let q = &p.queries[up.chunks[0].query as usize];
+    assert!(q.unfiltered && q.expr.contains(r#"=~".+""#), "{}", q.expr);
+    assert!(
+        p.describe(&config, true).contains("no id regex: covers"),
+        "{}",
+        p.describe(&config, true)
+    );
+
+    let mut world = World::healthy(&config);
+    world.set("up", "n03", 0.0);
+    world.set("node_temperature_celsius", "n04", 50.0);
+    // A series of a host the topology does not hold: the answer carries it, nothing takes it.
+    world.set("up", "stranger", 0.0);
+    let lean = Engine::new(Arc::new(config.clone()), Arc::new(world.table()))
+        .refresh_at(t0())
+        .await;
+    let mut filtered = config.clone();
+    filtered.app.planner.unfiltered_coverage_percent = 0;
+    let fp = plan(&filtered);
+    assert!(fp.checks.iter().all(|c| !c.choice.unfiltered));
+    assert!(fp.queries.len() > p.queries.len());
+    let regexed = Engine::new(Arc::new(filtered), Arc::new(world.table()))
+        .refresh_at(t0())
+        .await;
+    assert_eq!(node(&lean, "n03").state, Some(Severity::Crit));
+    for (a, b) in lean.health.nodes.iter().zip(&regexed.health.nodes) {
+        assert_eq!(a.state, b.state);
+    }
+    assert_eq!(lean.health.alerts.len(), regexed.health.alerts.len());
+
+    // Guards: coverage under the bound, and an answer for every id over the series bound.
+    config.app.planner.unfiltered_coverage_percent = 100;
+    let covered = plan(&config);
+    let partial = covered.checks.iter().filter(|c| !c.choice.unfiltered).count();
+    assert!(partial > 0);
+    config.app.planner.unfiltered_coverage_percent = 1;
+    config.app.telemetry.max_series_per_answer = 2;
+    let capped = plan(&config);
+    let up = capped.checks.iter().find(|c| &*c.id == "node_up").unwrap();
+    assert!(!up.choice.unfiltered);
+    assert!(up.choice.reason.contains("max_series_per_answer"), "{}", up.choice.reason);
 }
 
 #[test]
