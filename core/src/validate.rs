@@ -315,13 +315,22 @@ pub fn sources(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagn
             ),
         );
     }
-    let site_ids: Vec<&str> = config.topology.sites.iter().map(|s| s.id.as_str()).collect();
+    let site_ids: Vec<&str> = config
+        .topology
+        .sites
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
     let mut names: HashSet<&str> = HashSet::new();
     let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
     for (i, s) in t.sources.iter().enumerate() {
         let name = s.name.trim();
         if name.is_empty() {
-            diags.error("bad-value", at(i, "name"), "every telemetry.sources entry needs a name");
+            diags.error(
+                "bad-value",
+                at(i, "name"),
+                "every telemetry.sources entry needs a name",
+            );
         } else if name == "default" || !names.insert(name) {
             diags.error(
                 "duplicate-id",
@@ -347,7 +356,9 @@ pub fn sources(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagn
                 format!("source `{name}`: put credentials in basic_auth_user/basic_auth_password, not in the url"),
             );
         }
-        if s.basic_auth_password.as_deref().is_some_and(|p| !p.is_empty())
+        if s.basic_auth_password
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
             && s.basic_auth_user.as_deref().is_none_or(str::is_empty)
         {
             diags.error(

@@ -305,9 +305,7 @@ pub async fn room_live(engine: &Engine, snap: &Snapshot, racks: &[RackIx]) -> Ro
         };
     }
     // One room's or one site's racks: one source answers for them all.
-    let via = racks
-        .first()
-        .map_or(0, |&r| snap.plan.routes.rack(topo, r));
+    let via = racks.first().map_or(0, |&r| snap.plan.routes.rack(topo, r));
     let (values, error) = fetch(engine, config, via, &wants).await;
     let mut live = RoomLive {
         error,

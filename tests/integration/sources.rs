@@ -30,7 +30,13 @@ fn site_data(config: &rackscope_core::Config, site: &str, watts: f64) -> String 
             continue;
         }
         if racks.insert(r.id.clone()) {
-            om.constant("rack_power_watts", &[("rack_id", &r.id)], T0 - 240, T0, watts);
+            om.constant(
+                "rack_power_watts",
+                &[("rack_id", &r.id)],
+                T0 - 240,
+                T0,
+                watts,
+            );
         }
         for &d in &r.devices {
             for i in topo.device_instances(&topo.devices[d]) {
@@ -75,7 +81,10 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
     std::fs::write(&app, &text).unwrap();
     let loaded = support::load(&app);
     assert!(
-        loaded.diagnostics.iter().all(|d| d.level != rackscope_core::diag::Level::Error),
+        loaded
+            .diagnostics
+            .iter()
+            .all(|d| d.level != rackscope_core::diag::Level::Error),
         "{:?}",
         loaded.diagnostics
     );
@@ -98,7 +107,10 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
     assert_eq!(s.health.racks[p_a01.index()].state, Some(Warn));
     assert_eq!(s.health.racks[l_a01.index()].state, Some(Crit));
     let down = s.sources[1].down.as_ref().unwrap();
-    assert!(!down.expired && down.reason.contains("unreachable"), "{down:?}");
+    assert!(
+        !down.expired && down.reason.contains("unreachable"),
+        "{down:?}"
+    );
 
     let global = get(&state, "/api/stats/global").await.json();
     assert_eq!(global["stale"], false);
@@ -111,12 +123,16 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
     assert_eq!(sources[1]["up"], false);
     assert_eq!(sources[1]["sites"], serde_json::json!(["lyon"]));
     let metrics = get(&state, "/metrics").await.text();
-    assert!(metrics.contains("rackscope_source_up{source=\"lyon\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("rackscope_source_up{source=\"lyon\"} 0"),
+        "{metrics}"
+    );
     assert!(metrics.contains("rackscope_source_up{source=\"default\"} 1"));
     assert!(metrics.contains("rackscope_snapshot_stale 0"));
     let page = get(&state, "/").await.text();
     assert!(
-        page.contains("Prometheus `lyon` has not answered") && page.contains("Lyon shown as last answered"),
+        page.contains("Prometheus `lyon` has not answered")
+            && page.contains("Lyon shown as last answered"),
         "the banner names the site"
     );
 
@@ -130,9 +146,15 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
         .reason
         .clone()
         .unwrap_or_default();
-    assert!(reason.contains("Prometheus `lyon` unavailable for 90 s"), "{reason}");
+    assert!(
+        reason.contains("Prometheus `lyon` unavailable for 90 s"),
+        "{reason}"
+    );
     let paris_node = s.config.topology.instance_ix("pa1a01n01").unwrap();
     assert_eq!(s.health.nodes[paris_node.index()].state, Some(Ok));
     let page = get(&state, "/").await.text();
-    assert!(page.contains("Lyon UNKNOWN"), "the banner says the hold expired");
+    assert!(
+        page.contains("Lyon UNKNOWN"),
+        "the banner says the hold expired"
+    );
 }

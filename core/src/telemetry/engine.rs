@@ -423,12 +423,11 @@ impl Engine {
         // One source down among several holds only its own sites; all of them down is the
         // whole snapshot's outage, judged below as with one source.
         let window = Duration::from_secs(u64::from(config.app.planner.stale_after_seconds));
-        let verdict =
-            inner
-                .outages
-                .judge(&plan, &mut answers, at, window, !failed, |s| {
-                    self.source(s).describe()
-                });
+        let verdict = inner
+            .outages
+            .judge(&plan, &mut answers, at, window, !failed, |s| {
+                self.source(s).describe()
+            });
         for st in &verdict.statuses {
             if let Some(down) = &st.down
                 && !failed
@@ -699,10 +698,7 @@ impl Engine {
     ) -> (usize, Result<InstantResult, SourceError>) {
         let r = self.timed_instant(source, query, at, timeout).await;
         match r {
-            Err(e) if e.is_too_long() => (
-                i,
-                self.in_pieces(source, query, e, at, timeout).await,
-            ),
+            Err(e) if e.is_too_long() => (i, self.in_pieces(source, query, e, at, timeout).await),
             r => (i, r),
         }
     }

@@ -132,7 +132,11 @@ impl Outages {
 
     /// Keeps a refresh's answers (its held ones included) for the next, when its plan has
     /// several sources; a single source's outage is the whole snapshot's, held as such.
-    pub(crate) fn keep(&mut self, plan: &Arc<Plan>, answers: Vec<Result<InstantResult, SourceError>>) {
+    pub(crate) fn keep(
+        &mut self,
+        plan: &Arc<Plan>,
+        answers: Vec<Result<InstantResult, SourceError>>,
+    ) {
         if plan.routes.is_single() {
             self.held = Vec::new();
             return;

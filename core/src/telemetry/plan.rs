@@ -15,8 +15,8 @@ use crate::config::Config;
 use crate::model::app::Telemetry;
 use crate::model::checks::{Op, Scope};
 use crate::placeholder::{self, substitute};
-use crate::telemetry::routing::{DEFAULT_SOURCE, Routes, SourceIx};
 use crate::severity::Severity;
+use crate::telemetry::routing::{DEFAULT_SOURCE, Routes, SourceIx};
 use crate::topology::{DeviceIx, RackIx, Topology};
 
 /// No target: the filler of `BoundCheck::local`.
@@ -336,23 +336,38 @@ pub fn plan(config: &Config) -> Plan {
             from = to;
         }
         let chunk_count: usize = runs.iter().map(|(_, _, raw)| raw.len()).sum();
-        let choice = choose(config, &targets, def, discovery_expr, list.len(), chunk_count, runs.len());
+        let choice = choose(
+            config,
+            &targets,
+            def,
+            discovery_expr,
+            list.len(),
+            chunk_count,
+            runs.len(),
+        );
         if choice.unfiltered {
             for (_, range, raw) in &mut runs {
-                *raw = vec![unfiltered(config, &def.expr.value, discovery_expr, range.len())];
+                *raw = vec![unfiltered(
+                    config,
+                    &def.expr.value,
+                    discovery_expr,
+                    range.len(),
+                )];
             }
         }
         let unfiltered = choice.unfiltered;
         let mut chunks = Vec::new();
         for (source, range, raw) in runs {
             let span = range.start as u32..range.end as u32;
-            chunks.extend(raw.into_iter().map(|c| Chunk {
-                targets: c.range.start + span.start..c.range.end + span.start,
-                query: queries.intern(source, c.expr, c.ids, unfiltered),
-                discovery: c
-                    .discovery
-                    .map(|d| queries.intern(source, d, c.ids, unfiltered)),
-                span: span.clone(),
+            chunks.extend(raw.into_iter().map(|c| {
+                Chunk {
+                    targets: c.range.start + span.start..c.range.end + span.start,
+                    query: queries.intern(source, c.expr, c.ids, unfiltered),
+                    discovery: c
+                        .discovery
+                        .map(|d| queries.intern(source, d, c.ids, unfiltered)),
+                    span: span.clone(),
+                }
             }));
         }
         let mut bound = bound_check(config, &targets, check_ix, &by_source, chunks);
@@ -470,8 +485,9 @@ fn choose(
         unfiltered: false,
         reason,
     };
-    let uses =
-        |p: &str| placeholder::uses(&def.expr.value, p) || discovery.is_some_and(|d| placeholder::uses(d, p));
+    let uses = |p: &str| {
+        placeholder::uses(&def.expr.value, p) || discovery.is_some_and(|d| placeholder::uses(d, p))
+    };
     let own = match def.scope {
         Scope::Node => "$instances",
         Scope::Chassis => "$chassis",

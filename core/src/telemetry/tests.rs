@@ -721,14 +721,22 @@ async fn a_check_covering_most_ids_goes_without_the_id_regex_and_agrees() {
     // Guards: coverage under the bound, and an answer for every id over the series bound.
     config.app.planner.unfiltered_coverage_percent = 100;
     let covered = plan(&config);
-    let partial = covered.checks.iter().filter(|c| !c.choice.unfiltered).count();
+    let partial = covered
+        .checks
+        .iter()
+        .filter(|c| !c.choice.unfiltered)
+        .count();
     assert!(partial > 0);
     config.app.planner.unfiltered_coverage_percent = 1;
     config.app.telemetry.max_series_per_answer = 2;
     let capped = plan(&config);
     let up = capped.checks.iter().find(|c| &*c.id == "node_up").unwrap();
     assert!(!up.choice.unfiltered);
-    assert!(up.choice.reason.contains("max_series_per_answer"), "{}", up.choice.reason);
+    assert!(
+        up.choice.reason.contains("max_series_per_answer"),
+        "{}",
+        up.choice.reason
+    );
 }
 
 #[test]

@@ -18,8 +18,7 @@ use crate::topology::RackIx;
 /// The multi-site fixture (sites `paris` and `lyon`, rack `A01` in both) with Lyon asked
 /// of its own source.
 fn two_sources() -> Config {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/multisite/app.yaml");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/multisite/app.yaml");
     let loaded = crate::load_with_env(&p, std::iter::empty());
     assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
     let mut config = loaded.config;
@@ -112,7 +111,11 @@ async fn one_source_down_holds_only_its_sites_then_turns_them_unknown() {
     let s = engine.refresh_at(t0()).await;
     assert_eq!(s.health.racks[p_a01.index()].state, Some(Severity::Warn));
     assert_eq!(s.health.racks[l_a01.index()].state, Some(Severity::Crit));
-    assert!(s.sources.iter().all(|x| x.down.is_none()), "{:?}", s.sources);
+    assert!(
+        s.sources.iter().all(|x| x.down.is_none()),
+        "{:?}",
+        s.sources
+    );
     assert!(paris.query_count() > 0 && lyon.query_count() > 0);
 
     // Lyon's Prometheus goes away: Paris stays current, Lyon keeps its last states.
@@ -133,9 +136,7 @@ async fn one_source_down_holds_only_its_sites_then_turns_them_unknown() {
     assert!(s.site_source_down(paris_site).is_none());
 
     // Past `stale_after_seconds`: Lyon's targets are UNKNOWN, with the source named.
-    let s = engine
-        .refresh_at(t0() + Duration::from_secs(120))
-        .await;
+    let s = engine.refresh_at(t0() + Duration::from_secs(120)).await;
     assert!(s.stale.is_none());
     assert_eq!(s.health.racks[p_a01.index()].state, Some(Severity::Ok));
     assert_eq!(s.health.racks[l_a01.index()].state, Some(Severity::Unknown));
@@ -146,15 +147,15 @@ async fn one_source_down_holds_only_its_sites_then_turns_them_unknown() {
         .filter_map(|c| c.reason.as_deref().map(str::to_owned))
         .collect();
     assert!(
-        reasons.iter().any(|r| r.contains("Prometheus `lyon` unavailable for 90 s")),
+        reasons
+            .iter()
+            .any(|r| r.contains("Prometheus `lyon` unavailable for 90 s")),
         "{reasons:?}"
     );
 
     // Back: current again at once.
     lyon.down.store(false, Ordering::Relaxed);
-    let s = engine
-        .refresh_at(t0() + Duration::from_secs(150))
-        .await;
+    let s = engine.refresh_at(t0() + Duration::from_secs(150)).await;
     assert_eq!(s.health.racks[l_a01.index()].state, Some(Severity::Crit));
     assert!(s.sources.iter().all(|x| x.down.is_none()));
 }
@@ -168,10 +169,12 @@ async fn every_source_down_is_the_whole_snapshots_outage() {
     engine.refresh_at(t0()).await;
     paris.down.store(true, Ordering::Relaxed);
     lyon.down.store(true, Ordering::Relaxed);
-    let s = engine
-        .refresh_at(t0() + Duration::from_secs(30))
-        .await;
+    let s = engine.refresh_at(t0() + Duration::from_secs(30)).await;
     let stale = s.stale.as_ref().unwrap();
     assert!(!stale.expired);
-    assert!(s.sources.iter().all(|x| x.down.is_some()), "{:?}", s.sources);
+    assert!(
+        s.sources.iter().all(|x| x.down.is_some()),
+        "{:?}",
+        s.sources
+    );
 }
