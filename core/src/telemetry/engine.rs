@@ -692,6 +692,16 @@ impl Engine {
     /// resolves. A refresh in progress is abandoned at shutdown. Each loop is supervised: a
     /// panic is caught, logged and counted, and the loop resumes after a backoff.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        // Only this select is generic: the loops are compiled once, here, not again in
+        // every crate that passes its own kind of shutdown future.
+        tokio::select! {
+            _ = shutdown => {}
+            _ = self.loops() => {}
+        }
+    }
+
+    /// The refresh and heartbeat loops, supervised; they never end by themselves.
+    async fn loops(&self) {
         // Refreshes evaluate at instants aligned to the wall clock (multiples of the period
         // since the epoch), so that every replica of the same configuration asks Prometheus
         // about the same instants and shows the same states, whenever it started.
@@ -715,10 +725,7 @@ impl Engine {
             self.heartbeat().await;
             heartbeat_interval(&self.config())
         });
-        tokio::select! {
-            _ = shutdown => {}
-            _ = futures_util::future::join(refresh_loop, heartbeat_loop) => {}
-        }
+        futures_util::future::join(refresh_loop, heartbeat_loop).await;
     }
 }
 

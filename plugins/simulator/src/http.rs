@@ -41,6 +41,17 @@ pub async fn run(
     token: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve(listener, sim, token, Box::pin(shutdown)).await
+}
+
+/// `run` with the shutdown's type erased, so that axum's server is compiled once, here,
+/// rather than in every crate that passes its own kind of future.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    sim: Arc<Simulator>,
+    token: Option<String>,
+    shutdown: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>,
+) -> std::io::Result<()> {
     axum::serve(listener, router(sim, token))
         .with_graceful_shutdown(shutdown)
         .await
