@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use rackscope_core::Config;
 use rackscope_core::telemetry::Engine;
+use rackscope_core::telemetry::source::BoxFuture;
 use rackscope_prometheus::PrometheusClient;
 use rackscope_simulator::{IncidentMode, Simulator};
 use tokio::net::TcpListener;
@@ -92,27 +93,41 @@ pub fn engine_for(config: Config) -> anyhow::Result<Arc<Engine>> {
     Ok(Arc::new(Engine::new(Arc::new(config), Arc::new(client))))
 }
 
+// Why these return boxed futures made here: an async fn's body is compiled into every
+// crate that awaits it (its coroutine is never exported), so the binary compiled the
+// server, the engine and the demo a second time. A `dyn Future` built in this crate is
+// polled through its vtable instead (docs/decisions/0020).
+
 /// Runs the engine's refresh loop and the HTTP server until `shutdown`.
-pub async fn serve(
+pub fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    serve_boxed(state, listener, None, Box::pin(shutdown)).await
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    serve_boxed(state, listener, None, Box::pin(shutdown))
 }
 
 /// As `serve`, over TLS when `tls` is given.
-pub async fn serve_tls(
+pub fn serve_tls(
     state: AppState,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    serve_boxed(state, listener, tls, Box::pin(shutdown)).await
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    serve_boxed(state, listener, tls, Box::pin(shutdown))
 }
 
-/// `serve_tls` with the shutdown's type erased (`server::Shutdown`), compiled once.
-async fn serve_boxed(
+#[inline(never)]
+fn serve_boxed(
+    state: AppState,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: server::Shutdown,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(serve_inner(state, listener, tls, shutdown))
+}
+
+async fn serve_inner(
     state: AppState,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -207,18 +222,25 @@ pub fn default_state_dir(config: &Path) -> PathBuf {
     base.join("rackscope").join(name)
 }
 
-/// Runs the demo until `shutdown` completes or a part of it fails.
-pub async fn demo(
+/// Runs the demo until `shutdown` completes or a part of it fails. Boxed as `serve` is.
+pub fn demo(
     opts: DemoOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    demo_boxed(opts, Box::pin(shutdown)).await
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    demo_boxed(opts, Box::pin(shutdown))
+}
+
+#[inline(never)]
+fn demo_boxed(
+    opts: DemoOptions,
+    shutdown: server::Shutdown,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(demo_inner(opts, shutdown))
 }
 
 // One function on purpose (about 100 lines): it is the order in which three processes
-// start and stop, and reading it top to bottom is the point. The shutdown's type is
-// erased so that it is compiled once, here.
-async fn demo_boxed(opts: DemoOptions, shutdown: server::Shutdown) -> anyhow::Result<()> {
+// start and stop, and reading it top to bottom is the point.
+async fn demo_inner(opts: DemoOptions, shutdown: server::Shutdown) -> anyhow::Result<()> {
     let mut config = load_config(&opts.config)?;
     let state_dir = opts
         .state_dir

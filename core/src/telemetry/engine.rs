@@ -24,7 +24,7 @@ use crate::telemetry::adhoc::AdHoc;
 use crate::telemetry::eval::{AlertTarget, Answer, ForMemory, Health, evaluate};
 use crate::telemetry::plan::{Plan, plan};
 use crate::telemetry::source::{
-    InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
+    BoxFuture, InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
 };
 use crate::telemetry::stats::{BatchInfo, Stats, StatsView, Task};
 use crate::telemetry::supervise::supervise;
@@ -246,7 +246,15 @@ impl Engine {
 
     /// Refreshes with every query evaluated at `at` (Prometheus's `time` parameter) and `at`
     /// as the clock for `for:` and staleness. Tests and benchmarks pass fixed times.
-    pub async fn refresh_at(&self, at: SystemTime) -> Arc<Snapshot> {
+    ///
+    /// A future boxed here: an async fn's body is compiled again in every crate that
+    /// awaits it (its coroutine is never exported), and this one is most of the engine.
+    #[inline(never)]
+    pub fn refresh_at(&self, at: SystemTime) -> BoxFuture<'_, Arc<Snapshot>> {
+        Box::pin(self.refresh_at_inner(at))
+    }
+
+    async fn refresh_at_inner(&self, at: SystemTime) -> Arc<Snapshot> {
         let mut inner = self.inner.lock().await;
         let started = Instant::now();
         let config = self.config();
@@ -700,8 +708,14 @@ impl Engine {
         }
     }
 
-    /// The refresh and heartbeat loops, supervised; they never end by themselves.
-    async fn loops(&self) {
+    /// The refresh and heartbeat loops, supervised; they never end by themselves. Boxed
+    /// here like `refresh_at`, so that a crate calling `run` does not compile them again.
+    #[inline(never)]
+    fn loops(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.loops_inner())
+    }
+
+    async fn loops_inner(&self) {
         // Refreshes evaluate at instants aligned to the wall clock (multiples of the period
         // since the epoch), so that every replica of the same configuration asks Prometheus
         // about the same instants and shows the same states, whenever it started.
