@@ -51,10 +51,12 @@ fn stdout(cmd: &mut Command) -> String {
 
 /// The package built from the test binary into `dir`; its path.
 fn build_deb(dir: &Path) -> PathBuf {
+    // gzip rather than the default xz: the same package, in a fifth of the time.
     let printed = stdout(
         Command::new(support::root().join("packaging/deb/build"))
             .arg(env!("CARGO_BIN_EXE_rackscope"))
-            .arg(dir),
+            .arg(dir)
+            .env("RACKSCOPE_DEB_COMPRESSION", "gzip"),
     );
     let deb = PathBuf::from(printed.trim());
     assert!(deb.is_file(), "the build script printed {printed:?}");
