@@ -130,6 +130,21 @@ fn the_deb_holds_the_binary_the_unit_and_the_configuration_as_conffiles() {
         assert!(script.starts_with("#!/bin/sh\n"), "{s}");
     }
 
+    // `cargo deb` users get the same files: every starter file is an asset and a conffile
+    // in Cargo.toml's [package.metadata.deb].
+    let manifest = std::fs::read_to_string(support::root().join("Cargo.toml")).unwrap();
+    for f in &etc {
+        let rel = f.trim_start_matches("/etc/rackscope/");
+        assert!(
+            manifest.contains(&format!("\"{f}\"")),
+            "{f} is not a conf-file in Cargo.toml"
+        );
+        assert!(
+            manifest.contains(&format!("\"packaging/etc/rackscope/{rel}\"")),
+            "{f} is not an asset in Cargo.toml"
+        );
+    }
+
     let unit =
         std::fs::read_to_string(support::root().join("packaging/deb/rackscope.service")).unwrap();
     let unit = Unit::parse(&unit);
@@ -200,6 +215,7 @@ impl Unit {
 /// Purges the package (and kills the server) however the test ends.
 struct Installed {
     server: Option<Child>,
+    purged: bool,
 }
 
 impl Drop for Installed {
@@ -207,6 +223,9 @@ impl Drop for Installed {
         if let Some(mut c) = self.server.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        if self.purged {
+            return;
         }
         let _ = Command::new("dpkg")
             .args(["--purge", "rackscope"])
@@ -266,7 +285,10 @@ fn the_installed_package_serves_as_its_user_and_purges_clean() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let deb = build_deb(tmp.path());
-    let mut guard = Installed { server: None };
+    let mut guard = Installed {
+        server: None,
+        purged: false,
+    };
     run(Command::new("dpkg")
         .arg("-i")
         .arg(&deb)
@@ -360,6 +382,7 @@ fn the_installed_package_serves_as_its_user_and_purges_clean() {
         c.wait().unwrap();
     }
     run(Command::new("dpkg").args(["--purge", "rackscope"]));
+    guard.purged = true;
     assert_eq!(
         package_status().filter(|s| !s.ends_with("not-installed")),
         None
