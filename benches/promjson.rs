@@ -229,7 +229,7 @@ mod old {
     }
 
     pub(crate) async fn query(url: &str, range: bool) -> String {
-        let resp = reqwest::Client::new()
+        let resp = rackscope_prometheus::tls::http_client()
             .post(format!("{url}/api/v1/query"))
             .form(&[("query", "x")])
             .send()

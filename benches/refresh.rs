@@ -275,7 +275,7 @@ fn real_hpc(rt: &tokio::runtime::Runtime) {
     let at = UNIX_EPOCH + Duration::from_secs(t0);
 
     // The floor: Prometheus's own execution time of every planned query, one at a time.
-    let http = reqwest::Client::new();
+    let http = rackscope_prometheus::tls::http_client();
     let url = format!("{}/api/v1/query", prom.url());
     let own_ms = |q: String| {
         let http = http.clone();

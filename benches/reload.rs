@@ -63,7 +63,7 @@ async fn run() {
     let client = {
         let (reloading, done) = (reloading.clone(), done.clone());
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = rackscope_prometheus::tls::http_client();
             let urls = [
                 format!("{base}/api/stats/global"),
                 format!("{base}/api/racks/{rack}/state"),

@@ -202,7 +202,15 @@ impl Lab {
 
 /// Runs one test file. `Err` only when no Prometheus can run; problems of the file, of its
 /// configuration, and failed expectations are the report's diagnostics.
-pub async fn run_file(path: &Path) -> Result<Report, RunError> {
+/// Boxed here so that the binary does not compile the runner again (see `demo::serve`).
+#[inline(never)]
+pub fn run_file(
+    path: &Path,
+) -> rackscope_core::telemetry::source::BoxFuture<'_, Result<Report, RunError>> {
+    Box::pin(run_file_inner(path))
+}
+
+async fn run_file_inner(path: &Path) -> Result<Report, RunError> {
     let mut report = Report {
         file: path.to_owned(),
         ..Report::default()

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use rackscope_core::Config;
 use rackscope_core::telemetry::Engine;
+use rackscope_core::telemetry::source::BoxFuture;
 use rackscope_prometheus::PrometheusClient;
 use rackscope_simulator::{IncidentMode, Simulator};
 use tokio::net::TcpListener;
@@ -125,21 +126,45 @@ pub fn prometheus_sources() -> rackscope_core::telemetry::engine::Connect {
     })
 }
 
+// Why these return boxed futures made here: an async fn's body is compiled into every
+// crate that awaits it (its coroutine is never exported), so the binary compiled the
+// server, the engine and the demo a second time. A `dyn Future` built in this crate is
+// polled through its vtable instead (docs/decisions/0020).
+
 /// Runs the engine's refresh loop and the HTTP server until `shutdown`.
-pub async fn serve(
+pub fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    serve_tls(state, listener, None, shutdown).await
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    serve_boxed(state, listener, None, Box::pin(shutdown))
 }
 
 /// As `serve`, over TLS when `tls` is given.
-pub async fn serve_tls(
+pub fn serve_tls(
     state: AppState,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    serve_boxed(state, listener, tls, Box::pin(shutdown))
+}
+
+#[inline(never)]
+fn serve_boxed(
+    state: AppState,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: server::Shutdown,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(serve_inner(state, listener, tls, shutdown))
+}
+
+async fn serve_inner(
+    state: AppState,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: server::Shutdown,
 ) -> anyhow::Result<()> {
     let engine = state.engine.clone();
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -153,7 +178,7 @@ pub async fn serve_tls(
                 .await;
         })
     };
-    let result = server::run_tls(listener, state, tls, shutdown).await;
+    let result = server::run_boxed(listener, state, tls, shutdown).await;
     let _ = stop_tx.send(true);
     // The engine supervises its own loops; a panic reaching here escaped that supervision.
     if let Err(e) = refresh.await
@@ -230,13 +255,25 @@ pub fn default_state_dir(config: &Path) -> PathBuf {
     base.join("rackscope").join(name)
 }
 
-/// Runs the demo until `shutdown` completes or a part of it fails.
-// One function on purpose (about 100 lines): it is the order in which three processes
-// start and stop, and reading it top to bottom is the point.
-pub async fn demo(
+/// Runs the demo until `shutdown` completes or a part of it fails. Boxed as `serve` is.
+pub fn demo(
     opts: DemoOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    demo_boxed(opts, Box::pin(shutdown))
+}
+
+#[inline(never)]
+fn demo_boxed(
+    opts: DemoOptions,
+    shutdown: server::Shutdown,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(demo_inner(opts, shutdown))
+}
+
+// One function on purpose (about 100 lines): it is the order in which three processes
+// start and stop, and reading it top to bottom is the point.
+async fn demo_inner(opts: DemoOptions, shutdown: server::Shutdown) -> anyhow::Result<()> {
     let mut config = load_config(&opts.config)?;
     let state_dir = opts
         .state_dir
@@ -493,7 +530,7 @@ pub(crate) async fn wait_ready(
     child: &mut tokio::process::Child,
     log: &Path,
 ) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = rackscope_prometheus::tls::http_client();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait()? {
@@ -542,6 +579,21 @@ async fn stop_child(child: &mut tokio::process::Child) {
     let _ = child.kill().await;
 }
 
+/// The last `n` lines of a command's output, stdout then stderr (apt writes its errors to
+/// stderr, after whatever it printed on stdout).
+fn output_tail(stdout: &[u8], stderr: &[u8], n: usize) -> Vec<String> {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(stdout),
+        String::from_utf8_lossy(stderr)
+    );
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect()
+}
+
 fn find_prometheus() -> Option<PathBuf> {
     find_bin("prometheus")
 }
@@ -576,7 +628,9 @@ fn install_prometheus() -> anyhow::Result<PathBuf> {
              (or put a `prometheus` binary on PATH, or pass --prometheus-bin PATH), then run this command again."
         );
     }
-    eprintln!("Prometheus is not installed; installing Debian's `prometheus` package…");
+    // One line while apt works, not apt's screens of output: the demo's own lines are what
+    // the user is waiting for. apt's output is kept and its end shown only on failure.
+    eprint!("Prometheus is not installed; installing Debian's `prometheus` package… ");
     let prefix: &[&str] = if root { &[] } else { &["sudo", "-n"] };
     for args in [
         &["apt-get", "update", "-qq"][..],
@@ -592,14 +646,45 @@ fn install_prometheus() -> anyhow::Result<PathBuf> {
         ][..],
     ] {
         let all: Vec<&str> = prefix.iter().chain(args).copied().collect();
-        let status = std::process::Command::new(all[0])
+        let out = match std::process::Command::new(all[0])
             .args(&all[1..])
-            .status()
-            .with_context(|| format!("running {}", all.join(" ")))?;
-        if !status.success() {
-            bail!("`{}` failed ({status})", all.join(" "));
+            .stdin(Stdio::null())
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!("failed");
+                bail!("cannot run `{}`: {e}", all.join(" "));
+            }
+        };
+        if !out.status.success() {
+            eprintln!("failed");
+            bail!(
+                "`{}` failed ({}); its last lines:\n  {}",
+                all.join(" "),
+                out.status,
+                output_tail(&out.stdout, &out.stderr, 15).join("\n  ")
+            );
         }
     }
+    eprintln!("done");
     find_prometheus()
         .context("the prometheus package is installed but no `prometheus` binary was found")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_failed_install_shows_the_last_lines_stdout_then_stderr() {
+        let out = b"Reading package lists...\n\nBuilding dependency tree...\n";
+        let err = b"E: Unable to locate package prometheus\n";
+        assert_eq!(
+            super::output_tail(out, err, 2),
+            [
+                "Building dependency tree...",
+                "E: Unable to locate package prometheus"
+            ]
+        );
+        assert_eq!(super::output_tail(b"", b"", 15), Vec::<String>::new());
+    }
 }

@@ -25,6 +25,9 @@ fn main() -> ExitCode {
         },
         Err(_) => Format::Text,
     };
+    // Before anything can build an HTTP client or a TLS configuration: reqwest takes the
+    // process's rustls provider and has none of its own (docs/decisions/0020).
+    rackscope_prometheus::tls::provider();
     let logs = Arc::new(LogBook::default());
     install(
         logs.clone(),

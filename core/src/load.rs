@@ -56,7 +56,9 @@ pub fn load(app_file: &Path) -> Loaded {
 /// Loads with an explicit set of environment variables (tests pass their own). A
 /// directory stands for its `app.yaml`.
 pub fn load_with_env(app_file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
-    load_from_disk(app_file, env)
+    // Collected here so that the loader below is compiled once, in this crate, rather than
+    // again in every crate that calls with another iterator type.
+    load_from_disk(app_file, env.into_iter().collect())
 }
 
 /// Loads as `load_with_env` does, but sees the files as they will be once `overlay` is
@@ -71,7 +73,7 @@ pub fn load_overlay(
         return load_with_env(app_file, env);
     }
     let _scope = vfs::Scope::set(overlay);
-    load_from_disk(app_file, env)
+    load_from_disk(app_file, env.into_iter().collect())
 }
 
 /// **The one way the loader reads a file**: the overlay's text when one is set and names
@@ -88,7 +90,7 @@ fn read_source(path: &Path, max: u64) -> std::io::Result<String> {
     }
 }
 
-fn load_from_disk(app_file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
+fn load_from_disk(app_file: &Path, env: Vec<(String, String)>) -> Loaded {
     let dir_app;
     let app_file = if vfs::is_dir(app_file) {
         dir_app = app_file.join("app.yaml");
@@ -337,6 +339,14 @@ pub fn views_of(config: &Config, text: Option<&str>) -> (crate::views::Views, Di
 pub fn access_of(
     app_file: &Path,
     env: impl IntoIterator<Item = (String, String)>,
+) -> (crate::access::Access, Diagnostics) {
+    // As in `load_with_env`: the reading below is compiled once, here.
+    access_of_env(app_file, env.into_iter().collect())
+}
+
+fn access_of_env(
+    app_file: &Path,
+    env: Vec<(String, String)>,
 ) -> (crate::access::Access, Diagnostics) {
     let mut diags = Diagnostics::default();
     let app_arc: Arc<Path> = Arc::from(app_file);

@@ -21,6 +21,8 @@ use rackscope_core::telemetry::source::{
     clip_bytes, decode_instant, decode_range, format_time,
 };
 
+pub mod tls;
+
 /// The most bytes read of an answer with an error status. Prometheus's own errors are a
 /// short JSON envelope; anything longer is a proxy's or a login page, of which only the
 /// start is kept (clipped) in the error.
@@ -81,6 +83,7 @@ impl PrometheusClient {
                 .map(|b| (b, path.clone()))
                 .map_err(|source| ClientError::Read { what, path, source })
         };
+        tls::provider();
         let mut b = reqwest::Client::builder()
             .connect_timeout(secs(t.prometheus_connect_timeout_seconds))
             .read_timeout(secs(t.prometheus_timeout_seconds))

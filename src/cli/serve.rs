@@ -10,7 +10,7 @@ pub(super) struct Args {
     #[arg(env = "RACKSCOPE_APP_CONFIG")]
     config: PathBuf,
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8000")]
+    #[arg(long, env = "RACKSCOPE_LISTEN", default_value = "127.0.0.1:8000")]
     listen: SocketAddr,
     /// A directory of templates (and `static/` files) to use over the built-in ones,
     /// file by file.

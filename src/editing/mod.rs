@@ -172,13 +172,9 @@ fn first_problem(problems: &[Problem]) -> String {
 /// The entity tag of a text: `"sha256-<first 32 hex digits>"`, quotes included, as HTTP
 /// writes it in `ETag` and `If-Match`.
 pub fn etag(text: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-    let hex: String = digest
-        .as_ref()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("\"sha256-{hex}\"")
 }
 

@@ -482,6 +482,7 @@ impl Client {
     fn new(am: &Alertmanager, base_dir: &std::path::Path) -> Result<Client, AmError> {
         let base = am.url().unwrap_or_default().to_owned();
         let t = secs(am.timeout_seconds);
+        rackscope_prometheus::tls::provider();
         let mut b = reqwest::Client::builder()
             .connect_timeout(t)
             .timeout(t)

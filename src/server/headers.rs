@@ -33,10 +33,11 @@ pub fn content_security_policy() -> String {
 
 /// The CSP source expression (`sha256-…`) allowing one inline element with this content.
 pub fn source_hash(content: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, content.as_bytes());
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(content.as_bytes());
     format!(
         "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        base64::engine::general_purpose::STANDARD.encode(digest.as_slice())
     )
 }
 

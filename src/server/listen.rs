@@ -5,7 +5,6 @@
 //! requests stayed open forever and held shutdown back. Every request carries the peer's
 //! address (`ConnectInfo<SocketAddr>`) and its `Transport`.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,14 +69,25 @@ pub async fn serve(
     limits: Limits,
     tls: Option<Arc<rustls::ServerConfig>>,
     closing: Arc<watch::Sender<bool>>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_boxed(listener, app, limits, tls, closing, Box::pin(shutdown)).await
+}
+
+/// `serve` with the shutdown's type erased (`server::Shutdown`), compiled once.
+pub(crate) async fn serve_boxed(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    closing: Arc<watch::Sender<bool>>,
+    mut shutdown: super::Shutdown,
 ) -> std::io::Result<()> {
     let tls = tls.map(TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
-    tokio::pin!(shutdown);
     loop {
         // Finished connections are reaped as we go, so the set holds only open ones.
         while conns.try_join_next().is_some() {}

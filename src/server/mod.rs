@@ -199,8 +199,13 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    run_tls(listener, state, None, shutdown).await
+    run_boxed(listener, state, None, Box::pin(shutdown)).await
 }
+
+/// A shutdown signal with its type erased. The serving functions take one so that their
+/// bodies (the accept loop, the spawned tasks) are compiled once, in this crate, instead of
+/// again in every crate that passes a future of its own type (the binary, tests, benches).
+pub type Shutdown = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 
 /// As `run`, over TLS when `tls` is given (`tls::load`).
 pub async fn run_tls(
@@ -208,6 +213,15 @@ pub async fn run_tls(
     state: AppState,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    run_boxed(listener, state, tls, Box::pin(shutdown)).await
+}
+
+pub(crate) async fn run_boxed(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: Shutdown,
 ) -> std::io::Result<()> {
     let limits = listen::Limits::of(&state.engine.config().app.server);
     // An address we cannot read counts as reachable from elsewhere: the stricter case.
@@ -228,7 +242,7 @@ pub async fn run_tls(
         state.alertmanager.clone(),
         closing.subscribe(),
     ));
-    listen::serve(listener, router(state), limits, tls, closing, shutdown).await
+    listen::serve_boxed(listener, router(state), limits, tls, closing, shutdown).await
 }
 
 /// Unknown paths: JSON under `/api/` (clients of the API read `detail`), the HTML 404

@@ -1,8 +1,8 @@
 //! HTTPS served by Rackscope itself (`server.tls_cert` and `server.tls_key`, or `serve
 //! --tls-cert/--tls-key`): the certificate chain and key read, parsed and matched once at
 //! start, so that `serve` refuses a bad pair before it listens and `rackscope check` reports
-//! it at its key. rustls on aws-lc-rs, the provider reqwest already builds; TLS 1.2 and 1.3,
-//! ALPN `http/1.1` (the server speaks nothing else).
+//! it at its key. rustls on ring, the provider of the HTTP clients too
+//! (docs/decisions/0020); TLS 1.2 and 1.3, ALPN `http/1.1` (the server speaks nothing else).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,7 +99,7 @@ pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
             format!("no PKCS#8, PKCS#1 or SEC1 private key in PEM: {e}"),
         )
     })?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = rackscope_prometheus::tls::provider();
     let signing = provider
         .key_provider
         .load_private_key(key_der)

@@ -102,7 +102,9 @@ fn section(url: &str, extra: &str) -> String {
 }
 
 async fn silences(am: &Alertmanager) -> Vec<Value> {
-    reqwest::get(format!("{}/api/v2/silences", am.url()))
+    rackscope_prometheus::tls::http_client()
+        .get(format!("{}/api/v2/silences", am.url()))
+        .send()
         .await
         .unwrap()
         .json::<Vec<Value>>()
@@ -130,7 +132,7 @@ async fn of_window(am: &Alertmanager, id: &str, state: &str) -> Vec<Value> {
 async fn foreign(am: &Alertmanager, created_by: &str, comment: &str) -> String {
     let start = format_time(now());
     let end = format_time(now() + 86_400);
-    let v: Value = reqwest::Client::new()
+    let v: Value = rackscope_prometheus::tls::http_client()
         .post(format!("{}/api/v2/silences", am.url()))
         .json(&json!({
             "matchers": [{"name": "instance", "value": "n0.*", "isRegex": true, "isEqual": true}],

@@ -584,7 +584,7 @@ async fn api_e2e_against_a_real_prometheus() {
     let config = sim.world().config.clone();
     let served = crate::support::served::Served::start(&config, &prom.url()).await;
     let web = served.web.clone();
-    let http = reqwest::Client::new();
+    let http = rackscope_prometheus::tls::http_client();
     let get = |path: &str| {
         let url = format!("{web}{path}");
         let http = http.clone();

@@ -663,7 +663,7 @@ async fn the_cli_makes_users_and_tokens_that_a_running_server_honours_and_revoke
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = rackscope_prometheus::tls::http_client();
     let mut up = false;
     for _ in 0..100 {
         if http.get(format!("{base}/healthz")).send().await.is_ok() {

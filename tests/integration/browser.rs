@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use rackscope_simulator::IncidentMode;
 use serde_json::{Value, json};
 
@@ -96,14 +97,10 @@ async fn session(d: &Driver, phone: bool) -> Client {
     caps.insert("goog:chromeOptions".into(), opts);
     // The console is where Chromium reports a resource the CSP refused.
     caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
-    // The workspace enables both of rustls's providers (reqwest: aws-lc-rs, the NetBox
-    // importer's ureq: ring), so fantoccini's default builder cannot pick one by itself.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // chromedriver needs a moment to listen.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        match ClientBuilder::rustls()
-            .unwrap()
+        match ClientBuilder::new(HttpConnector::new())
             .capabilities(caps.clone())
             .connect(&d.url)
             .await
@@ -528,7 +525,7 @@ async fn browser_walks_to_a_crit_node_and_sees_live_changes() {
     .await;
     assert!(!h1_state(&c).await.contains("CRIT"));
     js(&c, "window.__sameDocument = 42; return true").await;
-    let res = reqwest::Client::new()
+    let res = rackscope_prometheus::tls::http_client()
         .post(format!("http://{sim_addr}/api/overrides"))
         .json(&json!({"instance": victim, "metric": "up", "value": 0}))
         .send()

@@ -305,7 +305,11 @@ impl Server {
     }
 
     async fn status(&self) -> String {
-        let Result::Ok(r) = reqwest::get(format!("{}/api/stats/global", self.base)).await else {
+        let Result::Ok(r) = rackscope_prometheus::tls::http_client()
+            .get(format!("{}/api/stats/global", self.base))
+            .send()
+            .await
+        else {
             return String::new();
         };
         r.json::<serde_json::Value>().await.map_or_else(

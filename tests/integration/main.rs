@@ -23,6 +23,7 @@ mod identity;
 mod import;
 mod logs;
 mod maintenance;
+mod package;
 mod plans;
 mod reload;
 mod replicas;

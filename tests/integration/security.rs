@@ -32,6 +32,7 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf, String) {
 
 /// A client that trusts only `pem` and finds `localhost` at `addr`.
 fn client_trusting(pem: &str, addr: SocketAddr) -> reqwest::Client {
+    rackscope_prometheus::tls::provider();
     reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])
         .resolve("localhost", addr)

@@ -91,7 +91,14 @@ async fn every_example_shows_live_series_for_every_instance_and_check() {
 }
 
 async fn get_json(url: &str) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    rackscope_prometheus::tls::http_client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,7 +195,7 @@ async fn alerts_locate_failing_nodes_and_a_forced_down_node_turns_its_rack_crit(
             ok.then(|| (n.name.clone(), n.rack))
         })
         .expect("some rack is OK in light mode");
-    let res = reqwest::Client::new()
+    let res = rackscope_prometheus::tls::http_client()
         .post(format!("http://{sim_addr}/api/overrides"))
         .json(&serde_json::json!({"instance": victim, "metric": "up", "value": 0}))
         .send()
@@ -352,14 +359,20 @@ fn the_demo_command_shows_alerts_and_stops_cleanly_on_ctrl_c() {
 
 /// A tiny blocking GET for the subprocess test: the alerts array, or None if not up yet.
 mod reqwest {
-    pub(super) use ::reqwest::*;
     pub(super) fn blocking_get(url: &str) -> Option<Vec<serde_json::Value>> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .ok()?;
         rt.block_on(async {
-            let v: serde_json::Value = ::reqwest::get(url).await.ok()?.json().await.ok()?;
+            let v: serde_json::Value = rackscope_prometheus::tls::http_client()
+                .get(url)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
             v["alerts"].as_array().cloned()
         })
     }

@@ -26,7 +26,7 @@ use crate::telemetry::outage::{Outages, SourceStatus};
 use crate::telemetry::plan::{Plan, plan};
 use crate::telemetry::routing::{DEFAULT_SOURCE, SourceIx};
 use crate::telemetry::source::{
-    InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
+    BoxFuture, InstantResult, MetricsSource, RangeResult, RangeSpec, SourceError, unix_seconds,
 };
 use crate::telemetry::stats::{BatchInfo, Stats, StatsView, Task};
 use crate::telemetry::supervise::supervise;
@@ -402,7 +402,15 @@ impl Engine {
 
     /// Refreshes with every query evaluated at `at` (Prometheus's `time` parameter) and `at`
     /// as the clock for `for:` and staleness. Tests and benchmarks pass fixed times.
-    pub async fn refresh_at(&self, at: SystemTime) -> Arc<Snapshot> {
+    ///
+    /// A future boxed here: an async fn's body is compiled again in every crate that
+    /// awaits it (its coroutine is never exported), and this one is most of the engine.
+    #[inline(never)]
+    pub fn refresh_at(&self, at: SystemTime) -> BoxFuture<'_, Arc<Snapshot>> {
+        Box::pin(self.refresh_at_inner(at))
+    }
+
+    async fn refresh_at_inner(&self, at: SystemTime) -> Arc<Snapshot> {
         let mut inner = self.inner.lock().await;
         let started = Instant::now();
         let config = self.config();
@@ -941,6 +949,22 @@ impl Engine {
     /// resolves. A refresh in progress is abandoned at shutdown. Each loop is supervised: a
     /// panic is caught, logged and counted, and the loop resumes after a backoff.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        // Only this select is generic: the loops are compiled once, here, not again in
+        // every crate that passes its own kind of shutdown future.
+        tokio::select! {
+            _ = shutdown => {}
+            _ = self.loops() => {}
+        }
+    }
+
+    /// The refresh and heartbeat loops, supervised; they never end by themselves. Boxed
+    /// here like `refresh_at`, so that a crate calling `run` does not compile them again.
+    #[inline(never)]
+    fn loops(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.loops_inner())
+    }
+
+    async fn loops_inner(&self) {
         // Refreshes evaluate at instants aligned to the wall clock (multiples of the period
         // since the epoch), so that every replica of the same configuration asks Prometheus
         // about the same instants and shows the same states, whenever it started.
@@ -964,10 +988,7 @@ impl Engine {
             self.heartbeat().await;
             heartbeat_interval(&self.config())
         });
-        tokio::select! {
-            _ = shutdown => {}
-            _ = futures_util::future::join(refresh_loop, heartbeat_loop) => {}
-        }
+        futures_util::future::join(refresh_loop, heartbeat_loop).await;
     }
 }
 

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
+use rackscope_core::telemetry::source::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -35,15 +36,31 @@ pub fn router(sim: Arc<Simulator>, token: Option<String>) -> Router {
 }
 
 /// Serves until `shutdown` completes.
-pub async fn run(
+///
+/// A future boxed here, with the shutdown's type erased: an async fn's body (axum's
+/// server with it) would be compiled again in every crate that awaits it, since its
+/// coroutine is never exported; a `dyn Future` is polled through its vtable.
+pub fn run(
     listener: tokio::net::TcpListener,
     sim: Arc<Simulator>,
     token: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(sim, token))
-        .with_graceful_shutdown(shutdown)
-        .await
+) -> BoxFuture<'static, std::io::Result<()>> {
+    serve(listener, sim, token, Box::pin(shutdown))
+}
+
+#[inline(never)]
+fn serve(
+    listener: tokio::net::TcpListener,
+    sim: Arc<Simulator>,
+    token: Option<String>,
+    shutdown: BoxFuture<'static, ()>,
+) -> BoxFuture<'static, std::io::Result<()>> {
+    Box::pin(async move {
+        axum::serve(listener, router(sim, token))
+            .with_graceful_shutdown(shutdown)
+            .await
+    })
 }
 
 /// One error type for the control API, rendered as `{"error": …}`.

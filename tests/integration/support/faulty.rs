@@ -166,7 +166,7 @@ async fn forward(head: &str, body: &[u8], upstream: u16, pin: Option<f64>) -> (u
         form.retain(|(k, _)| k != "time");
         form.push(("time".into(), format!("{t:.3}")));
     }
-    let client = reqwest::Client::new();
+    let client = rackscope_prometheus::tls::http_client();
     let r = client
         .post(format!("http://127.0.0.1:{upstream}{path}"))
         .form(&form)
