@@ -30,23 +30,8 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
     crate::app_keys::ranges(app, node, file, diags);
     crate::app_keys::ignored(app, node, file, diags);
     let t = &app.telemetry;
-    let url = t.url();
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        diags.error(
-            "bad-value",
-            at(&["telemetry", "prometheus_url"]),
-            format!("prometheus_url `{url}` must start with http:// or https://"),
-        );
-    } else if url
-        .split("://")
-        .nth(1)
-        .is_some_and(|rest| rest.split('/').next().is_some_and(|h| h.contains('@')))
-    {
-        diags.error(
-            "bad-value",
-            at(&["telemetry", "prometheus_url"]),
-            "put credentials in basic_auth_user/basic_auth_password, not in prometheus_url",
-        );
+    if let Some(problem) = url_problem(t.url(), "prometheus_url") {
+        diags.error("bad-value", at(&["telemetry", "prometheus_url"]), problem);
     }
     if t.basic_auth_password
         .as_deref()
@@ -282,6 +267,20 @@ pub fn finish(config: &Config, diags: &mut Diagnostics) {
 
 /// `playlist.views` naming a room or rack page by an id that names no room or rack, or
 /// several: the wallboard would rotate to a 404 or a disambiguation page.
+/// What is wrong with a Prometheus URL written under `key`: not http(s), or credentials in
+/// it (they would be logged and shown with every error naming the URL).
+fn url_problem(url: &str, key: &str) -> Option<String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Some(format!("{key} `{url}` must start with http:// or https://"));
+    }
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next());
+    host.is_some_and(|h| h.contains('@'))
+        .then(|| format!("put credentials in basic_auth_user/basic_auth_password, not in {key}"))
+}
+
 /// `telemetry.sources`: each a named, reachable-looking Prometheus with its own credentials,
 /// answering for sites that exist and that no other source claims. A misspelt site would
 /// silently be asked of the default Prometheus, so it is an error.
@@ -338,22 +337,11 @@ pub fn sources(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagn
                 format!("telemetry.sources name `{name}` is used twice (`default` is the prometheus_url source)"),
             );
         }
-        let url = s.url.trim();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        if let Some(problem) = url_problem(s.url.trim(), "url") {
             diags.error(
                 "bad-value",
                 at(i, "url"),
-                format!("source `{name}`: url `{url}` must start with http:// or https://"),
-            );
-        } else if url
-            .split("://")
-            .nth(1)
-            .is_some_and(|rest| rest.split('/').next().is_some_and(|h| h.contains('@')))
-        {
-            diags.error(
-                "bad-value",
-                at(i, "url"),
-                format!("source `{name}`: put credentials in basic_auth_user/basic_auth_password, not in the url"),
+                format!("source `{name}`: {problem}"),
             );
         }
         if s.basic_auth_password
