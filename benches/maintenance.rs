@@ -27,7 +27,7 @@ fn main() {
     assert!(loaded.is_usable());
     let config = Arc::new(loaded.config);
     // Every series at 0: every node is down, every check that reads `up` fails.
-    let answers = one_series_per_id(&plan(&config), 0.0);
+    let answers = one_series_per_id(&config, &plan(&config), 0.0);
     let table = Table::new(Vec::new())
         .with_hook(move |q| Some(Ok(answers.get(q).cloned().unwrap_or_default())));
     let engine = Engine::new(config.clone(), Arc::new(table));

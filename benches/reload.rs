@@ -37,7 +37,7 @@ async fn run() {
     assert!(loaded.is_usable());
     let config = Arc::new(loaded.config);
     let p = plan(&config);
-    let answers = one_series_per_id(&p, 1.0);
+    let answers = one_series_per_id(&config, &p, 1.0);
     // Queries the plan did not make (after a reload, the same ones) answer empty.
     let table = Table::new(Vec::new())
         .with_hook(move |q| Some(Ok(answers.get(q).cloned().unwrap_or_default())));

@@ -54,7 +54,7 @@ fn bench(rt: &tokio::runtime::Runtime, app: &Path) {
     let config = Arc::new(loaded.config);
     // Every planned query answers one series per id with value 1: every target has a state.
     let p = plan(&config);
-    let answers = one_series_per_id(&p, 1.0);
+    let answers = one_series_per_id(&config, &p, 1.0);
     let source = Arc::new(
         Table::new(Vec::new())
             .with_hook(move |q| Some(Ok(answers.get(q).cloned().unwrap_or_default()))),

@@ -236,12 +236,31 @@ pub fn ids_in(query: &str, label: &str) -> Vec<String> {
 
 /// For every query of `plan`, one series per id it asks for, all at `value`: a world where
 /// every target answers, for benchmarks that need a state on everything.
-pub fn one_series_per_id(plan: &Plan, value: f64) -> HashMap<String, InstantResult> {
+pub fn one_series_per_id(
+    config: &crate::Config,
+    plan: &Plan,
+    value: f64,
+) -> HashMap<String, InstantResult> {
     let mut answers = HashMap::new();
     for c in &plan.checks {
         for ch in &c.chunks {
-            let q = &plan.queries[ch.query as usize].expr;
-            let samples = ids_in(q, &c.key_label)
+            let planned = &plan.queries[ch.query as usize];
+            let q = &planned.expr;
+            // A query without the id regex names no ids: its chunk's targets are the ones
+            // a Prometheus holding only the topology would answer for.
+            let ids: Vec<String> = if planned.unfiltered {
+                let mut keys: Vec<String> = c.targets
+                    [ch.targets.start as usize..ch.targets.end as usize]
+                    .iter()
+                    .map(|&t| plan.targets.key(&config.topology, c.scope, t).to_owned())
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                keys
+            } else {
+                ids_in(q, &c.key_label)
+            };
+            let samples = ids
                 .iter()
                 .map(|id| sample(&[(c.key_label.as_str(), id.as_str())], value))
                 .collect();
