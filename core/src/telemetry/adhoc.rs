@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::telemetry::routing::SourceIx;
 use crate::telemetry::source::SourceError;
 
 /// How long a failure is remembered: long enough to absorb a page's burst of identical
@@ -29,8 +30,9 @@ pub struct AdHoc {
     /// Permits still to be taken away after a reload lowered the bound.
     debt: Mutex<usize>,
     failures: Mutex<HashMap<String, (Instant, SourceError)>>,
-    /// The last "Prometheus is not there" failure, which holds for every query.
-    down: Mutex<Option<(Instant, SourceError)>>,
+    /// The last "Prometheus is not there" failure of each source, which holds for every
+    /// query to that source (one site's Prometheus gone does not refuse another's charts).
+    down: Mutex<HashMap<SourceIx, (Instant, SourceError)>>,
 }
 
 impl AdHoc {
@@ -41,7 +43,7 @@ impl AdHoc {
             size: Mutex::new(limit),
             debt: Mutex::new(0),
             failures: Mutex::new(HashMap::new()),
-            down: Mutex::new(None),
+            down: Mutex::new(HashMap::new()),
         }
     }
 
@@ -78,9 +80,9 @@ impl AdHoc {
     /// through to probe a Prometheus that was down. While it is down, one caller per
     /// `FAILURE_TTL` probes and the others keep the remembered error: letting them all
     /// through would make every open page wait out the query timeout again.
-    pub fn admit(&self, key: &str) -> Result<bool, SourceError> {
+    pub fn admit(&self, source: SourceIx, key: &str) -> Result<bool, SourceError> {
         if let Ok(mut d) = self.down.lock()
-            && let Some((at, e)) = &mut *d
+            && let Some((at, e)) = d.get_mut(&source)
         {
             if at.elapsed() < FAILURE_TTL {
                 return Err(e.clone());
@@ -99,18 +101,18 @@ impl AdHoc {
     }
 
     /// As `admit`, when only the remembered failure matters.
-    pub fn remembered(&self, key: &str) -> Option<SourceError> {
-        self.admit(key).err()
+    pub fn remembered(&self, source: SourceIx, key: &str) -> Option<SourceError> {
+        self.admit(source, key).err()
     }
 
     /// Remembers a failure; a busy refusal is ours, not Prometheus's, and is not kept.
-    pub fn fail(&self, key: &str, e: &SourceError) {
+    pub fn fail(&self, source: SourceIx, key: &str, e: &SourceError) {
         if matches!(e, SourceError::Busy { .. }) {
             return;
         }
         if e.is_unavailable() {
             if let Ok(mut d) = self.down.lock() {
-                *d = Some((Instant::now(), e.clone()));
+                d.insert(source, (Instant::now(), e.clone()));
             }
             return;
         }
@@ -126,10 +128,10 @@ impl AdHoc {
         }
     }
 
-    /// Forgets that Prometheus was down: an answer came back.
-    pub fn succeeded(&self) {
+    /// Forgets that a source was down: an answer came back from it.
+    pub fn succeeded(&self, source: SourceIx) {
         if let Ok(mut d) = self.down.lock() {
-            *d = None;
+            d.remove(&source);
         }
     }
 
@@ -191,26 +193,33 @@ mod tests {
             error: "x".into(),
             warnings: vec![],
         };
-        a.fail("q1", &refused);
-        assert_eq!(a.remembered("q1"), Some(refused));
-        assert_eq!(a.remembered("q2"), None);
+        a.fail(0, "q1", &refused);
+        assert_eq!(a.remembered(0, "q1"), Some(refused));
+        assert_eq!(a.remembered(0, "q2"), None);
         let down = SourceError::Timeout {
             url: "u".into(),
             seconds: 1.0,
         };
-        a.fail("q3", &down);
-        assert_eq!(a.remembered("anything"), Some(down.clone()));
+        a.fail(0, "q3", &down);
+        assert_eq!(a.remembered(0, "anything"), Some(down.clone()));
+        // Another source's queries are not refused for it.
+        assert_eq!(a.remembered(1, "anything"), None);
         // Past the memory, one caller probes and the others still get the error.
         if let Ok(mut d) = a.down.lock()
-            && let Some((at, _)) = &mut *d
+            && let Some((at, _)) = d.get_mut(&0)
         {
             *at = at.checked_sub(FAILURE_TTL).unwrap();
         }
-        assert_eq!(a.remembered("probe"), None);
-        assert_eq!(a.remembered("other"), Some(down));
-        a.succeeded();
-        assert_eq!(a.remembered("anything"), None);
-        a.fail("busy", &SourceError::Busy { limit: 1 });
-        assert_eq!(a.remembered("busy"), None);
+        assert_eq!(a.remembered(0, "probe"), None);
+        assert_eq!(a.remembered(0, "other"), Some(down));
+        a.succeeded(1);
+        assert!(
+            a.remembered(0, "other").is_some(),
+            "another source's answer proves nothing"
+        );
+        a.succeeded(0);
+        assert_eq!(a.remembered(0, "anything"), None);
+        a.fail(0, "busy", &SourceError::Busy { limit: 1 });
+        assert_eq!(a.remembered(0, "busy"), None);
     }
 }

@@ -233,13 +233,7 @@ impl Engine {
     /// reload that changes the telemetry settings.
     pub fn connected(config: Arc<Config>, connect: Connect) -> Engine {
         let list = connect_all(&connect, &config);
-        let mut engine = Engine::build(config.clone(), list, None);
-        engine.sources = arc_swap::ArcSwap::from_pointee(Sources {
-            list: engine.sources.load().list.clone(),
-            built_from: Some(config.app.telemetry.clone()),
-        });
-        engine.connect = Some(connect);
-        engine
+        Engine::build(config, list, Some(connect))
     }
 
     fn build(
@@ -267,7 +261,8 @@ impl Engine {
         Engine {
             sources: arc_swap::ArcSwap::from_pointee(Sources {
                 list,
-                built_from: None,
+                // What a reload compares with, to know whether to connect again.
+                built_from: connect.as_ref().map(|_| config.app.telemetry.clone()),
             }),
             connect,
             stats,
@@ -390,11 +385,6 @@ impl Engine {
         }
     }
 
-    /// The source answering for a site's queries (charts, live values of its rooms).
-    pub fn source_of_site(&self, site: crate::topology::SiteIx) -> SourceIx {
-        crate::telemetry::routing::Routes::of(&self.config()).site(site)
-    }
-
     /// Refreshes now.
     pub async fn refresh(&self) -> Arc<Snapshot> {
         self.refresh_at(SystemTime::now()).await
@@ -444,9 +434,12 @@ impl Engine {
                     "a Prometheus source does not answer; its sites are stale");
             }
         }
-        if answers.iter().any(Result::is_ok) {
-            // Prometheus answered: requests need not wait for their own probe.
-            self.adhoc.succeeded();
+        // A source that answered: requests to it need not wait for their own probe.
+        for (s, st) in verdict.statuses.iter().enumerate() {
+            if st.down.is_none() && st.queries > 0 {
+                self.adhoc
+                    .succeeded(SourceIx::try_from(s).unwrap_or(SourceIx::MAX));
+            }
         }
         let done = Done {
             config,
@@ -796,7 +789,7 @@ impl Engine {
         self.instant_cached_via(DEFAULT_SOURCE, query, ttl).await
     }
 
-    /// `instant_cached` sent to one source (a site's: `source_of_site`).
+    /// `instant_cached` sent to one source (a site's: `Routes::site`).
     pub async fn instant_cached_via(
         &self,
         via: SourceIx,
@@ -816,7 +809,7 @@ impl Engine {
         let source = self.source(via);
         let r = Arc::new(
             self.adhoc_query(
-                &source,
+                (via, &source),
                 &key,
                 source.instant(query, SystemTime::now()),
                 &config,
@@ -860,7 +853,7 @@ impl Engine {
         let source = self.source(via);
         let key = adhoc_key(via, query);
         self.adhoc_query(
-            &source,
+            (via, &source),
             &key,
             source.instant(query, SystemTime::now()),
             &config,
@@ -889,7 +882,7 @@ impl Engine {
             span.as_secs(),
             range.step.as_millis()
         );
-        self.adhoc_query(&source, &key, source.range(query, range), &config)
+        self.adhoc_query((via, &source), &key, source.range(query, range), &config)
             .await
     }
 
@@ -903,23 +896,28 @@ impl Engine {
     /// the server-wide bound is free.
     async fn adhoc_query<T>(
         &self,
-        source: &Arc<dyn MetricsSource>,
+        (via, source): (SourceIx, &Arc<dyn MetricsSource>),
         key: &str,
         query: impl std::future::Future<Output = Result<T, SourceError>>,
         config: &Config,
     ) -> Result<T, SourceError> {
-        let probe = self.adhoc.admit(key)?;
+        let probe = self.adhoc.admit(via, key)?;
         let _slot = self.adhoc.slot().await?;
         // Asked again: while this request waited for its slot, the ones ahead of it may
         // have found Prometheus gone. Not the probe: asking again would find its own mark
         // and it would never reach Prometheus, nor clear the mark.
         if !probe {
-            self.adhoc.admit(key)?;
+            self.adhoc.admit(via, key)?;
         }
-        let r = self.timed(&**source, query, query_timeout(config)).await;
+        let timeout = config
+            .app
+            .telemetry
+            .for_source(usize::from(via))
+            .map_or_else(|| query_timeout(config), |t| timeout_of(&t));
+        let r = self.timed(&**source, query, timeout).await;
         match &r {
-            Ok(_) => self.adhoc.succeeded(),
-            Err(e) => self.adhoc.fail(key, e),
+            Ok(_) => self.adhoc.succeeded(via),
+            Err(e) => self.adhoc.fail(via, key, e),
         }
         r
     }
@@ -939,7 +937,7 @@ impl Engine {
             .await;
         let next = SystemTime::now() + heartbeat_interval(&config);
         if r.is_ok() {
-            self.adhoc.succeeded();
+            self.adhoc.succeeded(DEFAULT_SOURCE);
         }
         self.stats
             .heartbeat_done(r.map(|_| ()).map_err(|e| e.to_string()), next);
