@@ -1247,6 +1247,17 @@ impl Doc {
         {
             last += 1;
         }
+        // Comments a blank line sets apart describe the whole value, not its first item:
+        // the new lines go below the blank run, or removing that item would take them along.
+        if last > kl {
+            while layout
+                .lines
+                .get(last + 1)
+                .is_some_and(|l| l.kind == LineKind::Blank)
+            {
+                last += 1;
+            }
+        }
         layout.check_lines(kl..last + 1)?;
         Ok((splices, layout.after_line(last), kcol + 2))
     }
