@@ -60,6 +60,12 @@ fn rss_mib() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Resets `VmHWM` to the current resident size (`clear_refs` value 5), so that the next
+/// reading is the peak of what ran in between.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
@@ -83,9 +89,13 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
     let dir = tempfile::tempdir().unwrap();
     let shape = rackscope_core::generate::Shape::for_instances(instances);
     rackscope_core::generate::write(dir.path(), shape).unwrap();
+    rackscope::mem::trim();
+    let (rss_start, _) = rss_mib();
+    reset_peak();
     let t = Instant::now();
     let loaded = rackscope_core::load_with_env(&dir.path().join("app.yaml"), std::iter::empty());
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let (_, load_peak) = rss_mib();
     assert!(loaded.is_usable());
     let config = Arc::new(loaded.config);
 
@@ -155,6 +165,16 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
     // answers: what stays resident in `rackscope serve`.
     rackscope::mem::trim();
     let (rss_trimmed, _) = rss_mib();
+    // A refresh as the server runs it, the trimmer having run since the last one: the
+    // highest resident size it reaches, less the fake source's stored answers (a real
+    // source holds none; the copies it hands out stand for the decoded answers).
+    let mut refresh_peak: f64 = 0.0;
+    for i in 0..3 {
+        rackscope::mem::trim();
+        reset_peak();
+        rt.block_on(engine.refresh_at(at + Duration::from_secs(30 * (2 * runs + i + 1))));
+        refresh_peak = refresh_peak.max(rss_mib().1);
+    }
     cpu.sort_by(f64::total_cmp);
     wall.sort_by(f64::total_cmp);
     println!("== fake source, generated topology ==");
@@ -191,6 +211,10 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
     println!(
         "resident memory after the server's heap trim: {rss_trimmed:.0} MiB ({:.0} MiB without the fake source's answers)",
         rss_trimmed - (rss_answers - rss_loaded)
+    );
+    println!(
+        "peak resident memory: loading {load_peak:.0} MiB (from {rss_start:.0} before); a refresh after a trim {refresh_peak:.0} MiB ({:.0} MiB without the fake source's answers)  [target: <= 2048 MiB]",
+        refresh_peak - (rss_answers - rss_loaded)
     );
 }
 

@@ -840,15 +840,13 @@ fn judge_check(e: &Expect, c: &CheckResult, fail: &mut Fail<'_>) {
         );
     }
     for (f, got, what) in [
-        (&e.reason, &c.reason, "reason"),
-        (&e.message, &c.message, "message"),
+        (&e.reason, c.reason(), "reason"),
+        (&e.message, c.message.as_deref(), "message"),
     ] {
         if let Some(f) = f
-            && !got.as_deref().is_some_and(|g| g.contains(f.value.as_str()))
+            && !got.is_some_and(|g| g.contains(f.value.as_str()))
         {
-            let found = got
-                .as_deref()
-                .map_or_else(|| format!("no {what}"), |g| format!("{g:?}"));
+            let found = got.map_or_else(|| format!("no {what}"), |g| format!("{g:?}"));
             fail(
                 f.pos,
                 what,

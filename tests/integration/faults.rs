@@ -92,7 +92,7 @@ fn reasons(s: &Snapshot) -> Vec<String> {
         .chain(&s.health.devices)
         .chain(&s.health.racks)
         .flat_map(|t| &t.checks)
-        .filter_map(|c| c.reason.as_deref().map(str::to_owned))
+        .filter_map(|c| c.reason().map(str::to_owned))
         .collect()
 }
 

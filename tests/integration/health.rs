@@ -119,7 +119,7 @@ async fn health_from_a_real_prometheus() {
     // No series: UNKNOWN with the reason.
     let n16 = check(&s, &node(&s, "n16"), "node_temperature");
     assert_eq!(n16.severity, Unknown);
-    assert!(n16.reason.unwrap().contains("no data"));
+    assert!(n16.reason().unwrap().contains("no data"));
 
     // Rack-scope PDU check: sum over inlets (r02: 14 A WARN, r03: 20 A CRIT); r10 has no
     // PDU in its template, so its 60 A is never asked for.
@@ -185,7 +185,7 @@ async fn health_from_a_real_prometheus() {
     let r = check(&s, &node(&s, "node.1"), "node_up");
     assert_eq!(r.severity, Unknown);
     assert!(
-        r.reason
+        r.reason()
             .unwrap()
             .contains("Prometheus unavailable for 70 s")
     );

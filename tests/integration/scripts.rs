@@ -119,7 +119,8 @@ fn said(s: &Snapshot, target: &str, id: &str) -> (Severity, String) {
     let r = result(s, target, id);
     let text = r
         .message
-        .or(r.reason)
+        .as_deref()
+        .or(r.reason())
         .map(|m| m.to_string())
         .unwrap_or_default();
     (r.severity, text)

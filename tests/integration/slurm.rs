@@ -291,8 +291,7 @@ async fn with_affects_health_slurm_severity_is_a_check_of_its_own_that_fails_clo
     let c = check_of(&snap, "n07", "slurm_node_status").unwrap();
     assert_eq!(c.severity, Severity::Unknown);
     assert!(
-        c.reason
-            .as_deref()
+        c.reason()
             .unwrap_or_default()
             .contains("storage is on fire"),
         "{c:?}"

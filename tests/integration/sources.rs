@@ -143,9 +143,9 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
     assert_eq!(s.health.racks[l_a01.index()].state, Some(Unknown));
     let lyon_node = s.config.topology.instance_ix("la1a01n01").unwrap();
     let reason = s.health.nodes[lyon_node.index()].checks[0]
-        .reason
-        .clone()
-        .unwrap_or_default();
+        .reason()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         reason.contains("Prometheus `lyon` unavailable for 90 s"),
         "{reason}"

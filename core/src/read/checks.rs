@@ -38,7 +38,7 @@ pub fn check_outcome<'a>(snap: &'a Snapshot, c: &'a CheckResult) -> CheckOutcome
         severity: c.severity,
         value: c.value,
         pending: c.pending.map(|p| p.severity),
-        reason: c.reason.as_deref(),
+        reason: c.reason(),
         message: c.message.as_deref(),
     }
 }

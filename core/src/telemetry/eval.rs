@@ -45,13 +45,18 @@ pub struct CheckResult {
     /// The value of the sample that decided the state (the worst one when there are several).
     pub value: Option<f64>,
     pub pending: Option<Pending>,
-    /// Why the state is what it is when no sample decided it (no data, a failed query,
-    /// a script that failed): `outcome`'s reason.
-    pub reason: Option<Arc<str>>,
     /// What the check's script said about the state.
     pub message: Option<Arc<str>>,
     /// How the evaluation went, from which `severity` (before `for:`) and `reason` come.
     pub outcome: Outcome,
+}
+
+impl CheckResult {
+    /// Why the state is what it is when no sample decided it (no data, a failed query, a
+    /// script that failed). Derived, not stored: a million results would each carry it.
+    pub fn reason(&self) -> Option<&str> {
+        self.outcome.reason()
+    }
 }
 
 /// One virtual node of an `expand_by_label` check (a disk slot, a port).
@@ -163,7 +168,16 @@ pub struct ForMemory {
     /// The instances the last answered Slurm query reported (`workload`).
     slurm_seen: HashSet<Box<str>>,
     /// Since when each target in alert has been (`Alert::since`), by its lasting name.
-    alert_since: HashMap<Box<str>, SystemTime>,
+    alert_since: AlertSince,
+}
+
+/// `Alert::since` by lasting name, updated in place: every target of a million may be in
+/// alert, and a map rebuilt at each refresh would hold its names twice.
+#[derive(Debug, Clone, Default)]
+struct AlertSince {
+    /// The time, and the `mark` of the last refresh that saw the target in alert.
+    by_name: HashMap<Box<str>, (SystemTime, bool)>,
+    mark: bool,
 }
 
 /// What a scripted check carries between refreshes: each target's last state, which its
@@ -347,6 +361,7 @@ pub fn evaluate(
         racks: vec![TargetHealth::default(); targets.len(Scope::Rack)],
         ..Health::default()
     };
+    reserve_results(plan, &mut health);
     for (check_ix, check) in plan.checks.iter().enumerate() {
         if plan.slurm_check == Some(check_ix as u32) {
             continue;
@@ -377,31 +392,68 @@ pub fn evaluate(
     health
 }
 
+/// Sizes every target's result lists once, from the plan's bindings. Grown by pushes, a
+/// list with one result would hold room for four (about 400 bytes per target), which at a
+/// million targets, with the published snapshot alive beside the new one, is most of a
+/// refresh's peak memory.
+fn reserve_results(plan: &Plan, health: &mut Health) {
+    let mut counts: [Vec<(u32, u32)>; 3] = [
+        vec![(0, 0); health.nodes.len()],
+        vec![(0, 0); health.devices.len()],
+        vec![(0, 0); health.racks.len()],
+    ];
+    for check in &plan.checks {
+        let of_scope = &mut counts[match check.scope {
+            Scope::Node => 0,
+            Scope::Chassis => 1,
+            Scope::Rack => 2,
+        }];
+        for &t in &check.targets {
+            if let Some((results, groups)) = of_scope.get_mut(t as usize) {
+                *results += 1;
+                *groups += u32::from(check.expand.is_some());
+            }
+        }
+    }
+    let lists = [&mut health.nodes, &mut health.devices, &mut health.racks];
+    for (list, counts) in lists.into_iter().zip(&counts) {
+        for (th, &(results, groups)) in list.iter_mut().zip(counts) {
+            th.checks = Vec::with_capacity(results as usize);
+            th.slots = Vec::with_capacity(groups as usize);
+        }
+    }
+}
+
 /// Carries each alert's `since` over from the last refresh, by a name that survives a
 /// configuration reload (indices do not): the instance, or the device or rack path.
-fn stamp_since(
-    config: &Config,
-    plan: &Plan,
-    alerts: &mut [Alert],
-    memory: &mut HashMap<Box<str>, SystemTime>,
-) {
+fn stamp_since(config: &Config, plan: &Plan, alerts: &mut [Alert], memory: &mut AlertSince) {
+    use std::fmt::Write as _;
     let topo = &config.topology;
-    let mut now: HashMap<Box<str>, SystemTime> = HashMap::with_capacity(alerts.len());
+    let mark = !memory.mark;
+    memory.mark = mark;
+    let mut key = String::new();
     for a in alerts {
-        let key: Box<str> = match a.target {
+        key.clear();
+        // Writing to a String cannot fail.
+        let _ = match a.target {
             AlertTarget::Node(n) => match plan.targets.node_instance(n) {
-                Some(i) => format!("n {}", topo.instances[i].name).into(),
-                None => format!("n {}", topo.device_path(plan.targets.node_device(topo, n))).into(),
+                Some(i) => write!(key, "n {}", topo.instances[i].name),
+                None => write!(key, "n {}", topo.device_path(plan.targets.node_device(topo, n))),
             },
-            AlertTarget::Device(d) => format!("d {}", topo.device_path(d)).into(),
-            AlertTarget::Rack(r) => format!("r {}", topo.rack_path(r)).into(),
+            AlertTarget::Device(d) => write!(key, "d {}", topo.device_path(d)),
+            AlertTarget::Rack(r) => write!(key, "r {}", topo.rack_path(r)),
         };
-        if let Some(&t) = memory.get(&key) {
-            a.since = t;
+        match memory.by_name.get_mut(key.as_str()) {
+            Some((since, seen)) => {
+                a.since = *since;
+                *seen = mark;
+            }
+            None => {
+                memory.by_name.insert(key.as_str().into(), (a.since, mark));
+            }
         }
-        now.insert(key, a.since);
     }
-    *memory = now;
+    memory.by_name.retain(|_, &mut (_, seen)| seen == mark);
 }
 
 /// The health of a target of a scope.
@@ -644,7 +696,6 @@ impl<'a> CheckRun<'a> {
                 severity,
                 value,
                 pending,
-                reason: outcome.reason(),
                 message,
                 outcome,
             };

@@ -352,15 +352,15 @@ mod tests {
         let res = InstantResult {
             samples: vec![
                 Sample {
-                    labels: Labels(vec![("rack_id".into(), "r1".into())]),
+                    labels: Labels::from_iter([("rack_id", "r1")]),
                     value: 100.0,
                 },
                 Sample {
-                    labels: Labels(vec![("rack_id".into(), "r1".into())]),
+                    labels: Labels::from_iter([("rack_id", "r1")]),
                     value: 50.0,
                 },
                 Sample {
-                    labels: Labels(vec![("rack_id".into(), "r2".into())]),
+                    labels: Labels::from_iter([("rack_id", "r2")]),
                     value: f64::NAN,
                 },
             ],

@@ -41,13 +41,13 @@ impl Outcome {
     }
 
     /// Why the state is what it is when no sample decided it (the API's `reason`).
-    pub fn reason(&self) -> Option<Arc<str>> {
+    pub fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Evaluated(_) => None,
-            Outcome::NotANumber => Some(Arc::from(NAN_REASON)),
-            Outcome::NoData { slots: false } => Some(Arc::from(NO_DATA)),
-            Outcome::NoData { slots: true } => Some(Arc::from(NO_SLOTS)),
-            Outcome::QueryFailed(e) | Outcome::ScriptFailed(e) => Some(e.clone()),
+            Outcome::NotANumber => Some(NAN_REASON),
+            Outcome::NoData { slots: false } => Some(NO_DATA),
+            Outcome::NoData { slots: true } => Some(NO_SLOTS),
+            Outcome::QueryFailed(e) | Outcome::ScriptFailed(e) => Some(e),
         }
     }
 

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::severity::Severity;
-use crate::telemetry::eval::{Alert, AlertCheck, AlertTarget, Health, TargetHealth};
+use crate::telemetry::eval::{Alert, AlertCheck, AlertTarget, CheckResult, Health, TargetHealth};
 use crate::telemetry::plan::Plan;
 use crate::topology::{DeviceIx, RackIx};
 
@@ -87,9 +87,17 @@ pub(super) fn roll_up(config: &Config, plan: &Plan, h: &mut Health) {
 }
 
 fn alert_of(target: AlertTarget, th: &TargetHealth, now: SystemTime) -> Option<Alert> {
-    let mut checks = Vec::new();
-    for c in th.checks.iter().filter(|c| c.severity.is_alert()) {
-        match th.slots.iter().find(|g| g.check == c.check) {
+    let group = |c: &CheckResult| th.slots.iter().find(|g| g.check == c.check);
+    let alerting = th.checks.iter().filter(|c| c.severity.is_alert());
+    // Sized before filling: every target may be in alert, and a list grown by pushes keeps
+    // room for four.
+    let len = alerting
+        .clone()
+        .map(|c| group(c).map_or(1, |g| g.slots.iter().filter(|s| s.severity.is_alert()).count()))
+        .sum();
+    let mut checks = Vec::with_capacity(len);
+    for c in alerting {
+        match group(c) {
             Some(g) => checks.extend(g.slots.iter().filter(|s| s.severity.is_alert()).map(|s| {
                 AlertCheck {
                     check: c.check,
@@ -148,5 +156,6 @@ pub(super) fn alerts(h: &Health, now: SystemTime) -> Vec<Alert> {
         }
     }
     out.sort_by_key(|a| std::cmp::Reverse(a.state));
+    out.shrink_to_fit();
     out
 }

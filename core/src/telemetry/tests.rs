@@ -322,7 +322,7 @@ async fn health_rolls_up_with_full_locations() {
     // No data: unknown_state with the reason.
     let n16 = check_state(&s, &node(&s, "n16"), "node_temperature");
     assert_eq!(n16.severity, Unknown);
-    assert!(n16.reason.as_deref().unwrap().contains("no data"));
+    assert!(n16.reason().unwrap().contains("no data"));
     // A device no check covers is not monitored and does not count.
     assert_eq!(device(&s, "panel-1").state, None);
     // Up the tree.
@@ -470,7 +470,7 @@ async fn a_rejected_query_makes_only_its_targets_unknown() {
     assert_eq!(&*s.errors[0].checks[0], "node_temperature");
     let r = check_state(&s, &node(&s, "n03"), "node_temperature");
     assert_eq!(r.severity, Unknown);
-    assert!(r.reason.unwrap().contains("too many samples"));
+    assert!(r.reason().unwrap().contains("too many samples"));
     assert_eq!(node(&s, "n09").state, Some(Ok));
     assert!(s.stale.is_none());
 }
@@ -517,7 +517,7 @@ async fn unreachable_prometheus_goes_stale_then_unknown_then_recovers() {
     assert!(stale.expired, "older than stale_after_seconds (60)");
     let r = check_state(&s, &node(&s, "node.1"), "node_up");
     assert_eq!(r.severity, Unknown);
-    assert!(r.reason.unwrap().contains("unavailable for 31 s"));
+    assert!(r.reason().unwrap().contains("unavailable for 31 s"));
     assert_eq!(s.health.global, Some(Unknown));
 
     // Still down: stays UNKNOWN (not back to the old states).

@@ -44,7 +44,7 @@ async fn a_nan_sample_is_unknown_with_the_reason_never_ok() {
     for (name, check) in [("n03", "node_up"), ("n05", "node_temperature")] {
         let r = check_state(&s, &node(&s, name), check);
         assert_eq!(r.severity, Unknown, "{name} {check}");
-        assert_eq!(r.reason.as_deref(), Some("value is NaN"));
+        assert_eq!(r.reason(), Some("value is NaN"));
         assert_eq!(node(&s, name).state, Some(Unknown));
     }
     // Nothing else is wrong: the headline is UNKNOWN, not OK.
@@ -62,7 +62,7 @@ async fn infinities_compare_as_numbers() {
     w.set("up", "n05", f64::INFINITY);
     let s = engine_on(config, w.table()).refresh_at(t0()).await;
     let hot = check_state(&s, &node(&s, "n03"), "node_temperature");
-    assert_eq!((hot.severity, hot.reason), (Crit, None), "+Inf > 45");
+    assert_eq!((hot.severity, hot.reason()), (Crit, None), "+Inf > 45");
     let cold = check_state(&s, &node(&s, "n04"), "node_temperature");
     assert_eq!(cold.severity, Ok, "-Inf is below every threshold");
     let up = check_state(&s, &node(&s, "n05"), "node_up");
@@ -114,7 +114,7 @@ async fn a_script_may_raise_a_nan_sample_but_not_call_it_ok() {
     // The probe script returns OK whatever the value: for NaN that is not knowledge.
     let probe = check_state(&s, &node(&s, "n03"), "probe");
     assert_eq!(probe.severity, Unknown);
-    assert_eq!(probe.reason.as_deref(), Some("value is NaN"));
+    assert_eq!(probe.reason(), Some("value is NaN"));
     assert_eq!(check_state(&s, &node(&s, "n04"), "probe").severity, Ok);
     let topo = &s.config.topology;
     let psu = |id: &str| {
@@ -125,12 +125,12 @@ async fn a_script_may_raise_a_nan_sample_but_not_call_it_ok() {
     // OK: not knowledge, so UNKNOWN with the reason.
     let c3 = psu("chassis-3");
     assert_eq!(c3.severity, Unknown, "{c3:?}");
-    assert_eq!(c3.reason.as_deref(), Some("value is NaN"));
+    assert_eq!(c3.reason(), Some("value is NaN"));
     // A WARN the script found beside a NaN series stands, with its message.
     let c1 = psu("chassis-1");
     assert_eq!(c1.severity, Warn, "{c1:?}");
     assert_eq!(c1.message.as_deref(), Some("1 of 3 PSUs lost"));
-    assert_eq!(c1.reason, None);
+    assert_eq!(c1.reason(), None);
     assert_eq!(psu("chassis-2").severity, Ok);
 }
 
@@ -204,7 +204,7 @@ async fn a_failed_refresh_after_a_good_one_serves_the_last_states_marked_stale()
     assert!(s.stale.as_ref().unwrap().expired);
     let r = check_state(&s, &node(&s, "node.1"), "node_up");
     assert_eq!(r.severity, Unknown);
-    assert!(r.reason.unwrap().contains("every query failed for 51 s"));
+    assert!(r.reason().unwrap().contains("every query failed for 51 s"));
     broken.store(false, Ordering::Relaxed);
     let s = engine.refresh_at(t0() + Duration::from_secs(70)).await;
     assert!(s.stale.is_none());
@@ -291,7 +291,7 @@ async fn staleness_is_judged_when_the_snapshot_is_read() {
     assert!(expired.stale.as_ref().unwrap().expired);
     let r = check_state(&expired, &node(&expired, "node.1"), "node_up");
     assert_eq!(r.severity, Unknown);
-    assert!(r.reason.unwrap().contains("no refresh for 61 s"));
+    assert!(r.reason().unwrap().contains("no refresh for 61 s"));
     assert_eq!(expired.health.global, Some(Unknown));
     assert!(expired.health.alerts.is_empty());
 

@@ -144,7 +144,7 @@ async fn one_source_down_holds_only_its_sites_then_turns_them_unknown() {
     let reasons: Vec<String> = s.health.racks[l_a01.index()]
         .checks
         .iter()
-        .filter_map(|c| c.reason.as_deref().map(str::to_owned))
+        .filter_map(|c| c.reason().map(str::to_owned))
         .collect();
     assert!(
         reasons

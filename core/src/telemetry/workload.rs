@@ -39,7 +39,6 @@ pub(super) fn settle(
                 severity,
                 value: None,
                 pending: None,
-                reason: outcome.reason(),
                 message,
                 outcome,
             });

@@ -616,18 +616,7 @@ impl<'de> Visitor<'de> for LabelsSeed<'_> {
             self.state.add_label()?;
             labels.push((name, map.next_value::<Box<str>>()?));
         }
-        if !labels.is_sorted_by(|a, b| a.0 < b.0) {
-            labels.sort_by(|a, b| a.0.cmp(&b.0));
-            labels.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    std::mem::swap(&mut later.1, &mut kept.1);
-                }
-                same
-            });
-        }
-        labels.shrink_to_fit();
-        Ok(Labels(labels))
+        Ok(Labels::from_pairs(labels))
     }
 }
 
