@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use rackscope_core::telemetry::{Engine, plan};
+use rackscope_core::telemetry::{Engine, Labels, plan};
 use rackscope_core::testkit::{Table, ids_in, one_series_per_id};
 
 /// On-CPU time of the calling thread, in nanoseconds (scheduler statistics).
@@ -104,8 +104,16 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
     let plan_ns = thread_cpu_ns() - c0;
 
     let (rss_loaded, _) = rss_mib();
-    // One series per id for every planned query, built before timing.
-    let answers = one_series_per_id(&config, &p, 1.0);
+    // One series per id for every planned query, built before timing, with the labels a
+    // real answer carries besides the id (the metric's name and the scrape job), since
+    // label sets are most of an answer's memory.
+    let mut answers = one_series_per_id(&config, &p, 1.0);
+    for a in answers.values_mut() {
+        for s in &mut a.samples {
+            let extra = [("__name__", "node_hardware_state"), ("job", "node-exporter")];
+            s.labels = Labels::from_pairs(s.labels.iter().chain(extra));
+        }
+    }
     let (rss_answers, _) = rss_mib();
     let series: usize = answers.values().map(|a| a.samples.len()).sum();
     let answers = Arc::new(answers);
@@ -180,7 +188,7 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
     println!("== fake source, generated topology ==");
     println!("load (read, check, bind): {load_ms:.0} ms wall");
     println!(
-        "instances {}  checks bound {}  queries {}  series per refresh {}",
+        "instances {}  checks bound {}  queries {}  series per refresh {} (3 labels each)",
         config.topology.instances.len(),
         p.checks.len(),
         p.queries.len(),

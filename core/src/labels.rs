@@ -47,6 +47,11 @@ impl Labels {
         None
     }
 
+    /// The same set with only the labels named in `names`.
+    pub fn only(&self, names: &[Box<str>]) -> Labels {
+        Labels::from_pairs(self.iter().filter(|(k, _)| names.iter().any(|n| &**n == *k)))
+    }
+
     pub fn iter(&self) -> Iter<'_> {
         Iter(&self.0)
     }
@@ -118,6 +123,9 @@ mod tests {
                 prop_assert_eq!(labels.get(k), Some(*v));
             }
             prop_assert_eq!(labels.get("zz"), None);
+            let names: Vec<Box<str>> = vec!["a".into(), "zz".into()];
+            let only = labels.only(&names);
+            prop_assert_eq!(only.iter().collect::<Vec<_>>(), want.get("a").map(|v| ("a", *v)).into_iter().collect::<Vec<_>>());
             prop_assert_eq!(labels.is_empty(), want.is_empty());
         }
     }

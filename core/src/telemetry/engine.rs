@@ -671,8 +671,14 @@ impl Engine {
                 self.indexed(&*sources.list[s], i, &q.expr, at, timeout)
             })
             .collect();
+        let read = super::eval::labels_read(config, plan);
         let mut stream = futures_util::stream::iter(futures).buffer_unordered(limit);
-        while let Some((i, r)) = stream.next().await {
+        while let Some((i, mut r)) = stream.next().await {
+            if let (Ok(answer), Some(Some(names))) = (&mut r, read.get(i)) {
+                for s in &mut answer.samples {
+                    s.labels = s.labels.only(names);
+                }
+            }
             out[i] = Some(match r {
                 // The planner chose one query without the id regex; this backend holds more
                 // series than its answers may carry: say how to go back to regex chunks.

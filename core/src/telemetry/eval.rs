@@ -392,6 +392,50 @@ pub fn evaluate(
     health
 }
 
+/// The labels evaluation reads from each query's answer, by query (`None`: every label).
+/// The engine drops the others as each answer arrives: a refresh holds all its answers
+/// until it evaluates them, and series carry many labels nobody reads here (`job`,
+/// `__name__`, a scrape's target labels). Must name every label `CheckRun::sample` reads:
+/// the key, the expand label and the qualifiers; a scripted check's series are seen whole
+/// by its script, and the Slurm view reads its own.
+pub(super) fn labels_read(config: &Config, plan: &Plan) -> Vec<Option<Vec<Box<str>>>> {
+    let mut read: Vec<Option<Vec<Box<str>>>> = vec![Some(Vec::new()); plan.queries.len()];
+    let t = &config.app.telemetry;
+    let qualifiers = [&t.site_label, &t.room_label, &t.aisle_label];
+    let all = |read: &mut Vec<Option<Vec<Box<str>>>>, q: u32| {
+        if let Some(r) = read.get_mut(q as usize) {
+            *r = None;
+        }
+    };
+    for q in [plan.slurm_query, plan.slurm_jobs_query].into_iter().flatten() {
+        all(&mut read, q);
+    }
+    for check in &plan.checks {
+        let scripted = config.scripts_of(check.def).is_some();
+        for chunk in &check.chunks {
+            for q in std::iter::once(chunk.query).chain(chunk.discovery) {
+                if scripted {
+                    all(&mut read, q);
+                    continue;
+                }
+                let Some(Some(names)) = read.get_mut(q as usize) else {
+                    continue;
+                };
+                let expand = check.expand.as_ref().map(|e| &e.label);
+                let wanted = std::iter::once(&check.key_label)
+                    .chain(expand)
+                    .chain(qualifiers.iter().copied().flatten());
+                for name in wanted {
+                    if !names.iter().any(|n| **n == **name) {
+                        names.push(name.as_str().into());
+                    }
+                }
+            }
+        }
+    }
+    read
+}
+
 /// Sizes every target's result lists once, from the plan's bindings. Grown by pushes, a
 /// list with one result would hold room for four (about 400 bytes per target), which at a
 /// million targets, with the published snapshot alive beside the new one, is most of a
@@ -529,7 +573,7 @@ impl<'a> CheckRun<'a> {
     }
 
     /// One series of an answer, for every target its key names among the positions `span`
-    /// (those its source answers for).
+    /// (those its source answers for). Reads only the labels `labels_read` names.
     fn sample(&mut self, sample: &Sample, discovery: bool, span: &std::ops::Range<u32>) {
         let (plan, check) = (self.plan, self.check);
         let Some(key) = sample.labels.get(&check.key_label) else {

@@ -841,3 +841,39 @@ async fn an_alert_keeps_its_first_refresh_through_escalation_and_reload_until_it
         Some((Warn, t0() + Duration::from_secs(120)))
     );
 }
+
+/// Answers keep only what evaluation reads: the key, the expand label and the qualifiers;
+/// every label for a scripted check.
+#[test]
+fn answers_keep_the_labels_evaluation_reads() {
+    let mut config = fixture();
+    config.app.telemetry.site_label = Some("dc".into());
+    let p = plan(&config);
+    let read = super::eval::labels_read(&config, &p);
+    assert_eq!(read.len(), p.queries.len());
+    let mut expand_seen = false;
+    for c in &p.checks {
+        for ch in &c.chunks {
+            let names = read[ch.query as usize].as_ref().expect("no scripts in this fixture");
+            assert!(names.iter().any(|n| **n == *c.key_label), "{}: {names:?}", c.id);
+            assert!(names.iter().any(|n| &**n == "dc"), "{}: {names:?}", c.id);
+            if let Some(e) = &c.expand {
+                expand_seen = true;
+                assert!(names.iter().any(|n| **n == *e.label), "{}: {names:?}", c.id);
+            }
+            assert!(!names.iter().any(|n| &**n == "job"));
+        }
+    }
+    assert!(expand_seen, "the fixture has an expand check");
+    let labels = crate::labels::Labels::from_iter([("instance", "n1"), ("job", "node"), ("dc", "par")]);
+    let names = read[p.checks[0].chunks[0].query as usize].clone().unwrap_or_default();
+    let kept = labels.only(&names);
+    assert_eq!(kept.get("job"), None);
+    assert_eq!(kept.get("dc"), Some("par"));
+    // A scripted check's script sees the whole series.
+    let scripted = super::tests_failopen::scripted();
+    let p = plan(&scripted);
+    let read = super::eval::labels_read(&scripted, &p);
+    let c = p.checks.iter().find(|c| scripted.scripts_of(c.def).is_some()).expect("a scripted check");
+    assert!(read[c.chunks[0].query as usize].is_none());
+}

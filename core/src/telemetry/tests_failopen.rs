@@ -69,7 +69,7 @@ async fn infinities_compare_as_numbers() {
     assert_eq!(up.severity, Ok, "+Inf is not == 0");
 }
 
-fn scripted() -> Config {
+pub(super) fn scripted() -> Config {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/scripted/app.yaml");
     let loaded = crate::load_with_env(&p, std::iter::empty());
     assert!(loaded.is_usable(), "{:?}", loaded.diagnostics);
