@@ -320,7 +320,7 @@ async fn measure(
     let config = Arc::new(config);
     let engine = Engine::new(config.clone(), source.clone());
     let at = UNIX_EPOCH + Duration::from_secs(T0);
-    let http = reqwest::Client::new();
+    let http = rackscope_prometheus::tls::http_client();
 
     // What a starting `rackscope serve` does before its first refresh.
     let t = Instant::now();
@@ -446,7 +446,7 @@ async fn against_backends(
         secs(t)
     );
     let query_kb = p.queries.iter().map(|q| q.expr.len()).sum::<usize>() as f64 / 1024.0;
-    let http = reqwest::Client::new();
+    let http = rackscope_prometheus::tls::http_client();
     for backend in ["Prometheus", "VictoriaMetrics"] {
         let t = Instant::now();
         // Kept alive while measuring; dropping kills the process and removes its data.
