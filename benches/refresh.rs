@@ -140,34 +140,21 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
         assert_eq!(s.health.global, Some(rackscope_core::Severity::Warn));
     }
     // A reader on its own thread, as a request handler is: the state of the first room's
-    // racks from the current snapshot, timed while the refreshes run.
-    let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let reader = {
-        let (engine, reading) = (engine.clone(), reading.clone());
-        std::thread::spawn(move || {
-            let mut lat = Vec::new();
-            while reading.load(std::sync::atomic::Ordering::Relaxed) {
-                let t = Instant::now();
-                let s = engine.snapshot().unwrap();
-                let topo = &s.config.topology;
-                let room = topo.rooms.ixs().next().unwrap();
-                let crit: usize = topo
-                    .room_racks(room)
-                    .map(|x| rackscope_core::read::rack_summary(&s, x).node_crit)
-                    .sum();
-                std::hint::black_box(crit);
-                lat.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-            lat
-        })
-    };
+    // racks from the current snapshot, timed while the refreshes run, then as long again
+    // with none running.
+    let (reading, reader) = spawn_reader(engine.clone());
+    let t = Instant::now();
     for i in 0..5 {
         rt.block_on(engine.refresh_at(at + Duration::from_secs(30 * (runs + i + 1))));
     }
+    let refreshing = t.elapsed();
     reading.store(false, std::sync::atomic::Ordering::Relaxed);
-    let mut lat = reader.join().unwrap();
-    lat.sort_by(f64::total_cmp);
-    let pct = |q: f64| lat[((lat.len() as f64 - 1.0) * q) as usize];
+    let lat = sorted(reader.join().unwrap());
+    let (reading, reader) = spawn_reader(engine.clone());
+    std::thread::sleep(refreshing);
+    reading.store(false, std::sync::atomic::Ordering::Relaxed);
+    let idle = sorted(reader.join().unwrap());
+    let pct = |lat: &[f64], q: f64| lat[((lat.len() as f64 - 1.0) * q) as usize];
     let (rss, peak) = rss_mib();
     // The server's trimmer (`rackscope::mem`) gives freed answer memory back after large
     // answers: what stays resident in `rackscope serve`.
@@ -204,13 +191,15 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
         cpu[runs as usize / 2],
         wall[runs as usize / 2]
     );
-    println!(
-        "room-state read on another thread during the refreshes: {} reads, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-        lat.len(),
-        pct(0.5),
-        pct(0.99),
-        lat[lat.len() - 1]
-    );
+    for (when, lat) in [("during the refreshes", &lat), ("between refreshes", &idle)] {
+        println!(
+            "room-state read on another thread {when}: {} reads, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            lat.len(),
+            pct(lat, 0.5),
+            pct(lat, 0.99),
+            lat[lat.len() - 1]
+        );
+    }
     println!(
         "resident memory: {rss_loaded:.0} MiB loaded and planned; {:.0} MiB more for the fake source's answers; {rss:.0} MiB after the refreshes ({:.0} MiB without those answers), {peak:.0} MiB peak",
         rss_answers - rss_loaded,
@@ -224,6 +213,40 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
         "peak resident memory: loading {load_peak:.0} MiB (from {rss_start:.0} before); a refresh after a trim {refresh_peak:.0} MiB ({:.0} MiB without the fake source's answers)  [target: <= 2048 MiB]",
         refresh_peak - (rss_answers - rss_loaded)
     );
+}
+
+/// Reads the first room's rack states from the engine's current snapshot in a loop on a
+/// thread of its own until the flag is cleared; returns each read's latency in ms.
+fn spawn_reader(
+    engine: Arc<Engine>,
+) -> (
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<Vec<f64>>,
+) {
+    let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = reading.clone();
+    let handle = std::thread::spawn(move || {
+        let mut lat = Vec::new();
+        while flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let t = Instant::now();
+            let s = engine.snapshot().unwrap();
+            let topo = &s.config.topology;
+            let room = topo.rooms.ixs().next().unwrap();
+            let crit: usize = topo
+                .room_racks(room)
+                .map(|x| rackscope_core::read::rack_summary(&s, x).node_crit)
+                .sum();
+            std::hint::black_box(crit);
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        lat
+    });
+    (reading, handle)
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
 }
 
 /// The series (`name{labels}`) that make every selector of a planned query match each of
