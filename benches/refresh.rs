@@ -110,7 +110,10 @@ fn fake(rt: &tokio::runtime::Runtime, instances: usize) {
     let mut answers = one_series_per_id(&config, &p, 1.0);
     for a in answers.values_mut() {
         for s in &mut a.samples {
-            let extra = [("__name__", "node_hardware_state"), ("job", "node-exporter")];
+            let extra = [
+                ("__name__", "node_hardware_state"),
+                ("job", "node-exporter"),
+            ];
             s.labels = Labels::from_pairs(s.labels.iter().chain(extra));
         }
     }

@@ -15,13 +15,17 @@ pub struct Labels(Box<[u8]>);
 impl Labels {
     /// From pairs in any order; a name given twice keeps its last value (as a JSON object's
     /// later key wins).
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Labels {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Labels {
         let mut pairs: Vec<(K, V)> = pairs.into_iter().collect();
         // Stable: among equal names the last given stays last, and is the one kept.
         pairs.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
         let mut out = Vec::new();
         for (i, (k, v)) in pairs.iter().enumerate() {
-            let superseded = pairs.get(i + 1).is_some_and(|next| next.0.as_ref() == k.as_ref());
+            let superseded = pairs
+                .get(i + 1)
+                .is_some_and(|next| next.0.as_ref() == k.as_ref());
             // A string over 4 GiB cannot come from a bounded answer; it is left out rather
             // than written with a wrong length.
             let (k, v) = (k.as_ref(), v.as_ref());
@@ -49,7 +53,10 @@ impl Labels {
 
     /// The same set with only the labels named in `names`.
     pub fn only(&self, names: &[Box<str>]) -> Labels {
-        Labels::from_pairs(self.iter().filter(|(k, _)| names.iter().any(|n| &**n == *k)))
+        Labels::from_pairs(
+            self.iter()
+                .filter(|(k, _)| names.iter().any(|n| &**n == *k)),
+        )
     }
 
     pub fn iter(&self) -> Iter<'_> {

@@ -407,7 +407,10 @@ pub(super) fn labels_read(config: &Config, plan: &Plan) -> Vec<Option<Vec<Box<st
             *r = None;
         }
     };
-    for q in [plan.slurm_query, plan.slurm_jobs_query].into_iter().flatten() {
+    for q in [plan.slurm_query, plan.slurm_jobs_query]
+        .into_iter()
+        .flatten()
+    {
         all(&mut read, q);
     }
     for check in &plan.checks {
@@ -482,7 +485,11 @@ fn stamp_since(config: &Config, plan: &Plan, alerts: &mut [Alert], memory: &mut 
         let _ = match a.target {
             AlertTarget::Node(n) => match plan.targets.node_instance(n) {
                 Some(i) => write!(key, "n {}", topo.instances[i].name),
-                None => write!(key, "n {}", topo.device_path(plan.targets.node_device(topo, n))),
+                None => write!(
+                    key,
+                    "n {}",
+                    topo.device_path(plan.targets.node_device(topo, n))
+                ),
             },
             AlertTarget::Device(d) => write!(key, "d {}", topo.device_path(d)),
             AlertTarget::Rack(r) => write!(key, "r {}", topo.rack_path(r)),

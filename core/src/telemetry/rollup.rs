@@ -93,7 +93,11 @@ fn alert_of(target: AlertTarget, th: &TargetHealth, now: SystemTime) -> Option<A
     // room for four.
     let len = alerting
         .clone()
-        .map(|c| group(c).map_or(1, |g| g.slots.iter().filter(|s| s.severity.is_alert()).count()))
+        .map(|c| {
+            group(c).map_or(1, |g| {
+                g.slots.iter().filter(|s| s.severity.is_alert()).count()
+            })
+        })
         .sum();
     let mut checks = Vec::with_capacity(len);
     for c in alerting {

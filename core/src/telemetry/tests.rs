@@ -854,8 +854,14 @@ fn answers_keep_the_labels_evaluation_reads() {
     let mut expand_seen = false;
     for c in &p.checks {
         for ch in &c.chunks {
-            let names = read[ch.query as usize].as_ref().expect("no scripts in this fixture");
-            assert!(names.iter().any(|n| **n == *c.key_label), "{}: {names:?}", c.id);
+            let names = read[ch.query as usize]
+                .as_ref()
+                .expect("no scripts in this fixture");
+            assert!(
+                names.iter().any(|n| **n == *c.key_label),
+                "{}: {names:?}",
+                c.id
+            );
             assert!(names.iter().any(|n| &**n == "dc"), "{}: {names:?}", c.id);
             if let Some(e) = &c.expand {
                 expand_seen = true;
@@ -865,8 +871,11 @@ fn answers_keep_the_labels_evaluation_reads() {
         }
     }
     assert!(expand_seen, "the fixture has an expand check");
-    let labels = crate::labels::Labels::from_iter([("instance", "n1"), ("job", "node"), ("dc", "par")]);
-    let names = read[p.checks[0].chunks[0].query as usize].clone().unwrap_or_default();
+    let labels =
+        crate::labels::Labels::from_iter([("instance", "n1"), ("job", "node"), ("dc", "par")]);
+    let names = read[p.checks[0].chunks[0].query as usize]
+        .clone()
+        .unwrap_or_default();
     let kept = labels.only(&names);
     assert_eq!(kept.get("job"), None);
     assert_eq!(kept.get("dc"), Some("par"));
@@ -874,6 +883,10 @@ fn answers_keep_the_labels_evaluation_reads() {
     let scripted = super::tests_failopen::scripted();
     let p = plan(&scripted);
     let read = super::eval::labels_read(&scripted, &p);
-    let c = p.checks.iter().find(|c| scripted.scripts_of(c.def).is_some()).expect("a scripted check");
+    let c = p
+        .checks
+        .iter()
+        .find(|c| scripted.scripts_of(c.def).is_some())
+        .expect("a scripted check");
     assert!(read[c.chunks[0].query as usize].is_none());
 }
