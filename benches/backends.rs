@@ -19,9 +19,11 @@
 #[allow(dead_code)]
 #[path = "../tests/integration/support/prom.rs"]
 mod prom;
+mod support;
 #[allow(dead_code)]
 #[path = "../tests/integration/support/vm.rs"]
 mod vm;
+use support::{flatten, process_cpu_ns};
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -40,18 +42,6 @@ use rackscope_core::telemetry::{
 use rackscope_core::testkit::ids_in;
 
 const T0: u64 = 1_700_000_000;
-
-/// On-CPU time of every thread of the process, in nanoseconds.
-fn process_cpu_ns() -> u64 {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| {
-            d.filter_map(|t| t.ok())
-                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-                .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-                .sum()
-        })
-        .unwrap_or(0)
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -659,29 +649,4 @@ fn main() {
     for r in &rows {
         println!("{} / {}: {}", r.what, r.backend, r.states);
     }
-}
-
-/// `expr` with every folded alternation written flat (`^(?:a|b|c)$`), as before folding:
-/// whether the backend matches one form faster than the other.
-fn flatten(expr: &str) -> String {
-    use rackscope_core::telemetry::alternation::{expand, plain};
-    let mut out = String::new();
-    let mut rest = expr;
-    while let Some(start) = rest.find("=~\"^(?:") {
-        let from = start + "=~\"^(?:".len();
-        out.push_str(&rest[..from]);
-        rest = &rest[from..];
-        let end = rest.find(")$\"").unwrap_or(rest.len());
-        let body = rest[..end].replace("\\\\", "\\");
-        match expand(&body, 1_000_000) {
-            Some(ids) => {
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                out.push_str(&plain(&ids).replace('\\', "\\\\"));
-            }
-            None => out.push_str(&rest[..end]),
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
 }

@@ -17,6 +17,8 @@
 #[allow(dead_code)]
 #[path = "../tests/integration/support/prom.rs"]
 mod prom;
+mod support;
+use support::{flatten, process_cpu_ns};
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -31,18 +33,6 @@ fn thread_cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// On-CPU time of every thread of the process, in nanoseconds.
-fn process_cpu_ns() -> u64 {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| {
-            d.filter_map(|t| t.ok())
-                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-                .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-                .sum()
-        })
         .unwrap_or(0)
 }
 
@@ -454,28 +444,4 @@ fn real_hpc(rt: &tokio::runtime::Runtime) {
             w / (raw / cores).max(0.001)
         );
     }
-}
-
-/// `expr` with every folded alternation written flat (`^(?:a|b|c)$`).
-fn flatten(expr: &str) -> String {
-    use rackscope_core::telemetry::alternation::{expand, plain};
-    let mut out = String::new();
-    let mut rest = expr;
-    while let Some(start) = rest.find("=~\"^(?:") {
-        let from = start + "=~\"^(?:".len();
-        out.push_str(&rest[..from]);
-        rest = &rest[from..];
-        let end = rest.find(")$\"").unwrap_or(rest.len());
-        let body = rest[..end].replace("\\\\", "\\");
-        match expand(&body, 1_000_000) {
-            Some(ids) => {
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                out.push_str(&plain(&ids).replace('\\', "\\\\"));
-            }
-            None => out.push_str(&rest[..end]),
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
 }

@@ -232,6 +232,19 @@ pub fn uses(expr: &str, placeholder: &str) -> bool {
 /// of ids when the planner builds queries.
 pub const CHECK_PLACEHOLDERS: [&str; 4] = ["$instances", "$chassis", "$racks", "$jobs"];
 
+/// The placeholders filled with target ids, one per check scope.
+pub const ID_PLACEHOLDERS: [&str; 3] = ["$instances", "$chassis", "$racks"];
+
+/// The id placeholder of a scope: the one its checks' targets fill.
+pub fn of_scope(scope: crate::model::checks::Scope) -> &'static str {
+    use crate::model::checks::Scope;
+    match scope {
+        Scope::Node => ID_PLACEHOLDERS[0],
+        Scope::Chassis => ID_PLACEHOLDERS[1],
+        Scope::Rack => ID_PLACEHOLDERS[2],
+    }
+}
+
 /// Replaces every check placeholder by a harmless word so the expression can be parsed.
 pub fn with_sample_ids(expr: &str) -> String {
     replace(expr, dollars(expr), |p| {

@@ -33,23 +33,14 @@ pub fn app(app: &AppConfig, node: &Node, file: &Arc<Path>, diags: &mut Diagnosti
     if let Some(problem) = url_problem(t.url(), "prometheus_url") {
         diags.error("bad-value", at(&["telemetry", "prometheus_url"]), problem);
     }
-    if t.basic_auth_password
-        .as_deref()
-        .is_some_and(|p| !p.is_empty())
-        && t.basic_auth_user.as_deref().is_none_or(str::is_empty)
-    {
-        diags.error(
-            "bad-value",
-            at(&["telemetry", "basic_auth_password"]),
-            "basic_auth_password is set but basic_auth_user is not",
-        );
-    }
-    if t.tls_key_file.is_some() && t.tls_cert_file.is_none() {
-        diags.error(
-            "bad-value",
-            at(&["telemetry", "tls_key_file"]),
-            "tls_key_file needs tls_cert_file",
-        );
+    let client = ClientSettings {
+        user: t.basic_auth_user.as_deref(),
+        password: t.basic_auth_password.as_deref(),
+        cert: t.tls_cert_file.is_some(),
+        key: t.tls_key_file.is_some(),
+    };
+    for (key, problem) in client.problems() {
+        diags.error("bad-value", at(&["telemetry", key]), problem);
     }
     if let Err(e) = regex::Regex::new(&t.job_regex) {
         diags.error(
@@ -265,8 +256,38 @@ pub fn finish(config: &Config, diags: &mut Diagnostics) {
     ambiguous_series(config, diags);
 }
 
-/// `playlist.views` naming a room or rack page by an id that names no room or rack, or
-/// several: the wallboard would rotate to a 404 or a disambiguation page.
+/// A Prometheus client's credentials and certificate, as a source (the default one or
+/// one of `telemetry.sources`) sets them.
+struct ClientSettings<'a> {
+    user: Option<&'a str>,
+    password: Option<&'a str>,
+    cert: bool,
+    key: bool,
+}
+
+impl ClientSettings<'_> {
+    /// What the client would refuse or get wrong, with the key to point at: a password
+    /// without a user, half a client certificate (the client takes both or neither).
+    fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        if self.password.is_some_and(|p| !p.is_empty()) && self.user.is_none_or(str::is_empty) {
+            out.push((
+                "basic_auth_password",
+                "basic_auth_password is set but basic_auth_user is not",
+            ));
+        }
+        if self.cert != self.key {
+            let given = if self.key {
+                "tls_key_file"
+            } else {
+                "tls_cert_file"
+            };
+            out.push((given, "tls_cert_file and tls_key_file go together"));
+        }
+        out
+    }
+}
+
 /// What is wrong with a Prometheus URL written under `key`: not http(s), or credentials in
 /// it (they would be logged and shown with every error naming the URL).
 fn url_problem(url: &str, key: &str) -> Option<String> {
@@ -344,22 +365,17 @@ pub fn sources(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagn
                 format!("source `{name}`: {problem}"),
             );
         }
-        if s.basic_auth_password
-            .as_deref()
-            .is_some_and(|p| !p.is_empty())
-            && s.basic_auth_user.as_deref().is_none_or(str::is_empty)
-        {
+        let client = ClientSettings {
+            user: s.basic_auth_user.as_deref(),
+            password: s.basic_auth_password.as_deref(),
+            cert: s.tls_cert_file.is_some(),
+            key: s.tls_key_file.is_some(),
+        };
+        for (key, problem) in client.problems() {
             diags.error(
                 "bad-value",
-                at(i, "basic_auth_password"),
-                format!("source `{name}`: basic_auth_password is set but basic_auth_user is not"),
-            );
-        }
-        if s.tls_key_file.is_some() != s.tls_cert_file.is_some() {
-            diags.error(
-                "bad-value",
-                at(i, "tls_key_file"),
-                format!("source `{name}`: tls_cert_file and tls_key_file go together"),
+                at(i, key),
+                format!("source `{name}`: {problem}"),
             );
         }
         for (v, key) in [
@@ -407,6 +423,8 @@ pub fn sources(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagn
     }
 }
 
+/// `playlist.views` naming a room or rack page by an id that names no room or rack, or
+/// several: the wallboard would rotate to a 404 or a disambiguation page.
 pub fn playlist(config: &Config, node: &Node, file: &Arc<Path>, diags: &mut Diagnostics) {
     let items = node
         .get("playlist")
@@ -766,13 +784,9 @@ fn check_exprs(c: &CheckDef, file: &Arc<Path>, diags: &mut Diagnostics) {
             diags.warning("placeholder", span(expr.pos), format!("check `{id}`: `{p}` is not a placeholder and is sent to Prometheus as written{hint}"));
         }
     }
-    let foreign = match c.scope {
-        Scope::Node => ["$racks", "$chassis"],
-        Scope::Chassis => ["$racks", "$instances"],
-        Scope::Rack => ["$instances", "$chassis"],
-    };
-    for f in foreign {
-        if placeholder::uses(&c.expr.value, f) {
+    let own = placeholder::of_scope(c.scope);
+    for f in placeholder::ID_PLACEHOLDERS {
+        if f != own && placeholder::uses(&c.expr.value, f) {
             diags.warning(
                 "placeholder",
                 span(c.expr.pos),

@@ -251,6 +251,20 @@ impl Telemetry {
         }
     }
 
+    /// The read and connect timeouts (seconds) of source `i`: its own, else this section's.
+    pub fn source_timeouts(&self, i: usize) -> (f64, f64) {
+        let own = i
+            .checked_sub(1)
+            .filter(|&j| j < MAX_SOURCES)
+            .and_then(|j| self.sources.get(j));
+        (
+            own.and_then(|s| s.timeout_seconds)
+                .unwrap_or(self.prometheus_timeout_seconds),
+            own.and_then(|s| s.connect_timeout_seconds)
+                .unwrap_or(self.prometheus_connect_timeout_seconds),
+        )
+    }
+
     /// The settings a client of source `i` is built from: this section for the default
     /// one; for another, its own URL, credentials and TLS, with the answer bounds and (unless
     /// it sets its own) the timeouts of this section. `None` past the last source.
@@ -262,14 +276,11 @@ impl Telemetry {
             });
         };
         let s = self.sources.get(j).filter(|_| j < MAX_SOURCES)?;
+        let (read, connect) = self.source_timeouts(i);
         Some(Telemetry {
             prometheus_url: Some(s.url.clone()),
-            prometheus_timeout_seconds: s
-                .timeout_seconds
-                .unwrap_or(self.prometheus_timeout_seconds),
-            prometheus_connect_timeout_seconds: s
-                .connect_timeout_seconds
-                .unwrap_or(self.prometheus_connect_timeout_seconds),
+            prometheus_timeout_seconds: read,
+            prometheus_connect_timeout_seconds: connect,
             basic_auth_user: s.basic_auth_user.clone(),
             basic_auth_password: s.basic_auth_password.clone(),
             tls_verify: s.tls_verify,

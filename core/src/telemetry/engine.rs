@@ -178,6 +178,14 @@ impl MetricsSource for Unbuilt {
 }
 
 impl Unbuilt {
+    /// An engine given no source at all.
+    fn missing() -> Unbuilt {
+        Unbuilt {
+            name: "default".into(),
+            reason: "no source given".into(),
+        }
+    }
+
     fn error(&self) -> SourceError {
         SourceError::Unreachable {
             url: self.describe(),
@@ -245,10 +253,7 @@ impl Engine {
         while list.len() < wanted {
             match list.last().cloned() {
                 Some(last) => list.push(last),
-                None => list.push(Arc::new(Unbuilt {
-                    name: "default".into(),
-                    reason: "no source given".into(),
-                })),
+                None => list.push(Arc::new(Unbuilt::missing())),
             }
         }
         let t = &config.app.telemetry;
@@ -378,10 +383,7 @@ impl Engine {
             .or_else(|| sources.list.first())
         {
             Some(s) => s.clone(),
-            None => Arc::new(Unbuilt {
-                name: "default".into(),
-                reason: "no source given".into(),
-            }),
+            None => Arc::new(Unbuilt::missing()),
         }
     }
 
@@ -647,13 +649,7 @@ impl Engine {
         let sources = self.sources.load_full();
         // Each source's timeouts are its own (`telemetry.sources[].timeout_seconds`).
         let timeouts: Vec<Duration> = (0..sources.list.len())
-            .map(|i| {
-                config
-                    .app
-                    .telemetry
-                    .for_source(i)
-                    .map_or_else(|| query_timeout(config), |t| timeout_of(&t))
-            })
+            .map(|i| source_timeout(config, i))
             .collect();
         let mut out: Vec<Option<Result<InstantResult, SourceError>>> =
             (0..plan.queries.len()).map(|_| None).collect();
@@ -915,11 +911,7 @@ impl Engine {
         if !probe {
             self.adhoc.admit(via, key)?;
         }
-        let timeout = config
-            .app
-            .telemetry
-            .for_source(usize::from(via))
-            .map_or_else(|| query_timeout(config), |t| timeout_of(&t));
+        let timeout = source_timeout(config, usize::from(via));
         let r = self.timed(&**source, query, timeout).await;
         match &r {
             Ok(_) => self.adhoc.succeeded(via),
@@ -1137,18 +1129,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn query_timeout(config: &Config) -> Duration {
-    timeout_of(&config.app.telemetry)
+    source_timeout(config, usize::from(DEFAULT_SOURCE))
 }
 
-/// The outer bound of one query to the source `t` describes.
-fn timeout_of(t: &crate::model::app::Telemetry) -> Duration {
+/// The outer bound of one query to source `i` (`Telemetry::source_timeouts`).
+fn source_timeout(config: &Config, i: usize) -> Duration {
+    let (read, connect) = config.app.telemetry.source_timeouts(i);
     // The client enforces its own connect and read timeouts; this outer bound also covers
     // sources that do not, with a second of slack so the client's clearer error wins.
     // `rackscope check` refuses out-of-range timeouts, but an engine built from a
     // configuration that skipped validation must still never panic on one.
-    let total = (t.prometheus_timeout_seconds + t.prometheus_connect_timeout_seconds)
-        .clamp(0.1, 2.0 * crate::model::app::MAX_TIMEOUT_SECONDS)
-        + 1.0;
+    let total = (read + connect).clamp(0.1, 2.0 * crate::model::app::MAX_TIMEOUT_SECONDS) + 1.0;
     Duration::try_from_secs_f64(total).unwrap_or(DEFAULT_QUERY_TIMEOUT)
 }
 
@@ -1227,6 +1218,21 @@ mod conversion_tests {
             query_timeout(&with_timeouts(5.0, 2.0, 30)),
             Duration::from_secs(8)
         );
+        // A source's own timeouts, else the section's; past the last source, the section's.
+        let mut c = with_timeouts(5.0, 2.0, 30);
+        c.app.telemetry.sources = vec![
+            crate::model::app::Source {
+                timeout_seconds: Some(20.0),
+                ..Default::default()
+            },
+            crate::model::app::Source {
+                connect_timeout_seconds: Some(9.0),
+                ..Default::default()
+            },
+        ];
+        assert_eq!(source_timeout(&c, 1), Duration::from_secs(23));
+        assert_eq!(source_timeout(&c, 2), Duration::from_secs(15));
+        assert_eq!(source_timeout(&c, 3), Duration::from_secs(8));
     }
 
     #[test]

@@ -488,12 +488,8 @@ fn choose(
     let uses = |p: &str| {
         placeholder::uses(&def.expr.value, p) || discovery.is_some_and(|d| placeholder::uses(d, p))
     };
-    let own = match def.scope {
-        Scope::Node => "$instances",
-        Scope::Chassis => "$chassis",
-        Scope::Rack => "$racks",
-    };
-    let others: Vec<&str> = ["$instances", "$chassis", "$racks"]
+    let own = placeholder::of_scope(def.scope);
+    let others: Vec<&str> = placeholder::ID_PLACEHOLDERS
         .into_iter()
         .filter(|p| *p != own && uses(p))
         .collect();
