@@ -534,11 +534,12 @@ fn snapshot_figures(
         // answer leaves the snapshot fresh, and only that site stale.
         let mut m = enc.encode_descriptor(
             "rackscope_source_up",
-            "1 when the Prometheus source answered some query of the last refresh, 0 when it answered none",
+            "1 when the Prometheus source answered some query of the last refresh, 0 when it answered none; a source sent no query (it answers for no site) is left out",
             None,
             MetricType::Gauge,
         )?;
-        for st in snap.sources.iter() {
+        // A source asked nothing proved nothing: no sample rather than a 1.
+        for st in snap.sources.iter().filter(|st| st.queries > 0) {
             ConstGauge::new(i64::from(st.down.is_none()))
                 .encode(m.encode_family(&Pairs(&[("source", &*st.name)]))?)?;
         }

@@ -73,7 +73,7 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
     let text = std::fs::read_to_string(&app).unwrap().replace(
         "telemetry:\n  prometheus_url: http://127.0.0.1:9090\n",
         &format!(
-            "telemetry:\n  prometheus_url: {}\n  sources:\n  - name: lyon\n    url: {}\n    sites: [lyon]\n    timeout_seconds: 2\n",
+            "telemetry:\n  prometheus_url: {}\n  sources:\n  - name: lyon\n    url: {}\n    sites: [lyon]\n    timeout_seconds: 2\n  - name: spare\n    url: http://127.0.0.1:9\n",
             paris.url(),
             lyon.url()
         ),
@@ -97,8 +97,14 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
     let (p_a01, l_a01) = (rack(&s, "paris", "A01"), rack(&s, "lyon", "A01"));
     assert_eq!(s.health.racks[p_a01.index()].state, Some(Warn));
     assert_eq!(s.health.racks[l_a01.index()].state, Some(Crit));
-    assert_eq!(s.sources.len(), 2);
-    assert!(s.sources.iter().all(|x| x.down.is_none() && x.queries > 0));
+    assert_eq!(s.sources.len(), 3);
+    assert!(
+        s.sources[..2]
+            .iter()
+            .all(|x| x.down.is_none() && x.queries > 0)
+    );
+    // A source for no site is asked nothing (a warning at check time).
+    assert_eq!((s.sources[2].queries, &s.sources[2].down), (0, &None));
 
     // Lyon's Prometheus dies: Paris is current, Lyon holds its last states.
     lyon.kill();
@@ -128,6 +134,10 @@ async fn one_sites_prometheus_down_leaves_only_that_site_stale() {
         "{metrics}"
     );
     assert!(metrics.contains("rackscope_source_up{source=\"default\"} 1"));
+    assert!(
+        !metrics.contains("source=\"spare\""),
+        "a source asked nothing has no sample: {metrics}"
+    );
     assert!(metrics.contains("rackscope_snapshot_stale 0"));
     let page = get(&state, "/").await.text();
     assert!(
